@@ -1,0 +1,16 @@
+/**
+ * Entry `rembus/operators`: RxJS operators behind the component's and broker's delivery rules.
+ *
+ * @example
+ * ```ts
+ * import { retryBackoff, bufferWhileOffline, ackRetry, dedupeById } from 'rembus/operators';
+ * ```
+ */
+export { retryBackoff } from './retry-backoff.js';
+export type { RetryBackoffConfig } from './retry-backoff.js';
+export { bufferWhileOffline } from './buffer-while-offline.js';
+export type { BufferWhileOfflineConfig } from './buffer-while-offline.js';
+export { ackRetry } from './ack-retry.js';
+export type { AckRetryConfig } from './ack-retry.js';
+export { dedupeById } from './dedupe-by-id.js';
+export type { DedupeByIdConfig } from './dedupe-by-id.js';

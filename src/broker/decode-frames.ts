@@ -1,0 +1,30 @@
+/**
+ * The broker's decode stage: frames in, `{ msg, frame }` out. A frame that does not decode is
+ * logged and dropped, so one misbehaving peer never stops its own link, let alone others
+ * (spec §1.1 allows this leniency).
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { Frame, WireCodec } from '../codec/wire.js';
+import { errorText } from '../internal/logger.js';
+import type { Msg } from '../protocol/messages.js';
+import type { Logger } from '../types.js';
+
+/** A decoded message with the frame it came in (forwarded verbatim where possible). */
+export interface Inbound { msg: Msg; frame: Frame }
+
+export function decodeFrames(codec: WireCodec, log: Logger): OperatorFunction<Frame, Inbound> {
+  return (source) => new Observable<Inbound>((subscriber) => source.subscribe({
+    next: (frame) => {
+      let msg: Msg;
+      try {
+        msg = codec.decode(frame);
+      } catch (err) {
+        log.warn({ err: errorText(err) }, 'frame dropped');
+        return;
+      }
+      subscriber.next({ msg, frame });
+    },
+    error: (err: unknown) => subscriber.error(err),
+    complete: () => subscriber.complete(),
+  }));
+}

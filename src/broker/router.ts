@@ -1,0 +1,151 @@
+/**
+ * The broker's routing tables and fan-out (spec §4.4, §4.5, §5.2). Exact topics are a map,
+ * wildcard patterns live in a {@link PatternIndex}, so a publish never scans every pattern.
+ *
+ * Fan-out encodes once: subscribers speaking CBOR receive the very bytes the publisher sent
+ * (exact and catch-all deliveries keep type byte, id, topic and args, spec §4.3); a wildcard
+ * delivery is encoded once per matching pattern.
+ */
+import { encodeCbor } from '../codec/cbor.js';
+import type { Frame } from '../codec/wire.js';
+import type { PubMsg } from '../protocol/messages.js';
+import { PatternIndex } from '../topic/pattern-index.js';
+import { isPattern } from '../topic/validate.js';
+import type { Session, Twin } from './twin.js';
+
+/** The catch-all subscription: every topic, delivered with its own topic (spec §4.6, JL). */
+export const CATCH_ALL = '*';
+
+/** Outcome of choosing an exposer for an RPC. */
+export type ExposerChoice = Twin | 'not_found' | 'unavailable' | 'loopback';
+
+/** Caches the encoded frames of one publish so each encoding is produced at most once. */
+class Outgoing {
+  private cbor: Uint8Array | undefined;
+
+  constructor(readonly msg: PubMsg, original: Frame | null) {
+    if (original instanceof Uint8Array) this.cbor = original;
+  }
+
+  sendTo(session: Session): void {
+    if (session.codec.kind === 'cbor') session.sendFrame(this.cbor ??= encodeCbor(this.msg));
+    else session.send(this.msg);
+  }
+}
+
+export class Router {
+  private readonly exact = new Map<string, Set<Twin>>();
+  private readonly patterns = new PatternIndex<Twin>();
+  private readonly catchAll = new Set<Twin>();
+  private readonly exposers = new Map<string, Twin[]>();
+  private readonly cursor = new Map<string, number>();
+
+  constructor(private readonly requireReactive: boolean) {}
+
+  subscribe(twin: Twin, topic: string, msgFrom: number): void {
+    twin.subscriptions.set(topic, msgFrom);
+    if (topic === CATCH_ALL) this.catchAll.add(twin);
+    else if (isPattern(topic)) this.patterns.add(topic, twin);
+    else {
+      let set = this.exact.get(topic);
+      if (set === undefined) this.exact.set(topic, (set = new Set()));
+      set.add(twin);
+    }
+  }
+
+  unsubscribe(twin: Twin, topic: string): boolean {
+    if (!twin.subscriptions.delete(topic)) return false;
+    if (topic === CATCH_ALL) this.catchAll.delete(twin);
+    else if (isPattern(topic)) this.patterns.remove(topic, twin);
+    else {
+      const set = this.exact.get(topic);
+      set?.delete(twin);
+      if (set?.size === 0) this.exact.delete(topic);
+    }
+    return true;
+  }
+
+  /** Add an exposer; a twin exposing again keeps its original position (spec §5.4). */
+  expose(twin: Twin, method: string): void {
+    twin.exposed.add(method);
+    const list = this.exposers.get(method);
+    if (list === undefined) this.exposers.set(method, [twin]);
+    else if (!list.includes(twin)) list.push(twin);
+  }
+
+  unexpose(twin: Twin, method: string): boolean {
+    if (!twin.exposed.delete(method)) return false;
+    const list = this.exposers.get(method);
+    if (list !== undefined) {
+      const at = list.indexOf(twin);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) {
+        this.exposers.delete(method);
+        this.cursor.delete(method);
+      }
+    }
+    return true;
+  }
+
+  /** Remove every subscription and exposure of a twin (anonymous twins on disconnect). */
+  drop(twin: Twin): void {
+    for (const topic of [...twin.subscriptions.keys()]) this.unsubscribe(twin, topic);
+    for (const method of [...twin.exposed]) this.unexpose(twin, method);
+  }
+
+  /**
+   * Round-robin over the connected exposers other than the caller (spec §5.2 step 3, with
+   * JL's loopback rule).
+   */
+  pickExposer(method: string, caller: Twin): ExposerChoice {
+    const list = this.exposers.get(method);
+    if (list === undefined || list.length === 0) return 'not_found';
+    const start = this.cursor.get(method) ?? 0;
+    let callerExposes = false;
+    for (let i = 0; i < list.length; i++) {
+      const at = (start + i) % list.length;
+      const twin = list[at]!;
+      if (twin === caller) { callerExposes = true; continue; }
+      if (twin.session !== null) {
+        this.cursor.set(method, (at + 1) % list.length);
+        return twin;
+      }
+    }
+    return callerExposes && list.length === 1 ? 'loopback' : 'unavailable';
+  }
+
+  /** Exposed methods known to the router, for `broker_config`-style introspection. */
+  exposedMethods(): string[] {
+    return [...this.exposers.keys()];
+  }
+
+  /** Deliver a publish to every interested twin except its origin. */
+  publish(origin: Twin | null, msg: PubMsg, original: Frame | null): void {
+    const out = new Outgoing(msg, original);
+    const subscribers = this.exact.get(msg.topic);
+    if (subscribers !== undefined) {
+      for (const twin of subscribers) this.deliver(twin, origin, out);
+    }
+    // A twin subscribed to the topic and to the catch-all gets one copy (its client fans it out).
+    for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out);
+    if (this.patterns.size > 0) this.publishToPatterns(origin, msg);
+  }
+
+  private deliver(twin: Twin, origin: Twin | null, out: Outgoing): void {
+    const session = twin.session;
+    if (session === null || twin === origin || (this.requireReactive && !twin.reactive)) return;
+    out.sendTo(session);
+  }
+
+  private publishToPatterns(origin: Twin | null, msg: PubMsg): void {
+    this.patterns.match(msg.topic, (pattern, twins) => {
+      // Wildcard deliveries are always QoS0: topic = the pattern, args = [topic, ...args] (spec §4.5).
+      let out: Outgoing | undefined;
+      for (const twin of twins) {
+        if (twin.session === null || twin === origin) continue;
+        out ??= new Outgoing({ type: 'pub', flags: 0, topic: pattern, args: [msg.topic, ...msg.args] }, null);
+        out.sendTo(twin.session);
+      }
+    });
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * CBOR framing of Rembus messages (spec §2): one definite-length array per binary frame.
+ * Pure: no I/O. Values are encoded by cbor-x with `useRecords: false`; unknown tags (tag 80
+ * DataFrames among them) decode to cbor-x `Tag` objects and re-encode byte for byte.
+ */
+import { Decoder, Encoder, Tag } from 'cbor-x';
+import { DecodeError, EncodeError } from '../errors.js';
+import { TYPE, type AttestationMsg, type IdentityMsg, type Msg, type PubMsg } from '../protocol/messages.js';
+import { definiteStrings } from './definite-strings.js';
+import { msgIdFromBytes, msgIdToBytes } from './msgid.js';
+
+// variableMapSize: shortest-form map heads (`a2`, not cbor-x's default map16 `b9 00 02`), as cbor2
+// writes them (vectors §8, §10).
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true });
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+/** Encode one message as a CBOR frame. @throws EncodeError for values CBOR cannot carry. */
+export function encodeCbor(msg: Msg): Uint8Array {
+  try {
+    if (msg.type === 'admin' && typeof msg.cmd['msg_from'] === 'number') return encodeAdmin(msg.cmd, msg);
+    return encodeFrame(toArray(msg));
+  } catch (err) {
+    if (err instanceof EncodeError) throw err;
+    throw new EncodeError(`cannot encode ${msg.type} message: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function toArray(msg: Msg): unknown[] {
+  switch (msg.type) {
+    case 'identity':
+      return msg.meta === undefined ? [TYPE.IDENTITY, msgIdToBytes(msg.id), msg.cid]
+        : [TYPE.IDENTITY, msgIdToBytes(msg.id), msg.cid, msg.meta];
+    case 'pub':
+      // The id element is present iff the flags nibble is non-zero (spec §2.3).
+      if ((msg.flags & 0x70) === 0) return [TYPE.PUB, msg.topic, msg.args];
+      if (msg.id === undefined) throw new EncodeError(`publish with flags 0x${msg.flags.toString(16)} needs an id`);
+      return [TYPE.PUB | (msg.flags & 0xf0), msgIdToBytes(msg.id), msg.topic, msg.args];
+    case 'rpc': return [TYPE.RPC, msgIdToBytes(msg.id), msg.topic, msg.target, msg.args];
+    case 'admin': return [TYPE.ADMIN, msgIdToBytes(msg.id), msg.topic, msg.cmd];
+    case 'response': return [TYPE.RESPONSE, msgIdToBytes(msg.id), msg.status, msg.data];
+    case 'ack': return [TYPE.ACK, msgIdToBytes(msg.id)];
+    case 'ack2': return [TYPE.ACK2, msgIdToBytes(msg.id)];
+    case 'unregister': return [TYPE.UNREGISTER, msgIdToBytes(msg.id)];
+    case 'register':
+      return [TYPE.REGISTER, msgIdToBytes(msg.id), msg.cid, msg.pin, msg.pubkey, msg.keyType];
+    case 'attestation':
+      return msg.meta === undefined ? [TYPE.ATTESTATION, msgIdToBytes(msg.id), msg.cid, msg.signature]
+        : [TYPE.ATTESTATION, msgIdToBytes(msg.id), msg.cid, msg.signature, msg.meta];
+    case 'ping': return [TYPE.PING, msgIdToBytes(msg.id), msg.cid];
+    case 'close': return [TYPE.CLOSE];
+  }
+}
+
+// msg_from is a float on the wire (spec §4.7, vectors §10): cbor2 writes finite floats as
+// doubles and ±Inf/NaN as half floats, while a JS integer 0 would otherwise become `00`.
+// The value is encoded as a sentinel double and that double's 9 bytes are then replaced.
+const SENTINEL = -1.2345678901234567e-300;
+const SENTINEL_BYTES = encoder.encode(SENTINEL);
+
+function encodeAdmin(cmd: Record<string, unknown>, msg: Msg & { type: 'admin' }): Uint8Array {
+  const frame = encodeFrame([TYPE.ADMIN, msgIdToBytes(msg.id), msg.topic, { ...cmd, msg_from: SENTINEL }]);
+  const at = lastIndexOf(frame, SENTINEL_BYTES);
+  const float = encodeFloat(cmd['msg_from'] as number);
+  const out = new Uint8Array(frame.length - SENTINEL_BYTES.length + float.length);
+  out.set(frame.subarray(0, at), 0);
+  out.set(float, at);
+  out.set(frame.subarray(at + SENTINEL_BYTES.length), at + float.length);
+  return out;
+}
+
+/**
+ * cbor-x writes integral numbers beyond 32 bits as doubles, which PY and JL read back as floats
+ * (e.g. a `Date.now()` argument). When the output holds a double head (a cheap native scan), safe
+ * integers are re-encoded as CBOR integers through bigint.
+ */
+function encodeFrame(value: unknown): Uint8Array {
+  const out = encoder.encode(value);
+  return out.indexOf(0xfb) === -1 ? out : encoder.encode(widenInts(value));
+}
+
+/** A copy of `value` with safe integers outside the 32-bit range as bigint; `value` is not changed. */
+function widenInts(value: unknown): unknown {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && (value > 0xffffffff || value < -0x100000000) ? BigInt(value) : value;
+  }
+  if (Array.isArray(value)) return value.map(widenInts);
+  if (value !== null && typeof value === 'object') {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, widenInts(v)]));
+    }
+  }
+  return value;
+}
+
+function lastIndexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = haystack.length - needle.length; i >= 0; i--) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  throw new EncodeError('internal: msg_from sentinel not found');
+}
+
+function encodeFloat(value: number): Uint8Array {
+  if (Number.isNaN(value)) return Uint8Array.of(0xf9, 0x7e, 0x00);
+  if (value === Infinity) return Uint8Array.of(0xf9, 0x7c, 0x00);
+  if (value === -Infinity) return Uint8Array.of(0xf9, 0xfc, 0x00);
+  const out = new Uint8Array(9);
+  out[0] = 0xfb;
+  new DataView(out.buffer).setFloat64(1, value);
+  return out;
+}
+
+/**
+ * Decode one binary frame into a message.
+ * @throws DecodeError for bytes that are not CBOR, a non-array, an unknown type or a wrong shape.
+ */
+export function decodeCbor(frame: Uint8Array): Msg {
+  let value: unknown;
+  try {
+    value = decodeRaw(frame);
+  } catch (err) {
+    throw new DecodeError(`malformed CBOR frame: ${(err as Error).message}`, { cause: err });
+  }
+  // JL writes every integer in 9 bytes (spec §2.1): cbor-x hands those back as bigint.
+  if (hasWideInts(frame)) value = normalizeInts(value);
+  return fromArray(value);
+}
+
+/** cbor-x rejects indefinite-length strings, which spec §2.1 says to accept: join them and retry. */
+function decodeRaw(bytes: Uint8Array): unknown {
+  try {
+    return decoder.decode(bytes);
+  } catch (err) {
+    let definite: Uint8Array | undefined;
+    try {
+      definite = definiteStrings(bytes);
+    } catch { /* malformed: report cbor-x's error */ }
+    if (definite === undefined) throw err;
+    return decoder.decode(definite);
+  }
+}
+
+function fromArray(value: unknown): Msg {
+  if (!Array.isArray(value) || value.length === 0) throw new DecodeError('a frame must be a non-empty CBOR array');
+  const typeByte = value[0];
+  if (typeof typeByte !== 'number' || !Number.isInteger(typeByte) || typeByte < 0 || typeByte > 255) {
+    throw new DecodeError(`invalid type byte ${String(typeByte)}`);
+  }
+  const type = typeByte & 0x0f;
+  const flags = typeByte & 0xf0;
+  const v = value as unknown[];
+  switch (type) {
+    case TYPE.IDENTITY:
+      need(v, 3, 4, 'identity');
+      return withMeta<IdentityMsg>({ type: 'identity', id: msgIdFromBytes(v[1]), cid: text(v[2], 'cid') }, v[3]);
+    case TYPE.PUB: return decodePub(v, flags);
+    case TYPE.RPC:
+      need(v, 5, 5, 'rpc');
+      return { type: 'rpc', id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'),
+        target: v[3] == null ? null : text(v[3], 'target'), args: argsOf(v[4]) };
+    case TYPE.ADMIN: {
+      need(v, 4, 4, 'admin');
+      const cmd = v[3];
+      if (cmd === null || typeof cmd !== 'object' || Array.isArray(cmd) || cmd instanceof Uint8Array) {
+        // Both references answer status 10 to a non-map admin payload (spec §6): keep it decodable.
+        return { type: 'admin', id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'), cmd: {} };
+      }
+      return { type: 'admin', id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'), cmd: cmd as Record<string, unknown> };
+    }
+    case TYPE.RESPONSE:
+      need(v, 3, 4, 'response');
+      return { type: 'response', id: msgIdFromBytes(v[1]), status: uint(v[2], 'status'), data: v[3] ?? null };
+    case TYPE.ACK: need(v, 2, 2, 'ack'); return { type: 'ack', id: msgIdFromBytes(v[1]) };
+    case TYPE.ACK2: need(v, 2, 2, 'ack2'); return { type: 'ack2', id: msgIdFromBytes(v[1]) };
+    case TYPE.UNREGISTER: need(v, 2, 2, 'unregister'); return { type: 'unregister', id: msgIdFromBytes(v[1]) };
+    case TYPE.REGISTER:
+      need(v, 6, 6, 'register');
+      return { type: 'register', id: msgIdFromBytes(v[1]), cid: text(v[2], 'cid'), pin: text(v[3], 'pin'),
+        pubkey: bytes(v[4] instanceof Tag ? v[4].value : v[4], 'pubkey'), keyType: uint(v[5], 'keytype') };
+    case TYPE.ATTESTATION:
+      need(v, 4, 5, 'attestation');
+      return withMeta<AttestationMsg>({ type: 'attestation', id: msgIdFromBytes(v[1]), cid: text(v[2], 'cid'),
+        signature: bytes(v[3], 'signature') }, v[4]);
+    case TYPE.PING: need(v, 3, 3, 'ping'); return { type: 'ping', id: msgIdFromBytes(v[1]), cid: text(v[2], 'cid') };
+    case TYPE.CLOSE: return { type: 'close' };
+    default: throw new DecodeError(`unknown message type ${typeByte}`);
+  }
+}
+
+function decodePub(v: unknown[], flags: number): PubMsg {
+  if ((flags & 0x70) === 0) {
+    need(v, 3, 3, 'publish');
+    return { type: 'pub', flags: 0, topic: text(v[1], 'topic'), args: argsOf(v[2]) };
+  }
+  need(v, 4, 4, 'publish');
+  return { type: 'pub', flags, id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'), args: argsOf(v[3]) };
+}
+
+/** A non-array payload is one argument; null is none (spec §2.1, TS decision). */
+export function argsOf(data: unknown): unknown[] {
+  if (Array.isArray(data)) return data;
+  return data == null ? [] : [data];
+}
+
+function withMeta<T extends { meta?: Record<string, unknown> }>(msg: T, meta: unknown): T {
+  if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) msg.meta = meta as Record<string, unknown>;
+  return msg;
+}
+
+function need(v: unknown[], min: number, max: number, kind: string): void {
+  if (v.length < min || v.length > max) {
+    throw new DecodeError(`${kind} message must have ${min === max ? min : `${min}..${max}`} elements, got ${v.length}`);
+  }
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new DecodeError(`${field} must be a text string, got ${typeof value}`);
+  return value;
+}
+
+function bytes(value: unknown, field: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new DecodeError(`${field} must be a byte string`);
+  return value;
+}
+
+function uint(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new DecodeError(`${field} must be an unsigned integer`);
+  }
+  return value;
+}
+
+/** Does the frame hold 8-byte integer heads (0x1b, 0x3b)? A cheap, native byte scan. */
+function hasWideInts(frame: Uint8Array): boolean {
+  return frame.indexOf(0x1b) !== -1 || frame.indexOf(0x3b) !== -1;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+/** Integers that fit a JS number become numbers; wider ones stay bigint (spec §2.1). */
+export function normalizeInts(value: unknown): unknown {
+  if (typeof value === 'bigint') return value <= MAX_SAFE && value >= MIN_SAFE ? Number(value) : value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = normalizeInts(value[i]);
+  } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Tag)) {
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) obj[key] = normalizeInts(obj[key]);
+  }
+  return value;
+}
+
+/** Raw CBOR encoding of any value (used where the broker stores or forwards args). */
+export function encodeValue(value: unknown): Uint8Array {
+  return encodeFrame(value);
+}
+
+/** Raw CBOR decoding of any value, with the same integer normalisation as frames. */
+export function decodeValue(bytes: Uint8Array): unknown {
+  const value = decodeRaw(bytes);
+  return hasWideInts(bytes) ? normalizeInts(value) : value;
+}

@@ -1,0 +1,39 @@
+/**
+ * Per-link wire state (spec §1.1): a peer may send binary (CBOR) or text (JSON-RPC) frames
+ * at any time, and is answered in the kind it last sent. Pure.
+ */
+import type { Msg } from '../protocol/messages.js';
+import { decodeCbor, encodeCbor } from './cbor.js';
+import { decodeJson, encodeJson } from './json.js';
+
+/** One frame as it travels on a link: bytes for CBOR, a string for JSON-RPC. */
+export type Frame = Uint8Array | string;
+
+/** Encoder/decoder for one link that remembers the kind of the last frame received. */
+export class WireCodec {
+  /** `'cbor'` until a text frame arrives; then the kind of the latest frame. */
+  kind: 'cbor' | 'json';
+  private idAsString = false;
+
+  constructor(kind: 'cbor' | 'json' = 'cbor') {
+    this.kind = kind;
+  }
+
+  /** Decode a frame and remember its kind. @throws DecodeError */
+  decode(frame: Frame): Msg {
+    if (typeof frame === 'string') {
+      const { msg, idAsString } = decodeJson(frame);
+      this.kind = 'json';
+      this.idAsString = idAsString;
+      return msg;
+    }
+    const msg = decodeCbor(frame);
+    this.kind = 'cbor';
+    return msg;
+  }
+
+  /** Encode in the kind this link speaks now. @throws EncodeError */
+  encode(msg: Msg): Frame {
+    return this.kind === 'cbor' ? encodeCbor(msg) : encodeJson(msg, { idAsString: this.idAsString });
+  }
+}

@@ -1,0 +1,380 @@
+/**
+ * The component: a reconnecting client of a broker. Topics are shared hot streams, RPC calls
+ * cold streams; the Promise helpers wrap them.
+ */
+import {
+  BehaviorSubject, defer, filter, firstValueFrom, forkJoin, fromEvent, map, Observable, of, share,
+  Subject, switchMap, take, takeUntil, throwError, throwIfEmpty, timeout, concat, ignoreElements, catchError,
+  EMPTY, finalize, type Subscription,
+} from 'rxjs';
+import { retryBackoff } from '../../operators/retry-backoff.js';
+import { newMsgId } from '../codec/msgid.js';
+import type { Frame } from '../codec/wire.js';
+import {
+  AuthError, ConnectionClosedError, MethodNotFoundError, QueueFullError, RpcError, RpcTimeoutError,
+} from '../errors.js';
+import { errorText, silentLogger } from '../internal/logger.js';
+import { invokeHandler } from '../internal/invoke.js';
+import {
+  CONFIG_TOPIC, STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
+} from '../protocol/messages.js';
+import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
+import { dialWebSocket } from '../transport/ws-link.js';
+import type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptions } from '../types.js';
+import { ClientSession, connection$ } from './connection.js';
+import type { Component, ComponentOptions, Dialer } from './types.js';
+import { parseComponentUrl, type ComponentAddress } from './url.js';
+
+interface Pending { session: ClientSession; reply: (msg: ResponseMsg) => void; fail: (err: unknown) => void }
+interface TopicEntry { subject: Subject<Message>; msgFrom: number }
+
+/** Capacity of the QoS2 de-duplication set (ids awaiting ACK2); oldest evicted past it. */
+const QOS2_SEEN_CAPACITY = 100_000;
+
+export class ComponentImpl implements Component {
+  readonly name: string | undefined;
+  private readonly address: ComponentAddress;
+  private readonly log: Logger;
+  private readonly requestTimeout: number;
+  private readonly offlineCapacity: number;
+  private readonly statusSubject = new BehaviorSubject<Status>({ type: 'connecting', attempt: 1 });
+  readonly status$: Observable<Status> = this.statusSubject.asObservable();
+  private readonly session$ = new BehaviorSubject<ClientSession | null>(null);
+  private readonly topics = new Map<string, TopicEntry>();
+  private readonly streams = new Map<string, Observable<Message>>();
+  private readonly exposed = new Map<string, Handler>();
+  private readonly pending = new Map<MsgId, Pending>();
+  private readonly offline: PubMsg[] = [];
+  private readonly qos2Seen = new Set<MsgId>();
+  private readonly connection: Subscription;
+  private readonly readyPromise: Promise<void>;
+  private settleReady!: (err?: unknown) => void;
+  /** The session past its login, where declarations go (set before re-declaring, spec §3.1). */
+  private current: ClientSession | null = null;
+  private wasUp = false;
+  private closed = false;
+
+  constructor(url: string, options: ComponentOptions = {}) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    this.address = parseComponentUrl(url, options.baseUrl ?? env?.['REMBUS_BASE_URL']);
+    this.name = this.address.name;
+    this.log = options.logger ?? silentLogger;
+    this.requestTimeout = options.requestTimeout ?? 10_000;
+    this.offlineCapacity = options.offlineCapacity ?? 10_000;
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
+    });
+    this.readyPromise.catch(() => undefined);
+    const dial: Dialer = options.dial ?? ((u) => dialWebSocket(u));
+    const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity } = options.reconnect ?? {};
+    this.connection = connection$(this.address.url, dial, {
+      onFrame: (session, frame) => this.onFrame(session, frame),
+      login$: (session) => this.login$(session),
+      onDown: (session, error) => this.onDown(session, error),
+    }).pipe(retryBackoff({
+      initialDelay, maxDelay, maxRetries,
+      shouldRetry: (err) => !this.isFatal(err),
+      onRetry: (attempt, delayMs, error) => {
+        this.log.warn({ attempt, delayMs, err: errorText(error) }, 'reconnecting');
+        this.statusSubject.next({ type: 'reconnecting', attempt, delayMs, error });
+      },
+    })).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) });
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  private isFatal(err: unknown): boolean {
+    // A name still held by our own dropped link is retried once we have been up (spec §3.6).
+    return err instanceof AuthError && !(this.wasUp && err.remoteCode === STATUS.NAME_ALREADY_TAKEN);
+  }
+
+  private login$(session: ClientSession): Observable<unknown> {
+    const identity$ = this.name === undefined ? EMPTY
+      : this.request$(session, { type: 'identity', id: newMsgId(), cid: this.name }, 'identity').pipe(
+        map((resp) => {
+          if (resp.status !== STATUS.OK) {
+            throw new AuthError(`login of '${this.name}' refused: ${errorText(resp.data)}`, resp.status);
+          }
+        }));
+    // After a (re)connect the component declares its subscriptions and methods again.
+    const declare$ = defer(() => {
+      const admin = [
+        ...[...this.topics].map(([topic, e]) => this.admin$(session, topic, { cmd: 'subscribe', msg_from: e.msgFrom })),
+        ...[...this.exposed.keys()].map((m) => this.admin$(session, m, { cmd: 'expose' })),
+      ].map((req) => req.pipe(catchError((err: unknown) => {
+        this.log.warn({ err: errorText(err) }, 're-declaration failed');
+        return of(null);
+      })));
+      return admin.length === 0 ? of([]) : forkJoin(admin);
+    });
+    const reactive$ = this.admin$(session, CONFIG_TOPIC, { cmd: 'reactive', status: true }).pipe(
+      catchError((err: unknown) => {
+        this.log.warn({ err: errorText(err) }, 'reactive refused');
+        return EMPTY;
+      }));
+    const identified$ = defer(() => {
+      this.current = session;
+      return EMPTY;
+    });
+    return concat(identity$, identified$, declare$, reactive$).pipe(ignoreElements());
+  }
+
+  private onUp(session: ClientSession): void {
+    this.wasUp = true;
+    while (this.offline.length > 0 && session.link.isOpen) session.send(this.offline.shift()!);
+    this.statusSubject.next({ type: 'up', url: this.address.url });
+    this.session$.next(session);
+    this.settleReady();
+  }
+
+  private onDown(session: ClientSession, error: unknown): void {
+    if (this.session$.value === session) this.session$.next(null);
+    if (this.current === session) this.current = null;
+    for (const [id, pending] of this.pending) {
+      if (pending.session === session) {
+        this.pending.delete(id);
+        pending.fail(new ConnectionClosedError('connection down', { cause: error }));
+      }
+    }
+    if (!this.closed) this.statusSubject.next({ type: 'down', error });
+  }
+
+  private fail(err: unknown): void {
+    this.log.error({ err: errorText(err) }, 'component stopped');
+    this.statusSubject.next({ type: 'down', error: err });
+    this.shutdown(err);
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  private onFrame(session: ClientSession, frame: Frame): void {
+    let msg: Msg;
+    try {
+      msg = session.codec.decode(frame);
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'frame dropped');
+      return;
+    }
+    switch (msg.type) {
+      case 'response': {
+        const pending = this.pending.get(msg.id);
+        if (pending?.session === session) {
+          this.pending.delete(msg.id);
+          pending.reply(msg);
+        } else this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
+        return;
+      }
+      case 'pub': return this.onPublish(session, msg);
+      case 'rpc': return this.onRpc(session, msg);
+      case 'ack2':
+        this.qos2Seen.delete(msg.id);
+        return;
+      default:
+        this.log.debug({ type: msg.type }, 'unexpected message ignored');
+    }
+  }
+
+  private onPublish(session: ClientSession, msg: PubMsg): void {
+    const qos = msg.flags & 0x30;
+    if (qos !== 0 && msg.id !== undefined) {
+      // ACK every copy first; QoS2 copies already delivered are dropped until ACK2 (spec §4.2).
+      session.send({ type: 'ack', id: msg.id });
+      if (qos === 0x30) {
+        if (this.qos2Seen.has(msg.id)) return;
+        if (this.qos2Seen.size >= QOS2_SEEN_CAPACITY) this.qos2Seen.delete(this.qos2Seen.values().next().value!);
+        this.qos2Seen.add(msg.id);
+      }
+    }
+    const qosLevel: QoS = qos === 0x30 ? 2 : qos === 0x10 ? 1 : 0;
+    const slot = slotOf(msg);
+    const entry = this.topics.get(msg.topic);
+    if (entry !== undefined) {
+      // A wildcard delivery carries the pattern as topic and the real topic first (spec §4.5).
+      const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof msg.args[0] === 'string';
+      entry.subject.next(message(wildcard ? msg.args[0] as string : msg.topic,
+        wildcard ? msg.args.slice(1) : msg.args, msg.topic, qosLevel, slot));
+    }
+    const all = this.topics.get('*');
+    if (all !== undefined && all !== entry && !isPattern(msg.topic)) {
+      all.subject.next(message(msg.topic, msg.args, '*', qosLevel, slot));
+    }
+  }
+
+  private onRpc(session: ClientSession, msg: RpcMsg): void {
+    const handler = this.exposed.get(msg.topic);
+    const reply = (status: number, data: unknown): void => {
+      if (!session.link.isOpen) return;
+      try {
+        session.send({ type: 'response', id: msg.id, status, data });
+      } catch (err) {
+        session.send({ type: 'response', id: msg.id, status: STATUS.METHOD_EXCEPTION, data: errorText(err) });
+      }
+    };
+    if (handler === undefined) return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
+    invokeHandler(handler, msg.args).then(
+      (result) => reply(STATUS.OK, result ?? null),
+      (err: unknown) => reply(STATUS.METHOD_EXCEPTION, errorText(err)),
+    );
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  private request$(session: ClientSession, msg: Msg & { id: MsgId }, what: string,
+    timeoutMs = this.requestTimeout, timeoutError: Error = new RpcTimeoutError(what, timeoutMs)): Observable<ResponseMsg> {
+    return new Observable<ResponseMsg>((subscriber) => {
+      this.pending.set(msg.id, {
+        session,
+        reply: (resp) => { subscriber.next(resp); subscriber.complete(); },
+        fail: (err) => subscriber.error(err),
+      });
+      session.send(msg);
+      return () => { this.pending.delete(msg.id); };
+    }).pipe(timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }));
+  }
+
+  private admin$(session: ClientSession, topic: string, cmd: Record<string, unknown>): Observable<unknown> {
+    return this.request$(session, { type: 'admin', id: newMsgId(), topic, cmd }, `${String(cmd['cmd'])} ${topic}`)
+      .pipe(map((resp) => rpcResult(`${String(cmd['cmd'])} ${topic}`, resp)));
+  }
+
+  /** Send an admin command on the current session, if any; log a refusal. */
+  private declare(topic: string, cmd: Record<string, unknown>, onRefused?: (err: unknown) => void): void {
+    const session = this.current;
+    if (session === null) return;
+    this.admin$(session, topic, cmd).subscribe({
+      error: (err: unknown) => {
+        this.log.warn({ topic, cmd: cmd['cmd'], err: errorText(err) }, 'admin command failed');
+        onRefused?.(err);
+      },
+    });
+  }
+
+  // ---- public API -------------------------------------------------------------------------
+
+  subscribe$<A extends unknown[] = unknown[]>(pattern: string, options: SubscribeOptions = {}): Observable<Message<A>> {
+    validatePattern(pattern);
+    if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
+    let stream = this.streams.get(pattern);
+    if (stream === undefined) {
+      const msgFrom = options.msgfrom ?? 0;
+      stream = defer(() => {
+        const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom };
+        this.topics.set(pattern, entry);
+        this.declare(pattern, { cmd: 'subscribe', msg_from: msgFrom }, (err) => entry.subject.error(err));
+        return entry.subject;
+      }).pipe(
+        finalize(() => {
+          this.topics.delete(pattern);
+          this.streams.delete(pattern);
+          if (!this.closed) this.declare(pattern, { cmd: 'unsubscribe' });
+        }),
+        share({ resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
+      );
+      this.streams.set(pattern, stream);
+    }
+    return stream as Observable<Message<A>>;
+  }
+
+  publish(topic: string, ...args: unknown[]): void {
+    validateTopic(topic);
+    if (this.closed) throw new ConnectionClosedError('component closed');
+    const msg: PubMsg = { type: 'pub', flags: 0, topic, args };
+    const session = this.session$.value;
+    if (session !== null) return session.send(msg);
+    if (this.offline.length >= this.offlineCapacity) throw new QueueFullError(this.offlineCapacity, 'offline publish buffer');
+    this.offline.push(msg);
+  }
+
+  rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R> {
+    return this.call$<R>(method, args);
+  }
+
+  call$<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Observable<R> {
+    validateTopic(method);
+    const timeoutMs = options.timeout ?? this.requestTimeout;
+    const timeoutError = new RpcTimeoutError(method, timeoutMs); // built here so its stack names the caller
+    const call$ = defer(() => {
+      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
+      return this.session$.pipe(
+        filter((s): s is ClientSession => s !== null),
+        take(1),
+        throwIfEmpty(() => new ConnectionClosedError('component closed')),
+        switchMap((session) => this.request$(session,
+          { type: 'rpc', id: newMsgId(), topic: method, target: options.target ?? null, args }, method, timeoutMs, timeoutError)),
+        timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }),
+        map((resp) => rpcResult(method, resp) as R),
+      );
+    });
+    const signal = options.signal;
+    return signal === undefined ? call$ : call$.pipe(takeUntil(fromEvent(signal, 'abort')));
+  }
+
+  rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R> {
+    return firstValueFrom(this.call$<R>(method, args));
+  }
+
+  call<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Promise<R> {
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return firstValueFrom(this.call$<R>(method, args, options)).catch((err: unknown) => {
+      throw signal?.aborted ? signal.reason : err;
+    });
+  }
+
+  expose(method: string, handler: Handler): () => void {
+    validateTopic(method);
+    this.exposed.set(method, handler);
+    this.declare(method, { cmd: 'expose' });
+    return () => {
+      if (this.exposed.get(method) !== handler) return;
+      this.exposed.delete(method);
+      if (!this.closed) this.declare(method, { cmd: 'unexpose' });
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.statusSubject.next({ type: 'closed' });
+      this.shutdown(new ConnectionClosedError('component closed'));
+    }
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private shutdown(reason: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connection.unsubscribe();
+    this.settleReady(reason);
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.fail(reason);
+    }
+    const fatal = !(reason instanceof ConnectionClosedError);
+    for (const entry of [...this.topics.values()]) {
+      if (fatal) entry.subject.error(reason);
+      else entry.subject.complete();
+    }
+    this.offline.length = 0;
+    this.session$.complete();
+    this.statusSubject.complete();
+  }
+}
+
+function message(topic: string, args: unknown[], pattern: string, qos: QoS, slot: number | undefined): Message {
+  return slot === undefined ? { topic, args, pattern, qos } : { topic, args, pattern, qos, slot };
+}
+
+/** Map a RESPONSE to its result, or throw the typed error its status stands for. */
+function rpcResult(method: string, resp: ResponseMsg): unknown {
+  if (resp.status === STATUS.OK) return resp.data;
+  if (resp.status === STATUS.METHOD_NOT_FOUND) throw new MethodNotFoundError(method);
+  throw new RpcError(method, resp.status, resp.data);
+}

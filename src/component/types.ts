@@ -1,0 +1,50 @@
+import type { Observable } from 'rxjs';
+import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
+import type { Link } from '../transport/link.js';
+import type { CallOptions, Handler, Logger, Message, Status, SubscribeOptions } from '../types.js';
+
+/** Opens a link to `scheme://host:port`; may return a Promise or an Observable of the link. */
+export type Dialer = (url: string) => Promise<Link> | Observable<Link>;
+
+/** Options of {@link component}. */
+export interface ComponentOptions {
+  /** RPC, admin and login timeout, ms. Default 10_000 (spec §11, PY). */
+  requestTimeout?: number;
+  /** Reconnect backoff. Default `{ initialDelay: 250, maxDelay: 5_000 }`, retried forever. */
+  reconnect?: Pick<RetryBackoffConfig, 'initialDelay' | 'maxDelay' | 'maxRetries'>;
+  /** Publishes held while disconnected; past it `publish` throws `QueueFullError`. Default 10_000. */
+  offlineCapacity?: number;
+  /** Base URL for bare names and empty hosts (spec §1.2). Default `$REMBUS_BASE_URL` or `ws://127.0.0.1:8338`. */
+  baseUrl?: string;
+  /** Custom link opener (tests use in-memory links). Default: WebSocket. */
+  dial?: Dialer;
+  /** pino-shaped logger. Default silent. */
+  logger?: Logger;
+}
+
+/** A Rembus component: a client of a broker. */
+export interface Component {
+  /** The component name, or undefined when anonymous. */
+  readonly name: string | undefined;
+  /** Connection state; replays the latest value and completes on `close()`. */
+  readonly status$: Observable<Status>;
+  /** Resolves when the component is first up; rejects if it closes or fails for good first. */
+  ready(): Promise<void>;
+  /** A shared hot stream of the messages published on `pattern`. @throws InvalidTopicError */
+  subscribe$<A extends unknown[] = unknown[]>(pattern: string, options?: SubscribeOptions): Observable<Message<A>>;
+  /** Publish with QoS0. Buffered while disconnected. @throws InvalidTopicError, QueueFullError */
+  publish(topic: string, ...args: unknown[]): void;
+  /** A cold RPC: one request per subscription; emits the result and completes. */
+  rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R>;
+  /** `rpc$` with options (direct target, timeout). */
+  call$<R = unknown>(method: string, args: unknown[], options?: CallOptions): Observable<R>;
+  /** Promise helper over `rpc$`. */
+  rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R>;
+  /** Promise helper over `call$`. */
+  call<R = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<R>;
+  /** Serve `method`; returns the teardown that unexposes it. @throws InvalidTopicError */
+  expose(method: string, handler: Handler): () => void;
+  /** Close the link, complete every stream, fail pending calls. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}

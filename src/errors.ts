@@ -1,0 +1,151 @@
+/**
+ * Every public error class of rembus. Each carries a stable string `code` that callers
+ * can switch on; messages are for humans and may change.
+ *
+ * @example
+ * ```ts
+ * import { RpcTimeoutError } from 'rembus';
+ * node.rpc$('add', 1, 2).subscribe({ error: (e) => { if (e instanceof RpcTimeoutError) retryLater(); } });
+ * ```
+ */
+export abstract class RembusError extends Error {
+  abstract readonly code: string;
+}
+
+/** The link to the broker could not be opened. */
+export class ConnectionError extends RembusError {
+  readonly code = 'CONNECTION';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** The component or broker was closed, or the link dropped while a request was pending. */
+export class ConnectionClosedError extends RembusError {
+  readonly code = 'CONNECTION_CLOSED';
+  constructor(message = 'connection down', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+/** Login, registration or authorization was refused by the broker. */
+export class AuthError extends RembusError {
+  readonly code = 'AUTH';
+  constructor(message: string, readonly remoteCode?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AuthError';
+  }
+}
+
+/** A topic, pattern or method name is not acceptable (empty, or holds a forbidden character). */
+export class InvalidTopicError extends RembusError {
+  readonly code = 'INVALID_TOPIC';
+  constructor(readonly topic: unknown, reason: string, options?: ErrorOptions) {
+    super(`invalid topic ${typeof topic === 'string' ? JSON.stringify(topic) : describe(topic)}: ${reason}`, options);
+    this.name = 'InvalidTopicError';
+  }
+}
+
+/** A value could not be encoded for the wire. */
+export class EncodeError extends RembusError {
+  readonly code = 'ENCODE';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EncodeError';
+  }
+}
+
+/** A frame could not be decoded: not CBOR/JSON, unknown message type, or a wrong shape. */
+export class DecodeError extends RembusError {
+  readonly code = 'DECODE';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DecodeError';
+  }
+}
+
+/** A peer broke the protocol (a reply to nothing, a message out of order). */
+export class ProtocolError extends RembusError {
+  readonly code = 'PROTOCOL';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** No response to an RPC (or admin command) within the request timeout. */
+export class RpcTimeoutError extends RembusError {
+  readonly code = 'RPC_TIMEOUT';
+  constructor(readonly method: string, readonly timeoutMs: number, options?: ErrorOptions) {
+    super(`rpc '${method}' timed out after ${timeoutMs} ms`, options);
+    this.name = 'RpcTimeoutError';
+  }
+}
+
+/** The broker (or the targeted component) knows no method of that name (status 42). */
+export class MethodNotFoundError extends RembusError {
+  readonly code = 'METHOD_NOT_FOUND';
+  constructor(readonly method: string, options?: ErrorOptions) {
+    super(`method not found: ${method}`, options);
+    this.name = 'MethodNotFoundError';
+  }
+}
+
+/**
+ * A remote failure answered with a non-zero status: the handler threw (40), no exposer is
+ * up (43), loopback (44), target unknown or down (45/46), or anything else the peer sent.
+ */
+export class RpcError extends RembusError {
+  readonly code = 'RPC';
+  constructor(
+    readonly method: string,
+    readonly remoteCode: number,
+    readonly details: unknown,
+    options?: ErrorOptions,
+  ) {
+    super(`rpc '${method}' failed: ${statusName(remoteCode)}${details == null ? '' : `: ${describe(details)}`}`, options);
+    this.name = 'RpcError';
+  }
+}
+
+/** A bounded queue was full and its overflow policy is `error`. */
+export class QueueFullError extends RembusError {
+  readonly code = 'QUEUE_FULL';
+  constructor(readonly capacity: number, what = 'queue', options?: ErrorOptions) {
+    super(`${what} full (capacity ${capacity})`, options);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** A QoS1/QoS2 publish was not acknowledged after the last retry. */
+export class AckTimeoutError extends RembusError {
+  readonly code = 'ACK_TIMEOUT';
+  constructor(readonly topic: string, readonly attempts: number, options?: ErrorOptions) {
+    super(`publish on '${topic}' not acknowledged after ${attempts} attempt(s)`, options);
+    this.name = 'AckTimeoutError';
+  }
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  0: 'OK', 10: 'ERROR', 11: 'CHALLENGE', 20: 'IDENTIFICATION_ERROR', 40: 'METHOD_EXCEPTION',
+  41: 'METHOD_ARGS_ERROR', 42: 'METHOD_NOT_FOUND', 43: 'METHOD_UNAVAILABLE', 44: 'METHOD_LOOPBACK',
+  45: 'TARGET_NOT_FOUND', 46: 'TARGET_DOWN', 47: 'UNKNOWN_ADMIN_CMD', 60: 'NAME_ALREADY_TAKEN',
+  70: 'TIMEOUT',
+};
+
+/** The spec's name of a RESPONSE status code (§2.5), or `STATUS_<n>`. */
+export function statusName(status: number): string {
+  return STATUS_NAMES[status] ?? `STATUS_${status}`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'bigint') return `${value}n`;
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    return String(value);
+  }
+}

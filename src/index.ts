@@ -1,0 +1,10 @@
+export { component, connect } from './component/component.js';
+export { Now, LastReceived, period } from './component/msgfrom.js';
+export { parseComponentUrl, DEFAULT_BASE_URL } from './component/url.js';
+export type { Component, ComponentOptions, Dialer } from './component/types.js';
+export type { ComponentAddress } from './component/url.js';
+export type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptions } from './types.js';
+export {
+  RembusError, ConnectionError, ConnectionClosedError, AuthError, InvalidTopicError, EncodeError, DecodeError,
+  ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, statusName,
+} from './errors.js';

@@ -1,0 +1,15 @@
+import { firstValueFrom, isObservable } from 'rxjs';
+
+/**
+ * Run a handler that may return a value, a Promise or an Observable; resolve with the value,
+ * the Promise's result, or the Observable's first value. Synchronous throws become rejections.
+ */
+export function invokeHandler(handler: (...args: any[]) => unknown, args: unknown[]): Promise<unknown> {
+  try {
+    const result = handler(...args);
+    if (isObservable(result)) return firstValueFrom(result, { defaultValue: null });
+    return Promise.resolve(result);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

@@ -1,0 +1,2 @@
+export { memoryLinkPair } from '../transport/memory-link.js';
+export type { Link, Frame } from '../transport/link.js';

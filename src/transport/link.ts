@@ -1,0 +1,30 @@
+/**
+ * A Link is one bidirectional, message-framed connection between two Rembus peers. The broker
+ * accepts any Link (`broker.handle(link)`); WebSocket and in-memory links implement it.
+ */
+import type { Observable } from 'rxjs';
+import type { Frame } from '../codec/wire.js';
+
+export type { Frame };
+
+/** One message-framed connection. */
+export interface Link {
+  /**
+   * Frames from the peer, in order. Hot; meant for one subscriber. Completes when the link
+   * closes (either side); never errors for an ordinary close.
+   */
+  readonly frames$: Observable<Frame>;
+  /** Queue one frame for the peer. Silently dropped once the link is closed. */
+  send(frame: Frame): void;
+  /** Close the link. Idempotent. */
+  close(code?: number, reason?: string): void;
+  /** True until the link closes. */
+  readonly isOpen: boolean;
+  /** Frames queued but not yet written (for back-pressure decisions); 0 when unknown. */
+  readonly bufferedAmount: number;
+  /** A human-readable peer address for logs. */
+  readonly remote: string;
+}
+
+/** Opens a link to a URL. */
+export type Dial = (url: string) => Promise<Link>;

@@ -1,0 +1,253 @@
+import { describe, it, expect } from 'vitest';
+import { InvalidTopicError } from '../../src/errors.js';
+import {
+  compilePattern, isPattern, matches, PatternIndex, validatePattern, validateTopic,
+} from '../../src/topic/index.js';
+
+/** mulberry32: a tiny deterministic PRNG, so failures reproduce. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomPath(random: () => number, alphabet: readonly string[], maxSegments: number): string {
+  const n = 1 + Math.floor(random() * maxSegments);
+  return Array.from({ length: n }, () => alphabet[Math.floor(random() * alphabet.length)]!).join('/');
+}
+
+function collect<V>(index: PatternIndex<V>, topic: string): string[] {
+  const found: string[] = [];
+  index.match(topic, (pattern) => { found.push(pattern); });
+  return found.sort();
+}
+
+describe('matches', () => {
+  // Spec 4.6 example table, PY column.
+  it.each([
+    ['k/*/y', 'k/e/y', true],
+    ['k/*/y', 'k/@e/y', false],
+    ['k/*/y', 'k/e/f/y', false],
+    ['k/*/y', 'k//y', false],
+    ['veneto/*/cencenighe/*', 'veneto/belluno/cencenighe/temperature', true],
+    ['veneto/*/cencenighe/*', 'veneto/@agordo/cencenighe/temperature', false],
+    ['*/alarm', 'home/alarm', true],
+    ['myspace/*/metric', 'myspace/a/metric', true],
+    ['a/**', 'a/b/c', true],
+    ['a/**', 'a/', true],
+    ['a/**', 'a', false],
+    ['**/telemetry', 'x/y/telemetry', true],
+    ['**', 'foo', true],
+    ['*', 'foo', false],
+  ])('matches %j against %j → %s (spec 4.6 table)', (pattern, topic, expected) => {
+    expect(matches(pattern, topic)).toBe(expected);
+  });
+
+  // PY regex for 'a/**/b' is ^a/(.*)/b$: both slashes are literal, so 'a/b' cannot match.
+  it.each([
+    ['a/**/b', 'a/b', false],
+    ['a/**/b', 'ab', false],
+    ['a/**/b', 'a/x/b', true],
+    ['a/**/b', 'a//b', true],
+    ['a/**/b', 'a/x/y/b', true],
+  ])('keeps both slashes of /**/ : %j against %j → %s', (pattern, topic, expected) => {
+    expect(matches(pattern, topic)).toBe(expected);
+  });
+
+  it.each([
+    ['a.b/*', 'axb/c', false],
+    ['a.b/*', 'a.b/c', true],
+    ['a+/(x)/*', 'aa/x/c', false],
+    ['a+/(x)/*', 'a+/(x)/c', true],
+    ['[ab]/^$|?/*', '[ab]/^$|?/c', true],
+    ['a\\d/*', 'a\\d/c', true],
+    ['a\\d/*', 'a1/c', false],
+  ])('treats regex metacharacters literally: %j against %j → %s', (pattern, topic, expected) => {
+    expect(matches(pattern, topic)).toBe(expected);
+  });
+
+  it.each([
+    ['a/**', 'a/b/@c', false],
+    ['**/t', 'x/@y/t', false],
+    ['**', '@foo', false],
+    ['**', 'a/b', true],
+    ['k/@e/*', 'k/@e/y', true],
+    ['a*/b', 'a@/b', false],
+  ])('rejects a match whose capture holds @: %j against %j → %s', (pattern, topic, expected) => {
+    expect(matches(pattern, topic)).toBe(expected);
+  });
+
+  it('never matches a topic without / unless the pattern is exactly **', () => {
+    expect(matches('foo*', 'foox')).toBe(false);
+    expect(matches('foo', 'foo')).toBe(false);
+    expect(matches('**', 'foo')).toBe(true);
+  });
+
+  it('keeps working when more patterns are used than the cache holds', () => {
+    for (let i = 0; i < 1500; i++) expect(matches(`p${i}/*`, `p${i}/x`)).toBe(true);
+    expect(matches('p0/*', 'p0/x')).toBe(true);
+    expect(matches('p0/*', 'p1/x')).toBe(false);
+  });
+});
+
+describe('compilePattern', () => {
+  it('returns a matcher that never matches when the pattern is the catch-all *', () => {
+    const m = compilePattern('*');
+    expect(['foo', 'a/b', '*', ''].map(m)).toEqual([false, false, false, false]);
+  });
+
+  it('returns a reusable matcher when called once for many topics', () => {
+    const m = compilePattern('*/alarm');
+    expect(['home/alarm', 'office/alarm', 'home/x/alarm', 'alarm'].map(m)).toEqual([true, true, false, false]);
+  });
+});
+
+describe('validateTopic', () => {
+  it('returns the topic when it is a concrete topic', () => {
+    expect(validateTopic('plant/7/telemetry')).toBe('plant/7/telemetry');
+    expect(validateTopic('@k/x')).toBe('@k/x');
+  });
+
+  it.each<[string, unknown]>([
+    ['empty string', ''],
+    ['number', 123],
+    ['null', null],
+    ['undefined', undefined],
+    ['object', {}],
+    ['bigint', 10n],
+    ['cyclic object', (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })()],
+    ['single star', 'a/*'],
+    ['double star', '**'],
+    ['NUL', 'a\u0000b'],
+    ['newline', 'a\nb'],
+    ['DEL', 'a\u007fb'],
+  ])('throws InvalidTopicError when given %s', (_what, topic) => {
+    expect(() => validateTopic(topic)).toThrow(InvalidTopicError);
+    expect(() => validateTopic(topic)).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC' }));
+  });
+});
+
+describe('validatePattern', () => {
+  it.each(['a/*', '**', '*', 'a/**/b', 'plain/topic'])('returns %j when it is a valid pattern', (p) => {
+    expect(validatePattern(p)).toBe(p);
+  });
+
+  it.each<[string, unknown]>([['an empty string', ''], ['a number', 42], ['three stars', 'a/***'],
+    ['four stars', '****'], ['a tab', 'a\tb/*']])(
+    'throws InvalidTopicError when given %s', (_what, pattern) => {
+      expect(() => validatePattern(pattern)).toThrow(InvalidTopicError);
+      expect(() => validatePattern(pattern)).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC' }));
+    },
+  );
+});
+
+describe('isPattern', () => {
+  it.each([['a/*', true], ['**', true], ['a/b', false], ['', false]])('isPattern(%j) → %s', (s, expected) => {
+    expect(isPattern(s)).toBe(expected);
+  });
+});
+
+describe('PatternIndex', () => {
+  it('visits each matching pattern once with its values', () => {
+    const index = new PatternIndex<string>();
+    index.add('k/*/y', 'a');
+    index.add('*/y', 'b');
+    index.add('**', 'c');
+    index.add('k/**', 'd');
+    index.add('*/*/*', 'e');
+    index.add('x/*', 'f');
+    const seen = new Map<string, string[]>();
+    index.match('k/e/y', (pattern, values) => { seen.set(pattern, [...values]); });
+    expect([...seen.keys()].sort()).toEqual(['*/*/*', '**', 'k/*/y', 'k/**'].sort());
+    expect(seen.get('k/*/y')).toEqual(['a']);
+  });
+
+  it('stores many values under one pattern', () => {
+    const index = new PatternIndex<number>();
+    expect(index.add('a/*', 1)).toBe(true);
+    expect(index.add('a/*', 2)).toBe(true);
+    expect(index.add('a/*', 1)).toBe(false);
+    expect(index.size).toBe(1);
+    let values: number[] = [];
+    index.match('a/b', (_p, v) => { values = [...v]; });
+    expect(values).toEqual([1, 2]);
+    expect(index.remove('a/*', 1)).toBe(true);
+    expect(index.remove('a/*', 1)).toBe(false);
+    expect(index.has('a/*')).toBe(true);
+    expect(index.remove('a/*', 2)).toBe(true);
+    expect(index.has('a/*')).toBe(false);
+    expect(index.size).toBe(0);
+  });
+
+  it('removes a value from every pattern when removeValue is called', () => {
+    const index = new PatternIndex<string>();
+    for (const p of ['a/*', '*/b', '**', 'x/y/*']) index.add(p, 'tw');
+    index.add('a/*', 'other');
+    expect(index.removeValue('tw').sort()).toEqual(['**', '*/b', 'a/*', 'x/y/*']);
+    expect(index.removeValue('tw')).toEqual([]);
+    expect([...index.patterns()]).toEqual(['a/*']);
+    expect(collect(index, 'a/b')).toEqual(['a/*']);
+    index.removeValue('other');
+    expect(index.size).toBe(0);
+    expect(collect(index, 'a/b')).toEqual([]);
+  });
+
+  it('never matches the catch-all * and matches ** on topics without /', () => {
+    const index = new PatternIndex<number>();
+    index.add('*', 1);
+    index.add('**', 2);
+    expect(collect(index, 'foo')).toEqual(['**']);
+    expect(collect(index, 'a/b')).toEqual(['**']);
+  });
+
+  it('stays correct when visit removes patterns during a match', () => {
+    const index = new PatternIndex<number>();
+    for (let i = 0; i < 5; i++) index.add('a/*', i);
+    for (const p of ['*/b', '**', 'a/b', '*/*']) index.add(p, 9);
+    const visited: string[] = [];
+    index.match('a/b', (pattern, values) => { visited.push(pattern); for (const v of [...values]) index.removeValue(v); });
+    expect(new Set(visited).size).toBe(visited.length);
+    expect(index.size).toBe(0);
+  });
+
+  it('agrees with a brute-force scan when given random patterns and topics', () => {
+    const random = prng(20240611);
+    const patternAlphabet = ['a', 'b', 'c', '@a', '', '*', '*', '**', '**', 'a*', '*b', 'a.c'];
+    const topicAlphabet = ['a', 'b', 'c', '@a', '', 'ab', 'cb', 'a.c', 'abc', 'x'];
+    const index = new PatternIndex<number>();
+    const patterns = new Set<string>(['*', '**', '*/*', '**/a', 'a/**']);
+    while (patterns.size < 200) {
+      const p = randomPath(random, patternAlphabet, 4);
+      if (!p.includes('***')) patterns.add(p);
+    }
+    let id = 0;
+    for (const p of patterns) index.add(p, id++);
+    expect(index.size).toBe(patterns.size);
+
+    const topics = Array.from({ length: 2000 }, () => randomPath(random, topicAlphabet, 5));
+    topics.push('foo', '@a', '', '/', '//');
+    const check = (): number => {
+      let hits = 0;
+      for (const topic of topics) {
+        const expected = [...index.patterns()].filter((p) => matches(p, topic)).sort();
+        const found = collect(index, topic);
+        expect(found, topic).toEqual(expected);
+        hits += found.length;
+      }
+      return hits;
+    };
+    expect(check()).toBeGreaterThan(500);
+
+    // Remove half the patterns, then all of them: results still agree and every node is pruned.
+    let i = 0;
+    for (const p of patterns) if (i++ % 2 === 0) index.remove(p, [...patterns].indexOf(p));
+    expect(index.size).toBe(patterns.size / 2);
+    check();
+    for (let v = 0; v < id; v++) index.removeValue(v);
+    expect(index.size).toBe(0);
+    expect(collect(index, 'a/b')).toEqual([]);
+  });
+});

@@ -3,7 +3,7 @@
  * Pure: no I/O. Values are encoded by cbor-x with `useRecords: false`; unknown tags (tag 80
  * DataFrames among them) decode to cbor-x `Tag` objects and re-encode byte for byte.
  */
-import { Decoder, Encoder, Tag } from 'cbor-x';
+import { addExtension, Decoder, Encoder, Tag } from 'cbor-x';
 import { DecodeError, EncodeError } from '../errors.js';
 import { TYPE, type AttestationMsg, type IdentityMsg, type Msg, type PubMsg } from '../protocol/messages.js';
 import { definiteStrings } from './definite-strings.js';
@@ -13,6 +13,12 @@ import { msgIdFromBytes, msgIdToBytes } from './msgid.js';
 // writes them (vectors §8, §10).
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+// JL may send tag 27 (a serialized Julia object), to be kept opaque (spec §2.1); cbor-x's built-in
+// reader turns it into an Error and loses it. Decode-only (no Class, so encoding is unchanged);
+// cbor-x extensions are process-wide.
+const opaqueTag27 = { tag: 27, decode: (data: unknown) => new Tag(data, 27) };
+addExtension(opaqueTag27 as unknown as Parameters<typeof addExtension>[0]);
 
 /** Encode one message as a CBOR frame. @throws EncodeError for values CBOR cannot carry. */
 export function encodeCbor(msg: Msg): Uint8Array {
@@ -75,13 +81,32 @@ function encodeAdmin(cmd: Record<string, unknown>, msg: Msg & { type: 'admin' })
  */
 function encodeFrame(value: unknown): Uint8Array {
   const out = encoder.encode(value);
-  return out.indexOf(0xfb) === -1 ? out : encoder.encode(widenInts(value));
+  return out.indexOf(0xfb) === -1 || !hasWideInt(value) ? out : encoder.encode(widenInts(value));
+}
+
+function isWideInt(value: number): boolean {
+  return Number.isSafeInteger(value) && (value > 0xffffffff || value < -0x100000000);
+}
+
+/** Does `value` hold an integral number beyond 32 bits? (no allocation: float payloads are common) */
+function hasWideInt(value: unknown): boolean {
+  if (typeof value === 'number') return isWideInt(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasWideInt(value[i])) return true;
+    return false;
+  }
+  if (value !== null && typeof value === 'object') {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const key in value) if (hasWideInt((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 /** A copy of `value` with safe integers outside the 32-bit range as bigint; `value` is not changed. */
 function widenInts(value: unknown): unknown {
   if (typeof value === 'number') {
-    return Number.isSafeInteger(value) && (value > 0xffffffff || value < -0x100000000) ? BigInt(value) : value;
+    return isWideInt(value) ? BigInt(value) : value;
   }
   if (Array.isArray(value)) return value.map(widenInts);
   if (value !== null && typeof value === 'object') {

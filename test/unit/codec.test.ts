@@ -70,9 +70,23 @@ const EVERY_KIND: Msg[] = [
   { type: 'close' },
 ];
 
+/**
+ * A frame as a plain Uint8Array, as a browser socket delivers it. Decoding a Node Buffer gives
+ * Buffer byte strings, which `toEqual` tells apart from Uint8Array.
+ */
+function plain(frame: Uint8Array): Uint8Array {
+  return new Uint8Array(frame);
+}
+
 describe('encodeCbor', () => {
   it.each(EVERY_KIND)('round-trips a $type message through decodeCbor (%#)', (msg) => {
-    expect(decodeCbor(encodeCbor(msg))).toEqual(msg);
+    expect(decodeCbor(plain(encodeCbor(msg)))).toEqual(msg);
+  });
+
+  it('decodes byte strings of a Node Buffer frame as Uint8Array instances', () => {
+    const msg = decodeCbor(Buffer.from(encodeCbor({ type: 'attestation', id: ID, cid: 'me', signature: Uint8Array.of(7) })));
+    expect(msg.type === 'attestation' && msg.signature).toBeInstanceOf(Uint8Array);
+    expect(msg.type === 'attestation' && [...msg.signature]).toEqual([7]);
   });
 
   it('throws EncodeError for a QoS1 publish without an id', () => {
@@ -174,7 +188,8 @@ describe('decodeCbor floats', () => {
   it('encodes finite non-integer floats as doubles and round-trips them', () => {
     const args = [1.1, -0.5, Math.PI, 1e300, 2 ** 60];
     expect(toHex(encodeValue(1.1))).toBe('fb 3f f1 99 99 99 99 99 9a');
-    expect(decodeCbor(encodeCbor({ type: 'pub', flags: 0, topic: 't', args }))).toEqual({ type: 'pub', flags: 0, topic: 't', args });
+    const msg: Msg = { type: 'pub', flags: 0, topic: 't', args };
+    expect(decodeCbor(encodeCbor(msg))).toEqual(msg);
   });
 });
 
@@ -230,7 +245,7 @@ describe('decodeCbor values', () => {
   it('round-trips byte strings', () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     const msg: Msg = { type: 'pub', flags: 0, topic: 't', args: [all, new Uint8Array(0)] };
-    expect(decodeCbor(encodeCbor(msg))).toEqual(msg);
+    expect(decodeCbor(plain(encodeCbor(msg)))).toEqual(msg);
     expect(decodeItem('43 01 02 03')).toEqual(Uint8Array.of(1, 2, 3));
   });
 
@@ -269,10 +284,22 @@ describe('decodeCbor values', () => {
     expect(decodeCbor(hex(`84 03 ${ID_HEX} 61 74 f6`))).toEqual({ type: 'admin', id: ID, topic: 't', cmd: {} });
   });
 
-  it('keeps unknown tags as cbor-x Tags', () => {
-    const arg = decodeItem('d8 1b 82 61 61 01');
+  it('keeps unknown tags as cbor-x Tags that re-encode byte for byte', () => {
+    const frame = pubFrame('82 d9 03 e7 82 61 61 01 d8 64 43 01 02 03');
+    const args = argsOfPub('82 d9 03 e7 82 61 61 01 d8 64 43 01 02 03');
+    expect(args[0]).toBeInstanceOf(Tag);
+    expect(args[0]).toMatchObject({ tag: 999, value: ['a', 1] });
+    expect(args[1]).toMatchObject({ tag: 100 });
+    expect(toHex(encodeCbor(decodeCbor(frame)))).toBe(toHex(frame));
+  });
+
+  it('keeps JL tag 27 (serialized Julia object) opaque and re-encodes it byte for byte', () => {
+    const payload = '81 d8 1b 82 68 4d 61 69 6e 2e 46 6f 6f 44 01 02 03 04';
+    const arg = argsOfPub(payload)[0];
     expect(arg).toBeInstanceOf(Tag);
-    expect(arg).toMatchObject({ tag: 27, value: ['a', 1] });
+    expect((arg as Tag).tag).toBe(27);
+    expect((arg as Tag).value).toEqual(['Main.Foo', Uint8Array.of(1, 2, 3, 4)]);
+    expect(toHex(encodeCbor(decodeCbor(pubFrame(payload))))).toBe(toHex(pubFrame(payload)));
   });
 
   it('accepts a REGISTER pubkey wrapped in a tag', () => {
@@ -345,7 +372,7 @@ describe('encodeJson', () => {
 
   it('writes byte values as base64 text', () => {
     const text = encodeJson({ type: 'response', id: ID, status: 11, data: Uint8Array.of(1, 2, 3, 4) });
-    expect(text).toContain('"result":{"type":11'.replace('11', '4'));
+    expect(text).toContain('"result":{"type":4,"__type__":4,"sts":11,"data":"AQIDBA=="}');
     expect(decodeJson(text).msg).toEqual({ type: 'response', id: ID, status: 11, data: 'AQIDBA==' });
   });
 
@@ -377,7 +404,8 @@ describe('decodeJson', () => {
   });
 
   it('reads PUB QoS0 with a non-array or missing params as one or zero arguments', () => {
-    expect(decodeJson('{"jsonrpc":"2.0","method":"t","params":"x"}').msg).toEqual({ type: 'pub', flags: 0, topic: 't', args: ['x'] });
+    expect(decodeJson('{"jsonrpc":"2.0","method":"t","params":"x"}').msg)
+      .toEqual({ type: 'pub', flags: 0, topic: 't', args: ['x'] });
     expect(decodeJson('{"jsonrpc":"2.0","method":"t"}').msg).toEqual({ type: 'pub', flags: 0, topic: 't', args: [] });
   });
 
@@ -387,8 +415,10 @@ describe('decodeJson', () => {
   });
 
   it('reads a result without a type key as a RESPONSE with sts 0 by default', () => {
-    expect(decodeJson('{"jsonrpc":"2.0","id":1,"result":{"data":7}}').msg).toEqual({ type: 'response', id: 1n, status: 0, data: 7 });
-    expect(decodeJson('{"jsonrpc":"2.0","id":1,"result":{"type":4}}').msg).toEqual({ type: 'response', id: 1n, status: 0, data: null });
+    expect(decodeJson('{"jsonrpc":"2.0","id":1,"result":{"data":7}}').msg)
+      .toEqual({ type: 'response', id: 1n, status: 0, data: 7 });
+    expect(decodeJson('{"jsonrpc":"2.0","id":1,"result":{"type":4}}').msg)
+      .toEqual({ type: 'response', id: 1n, status: 0, data: null });
   });
 
   it('reads ACK2', () => {
@@ -396,7 +426,8 @@ describe('decodeJson', () => {
   });
 
   it('reads an RPC with absent params (JL) as zero arguments', () => {
-    expect(decodeJson('{"jsonrpc":"2.0","id":3,"method":"f"}').msg).toEqual({ type: 'rpc', id: 3n, topic: 'f', target: null, args: [] });
+    expect(decodeJson('{"jsonrpc":"2.0","id":3,"method":"f"}').msg)
+      .toEqual({ type: 'rpc', id: 3n, topic: 'f', target: null, args: [] });
   });
 
   it('turns an unknown params type into an RPC whose single argument is the object', () => {

@@ -1,0 +1,82 @@
+import { map, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { afterEach, beforeEach, describe, it } from 'vitest';
+import { BrokerImpl } from '../../src/broker/broker-impl.js';
+import { decodeCbor, encodeCbor } from '../../src/codec/cbor.js';
+import type { Msg } from '../../src/protocol/messages.js';
+import { memoryLinkPair } from '../../src/testing/index.js';
+import type { Frame, Link } from '../../src/transport/link.js';
+import { createScheduler } from '../helpers.js';
+
+/** A one-line summary of an outbound frame: `type topic args` or `type id status`. */
+function summary(frame: Frame): string {
+  const msg = decodeCbor(frame as Uint8Array);
+  switch (msg.type) {
+    case 'pub': return `pub${msg.flags ? `/${msg.flags.toString(16)}` : ''} ${msg.topic} ${JSON.stringify(msg.args)}`;
+    case 'response': return `response ${msg.id} ${msg.status}`;
+    case 'ack': return `ack ${msg.id}`;
+    default: return msg.type;
+  }
+}
+
+describe('broker pipeline: link → decode → route → fan-out', () => {
+  let scheduler: TestScheduler;
+  let broker: BrokerImpl;
+  beforeEach(() => {
+    scheduler = createScheduler();
+    broker = new BrokerImpl({});
+  });
+  afterEach(() => broker.close());
+
+  /** Connect a client whose outgoing frames come from a marble; returns what it receives. */
+  function client(inbound: Observable<Msg | Uint8Array>): { received: Observable<string>; link: Link } {
+    const [link, server] = memoryLinkPair();
+    broker.handle(server);
+    inbound.subscribe((m) => link.send(m instanceof Uint8Array ? m : encodeCbor(m)));
+    return { received: link.frames$.pipe(map(summary)), link };
+  }
+
+  it('fans a publish out to subscribers, never back to the publisher, and drops bad frames', () => {
+    scheduler.run(({ hot, expectObservable }) => {
+      const sub = client(hot<Msg>('a-b------', {
+        a: { type: 'identity', id: 1n, cid: 'sub' },
+        b: { type: 'admin', id: 2n, topic: 'x/*', cmd: { cmd: 'subscribe', msg_from: 0 } },
+      }));
+      const pub = client(hot<Msg | Uint8Array>('----a-g-q', {
+        a: { type: 'admin', id: 3n, topic: 'x/y', cmd: { cmd: 'subscribe', msg_from: 0 } },
+        g: Uint8Array.of(0xff, 0x00, 0x13),
+        q: { type: 'pub', flags: 0x10, id: 9n, topic: 'x/y', args: [1, 'a'] },
+      }));
+      expectObservable(sub.received).toBe('a-b-----c', {
+        a: 'response 1 0', b: 'response 2 0', c: 'pub x/* ["x/y",1,"a"]',
+      });
+      expectObservable(pub.received).toBe('----a---q', { a: 'response 3 0', q: 'ack 9' });
+    });
+  });
+
+  it('forwards the publisher\'s own bytes to exact subscribers (encode once)', () => {
+    scheduler.run(({ hot, expectObservable }) => {
+      const frame = encodeCbor({ type: 'pub', flags: 0, topic: 't', args: [{ k: [1, 2] }] });
+      const subscribe: Msg = { type: 'admin', id: 1n, topic: 't', cmd: { cmd: 'subscribe' } };
+      const s1 = client(hot<Msg>('a', { a: subscribe }));
+      const s2 = client(hot<Msg>('a', { a: subscribe }));
+      client(hot<Uint8Array>('--p', { p: frame }));
+      const hex = (f: Frame): string => Buffer.from(f as Uint8Array).toString('hex');
+      const ok = encodeCbor({ type: 'response', id: 1n, status: 0, data: null });
+      expectObservable(s1.link.frames$.pipe(map(hex))).toBe('a-p', { a: hex(ok), p: hex(frame) });
+      expectObservable(s2.received).toBe('a-p', { a: 'response 1 0', p: 'pub t [{"k":[1,2]}]' });
+    });
+  });
+
+  it('stops delivering to a subscriber that unsubscribed, and to one whose link closed', () => {
+    scheduler.run(({ hot, expectObservable }) => {
+      const subscribe: Msg = { type: 'admin', id: 1n, topic: 't', cmd: { cmd: 'subscribe' } };
+      const s1 = client(hot<Msg>('a---u', { a: subscribe, u: { type: 'admin', id: 2n, topic: 't', cmd: { cmd: 'unsubscribe' } } }));
+      const s2 = client(hot<Msg>('a', { a: subscribe }));
+      scheduler.schedule(() => s2.link.close(), 5);
+      client(hot<Msg>('--p---p', { p: { type: 'pub', flags: 0, topic: 't', args: [] } }));
+      expectObservable(s1.received).toBe('a-p-u', { a: 'response 1 0', p: 'pub t []', u: 'response 2 0' });
+      expectObservable(s2.received).toBe('a-p--|', { a: 'response 1 0', p: 'pub t []' });
+    });
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * JSON at the CLI edge. Arguments are parsed losslessly (integers beyond 2^53 become bigint),
+ * output keeps every digit of a bigint and writes byte strings as base64.
+ */
+import { parse, stringify } from 'lossless-json';
+import { CliError, EXIT } from './options.js';
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function parseNumber(text: string): number | bigint {
+  if (/^-?\d+$/.test(text)) {
+    const big = BigInt(text);
+    return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
+  }
+  return Number.parseFloat(text);
+}
+
+/** Parse JSON text losslessly. @throws SyntaxError for text that is not JSON. */
+export function parseJson(text: string): unknown {
+  return parse(text, null, parseNumber);
+}
+
+/** One command-line argument: its JSON value, or the text itself when it is not JSON. */
+export function parseArg(text: string): unknown {
+  try {
+    return parseJson(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The positional arguments of `pub`/`rpc`: each parsed by {@link parseArg}; a lone `-` reads a JSON array from stdin. */
+export async function readArgs(args: readonly string[], stdin: AsyncIterable<string | Uint8Array>): Promise<unknown[]> {
+  if (!args.includes('-')) return args.map(parseArg);
+  if (args.length !== 1) throw new CliError("'-' (args from stdin) cannot be combined with other args", EXIT.usage);
+  let text = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of stdin) text += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+  text += decoder.decode();
+  let value: unknown;
+  try {
+    value = parseJson(text);
+  } catch (err) {
+    throw new CliError(`stdin is not JSON: ${(err as Error).message}`, EXIT.usage);
+  }
+  if (!Array.isArray(value)) throw new CliError('stdin must hold one JSON array of args', EXIT.usage);
+  return value;
+}
+
+/** One line of JSON; bigints as raw digits, byte strings as base64, `undefined` as `null`. */
+export function toJson(value: unknown): string {
+  return stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? base64(v) : v)) ?? 'null';
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}

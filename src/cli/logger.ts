@@ -15,5 +15,5 @@ export function cliLogger(command: string, verbose: boolean | undefined, env: En
   }
   const level = verbose === true ? 'debug' : fromEnv || fallback;
   // Synchronous writes: a CLI may exit right after logging and must not lose the line.
-  return pino({ name: 'rembus', level, base: { pid: process.pid, command } }, pino.destination({ dest: 2, sync: true }));
+  return pino({ level, base: { pid: process.pid, command } }, pino.destination({ dest: 2, sync: true }));
 }

@@ -1,0 +1,77 @@
+/**
+ * Client commands' shared edge: open a component that fails fast when the broker is down, and
+ * map errors to exit codes (0 ok, 1 usage, 2 timeout, 3 connection or remote failure).
+ */
+import { CommanderError } from 'commander';
+import type { Logger } from 'pino';
+import { firstValueFrom, from, map, race, timer } from 'rxjs';
+import { component } from '../component/component.js';
+import type { Component } from '../component/types.js';
+import { AuthError, ConnectionError, InvalidTopicError, RembusError, RpcTimeoutError } from '../errors.js';
+import { dialWebSocket } from '../transport/ws-link.js';
+import { CliError, componentUrl, EXIT, resolveName, resolveServer, type Env, type GlobalOptions } from './options.js';
+
+/** One socket attempt may take this long; a blackholed host must not hang the CLI for 10 s. */
+const DIAL_TIMEOUT_MS = 2_000;
+/** Upper bound on getting up (three dials plus login), after which the CLI gives up. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** A CLI run is short: three attempts (0, +100, +200 ms) tell a down broker from a slow one. */
+const RECONNECT = { maxRetries: 2, initialDelay: 100 };
+
+/** What {@link openClient} needs: the resolved server, name, and a logger. */
+export interface ClientContext {
+  readonly globals: GlobalOptions;
+  readonly env: Env;
+  readonly log: Logger;
+}
+
+/**
+ * Connect to the broker named by `--server`/env as `--name`/`REMBUS_NAME` (anonymous when absent).
+ * @throws CliError (exit 3) `cannot connect to <url>` when the broker is down or too slow
+ */
+export async function openClient({ globals, env, log }: ClientContext, requestTimeout?: number): Promise<Component> {
+  const server = resolveServer(globals.server, env);
+  const url = componentUrl(server, resolveName(globals.name, env));
+  log.debug({ url }, 'connecting');
+  const node = component(url, {
+    reconnect: RECONNECT,
+    dial: (u) => dialWebSocket(u, { connectTimeout: DIAL_TIMEOUT_MS }),
+    logger: log.child({ component: 'client' }),
+    ...(requestTimeout === undefined ? {} : { requestTimeout }),
+  });
+  try {
+    await firstValueFrom(race(
+      from(node.ready()),
+      timer(CONNECT_TIMEOUT_MS).pipe(map(() => { throw new ConnectionError(`no answer in ${CONNECT_TIMEOUT_MS} ms`); })),
+    ));
+  } catch (err) {
+    await node.close();
+    if (err instanceof AuthError) throw new CliError(err.message, EXIT.failure, { cause: err });
+    throw new CliError(`cannot connect to ${server}`, EXIT.failure, { cause: err });
+  }
+  return node;
+}
+
+/** The exit code of a failure, and the line to print for it (undefined when already printed). */
+export function failureOf(err: unknown): { exitCode: number; message?: string } {
+  // commander prints its own usage errors; `--help` and `--version` throw with exit code 0.
+  if (err instanceof CommanderError) return { exitCode: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
+  if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message };
+  if (err instanceof RpcTimeoutError) return { exitCode: EXIT.timeout, message: err.message };
+  if (err instanceof InvalidTopicError) return { exitCode: EXIT.usage, message: err.message };
+  if (err instanceof RembusError) return { exitCode: EXIT.failure, message: err.message };
+  return { exitCode: EXIT.usage, message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Resolves on the first SIGINT or SIGTERM, then stops listening for them. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

@@ -1,0 +1,30 @@
+/** `rembus pub TOPIC [ARGS…]`: publish one message. */
+import type { Command } from 'commander';
+import { validateTopic } from '../topic/validate.js';
+import { openClient } from './client.js';
+import { readArgs } from './json.js';
+import { cliLogger } from './logger.js';
+import type { Env, GlobalOptions } from './options.js';
+
+/** Add the `pub` subcommand to `program`. */
+export function registerPub(program: Command, env: Env): void {
+  program.command('pub')
+    .description('publish ARGS on TOPIC')
+    .argument('<topic>', 'the topic')
+    .argument('[args...]', "each a JSON value (plain text when not JSON); '-' reads one JSON array from stdin")
+    .action(async (topic: string, rawArgs: string[], _flags: unknown, cmd: Command) => {
+      validateTopic(topic);
+      const args = await readArgs(rawArgs, process.stdin);
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const log = cliLogger('pub', globals.verbose, env, 'warn');
+      const node = await openClient({ globals, env, log });
+      try {
+        node.publish(topic, ...args);
+        // QoS0 has no ack: a round trip proves the publish has left before the link closes.
+        await node.rpc('rid');
+        log.debug({ topic, args: args.length }, 'published');
+      } finally {
+        await node.close();
+      }
+    });
+}

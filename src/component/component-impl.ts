@@ -46,6 +46,12 @@ export class ComponentImpl implements Component {
   private readonly pending = new Map<MsgId, Pending>();
   private readonly offline: PubMsg[] = [];
   private readonly qos2Seen = new Set<MsgId>();
+  /**
+   * Withdrawals the broker has not answered yet. It keeps a named component's declarations
+   * across a dropped link (spec §3.6), so what is withdrawn while down, or lost with the link,
+   * is withdrawn again after the next login.
+   */
+  private readonly withdrawals = { unsubscribe: new Set<string>(), unexpose: new Set<string>() };
   private readonly connection: Subscription;
   private readonly readyPromise: Promise<void>;
   private settleReady!: (err?: unknown) => void;
@@ -108,7 +114,8 @@ export class ComponentImpl implements Component {
       ].map((req) => req.pipe(catchError((err: unknown) => {
         this.log.warn({ err: errorText(err) }, 're-declaration failed');
         return of(null);
-      })));
+      }))).concat((['unsubscribe', 'unexpose'] as const).flatMap((cmd) =>
+        [...this.withdrawals[cmd]].map((topic) => this.withdrawal$(session, topic, cmd))));
       return admin.length === 0 ? of([]) : forkJoin(admin);
     });
     const reactive$ = this.admin$(session, CONFIG_TOPIC, { cmd: 'reactive', status: true }).pipe(
@@ -253,6 +260,28 @@ export class ComponentImpl implements Component {
     });
   }
 
+  /** Withdraw a declaration now if up, and after every login until the broker answers. */
+  private withdraw(topic: string, cmd: 'unsubscribe' | 'unexpose'): void {
+    this.withdrawals[cmd].add(topic);
+    const session = this.current;
+    if (session !== null) this.withdrawal$(session, topic, cmd).subscribe();
+  }
+
+  private withdrawal$(session: ClientSession, topic: string, cmd: 'unsubscribe' | 'unexpose'): Observable<null> {
+    return this.admin$(session, topic, { cmd }).pipe(
+      map(() => true),
+      catchError((err: unknown) => {
+        this.log.warn({ topic, cmd, err: errorText(err) }, 'admin command failed');
+        // A refusal is an answer; a lost link or a timeout is not.
+        return of(err instanceof RpcError || err instanceof MethodNotFoundError);
+      }),
+      map((answered) => {
+        if (answered) this.withdrawals[cmd].delete(topic);
+        return null;
+      }),
+    );
+  }
+
   // ---- public API -------------------------------------------------------------------------
 
   subscribe$<A extends unknown[] = unknown[]>(pattern: string, options: SubscribeOptions = {}): Observable<Message<A>> {
@@ -264,13 +293,14 @@ export class ComponentImpl implements Component {
       stream = defer(() => {
         const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom };
         this.topics.set(pattern, entry);
+        this.withdrawals.unsubscribe.delete(pattern);
         this.declare(pattern, { cmd: 'subscribe', msg_from: msgFrom }, (err) => entry.subject.error(err));
         return entry.subject;
       }).pipe(
         finalize(() => {
           this.topics.delete(pattern);
           this.streams.delete(pattern);
-          if (!this.closed) this.declare(pattern, { cmd: 'unsubscribe' });
+          if (!this.closed) this.withdraw(pattern, 'unsubscribe');
         }),
         share({ resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
       );
@@ -328,11 +358,12 @@ export class ComponentImpl implements Component {
   expose(method: string, handler: Handler): () => void {
     validateTopic(method);
     this.exposed.set(method, handler);
+    this.withdrawals.unexpose.delete(method);
     this.declare(method, { cmd: 'expose' });
     return () => {
       if (this.exposed.get(method) !== handler) return;
       this.exposed.delete(method);
-      if (!this.closed) this.declare(method, { cmd: 'unexpose' });
+      if (!this.closed) this.withdraw(method, 'unexpose');
     };
   }
 

@@ -1,14 +1,21 @@
 /**
  * Shared helpers of the integration tests: a per-test scope that closes every broker,
- * component and raw socket it opened (STYLE §8, §9), a bounded poll, a message collector that
- * fails with what it did receive, a round trip that proves a link has been processed, and a raw
- * WebSocket client for wire transcripts.
+ * component and raw socket it opened and then fails the test on leaked sockets or timers
+ * (STYLE §8, §9), a bounded poll, a message collector that fails with what it did receive, a
+ * round trip that proves a link has been processed, a raw WebSocket client for wire
+ * transcripts, a TCP relay that cuts links, and a dialer that records a component's frames.
  */
-import { afterEach } from 'vitest';
-import type { Observable, Subscription } from 'rxjs';
+import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
+import { tap as tapOperator, type Observable, type Subscription } from 'rxjs';
 import WebSocket from 'ws';
 import { broker, type Broker, type BrokerOptions } from '../../src/broker/index.js';
+import { decodeCbor } from '../../src/codec/index.js';
+import type { Frame } from '../../src/codec/wire.js';
 import { connect, type Component, type ComponentOptions } from '../../src/index.js';
+import type { Msg } from '../../src/protocol/messages.js';
+import type { Link } from '../../src/transport/link.js';
+import { dialWebSocket } from '../../src/transport/ws-link.js';
 
 /** What a test opens; `useScope` closes all of it after each test. */
 export interface Scope {
@@ -16,8 +23,8 @@ export interface Scope {
   broker(options?: BrokerOptions): Promise<Broker>;
   /** `connect()` to `b` as `name` (anonymous without one). */
   connect(b: Broker, name?: string, options?: ComponentOptions): Promise<Component>;
-  /** Connect one component per name, in order. */
-  connectAll(b: Broker, ...names: string[]): Promise<Component[]>;
+  /** Connect one component per name, in order; resolves with them as a tuple. */
+  connectAll<N extends string[]>(b: Broker, ...names: N): Promise<{ [K in keyof N]: Component }>;
   /** A raw `ws` client of `b` that sends and records frames as they are. */
   raw(b: Broker): Promise<RawClient>;
   /** Close `resource` with the rest of the scope (components before brokers). */
@@ -31,12 +38,29 @@ export interface Scope {
 export function useScope(): Scope {
   let clients: { close(): unknown }[] = [];
   let brokers: Broker[] = [];
+  let baseline = new Map<string, number>();
+  let timers: TimerTracker | undefined;
+  beforeEach(() => {
+    baseline = socketCounts();
+    timers = trackTimers();
+  });
   afterEach(async () => {
     const [c, b] = [clients, brokers];
     clients = [];
     brokers = [];
-    await Promise.all(c.map((r) => r.close()));
-    await Promise.all(b.map((r) => r.close()));
+    try {
+      await Promise.all(c.map((r) => r.close()));
+      await Promise.all(b.map((r) => r.close()));
+      // STYLE §8.4: a test fails on leaked sockets or timers. Sockets finish closing a few
+      // event-loop turns after close() (the TCP close handshake), hence the bounded poll.
+      await waitFor(() => leakedSockets(baseline).length === 0 && timers!.live().length === 0,
+        { timeout: 2_000, interval: 5, what: 'sockets and timers to be released' }).catch(() => {
+        const leaks = [...leakedSockets(baseline), ...timers!.live()];
+        throw new Error(`leaked after the test:\n  ${leaks.join('\n  ')}`);
+      });
+    } finally {
+      timers?.restore();
+    }
   });
   const scope: Scope = {
     async broker(options = {}) {
@@ -49,10 +73,10 @@ export function useScope(): Scope {
       clients.push(c);
       return c;
     },
-    async connectAll(b, ...names) {
+    async connectAll<N extends string[]>(b: Broker, ...names: N) {
       const out: Component[] = [];
       for (const name of names) out.push(await scope.connect(b, name));
-      return out;
+      return out as { [K in keyof N]: Component };
     },
     async raw(b) {
       const r = await RawClient.open(b.url!);
@@ -65,6 +89,61 @@ export function useScope(): Scope {
     },
   };
   return scope;
+}
+
+const SOCKETS = new Set(['TCPSocketWrap', 'TCPServerWrap']);
+
+/** Counts of the TCP socket and server handles this process holds. */
+function socketCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (SOCKETS.has(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Socket kinds held now beyond `baseline`, as `kind +n`. */
+function leakedSockets(baseline: Map<string, number>): string[] {
+  return [...socketCounts()].filter(([kind, n]) => n > (baseline.get(kind) ?? 0))
+    .map(([kind, n]) => `${kind} +${n - (baseline.get(kind) ?? 0)}`);
+}
+
+interface TimerTracker {
+  /** Timers created since tracking started that are still pending, with where they were made. */
+  live(): string[];
+  restore(): void;
+}
+
+/**
+ * Record every `setTimeout`/`setInterval` made from now on (RxJS schedulers and `ws` call the
+ * globals at call time), so a test can tell which of its timers are still pending. Counting
+ * `process.getActiveResourcesInfo()` timers is not enough: the runner's own timers come and go.
+ */
+function trackTimers(): TimerTracker {
+  const created = new Map<NodeJS.Timeout, string>();
+  const g = globalThis as unknown as Record<'setTimeout' | 'setInterval', (...args: unknown[]) => NodeJS.Timeout>;
+  const original = { setTimeout: g.setTimeout, setInterval: g.setInterval };
+  for (const name of ['setTimeout', 'setInterval'] as const) {
+    const make = original[name];
+    g[name] = Object.assign((...args: unknown[]) => {
+      const timer = make(...args);
+      created.set(timer, `${name}(${String(args[1] ?? 0)} ms) ${origin(new Error().stack)}`);
+      return timer;
+    }, make);
+  }
+  return {
+    live: () => [...created].filter(([t]) => !(t as unknown as { _destroyed: boolean })._destroyed).map(([, at]) => at),
+    restore: () => {
+      g.setTimeout = original.setTimeout;
+      g.setInterval = original.setInterval;
+    },
+  };
+}
+
+/** The first stack frame outside this file and node internals. */
+function origin(stack: string | undefined): string {
+  const frames = (stack ?? '').split('\n').slice(2).map((l) => l.trim());
+  return frames.find((f) => !f.includes('helpers.ts') && !f.includes('node:')) ?? frames[0] ?? '?';
 }
 
 /**
@@ -286,4 +365,83 @@ export class RawClient {
   private describe(): string {
     return JSON.stringify(this.frames.map((f) => (typeof f === 'string' ? f : toHex(f))));
   }
+}
+
+// ---- network faults -----------------------------------------------------------------------
+
+/** A TCP relay in front of a broker, to cut links without closing either end's process. */
+export interface Relay {
+  /** `ws://127.0.0.1:<relay port>`: dial this instead of the broker. */
+  readonly url: string;
+  /** Destroy every relayed connection on both sides (a dropped network path). */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** Start a relay to `127.0.0.1:port`. */
+export function relay(port: number): Promise<Relay> {
+  const pairs = new Set<[Socket, Socket]>();
+  const server = createServer((inbound) => {
+    const outbound = connectTcp(port, '127.0.0.1');
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    const drop = (): void => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', drop).on('close', drop);
+    outbound.on('error', drop).on('close', drop);
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const { port: own } = server.address() as AddressInfo;
+    let closing: Promise<void> | undefined;
+    const cut = (): void => {
+      for (const [a, b] of [...pairs]) {
+        a.destroy();
+        b.destroy();
+      }
+      pairs.clear();
+    };
+    resolve({
+      url: `ws://127.0.0.1:${own}`,
+      cut,
+      close: () => closing ??= new Promise<void>((done) => {
+        cut();
+        server.close(() => done());
+      }),
+    });
+  }));
+}
+
+/** Frames a component sent and received, recorded by {@link tappedDial}. */
+export interface Tap { readonly sent: Frame[]; readonly received: Frame[] }
+
+/**
+ * A dialer for `ComponentOptions.dial` that records every frame of every link it opens.
+ *
+ * @example
+ * ```ts
+ * const tap = { sent: [], received: [] };
+ * const node = await connect(url, { dial: tappedDial(tap) });
+ * ```
+ */
+export function tappedDial(tap: Tap): (url: string) => Promise<Link> {
+  return async (url) => {
+    const link = await dialWebSocket(url);
+    return {
+      frames$: link.frames$.pipe(tapOperator((f) => tap.received.push(f))),
+      send: (f) => { tap.sent.push(f); link.send(f); },
+      close: (code, reason) => link.close(code, reason),
+      get isOpen() { return link.isOpen; },
+      get bufferedAmount() { return link.bufferedAmount; },
+      remote: link.remote,
+    };
+  };
+}
+
+/** The CBOR frames among `frames` decoded; text frames are skipped. */
+export function decoded(frames: Frame[]): Msg[] {
+  return frames.filter((f): f is Uint8Array => typeof f !== 'string').map((f) => decodeCbor(f));
 }

@@ -30,7 +30,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   let listener: WsListener | undefined;
   if (port !== null) {
     try {
-      listener = await listenWebSocket((link) => impl.handle(link), port, host);
+      listener = await listenWebSocket((link) => impl.handle(link), port, host, options.pingInterval);
     } catch (err) {
       impl.close();
       throw err;

@@ -13,6 +13,8 @@ export interface BrokerOptions {
   requestTimeout?: number;
   /** Deliver live publishes only to twins that sent `reactive` (JL behaviour). Default false (PY, spec §4.4). */
   requireReactive?: boolean;
+  /** WebSocket keep-alive: ping period, ms; a socket silent for a whole period is closed. 0 disables. Default 30_000. */
+  pingInterval?: number;
   /** pino-shaped logger. Default silent. */
   logger?: Logger;
 }

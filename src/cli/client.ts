@@ -8,7 +8,6 @@ import { firstValueFrom, from, map, race, timer } from 'rxjs';
 import { component } from '../component/component.js';
 import type { Component } from '../component/types.js';
 import { AuthError, ConnectionError, InvalidTopicError, RembusError, RpcTimeoutError } from '../errors.js';
-import { dialWebSocket } from '../transport/ws-link.js';
 import { CliError, componentUrl, EXIT, resolveName, resolveServer, type Env, type GlobalOptions } from './options.js';
 
 /** One socket attempt may take this long; a blackholed host must not hang the CLI for 10 s. */
@@ -35,7 +34,7 @@ export async function openClient({ globals, env, log }: ClientContext, requestTi
   log.debug({ url }, 'connecting');
   const node = component(url, {
     reconnect: RECONNECT,
-    dial: (u) => dialWebSocket(u, { connectTimeout: DIAL_TIMEOUT_MS }),
+    connectTimeout: DIAL_TIMEOUT_MS,
     logger: log.child({ component: 'client' }),
     ...(requestTimeout === undefined ? {} : { requestTimeout }),
   });

@@ -71,7 +71,8 @@ export class ComponentImpl implements Component {
       this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
     });
     this.readyPromise.catch(() => undefined);
-    const dial: Dialer = options.dial ?? ((u) => dialWebSocket(u));
+    const connectTimeout = options.connectTimeout ?? 10_000;
+    const dial: Dialer = options.dial ?? ((u) => dialWebSocket(u, { connectTimeout }));
     const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity } = options.reconnect ?? {};
     this.connection = connection$(this.address.url, dial, {
       onFrame: (session, frame) => this.onFrame(session, frame),
@@ -81,7 +82,7 @@ export class ComponentImpl implements Component {
       initialDelay, maxDelay, maxRetries,
       shouldRetry: (err) => !this.isFatal(err),
       onRetry: (attempt, delayMs, error) => {
-        this.log.warn({ attempt, delayMs, err: errorText(error) }, 'reconnecting');
+        this.log.info({ attempt, delayMs, err: errorText(error) }, 'reconnecting');
         this.statusSubject.next({ type: 'reconnecting', attempt, delayMs, error });
       },
     })).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) });
@@ -254,7 +255,9 @@ export class ComponentImpl implements Component {
     if (session === null) return;
     this.admin$(session, topic, cmd).subscribe({
       error: (err: unknown) => {
-        this.log.warn({ topic, cmd: cmd['cmd'], err: errorText(err) }, 'admin command failed');
+        // A lost link is reported on status$; the declaration is repeated after the next login.
+        const level = err instanceof ConnectionClosedError ? 'debug' : 'warn';
+        this.log[level]({ topic, cmd: cmd['cmd'], err: errorText(err) }, 'admin command failed');
         onRefused?.(err);
       },
     });
@@ -271,7 +274,7 @@ export class ComponentImpl implements Component {
     return this.admin$(session, topic, { cmd }).pipe(
       map(() => true),
       catchError((err: unknown) => {
-        this.log.warn({ topic, cmd, err: errorText(err) }, 'admin command failed');
+        this.log[err instanceof ConnectionClosedError ? 'debug' : 'warn']({ topic, cmd, err: errorText(err) }, 'admin command failed');
         // A refusal is an answer; a lost link or a timeout is not.
         return of(err instanceof RpcError || err instanceof MethodNotFoundError);
       }),

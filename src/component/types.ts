@@ -10,6 +10,8 @@ export type Dialer = (url: string) => Promise<Link> | Observable<Link>;
 export interface ComponentOptions {
   /** RPC, admin and login timeout, ms. Default 10_000 (spec §11, PY). */
   requestTimeout?: number;
+  /** Give up one attempt to open the link after this many ms. Default 10_000. */
+  connectTimeout?: number;
   /** Reconnect backoff. Default `{ initialDelay: 250, maxDelay: 5_000 }`, retried forever. */
   reconnect?: Pick<RetryBackoffConfig, 'initialDelay' | 'maxDelay' | 'maxRetries'>;
   /** Publishes held while disconnected; past it `publish` throws `QueueFullError`. Default 10_000. */

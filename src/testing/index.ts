@@ -1,2 +1,3 @@
 export { memoryLinkPair } from '../transport/memory-link.js';
 export type { Link, Frame } from '../transport/link.js';
+export { storeContract } from './store-contract.js';

@@ -1,0 +1,62 @@
+/**
+ * The broker's durable state (spec §4.7, §8.1): the message log, and each named twin's
+ * subscriptions, exposed methods, delivery mark and QoS2 "awaiting ACK2" ids.
+ * Every backend passes `storeContract` from `rembus/testing`.
+ */
+
+/** One logged publish (table `message`). */
+export interface StoredMessage {
+  /** Broker receive time, ns since the epoch; strictly increasing within one broker. */
+  readonly recv: bigint;
+  /** The slot of a slotted publish, else null. */
+  readonly slot: number | null;
+  /** The PUB flags byte: 0x00, 0x10, 0x30, possibly | 0x40. */
+  readonly qos: number;
+  /** The message id as uint64, null for QoS0 without slot. */
+  readonly uid: bigint | null;
+  readonly topic: string;
+  /** CBOR encoding of the args array (the PY form; DataFrames stay tag 80). */
+  readonly data: Uint8Array;
+}
+
+/** What the broker remembers of a named component between its connections. */
+export interface TwinRecord {
+  readonly name: string;
+  /** topic or pattern → msg_from (ns; 0 Now, +Infinity LastReceived). */
+  readonly subscriptions: ReadonlyMap<string, number>;
+  readonly exposed: readonly string[];
+  /** recv of the last message delivered to it; 0n when none. */
+  readonly mark: bigint;
+  /** QoS2 ids received from it and not yet released by ACK2. */
+  readonly awaitingAck2: readonly bigint[];
+}
+
+/** A window of the log to read, oldest first. */
+export interface LogQuery {
+  /** Exclusive lower bound on recv. */
+  readonly after: bigint;
+  /** Inclusive upper bound on recv. */
+  readonly upTo: bigint;
+  /** At most this many rows. */
+  readonly limit: number;
+}
+
+/** Durable broker state. Methods may be called concurrently; writes apply in call order. */
+export interface Store {
+  /** Append messages (already in recv order) durably: resolved means written. */
+  appendMessages(batch: readonly StoredMessage[]): Promise<void>;
+  /** Logged messages in (after, upTo], oldest first, at most `limit`. */
+  readMessages(query: LogQuery): Promise<StoredMessage[]>;
+  /** The largest recv logged, or 0n. */
+  lastRecv(): Promise<bigint>;
+  /** Drop messages with recv < `before`; resolves with how many were removed. */
+  pruneMessages(before: bigint): Promise<number>;
+  /** Replace everything known of a twin. */
+  saveTwin(twin: TwinRecord): Promise<void>;
+  /** Update only marks (the frequent write). */
+  saveMarks(marks: ReadonlyMap<string, bigint>): Promise<void>;
+  loadTwins(): Promise<TwinRecord[]>;
+  deleteTwin(name: string): Promise<void>;
+  /** Release every resource. Idempotent. */
+  close(): Promise<void>;
+}

@@ -15,6 +15,7 @@ function summary(frame: Frame): string {
     case 'pub': return `pub${msg.flags ? `/${msg.flags.toString(16)}` : ''} ${msg.topic} ${JSON.stringify(msg.args)}`;
     case 'response': return `response ${msg.id} ${msg.status}`;
     case 'ack': return `ack ${msg.id}`;
+    case 'ack2': return `ack2 ${msg.id}`;
     default: return msg.type;
   }
 }
@@ -38,19 +39,17 @@ describe('broker pipeline: link → decode → route → fan-out', () => {
 
   it('fans a publish out to subscribers, never back to the publisher, and drops bad frames', () => {
     scheduler.run(({ hot, expectObservable }) => {
-      const sub = client(hot<Msg>('a-b------', {
-        a: { type: 'identity', id: 1n, cid: 'sub' },
+      // Anonymous twins: a named twin's declarations are confirmed after an (async) store write.
+      const sub = client(hot<Msg>('--b------', {
         b: { type: 'admin', id: 2n, topic: 'x/*', cmd: { cmd: 'subscribe', msg_from: 0 } },
       }));
       const pub = client(hot<Msg | Uint8Array>('----a-g-q', {
         a: { type: 'admin', id: 3n, topic: 'x/y', cmd: { cmd: 'subscribe', msg_from: 0 } },
         g: Uint8Array.of(0xff, 0x00, 0x13),
-        q: { type: 'pub', flags: 0x10, id: 9n, topic: 'x/y', args: [1, 'a'] },
+        q: { type: 'pub', flags: 0, topic: 'x/y', args: [1, 'a'] },
       }));
-      expectObservable(sub.received).toBe('a-b-----c', {
-        a: 'response 1 0', b: 'response 2 0', c: 'pub x/* ["x/y",1,"a"]',
-      });
-      expectObservable(pub.received).toBe('----a---q', { a: 'response 3 0', q: 'ack 9' });
+      expectObservable(sub.received).toBe('--b-----c', { b: 'response 2 0', c: 'pub x/* ["x/y",1,"a"]' });
+      expectObservable(pub.received).toBe('----a----', { a: 'response 3 0' });
     });
   });
 
@@ -65,6 +64,40 @@ describe('broker pipeline: link → decode → route → fan-out', () => {
       const ok = encodeCbor({ type: 'response', id: 1n, status: 0, data: null });
       expectObservable(s1.link.frames$.pipe(map(hex))).toBe('a-p', { a: hex(ok), p: hex(frame) });
       expectObservable(s2.received).toBe('a-p', { a: 'response 1 0', p: 'pub t [{"k":[1,2]}]' });
+    });
+  });
+
+  it('re-sends an unacknowledged QoS1 delivery every ackTimeout, sendRetries times, then moves on', () => {
+    void broker.close();
+    broker = new BrokerImpl({ ackTimeout: 10, sendRetries: 2 });
+    scheduler.run(({ hot, expectObservable }) => {
+      const sub = client(hot<Msg>('a', { a: { type: 'admin', id: 1n, topic: 't', cmd: { cmd: 'subscribe' } } }));
+      client(hot<Msg>('--p-------------------------q', {
+        p: { type: 'pub', flags: 0x10, id: 7n, topic: 't', args: [1] },
+        q: { type: 'pub', flags: 0, topic: 't', args: [2] },
+      }));
+      // Sent at 2, re-sent at 12 and 22, given up at 32; the QoS0 message behind it waited.
+      expectObservable(sub.received).toBe('a-p 9ms p 9ms p 9ms q', {
+        a: 'response 1 0', p: 'pub/10 t [1]', q: 'pub t [2]',
+      });
+    });
+  });
+
+  it('waits for the ACK before the next message and answers a QoS2 ACK with ACK2', () => {
+    void broker.close();
+    broker = new BrokerImpl({ ackTimeout: 10, sendRetries: 2 });
+    scheduler.run(({ hot, expectObservable }) => {
+      const sub = client(hot<Msg>('a----k-', {
+        a: { type: 'admin', id: 1n, topic: 't', cmd: { cmd: 'subscribe' } },
+        k: { type: 'ack', id: 7n },
+      }));
+      client(hot<Msg>('--pq---', {
+        p: { type: 'pub', flags: 0x30, id: 7n, topic: 't', args: [1] },
+        q: { type: 'pub', flags: 0, topic: 't', args: [2] },
+      }));
+      expectObservable(sub.received).toBe('a-p--(xq)', {
+        a: 'response 1 0', p: 'pub/30 t [1]', x: 'ack2 7', q: 'pub t [2]',
+      });
     });
   });
 

@@ -1,22 +1,28 @@
 /**
- * The broker: link → decode → dispatch → route → fan-out. `handle(link)` accepts any Link; the
- * WebSocket server adapter (ws-server.ts) only feeds it.
+ * The broker: link → decode → dispatch → log → route → fan-out. `handle(link)` accepts any
+ * Link; the WebSocket server adapter (ws-server.ts) only feeds it. Accepted publishes are
+ * also emitted on `messages$` for the stages downstream (schema tables, bridges).
  */
-import { Subscription } from 'rxjs';
+import { Subject, Subscription } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { invokeHandler } from '../internal/invoke.js';
 import {
-  CONFIG_TOPIC, STATUS, type AdminMsg, type IdentityMsg, type Msg, type MsgId, type PubMsg, type ResponseMsg,
-  type RpcMsg,
+  slotOf, STATUS, type AdminMsg, type IdentityMsg, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
+import { memoryStore } from '../store/memory-store.js';
+import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
-import { decodeFrames } from './decode-frames.js';
-import { Router } from './router.js';
-import { Session, Twin } from './twin.js';
-import type { BrokerOptions } from './types.js';
 import { handleAdmin } from './admin.js';
+import { decodeFrames } from './decode-frames.js';
+import { MessageLog } from './message-log.js';
+import { Outbox } from './outbox.js';
+import { replay, startHold } from './replay.js';
+import { Router } from './router.js';
+import { TwinPersistence } from './twin-persistence.js';
+import { Session, Twin } from './twin.js';
+import type { BrokerOptions, Published } from './types.js';
 
 interface PendingRpc { caller: Session; exposer: Session; topic: string; deadline: number }
 
@@ -26,12 +32,18 @@ export class BrokerImpl {
   readonly name: string;
   readonly log: Logger;
   readonly router: Router;
+  readonly messages$ = new Subject<Published>();
   private readonly named = new Map<string, Twin>();
   private readonly sessions = new Map<Session, Subscription>();
   private readonly local = new Map<string, Handler>();
   private readonly pending = new Map<MsgId, PendingRpc>();
-  private readonly requestTimeout: number;
-  private readonly sweeper: ReturnType<typeof setInterval>;
+  private readonly store: Store;
+  private readonly messageLog: MessageLog;
+  private readonly twins: TwinPersistence;
+  private readonly opts: Required<Pick<BrokerOptions,
+    'requestTimeout' | 'ackTimeout' | 'sendRetries' | 'outboxCapacity' | 'reactiveWait' | 'retention'>>;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private acks: { session: Session; id: MsgId }[] = [];
   private readonly started = Date.now();
   closed = false;
 
@@ -39,12 +51,37 @@ export class BrokerImpl {
     this.name = options.name ?? 'broker';
     this.log = options.logger ?? silentLogger;
     this.router = new Router(options.requireReactive ?? false);
-    this.requestTimeout = options.requestTimeout ?? 10_000;
-    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.requestTimeout));
-    this.sweeper.unref();
+    this.opts = {
+      requestTimeout: options.requestTimeout ?? 10_000, ackTimeout: options.ackTimeout ?? 2_000,
+      sendRetries: options.sendRetries ?? 10, outboxCapacity: options.outboxCapacity ?? 10_000,
+      reactiveWait: options.reactiveWait ?? 2_000, retention: options.retention ?? 86_400_000,
+    };
+    this.store = options.store ?? memoryStore();
+    this.twins = new TwinPersistence(this.store, () => this.named.values(), this.log);
+    this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
+      this.log, [() => this.twins.flushDirty()]);
+    this.every(Math.min(1000, this.opts.requestTimeout), () => this.sweep());
+    this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
+      this.log.warn({ err: errorText(err) }, 'log pruning failed')));
     this.local.set('rid', () => this.name);
     this.local.set('version', () => VERSION);
     this.local.set('uptime', () => `up for ${Math.floor((Date.now() - this.started) / 1000)} seconds`);
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Restore the durable state: the log clock and every named twin (spec §3.1 step 4). */
+  async start(): Promise<void> {
+    await this.messageLog.init();
+    for (const twin of await this.twins.load()) {
+      this.named.set(twin.name, twin);
+      for (const [topic, msgFrom] of twin.subscriptions) this.router.subscribe(twin, topic, msgFrom);
+      for (const method of twin.exposed) this.router.expose(twin, method);
+    }
   }
 
   handle(link: Link): void {
@@ -54,7 +91,7 @@ export class BrokerImpl {
     }
     const twin = new Twin(globalThis.crypto.randomUUID(), true);
     const session = new Session(link, twin);
-    twin.session = session;
+    this.bind(twin, session);
     const subscription = link.frames$.pipe(decodeFrames(session.codec, this.log.child({ remote: link.remote })))
       .subscribe({
         next: ({ msg, frame }) => this.dispatch(session, msg, frame),
@@ -71,6 +108,11 @@ export class BrokerImpl {
     };
   }
 
+  /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
+  publish(topic: string, args: unknown[], origin = ''): void {
+    this.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin);
+  }
+
   private dispatch(session: Session, msg: Msg, frame: Frame): void {
     switch (msg.type) {
       case 'pub': return this.onPublish(session, msg, frame);
@@ -78,10 +120,8 @@ export class BrokerImpl {
       case 'response': return this.onResponse(session, msg, frame);
       case 'admin': return this.onAdmin(session, msg);
       case 'identity': return this.onIdentity(session, msg);
-      case 'ack': return;
-      case 'ack2':
-        session.twin.awaitingAck2.delete(msg.id);
-        return;
+      case 'ack': return session.twin.outbox?.ack(msg.id);
+      case 'ack2': return session.twin.releaseQos2(msg.id);
       case 'ping': return session.send({ type: 'response', id: msg.id, status: STATUS.OK, data: null });
       case 'close': return session.link.close(1000, 'peer sent CLOSE');
       case 'attestation':
@@ -93,12 +133,34 @@ export class BrokerImpl {
 
   private onPublish(session: Session, msg: PubMsg, frame: Frame): void {
     const twin = session.twin;
-    if ((msg.flags & 0x30) !== 0 && msg.id !== undefined) {
-      // ACK first, for every copy; QoS2 copies already seen are then dropped (spec §4.2).
-      session.send({ type: 'ack', id: msg.id });
-      if ((msg.flags & 0x30) === 0x30 && !twin.rememberQos2(msg.id)) return;
+    const qos = msg.flags & 0x30;
+    if (qos !== 0 && msg.id !== undefined) {
+      // The ACK leaves once the message is in the store (group commit): an acknowledged
+      // message survives a crash. Every copy is acked; QoS2 copies seen before are not
+      // delivered again (spec §4.2).
+      this.ackWhenDurable(session, msg.id);
+      if (qos === 0x30 && !twin.rememberQos2(msg.id)) return;
     }
-    this.router.publish(twin, msg, frame);
+    this.accept(twin, msg, frame, twin.name);
+  }
+
+  private accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
+    const slot = slotOf(msg);
+    const recv = this.messageLog.append(msg, slot);
+    this.router.publish(twin, msg, frame, recv);
+    if (this.messages$.observed) {
+      this.messages$.next({ topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin });
+    }
+  }
+
+  private ackWhenDurable(session: Session, id: MsgId): void {
+    this.acks.push({ session, id });
+    if (this.acks.length > 1) return;
+    void this.messageLog.durable().then(() => {
+      const acks = this.acks;
+      this.acks = [];
+      for (const ack of acks) if (ack.session.link.isOpen) ack.session.send({ type: 'ack', id: ack.id });
+    });
   }
 
   private onRpc(session: Session, msg: RpcMsg, frame: Frame): void {
@@ -128,7 +190,7 @@ export class BrokerImpl {
   }
 
   private forward(caller: Session, exposer: Session, msg: RpcMsg, frame: Frame): void {
-    this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: Date.now() + this.requestTimeout });
+    this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: Date.now() + this.opts.requestTimeout });
     if (frame instanceof Uint8Array && exposer.codec.kind === 'cbor') exposer.sendFrame(frame);
     else exposer.send(msg);
   }
@@ -147,7 +209,29 @@ export class BrokerImpl {
   }
 
   private onAdmin(session: Session, msg: AdminMsg): void {
-    const [status, data] = handleAdmin(this.router, session.twin, msg);
+    const twin = session.twin;
+    const [status, data] = handleAdmin(this.router, twin, msg);
+    const cmd = msg.cmd['cmd'];
+    if (status === STATUS.OK && !twin.anonymous) {
+      if (cmd === 'subscribe' && twin.subscriptions.get(msg.topic) !== 0 && !twin.replayed) {
+        // The replay window of this subscription ends now; later live messages wait for it.
+        startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
+      }
+      if (cmd === 'reactive' && twin.reactive) {
+        startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
+        clearTimeout(twin.holdTimer); // the replay releases the hold now, however long it takes
+        const maxPeriod = msg.cmd['msg_from'];
+        void replay(twin, this.messageLog, typeof maxPeriod === 'number' ? maxPeriod : 0, this.log);
+      }
+      if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
+        // Declarations of a named twin are durable before they are confirmed.
+        this.twins.save(twin).then(
+          () => this.reply(session, msg.id, status, data),
+          (err: unknown) => this.reply(session, msg.id, STATUS.ERROR, `not persisted: ${errorText(err)}`),
+        );
+        return;
+      }
+    }
     this.reply(session, msg.id, status, data);
   }
 
@@ -161,12 +245,26 @@ export class BrokerImpl {
     }
     // Anything the connection declared before identifying belonged to a throw-away twin.
     this.router.drop(session.twin);
+    session.twin.session = null;
     const twin = existing ?? new Twin(cid, false);
     this.named.set(cid, twin);
+    this.bind(twin, session);
+    this.log.info({ cid }, 'component up');
+    // A twin coming back with replaying subscriptions: hold live messages until its replay.
+    if (twin.wantsReplay()) startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
+    this.reply(session, msg.id, STATUS.OK, null);
+  }
+
+  private bind(twin: Twin, session: Session): void {
     twin.session = session;
     session.twin = twin;
-    this.log.info({ cid }, 'component up');
-    this.reply(session, msg.id, STATUS.OK, null);
+    twin.replayed = false;
+    twin.outbox ??= new Outbox({
+      ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity,
+      sendAck2: (id) => twin.session?.send({ type: 'ack2', id }),
+      delivered: (recv) => twin.delivered(recv),
+      log: this.log.child({ cid: twin.name }),
+    });
   }
 
   reply(session: Session, id: MsgId, status: number, data: unknown): void {
@@ -186,7 +284,13 @@ export class BrokerImpl {
     subscription.unsubscribe();
     session.link.close();
     const twin = session.twin;
-    if (twin.session === session) twin.session = null;
+    if (twin.session === session) {
+      twin.session = null;
+      // What was queued or held is in the log: the next replay delivers it.
+      twin.outbox?.clear();
+      clearTimeout(twin.holdTimer);
+      twin.held = null;
+    }
     if (twin.anonymous) this.router.drop(twin);
     else this.log.info({ cid: twin.name }, 'component down');
     // Calls routed to this exposer will never be answered: tell their callers now.
@@ -205,16 +309,20 @@ export class BrokerImpl {
     for (const [id, pending] of this.pending) if (pending.deadline <= now) this.pending.delete(id);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.sweeper);
+    for (const timer of this.timers) clearInterval(timer);
     for (const session of [...this.sessions.keys()]) {
       session.link.close(1001, 'broker closing');
       this.detach(session);
     }
     this.pending.clear();
+    this.messages$.complete();
+    try {
+      await this.messageLog.close();
+    } finally {
+      await this.store.close();
+    }
   }
 }
-
-export { CONFIG_TOPIC };

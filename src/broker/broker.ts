@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { openDuckDbStore } from '../store/duckdb/duckdb-store.js';
+import { validateTopic } from '../topic/validate.js';
 import type { Link } from '../transport/link.js';
 import type { Handler } from '../types.js';
 import { BrokerImpl } from './broker-impl.js';
@@ -24,7 +27,16 @@ export const DEFAULT_PORT = 8338;
  * @throws the listen error (e.g. `EADDRINUSE`) when the port cannot be bound
  */
 export async function broker(options: BrokerOptions = {}): Promise<Broker> {
-  const impl = new BrokerImpl(options);
+  const name = options.name ?? 'broker';
+  const store = options.store ?? (options.dataDir === undefined ? undefined
+    : await openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
+  const impl = new BrokerImpl({ ...options, store });
+  try {
+    await impl.start();
+  } catch (err) {
+    await impl.close();
+    throw err;
+  }
   const port = options.port === undefined ? DEFAULT_PORT : options.port;
   const host = options.host ?? '0.0.0.0';
   let listener: WsListener | undefined;
@@ -32,7 +44,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     try {
       listener = await listenWebSocket((link) => impl.handle(link), port, host, options.pingInterval);
     } catch (err) {
-      impl.close();
+      await impl.close();
       throw err;
     }
   }
@@ -42,11 +54,13 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     name: impl.name,
     port: listener?.port,
     url: listener === undefined ? undefined : `ws://${dialHost}:${listener.port}`,
+    messages$: impl.messages$.asObservable(),
     handle: (link: Link) => impl.handle(link),
+    publish: (topic: string, ...args: unknown[]) => impl.publish(validateTopic(topic), args),
     expose: (method: string, handler: Handler) => impl.expose(method, handler),
     close: () => closing ??= (async () => {
-      impl.close();
       await listener?.close();
+      await impl.close();
     })(),
     [Symbol.asyncDispose]: () => api.close(),
   };

@@ -20,10 +20,10 @@ export const CATCH_ALL = '*';
 export type ExposerChoice = Twin | 'not_found' | 'unavailable' | 'loopback';
 
 /** Caches the encoded frames of one publish so each encoding is produced at most once. */
-class Outgoing {
+export class Outgoing {
   private cbor: Uint8Array | undefined;
 
-  constructor(readonly msg: PubMsg, original: Frame | null) {
+  constructor(readonly msg: PubMsg, original: Frame | null, readonly recv: bigint) {
     if (original instanceof Uint8Array) this.cbor = original;
   }
 
@@ -31,6 +31,31 @@ class Outgoing {
     if (session.codec.kind === 'cbor') session.sendFrame(this.cbor ??= encodeCbor(this.msg));
     else session.send(this.msg);
   }
+}
+
+/** Live deliveries held per twin while its replay runs; past it they are dropped (and replayable). */
+export const HELD_CAPACITY = 100_000;
+
+/** Wildcard deliveries are QoS0: topic = the pattern, args = [topic, ...args] (spec §4.5). */
+export function wildcardMsg(pattern: string, msg: PubMsg): PubMsg {
+  return { type: 'pub', flags: 0, topic: pattern, args: [msg.topic, ...msg.args] };
+}
+
+/**
+ * Send now: QoS0 straight to the socket when nothing waits before it, otherwise through the
+ * twin's ordered outbox (which waits for ACKs, spec §4.3).
+ */
+export function deliverNow(twin: Twin, out: Outgoing): void {
+  const session = twin.session;
+  if (session === null) return;
+  const qos = out.msg.flags & 0x30;
+  const outbox = twin.outbox;
+  if (outbox === undefined || (qos === 0 && outbox.idle)) {
+    out.sendTo(session);
+    twin.delivered(out.recv);
+    return;
+  }
+  outbox.push({ recv: out.recv, qos, id: out.msg.id, send: () => out.sendTo(session) });
 }
 
 export class Router {
@@ -120,31 +145,34 @@ export class Router {
   }
 
   /** Deliver a publish to every interested twin except its origin. */
-  publish(origin: Twin | null, msg: PubMsg, original: Frame | null): void {
-    const out = new Outgoing(msg, original);
+  publish(origin: Twin | null, msg: PubMsg, original: Frame | null, recv: bigint): void {
+    const out = new Outgoing(msg, original, recv);
     const subscribers = this.exact.get(msg.topic);
     if (subscribers !== undefined) {
       for (const twin of subscribers) this.deliver(twin, origin, out);
     }
     // A twin subscribed to the topic and to the catch-all gets one copy (its client fans it out).
     for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out);
-    if (this.patterns.size > 0) this.publishToPatterns(origin, msg);
+    if (this.patterns.size > 0) this.publishToPatterns(origin, msg, recv);
   }
 
   private deliver(twin: Twin, origin: Twin | null, out: Outgoing): void {
-    const session = twin.session;
-    if (session === null || twin === origin || (this.requireReactive && !twin.reactive)) return;
-    out.sendTo(session);
+    if (twin.session === null || twin === origin || (this.requireReactive && !twin.reactive)) return;
+    if (twin.held !== null) {
+      // A replay is being prepared for this twin: live messages wait behind it (spec §4.7).
+      if (twin.held.length < HELD_CAPACITY) twin.held.push(() => deliverNow(twin, out));
+      return;
+    }
+    deliverNow(twin, out);
   }
 
-  private publishToPatterns(origin: Twin | null, msg: PubMsg): void {
+  private publishToPatterns(origin: Twin | null, msg: PubMsg, recv: bigint): void {
     this.patterns.match(msg.topic, (pattern, twins) => {
-      // Wildcard deliveries are always QoS0: topic = the pattern, args = [topic, ...args] (spec §4.5).
       let out: Outgoing | undefined;
       for (const twin of twins) {
         if (twin.session === null || twin === origin) continue;
-        out ??= new Outgoing({ type: 'pub', flags: 0, topic: pattern, args: [msg.topic, ...msg.args] }, null);
-        out.sendTo(twin.session);
+        out ??= new Outgoing(wildcardMsg(pattern, msg), null, recv);
+        this.deliver(twin, origin, out);
       }
     });
   }

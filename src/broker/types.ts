@@ -1,3 +1,5 @@
+import type { Observable } from 'rxjs';
+import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
 
@@ -17,6 +19,42 @@ export interface BrokerOptions {
   pingInterval?: number;
   /** pino-shaped logger. Default silent. */
   logger?: Logger;
+  /**
+   * Durable state: the message log, twins' declarations, marks and QoS2 sets. Default: a DuckDB
+   * file `<dataDir>/<name>.duckdb` when `dataDir` is given, otherwise in memory.
+   */
+  store?: Store;
+  /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */
+  dataDir?: string;
+  /** How often the message log is flushed, ms (QoS1/2 publishes flush at once). Default 1_000. */
+  archiverInterval?: number;
+  /** Unflushed log entries kept in memory before the oldest QoS0 entry is dropped. Default 1_000_000. */
+  logCapacity?: number;
+  /** How long logged messages are kept for replay, ms. Default 86_400_000 (one day). */
+  retention?: number;
+  /** Wait for a subscriber's ACK this long before re-sending a QoS1/2 message, ms. Default 2_000. */
+  ackTimeout?: number;
+  /** Re-sends of an unacknowledged message to a subscriber. Default 10. */
+  sendRetries?: number;
+  /** Messages waiting per twin behind an unacknowledged one; past it the oldest is dropped. Default 10_000. */
+  outboxCapacity?: number;
+  /** How long live messages wait for a twin's `reactive` replay before flowing anyway, ms. Default 2_000. */
+  reactiveWait?: number;
+}
+
+/** A publish the broker accepted, as its stages (schema tables, bridges) see it. */
+export interface Published {
+  readonly topic: string;
+  /** Decoded arguments; DataFrames stay CBOR tag 80 (`Tag` from cbor-x). */
+  readonly args: unknown[];
+  /** PUB flags (QoS and slot bits). */
+  readonly flags: number;
+  readonly id?: bigint;
+  readonly slot?: number;
+  /** Broker receive time, ns since the epoch. */
+  readonly recv: bigint;
+  /** Name of the publishing twin; '' for the broker itself. */
+  readonly origin: string;
 }
 
 /** A running broker. */
@@ -29,6 +67,10 @@ export interface Broker {
   readonly url: string | undefined;
   /** Serve one more connection: the broker accepts any Link. */
   handle(link: Link): void;
+  /** Every publish the broker accepts, after it is logged and routed. Hot. */
+  readonly messages$: Observable<Published>;
+  /** Publish from the broker itself; logged and routed to subscribers like any publish. */
+  publish(topic: string, ...args: unknown[]): void;
   /** Expose a broker-local method (value, Promise or Observable result). Returns its teardown. */
   expose(method: string, handler: Handler): () => void;
   /** Close every connection and the listener. Idempotent. */

@@ -2,6 +2,7 @@ export { component, connect } from './component/component.js';
 export { Now, LastReceived, period } from './component/msgfrom.js';
 export { parseComponentUrl, DEFAULT_BASE_URL } from './component/url.js';
 export type { Component, ComponentOptions, Dialer } from './component/types.js';
+export type { OverflowPolicy, PublishOptions } from './component/publisher.js';
 export type { ComponentAddress } from './component/url.js';
 export type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptions } from './types.js';
 export {

@@ -22,7 +22,7 @@ import { replay, startHold } from './replay.js';
 import { Router } from './router.js';
 import { TwinPersistence } from './twin-persistence.js';
 import { Session, Twin } from './twin.js';
-import type { BrokerOptions, Published } from './types.js';
+import type { BrokerOptions, BrokerStats, Published } from './types.js';
 
 interface PendingRpc { caller: Session; exposer: Session; topic: string; deadline: number }
 
@@ -302,6 +302,20 @@ export class BrokerImpl {
         this.pending.delete(id);
       }
     }
+  }
+
+  stats(): BrokerStats {
+    let outboxed = 0;
+    let held = 0;
+    for (const twin of this.named.values()) {
+      outboxed += twin.outbox?.size ?? 0;
+      held += twin.held?.length ?? 0;
+    }
+    for (const session of this.sessions.keys()) {
+      if (session.twin.anonymous) outboxed += session.twin.outbox?.size ?? 0;
+    }
+    return { connections: this.sessions.size, twins: this.named.size, pendingRpcs: this.pending.size, outboxed, held,
+      logBuffered: this.messageLog.buffered };
   }
 
   private sweep(): void {

@@ -55,6 +55,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     port: listener?.port,
     url: listener === undefined ? undefined : `ws://${dialHost}:${listener.port}`,
     messages$: impl.messages$.asObservable(),
+    stats: () => impl.stats(),
     handle: (link: Link) => impl.handle(link),
     publish: (topic: string, ...args: unknown[]) => impl.publish(validateTopic(topic), args),
     expose: (method: string, handler: Handler) => impl.expose(method, handler),

@@ -1,4 +1,4 @@
 export { broker, DEFAULT_PORT } from './broker.js';
-export type { Broker, BrokerOptions, Published } from './types.js';
+export type { Broker, BrokerOptions, BrokerStats, Published } from './types.js';
 export { memoryStore } from '../store/memory-store.js';
 export type { Store, StoredMessage, TwinRecord, LogQuery } from '../store/types.js';

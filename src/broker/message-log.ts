@@ -40,6 +40,11 @@ export class MessageLog {
     this.last = await this.store.lastRecv();
   }
 
+  /** Entries not yet confirmed by the store. */
+  get buffered(): number {
+    return this.buffer.length + this.writing.length;
+  }
+
   /** The newest receive time handed out. */
   get head(): bigint {
     return this.last;

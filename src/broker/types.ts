@@ -42,6 +42,22 @@ export interface BrokerOptions {
   reactiveWait?: number;
 }
 
+/** A snapshot of the broker's load, for monitoring and tests of its bounds. */
+export interface BrokerStats {
+  /** Open links. */
+  readonly connections: number;
+  /** Named twins known (online or not). */
+  readonly twins: number;
+  /** RPCs forwarded and not yet answered. */
+  readonly pendingRpcs: number;
+  /** Messages queued in twins' outboxes (waiting for ACKs). */
+  readonly outboxed: number;
+  /** Live messages held back behind replays. */
+  readonly held: number;
+  /** Log entries not yet in the store. */
+  readonly logBuffered: number;
+}
+
 /** A publish the broker accepted, as its stages (schema tables, bridges) see it. */
 export interface Published {
   readonly topic: string;
@@ -73,6 +89,8 @@ export interface Broker {
   publish(topic: string, ...args: unknown[]): void;
   /** Expose a broker-local method (value, Promise or Observable result). Returns its teardown. */
   expose(method: string, handler: Handler): () => void;
+  /** Current load figures. */
+  stats(): BrokerStats;
   /** Close every connection and the listener. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

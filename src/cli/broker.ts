@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import { broker, DEFAULT_PORT } from '../broker/broker.js';
 import { untilSignal } from './client.js';
 import { cliLogger } from './logger.js';
-import { CliError, EXIT, intArg, resolvePort, type Env, type GlobalOptions } from './options.js';
+import { CliError, EXIT, intArg, resolveDataDir, resolvePort, type Env, type GlobalOptions } from './options.js';
 
 interface BrokerFlags {
   port?: number;
   host: string;
+  dataDir?: string;
+  persist: boolean;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -16,6 +18,8 @@ export function registerBroker(program: Command, env: Env): void {
     .description('run a broker (--name sets its name, answered by the rid RPC; default "broker")')
     .option('--port <port>', `WebSocket port, 0 for any free one (env REMBUS_PORT, default ${DEFAULT_PORT})`, intArg('port', 0, 65_535))
     .option('--host <host>', 'interface to listen on', '0.0.0.0')
+    .option('--data-dir <dir>', 'durable state (DuckDB file <dir>/<name>.duckdb) (env REMBUS_DIR, default ~/.config/rembus)')
+    .option('--no-persist', 'keep the message log and twins in memory only')
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -24,7 +28,10 @@ export function registerBroker(program: Command, env: Env): void {
       const stop = untilSignal();
       let running;
       try {
-        running = await broker({ port, host: flags.host, name: globals.name ?? 'broker', logger: log.child({ component: 'broker' }) });
+        running = await broker({
+          port, host: flags.host, name: globals.name ?? 'broker', logger: log.child({ component: 'broker' }),
+          ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env) } : {}),
+        });
       } catch (err) {
         throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`, EXIT.failure, { cause: err });
       }

@@ -2,6 +2,8 @@
  * Option resolution of the CLI: flags > environment > defaults (STYLE §11), exit codes, and
  * the argument parsers commander calls. Pure: the environment is passed in, never read here.
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { DEFAULT_BASE_URL } from '../component/url.js';
 
@@ -73,6 +75,11 @@ export function resolvePort(flag: number | undefined, env: Env, fallback: number
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.usage);
   }
+}
+
+/** The broker's data directory: `--data-dir`, then `REMBUS_DIR`, then `~/.config/rembus` (spec §11). */
+export function resolveDataDir(flag: string | undefined, env: Env): string {
+  return flag ?? nonEmpty(env['REMBUS_DIR']) ?? join(env['HOME'] ?? homedir(), '.config', 'rembus');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -4,7 +4,7 @@ import { validateTopic } from '../topic/validate.js';
 import { openClient } from './client.js';
 import { readArgs } from './json.js';
 import { cliLogger } from './logger.js';
-import type { Env, GlobalOptions } from './options.js';
+import { intArg, type Env, type GlobalOptions } from './options.js';
 
 /** Add the `pub` subcommand to `program`. */
 export function registerPub(program: Command, env: Env): void {
@@ -12,16 +12,21 @@ export function registerPub(program: Command, env: Env): void {
     .description('publish ARGS on TOPIC')
     .argument('<topic>', 'the topic')
     .argument('[args...]', "each a JSON value (plain text when not JSON); '-' reads one JSON array from stdin")
-    .action(async (topic: string, rawArgs: string[], _flags: unknown, cmd: Command) => {
+    .option('-q, --qos <qos>', 'quality of service: 0, 1 (acknowledged) or 2 (exactly once)', intArg('qos', 0, 2), 0)
+    .action(async (topic: string, rawArgs: string[], flags: { qos: 0 | 1 | 2 }, cmd: Command) => {
       validateTopic(topic);
       const args = await readArgs(rawArgs, process.stdin);
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const log = cliLogger('pub', globals.verbose, env, 'warn');
       const node = await openClient({ globals, env, log });
       try {
-        node.publish(topic, ...args);
-        // QoS0 has no ack: a round trip proves the publish has left before the link closes.
-        await node.rpc('rid');
+        if (flags.qos === 0) {
+          node.publish(topic, ...args);
+          // QoS0 has no ack: a round trip proves the publish has left before the link closes.
+          await node.rpc('rid');
+        } else {
+          await node.publishAsync(topic, args, { qos: flags.qos });
+        }
         log.debug({ topic, args: args.length }, 'published');
       } finally {
         await node.close();

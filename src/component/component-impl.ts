@@ -3,15 +3,16 @@
  * cold streams; the Promise helpers wrap them.
  */
 import {
-  BehaviorSubject, defer, filter, firstValueFrom, forkJoin, fromEvent, map, Observable, of, share,
+  BehaviorSubject, defer, filter, firstValueFrom, lastValueFrom, forkJoin, fromEvent, map, Observable, of, share,
   Subject, switchMap, take, takeUntil, throwError, throwIfEmpty, timeout, concat, ignoreElements, catchError,
   EMPTY, finalize, type Subscription,
 } from 'rxjs';
+import { dedupeById } from '../../operators/dedupe-by-id.js';
 import { retryBackoff } from '../../operators/retry-backoff.js';
 import { newMsgId } from '../codec/msgid.js';
 import type { Frame } from '../codec/wire.js';
 import {
-  AuthError, ConnectionClosedError, MethodNotFoundError, QueueFullError, RpcError, RpcTimeoutError,
+  AuthError, ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError,
 } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { invokeHandler } from '../internal/invoke.js';
@@ -22,6 +23,7 @@ import { isPattern, validatePattern, validateTopic } from '../topic/validate.js'
 import { dialWebSocket } from '../transport/ws-link.js';
 import type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptions } from '../types.js';
 import { ClientSession, connection$ } from './connection.js';
+import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentOptions, Dialer } from './types.js';
 import { parseComponentUrl, type ComponentAddress } from './url.js';
 
@@ -36,7 +38,6 @@ export class ComponentImpl implements Component {
   private readonly address: ComponentAddress;
   private readonly log: Logger;
   private readonly requestTimeout: number;
-  private readonly offlineCapacity: number;
   private readonly statusSubject = new BehaviorSubject<Status>({ type: 'connecting', attempt: 1 });
   readonly status$: Observable<Status> = this.statusSubject.asObservable();
   private readonly session$ = new BehaviorSubject<ClientSession | null>(null);
@@ -44,8 +45,11 @@ export class ComponentImpl implements Component {
   private readonly streams = new Map<string, Observable<Message>>();
   private readonly exposed = new Map<string, Handler>();
   private readonly pending = new Map<MsgId, Pending>();
-  private readonly offline: PubMsg[] = [];
+  private readonly publisher: Publisher;
+  /** QoS2 ids delivered and not yet released by ACK2; kept across reconnects (spec §4.2). */
   private readonly qos2Seen = new Set<MsgId>();
+  private readonly qos2$ = new Subject<PubMsg>();
+  private readonly ack2$ = new Subject<MsgId>();
   /**
    * Withdrawals the broker has not answered yet. It keeps a named component's declarations
    * across a dropped link (spec §3.6), so what is withdrawn while down, or lost with the link,
@@ -66,7 +70,12 @@ export class ComponentImpl implements Component {
     this.name = this.address.name;
     this.log = options.logger ?? silentLogger;
     this.requestTimeout = options.requestTimeout ?? 10_000;
-    this.offlineCapacity = options.offlineCapacity ?? 10_000;
+    this.publisher = new Publisher(this.session$, {
+      capacity: options.offlineCapacity ?? 10_000, overflow: options.offlineOverflow ?? 'error',
+      ackTimeout: options.ackTimeout ?? 2_000, sendRetries: options.sendRetries ?? 10,
+    }, () => this.closed);
+    this.qos2$.pipe(dedupeById({ key: (m: PubMsg) => m.id!, clear$: this.ack2$, seen: this.qos2Seen, capacity: QOS2_SEEN_CAPACITY }))
+      .subscribe((m) => this.deliver(m));
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
     });
@@ -133,7 +142,7 @@ export class ComponentImpl implements Component {
 
   private onUp(session: ClientSession): void {
     this.wasUp = true;
-    while (this.offline.length > 0 && session.link.isOpen) session.send(this.offline.shift()!);
+    this.publisher.flush(session);
     this.statusSubject.next({ type: 'up', url: this.address.url });
     this.session$.next(session);
     this.settleReady();
@@ -178,9 +187,8 @@ export class ComponentImpl implements Component {
       }
       case 'pub': return this.onPublish(session, msg);
       case 'rpc': return this.onRpc(session, msg);
-      case 'ack2':
-        this.qos2Seen.delete(msg.id);
-        return;
+      case 'ack': return this.publisher.acks$.next(msg.id);
+      case 'ack2': return this.ack2$.next(msg.id);
       default:
         this.log.debug({ type: msg.type }, 'unexpected message ignored');
     }
@@ -191,12 +199,13 @@ export class ComponentImpl implements Component {
     if (qos !== 0 && msg.id !== undefined) {
       // ACK every copy first; QoS2 copies already delivered are dropped until ACK2 (spec §4.2).
       session.send({ type: 'ack', id: msg.id });
-      if (qos === 0x30) {
-        if (this.qos2Seen.has(msg.id)) return;
-        if (this.qos2Seen.size >= QOS2_SEEN_CAPACITY) this.qos2Seen.delete(this.qos2Seen.values().next().value!);
-        this.qos2Seen.add(msg.id);
-      }
+      if (qos === 0x30) return this.qos2$.next(msg);
     }
+    this.deliver(msg);
+  }
+
+  private deliver(msg: PubMsg): void {
+    const qos = msg.flags & 0x30;
     const qosLevel: QoS = qos === 0x30 ? 2 : qos === 0x10 ? 1 : 0;
     const slot = slotOf(msg);
     const entry = this.topics.get(msg.topic);
@@ -315,11 +324,22 @@ export class ComponentImpl implements Component {
   publish(topic: string, ...args: unknown[]): void {
     validateTopic(topic);
     if (this.closed) throw new ConnectionClosedError('component closed');
-    const msg: PubMsg = { type: 'pub', flags: 0, topic, args };
-    const session = this.session$.value;
-    if (session !== null) return session.send(msg);
-    if (this.offline.length >= this.offlineCapacity) throw new QueueFullError(this.offlineCapacity, 'offline publish buffer');
-    this.offline.push(msg);
+    this.publisher.send(this.publisher.message(topic, args, {}));
+  }
+
+  publish$(topic: string, args: unknown[] = [], options: PublishOptions = {}): Observable<void> {
+    validateTopic(topic);
+    const msg = this.publisher.message(topic, args, options);
+    if ((msg.flags & 0x30) !== 0) return this.publisher.acked$(msg);
+    return defer(() => {
+      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
+      this.publisher.send(msg);
+      return EMPTY;
+    });
+  }
+
+  publishAsync(topic: string, args: unknown[] = [], options: PublishOptions = {}): Promise<void> {
+    return lastValueFrom(this.publish$(topic, args, options), { defaultValue: undefined });
   }
 
   rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R> {
@@ -396,7 +416,9 @@ export class ComponentImpl implements Component {
       if (fatal) entry.subject.error(reason);
       else entry.subject.complete();
     }
-    this.offline.length = 0;
+    this.publisher.clear();
+    this.qos2$.complete();
+    this.ack2$.complete();
     this.session$.complete();
     this.statusSubject.complete();
   }

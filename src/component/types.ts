@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
 import type { Link } from '../transport/link.js';
+import type { OverflowPolicy, PublishOptions } from './publisher.js';
 import type { CallOptions, Handler, Logger, Message, Status, SubscribeOptions } from '../types.js';
 
 /** Opens a link to `scheme://host:port`; may return a Promise or an Observable of the link. */
@@ -14,8 +15,14 @@ export interface ComponentOptions {
   connectTimeout?: number;
   /** Reconnect backoff. Default `{ initialDelay: 250, maxDelay: 5_000 }`, retried forever. */
   reconnect?: Pick<RetryBackoffConfig, 'initialDelay' | 'maxDelay' | 'maxRetries'>;
-  /** Publishes held while disconnected; past it `publish` throws `QueueFullError`. Default 10_000. */
+  /** Publishes held while disconnected (QoS1/2 ones waiting for the link included). Default 10_000. */
   offlineCapacity?: number;
+  /** When the offline buffer is full: throw `QueueFullError`, or drop the oldest or the newest. Default 'error'. */
+  offlineOverflow?: OverflowPolicy;
+  /** QoS1/2: wait this long for the ACK before re-sending, ms. Default 2_000 (spec §11). */
+  ackTimeout?: number;
+  /** QoS1/2: re-sends before giving up with `AckTimeoutError`. Default 10. */
+  sendRetries?: number;
   /** Base URL for bare names and empty hosts (spec §1.2). Default `$REMBUS_BASE_URL` or `ws://127.0.0.1:8338`. */
   baseUrl?: string;
   /** Custom link opener (tests use in-memory links). Default: WebSocket. */
@@ -36,6 +43,14 @@ export interface Component {
   subscribe$<A extends unknown[] = unknown[]>(pattern: string, options?: SubscribeOptions): Observable<Message<A>>;
   /** Publish with QoS0. Buffered while disconnected. @throws InvalidTopicError, QueueFullError */
   publish(topic: string, ...args: unknown[]): void;
+  /**
+   * Publish with a QoS; cold. QoS0 completes at once; QoS1 completes on the ACK, QoS2 after
+   * the ACK2 is sent; errors with `AckTimeoutError` after the last retry, `QueueFullError`
+   * when the offline buffer is full. @throws InvalidTopicError
+   */
+  publish$(topic: string, args?: unknown[], options?: PublishOptions): Observable<void>;
+  /** Promise helper over `publish$`. */
+  publishAsync(topic: string, args?: unknown[], options?: PublishOptions): Promise<void>;
   /** A cold RPC: one request per subscription; emits the result and completes. */
   rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R>;
   /** `rpc$` with options (direct target, timeout). */

@@ -225,7 +225,7 @@ describe('rembus cli', () => {
   }, 20_000);
 
   it('runs a broker process that logs its URL, answers rid and exits 0 on SIGTERM', async () => {
-    const proc = start(['broker', '--port', '0', '--host', '127.0.0.1', '--name', 'cli-hub']);
+    const proc = start(['broker', '--port', '0', '--host', '127.0.0.1', '--name', 'cli-hub', '--no-persist']);
     const [, port] = await waitFor(proc.stderr, /broker listening on ws:\/\/127\.0\.0\.1:(\d+)/);
     const client = await connect(`ws://127.0.0.1:${port}`);
     try {

@@ -1,0 +1,152 @@
+/**
+ * The broker's security decisions as functions (spec §3.1, §3.3, §3.5, §6.2): what to answer to
+ * IDENTITY, ATTESTATION, REGISTER and UNREGISTER, and whether a name may use a topic. No sockets:
+ * the broker sends the returned `{ status, data }` as the RESPONSE and binds the name itself.
+ */
+import { STATUS } from '../protocol/messages.js';
+import { challengeBytes, equalSecrets, parseKeyMaterial, verifyAttestation } from './crypto.js';
+import { InvalidNameError, KeyExistsError } from './errors.js';
+import { validateKeyName } from './names.js';
+import type { SecurityStore } from './types.js';
+
+/** A RESPONSE to send: status (spec §2.5) and data. */
+export interface AuthReply { status: number; data: unknown }
+
+/** Login state of one connection; the broker keeps one per session ({@link newLoginState}). */
+export interface LoginState {
+  /** The challenge sent in answer to IDENTITY, until an ATTESTATION consumes it. */
+  pending: { cid: string; challenge: Uint8Array } | undefined;
+  /** True once the connection proved it holds the key of its name. */
+  authenticated: boolean;
+}
+
+/** What a name wants to do with a topic; each is refused on a private topic it is not authorized for. */
+export type SecurityAction = 'publish' | 'subscribe' | 'deliver' | 'rpc' | 'expose';
+
+/** The broker's security decisions over a {@link SecurityStore}. */
+export interface Authenticator {
+  readonly store: SecurityStore;
+  /** IDENTITY: 0 (bind, unauthenticated), 11 + challenge (a key is on file), or 10. */
+  onIdentity(login: LoginState, cid: string): Promise<AuthReply>;
+  /** ATTESTATION: 0 (bind, authenticated) or 10. Consumes the pending challenge either way. */
+  onAttestation(login: LoginState, cid: string, signature: Uint8Array): Promise<AuthReply>;
+  /** REGISTER: 0, 10 `"tenant [t] not enabled"`, 10 `"wrong tenant/pin"`, 60 name taken, or 10. */
+  onRegister(cid: string, pin: string, pubkey: Uint8Array, keyType: number): Promise<AuthReply>;
+  /** UNREGISTER of the connection's own name: 0, or 10 `"invalid operation"` when not authenticated. */
+  onUnregister(cid: string, authenticated: boolean): Promise<AuthReply>;
+  /** May `name` do `action` on `topic`? Public topics: anyone; private: admins and authorized names. */
+  authorize(name: string, action: SecurityAction, topic: string): boolean;
+  isAdmin(name: string): boolean;
+  /** Tenant isolation: true when tenants are not configured, else when both names share a tenant. */
+  sameTenant(a: string, b: string): boolean;
+}
+
+/** Options of {@link createAuthenticator}. */
+export interface AuthenticatorOptions {
+  /** Challenge generator. Default 4 random bytes ({@link challengeBytes}). */
+  challenge?: () => Uint8Array;
+}
+
+/** A fresh, unauthenticated login state. */
+export function newLoginState(): LoginState {
+  return { pending: undefined, authenticated: false };
+}
+
+const ok = (): AuthReply => ({ status: STATUS.OK, data: null });
+const refuse = (reason: string): AuthReply => ({ status: STATUS.ERROR, data: reason });
+
+/**
+ * Build the broker's authenticator.
+ * @example
+ * ```ts
+ * import { createAuthenticator, newLoginState, openSecurityStore } from 'rembus/broker';
+ * const auth = createAuthenticator(await openSecurityStore(dir));
+ * const login = newLoginState();                       // one per connection
+ * const { status, data } = await auth.onIdentity(login, 'mycomponent');
+ * ```
+ * @see openSecurityStore
+ */
+export function createAuthenticator(store: SecurityStore, options: AuthenticatorOptions = {}): Authenticator {
+  const makeChallenge = options.challenge ?? challengeBytes;
+  const isAdmin = (name: string): boolean => store.isAdmin(name);
+  return {
+    store,
+    isAdmin,
+
+    async onIdentity(login, cid) {
+      login.pending = undefined;
+      login.authenticated = false;
+      if (cid === '') return refuse('empty cid');
+      const material = await keyOf(store, cid);
+      if (typeof material === 'string') return refuse(material);
+      if (material === undefined) return ok();
+      const challenge = makeChallenge();
+      login.pending = { cid, challenge };
+      return { status: STATUS.CHALLENGE, data: challenge };
+    },
+
+    async onAttestation(login, cid, signature) {
+      // Single use (spec §3.3 step 5): gone before anything is awaited, whatever the outcome.
+      const pending = login.pending;
+      login.pending = undefined;
+      if (pending === undefined) return refuse('no challenge pending');
+      if (pending.cid !== cid) return refuse(`challenge was issued for ${pending.cid}`);
+      const material = await keyOf(store, cid);
+      if (typeof material !== 'object' || !verifyAttestation(pending.challenge, cid, signature, material)) {
+        return refuse('authentication failed');
+      }
+      login.authenticated = true;
+      return ok();
+    },
+
+    async onRegister(cid, pin, pubkey, keyType) {
+      try {
+        validateKeyName(cid);
+      } catch (err) {
+        return refuse((err as Error).message);
+      }
+      const tenant = store.tenantOf(cid);
+      const expected = store.pinFor(tenant);
+      if (expected === undefined) return refuse(`tenant [${tenant}] not enabled`);
+      if (!equalSecrets(pin, expected)) return refuse('wrong tenant/pin');
+      if (parseKeyMaterial(pubkey).type !== 'public-key') return refuse('not an RSA or ECDSA public key');
+      try {
+        if (await store.keyFor(cid) !== undefined) throw new KeyExistsError(cid);
+        await store.saveKey(cid, pubkey, keyType);
+        return ok();
+      } catch (err) {
+        if (err instanceof KeyExistsError) {
+          return { status: STATUS.NAME_ALREADY_TAKEN, data: `name ${cid} not available for registration` };
+        }
+        return refuse(`cannot store the key of ${cid}`);
+      }
+    },
+
+    async onUnregister(cid, authenticated) {
+      if (!authenticated) return refuse('invalid operation');
+      try {
+        await store.deleteKey(cid);
+        return ok();
+      } catch {
+        return refuse(`cannot remove the key of ${cid}`);
+      }
+    },
+
+    authorize(name, _action, topic) {
+      return !store.isPrivate(topic) || isAdmin(name) || store.isAuthorized(name, topic);
+    },
+
+    sameTenant(a, b) {
+      return !store.multiTenant || store.tenantOf(a) === store.tenantOf(b);
+    },
+  };
+}
+
+/** The key material of `cid`, undefined when none, or the reason (text) it cannot be looked up. */
+async function keyOf(store: SecurityStore, cid: string) {
+  try {
+    return await store.keyFor(cid);
+  } catch (err) {
+    return err instanceof InvalidNameError ? err.message : `cannot read the key of ${cid}`;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * A Rembus component on a plain MQTT 5 broker, with no Rembus broker at all (spec §9): topics
+ * are MQTT topics, patterns become MQTT filters confirmed by the Rembus matcher, RPC is MQTT 5
+ * request/response. The session owns the connection; this class keeps the `Component` contract.
+ */
+import {
+  defer, EMPTY, filter, firstValueFrom, fromEvent, lastValueFrom, map, type Observable, switchMap, take, takeUntil,
+  throwError, throwIfEmpty, timeout,
+} from 'rxjs';
+import type { PublishOptions } from '../component/publisher.js';
+import type { Component } from '../component/types.js';
+import { parseComponentUrl } from '../component/url.js';
+import { AuthError, ConnectionClosedError, ConnectionError, InvalidTopicError, RpcTimeoutError } from '../errors.js';
+import { errorText, silentLogger } from '../internal/logger.js';
+import type { CallOptions, Handler, Logger, Message, Status, SubscribeOptions } from '../types.js';
+import { Exposer } from './exposer.js';
+import { MqttPublisher } from './mqtt-publisher.js';
+import { MqttSession } from './mqtt-session.js';
+import { encodePublish } from './payload.js';
+import { PendingCalls, rpcResult, type RpcPublish } from './rpc.js';
+import { rpcTopics, type RpcTopics } from './rpc-topics.js';
+import { TopicStreams } from './topic-streams.js';
+import { toMqttFilter, validateMqttTopic } from './translate.js';
+import type { MqttComponentOptions } from './types.js';
+
+export class MqttComponentImpl implements Component {
+  readonly name: string | undefined;
+  readonly status$: Observable<Status>;
+  private readonly log: Logger;
+  private readonly requestTimeout: number;
+  private readonly topics: RpcTopics;
+  private readonly session: MqttSession;
+  private readonly streams: TopicStreams;
+  private readonly publisher: MqttPublisher;
+  private readonly calls: PendingCalls;
+  private readonly exposer: Exposer;
+  private readonly readyPromise: Promise<void>;
+  private settleReady!: (err?: unknown) => void;
+  private closed = false;
+
+  constructor(url: string, options: MqttComponentOptions = {}) {
+    const address = parseComponentUrl(url, 'mqtt://127.0.0.1:1883');
+    if (address.scheme !== 'mqtt' && address.scheme !== 'mqtts') {
+      throw new InvalidTopicError(url, 'expected an mqtt:// or mqtts:// URL');
+    }
+    this.name = address.name;
+    const clientId = validateMqttTopic(address.name ?? crypto.randomUUID());
+    this.log = options.logger ?? silentLogger;
+    this.requestTimeout = options.requestTimeout ?? 10_000;
+    this.topics = rpcTopics(validateMqttTopic(options.rpcPrefix ?? 'rembus'), clientId);
+    const shareGroup = options.shareGroup === false ? undefined : validateMqttTopic(options.shareGroup ?? 'rembus');
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
+    });
+    this.readyPromise.catch(() => undefined);
+    // Everything that may throw is checked above: from here on a socket is being opened.
+    const reconnectPeriod = options.reconnectPeriod ?? 1_000;
+    this.session = new MqttSession({
+      url: address.url, reconnectPeriod, log: this.log,
+      clientOptions: {
+        ...options.clientOptions,
+        protocolVersion: 5, clientId, clean: true, resubscribe: false, queueQoSZero: false, reconnectPeriod,
+        connectTimeout: options.connectTimeout ?? 10_000, keepalive: options.keepalive ?? 60,
+      },
+    }, {
+      onConnect: (features) => this.exposer.onConnect(features),
+      onDown: (error) => this.calls.failAll(new ConnectionClosedError('connection down', { cause: error })),
+      onRefused: (f, code) => this.onRefused(f, code),
+      onFatal: (error) => this.fail(error),
+    });
+    this.status$ = this.session.status$;
+    const filters = this.session.filters;
+    this.calls = new PendingCalls(this.log);
+    this.streams = new TopicStreams({
+      filters, log: this.log, isReserved: (t) => this.topics.isReserved(t),
+      subscribe: (entry) => void this.session.subscribe(entry),
+      unsubscribe: (f) => this.session.unsubscribe(f),
+    });
+    this.publisher = new MqttPublisher(this.session.up$, options.offlineCapacity ?? 10_000,
+      (topic, payload, qos, done) => this.session.publish(topic, payload, { qos }, done), () => this.closed);
+    // Always subscribed: the responses to our calls.
+    filters.acquire(this.topics.replyTopic, false, (_t, payload, _q, props) => this.calls.onResponse(payload, props));
+    this.exposer = new Exposer({
+      filters, topics: this.topics, publish: this.rpcPublish, shareGroup,
+      subscribe: (entry) => void this.session.subscribe(entry),
+      unsubscribe: (f) => this.session.unsubscribe(f),
+    });
+    this.session.up$.subscribe((up) => {
+      if (!up) return;
+      this.publisher.flush();
+      this.settleReady();
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  private onRefused(mqttFilter: string, code: number): void {
+    this.log.warn({ filter: mqttFilter, reason: code }, 'subscription refused by the MQTT broker');
+    const what = `subscription to '${mqttFilter}' refused by the MQTT broker (reason ${code})`;
+    this.streams.refuse(mqttFilter, code === 0x87 ? new AuthError(what, code) : new ConnectionError(what));
+  }
+
+  private readonly rpcPublish: RpcPublish = (topic, payload, { responseTopic, correlationData }) => {
+    // Not connected: the request or response is lost and the call ends in the caller's timeout.
+    this.session.publish(topic, payload, {
+      qos: 0,
+      properties: {
+        ...(responseTopic === undefined ? {} : { responseTopic }),
+        ...(correlationData === undefined ? {} : { correlationData: Buffer.from(correlationData) }),
+      },
+    });
+  };
+
+  // ---- Pub/Sub ----------------------------------------------------------------------------
+
+  subscribe$<A extends unknown[] = unknown[]>(pattern: string, _options?: SubscribeOptions): Observable<Message<A>> {
+    const mqttFilter = toMqttFilter(pattern);
+    if (this.topics.isReserved(mqttFilter)) throw new InvalidTopicError(pattern, 'reserved for RPC over MQTT');
+    if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
+    return this.streams.stream$(pattern, mqttFilter) as Observable<Message<A>>;
+  }
+
+  publish(topic: string, ...args: unknown[]): void {
+    this.checkPublishTopic(topic);
+    if (this.closed) throw new ConnectionClosedError('component closed');
+    this.publisher.publish(topic, encodePublish(args));
+  }
+
+  publish$(topic: string, args: unknown[] = [], options: PublishOptions = {}): Observable<void> {
+    this.checkPublishTopic(topic);
+    const qos = options.qos ?? 0; // `slot` has no MQTT form and is ignored
+    if (qos !== 0) return defer(() => this.publisher.acked$(topic, encodePublish(args), qos));
+    return defer(() => {
+      this.publish(topic, ...args);
+      return EMPTY;
+    });
+  }
+
+  publishAsync(topic: string, args: unknown[] = [], options: PublishOptions = {}): Promise<void> {
+    return lastValueFrom(this.publish$(topic, args, options), { defaultValue: undefined });
+  }
+
+  private checkPublishTopic(topic: string): void {
+    validateMqttTopic(topic);
+    if (this.topics.isReserved(topic)) throw new InvalidTopicError(topic, 'reserved for RPC over MQTT');
+  }
+
+  // ---- RPC --------------------------------------------------------------------------------
+
+  rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R> {
+    return this.call$<R>(method, args);
+  }
+
+  call$<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Observable<R> {
+    validateMqttTopic(method);
+    const topic = options.target === undefined ? this.topics.requestTopic(method)
+      : this.topics.directTopic(validateMqttTopic(options.target), method);
+    const timeoutMs = options.timeout ?? this.requestTimeout;
+    const timeoutError = new RpcTimeoutError(method, timeoutMs); // built here so its stack names the caller
+    const call$ = defer(() => {
+      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
+      return this.session.up$.pipe(
+        filter(Boolean),
+        take(1),
+        throwIfEmpty(() => new ConnectionClosedError('component closed')),
+        switchMap(() => this.calls.request$(topic, args, this.topics.replyTopic, this.rpcPublish)),
+        timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }),
+        map((resp) => rpcResult(method, resp) as R),
+      );
+    });
+    const signal = options.signal;
+    return signal === undefined ? call$ : call$.pipe(takeUntil(fromEvent(signal, 'abort')));
+  }
+
+  rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R> {
+    return firstValueFrom(this.call$<R>(method, args));
+  }
+
+  call<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Promise<R> {
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return firstValueFrom(this.call$<R>(method, args, options)).catch((err: unknown) => {
+      throw signal?.aborted ? signal.reason : err;
+    });
+  }
+
+  expose(method: string, handler: Handler): () => void {
+    validateMqttTopic(method);
+    return this.closed ? () => undefined : this.exposer.expose(method, handler);
+  }
+
+  // ---- teardown ---------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.session.status.next({ type: 'closed' });
+      this.shutdown(new ConnectionClosedError('component closed'));
+    }
+    return this.session.end();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    this.log.error({ err: errorText(err) }, 'component stopped');
+    this.session.status.next({ type: 'down', error: err });
+    this.shutdown(err);
+  }
+
+  private shutdown(reason: unknown): void {
+    this.closed = true;
+    void this.session.end();
+    this.settleReady(reason);
+    this.calls.failAll(reason);
+    this.publisher.end(reason);
+    this.streams.end(reason instanceof ConnectionClosedError ? undefined : reason);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Schema-driven tables (spec §8): parse a schema, map publishes to rows, and the storage stage
+ * with its per-table RPCs. Node only (DuckDB).
+ */
+export { parseSchema, loadSchemaFile, IDENTIFIER } from './parse.js';
+export { matchTable } from './match.js';
+export type { TableMatch } from './match.js';
+export { rowsFor, rowsForUpsert } from './rows.js';
+export { compileWhere, WHERE_FUNCTIONS } from './where.js';
+export { createTableSql, ensureTable } from './ddl.js';
+export type { DbColumn, TableCatalog } from './ddl.js';
+export { TableWriter } from './writer.js';
+export type { MergeOptions } from './writer.js';
+export { attachSchema } from './stage.js';
+export { batchBy } from './batch-by.js';
+export type { BatchByConfig } from './batch-by.js';
+export { COLUMN_TYPES, columnType, parseInstant } from './column-types.js';
+export type { ColumnType } from './column-types.js';
+export { SchemaError, TableRpcError, WhereClauseError } from './errors.js';
+export type {
+  ColumnDef, DefaultValue, Published, Row, Schema, SchemaStage, SchemaStageContext, SchemaStageStats, TableDef,
+} from './types.js';

@@ -1,0 +1,109 @@
+/**
+ * Types of schema-driven tables (spec §8): the parsed schema, a published message as the
+ * broker hands it to the storage stage, and the stage's contract.
+ */
+import type { Observable } from 'rxjs';
+import type { DuckDbHandle } from '../store/duckdb/database.js';
+import type { Logger } from '../types.js';
+import type { ColumnType } from './column-types.js';
+
+/** A value literal allowed as a column `default` (spec §8.2). */
+export type DefaultValue = number | string | boolean | null;
+
+/** One schema column (spec §8.2 `columns[]`). */
+export interface ColumnDef {
+  /** Column name: a safe SQL identifier. */
+  readonly name: string;
+  /** The DuckDB type, canonical spelling (`TEXT` is read as `VARCHAR`). */
+  readonly type: ColumnType;
+  /** Whether null is allowed (default true; key columns never are). */
+  readonly nullable: boolean;
+  /** The declared default, already checked against `type`; absent when none. */
+  readonly default?: DefaultValue;
+  /** True for the `recv_ts`/`slot` extra columns. */
+  readonly extra?: 'recv_ts' | 'slot';
+}
+
+/** One table of the schema (spec §8.2 `tables[]`). */
+export interface TableDef {
+  /** Table name: a safe SQL identifier. */
+  readonly name: string;
+  /** Topic pattern split on `/`; a `:name` segment is a variable (default: the table name). */
+  readonly topic: string;
+  /** The payload columns, in file order (extras excluded). */
+  readonly columns: readonly ColumnDef[];
+  /** Key columns: non-empty means upsert on key, empty means append-only. */
+  readonly keys: readonly string[];
+  /** Extra column names filled by the broker. */
+  readonly extras: { readonly recvTs?: string; readonly slot?: string };
+  /** `columns` followed by the extra columns: the order of a row's values. */
+  readonly layout: readonly ColumnDef[];
+}
+
+/** A parsed, validated schema. */
+export interface Schema {
+  readonly tables: readonly TableDef[];
+}
+
+/** A publish as the broker hands it to the storage stage. */
+export interface Published {
+  topic: string;
+  /** Decoded arguments; a DataFrame may be a polars DataFrame or still a tag 80. */
+  args: unknown[];
+  /** PUB flags (QoS and slot bits). */
+  flags: number;
+  id?: bigint;
+  /** The message slot (spec §2.4), when the SLOT flag was set. */
+  slot?: number;
+  /** Broker receive time, ns since the epoch. */
+  recv: bigint;
+  /** Name of the publishing twin; '' for the broker itself. */
+  origin: string;
+}
+
+/** One row: values in {@link TableDef.layout} order, already coerced to the column types. */
+export type Row = unknown[];
+
+/** What {@link attachSchema} needs from the broker. */
+export interface SchemaStageContext {
+  /** The parsed schema. */
+  schema: Schema;
+  /** The database the tables live in (the stage never closes it). */
+  db: DuckDbHandle;
+  /** Every publish the broker receives. */
+  messages$: Observable<Published>;
+  /** Register a broker-local RPC; returns its teardown. */
+  expose(method: string, handler: (...args: any[]) => unknown): () => void;
+  /** Where rejected messages and dropped batches are reported. Default: silent. */
+  logger?: Logger;
+  /** Rows per batch before it is written at once. Default 5 000. */
+  batchSize?: number;
+  /** Longest a row waits in the batch buffer, ms. Default 200. */
+  flushInterval?: number;
+  /** Rows that may wait for DuckDB before the oldest batch is dropped. Default 100 000. */
+  maxPendingRows?: number;
+}
+
+/** Counters of a {@link SchemaStage}. */
+export interface SchemaStageStats {
+  /** Rows written. */
+  persisted: number;
+  /** Messages (or RPC-less rows of a failed batch) not stored: bad payload or write failure. */
+  rejected: number;
+  /** Batches written. */
+  batches: number;
+  /** Rows dropped because more than `maxPendingRows` were waiting for DuckDB. */
+  dropped: number;
+}
+
+/** The running storage stage of a schema. */
+export interface SchemaStage {
+  /** Resolves once every table is created or migrated and the RPCs are exposed. */
+  readonly ready: Promise<void>;
+  /** Counters so far. */
+  stats(): SchemaStageStats;
+  /** Write every row received so far; resolves once DuckDB has them. */
+  flush(): Promise<void>;
+  /** Flush, stop taking messages and unexpose the RPCs. Idempotent; never closes `db`. */
+  close(): Promise<void>;
+}

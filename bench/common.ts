@@ -1,0 +1,215 @@
+/**
+ * Shared pieces of the benchmark roles: argv parsing, the IPC protocol with `run.ts`, the
+ * payload, the publish pacing policy (identical for every system), and the RPC driver.
+ *
+ * IPC (child ⇄ run.ts, over the `fork` channel):
+ * - child → parent: `{ type: 'ready', port? }`, `{ type: 'result', … }`, `{ type: 'error', message }`
+ * - parent → child: `{ type: 'go' }` (start measuring), `{ type: 'stop' }` (time limit reached:
+ *   report what you have), `{ type: 'exit' }` (exit cleanly, so `--cpu-prof` is written)
+ */
+import { performance } from 'node:perf_hooks';
+
+/** Parsed `--key value` pairs of a role's argv. */
+export type Args = Record<string, string>;
+
+export function parseArgs(argv: string[] = process.argv.slice(2)): Args {
+  const out: Args = {};
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i]!;
+    if (!key.startsWith('--')) continue;
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith('--')) out[key.slice(2)] = 'true';
+    else { out[key.slice(2)] = next; i++; }
+  }
+  return out;
+}
+
+export function num(args: Args, key: string, fallback?: number): number {
+  const raw = args[key];
+  if (raw === undefined) {
+    if (fallback === undefined) throw new Error(`missing --${key}`);
+    return fallback;
+  }
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got '${raw}'`);
+  return n;
+}
+
+export function str(args: Args, key: string, fallback?: string): string {
+  const raw = args[key] ?? fallback;
+  if (raw === undefined) throw new Error(`missing --${key}`);
+  return raw;
+}
+
+/** Absolute wall-clock time in ms with sub-ms resolution, comparable across processes. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+// ---- IPC ----------------------------------------------------------------------------------
+
+export type ToParent =
+  | { type: 'ready'; port?: number }
+  | { type: 'error'; message: string }
+  | { type: 'na'; reason: string }
+  | ({ type: 'result' } & Record<string, unknown>);
+
+export type FromParent = { type: 'go' } | { type: 'stop' } | { type: 'exit' };
+
+export function tell(msg: ToParent): void {
+  if (process.send === undefined) {
+    process.stdout.write(`${JSON.stringify(msg)}\n`);
+    return;
+  }
+  process.send(msg);
+}
+
+type ParentHandlers = { go?: () => void; stop?: () => void; exit?: () => void | Promise<void> };
+const parentHandlers: ParentHandlers = {};
+let listening = false;
+
+/**
+ * Listen to the parent; later calls add or replace handlers. `exit` (after its handler) and a
+ * lost parent always end the process.
+ */
+export function onParent(handlers: ParentHandlers): void {
+  Object.assign(parentHandlers, handlers);
+  if (listening) return;
+  listening = true;
+  process.on('message', (raw) => {
+    const msg = raw as FromParent;
+    if (msg.type === 'go') parentHandlers.go?.();
+    else if (msg.type === 'stop') parentHandlers.stop?.();
+    else if (msg.type === 'exit') {
+      const timer = setTimeout(() => process.exit(0), 2000);
+      void Promise.resolve(parentHandlers.exit?.()).catch(() => undefined).finally(() => {
+        clearTimeout(timer);
+        process.exit(0);
+      });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** Report a fatal error to the parent and exit non-zero. */
+export function die(err: unknown): never {
+  tell({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  setTimeout(() => process.exit(1), 50).unref();
+  throw err;
+}
+
+// ---- workload data ------------------------------------------------------------------------
+
+/** The telemetry object every system publishes: ≈ 100 bytes as CBOR (cbor-x, plain maps). */
+export interface Telemetry { dn: string; temperature: number; pressure: number; ts: number }
+
+export function telemetry(i: number): Telemetry {
+  return {
+    dn: `dn${String(i % 10_000).padStart(4, '0')}-site${i % 10}-type${i % 5}-building-A-floor-1-east`,
+    temperature: 20 + (i % 100) / 7,
+    pressure: 1013.25 + (i % 50) / 3,
+    ts: Date.now(),
+  };
+}
+
+/** W3 topic space: 1,000 topics `site{i%10}/type{i%5}/dn{i}/telemetry`. */
+export function w3Topic(i: number): string {
+  const d = i % 1000;
+  return `site${d % 10}/type${d % 5}/dn${d}/telemetry`;
+}
+
+/** Topic of message `i`: one fixed topic, or the W3 topic space when `--topics 1000`. */
+export function topicFor(args: Args): (i: number) => string {
+  const topics = num(args, 'topics', 1);
+  if (topics === 1) {
+    const topic = str(args, 'topic', 'bench/telemetry');
+    return () => topic;
+  }
+  return w3Topic;
+}
+
+// ---- pacing -------------------------------------------------------------------------------
+
+/**
+ * The publish pacing policy, the same for every system: write `chunk` messages back to back,
+ * then yield to the event loop with `setImmediate` so the socket can drain and acks/replies
+ * can be read, and repeat. Resolves after the last write.
+ */
+export async function paced(count: number, chunk: number, publish: (i: number) => void): Promise<void> {
+  for (let i = 0; i < count;) {
+    const end = Math.min(count, i + chunk);
+    for (; i < end; i++) publish(i);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+// ---- subscriber counting ------------------------------------------------------------------
+
+/** Counts deliveries; reports once `expect` arrived, or on `stop` with what it has. */
+export class Counter {
+  count = 0;
+  first = 0;
+  last = 0;
+  private reported = false;
+
+  constructor(private readonly expect: number, private readonly extra: () => Record<string, unknown> = () => ({})) {}
+
+  hit(): void {
+    const t = now();
+    if (this.count === 0) this.first = t;
+    this.last = t;
+    if (++this.count === this.expect) this.report();
+  }
+
+  report(): void {
+    if (this.reported) return;
+    this.reported = true;
+    tell({ type: 'result', received: this.count, expected: this.expect, first: this.first, last: this.last,
+      complete: this.count >= this.expect, ...this.extra() });
+  }
+}
+
+// ---- RPC driver ---------------------------------------------------------------------------
+
+/**
+ * Run `count` calls with `concurrency` in flight (1 = sequential) and report latencies. Every
+ * system goes through this same driver; `call(i)` is one request/reply of that system.
+ */
+export async function driveCalls(count: number, concurrency: number, call: (i: number) => Promise<unknown>,
+  check?: (i: number, result: unknown) => void): Promise<Record<string, unknown>> {
+  const latencies = new Float64Array(count);
+  let next = 0;
+  let errors = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const t0 = performance.now();
+      try {
+        const result = await call(i);
+        latencies[i] = performance.now() - t0;
+        check?.(i, result);
+      } catch {
+        errors++;
+        latencies[i] = performance.now() - t0;
+      }
+    }
+  };
+  const t0 = now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  const t1 = now();
+  const sorted = Array.from(latencies).sort((a, b) => a - b);
+  const pct = (p: number): number => (sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))] ?? 0) * 1000;
+  return { calls: count, errors, first: t0, last: t1, p50us: pct(0.5), p99us: pct(0.99) };
+}
+
+/** Warm-up then measured run, as one `result` message. */
+export async function rpcRole(args: Args, call: (i: number) => Promise<unknown>): Promise<void> {
+  const count = num(args, 'count');
+  const concurrency = num(args, 'concurrency', 1);
+  const warmup = num(args, 'warmup', 0);
+  const check = (i: number, result: unknown): void => {
+    if (result !== i + 1) throw new Error(`add(${i}, 1) returned ${String(result)}`);
+  };
+  if (warmup > 0) await driveCalls(warmup, concurrency, call, check);
+  tell({ type: 'result', ...(await driveCalls(count, concurrency, call, check)) });
+}

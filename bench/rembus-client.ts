@@ -1,0 +1,101 @@
+/**
+ * Benchmark role: a rembus component using ONLY the public component API (`connect`,
+ * `subscribe$`, `publish`, `rpc$`, `expose`, `close`).
+ *
+ * Modes (`--mode`):
+ * - `sub --pattern P --expect N`: count deliveries on `subscribe$(P)`.
+ * - `pub --count N --chunk C [--topic T | --topics 1000] [--qos 1]`: paced publishes.
+ * - `rpc-server`: `expose('add', (a, b) => a + b)`.
+ * - `rpc-caller --count N [--concurrency K] [--warmup W]`: `rpc$('add', i, 1)` calls.
+ *
+ * QoS1 (W6): `publish$(topic, args, { qos: 1 })`, which completes on the broker's ACK. Should the
+ * component lack it (older src), the role reports "n/a (QoS1 API pending)" instead of a number;
+ * the subscriber counts QoS1 deliveries so run.ts can check that they really are QoS1.
+ */
+import { firstValueFrom } from 'rxjs';
+import { connect, type Component } from '../src/index.js';
+import {
+  Counter, die, now, num, onParent, paced, parseArgs, rpcRole, str, tell, telemetry, topicFor,
+} from './common.js';
+
+const args = parseArgs();
+const url = str(args, 'url');
+const mode = str(args, 'mode');
+
+async function main(): Promise<void> {
+  const qos = num(args, 'qos', 0);
+  const node = await connect(url);
+  onParent({ exit: () => node.close() });
+  switch (mode) {
+    case 'sub': {
+      let qos1 = 0;
+      const counter = new Counter(num(args, 'expect'), () => ({ qos1 }));
+      node.subscribe$(str(args, 'pattern')).subscribe((m) => {
+        if (m.qos === 1) qos1++;
+        counter.hit();
+      });
+      onParent({ stop: () => counter.report() });
+      await node.rpc('rid'); // the subscription is declared once this round trip returns
+      tell({ type: 'ready' });
+      return;
+    }
+    case 'pub': {
+      const count = num(args, 'count');
+      const chunk = num(args, 'chunk');
+      const topic = topicFor(args);
+      if (qos === 1) {
+        if (typeof (node as Partial<Component>).publish$ !== 'function') {
+          tell({ type: 'na', reason: 'n/a (QoS1 API pending)' });
+          return;
+        }
+        let acked = 0;
+        let lastAck = 0;
+        let failed = 0;
+        const onAck = (): void => {
+          lastAck = now();
+          if (++acked + failed === count) report();
+        };
+        const onFail = (): void => {
+          if (acked + ++failed === count) report();
+        };
+        let t0 = 0;
+        const report = (): void => tell({ type: 'result', acked, failed, first: t0, last: lastAck });
+        onParent({
+          go: () => {
+            t0 = now();
+            void paced(count, chunk, (i) => {
+              node.publish$(topic(i), [telemetry(i)], { qos: 1 }).subscribe({ complete: onAck, error: onFail });
+            });
+          },
+          stop: report,
+        });
+        tell({ type: 'ready' });
+        return;
+      }
+      onParent({
+        go: () => {
+          const t0 = now();
+          paced(count, chunk, (i) => node.publish(topic(i), telemetry(i)))
+            .then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
+        },
+      });
+      tell({ type: 'ready' });
+      return;
+    }
+    case 'rpc-server': {
+      node.expose('add', (a: number, b: number) => a + b);
+      await node.rpc('rid'); // the exposure is declared once this round trip returns
+      tell({ type: 'ready' });
+      return;
+    }
+    case 'rpc-caller': {
+      onParent({ go: () => void rpcRole(args, (i) => firstValueFrom(node.rpc$('add', i, 1))).catch(die) });
+      tell({ type: 'ready' });
+      return;
+    }
+    default:
+      throw new Error(`unknown --mode ${mode}`);
+  }
+}
+
+main().catch(die);

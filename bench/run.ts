@@ -1,0 +1,602 @@
+/**
+ * `npm run bench [-- flags]`: the benchmark harness. Every broker and every client runs in its
+ * own process on 127.0.0.1; each run has a hard time bound; results are a markdown table.
+ *
+ * Flags:
+ *   --runs N          runs per workload and system (default 3); the table shows median and min–max
+ *   --only W1,W4      workloads to run (W7 is measured during W2)
+ *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto when on PATH)
+ *   --quick           message and call counts ÷ 10 (smoke run)
+ *   --out FILE        also write the markdown report to FILE
+ *   --chunk N         messages written per event-loop turn by publishers (default 500)
+ *   --cpu-prof DIR    run the Node processes with `node --cpu-prof` (one sub-directory each) into DIR;
+ *                     combine with --systems; summarise with bench/profile-summary.ts
+ *
+ * See bench/README.md for the method.
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Encoder } from 'cbor-x';
+import { parseArgs, telemetry, type ToParent } from './common.js';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH_DIR, '..');
+
+// ---- options ------------------------------------------------------------------------------
+
+const flags = parseArgs();
+const RUNS = Number(flags['runs'] ?? 3);
+const QUICK = flags['quick'] === 'true';
+const SCALE = QUICK ? 0.1 : 1;
+const CHUNK = Number(flags['chunk'] ?? 500);
+const ONLY = flags['only']?.split(',').map((s) => s.trim().toUpperCase());
+const CPU_PROF = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof']);
+const OUT = flags['out'];
+/** Time to start a broker and connect every client of one run (tsx start-up on a busy box). */
+const SETUP_MS = 40_000;
+/** Time given to processes to report partial results after `stop`, and to exit after `exit`. */
+const GRACE_MS = 4_000;
+
+// ---- systems ------------------------------------------------------------------------------
+
+interface System {
+  name: string;
+  /** Start the broker; resolves with its port. */
+  startBroker(run: RunContext): Promise<number>;
+  clientScript: string;
+  url(port: number): string;
+  exactPattern: string;
+  /** W3 wildcard: equivalent single-level wildcards in each system's syntax. */
+  wildcardPattern: string;
+  qos1: boolean;
+}
+
+const EXACT_TOPIC = 'bench/telemetry';
+
+const rembus: System = {
+  name: 'rembus',
+  startBroker: (run) => run.spawnRole('rembus-broker.ts', [], { profile: true, broker: true }),
+  clientScript: 'rembus-client.ts',
+  url: (port) => `ws://127.0.0.1:${port}`,
+  exactPattern: EXACT_TOPIC,
+  wildcardPattern: '*/*/*/telemetry',
+  qos1: true,
+};
+const aedes: System = {
+  name: 'aedes',
+  startBroker: (run) => run.spawnRole('aedes-broker.ts', [], { profile: true, broker: true }),
+  clientScript: 'mqtt-client.ts',
+  url: (port) => `mqtt://127.0.0.1:${port}`,
+  exactPattern: EXACT_TOPIC,
+  wildcardPattern: '+/+/+/telemetry',
+  qos1: true,
+};
+const relay: System = {
+  name: 'relay',
+  startBroker: (run) => run.spawnRole('relay-broker.ts', [], { profile: true, broker: true }),
+  clientScript: 'relay-client.ts',
+  url: (port) => `ws://127.0.0.1:${port}`,
+  exactPattern: EXACT_TOPIC,
+  wildcardPattern: '(relay: no matching)',
+  qos1: false,
+};
+const mosquitto: System = {
+  name: 'mosquitto',
+  startBroker: (run) => run.startMosquitto(),
+  clientScript: 'mqtt-client.ts',
+  url: (port) => `mqtt://127.0.0.1:${port}`,
+  exactPattern: EXACT_TOPIC,
+  wildcardPattern: '+/+/+/telemetry',
+  qos1: true,
+};
+
+function onPath(cmd: string): string | undefined {
+  const r = spawnSync('which', [cmd], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+const notes: string[] = [];
+const available: System[] = [rembus, aedes, relay];
+const mosquittoPath = onPath('mosquitto') ?? (onPath('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : undefined);
+if (mosquittoPath !== undefined) {
+  available.push(mosquitto);
+  notes.push(`Mosquitto: ${mosquittoPath} (native, unbounded queues); its W7 is a native process without a JS runtime.`);
+}
+else notes.push('Mosquitto: skipped, `mosquitto` not found on PATH.');
+if (onPath('nats-server') !== undefined) {
+  notes.push('nats-server: found on PATH but skipped, there is no NATS client role yet (needs the `nats` npm package).');
+} else notes.push('NATS: skipped, `nats-server` not found on PATH.');
+const wanted = flags['systems']?.split(',').map((s) => s.trim());
+const SYSTEMS = wanted === undefined ? available : available.filter((s) => wanted.includes(s.name));
+const PEERS = SYSTEMS.filter((s) => s !== rembus);
+
+// ---- workloads ----------------------------------------------------------------------------
+
+interface Metric { key: string; label: string; unit: string; higherIsBetter: boolean }
+
+type Plan =
+  | { kind: 'pubsub'; subscribers: number; count: number; topics: 1 | 1000; qos: 0 | 1 }
+  | { kind: 'rpc'; count: number; concurrency: number; warmup: number };
+
+interface Workload { id: string; title: string; plan: Plan; limitMs: number; metrics: Metric[] }
+
+const n = (full: number): number => Math.max(1, Math.round(full * SCALE));
+
+const WORKLOADS: Workload[] = [
+  {
+    id: 'W1', title: `1 publisher → 1 subscriber, ${n(200_000).toLocaleString('en')} QoS0 messages`,
+    plan: { kind: 'pubsub', subscribers: 1, count: n(200_000), topics: 1, qos: 0 }, limitMs: 15_000,
+    metrics: [{ key: 'W1', label: 'W1 1→1 QoS0', unit: 'msgs/s', higherIsBetter: true }],
+  },
+  {
+    id: 'W2', title: `1 publisher → 10 subscriber processes, ${n(50_000).toLocaleString('en')} messages`,
+    plan: { kind: 'pubsub', subscribers: 10, count: n(50_000), topics: 1, qos: 0 }, limitMs: 15_000,
+    metrics: [
+      { key: 'W2', label: 'W2 1→10 delivered', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W7', label: 'W7 broker peak RSS during W2', unit: 'MiB', higherIsBetter: false },
+    ],
+  },
+  {
+    id: 'W3', title: `1,000 topics, one wildcard subscriber, ${n(100_000).toLocaleString('en')} messages`,
+    plan: { kind: 'pubsub', subscribers: 1, count: n(100_000), topics: 1000, qos: 0 }, limitMs: 12_000,
+    metrics: [{ key: 'W3', label: 'W3 1000 topics, wildcard sub', unit: 'msgs/s', higherIsBetter: true }],
+  },
+  {
+    id: 'W4', title: `${n(20_000).toLocaleString('en')} sequential RPC calls add(a, b) after ${n(2_000).toLocaleString('en')} warm-up calls`,
+    plan: { kind: 'rpc', count: n(20_000), concurrency: 1, warmup: n(2_000) }, limitMs: 15_000,
+    metrics: [
+      { key: 'W4.p50', label: 'W4 sequential RPC p50', unit: 'µs', higherIsBetter: false },
+      { key: 'W4.p99', label: 'W4 sequential RPC p99', unit: 'µs', higherIsBetter: false },
+      { key: 'W4', label: 'W4 sequential RPC', unit: 'calls/s', higherIsBetter: true },
+    ],
+  },
+  {
+    id: 'W5', title: `${n(50_000).toLocaleString('en')} RPC calls, 100 in flight (after ${n(2_000).toLocaleString('en')} warm-up calls)`,
+    plan: { kind: 'rpc', count: n(50_000), concurrency: 100, warmup: n(2_000) }, limitMs: 12_000,
+    metrics: [{ key: 'W5', label: 'W5 RPC, 100 in flight', unit: 'calls/s', higherIsBetter: true }],
+  },
+  {
+    id: 'W6', title: `QoS1, 1 → 1, ${n(50_000).toLocaleString('en')} messages`,
+    plan: { kind: 'pubsub', subscribers: 1, count: n(50_000), topics: 1, qos: 1 }, limitMs: 12_000,
+    metrics: [
+      { key: 'W6.pub', label: 'W6 QoS1 acked at publisher', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W6.sub', label: 'W6 QoS1 received at subscriber', unit: 'msgs/s', higherIsBetter: true },
+    ],
+  },
+];
+
+const SELECTED = WORKLOADS.filter((w) => ONLY === undefined || ONLY.includes(w.id) || (w.id === 'W2' && ONLY.includes('W7')));
+
+// ---- child processes ----------------------------------------------------------------------
+
+class Role {
+  private readonly inbox: ToParent[] = [];
+  private readonly waiters: { pick: (m: ToParent) => boolean; resolve: (m: ToParent) => void }[] = [];
+  private stderr = '';
+  exited = false;
+  readonly exit: Promise<void>;
+
+  constructor(readonly name: string, readonly proc: ChildProcess) {
+    proc.on('message', (raw) => this.deliver(raw as ToParent));
+    proc.stdout?.on('data', () => undefined);
+    proc.stderr?.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
+    this.exit = new Promise((done) => proc.once('exit', () => { this.exited = true; done(); }));
+    proc.on('error', (err) => this.deliver({ type: 'error', message: err.message }));
+    void this.exit.then(() => this.deliver({ type: 'error', message: `${this.name} exited\n${this.stderr}` }));
+  }
+
+  private deliver(msg: ToParent): void {
+    const at = this.waiters.findIndex((w) => w.pick(msg));
+    if (at >= 0) this.waiters.splice(at, 1)[0]!.resolve(msg);
+    else this.inbox.push(msg);
+  }
+
+  /** The next message of one of `types` (an `error` message always matches). */
+  next(...types: ToParent['type'][]): Promise<ToParent> {
+    const pick = (m: ToParent): boolean => m.type === 'error' || types.includes(m.type);
+    const at = this.inbox.findIndex(pick);
+    if (at >= 0) return Promise.resolve(this.inbox.splice(at, 1)[0]!);
+    return new Promise((resolve) => this.waiters.push({ pick, resolve }));
+  }
+
+  send(msg: { type: 'go' | 'stop' | 'exit' }): void {
+    if (!this.exited && this.proc.connected) this.proc.send(msg);
+  }
+
+  kill(): void {
+    if (!this.exited && this.proc.pid !== undefined) {
+      try { process.kill(this.proc.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+}
+
+class RunFailure extends Error {
+  constructor(readonly status: 'error' | 'na' | 'timeout', message: string) { super(message); }
+}
+
+function expectType(msg: ToParent, type: ToParent['type'], who: string): ToParent {
+  if (msg.type === 'na') throw new RunFailure('na', msg.reason);
+  if (msg.type === 'error') throw new RunFailure('error', `${who}: ${msg.message}`);
+  if (msg.type !== type) throw new RunFailure('error', `${who}: expected ${type}, got ${msg.type}`);
+  return msg;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      s.close(() => done(port));
+    });
+  });
+}
+
+async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((done) => {
+      const sock = tcpConnect(port, '127.0.0.1', () => { sock.destroy(); done(true); });
+      sock.once('error', () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new RunFailure('error', `nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The processes of one run; everything it started is stopped by `close()`. */
+class RunContext {
+  readonly roles: Role[] = [];
+  brokerPid: number | undefined;
+  private seq = 0;
+  private readonly tempDirs: string[] = [];
+
+  constructor(readonly label: string, private readonly profile: boolean) {}
+
+  spawn(script: string, args: string[], options: { profile?: boolean; broker?: boolean } = {}): Role {
+    const execArgv = ['--import', 'tsx'];
+    if (options.profile === true && this.profile && CPU_PROF !== undefined) {
+      // One directory per process: the tsx loader's worker thread writes a profile too (tid ≠ 0);
+      // Node names the files CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
+      const mode = args.includes('--mode') ? `-${args[args.indexOf('--mode') + 1]}` : '';
+      const dir = join(CPU_PROF, `${this.label}-${script.replace(/\.ts$/, '')}${mode}-${this.seq++}`);
+      mkdirSync(dir, { recursive: true });
+      execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
+    }
+    const proc = fork(join(BENCH_DIR, script), args, {
+      cwd: ROOT, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    const role = new Role(`${script} ${args.slice(0, 2).join(' ')}`, proc);
+    this.roles.push(role);
+    if (options.broker === true) this.brokerPid = proc.pid;
+    return role;
+  }
+
+  async spawnRole(script: string, args: string[], options: { profile?: boolean; broker?: boolean } = {}): Promise<number> {
+    const role = this.spawn(script, args, options);
+    const ready = expectType(await role.next('ready', 'na'), 'ready', role.name);
+    return (ready as { port?: number }).port ?? 0;
+  }
+
+  async startMosquitto(): Promise<number> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
+    this.tempDirs.push(dir);
+    const conf = join(dir, 'mosquitto.conf');
+    // Unbounded queues: Mosquitto's defaults (1,000 queued QoS1/2 messages) would drop the
+    // backlog that the other brokers buffer.
+    writeFileSync(conf, [
+      `listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false',
+      'max_queued_messages 0', 'max_inflight_messages 0', 'log_dest none', '',
+    ].join('\n'));
+    const proc = spawn(mosquittoPath!, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.roles.push(new Role('mosquitto', proc));
+    this.brokerPid = proc.pid;
+    await waitForTcp(port, SETUP_MS);
+    return port;
+  }
+
+  async close(): Promise<void> {
+    for (const role of this.roles) role.send({ type: 'exit' });
+    for (const role of this.roles) if (role.proc.connected === false && !role.exited) role.proc.kill('SIGTERM');
+    await Promise.race([Promise.all(this.roles.map((r) => r.exit)), sleep(GRACE_MS)]);
+    for (const role of this.roles) role.kill();
+    for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true });
+  }
+
+  killAll(): void {
+    for (const role of this.roles) role.kill();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function peakRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? undefined : Number(m[1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- one run ------------------------------------------------------------------------------
+
+interface Value { value: number; incomplete?: string }
+type RunResult = { status: 'ok'; values: Record<string, Value> } | { status: 'error' | 'na' | 'timeout'; message: string };
+
+/** Wait for every `roles` result until `deadline`; then ask the late ones to `stop` and report. */
+async function collect(roles: Role[], deadline: number): Promise<ToParent[]> {
+  const pending = roles.map((r) => r.next('result'));
+  const all = Promise.all(pending);
+  const inTime = await Promise.race([all, sleep(Math.max(0, deadline - Date.now())).then(() => undefined)]);
+  if (inTime !== undefined) return inTime;
+  for (const r of roles) r.send({ type: 'stop' });
+  const late = await Promise.race([all, sleep(GRACE_MS).then(() => undefined)]);
+  if (late === undefined) throw new RunFailure('timeout', 'no result after stop');
+  return late;
+}
+
+function rate(count: number, first: number, last: number): number {
+  return last > first ? (count * 1000) / (last - first) : 0;
+}
+
+async function pubsub(run: RunContext, system: System, w: Workload & { plan: { kind: 'pubsub' } }): Promise<Record<string, Value>> {
+  const { plan } = w;
+  if (plan.qos === 1 && !system.qos1) throw new RunFailure('na', 'n/a (no QoS1)');
+  const port = await system.startBroker(run);
+  const url = system.url(port);
+  const pattern = plan.topics === 1000 ? system.wildcardPattern : system.exactPattern;
+  const subs = Array.from({ length: plan.subscribers }, () => run.spawn(system.clientScript,
+    ['--mode', 'sub', '--url', url, '--pattern', pattern, '--expect', String(plan.count), '--qos', String(plan.qos)],
+    { profile: true }));
+  const pubArgs = ['--mode', 'pub', '--url', url, '--count', String(plan.count), '--chunk', String(CHUNK),
+    '--qos', String(plan.qos), ...(plan.topics === 1000 ? ['--topics', '1000'] : ['--topic', EXACT_TOPIC])];
+  const pub = run.spawn(system.clientScript, pubArgs, { profile: true });
+  // The publisher may answer `na` (no QoS1 API): then the subscribers are not needed.
+  expectType(await pub.next('ready', 'na'), 'ready', 'publisher');
+  for (const sub of subs) expectType(await sub.next('ready', 'na'), 'ready', 'subscriber');
+  pub.send({ type: 'go' });
+  const deadline = Date.now() + w.limitMs;
+  const subResults = (await collect(subs, deadline)).map((m) => expectType(m, 'result', 'subscriber') as Record<string, number | boolean>);
+  const values: Record<string, Value> = {};
+  const received = subResults.reduce((sum, r) => sum + (r['received'] as number), 0);
+  const expected = plan.count * plan.subscribers;
+  const first = Math.min(...subResults.map((r) => r['first'] as number));
+  const last = Math.max(...subResults.map((r) => r['last'] as number));
+  const incomplete = received < expected ? `received ${received.toLocaleString('en')}/${expected.toLocaleString('en')}` : undefined;
+  const subRate: Value = { value: rate(received, first, last), ...(incomplete ? { incomplete } : {}) };
+  if (plan.qos === 1) {
+    const qos1 = subResults.reduce((sum, r) => sum + ((r['qos1'] as number | undefined) ?? 0), 0);
+    if (qos1 < received) throw new RunFailure('error', `invalid: ${received - qos1} deliveries were not QoS1`);
+    const pr = expectType((await collect([pub], Date.now() + GRACE_MS))[0]!, 'result', 'publisher') as Record<string, number>;
+    const acked = pr['acked']!;
+    values['W6.pub'] = { value: rate(acked, pr['first']!, pr['last']!),
+      ...(acked < plan.count ? { incomplete: `acked ${acked.toLocaleString('en')}/${plan.count.toLocaleString('en')}`
+        + (pr['failed']! > 0 ? `, ${pr['failed']!.toLocaleString('en')} failed` : '') } : {}) };
+    values['W6.sub'] = subRate;
+  } else {
+    values[w.id] = subRate;
+  }
+  if (w.id === 'W2') {
+    const rss = peakRssMiB(run.brokerPid);
+    if (rss !== undefined) values['W7'] = { value: rss };
+  }
+  return values;
+}
+
+async function rpc(run: RunContext, system: System, w: Workload & { plan: { kind: 'rpc' } }): Promise<Record<string, Value>> {
+  const { plan } = w;
+  const port = await system.startBroker(run);
+  const url = system.url(port);
+  const server = run.spawn(system.clientScript, ['--mode', 'rpc-server', '--url', url], { profile: true });
+  expectType(await server.next('ready'), 'ready', 'rpc server');
+  const caller = run.spawn(system.clientScript, ['--mode', 'rpc-caller', '--url', url, '--count', String(plan.count),
+    '--concurrency', String(plan.concurrency), '--warmup', String(plan.warmup)], { profile: true });
+  expectType(await caller.next('ready'), 'ready', 'rpc caller');
+  caller.send({ type: 'go' });
+  const [msg] = await collect([caller], Date.now() + w.limitMs);
+  const r = expectType(msg!, 'result', 'rpc caller') as Record<string, number>;
+  if (r['errors']! > 0) throw new RunFailure('error', `${r['errors']} failed calls`);
+  const values: Record<string, Value> = { [w.id]: { value: rate(r['calls']!, r['first']!, r['last']!) } };
+  if (w.id === 'W4') {
+    values['W4.p50'] = { value: r['p50us']! };
+    values['W4.p99'] = { value: r['p99us']! };
+  }
+  return values;
+}
+
+async function runOnce(w: Workload, system: System, runIndex: number): Promise<RunResult> {
+  const run = new RunContext(`${w.id}-r${runIndex + 1}-${system.name}`, CPU_PROF !== undefined);
+  const hardMs = SETUP_MS + w.limitMs + 2 * GRACE_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hard = new Promise<RunResult>((done) => {
+    timer = setTimeout(() => {
+      run.killAll();
+      done({ status: 'timeout', message: `hard limit ${Math.round(hardMs / 1000)} s` });
+    }, hardMs);
+  });
+  const body = (async (): Promise<RunResult> => {
+    try {
+      const values = w.plan.kind === 'rpc'
+        ? await rpc(run, system, w as Workload & { plan: { kind: 'rpc' } })
+        : await pubsub(run, system, w as Workload & { plan: { kind: 'pubsub' } });
+      return { status: 'ok', values };
+    } catch (err) {
+      if (err instanceof RunFailure) return { status: err.status, message: err.message };
+      return { status: 'error', message: err instanceof Error ? err.message : String(err) };
+    }
+  })();
+  const result = await Promise.race([body, hard]);
+  clearTimeout(timer);
+  await run.close();
+  return result;
+}
+
+// ---- statistics and report ----------------------------------------------------------------
+
+interface Cell { values: number[]; incomplete: string[]; failures: string[] }
+
+const results = new Map<string, Cell>(); // `${metric}|${system}`
+const cell = (metric: string, system: string): Cell => {
+  const key = `${metric}|${system}`;
+  let c = results.get(key);
+  if (c === undefined) results.set(key, (c = { values: [], incomplete: [], failures: [] }));
+  return c;
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function fmt(x: number, unit: string): string {
+  if (unit === 'MiB') return x.toFixed(0);
+  if (unit === 'µs') return x.toFixed(0);
+  return Math.round(x).toLocaleString('en');
+}
+
+/** How many times better rembus is than `peer` on `metric` (> 1: rembus better). */
+function ratio(metric: Metric, peer: string): number | undefined {
+  const a = cell(metric.key, rembus.name);
+  const b = cell(metric.key, peer);
+  if (a.values.length === 0 || b.values.length === 0) return undefined;
+  const ra = median(a.values);
+  const rb = median(b.values);
+  if (ra === 0 || rb === 0) return undefined;
+  return metric.higherIsBetter ? ra / rb : rb / ra;
+}
+
+function describe(c: Cell, unit: string): { median: string; range: string } {
+  if (c.values.length === 0) {
+    const reason = c.failures[0] ?? 'not run';
+    return { median: reason.startsWith('n/a') ? reason : reason.split('\n')[0]!.slice(0, 60), range: '' };
+  }
+  const mark = c.incomplete.length > 0 ? ' *' : '';
+  const failed = c.failures.length > 0 ? ` (${c.failures.length} run${c.failures.length > 1 ? 's' : ''} failed †)` : '';
+  return {
+    median: `${fmt(median(c.values), unit)}${mark}${failed}`,
+    range: `${fmt(Math.min(...c.values), unit)}–${fmt(Math.max(...c.values), unit)} (n=${c.values.length})`,
+  };
+}
+
+interface Bar { text: string; metric: string; peer: string; min: number }
+const BARS: Bar[] = [
+  { text: 'W1 ≥ 1.5× Aedes', metric: 'W1', peer: 'aedes', min: 1.5 },
+  { text: 'W2 ≥ 1.5× Aedes', metric: 'W2', peer: 'aedes', min: 1.5 },
+  { text: 'W3 ≥ 1.5× Aedes', metric: 'W3', peer: 'aedes', min: 1.5 },
+  { text: 'W1 ≥ 1.0× raw relay', metric: 'W1', peer: 'relay', min: 1.0 },
+  { text: 'W4 p50 ≤ Aedes', metric: 'W4.p50', peer: 'aedes', min: 1.0 },
+  { text: 'W5 ≥ Aedes', metric: 'W5', peer: 'aedes', min: 1.0 },
+  { text: 'W6 (acked at publisher) ≥ Aedes', metric: 'W6.pub', peer: 'aedes', min: 1.0 },
+  { text: 'W6 (received at subscriber) ≥ Aedes', metric: 'W6.sub', peer: 'aedes', min: 1.0 },
+  { text: 'W7 ≤ Aedes', metric: 'W7', peer: 'aedes', min: 1.0 },
+];
+
+function report(): string {
+  const metrics = SELECTED.flatMap((w) => w.metrics);
+  const lines: string[] = [];
+  const payload = new Encoder({ useRecords: false }).encode(telemetry(123)).length;
+  lines.push(`## rembus benchmark${QUICK ? ' (quick: counts ÷ 10)' : ''}`, '');
+  lines.push(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}; `
+    + `${new Date().toISOString()}. ${RUNS} run(s) per cell, median and min–max. Payload \`{dn, temperature, pressure, ts}\` = ${payload} bytes as CBOR; `
+    + `publishers write ${CHUNK} messages per event-loop turn then yield (\`setImmediate\`), the same for every system.`, '');
+  lines.push('Ratio columns: how many times better rembus is than that peer (rembus ÷ peer for rates, peer ÷ rembus for latency and memory; > 1 means rembus is better).', '');
+  const peerCols = PEERS.map((p) => `vs ${p.name}`);
+  lines.push(`| workload | unit | system | median | min–max | ${peerCols.join(' | ')} |`);
+  lines.push(`|---|---|---|---:|---|${PEERS.map(() => '---:').join('|')}|`);
+  for (const m of metrics) {
+    for (const s of SYSTEMS) {
+      const c = cell(m.key, s.name);
+      const d = describe(c, m.unit);
+      const ratios = PEERS.map((p) => {
+        if (s !== rembus) return '';
+        const r = ratio(m, p.name);
+        return r === undefined ? '—' : `${r.toFixed(2)}×`;
+      });
+      lines.push(`| ${m.label} | ${m.unit} | ${s.name} | ${d.median} | ${d.range} | ${ratios.join(' | ')} |`);
+    }
+  }
+  const incomplete = [...results.entries()].filter(([, c]) => c.incomplete.length > 0);
+  if (incomplete.length > 0) {
+    lines.push('', '\\* incomplete (time limit reached, rate = received / elapsed): '
+      + incomplete.map(([k, c]) => `${k.replace('|', ' ')}: ${c.incomplete.join('; ')}`).join('; '));
+  }
+  const failedCells = [...results.entries()].filter(([, c]) => c.values.length > 0 && c.failures.length > 0);
+  if (failedCells.length > 0) {
+    lines.push('', '† failed runs (left out of the median): ' + failedCells
+      .map(([k, c]) => `${k.replace('|', ' ')}: ${c.failures.map((f) => f.replace(/\s+/g, ' ').slice(0, 160)).join('; ')}`).join('; '));
+  }
+  lines.push('', '### Bar', '');
+  lines.push('| criterion | rembus ÷ peer (better-is->1) | verdict |', '|---|---:|---|');
+  for (const bar of BARS) {
+    if (!metrics.some((m) => m.key === bar.metric) || !PEERS.some((p) => p.name === bar.peer)) continue;
+    const m = metrics.find((x) => x.key === bar.metric)!;
+    const r = ratio(m, bar.peer);
+    const verdict = r === undefined ? 'n/a' : r >= bar.min ? 'pass' : 'FAIL';
+    lines.push(`| ${bar.text} | ${r === undefined ? '—' : `${r.toFixed(2)}×`} | ${verdict} |`);
+  }
+  lines.push('', '### Notes', '');
+  for (const w of SELECTED) lines.push(`- ${w.id}: ${w.title}; time limit ${w.limitMs / 1000} s per run.`);
+  lines.push('- W3 patterns: rembus `*/*/*/telemetry`, MQTT `+/+/+/telemetry`; the relay does no matching.');
+  lines.push('- W7: VmHWM of the broker process at the end of each W2 run (all Node brokers run under the same `tsx` loader).');
+  lines.push('- MQTT RPC: MQTT 3.1.1 request topic + per-caller reply topic, correlation id in a CBOR envelope (Aedes has no MQTT 5).');
+  for (const note of notes) lines.push(`- ${note}`);
+  return lines.join('\n');
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+function progress(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  progress(`systems: ${SYSTEMS.map((s) => s.name).join(', ')}; workloads: ${SELECTED.map((w) => w.id).join(', ')}; runs: ${RUNS}${QUICK ? ' (quick)' : ''}`);
+  for (const w of SELECTED) {
+    const skip = new Set<string>();
+    for (let r = 0; r < RUNS; r++) {
+      // Rotate the order of systems between runs so that slow drifts of a shared box hit all.
+      const order = SYSTEMS.map((_, i) => SYSTEMS[(i + r) % SYSTEMS.length]!);
+      for (const s of order) {
+        if (skip.has(s.name)) continue;
+        const t0 = Date.now();
+        const result = await runOnce(w, s, r);
+        const secs = ((Date.now() - t0) / 1000).toFixed(1);
+        if (result.status === 'ok') {
+          for (const [key, v] of Object.entries(result.values)) {
+            const c = cell(key, s.name);
+            c.values.push(v.value);
+            if (v.incomplete !== undefined) c.incomplete.push(v.incomplete);
+          }
+          progress(`${w.id} run ${r + 1}/${RUNS} ${s.name}: ${Object.entries(result.values)
+            .map(([k, v]) => `${k}=${Math.round(v.value).toLocaleString('en')}${v.incomplete ? ` (${v.incomplete})` : ''}`).join(' ')} [${secs} s]`);
+        } else {
+          const message = result.status === 'timeout' ? `timeout (${result.message})` : result.message;
+          for (const m of w.metrics) cell(m.key, s.name).failures.push(message);
+          progress(`${w.id} run ${r + 1}/${RUNS} ${s.name}: ${result.status}: ${message.split('\n').slice(0, 6).join(' | ')} [${secs} s]`);
+          if (result.status === 'na') skip.add(s.name);
+        }
+      }
+    }
+  }
+  const text = report();
+  process.stdout.write(`${text}\n`);
+  if (OUT !== undefined) writeFileSync(OUT, `${text}\n`);
+  progress(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -69,7 +69,7 @@ describe('broker pipeline: link → decode → route → fan-out', () => {
 
   it('re-sends an unacknowledged QoS1 delivery every ackTimeout, sendRetries times, then moves on', () => {
     void broker.close();
-    broker = new BrokerImpl({ ackTimeout: 10, sendRetries: 2 });
+    broker = new BrokerImpl({ ackTimeout: 10, sendRetries: 2, maxInflight: 1 });
     scheduler.run(({ hot, expectObservable }) => {
       const sub = client(hot<Msg>('a', { a: { type: 'admin', id: 1n, topic: 't', cmd: { cmd: 'subscribe' } } }));
       client(hot<Msg>('--p-------------------------q', {
@@ -85,7 +85,7 @@ describe('broker pipeline: link → decode → route → fan-out', () => {
 
   it('waits for the ACK before the next message and answers a QoS2 ACK with ACK2', () => {
     void broker.close();
-    broker = new BrokerImpl({ ackTimeout: 10, sendRetries: 2 });
+    broker = new BrokerImpl({ ackTimeout: 10, sendRetries: 2, maxInflight: 1 });
     scheduler.run(({ hot, expectObservable }) => {
       const sub = client(hot<Msg>('a----k-', {
         a: { type: 'admin', id: 1n, topic: 't', cmd: { cmd: 'subscribe' } },
@@ -97,6 +97,26 @@ describe('broker pipeline: link → decode → route → fan-out', () => {
       }));
       expectObservable(sub.received).toBe('a-p--(xq)', {
         a: 'response 1 0', p: 'pub/30 t [1]', x: 'ack2 7', q: 'pub t [2]',
+      });
+    });
+  });
+
+  it('keeps up to maxInflight messages awaiting their ACKs, in sending order', () => {
+    void broker.close();
+    broker = new BrokerImpl({ ackTimeout: 50, sendRetries: 2, maxInflight: 2 });
+    scheduler.run(({ hot, expectObservable }) => {
+      const sub = client(hot<Msg>('a-------k', {
+        a: { type: 'admin', id: 1n, topic: 't', cmd: { cmd: 'subscribe' } },
+        k: { type: 'ack', id: 2n },
+      }));
+      client(hot<Msg>('--(xyz)-', {
+        x: { type: 'pub', flags: 0x10, id: 1n, topic: 't', args: [1] },
+        y: { type: 'pub', flags: 0x10, id: 2n, topic: 't', args: [2] },
+        z: { type: 'pub', flags: 0x10, id: 3n, topic: 't', args: [3] },
+      }));
+      // 1 and 2 leave at once; 3 waits until an ACK frees a place in the window (the ACK of 2).
+      expectObservable(sub.received, '^ 20ms !').toBe('a-(xy)--z', {
+        a: 'response 1 0', x: 'pub/10 t [1]', y: 'pub/10 t [2]', z: 'pub/10 t [3]',
       });
     });
   });

@@ -1,9 +1,11 @@
 /**
- * A twin's ordered outbox (spec §4.3, JL behaviour): QoS1/2 messages go out one at a time, each
- * waiting for the subscriber's ACK and re-sent on `ackTimeout` up to `sendRetries` times; a
- * QoS2 message's ACK is answered with ACK2. Messages queued behind an unacknowledged one wait,
- * QoS0 included, so order is kept. The queue is bounded: past `capacity` the oldest waiting
- * message is dropped (it stays in the log and a later replay can still deliver it).
+ * A twin's ordered outbox (spec §4.3): QoS1/2 messages wait for the subscriber's ACK, re-sent
+ * on `ackTimeout` up to `sendRetries` times (`ackRetry`); a QoS2 message's ACK is answered with
+ * ACK2. Messages leave in order; up to `maxInflight` may wait for their ACKs at once (1 is the
+ * JL behaviour: each waits for the previous ACK). The twin's mark advances only over the
+ * contiguous prefix of delivered messages, so a disconnect never skips one still unacked.
+ * The queue is bounded: past `capacity` the oldest waiting message is dropped (it stays in the
+ * log and a later replay can still deliver it).
  */
 import { of, Subject, type Subscription } from 'rxjs';
 import { ackRetry } from '../../operators/ack-retry.js';
@@ -26,27 +28,35 @@ export interface OutboxConfig {
   readonly ackTimeout: number;
   readonly sendRetries: number;
   readonly capacity: number;
+  /** Messages that may await their ACK at once. Default {@link DEFAULT_MAX_INFLIGHT}. */
+  readonly maxInflight?: number;
   readonly sendAck2: (id: MsgId) => void;
-  /** Called when a message is delivered (sent for QoS0, acknowledged for QoS1/2). */
+  /** Called when the contiguous prefix of delivered messages grows (the new mark). */
   readonly delivered: (recv: bigint) => void;
   readonly log: Logger;
 }
 
+/** Default window of unacknowledged messages per twin (MQTT brokers use similar windows). */
+export const DEFAULT_MAX_INFLIGHT = 64;
+
+interface Inflight { readonly entry: OutboxEntry; readonly acks: Subject<MsgId>; done: boolean; subscription?: Subscription }
+
 export class Outbox {
   private readonly queue: OutboxEntry[] = [];
-  private inflight: Subscription | undefined;
-  private readonly acks = new Subject<MsgId>();
+  /** Sent and not yet settled (acked or given up), in sending order. */
+  private readonly inflight: Inflight[] = [];
+  private readonly byId = new Map<MsgId, Inflight>();
   dropped = 0;
 
   constructor(private readonly config: OutboxConfig) {}
 
-  /** True when nothing is queued or waiting: a new QoS0 message may bypass the queue. */
+  /** True when nothing is queued: a new QoS0 message may go straight to the socket. */
   get idle(): boolean {
-    return this.inflight === undefined && this.queue.length === 0;
+    return this.queue.length === 0 && this.inflight.length === 0;
   }
 
   get size(): number {
-    return this.queue.length + (this.inflight === undefined ? 0 : 1);
+    return this.queue.length + this.inflight.length;
   }
 
   push(entry: OutboxEntry): void {
@@ -58,59 +68,70 @@ export class Outbox {
       }
     }
     this.queue.push(entry);
-    if (this.inflight === undefined) this.pump();
+    this.pump();
   }
 
   /** An ACK from the twin. Unknown ids are ignored (spec §2.4). */
   ack(id: MsgId): void {
-    this.acks.next(id);
+    this.byId.get(id)?.acks.next(id);
   }
 
   private pump(): void {
-    while (this.inflight === undefined && this.queue.length > 0) {
+    const window = this.config.maxInflight ?? DEFAULT_MAX_INFLIGHT;
+    while (this.queue.length > 0 && this.byId.size < window) {
       const entry = this.queue.shift()!;
-      if (entry.qos === 0 || entry.id === undefined) {
+      if (entry.qos === 0 || entry.id === undefined || this.byId.has(entry.id)) {
         entry.send();
-        this.config.delivered(entry.recv);
+        this.track({ entry, acks: new Subject(), done: true });
         continue;
       }
       this.awaitAck(entry);
     }
+    this.advance();
+  }
+
+  private track(item: Inflight): void {
+    this.inflight.push(item);
   }
 
   private awaitAck(entry: OutboxEntry): void {
-    let done = false;
-    const finish = (): void => {
-      done = true;
-      this.inflight = undefined;
+    const item: Inflight = { entry, acks: new Subject<MsgId>(), done: false };
+    this.track(item);
+    this.byId.set(entry.id!, item);
+    const settle = (): void => {
+      item.done = true;
+      this.byId.delete(entry.id!);
       this.pump();
     };
-    const subscription = of(entry).pipe(ackRetry({
-      acks$: this.acks,
-      isAck: (id: MsgId, e: OutboxEntry) => id === e.id,
+    item.subscription = of(entry).pipe(ackRetry({
+      acks$: item.acks,
+      isAck: () => true,
       send: (e: OutboxEntry) => e.send(),
       ackTimeout: this.config.ackTimeout,
       sendRetries: this.config.sendRetries,
       describe: () => `delivery of ${entry.id!.toString(16)}`,
     })).subscribe({
-      next: (e) => {
-        if (e.qos === 0x30) this.config.sendAck2(e.id!);
-        this.config.delivered(e.recv);
-      },
-      complete: finish,
+      next: (e) => { if (e.qos === 0x30) this.config.sendAck2(e.id!); },
+      complete: settle,
       error: (err: unknown) => {
         this.config.log.warn({ err: errorText(err) }, 'subscriber did not acknowledge: message given up');
-        finish();
+        settle();
       },
     });
-    if (!done) this.inflight = subscription;
+  }
+
+  /** Drop settled messages from the front and report the new mark. */
+  private advance(): void {
+    let mark: bigint | undefined;
+    while (this.inflight.length > 0 && this.inflight[0]!.done) mark = this.inflight.shift()!.entry.recv;
+    if (mark !== undefined) this.config.delivered(mark);
   }
 
   /** Forget everything (the twin went offline: what it missed is replayed from the log). */
   clear(): void {
     this.queue.length = 0;
-    const inflight = this.inflight;
-    this.inflight = undefined;
-    inflight?.unsubscribe();
+    const inflight = this.inflight.splice(0);
+    this.byId.clear();
+    for (const item of inflight) item.subscription?.unsubscribe();
   }
 }

@@ -36,7 +36,10 @@ export class Publisher {
   private readonly queue: PubMsg[] = [];
   /** QoS1/2 publishes waiting for the link; they count against the same capacity. */
   private waiting = 0;
-  readonly acks$ = new Subject<MsgId>();
+  /** One ACK channel per message in flight: an ACK is a map lookup, not a test by every sender. */
+  private readonly awaiting = new Map<MsgId, Subject<MsgId>>();
+  /** Hand over an ACK from the receiver; unknown ids are ignored (spec §2.4). */
+  readonly acks$ = { next: (id: MsgId): void => this.awaiting.get(id)?.next(id) };
 
   constructor(
     private readonly session$: BehaviorSubject<ClientSession | null>,
@@ -72,6 +75,8 @@ export class Publisher {
         return throwError(() => new QueueFullError(this.config.capacity, 'offline publish buffer'));
       }
       if (offline) this.waiting++;
+      const ack$ = new Subject<MsgId>();
+      this.awaiting.set(msg.id!, ack$);
       let counted = offline;
       const uncount = (): void => {
         if (counted) this.waiting--;
@@ -83,8 +88,8 @@ export class Publisher {
         throwIfEmpty(() => new ConnectionClosedError('component closed')),
         tap(uncount),
         switchMap(() => of(msg).pipe(ackRetry({
-          acks$: this.acks$,
-          isAck: (id: MsgId, m: PubMsg) => id === m.id,
+          acks$: ack$,
+          isAck: () => true,
           // While the link is down a transmission is skipped; the retry clock keeps running.
           send: (m: PubMsg) => this.session$.value?.send(m),
           ackTimeout: this.config.ackTimeout,
@@ -95,7 +100,10 @@ export class Publisher {
           if ((m.flags & QOS2) === QOS2) this.session$.value?.send({ type: 'ack2', id: m.id! });
         }),
         map(() => undefined),
-        tap({ finalize: uncount }),
+        tap({ finalize: () => {
+          uncount();
+          this.awaiting.delete(msg.id!);
+        } }),
       );
     });
   }
@@ -107,7 +115,8 @@ export class Publisher {
 
   clear(): void {
     this.queue.length = 0;
-    this.acks$.complete();
+    for (const ack$ of this.awaiting.values()) ack$.complete();
+    this.awaiting.clear();
   }
 }
 

@@ -1,4 +1,6 @@
 export { component, connect } from './component/component.js';
+export { register, unregister } from './component/register.js';
+export type { RegisterOptions } from './component/register.js';
 export { Now, LastReceived, period } from './component/msgfrom.js';
 export { parseComponentUrl, DEFAULT_BASE_URL } from './component/url.js';
 export type { Component, ComponentOptions, Dialer } from './component/types.js';

@@ -1,6 +1,8 @@
 /**
- * Admin commands (spec §6): subscribe, unsubscribe, expose, unexpose, reactive, setup.
- * Returns the RESPONSE status and data; authorization commands arrive with security.
+ * Admin commands (spec §6): subscribe, unsubscribe, expose, unexpose, reactive, setup, and the
+ * admin-only broker commands (JL): broker_config, shutdown, enable_debug, disable_debug. The
+ * authorization commands (private_topic, authorize, …) are answered by `securityAdminCommand`
+ * before these. Each returns the RESPONSE status and data.
  */
 import { errorText } from '../internal/logger.js';
 import { CONFIG_TOPIC, STATUS, type AdminMsg } from '../protocol/messages.js';
@@ -10,15 +12,34 @@ import type { Twin } from './twin.js';
 
 export type AdminReply = [status: number, data: unknown];
 
-const OK: AdminReply = [STATUS.OK, null];
+/** May the sender subscribe to / expose this topic? (private topics, spec §6.2) */
+export type MayDeclare = (action: 'subscribe' | 'expose', topic: string) => boolean;
 
-export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg): AdminReply {
+const OK: AdminReply = [STATUS.OK, null];
+const UNAUTHORIZED: AdminReply = [STATUS.ERROR, 'unauthorized'];
+
+/** The JL `__config__` commands only admins may run (spec §6.1). */
+export const BROKER_ADMIN_COMMANDS: ReadonlySet<string> = new Set(['broker_config', 'shutdown', 'enable_debug', 'disable_debug']);
+
+/** What the admin-only broker commands act on. */
+export interface BrokerControl {
+  isAdmin(name: string): boolean;
+  /** `{ exposers: { method: [names] }, subscribers: { topic: [names] } }`. */
+  config(): unknown;
+  /** Stop the broker after the reply has been sent. */
+  shutdown(): void;
+  /** Switch debug logging on or off; false when the logger has no level to change. */
+  debug(on: boolean): boolean;
+}
+
+export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg, may: MayDeclare): AdminReply {
   const cmd = msg.cmd['cmd'];
   if (typeof cmd !== 'string') return [STATUS.ERROR, 'admin message without cmd'];
   try {
     switch (cmd) {
       case 'subscribe': {
         const msgFrom = msg.cmd['msg_from'];
+        if (!may('subscribe', msg.topic)) return UNAUTHORIZED;
         router.subscribe(twin, validatePattern(msg.topic), typeof msgFrom === 'number' ? msgFrom : 0);
         return OK;
       }
@@ -26,6 +47,7 @@ export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg): AdminRep
         router.unsubscribe(twin, msg.topic);
         return OK;
       case 'expose':
+        if (!may('expose', msg.topic)) return UNAUTHORIZED;
         router.expose(twin, validateTopic(msg.topic));
         return OK;
       case 'unexpose':
@@ -34,11 +56,7 @@ export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg): AdminRep
       case 'reactive':
         twin.reactive = msg.cmd['status'] !== false;
         return OK;
-      case 'setup': return setup(router, twin, msg.cmd);
-      case 'private_topic': case 'public_topic': case 'authorize': case 'unauthorize':
-      case 'private_topics_config': case 'broker_config': case 'load_config': case 'save_config':
-      case 'shutdown': case 'enable_debug': case 'disable_debug':
-        return [STATUS.ERROR, 'unauthorized'];
+      case 'setup': return setup(router, twin, msg.cmd, may);
       default:
         return [STATUS.UNKNOWN_ADMIN_CMD, null];
     }
@@ -47,12 +65,26 @@ export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg): AdminRep
   }
 }
 
-/** JL bulk re-registration after a reconnect; then acts like `reactive` (spec §6). */
-function setup(router: Router, twin: Twin, cmd: Record<string, unknown>): AdminReply {
-  const exposers = Array.isArray(cmd['exposers']) ? cmd['exposers'] : [];
-  const subscribers = Array.isArray(cmd['subscribers']) ? cmd['subscribers'] : [];
-  for (const m of exposers) router.expose(twin, validateTopic(m));
-  for (const t of subscribers) router.subscribe(twin, validatePattern(t), 0);
+/** An admin-only broker command: 10 "unauthorized" for anyone but an admin (spec §6.1). */
+export function brokerAdminCommand(control: BrokerControl, twin: Twin, cmd: string): AdminReply {
+  if (!control.isAdmin(twin.name)) return UNAUTHORIZED;
+  switch (cmd) {
+    case 'broker_config': return [STATUS.OK, control.config()];
+    case 'shutdown':
+      control.shutdown();
+      return OK;
+    default:
+      return control.debug(cmd === 'enable_debug') ? OK : [STATUS.ERROR, 'the logger has no level to change'];
+  }
+}
+
+/** JL bulk re-registration after a reconnect; then acts like `reactive` (spec §6). All or nothing. */
+function setup(router: Router, twin: Twin, cmd: Record<string, unknown>, may: MayDeclare): AdminReply {
+  const exposers = (Array.isArray(cmd['exposers']) ? cmd['exposers'] : []).map((m) => validateTopic(m));
+  const subscribers = (Array.isArray(cmd['subscribers']) ? cmd['subscribers'] : []).map((t) => validatePattern(t));
+  if (!exposers.every((m) => may('expose', m)) || !subscribers.every((t) => may('subscribe', t))) return UNAUTHORIZED;
+  for (const m of exposers) router.expose(twin, m);
+  for (const t of subscribers) router.subscribe(twin, t, 0);
   twin.reactive = true;
   return OK;
 }

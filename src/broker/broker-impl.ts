@@ -6,27 +6,34 @@
 import { Subject, Subscription } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import { invokeHandler } from '../internal/invoke.js';
 import {
-  slotOf, STATUS, type AdminMsg, type IdentityMsg, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
+  slotOf, STATUS, type AdminMsg, type Msg, type MsgId, type PubMsg,
 } from '../protocol/messages.js';
+import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
+import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
+import { memorySecurityStore } from '../security/memory-store.js';
 import { memoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
-import { handleAdmin } from './admin.js';
-import { decodeFrames } from './decode-frames.js';
+import { BROKER_ADMIN_COMMANDS, brokerAdminCommand, handleAdmin, type BrokerControl } from './admin.js';
+import { decodeFrames, type Inbound } from './decode-frames.js';
+import { Guard } from './guard.js';
+import { Login } from './login.js';
 import { MessageLog } from './message-log.js';
 import { Outbox } from './outbox.js';
 import { replay, startHold } from './replay.js';
 import { Router } from './router.js';
+import { RpcRouting } from './rpc-routing.js';
 import { TwinPersistence } from './twin-persistence.js';
 import { Session, Twin } from './twin.js';
 import type { BrokerOptions, BrokerStats, Published } from './types.js';
 
-interface PendingRpc { caller: Session; exposer: Session; topic: string; deadline: number }
-
 const VERSION = 'typescript_0.1.0';
+/** Default of `maxBufferedBytes`: unread bytes a peer may leave before it is cut as a slow consumer. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** Frames a connection may send while one of its login steps awaits the security store. */
+const MAX_BACKLOG = 10_000;
 
 export class BrokerImpl {
   readonly name: string;
@@ -35,17 +42,23 @@ export class BrokerImpl {
   readonly messages$ = new Subject<Published>();
   private readonly named = new Map<string, Twin>();
   private readonly sessions = new Map<Session, Subscription>();
-  private readonly local = new Map<string, Handler>();
-  private readonly pending = new Map<MsgId, PendingRpc>();
   private readonly store: Store;
   private readonly messageLog: MessageLog;
   private readonly twins: TwinPersistence;
   private readonly opts: Required<Pick<BrokerOptions,
-    'requestTimeout' | 'ackTimeout' | 'sendRetries' | 'outboxCapacity' | 'reactiveWait' | 'retention'>>;
+    'requestTimeout' | 'ackTimeout' | 'sendRetries' | 'outboxCapacity' | 'reactiveWait' | 'retention' | 'maxBufferedBytes'>>;
+  readonly auth: Authenticator;
+  readonly guard: Guard;
+  private readonly rpc: RpcRouting;
+  private readonly login: Login;
+  private readonly admins: readonly string[];
+  /** Called by the `shutdown` admin command; the factory closes the listener too. */
+  onShutdown: () => void = () => void this.close();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private acks: { session: Session; id: MsgId }[] = [];
   private readonly started = Date.now();
   closed = false;
+  private readonly maxInflight: number | undefined;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -55,17 +68,34 @@ export class BrokerImpl {
       requestTimeout: options.requestTimeout ?? 10_000, ackTimeout: options.ackTimeout ?? 2_000,
       sendRetries: options.sendRetries ?? 10, outboxCapacity: options.outboxCapacity ?? 10_000,
       reactiveWait: options.reactiveWait ?? 2_000, retention: options.retention ?? 86_400_000,
+      maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     };
+    this.auth = createAuthenticator(options.security ?? memorySecurityStore());
+    this.guard = new Guard(this.auth);
+    this.rpc = new RpcRouting({
+      name: this.name, log: this.log, router: this.router, guard: this.guard,
+      named: (cid) => this.named.get(cid),
+      reply: (session, id, status, data) => this.reply(session, id, status, data),
+    }, this.opts.requestTimeout);
+    this.admins = options.admins ?? [];
+    this.login = new Login({
+      auth: this.auth, log: this.log,
+      isConnected: (cid) => this.named.get(cid)?.session != null,
+      isLive: (session) => this.sessions.has(session) && session.link.isOpen,
+      bindName: (session, cid) => this.bindName(session, cid),
+      reply: (session, id, status, data) => this.reply(session, id, status, data),
+    });
+    this.maxInflight = options.maxInflight;
     this.store = options.store ?? memoryStore();
     this.twins = new TwinPersistence(this.store, () => this.named.values(), this.log);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
       this.log, [() => this.twins.flushDirty()]);
-    this.every(Math.min(1000, this.opts.requestTimeout), () => this.sweep());
+    this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
-    this.local.set('rid', () => this.name);
-    this.local.set('version', () => VERSION);
-    this.local.set('uptime', () => `up for ${Math.floor((Date.now() - this.started) / 1000)} seconds`);
+    this.rpc.local.set('rid', () => this.name);
+    this.rpc.local.set('version', () => VERSION);
+    this.rpc.local.set('uptime', () => `up for ${Math.floor((Date.now() - this.started) / 1000)} seconds`);
   }
 
   private every(ms: number, fn: () => void): void {
@@ -76,6 +106,7 @@ export class BrokerImpl {
 
   /** Restore the durable state: the log clock and every named twin (spec §3.1 step 4). */
   async start(): Promise<void> {
+    if (this.admins.length > 0) await this.auth.store.addAdmins(this.admins);
     await this.messageLog.init();
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
@@ -90,11 +121,11 @@ export class BrokerImpl {
       return;
     }
     const twin = new Twin(globalThis.crypto.randomUUID(), true);
-    const session = new Session(link, twin);
+    const session = new Session(link, twin, this.opts.maxBufferedBytes, this.log);
     this.bind(twin, session);
     const subscription = link.frames$.pipe(decodeFrames(session.codec, this.log.child({ remote: link.remote })))
       .subscribe({
-        next: ({ msg, frame }) => this.dispatch(session, msg, frame),
+        next: (inbound) => this.inbound(session, inbound),
         complete: () => this.detach(session),
       });
     this.sessions.set(session, subscription);
@@ -102,9 +133,9 @@ export class BrokerImpl {
   }
 
   expose(method: string, handler: Handler): () => void {
-    this.local.set(method, handler);
+    this.rpc.local.set(method, handler);
     return () => {
-      if (this.local.get(method) === handler) this.local.delete(method);
+      if (this.rpc.local.get(method) === handler) this.rpc.local.delete(method);
     };
   }
 
@@ -113,26 +144,69 @@ export class BrokerImpl {
     this.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin);
   }
 
-  private dispatch(session: Session, msg: Msg, frame: Frame): void {
+  /**
+   * Handle one inbound frame, or hold it while a login step of this connection awaits the
+   * security store, so frames keep their order. A failure handling one frame is logged and
+   * costs that frame only: it never reaches the link's stream (where it would be fatal).
+   */
+  private inbound(session: Session, inbound: Inbound): void {
+    if (session.backlog !== null) {
+      if (session.backlog.length < MAX_BACKLOG) session.backlog.push(inbound);
+      else session.link.close(1008, 'too many frames during login');
+      return;
+    }
+    let busy: Promise<void> | void;
+    try {
+      busy = this.dispatch(session, inbound.msg, inbound.frame);
+    } catch (err) {
+      this.log.error({ remote: session.link.remote, type: inbound.msg.type, err: errorText(err) }, 'frame handling failed');
+      return;
+    }
+    if (busy !== undefined) {
+      session.backlog = [];
+      void busy.then(() => this.resume(session));
+    }
+  }
+
+  private resume(session: Session): void {
+    const backlog = session.backlog ?? [];
+    session.backlog = null;
+    if (!this.sessions.has(session)) return;
+    for (let i = 0; i < backlog.length; i++) {
+      // Paused again by a later login step: the rest waits behind it, in order.
+      if (session.backlog !== null) {
+        (session.backlog as Inbound[]).push(...backlog.slice(i));
+        return;
+      }
+      this.inbound(session, backlog[i]!);
+    }
+  }
+
+  /** Route one message; login steps and authorization commands return the Promise they await. */
+  private dispatch(session: Session, msg: Msg, frame: Frame): Promise<void> | void {
     switch (msg.type) {
       case 'pub': return this.onPublish(session, msg, frame);
-      case 'rpc': return this.onRpc(session, msg, frame);
-      case 'response': return this.onResponse(session, msg, frame);
+      case 'rpc': return this.rpc.onRpc(session, msg, frame);
+      case 'response': return this.rpc.onResponse(session, msg, frame);
       case 'admin': return this.onAdmin(session, msg);
-      case 'identity': return this.onIdentity(session, msg);
+      case 'identity': return this.login.identity(session, msg);
+      case 'attestation': return this.login.attestation(session, msg);
+      case 'register': return this.login.register(session, msg);
+      case 'unregister': return this.login.unregister(session, msg);
       case 'ack': return session.twin.outbox?.ack(msg.id);
       case 'ack2': return session.twin.releaseQos2(msg.id);
       case 'ping': return session.send({ type: 'response', id: msg.id, status: STATUS.OK, data: null });
       case 'close': return session.link.close(1000, 'peer sent CLOSE');
-      case 'attestation':
-        return session.send({ type: 'response', id: msg.id, status: STATUS.ERROR, data: 'no challenge pending' });
-      case 'register': case 'unregister':
-        return session.send({ type: 'response', id: msg.id, status: STATUS.ERROR, data: 'registration not enabled' });
     }
   }
 
   private onPublish(session: Session, msg: PubMsg, frame: Frame): void {
     const twin = session.twin;
+    if (!this.guard.mayPublish(twin, msg.topic)) {
+      // JL: an unauthorized publish is dropped without ACK; a QoS1/2 publisher times out (spec §4.2).
+      this.log.debug({ cid: twin.name, topic: msg.topic }, 'unauthorized publish dropped');
+      return;
+    }
     const qos = msg.flags & 0x30;
     if (qos !== 0 && msg.id !== undefined) {
       // The ACK leaves once the message is in the store (group commit): an acknowledged
@@ -147,7 +221,7 @@ export class BrokerImpl {
   private accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
     const slot = slotOf(msg);
     const recv = this.messageLog.append(msg, slot);
-    this.router.publish(twin, msg, frame, recv);
+    this.router.publish(twin, msg, frame, recv, this.guard.receivers(twin, msg.topic));
     if (this.messages$.observed) {
       this.messages$.next({ topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin });
     }
@@ -163,55 +237,19 @@ export class BrokerImpl {
     });
   }
 
-  private onRpc(session: Session, msg: RpcMsg, frame: Frame): void {
-    const caller = session.twin;
-    if (msg.target !== null && msg.target !== this.name) {
-      const target = this.named.get(msg.target);
-      if (target === undefined) return this.reply(session, msg.id, STATUS.TARGET_NOT_FOUND, msg.target);
-      if (target.session === null) return this.reply(session, msg.id, STATUS.TARGET_DOWN, msg.target);
-      return this.forward(session, target.session, msg, frame);
-    }
-    const local = this.local.get(msg.topic);
-    if (local !== undefined) {
-      invokeHandler(local, msg.args).then(
-        (result) => this.reply(session, msg.id, STATUS.OK, result ?? null),
-        (err: unknown) => this.reply(session, msg.id, STATUS.METHOD_EXCEPTION, errorText(err)),
-      );
-      return;
-    }
-    if (msg.target === this.name) return this.reply(session, msg.id, STATUS.METHOD_NOT_FOUND, msg.topic);
-    const choice = this.router.pickExposer(msg.topic, caller);
-    switch (choice) {
-      case 'not_found': return this.reply(session, msg.id, STATUS.METHOD_NOT_FOUND, msg.topic);
-      case 'unavailable': return this.reply(session, msg.id, STATUS.METHOD_UNAVAILABLE, msg.topic);
-      case 'loopback': return this.reply(session, msg.id, STATUS.METHOD_LOOPBACK, msg.topic);
-      default: return this.forward(session, choice.session!, msg, frame);
-    }
-  }
-
-  private forward(caller: Session, exposer: Session, msg: RpcMsg, frame: Frame): void {
-    this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: Date.now() + this.opts.requestTimeout });
-    if (frame instanceof Uint8Array && exposer.codec.kind === 'cbor') exposer.sendFrame(frame);
-    else exposer.send(msg);
-  }
-
-  private onResponse(session: Session, msg: ResponseMsg, frame: Frame): void {
-    const pending = this.pending.get(msg.id);
-    if (pending === undefined || pending.exposer !== session) {
-      this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
-      return;
-    }
-    this.pending.delete(msg.id);
-    const caller = pending.caller;
-    if (caller.twin.session !== caller) return;
-    if (frame instanceof Uint8Array && caller.codec.kind === 'cbor') caller.sendFrame(frame);
-    else caller.send(msg);
-  }
-
-  private onAdmin(session: Session, msg: AdminMsg): void {
+  private onAdmin(session: Session, msg: AdminMsg): Promise<void> | void {
     const twin = session.twin;
-    const [status, data] = handleAdmin(this.router, twin, msg);
     const cmd = msg.cmd['cmd'];
+    if (typeof cmd === 'string' && SECURITY_ADMIN_COMMANDS.has(cmd)) {
+      return securityAdminCommand(this.auth, twin.name, msg.topic, msg.cmd)
+        .then((reply = { status: STATUS.UNKNOWN_ADMIN_CMD, data: null }) => this.reply(session, msg.id, reply.status, reply.data));
+    }
+    if (typeof cmd === 'string' && BROKER_ADMIN_COMMANDS.has(cmd)) {
+      const [status, data] = brokerAdminCommand(this.control, twin, cmd);
+      return this.reply(session, msg.id, status, data);
+    }
+    const [status, data] = handleAdmin(this.router, twin, msg,
+      (action, topic) => this.auth.authorize(twin.name, action, topic));
     if (status === STATUS.OK && !twin.anonymous) {
       if (cmd === 'subscribe' && twin.subscriptions.get(msg.topic) !== 0 && !twin.replayed) {
         // The replay window of this subscription ends now; later live messages wait for it.
@@ -221,7 +259,8 @@ export class BrokerImpl {
         startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
         clearTimeout(twin.holdTimer); // the replay releases the hold now, however long it takes
         const maxPeriod = msg.cmd['msg_from'];
-        void replay(twin, this.messageLog, typeof maxPeriod === 'number' ? maxPeriod : 0, this.log);
+        void replay(twin, this.messageLog, typeof maxPeriod === 'number' ? maxPeriod : 0, this.log,
+          this.guard.replayable(twin));
       }
       if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
         // Declarations of a named twin are durable before they are confirmed.
@@ -235,24 +274,46 @@ export class BrokerImpl {
     this.reply(session, msg.id, status, data);
   }
 
-  private onIdentity(session: Session, msg: IdentityMsg): void {
-    const cid = msg.cid;
-    if (cid === '') return this.reply(session, msg.id, STATUS.ERROR, 'empty cid');
-    if (!session.twin.anonymous) return this.reply(session, msg.id, STATUS.ERROR, 'already identified');
-    const existing = this.named.get(cid);
-    if (existing?.session != null) {
-      return this.reply(session, msg.id, STATUS.NAME_ALREADY_TAKEN, 'already connected');
+  private readonly control: BrokerControl = {
+    isAdmin: (name) => this.auth.isAdmin(name),
+    config: () => this.config(),
+    shutdown: () => {
+      this.log.warn('shutdown requested by an admin');
+      // After the reply has left: the close would otherwise race it.
+      setImmediate(() => this.onShutdown());
+    },
+    debug: (on) => {
+      const log = this.log as Logger & { level?: unknown };
+      if (typeof log.level !== 'string') return false;
+      log.level = on ? 'debug' : 'info';
+      return true;
+    },
+  };
+
+  /** JL `broker_config`: who exposes and who subscribes to what. */
+  private config(): { exposers: Record<string, string[]>; subscribers: Record<string, string[]> } {
+    const exposers: Record<string, string[]> = {};
+    const subscribers: Record<string, string[]> = {};
+    const twins = new Set([...this.named.values(), ...[...this.sessions.keys()].map((s) => s.twin)]);
+    for (const twin of twins) {
+      for (const method of twin.exposed) (exposers[method] ??= []).push(twin.name);
+      for (const topic of twin.subscriptions.keys()) (subscribers[topic] ??= []).push(twin.name);
     }
+    return { exposers, subscribers };
+  }
+
+  /** Bind an identified (and, with a key on file, authenticated) connection to its name. */
+  private bindName(session: Session, cid: string): void {
+    const existing = this.named.get(cid);
     // Anything the connection declared before identifying belonged to a throw-away twin.
     this.router.drop(session.twin);
     session.twin.session = null;
     const twin = existing ?? new Twin(cid, false);
     this.named.set(cid, twin);
     this.bind(twin, session);
-    this.log.info({ cid }, 'component up');
+    this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
     // A twin coming back with replaying subscriptions: hold live messages until its replay.
     if (twin.wantsReplay()) startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
-    this.reply(session, msg.id, STATUS.OK, null);
   }
 
   private bind(twin: Twin, session: Session): void {
@@ -261,6 +322,7 @@ export class BrokerImpl {
     twin.replayed = false;
     twin.outbox ??= new Outbox({
       ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity,
+      ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
       sendAck2: (id) => twin.session?.send({ type: 'ack2', id }),
       delivered: (recv) => twin.delivered(recv),
       log: this.log.child({ cid: twin.name }),
@@ -282,6 +344,8 @@ export class BrokerImpl {
     if (subscription === undefined) return;
     this.sessions.delete(session);
     subscription.unsubscribe();
+    clearTimeout(session.closeTimer);
+    session.backlog = null;
     session.link.close();
     const twin = session.twin;
     if (twin.session === session) {
@@ -292,16 +356,12 @@ export class BrokerImpl {
       twin.held = null;
     }
     if (twin.anonymous) this.router.drop(twin);
-    else this.log.info({ cid: twin.name }, 'component down');
-    // Calls routed to this exposer will never be answered: tell their callers now.
-    for (const [id, pending] of this.pending) {
-      if (pending.exposer === session) {
-        this.pending.delete(id);
-        this.reply(pending.caller, id, STATUS.METHOD_UNAVAILABLE, pending.topic);
-      } else if (pending.caller === session) {
-        this.pending.delete(id);
-      }
+    else {
+      this.log.info({ cid: twin.name }, 'component down');
+      // A name that holds nothing is forgotten: identities alone must not grow the broker.
+      if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
     }
+    this.rpc.detach(session);
   }
 
   stats(): BrokerStats {
@@ -314,13 +374,8 @@ export class BrokerImpl {
     for (const session of this.sessions.keys()) {
       if (session.twin.anonymous) outboxed += session.twin.outbox?.size ?? 0;
     }
-    return { connections: this.sessions.size, twins: this.named.size, pendingRpcs: this.pending.size, outboxed, held,
+    return { connections: this.sessions.size, twins: this.named.size, pendingRpcs: this.rpc.size, outboxed, held,
       logBuffered: this.messageLog.buffered };
-  }
-
-  private sweep(): void {
-    const now = Date.now();
-    for (const [id, pending] of this.pending) if (pending.deadline <= now) this.pending.delete(id);
   }
 
   async close(): Promise<void> {
@@ -331,7 +386,7 @@ export class BrokerImpl {
       session.link.close(1001, 'broker closing');
       this.detach(session);
     }
-    this.pending.clear();
+    this.rpc.clear();
     this.messages$.complete();
     try {
       await this.messageLog.close();

@@ -1,9 +1,14 @@
 import { join } from 'node:path';
+import { of } from 'rxjs';
+import { openSecurityStore } from '../security/file-store.js';
 import { openDuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Link } from '../transport/link.js';
 import type { Handler } from '../types.js';
+import { silentLogger } from '../internal/logger.js';
 import { BrokerImpl } from './broker-impl.js';
+import { openBridges, type Bridges } from './bridges.js';
+import { openDataStage, type DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
 
@@ -12,7 +17,9 @@ export const DEFAULT_PORT = 8338;
 
 /**
  * Start a broker. With a `port` (default 8338; `0` picks a free one) it listens for WebSocket
- * upgrades on any path; with `port: null` it serves only the links given to `handle`.
+ * upgrades on any path — `wss://` when `tls` is given; with `port: null` it serves only the
+ * links given to `handle`. Security (tenants, admins, private topics, component keys) comes from
+ * `security`, else `<dataDir>/<name>/`, else an empty in-memory store (everything open).
  *
  * @example
  * ```ts
@@ -24,16 +31,28 @@ export const DEFAULT_PORT = 8338;
  * ```
  * @param options see {@link BrokerOptions}
  * @returns the running broker
- * @throws the listen error (e.g. `EADDRINUSE`) when the port cannot be bound
+ * @throws the listen error (e.g. `EADDRINUSE`) when the port cannot be bound; SecurityConfigError
+ * naming a malformed `tenants.json`, `admins.json` or `topic_auth.json`
  */
 export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   const name = options.name ?? 'broker';
+  // Read before anything is opened: a malformed provisioning file fails the start, naming the file.
+  const security = options.security ?? (options.dataDir === undefined ? undefined
+    : await openSecurityStore(join(options.dataDir, name)));
   const store = options.store ?? (options.dataDir === undefined ? undefined
     : await openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
-  const impl = new BrokerImpl({ ...options, store });
+  const impl = new BrokerImpl({ ...options, store, security });
+  let data: DataStage | undefined;
+  let bridges: Bridges | undefined;
   try {
     await impl.start();
+    data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, store,
+      dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
+      logger: options.logger ?? silentLogger }, impl);
+    bridges = await openBridges({ mqtt: options.mqtt, join: options.join, name,
+      logger: options.logger ?? silentLogger }, impl);
   } catch (err) {
+    await data?.close();
     await impl.close();
     throw err;
   }
@@ -42,28 +61,41 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   let listener: WsListener | undefined;
   if (port !== null) {
     try {
-      listener = await listenWebSocket((link) => impl.handle(link), port, host, options.pingInterval);
+      listener = await listenWebSocket((link) => impl.handle(link),
+        { port, host, pingInterval: options.pingInterval, maxPayload: options.maxPayload, tls: options.tls });
     } catch (err) {
+      await bridges?.close();
       await impl.close();
       throw err;
     }
   }
   let closing: Promise<void> | undefined;
+  let closed!: () => void;
   const dialHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const scheme = options.tls === undefined ? 'ws' : 'wss';
   const api: Broker = {
     name: impl.name,
     port: listener?.port,
-    url: listener === undefined ? undefined : `ws://${dialHost}:${listener.port}`,
+    url: listener === undefined ? undefined : `${scheme}://${dialHost}:${listener.port}`,
     messages$: impl.messages$.asObservable(),
     stats: () => impl.stats(),
+    links$: bridges?.links$ ?? of([]),
     handle: (link: Link) => impl.handle(link),
     publish: (topic: string, ...args: unknown[]) => impl.publish(validateTopic(topic), args),
     expose: (method: string, handler: Handler) => impl.expose(method, handler),
     close: () => closing ??= (async () => {
-      await listener?.close();
-      await impl.close();
+      try {
+        await listener?.close();
+        await bridges?.close();
+        await data?.close();
+        await impl.close();
+      } finally {
+        closed();
+      }
     })(),
+    closed: new Promise<void>((resolve) => { closed = resolve; }),
     [Symbol.asyncDispose]: () => api.close(),
   };
+  impl.onShutdown = () => void api.close();
   return api;
 }

@@ -1,4 +1,12 @@
 export { broker, DEFAULT_PORT } from './broker.js';
 export type { Broker, BrokerOptions, BrokerStats, Published } from './types.js';
+export { bridge, federate } from '../bridge/federation.js';
+export type { BridgeOptions } from '../bridge/federation.js';
+export type { FederationBridge, FederationOptions, LinkState } from '../bridge/types.js';
 export { memoryStore } from '../store/memory-store.js';
 export type { Store, StoredMessage, TwinRecord, LogQuery } from '../store/types.js';
+export {
+  caOptions, findCaFile, generateKeyPair, keystoreTlsFiles, loadTlsOptions, memorySecurityStore, openSecurityStore,
+  InvalidKeyError, InvalidNameError, KeyExistsError, SecurityConfigError, TlsConfigError,
+} from '../security/index.js';
+export type { MemorySecurityConfig, SecurityStore, TlsFiles, TlsServerOptions } from '../security/index.js';

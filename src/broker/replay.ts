@@ -44,8 +44,12 @@ export function releaseHold(twin: Twin): void {
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
-/** Replay what `twin` missed, then release its held live messages. */
-export async function replay(twin: Twin, log: MessageLog, maxPeriodNs: number, logger: Logger): Promise<void> {
+/**
+ * Replay what `twin` missed, then release its held live messages. `admits` (undefined: all)
+ * tells which topics the twin may receive: private topics it is not authorized for are skipped.
+ */
+export async function replay(twin: Twin, log: MessageLog, maxPeriodNs: number, logger: Logger,
+  admits?: (topic: string) => boolean): Promise<void> {
   const session = twin.session;
   try {
     const now = nowNs();
@@ -58,7 +62,7 @@ export async function replay(twin: Twin, log: MessageLog, maxPeriodNs: number, l
     while (after < upTo && twin.session === session && session !== null) {
       const page = await log.read({ after, upTo, limit: PAGE });
       if (page.length === 0) break;
-      for (const stored of page) deliverStored(twin, stored, windows);
+      for (const stored of page) if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
       after = page.at(-1)!.recv;
       // Bounded memory: the next page waits until the socket and the outbox have drained.
       while (session.link.isOpen && twin.session === session

@@ -7,10 +7,12 @@
  * delivery is encoded once per matching pattern.
  */
 import { encodeCbor } from '../codec/cbor.js';
+import { EncodeError } from '../errors.js';
 import type { Frame } from '../codec/wire.js';
 import type { PubMsg } from '../protocol/messages.js';
 import { PatternIndex } from '../topic/pattern-index.js';
 import { isPattern } from '../topic/validate.js';
+import type { Admits } from './guard.js';
 import type { Session, Twin } from './twin.js';
 
 /** The catch-all subscription: every topic, delivered with its own topic (spec §4.6, JL). */
@@ -27,9 +29,18 @@ export class Outgoing {
     if (original instanceof Uint8Array) this.cbor = original;
   }
 
+  /**
+   * Send to one subscriber. A value its encoding cannot carry (a CBOR tag to a JSON peer) skips
+   * that subscriber only: one peer's encoding never stops the fan-out to the others.
+   */
   sendTo(session: Session): void {
-    if (session.codec.kind === 'cbor') session.sendFrame(this.cbor ??= encodeCbor(this.msg));
-    else session.send(this.msg);
+    try {
+      if (session.codec.kind === 'cbor') session.sendFrame(this.cbor ??= encodeCbor(this.msg));
+      else session.send(this.msg);
+    } catch (err) {
+      if (!(err instanceof EncodeError)) throw err;
+      session.dropped(err);
+    }
   }
 }
 
@@ -120,23 +131,27 @@ export class Router {
 
   /**
    * Round-robin over the connected exposers other than the caller (spec §5.2 step 3, with
-   * JL's loopback rule).
+   * JL's loopback rule). Exposers `admits` refuses (another tenant) count as absent.
    */
-  pickExposer(method: string, caller: Twin): ExposerChoice {
+  pickExposer(method: string, caller: Twin, admits?: Admits): ExposerChoice {
     const list = this.exposers.get(method);
     if (list === undefined || list.length === 0) return 'not_found';
     const start = this.cursor.get(method) ?? 0;
     let callerExposes = false;
+    let candidates = 0;
     for (let i = 0; i < list.length; i++) {
       const at = (start + i) % list.length;
       const twin = list[at]!;
+      if (admits !== undefined && twin !== caller && !admits(twin)) continue;
+      candidates++;
       if (twin === caller) { callerExposes = true; continue; }
       if (twin.session !== null) {
         this.cursor.set(method, (at + 1) % list.length);
         return twin;
       }
     }
-    return callerExposes && list.length === 1 ? 'loopback' : 'unavailable';
+    if (candidates === 0) return 'not_found';
+    return callerExposes && candidates === 1 ? 'loopback' : 'unavailable';
   }
 
   /** Exposed methods known to the router, for `broker_config`-style introspection. */
@@ -144,20 +159,29 @@ export class Router {
     return [...this.exposers.keys()];
   }
 
-  /** Deliver a publish to every interested twin except its origin. */
-  publish(origin: Twin | null, msg: PubMsg, original: Frame | null, recv: bigint): void {
+  /** The twins exposing `method`, in exposure order (read by the federation agent, src/bridge). */
+  exposersOf(method: string): readonly Twin[] {
+    return this.exposers.get(method) ?? [];
+  }
+
+  /**
+   * Deliver a publish to every interested twin except its origin and those `admits` refuses
+   * (private topic, other tenant); `admits` undefined is the fast path: everyone.
+   */
+  publish(origin: Twin | null, msg: PubMsg, original: Frame | null, recv: bigint, admits?: Admits): void {
     const out = new Outgoing(msg, original, recv);
     const subscribers = this.exact.get(msg.topic);
     if (subscribers !== undefined) {
-      for (const twin of subscribers) this.deliver(twin, origin, out);
+      for (const twin of subscribers) this.deliver(twin, origin, out, admits);
     }
     // A twin subscribed to the topic and to the catch-all gets one copy (its client fans it out).
-    for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out);
-    if (this.patterns.size > 0) this.publishToPatterns(origin, msg, recv);
+    for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out, admits);
+    if (this.patterns.size > 0) this.publishToPatterns(origin, msg, recv, admits);
   }
 
-  private deliver(twin: Twin, origin: Twin | null, out: Outgoing): void {
+  private deliver(twin: Twin, origin: Twin | null, out: Outgoing, admits: Admits): void {
     if (twin.session === null || twin === origin || (this.requireReactive && !twin.reactive)) return;
+    if (admits !== undefined && !admits(twin)) return;
     if (twin.held !== null) {
       // A replay is being prepared for this twin: live messages wait behind it (spec §4.7).
       if (twin.held.length < HELD_CAPACITY) twin.held.push(() => deliverNow(twin, out));
@@ -166,13 +190,13 @@ export class Router {
     deliverNow(twin, out);
   }
 
-  private publishToPatterns(origin: Twin | null, msg: PubMsg, recv: bigint): void {
+  private publishToPatterns(origin: Twin | null, msg: PubMsg, recv: bigint, admits: Admits): void {
     this.patterns.match(msg.topic, (pattern, twins) => {
       let out: Outgoing | undefined;
       for (const twin of twins) {
         if (twin.session === null || twin === origin) continue;
         out ??= new Outgoing(wildcardMsg(pattern, msg), null, recv);
-        this.deliver(twin, origin, out);
+        this.deliver(twin, origin, out, admits);
       }
     });
   }

@@ -4,29 +4,63 @@
  * §3.6); an anonymous twin is dropped with its connection (spec §3.2).
  */
 import { WireCodec, type Frame } from '../codec/wire.js';
+import { errorText } from '../internal/logger.js';
 import type { Msg, MsgId } from '../protocol/messages.js';
+import { newLoginState, type LoginState } from '../security/authenticator.js';
 import type { Link } from '../transport/link.js';
+import type { Logger } from '../types.js';
+import type { Inbound } from './decode-frames.js';
 import type { Outbox } from './outbox.js';
 
 /** Capacity of the per-twin QoS2 de-duplication set; oldest ids are evicted past it. */
 export const ACK2_SET_CAPACITY = 100_000;
 
+/** WebSocket close code for a peer that does not read what it is sent (RFC 6455 1008, policy). */
+export const SLOW_CONSUMER_CLOSE = 1008;
+
 /** One live connection bound to a twin. */
 export class Session {
   readonly codec = new WireCodec();
   twin: Twin;
+  /** Authentication state of this connection (challenge pending, authenticated). */
+  readonly login: LoginState = newLoginState();
+  /**
+   * Frames received while a login step (IDENTITY, ATTESTATION, REGISTER…) awaits the security
+   * store: handled in order once it settles, as if the step had been synchronous. Null when
+   * frames are handled as they come.
+   */
+  backlog: Inbound[] | null = null;
+  /** Closes the link a while after a failed attestation (JL). */
+  closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly link: Link, twin: Twin) {
+  constructor(readonly link: Link, twin: Twin, private readonly maxBuffered: number, private readonly log: Logger) {
     this.twin = twin;
   }
 
-  /** Encode in this peer's wire kind and send. */
+  /** Encode in this peer's wire kind and send. @throws EncodeError */
   send(msg: Msg): void {
-    this.link.send(this.codec.encode(msg));
+    this.sendFrame(this.codec.encode(msg));
   }
 
+  /**
+   * Send one frame, unless the peer has left more than `maxBuffered` bytes unread: such a slow
+   * consumer would make the broker buffer without bound, so its link is closed instead.
+   */
   sendFrame(frame: Frame): void {
-    this.link.send(frame);
+    const link = this.link;
+    if (link.bufferedAmount > this.maxBuffered) {
+      if (link.isOpen) {
+        this.log.warn({ cid: this.twin.name, buffered: link.bufferedAmount }, 'slow consumer: link closed');
+        link.close(SLOW_CONSUMER_CLOSE, `slow consumer: more than ${this.maxBuffered} bytes unread`);
+      }
+      return;
+    }
+    link.send(frame);
+  }
+
+  /** A message this peer's encoding cannot carry was not sent to it. */
+  dropped(err: unknown): void {
+    this.log.warn({ cid: this.twin.name, err: errorText(err) }, 'message not encodable for this peer: skipped');
   }
 }
 
@@ -86,6 +120,12 @@ export class Twin {
 
   releaseQos2(id: MsgId): void {
     if (this.awaitingAck2.delete(id)) this.ack2Dirty = !this.anonymous;
+  }
+
+  /** Nothing to remember: no declarations, no delivery mark, no QoS2 ids, nothing unsaved. */
+  isEmpty(): boolean {
+    return this.subscriptions.size === 0 && this.exposed.size === 0 && this.awaitingAck2.size === 0
+      && this.mark === 0n && !this.markDirty && !this.ack2Dirty;
   }
 
   /** Does the twin subscribe with a replay window (msg_from other than Now)? */

@@ -1,4 +1,6 @@
 import type { Observable } from 'rxjs';
+import type { LinkState } from '../bridge/link-state.js';
+import type { SecurityStore } from '../security/types.js';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
@@ -24,6 +26,21 @@ export interface BrokerOptions {
    * file `<dataDir>/<name>.duckdb` when `dataDir` is given, otherwise in memory.
    */
   store?: Store;
+  /**
+   * Data at rest (spec §8): a schema file path or the schema object mapping topic patterns to
+   * DuckDB tables, with `query_<t>`, `delete_<t>`, `upsert_<t>` RPCs. Default none.
+   */
+  schema?: string | object;
+  /**
+   * A DuckLake catalog URL for the schema tables. Start-up fails with DuckLakeUnavailableError
+   * when the ducklake extension cannot be loaded (it is downloaded on first use). Default none:
+   * a plain DuckDB file.
+   */
+  ducklake?: string;
+  /** Bridge with an MQTT broker (spec §9): publishes flow both ways, topics 1:1. Default none. */
+  mqtt?: string;
+  /** Join other Rembus brokers: publishes and RPCs cross in both directions. Default none. */
+  join?: string[];
   /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */
   dataDir?: string;
   /** How often the message log is flushed, ms (QoS1/2 publishes flush at once). Default 1_000. */
@@ -38,8 +55,31 @@ export interface BrokerOptions {
   sendRetries?: number;
   /** Messages waiting per twin behind an unacknowledged one; past it the oldest is dropped. Default 10_000. */
   outboxCapacity?: number;
+  /** QoS1/2 messages per twin that may await their ACK at once; 1 is the JL one-at-a-time rule. Default 64. */
+  maxInflight?: number;
   /** How long live messages wait for a twin's `reactive` replay before flowing anyway, ms. Default 2_000. */
   reactiveWait?: number;
+  /**
+   * Provisioning: tenants and their PINs, admins, private topics, component keys (spec §3.3,
+   * §3.5, §6). Default: the file store `<dataDir>/<name>/` (`tenants.json`, `admins.json`,
+   * `topic_auth.json`, `keys/`) when `dataDir` is given, otherwise an empty in-memory store —
+   * no keys, no private topics, one tenant: every name and topic open.
+   */
+  security?: SecurityStore;
+  /** Names added to the admins (and to `admins.json` with a file store) at start. Default none. */
+  admins?: readonly string[];
+  /**
+   * Serve `wss://`: the certificate chain and private key, PEM (see `loadTlsOptions` to read
+   * and check files). Default none: plain `ws://`.
+   */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /**
+   * Unread bytes a peer may leave in its send buffer; past it the broker closes its link (code
+   * 1008, "slow consumer") rather than buffer without bound. Default 16 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Largest frame accepted, bytes; a bigger one closes its link (code 1009). Default 60 MiB (spec §1.1). */
+  maxPayload?: number;
 }
 
 /** A snapshot of the broker's load, for monitoring and tests of its bounds. */
@@ -79,7 +119,7 @@ export interface Broker {
   readonly name: string;
   /** The bound WebSocket port, or undefined without a listener. */
   readonly port: number | undefined;
-  /** `ws://host:port` clients can dial, or undefined without a listener. */
+  /** `ws://host:port` (`wss://` with `tls`) clients can dial, or undefined without a listener. */
   readonly url: string | undefined;
   /** Serve one more connection: the broker accepts any Link. */
   handle(link: Link): void;
@@ -91,7 +131,15 @@ export interface Broker {
   expose(method: string, handler: Handler): () => void;
   /** Current load figures. */
   stats(): BrokerStats;
+  /**
+   * The state of the links `mqtt` and `join` opened (MQTT bridge first), e.g.
+   * `[{ kind: 'mqtt', url, status: { type: 'up', url } }]`; `[]` without any. Replays the latest;
+   * completes on close. The broker serves its own components whatever the links do.
+   */
+  readonly links$: Observable<readonly LinkState[]>;
   /** Close every connection and the listener. Idempotent. */
   close(): Promise<void>;
+  /** Resolves once the broker has closed: by `close()`, or by an admin's `shutdown` command. */
+  readonly closed: Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -1,7 +1,9 @@
 /**
  * WebSocket server adapter: accepts upgrades on any path (spec §1.1) and hands each socket to
- * `handle(link)`. The broker itself owns no socket.
+ * `handle(link)`. The broker itself owns no socket. With TLS material it serves `wss://` from an
+ * HTTPS server (spec §1.1).
  */
+import { createServer, type Server } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_FRAME_BYTES, wsLink } from '../transport/ws-link.js';
 import type { Link } from '../transport/link.js';
@@ -11,45 +13,78 @@ export interface WsListener {
   close(): Promise<void>;
 }
 
+/** Options of {@link listenWebSocket}. */
+export interface ListenOptions {
+  port: number;
+  host: string;
+  /** Keep-alive ping period, ms; 0 disables. Default 30_000. */
+  pingInterval?: number | undefined;
+  /** Largest frame accepted; a bigger one closes the link with 1009. Default 60 MiB. */
+  maxPayload?: number | undefined;
+  /** Certificate chain and private key (PEM): serve wss://. */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array } | undefined;
+}
+
 /**
  * Listen for WebSocket upgrades. Every `pingInterval` ms each socket is pinged; one that has not
  * answered the previous ping is terminated, so a peer gone without a TCP close is noticed and
  * its name freed (spec §1.1 keep-alive; 0 disables).
  */
-export function listenWebSocket(
-  handle: (link: Link) => void, port: number, host: string, pingInterval = 30_000,
-): Promise<WsListener> {
-  return new Promise((resolve, reject) => {
-    const server = new WebSocketServer({ port, host, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
-    server.once('error', reject);
-    const alive = new WeakSet<WebSocket>();
-    const pinger = pingInterval > 0 ? setInterval(() => {
-      for (const client of server.clients) {
-        if (!alive.has(client)) { client.terminate(); continue; }
-        alive.delete(client);
-        client.ping();
-      }
-    }, pingInterval) : undefined;
-    pinger?.unref();
-    server.on('connection', (ws, req) => {
-      alive.add(ws);
-      ws.on('pong', () => alive.add(ws));
-      ws.on('error', () => undefined);
-      handle(wsLink(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`));
-    });
-    server.once('listening', () => {
-      server.off('error', reject);
-      const address = server.address();
-      const bound = typeof address === 'object' && address !== null ? address.port : port;
-      let closing: Promise<void> | undefined;
-      resolve({
-        port: bound,
-        close: () => closing ??= new Promise<void>((done) => {
-          clearInterval(pinger);
-          for (const client of server.clients) client.terminate();
-          server.close(() => done());
-        }),
+export async function listenWebSocket(handle: (link: Link) => void, options: ListenOptions): Promise<WsListener> {
+  const { port, host, pingInterval = 30_000, maxPayload = MAX_FRAME_BYTES, tls } = options;
+  const common = { maxPayload, perMessageDeflate: false } as const;
+  let https: Server | undefined;
+  if (tls !== undefined) {
+    https = createServer({ cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) });
+    // A client that fails the TLS handshake must not bring the server down.
+    https.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      https!.once('error', reject);
+      https!.listen(port, host, () => {
+        https!.off('error', reject);
+        resolve();
       });
     });
+  }
+  const server = https === undefined ? new WebSocketServer({ port, host, ...common })
+    : new WebSocketServer({ server: https, ...common });
+  if (https === undefined) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.once('listening', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  const alive = new WeakSet<WebSocket>();
+  const pinger = pingInterval > 0 ? setInterval(() => {
+    for (const client of server.clients) {
+      if (!alive.has(client)) { client.terminate(); continue; }
+      alive.delete(client);
+      client.ping();
+    }
+  }, pingInterval) : undefined;
+  pinger?.unref();
+  server.on('connection', (ws, req) => {
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    ws.on('error', () => undefined);
+    handle(wsLink(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`));
   });
+  const address = (https ?? server).address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  let closing: Promise<void> | undefined;
+  return {
+    port: bound,
+    close: () => closing ??= new Promise<void>((done) => {
+      clearInterval(pinger);
+      for (const client of server.clients) client.terminate();
+      server.close(() => {
+        if (https === undefined) return done();
+        https.closeAllConnections();
+        https.close(() => done());
+      });
+    }),
+  };
 }

@@ -2,13 +2,19 @@
  * Client commands' shared edge: open a component that fails fast when the broker is down, and
  * map errors to exit codes (0 ok, 1 usage, 2 timeout, 3 connection or remote failure).
  */
-import { CommanderError } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CommanderError, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { firstValueFrom, from, map, race, timer } from 'rxjs';
 import { component } from '../component/component.js';
 import type { Component } from '../component/types.js';
 import { AuthError, ConnectionError, InvalidTopicError, RembusError, RpcTimeoutError } from '../errors.js';
-import { CliError, componentUrl, EXIT, resolveName, resolveServer, type Env, type GlobalOptions } from './options.js';
+import { caOptions } from '../security/tls.js';
+import type { ComponentOptions } from '../component/types.js';
+import {
+  CliError, componentUrl, EXIT, resolveDataDir, resolveName, resolveServer, type Env, type GlobalOptions,
+} from './options.js';
 
 /** One socket attempt may take this long; a blackholed host must not hang the CLI for 10 s. */
 const DIAL_TIMEOUT_MS = 2_000;
@@ -22,17 +28,61 @@ export interface ClientContext {
   readonly globals: GlobalOptions;
   readonly env: Env;
   readonly log: Logger;
+  /** `--key` and `--ca` of the subcommand. */
+  readonly files?: SecurityFlags;
+}
+
+/** The client commands' security flags (see {@link securityFlags}). */
+export interface SecurityFlags {
+  key?: string;
+  ca?: string;
+}
+
+/** Add `--key FILE` and `--ca FILE` to a client subcommand. */
+export function securityFlags(command: Command): Command {
+  return command
+    .option('--key <file>', "the component's private key (PEM/DER) or shared secret (default $REMBUS_DIR/<name>/.secret if present)")
+    .option('--ca <file>', 'CA bundle (PEM) to trust for wss:// (env HTTP_CA_BUNDLE)');
+}
+
+/**
+ * The key and CA of a client: `--key`, else `<data dir>/<name>/.secret` when it exists (spec
+ * §3.3); `--ca`, else `HTTP_CA_BUNDLE` (spec §1.1).
+ * @throws CliError (exit 3) naming a file that cannot be read or is not a certificate
+ */
+export async function securityOptions(files: SecurityFlags, name: string | undefined, env: Env): Promise<Pick<ComponentOptions, 'key' | 'ca'>> {
+  const out: Pick<ComponentOptions, 'key' | 'ca'> = {};
+  const keyFile = files.key ?? (name === undefined ? undefined : join(resolveDataDir(undefined, env), name, '.secret'));
+  if (keyFile !== undefined) {
+    try {
+      out.key = new Uint8Array(await readFile(keyFile));
+    } catch (err) {
+      if (files.key !== undefined) throw new CliError(`${keyFile}: cannot read the key: ${(err as Error).message}`, EXIT.failure, { cause: err });
+    }
+  }
+  const caFile = files.ca ?? (env['HTTP_CA_BUNDLE'] || undefined);
+  if (caFile !== undefined) {
+    try {
+      out.ca = new Uint8Array((await caOptions(caFile)).ca);
+    } catch (err) {
+      throw new CliError((err as Error).message, EXIT.failure, { cause: err });
+    }
+  }
+  return out;
 }
 
 /**
  * Connect to the broker named by `--server`/env as `--name`/`REMBUS_NAME` (anonymous when absent).
  * @throws CliError (exit 3) `cannot connect to <url>` when the broker is down or too slow
  */
-export async function openClient({ globals, env, log }: ClientContext, requestTimeout?: number): Promise<Component> {
+export async function openClient({ globals, env, log, files = {} }: ClientContext, requestTimeout?: number): Promise<Component> {
   const server = resolveServer(globals.server, env);
-  const url = componentUrl(server, resolveName(globals.name, env));
+  const name = resolveName(globals.name, env);
+  const url = componentUrl(server, name);
+  const security = await securityOptions(files, name, env);
   log.debug({ url }, 'connecting');
   const node = component(url, {
+    ...security,
     reconnect: RECONNECT,
     connectTimeout: DIAL_TIMEOUT_MS,
     logger: log.child({ component: 'client' }),

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { registerBridge } from './bridge.js';
 import { registerBroker } from './broker.js';
 import { failureOf } from './client.js';
 import type { Env } from './options.js';
@@ -45,6 +46,7 @@ function program(env: Env): Command {
   registerSub(cli, env);
   registerPub(cli, env);
   registerRpc(cli, env);
+  registerBridge(cli, env);
   return cli;
 }
 

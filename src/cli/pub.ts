@@ -1,24 +1,24 @@
 /** `rembus pub TOPIC [ARGS…]`: publish one message. */
 import type { Command } from 'commander';
 import { validateTopic } from '../topic/validate.js';
-import { openClient } from './client.js';
+import { openClient, securityFlags, type SecurityFlags } from './client.js';
 import { readArgs } from './json.js';
 import { cliLogger } from './logger.js';
 import { intArg, type Env, type GlobalOptions } from './options.js';
 
 /** Add the `pub` subcommand to `program`. */
 export function registerPub(program: Command, env: Env): void {
-  program.command('pub')
+  securityFlags(program.command('pub'))
     .description('publish ARGS on TOPIC')
     .argument('<topic>', 'the topic')
     .argument('[args...]', "each a JSON value (plain text when not JSON); '-' reads one JSON array from stdin")
     .option('-q, --qos <qos>', 'quality of service: 0, 1 (acknowledged) or 2 (exactly once)', intArg('qos', 0, 2), 0)
-    .action(async (topic: string, rawArgs: string[], flags: { qos: 0 | 1 | 2 }, cmd: Command) => {
+    .action(async (topic: string, rawArgs: string[], flags: SecurityFlags & { qos: 0 | 1 | 2 }, cmd: Command) => {
       validateTopic(topic);
       const args = await readArgs(rawArgs, process.stdin);
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const log = cliLogger('pub', globals.verbose, env, 'warn');
-      const node = await openClient({ globals, env, log });
+      const node = await openClient({ globals, env, log, files: flags });
       try {
         if (flags.qos === 0) {
           node.publish(topic, ...args);

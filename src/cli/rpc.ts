@@ -1,12 +1,12 @@
 /** `rembus rpc METHOD [ARGS…]`: call a method and print its result as one line of JSON. */
 import type { Command } from 'commander';
 import { validateTopic } from '../topic/validate.js';
-import { openClient } from './client.js';
+import { openClient, securityFlags, type SecurityFlags } from './client.js';
 import { readArgs, toJson } from './json.js';
 import { cliLogger } from './logger.js';
 import { intArg, type Env, type GlobalOptions } from './options.js';
 
-interface RpcFlags {
+interface RpcFlags extends SecurityFlags {
   json?: boolean;
   target?: string;
   timeout?: number;
@@ -14,7 +14,7 @@ interface RpcFlags {
 
 /** Add the `rpc` subcommand to `program`. */
 export function registerRpc(program: Command, env: Env): void {
-  program.command('rpc')
+  securityFlags(program.command('rpc'))
     .description('call METHOD with ARGS and print the result as JSON')
     .argument('<method>', 'the method')
     .argument('[args...]', "each a JSON value (plain text when not JSON); '-' reads one JSON array from stdin")
@@ -27,7 +27,7 @@ export function registerRpc(program: Command, env: Env): void {
       const args = await readArgs(rawArgs, process.stdin);
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const log = cliLogger('rpc', globals.verbose, env, 'warn');
-      const node = await openClient({ globals, env, log }, flags.timeout);
+      const node = await openClient({ globals, env, log, files: flags }, flags.timeout);
       try {
         const result = await node.call(method, args, {
           ...(flags.target === undefined ? {} : { target: flags.target }),

@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import { validatePattern } from '../topic/validate.js';
 import type { Message } from '../types.js';
-import { openClient, untilSignal } from './client.js';
+import { openClient, securityFlags, type SecurityFlags, untilSignal } from './client.js';
 import { toJson } from './json.js';
 import { cliLogger } from './logger.js';
 import { intArg, type Env, type GlobalOptions } from './options.js';
 
-interface SubFlags {
+interface SubFlags extends SecurityFlags {
   count?: number;
   json?: boolean;
 }
@@ -19,7 +19,7 @@ export function formatMessage(msg: Message, json: boolean): string {
 
 /** Add the `sub` subcommand to `program`. */
 export function registerSub(program: Command, env: Env): void {
-  program.command('sub')
+  securityFlags(program.command('sub'))
     .description('print the messages published on PATTERN, one line each, until SIGINT or --count')
     .argument('<pattern>', "topic, or pattern with '*' (one chunk) and '**' (any chunks)")
     .option('-C, --count <n>', 'exit after N messages', intArg('count', 1))
@@ -28,7 +28,7 @@ export function registerSub(program: Command, env: Env): void {
       validatePattern(pattern);
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const log = cliLogger('sub', globals.verbose, env, 'warn');
-      const node = await openClient({ globals, env, log });
+      const node = await openClient({ globals, env, log, files: flags });
       try {
         let seen = 0;
         const done = new Promise<void>((resolve, reject) => {

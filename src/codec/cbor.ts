@@ -8,6 +8,7 @@ import { DecodeError, EncodeError } from '../errors.js';
 import { TYPE, type AttestationMsg, type IdentityMsg, type Msg, type PubMsg } from '../protocol/messages.js';
 import { definiteStrings } from './definite-strings.js';
 import { msgIdFromBytes, msgIdToBytes } from './msgid.js';
+import { cborNestingExceeds, MAX_NESTING } from './nesting.js';
 
 // variableMapSize: shortest-form map heads (`a2`, not cbor-x's default map16 `b9 00 02`), as cbor2
 // writes them (vectors §8, §10).
@@ -76,46 +77,53 @@ function encodeAdmin(cmd: Record<string, unknown>, msg: Msg & { type: 'admin' })
 
 /**
  * cbor-x writes integral numbers beyond 32 bits as doubles, which PY and JL read back as floats
- * (e.g. a `Date.now()` argument). When the output holds a double head (a cheap native scan), safe
- * integers are re-encoded as CBOR integers through bigint.
+ * (e.g. a `Date.now()` argument). When the output holds a double head (a cheap native scan), its
+ * items are walked once and every such double is rewritten in place as a CBOR integer: both
+ * forms are 9 bytes, so nothing moves and nothing is encoded twice.
  */
 function encodeFrame(value: unknown): Uint8Array {
   const out = encoder.encode(value);
-  return out.indexOf(0xfb) === -1 || !hasWideInt(value) ? out : encoder.encode(widenInts(value));
+  return out.indexOf(0xfb) === -1 ? out : integralDoubles(out);
 }
 
 function isWideInt(value: number): boolean {
   return Number.isSafeInteger(value) && (value > 0xffffffff || value < -0x100000000);
 }
 
-/** Does `value` hold an integral number beyond 32 bits? (no allocation: float payloads are common) */
-function hasWideInt(value: unknown): boolean {
-  if (typeof value === 'number') return isWideInt(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (hasWideInt(value[i])) return true;
-    return false;
-  }
-  if (value !== null && typeof value === 'object') {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return false;
-    for (const key in value) if (hasWideInt((value as Record<string, unknown>)[key])) return true;
-  }
-  return false;
-}
-
-/** A copy of `value` with safe integers outside the 32-bit range as bigint; `value` is not changed. */
-function widenInts(value: unknown): unknown {
-  if (typeof value === 'number') {
-    return isWideInt(value) ? BigInt(value) : value;
-  }
-  if (Array.isArray(value)) return value.map(widenInts);
-  if (value !== null && typeof value === 'object') {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto === Object.prototype || proto === null) {
-      return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, widenInts(v)]));
+/**
+ * Rewrite `fb` doubles holding wide safe integers as `1b`/`3b` integers, in place. CBOR items
+ * are a flat sequence of heads (containers only announce counts), so one linear pass that skips
+ * string and byte-string contents visits every head. `bytes` is cbor-x output: well formed.
+ */
+function integralDoubles(bytes: Uint8Array): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = 0;
+  while (p < bytes.length) {
+    const head = bytes[p]!;
+    const major = head >> 5;
+    const info = head & 0x1f;
+    if (major === 7) {
+      if (info === 27) {
+        const v = view.getFloat64(p + 1);
+        if (isWideInt(v)) {
+          bytes[p] = v >= 0 ? 0x1b : 0x3b;
+          view.setBigUint64(p + 1, BigInt(v >= 0 ? v : -1 - v));
+        }
+      }
+      p += info === 27 ? 9 : info === 26 ? 5 : info === 25 ? 3 : info === 24 ? 2 : 1;
+      continue;
     }
+    let arg = info;
+    let size = 1;
+    if (info === 24) { arg = bytes[p + 1]!; size = 2; }
+    else if (info === 25) { arg = view.getUint16(p + 1); size = 3; }
+    else if (info === 26) { arg = view.getUint32(p + 1); size = 5; }
+    else if (info === 27) { arg = Number(view.getBigUint64(p + 1)); size = 9; }
+    else if (info === 31) arg = 0; // indefinite length: its chunks or items follow as heads
+    p += size;
+    if ((major === 2 || major === 3) && info !== 31) p += arg;
   }
-  return value;
+  return bytes;
 }
 
 function lastIndexOf(haystack: Uint8Array, needle: Uint8Array): number {
@@ -138,9 +146,11 @@ function encodeFloat(value: number): Uint8Array {
 
 /**
  * Decode one binary frame into a message.
- * @throws DecodeError for bytes that are not CBOR, a non-array, an unknown type or a wrong shape.
+ * @throws DecodeError for bytes that are not CBOR, a non-array, an unknown type or a wrong shape,
+ * or nesting deeper than {@link MAX_NESTING}.
  */
 export function decodeCbor(frame: Uint8Array): Msg {
+  if (cborNestingExceeds(frame)) throw new DecodeError(`CBOR frame nested deeper than ${MAX_NESTING} levels`);
   let value: unknown;
   try {
     value = decodeRaw(frame);

@@ -10,6 +10,7 @@ import { Tag } from 'cbor-x';
 import { DecodeError, EncodeError } from '../errors.js';
 import { TYPE, type AttestationMsg, type IdentityMsg, type Msg, type MsgId } from '../protocol/messages.js';
 import { argsOf } from './cbor.js';
+import { jsonNestingExceeds, MAX_NESTING } from './nesting.js';
 
 /** How a JSON peer spells ids; learnt from the last frame received. */
 export interface JsonStyle { idAsString: boolean }
@@ -29,9 +30,11 @@ function parseNumber(text: string): number | bigint {
 
 /**
  * Decode one text frame.
- * @throws DecodeError for non-JSON text or an object that is no Rembus message.
+ * @throws DecodeError for non-JSON text, an object that is no Rembus message, or nesting deeper
+ * than {@link MAX_NESTING}.
  */
 export function decodeJson(text: string): JsonDecoded {
+  if (jsonNestingExceeds(text)) throw new DecodeError(`JSON frame nested deeper than ${MAX_NESTING} levels`);
   let value: unknown;
   try {
     value = parse(text, null, parseNumber);

@@ -22,12 +22,14 @@ import {
 import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
 import { dialWebSocket } from '../transport/ws-link.js';
 import type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptions } from '../types.js';
+import type { ComponentKey } from '../security/crypto.js';
+import { identify$, register$, unregister$ } from './auth.js';
 import { ClientSession, connection$ } from './connection.js';
+import { Requests } from './requests.js';
 import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentOptions, Dialer } from './types.js';
 import { parseComponentUrl, type ComponentAddress } from './url.js';
 
-interface Pending { session: ClientSession; reply: (msg: ResponseMsg) => void; fail: (err: unknown) => void }
 interface TopicEntry { subject: Subject<Message>; msgFrom: number }
 
 /** Capacity of the QoS2 de-duplication set (ids awaiting ACK2); oldest evicted past it. */
@@ -44,7 +46,10 @@ export class ComponentImpl implements Component {
   private readonly topics = new Map<string, TopicEntry>();
   private readonly streams = new Map<string, Observable<Message>>();
   private readonly exposed = new Map<string, Handler>();
-  private readonly pending = new Map<MsgId, Pending>();
+  private readonly requests = new Requests();
+  /** The request table (read by tests to prove no entry outlives its call). */
+  private readonly pending: ReadonlyMap<MsgId, unknown> = this.requests.pending;
+  private readonly key: ComponentKey | undefined;
   private readonly publisher: Publisher;
   /** QoS2 ids delivered and not yet released by ACK2; kept across reconnects (spec §4.2). */
   private readonly qos2Seen = new Set<MsgId>();
@@ -81,7 +86,11 @@ export class ComponentImpl implements Component {
     });
     this.readyPromise.catch(() => undefined);
     const connectTimeout = options.connectTimeout ?? 10_000;
-    const dial: Dialer = options.dial ?? ((u) => dialWebSocket(u, { connectTimeout }));
+    this.key = options.key;
+    const ca = options.ca;
+    // ws passes `ca` to tls.connect, which takes any byte view as well as a string.
+    const wsOptions = ca === undefined ? {} : { ca: ca as string | Buffer };
+    const dial: Dialer = options.dial ?? ((u) => dialWebSocket(u, { connectTimeout, wsOptions }));
     const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity } = options.reconnect ?? {};
     this.connection = connection$(this.address.url, dial, {
       onFrame: (session, frame) => this.onFrame(session, frame),
@@ -110,12 +119,7 @@ export class ComponentImpl implements Component {
 
   private login$(session: ClientSession): Observable<unknown> {
     const identity$ = this.name === undefined ? EMPTY
-      : this.request$(session, { type: 'identity', id: newMsgId(), cid: this.name }, 'identity').pipe(
-        map((resp) => {
-          if (resp.status !== STATUS.OK) {
-            throw new AuthError(`login of '${this.name}' refused: ${errorText(resp.data)}`, resp.status);
-          }
-        }));
+      : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key);
     // After a (re)connect the component declares its subscriptions and methods again.
     const declare$ = defer(() => {
       const admin = [
@@ -151,12 +155,7 @@ export class ComponentImpl implements Component {
   private onDown(session: ClientSession, error: unknown): void {
     if (this.session$.value === session) this.session$.next(null);
     if (this.current === session) this.current = null;
-    for (const [id, pending] of this.pending) {
-      if (pending.session === session) {
-        this.pending.delete(id);
-        pending.fail(new ConnectionClosedError('connection down', { cause: error }));
-      }
-    }
+    this.requests.sessionDown(session, error);
     if (!this.closed) this.statusSubject.next({ type: 'down', error });
   }
 
@@ -177,14 +176,9 @@ export class ComponentImpl implements Component {
       return;
     }
     switch (msg.type) {
-      case 'response': {
-        const pending = this.pending.get(msg.id);
-        if (pending?.session === session) {
-          this.pending.delete(msg.id);
-          pending.reply(msg);
-        } else this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
+      case 'response':
+        if (!this.requests.resolve(session, msg)) this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
         return;
-      }
       case 'pub': return this.onPublish(session, msg);
       case 'rpc': return this.onRpc(session, msg);
       case 'ack': return this.publisher.acks$.next(msg.id);
@@ -242,15 +236,26 @@ export class ComponentImpl implements Component {
 
   private request$(session: ClientSession, msg: Msg & { id: MsgId }, what: string,
     timeoutMs = this.requestTimeout, timeoutError: Error = new RpcTimeoutError(what, timeoutMs)): Observable<ResponseMsg> {
-    return new Observable<ResponseMsg>((subscriber) => {
-      this.pending.set(msg.id, {
-        session,
-        reply: (resp) => { subscriber.next(resp); subscriber.complete(); },
-        fail: (err) => subscriber.error(err),
-      });
-      session.send(msg);
-      return () => { this.pending.delete(msg.id); };
-    }).pipe(timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }));
+    return this.requests.request$(session, msg, timeoutMs, timeoutError);
+  }
+
+  /** One request on the session past its login; ConnectionClosedError when there is none. */
+  private requestNow$(msg: Msg & { id: MsgId }, what: string): Observable<ResponseMsg> {
+    return defer(() => {
+      const session = this.current;
+      if (session === null) return throwError(() => new ConnectionClosedError(`${what}: not connected`));
+      return this.request$(session, msg, what);
+    });
+  }
+
+  /** REGISTER a key for `cid` on this (anonymous) connection; see `register()`. */
+  register$(cid: string, pin: string, key: ComponentKey): Observable<void> {
+    return register$((msg, what) => this.requestNow$(msg, what), cid, pin, key);
+  }
+
+  unregister(): Promise<void> {
+    if (this.name === undefined) return Promise.reject(new AuthError('an anonymous component has no key to unregister'));
+    return lastValueFrom(unregister$((msg, what) => this.requestNow$(msg, what), this.name));
   }
 
   private admin$(session: ClientSession, topic: string, cmd: Record<string, unknown>): Observable<unknown> {
@@ -407,10 +412,7 @@ export class ComponentImpl implements Component {
     this.closed = true;
     this.connection.unsubscribe();
     this.settleReady(reason);
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id);
-      pending.fail(reason);
-    }
+    this.requests.failAll(reason);
     const fatal = !(reason instanceof ConnectionClosedError);
     for (const entry of [...this.topics.values()]) {
       if (fatal) entry.subject.error(reason);

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
+import type { ComponentKey } from '../security/crypto.js';
 import type { Link } from '../transport/link.js';
 import type { OverflowPolicy, PublishOptions } from './publisher.js';
 import type { CallOptions, Handler, Logger, Message, Status, SubscribeOptions } from '../types.js';
@@ -27,6 +28,15 @@ export interface ComponentOptions {
   baseUrl?: string;
   /** Custom link opener (tests use in-memory links). Default: WebSocket. */
   dial?: Dialer;
+  /**
+   * The component's secret, for a name with a key on file at the broker (spec §3.3): a private
+   * RSA or ECDSA key (PEM or DER, or a `KeyObject`) signs the broker's challenge; any other
+   * text is a shared secret (JL). Without it, a challenged login fails with `AuthError`
+   * (status 11). Default none.
+   */
+  key?: ComponentKey;
+  /** CA bundle (PEM) to trust for `wss://` beyond the system roots (spec §1.1). Default none. */
+  ca?: string | Uint8Array;
   /** pino-shaped logger. Default silent. */
   logger?: Logger;
 }
@@ -61,6 +71,7 @@ export interface Component {
   call<R = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<R>;
   /** Serve `method`; returns the teardown that unexposes it. @throws InvalidTopicError */
   expose(method: string, handler: Handler): () => void;
+
   /** Close the link, complete every stream, fail pending calls. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -57,10 +57,12 @@ class FileSecurityStore implements SecurityStore {
 
   constructor(readonly dir: string) {}
 
-  get multiTenant(): boolean {
-    for (const tenant of this.tenants.keys()) if (tenant !== DEFAULT_TENANT) return true;
-    return false;
-  }
+  /** Cached: read on every publish by the broker's fast path; tenants change only on reload. */
+  private isolated = false;
+
+  get multiTenant(): boolean { return this.isolated; }
+
+  get hasPrivateTopics(): boolean { return this.topicAuth.size > 0; }
 
   tenantOf(name: string): string { return tenantOf(name); }
   pinFor(tenant: string): string | undefined { return this.tenants.get(tenant); }
@@ -146,6 +148,7 @@ class FileSecurityStore implements SecurityStore {
       this.readJson(TOPIC_AUTH_FILE, parseTopicAuth),
     ]);
     this.tenants = tenants ?? new Map();
+    this.isolated = [...this.tenants.keys()].some((tenant) => tenant !== DEFAULT_TENANT);
     this.adminSet = admins ?? new Set();
     this.topicAuth = topicAuth ?? new Map();
   }

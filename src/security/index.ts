@@ -8,6 +8,8 @@ export {
 } from './crypto.js';
 export type { ComponentKey, KeyMaterial } from './crypto.js';
 export { ADMINS_FILE, KEYS_DIR, openSecurityStore, TENANTS_FILE, TOPIC_AUTH_FILE } from './file-store.js';
+export { memorySecurityStore } from './memory-store.js';
+export type { MemorySecurityConfig } from './memory-store.js';
 export type { SecurityStore } from './types.js';
 export { DEFAULT_TENANT, MAX_NAME_LENGTH, tenantOf, validateKeyName } from './names.js';
 export { createAuthenticator, newLoginState } from './authenticator.js';

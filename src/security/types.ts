@@ -3,8 +3,8 @@ import type { KeyMaterial } from './crypto.js';
 
 /** Provisioning of one broker: tenants, admins, private topics and component keys. */
 export interface SecurityStore {
-  /** The broker directory the files live in. */
-  readonly dir: string;
+  /** The broker directory the files live in; undefined for an in-memory store. */
+  readonly dir: string | undefined;
   /** True when tenants other than `'.'` are configured: tenants are then isolated. */
   readonly multiTenant: boolean;
   /** The tenant of a name (spec §1.2). */
@@ -21,6 +21,11 @@ export interface SecurityStore {
   saveKey(cid: string, bytes: Uint8Array, keyType: number): Promise<string>;
   /** Remove every key file of `cid`; resolves false when there was none. @throws InvalidNameError */
   deleteKey(cid: string): Promise<boolean>;
+  /**
+   * True when some topic is private. With it false and `multiTenant` false every topic is open
+   * to everyone, and the broker skips all per-subscriber checks (its fast path).
+   */
+  readonly hasPrivateTopics: boolean;
   /** A topic is private when it has a topic-auth entry, even an empty one (spec §6.2). */
   isPrivate(topic: string): boolean;
   isAuthorized(name: string, topic: string): boolean;

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { broker } from '../../src/broker/index.js';
 import { ConnectionError } from '../../src/errors.js';
+import { connect } from '../../src/index.js';
 import { caOptions, keystoreTlsFiles, loadTlsOptions, TlsConfigError } from '../../src/security/index.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
 
@@ -67,6 +69,29 @@ describe.skipIf(!hasOpenssl)('wss with a private CA', () => {
     await expect(dialWebSocket(url)).rejects.toBeInstanceOf(ConnectionError);
     await expect(dialWebSocket(url, { wsOptions: await caOptions(join(dir, 'other-ca.crt')) }))
       .rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('serves a component over wss:// from broker({ tls }) when the component trusts the CA', async () => {
+    const b = await broker({ port: 0, host: '127.0.0.1', tls: await loadTlsOptions(keystoreTlsFiles(dir)) });
+    try {
+      expect(b.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+      const { ca } = await caOptions(join(dir, 'ca.crt'));
+      const sub = await connect(`${b.url!}/sub`, { ca });
+      const pub = await connect(`${b.url!}/pub`, { ca: ca.toString('utf8') });
+      try {
+        const got = new Promise((resolve) => sub.subscribe$('t').subscribe((m) => resolve(m.args)));
+        await sub.rpc('rid');
+        pub.publish('t', 'over tls');
+        expect(await got).toEqual(['over tls']);
+        expect(await pub.rpc('rid')).toBe('broker');
+      } finally {
+        await Promise.all([sub.close(), pub.close()]);
+      }
+      // Without the CA the handshake fails; the broker keeps serving.
+      await expect(connect(`${b.url!}/x`, { reconnect: { maxRetries: 0 } })).rejects.toBeInstanceOf(ConnectionError);
+    } finally {
+      await b.close();
+    }
   });
 
   it('refuses a key that does not match the certificate, naming the key file', async () => {

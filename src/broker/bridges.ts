@@ -1,0 +1,80 @@
+/**
+ * Links from this broker to other networks (spec §9, §10): an MQTT broker (`mqtt`) and other
+ * Rembus brokers (`join`), plus the federation agent every broker runs so that any bridge can
+ * attach to it (`rembus bridge ws://A ws://B`). Opened after the broker has started; closed
+ * before it stops. None of them can fail the start: each link dials in the background, retries
+ * forever, and reports its state on `links$`.
+ */
+import { combineLatest, map, type Observable, of } from 'rxjs';
+import { FederationAgent } from '../bridge/federation-agent.js';
+import { joinBroker } from '../bridge/join.js';
+import type { LinkState } from '../bridge/link-state.js';
+import type { Logger, Status } from '../types.js';
+import type { BrokerImpl } from './broker-impl.js';
+
+export interface BridgeOptions {
+  /** MQTT broker URL to bridge with (`mqtt://host:1883`, `mqtts://…`). */
+  readonly mqtt?: string;
+  /** Rembus brokers to join (`ws://host:8338`, …). */
+  readonly join?: readonly string[];
+  readonly name: string;
+  readonly logger: Logger;
+}
+
+export interface Bridges {
+  /** The links' states, in option order (`mqtt` first); `[]` without links. Replays the latest. */
+  readonly links$: Observable<readonly LinkState[]>;
+  close(): Promise<void>;
+}
+
+interface Link {
+  readonly kind: LinkState['kind'];
+  readonly url: string;
+  readonly status$: Observable<Status>;
+  close(): Promise<void>;
+}
+
+/**
+ * Start the federation agent and open the configured links.
+ * @throws InvalidTopicError for an `mqtt` or `join` URL of the wrong scheme (before anything is opened)
+ */
+export async function openBridges(options: BridgeOptions, broker: BrokerImpl): Promise<Bridges | undefined> {
+  const log = options.logger;
+  const host = {
+    name: options.name,
+    messages$: broker.messages$,
+    publish: (topic: string, args: unknown[], origin: string) => broker.publish(topic, args, origin),
+    isPrivate: (topic: string) => broker.auth.store.hasPrivateTopics && broker.auth.store.isPrivate(topic),
+  };
+  const agent = new FederationAgent({
+    ...host,
+    expose: (method, handler) => broker.expose(method, handler),
+    router: broker.router,
+  }, options.name, log.child({ federation: 'agent' }));
+  const links: Link[] = [];
+  try {
+    if (options.mqtt !== undefined) {
+      // MQTT.js is an optional peer: loaded only by a broker that bridges to MQTT.
+      const { mqttBridge } = await import('../bridge/mqtt-bridge.js');
+      const link = mqttBridge(host, { url: options.mqtt, logger: log });
+      links.push({ kind: 'mqtt', url: options.mqtt, status$: link.status$, close: () => link.close() });
+    }
+    for (const url of options.join ?? []) {
+      const link = joinBroker((l) => broker.handle(l), url, { name: options.name, logger: log.child({ join: url }) });
+      links.push({ kind: 'join', url, status$: link.status$, close: () => link.close() });
+    }
+  } catch (err) {
+    await Promise.all(links.map((l) => l.close()));
+    agent.close();
+    throw err;
+  }
+  const links$ = links.length === 0 ? of([]) : combineLatest(links.map((l) => l.status$.pipe(
+    map((status): LinkState => ({ kind: l.kind, url: l.url, status })))));
+  return {
+    links$,
+    close: async () => {
+      await Promise.all(links.map((l) => l.close()));
+      agent.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Data at rest (spec §8): the schema stage fed by the broker's `messages$`, on the broker's
+ * DuckDB database — or a DuckLake catalog when one is asked for and the extension loads.
+ */
+import { RembusError } from '../errors.js';
+import { errorText } from '../internal/logger.js';
+import { attachSchema, loadSchemaFile, parseSchema, type SchemaStage } from '../schema/index.js';
+import type { Published } from '../schema/types.js';
+import { openDatabase, type DuckDbHandle } from '../store/duckdb/database.js';
+import type { Store } from '../store/types.js';
+import type { Handler, Logger } from '../types.js';
+import type { Observable } from 'rxjs';
+
+/** DuckLake was asked for (`ducklake` / `DUCKLAKE_URL`) but cannot be used here. */
+export class DuckLakeUnavailableError extends RembusError {
+  readonly code = 'DUCKLAKE_UNAVAILABLE';
+  constructor(readonly url: string, cause: unknown) {
+    super(`DuckLake catalog '${url}' was requested but the ducklake extension cannot be loaded `
+      + `(${errorText(cause)}); it is downloaded by DuckDB on first use, which needs network access. `
+      + 'Without DUCKLAKE_URL the broker keeps its tables in a plain DuckDB file.', { cause });
+    this.name = 'DuckLakeUnavailableError';
+  }
+}
+
+export interface DataStageOptions {
+  /** A schema file path or the parsed JSON object. */
+  readonly schema?: string | object;
+  /** A DuckLake catalog URL (`ducklake:sqlite:x.sqlite`, `ducklake:x.ducklake`, …). */
+  readonly ducklake?: string;
+  /** DuckLake DATA_PATH. */
+  readonly dataPath?: string;
+  readonly store?: Store;
+  readonly logger: Logger;
+}
+
+export interface DataStage {
+  readonly stage: SchemaStage | undefined;
+  close(): Promise<void>;
+}
+
+interface BrokerSide {
+  readonly messages$: Observable<Published>;
+  expose(method: string, handler: Handler): () => void;
+}
+
+/** Open the schema stage (tables created or migrated before this resolves). */
+export async function openDataStage(options: DataStageOptions, broker: BrokerSide): Promise<DataStage | undefined> {
+  if (options.schema === undefined && options.ducklake === undefined) return undefined;
+  // Read and check the schema before opening anything: a bad file fails start-up naming the field.
+  const schema = options.schema === undefined ? undefined
+    : typeof options.schema === 'string' ? await loadSchemaFile(options.schema) : parseSchema(options.schema);
+  const shared = storeDb(options.store);
+  const db = shared ?? await openDatabase(':memory:');
+  try {
+    if (options.ducklake !== undefined) await attachDuckLake(db, options.ducklake, options.dataPath);
+    const stage = schema === undefined ? undefined : attachSchema({
+      schema, db, messages$: broker.messages$, expose: (m, h) => broker.expose(m, h),
+      logger: options.logger.child({ component: 'schema' }),
+    });
+    await stage?.ready;
+    return {
+      stage,
+      close: async () => {
+        await stage?.close();
+        if (shared === undefined) await db.close();
+      },
+    };
+  } catch (err) {
+    if (shared === undefined) await db.close();
+    throw err;
+  }
+}
+
+function storeDb(store: Store | undefined): DuckDbHandle | undefined {
+  const db = (store as { db?: DuckDbHandle } | undefined)?.db;
+  return db !== undefined && typeof db.write === 'function' ? db : undefined;
+}
+
+async function attachDuckLake(db: DuckDbHandle, url: string, dataPath: string | undefined): Promise<void> {
+  try {
+    await db.write(async (c) => {
+      try {
+        await c.run('LOAD ducklake');
+      } catch {
+        await c.run('INSTALL ducklake');
+        await c.run('LOAD ducklake');
+      }
+    });
+  } catch (err) {
+    throw new DuckLakeUnavailableError(url, err);
+  }
+  const target = url.startsWith('ducklake:') ? url : `ducklake:${url}`;
+  const options = dataPath === undefined ? '' : ` (DATA_PATH '${dataPath.replaceAll("'", "''")}')`;
+  await db.write((c) => c.run(`ATTACH '${target.replaceAll("'", "''")}' AS rl${options}`).then(() => c.run('USE rl')));
+}

@@ -1,0 +1,98 @@
+/**
+ * The login messages (spec §3.1, §3.3, §3.5): IDENTITY, ATTESTATION, REGISTER, UNREGISTER. The
+ * authenticator decides what to answer; this stage binds the name and sends the RESPONSE.
+ * Each step may await the security store, so the broker holds the connection's later frames
+ * until the step settles (see `Session.backlog`), and every check that can change meanwhile —
+ * the link is open, the name is free — is made again after the await.
+ */
+import { errorText } from '../internal/logger.js';
+import {
+  STATUS, type AttestationMsg, type IdentityMsg, type MsgId, type RegisterMsg, type UnregisterMsg,
+} from '../protocol/messages.js';
+import type { Authenticator, AuthReply } from '../security/authenticator.js';
+import type { Logger } from '../types.js';
+import type { Session } from './twin.js';
+
+/** A connection whose attestation failed is closed this long after the answer (JL ~0.5 s, spec §3.3). */
+export const FAILED_LOGIN_CLOSE_MS = 500;
+
+/** What the login stage needs from the broker. */
+export interface LoginHost {
+  readonly auth: Authenticator;
+  readonly log: Logger;
+  /** Is a live connection bound to `cid`? */
+  isConnected(cid: string): boolean;
+  /** Is the session still served (open and not detached)? */
+  isLive(session: Session): boolean;
+  /** Bind the session to the named twin `cid` (spec §3.1 step 4). */
+  bindName(session: Session, cid: string): void;
+  reply(session: Session, id: MsgId, status: number, data: unknown): void;
+}
+
+export class Login {
+  constructor(private readonly host: LoginHost) {}
+
+  /** IDENTITY: 10 empty cid / already identified, 60 already connected, 11 challenge, or bind + 0. */
+  identity(session: Session, msg: IdentityMsg): Promise<void> | void {
+    const { host } = this;
+    if (msg.cid === '') return host.reply(session, msg.id, STATUS.ERROR, 'empty cid');
+    if (!session.twin.anonymous) return host.reply(session, msg.id, STATUS.ERROR, 'already identified');
+    if (host.isConnected(msg.cid)) return host.reply(session, msg.id, STATUS.NAME_ALREADY_TAKEN, 'already connected');
+    return this.answer(session, msg.id, host.auth.onIdentity(session.login, msg.cid), (reply) => {
+      if (reply.status === STATUS.OK) this.bind(session, msg.id, msg.cid);
+      else host.reply(session, msg.id, reply.status, reply.data);
+    });
+  }
+
+  /** ATTESTATION: bind + 0 when the signature proves the key; else 10 and the link closes (JL). */
+  attestation(session: Session, msg: AttestationMsg): Promise<void> | void {
+    const { host } = this;
+    if (!session.twin.anonymous) return host.reply(session, msg.id, STATUS.ERROR, 'already identified');
+    return this.answer(session, msg.id, host.auth.onAttestation(session.login, msg.cid, msg.signature), (reply) => {
+      if (reply.status === STATUS.OK) return this.bind(session, msg.id, msg.cid);
+      host.log.info({ cid: msg.cid, reason: reply.data }, 'attestation refused');
+      host.reply(session, msg.id, reply.status, reply.data);
+      clearTimeout(session.closeTimer);
+      session.closeTimer = setTimeout(() => session.link.close(1008, 'authentication failed'), FAILED_LOGIN_CLOSE_MS);
+      session.closeTimer.unref?.();
+    });
+  }
+
+  /** REGISTER a public key for a name (spec §3.5): 0, 10 (tenant, pin, key) or 60 (name taken). */
+  register(session: Session, msg: RegisterMsg): Promise<void> {
+    return this.answer(session, msg.id, this.host.auth.onRegister(msg.cid, msg.pin, msg.pubkey, msg.keyType),
+      (reply) => {
+        this.host.log.info({ cid: msg.cid, status: reply.status }, 'register');
+        this.host.reply(session, msg.id, reply.status, reply.data);
+      });
+  }
+
+  /** UNREGISTER the connection's own name: only once it proved its key (JL), else 10. */
+  unregister(session: Session, msg: UnregisterMsg): Promise<void> | void {
+    const twin = session.twin;
+    if (twin.anonymous) return this.host.reply(session, msg.id, STATUS.ERROR, 'invalid operation');
+    return this.answer(session, msg.id, this.host.auth.onUnregister(twin.name, session.login.authenticated),
+      (reply) => this.host.reply(session, msg.id, reply.status, reply.data));
+  }
+
+  private bind(session: Session, id: MsgId, cid: string): void {
+    const { host } = this;
+    // Re-checked: the name may have been taken while the store was read.
+    if (!session.twin.anonymous) return host.reply(session, id, STATUS.ERROR, 'already identified');
+    if (host.isConnected(cid)) return host.reply(session, id, STATUS.NAME_ALREADY_TAKEN, 'already connected');
+    host.bindName(session, cid);
+    host.reply(session, id, STATUS.OK, null);
+  }
+
+  /** Await the authenticator; act on its reply only if the connection is still served. */
+  private async answer(session: Session, id: MsgId, pending: Promise<AuthReply>, act: (reply: AuthReply) => void): Promise<void> {
+    let reply: AuthReply;
+    try {
+      reply = await pending;
+    } catch (err) {
+      this.host.log.error({ err: errorText(err) }, 'login step failed');
+      reply = { status: STATUS.ERROR, data: 'internal error' };
+    }
+    if (this.host.isLive(session)) act(reply);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * RPC routing (spec §5.2, §5.3): broker-local methods, direct targets, exposer choice, and the
+ * table of forwarded calls waiting for their RESPONSE. Private methods are refused with 10
+ * "unauthorized"; with tenants, exposers and direct targets of other tenants are invisible.
+ */
+import type { Frame } from '../codec/wire.js';
+import { encodeResult } from '../dataframe/index.js';
+import { errorText } from '../internal/logger.js';
+import { invokeHandler } from '../internal/invoke.js';
+import { STATUS, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
+import type { Handler, Logger } from '../types.js';
+import type { Guard } from './guard.js';
+import type { Router } from './router.js';
+import type { Session, Twin } from './twin.js';
+
+interface PendingRpc { caller: Session; exposer: Session; topic: string; deadline: number }
+
+/** Built-in methods every broker answers to anyone, private or not (spec §5.2 step 2). */
+const BUILTINS = new Set(['rid', 'version', 'uptime']);
+
+/** What RPC routing needs from the broker. */
+export interface RpcHost {
+  readonly name: string;
+  readonly log: Logger;
+  readonly router: Router;
+  readonly guard: Guard;
+  named(cid: string): Twin | undefined;
+  reply(session: Session, id: MsgId, status: number, data: unknown): void;
+}
+
+export class RpcRouting {
+  /** Broker-local methods (built-ins, `broker.expose`, schema tables). */
+  readonly local = new Map<string, Handler>();
+  private readonly pending = new Map<MsgId, PendingRpc>();
+
+  constructor(private readonly host: RpcHost, private readonly requestTimeout: number) {}
+
+  /** Calls forwarded and not yet answered. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  onRpc(session: Session, msg: RpcMsg, frame: Frame): void {
+    const { host } = this;
+    const caller = session.twin;
+    const reply = (status: number, data: unknown): void => host.reply(session, msg.id, status, data);
+    const open = BUILTINS.has(msg.topic) || host.guard.mayCall(caller, msg.topic);
+    if (!open) return reply(STATUS.ERROR, 'unauthorized');
+    if (msg.target !== null && msg.target !== host.name) {
+      // Another tenant's names are not visible: as if never seen (spec §5.3, 45).
+      const target = host.guard.sees(caller, msg.target) ? host.named(msg.target) : undefined;
+      if (target === undefined) return reply(STATUS.TARGET_NOT_FOUND, msg.target);
+      if (target.session === null) return reply(STATUS.TARGET_DOWN, msg.target);
+      return this.forward(session, target.session, msg, frame);
+    }
+    const local = this.local.get(msg.topic);
+    if (local !== undefined) {
+      invokeHandler(local, msg.args).then(
+        // A DataFrame result (query_<t>) travels as tag 80 (spec §7).
+        (result) => reply(STATUS.OK, encodeResult(result) ?? null),
+        (err: unknown) => reply(STATUS.METHOD_EXCEPTION, errorText(err)),
+      );
+      return;
+    }
+    if (msg.target === host.name) return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
+    const choice = host.router.pickExposer(msg.topic, caller, host.guard.servers(caller, msg.topic));
+    switch (choice) {
+      case 'not_found': return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
+      case 'unavailable': return reply(STATUS.METHOD_UNAVAILABLE, msg.topic);
+      case 'loopback': return reply(STATUS.METHOD_LOOPBACK, msg.topic);
+      default: return this.forward(session, choice.session!, msg, frame);
+    }
+  }
+
+  private forward(caller: Session, exposer: Session, msg: RpcMsg, frame: Frame): void {
+    this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: Date.now() + this.requestTimeout });
+    if (frame instanceof Uint8Array && exposer.codec.kind === 'cbor') exposer.sendFrame(frame);
+    else exposer.send(msg);
+  }
+
+  onResponse(session: Session, msg: ResponseMsg, frame: Frame): void {
+    const pending = this.pending.get(msg.id);
+    if (pending === undefined || pending.exposer !== session) {
+      this.host.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
+      return;
+    }
+    this.pending.delete(msg.id);
+    const caller = pending.caller;
+    if (caller.twin.session !== caller) return;
+    if (frame instanceof Uint8Array && caller.codec.kind === 'cbor') caller.sendFrame(frame);
+    else this.host.reply(caller, msg.id, msg.status, msg.data);
+  }
+
+  /** A session is gone: calls routed to it will never be answered, so tell their callers now. */
+  detach(session: Session): void {
+    for (const [id, pending] of this.pending) {
+      if (pending.exposer === session) {
+        this.pending.delete(id);
+        this.host.reply(pending.caller, id, STATUS.METHOD_UNAVAILABLE, pending.topic);
+      } else if (pending.caller === session) {
+        this.pending.delete(id);
+      }
+    }
+  }
+
+  /** Forget calls past their request timeout (the caller's own timer has fired). */
+  sweep(now: number): void {
+    for (const [id, pending] of this.pending) if (pending.deadline <= now) this.pending.delete(id);
+  }
+
+  clear(): void {
+    this.pending.clear();
+  }
+}

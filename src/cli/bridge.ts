@@ -1,0 +1,47 @@
+/** `rembus bridge <urlA> <urlB>`: federate two brokers until SIGINT/SIGTERM (spec §10). */
+import type { Command } from 'commander';
+import { bridge } from '../bridge/federation.js';
+import { validatePattern } from '../topic/validate.js';
+import { untilSignal } from './client.js';
+import { cliLogger } from './logger.js';
+import { CliError, EXIT, intArg, type Env, type GlobalOptions } from './options.js';
+
+interface BridgeFlags {
+  topics?: string[];
+  refresh?: number;
+}
+
+/** Add the `bridge` subcommand to `program`. */
+export function registerBridge(program: Command, env: Env): void {
+  program.command('bridge')
+    .description('bridge two brokers: publishes cross both ways, exposed methods become callable on both '
+      + '(--name sets the bridge components\' name; default bridge-<random>)')
+    .argument('<urlA>', 'one broker, ws://host:port (or ws://host:port/name)')
+    .argument('<urlB>', 'the other broker')
+    .option('--topics <pattern...>', 'forward only these topics (Rembus patterns; default every topic)')
+    .option('--refresh <ms>', 'how often exposed methods are read again (default 1000)', intArg('refresh', 10))
+    .action(async (urlA: string, urlB: string, flags: BridgeFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      for (const url of [urlA, urlB]) {
+        if (!/^wss?:\/\/[^/]/.test(url)) throw new CliError(`invalid broker URL '${url}': expected ws:// or wss://`, EXIT.usage);
+      }
+      for (const pattern of flags.topics ?? []) validatePattern(pattern);
+      const log = cliLogger('bridge', globals.verbose, env, 'info');
+      // Listen for signals first, so a signal sent right after startup is not fatal.
+      const stop = untilSignal();
+      const link = bridge(urlA, urlB, {
+        logger: log.child({ component: 'bridge' }),
+        ...(globals.name === undefined ? {} : { name: globals.name }),
+        ...(flags.topics === undefined ? {} : { topics: flags.topics }),
+        ...(flags.refresh === undefined ? {} : { refreshInterval: flags.refresh }),
+      });
+      const watch = link.status$.subscribe((status) => {
+        if (status.type !== 'up') log.info({ status: status.type }, 'bridge not up');
+      });
+      const signal = await stop;
+      log.info({ signal }, 'bridge stopping');
+      watch.unsubscribe();
+      await link.close();
+      log.info('bridge stopped');
+    });
+}

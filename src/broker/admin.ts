@@ -7,6 +7,7 @@
 import { errorText } from '../internal/logger.js';
 import { CONFIG_TOPIC, STATUS, type AdminMsg } from '../protocol/messages.js';
 import { validatePattern, validateTopic } from '../topic/validate.js';
+import type { Logger } from '../types.js';
 import type { Router } from './router.js';
 import type { Twin } from './twin.js';
 
@@ -28,8 +29,8 @@ export interface BrokerControl {
   config(): unknown;
   /** Stop the broker after the reply has been sent. */
   shutdown(): void;
-  /** Switch debug logging on or off; false when the logger has no level to change. */
-  debug(on: boolean): boolean;
+  /** Switch debug logging on or off (a no-op for a logger without a level). */
+  debug(on: boolean): void;
 }
 
 export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg, may: MayDeclare): AdminReply {
@@ -74,8 +75,26 @@ export function brokerAdminCommand(control: BrokerControl, twin: Twin, cmd: stri
       control.shutdown();
       return OK;
     default:
-      return control.debug(cmd === 'enable_debug') ? OK : [STATUS.ERROR, 'the logger has no level to change'];
+      control.debug(cmd === 'enable_debug');
+      return OK;
   }
+}
+
+/** JL `broker_config`: who exposes and who subscribes to what (spec §6). */
+export function brokerConfig(twins: Iterable<Twin>): { exposers: Record<string, string[]>; subscribers: Record<string, string[]> } {
+  const exposers: Record<string, string[]> = {};
+  const subscribers: Record<string, string[]> = {};
+  for (const twin of twins) {
+    for (const method of twin.exposed) (exposers[method] ??= []).push(twin.name);
+    for (const topic of twin.subscriptions.keys()) (subscribers[topic] ??= []).push(twin.name);
+  }
+  return { exposers, subscribers };
+}
+
+/** `enable_debug` / `disable_debug` on a pino logger (its `level`); loggers without one are left alone. */
+export function setDebug(log: Logger, on: boolean): void {
+  const leveled = log as Logger & { level?: unknown };
+  if (typeof leveled.level === 'string') leveled.level = on ? 'debug' : 'info';
 }
 
 /** JL bulk re-registration after a reconnect; then acts like `reactive` (spec §6). All or nothing. */

@@ -16,7 +16,9 @@ import { memoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
-import { BROKER_ADMIN_COMMANDS, brokerAdminCommand, handleAdmin, type BrokerControl } from './admin.js';
+import {
+  BROKER_ADMIN_COMMANDS, brokerAdminCommand, brokerConfig, handleAdmin, setDebug, type BrokerControl,
+} from './admin.js';
 import { decodeFrames, type Inbound } from './decode-frames.js';
 import { Guard } from './guard.js';
 import { Login } from './login.js';
@@ -162,9 +164,12 @@ export class BrokerImpl {
       this.log.error({ remote: session.link.remote, type: inbound.msg.type, err: errorText(err) }, 'frame handling failed');
       return;
     }
-    if (busy !== undefined) {
+    if (busy instanceof Promise) {
       session.backlog = [];
-      void busy.then(() => this.resume(session));
+      void busy.then(() => this.resume(session), (err: unknown) => {
+        this.log.error({ remote: session.link.remote, type: inbound.msg.type, err: errorText(err) }, 'frame handling failed');
+        this.resume(session);
+      });
     }
   }
 
@@ -276,31 +281,14 @@ export class BrokerImpl {
 
   private readonly control: BrokerControl = {
     isAdmin: (name) => this.auth.isAdmin(name),
-    config: () => this.config(),
+    config: () => brokerConfig(new Set([...this.named.values(), ...[...this.sessions.keys()].map((s) => s.twin)])),
     shutdown: () => {
       this.log.warn('shutdown requested by an admin');
       // After the reply has left: the close would otherwise race it.
       setImmediate(() => this.onShutdown());
     },
-    debug: (on) => {
-      const log = this.log as Logger & { level?: unknown };
-      if (typeof log.level !== 'string') return false;
-      log.level = on ? 'debug' : 'info';
-      return true;
-    },
+    debug: (on) => setDebug(this.log, on),
   };
-
-  /** JL `broker_config`: who exposes and who subscribes to what. */
-  private config(): { exposers: Record<string, string[]>; subscribers: Record<string, string[]> } {
-    const exposers: Record<string, string[]> = {};
-    const subscribers: Record<string, string[]> = {};
-    const twins = new Set([...this.named.values(), ...[...this.sessions.keys()].map((s) => s.twin)]);
-    for (const twin of twins) {
-      for (const method of twin.exposed) (exposers[method] ??= []).push(twin.name);
-      for (const topic of twin.subscriptions.keys()) (subscribers[topic] ??= []).push(twin.name);
-    }
-    return { exposers, subscribers };
-  }
 
   /** Bind an identified (and, with a key on file, authenticated) connection to its name. */
   private bindName(session: Session, cid: string): void {

@@ -11,9 +11,7 @@ import { dedupeById } from '../../operators/dedupe-by-id.js';
 import { retryBackoff } from '../../operators/retry-backoff.js';
 import { newMsgId } from '../codec/msgid.js';
 import type { Frame } from '../codec/wire.js';
-import {
-  AuthError, ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError,
-} from '../errors.js';
+import { AuthError, ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { invokeHandler } from '../internal/invoke.js';
 import {
@@ -25,7 +23,7 @@ import type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptio
 import type { ComponentKey } from '../security/crypto.js';
 import { identify$, register$, unregister$ } from './auth.js';
 import { ClientSession, connection$ } from './connection.js';
-import { Requests } from './requests.js';
+import { Requests, rpcResult } from './requests.js';
 import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentOptions, Dialer } from './types.js';
 import { parseComponentUrl, type ComponentAddress } from './url.js';
@@ -428,11 +426,4 @@ export class ComponentImpl implements Component {
 
 function message(topic: string, args: unknown[], pattern: string, qos: QoS, slot: number | undefined): Message {
   return slot === undefined ? { topic, args, pattern, qos } : { topic, args, pattern, qos, slot };
-}
-
-/** Map a RESPONSE to its result, or throw the typed error its status stands for. */
-function rpcResult(method: string, resp: ResponseMsg): unknown {
-  if (resp.status === STATUS.OK) return resp.data;
-  if (resp.status === STATUS.METHOD_NOT_FOUND) throw new MethodNotFoundError(method);
-  throw new RpcError(method, resp.status, resp.data);
 }

@@ -3,8 +3,8 @@
  * their RESPONSE. Unsubscribing deletes the entry; a late or unknown reply is dropped.
  */
 import { Observable, throwError, timeout } from 'rxjs';
-import { ConnectionClosedError } from '../errors.js';
-import type { Msg, MsgId, ResponseMsg } from '../protocol/messages.js';
+import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.js';
+import { STATUS, type Msg, type MsgId, type ResponseMsg } from '../protocol/messages.js';
 import type { ClientSession } from './connection.js';
 
 interface Pending { session: ClientSession; reply: (msg: ResponseMsg) => void; fail: (err: unknown) => void }
@@ -55,4 +55,11 @@ export class Requests {
       pending.fail(reason);
     }
   }
+}
+
+/** Map a RESPONSE to its result, or throw the typed error its status stands for. */
+export function rpcResult(method: string, resp: ResponseMsg): unknown {
+  if (resp.status === STATUS.OK) return resp.data;
+  if (resp.status === STATUS.METHOD_NOT_FOUND) throw new MethodNotFoundError(method);
+  throw new RpcError(method, resp.status, resp.data);
 }

@@ -58,9 +58,14 @@ describe('admin commands', () => {
     expect(await ops('secret', { cmd: 'unauthorize', cid: 'alice' })).toEqual([0, null]);
     expect(await ops('secret', { cmd: 'authorize' })).toEqual([10, 'cid missing']);
     expect(await ops('__config__', { cmd: 'private_topics_config' })).toEqual([0, { secret: [] }]);
-    const [status, config] = await ops('__config__', { cmd: 'broker_config' });
-    expect(status).toBe(0);
-    expect(config).toEqual({ exposers: {}, subscribers: {} });
+    const node = await scope.connect(b, 'node');
+    const sub = node.subscribe$('news').subscribe();
+    node.expose('svc', () => 1);
+    await roundTrip(node);
+    expect(await ops('__config__', { cmd: 'broker_config' })).toEqual([0, { exposers: { svc: ['node'] }, subscribers: { news: ['node'] } }]);
+    expect(await ops('__config__', { cmd: 'enable_debug' })).toEqual([0, null]);
+    expect(await ops('__config__', { cmd: 'disable_debug' })).toEqual([0, null]);
+    sub.unsubscribe();
   });
 });
 

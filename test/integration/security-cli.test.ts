@@ -97,7 +97,9 @@ describe('rembus broker', () => {
 
   it('fails to start naming a missing --cert or --key file (exit 3), and wants both (exit 1)', async () => {
     const missing = join(dir, 'missing.crt');
-    const noCert = await start(['broker', '--port', '0', '--no-persist', '--cert', missing, '--key', join(dir, 'k.pem')]).exit;
+    const key = join(dir, 'present.key');
+    await writeFile(key, 'not even a key');
+    const noCert = await start(['broker', '--port', '0', '--no-persist', '--cert', missing, '--key', key]).exit;
     expect(noCert.code).toBe(3);
     expect(noCert.stderr).toContain(missing);
     const alone = await start(['broker', '--port', '0', '--no-persist', '--cert', missing]).exit;

@@ -78,7 +78,10 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     port: listener?.port,
     url: listener === undefined ? undefined : `${scheme}://${dialHost}:${listener.port}`,
     messages$: impl.messages$.asObservable(),
-    stats: () => impl.stats(),
+    stats: () => {
+      const schema = data?.stage?.stats();
+      return schema === undefined ? impl.stats() : { ...impl.stats(), schema };
+    },
     links$: bridges?.links$ ?? of([]),
     handle: (link: Link) => impl.handle(link),
     publish: (topic: string, ...args: unknown[]) => impl.publish(validateTopic(topic), args),

@@ -3,6 +3,7 @@
  * output keeps every digit of a bigint and writes byte strings as base64.
  */
 import { parse, stringify } from 'lossless-json';
+import { dataFrameColumns, isDataFrame } from '../dataframe/index.js';
 import { CliError, EXIT } from './options.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -47,9 +48,25 @@ export async function readArgs(args: readonly string[], stdin: AsyncIterable<str
   return value;
 }
 
-/** One line of JSON; bigints as raw digits, byte strings as base64, `undefined` as `null`. */
+/**
+ * One line of JSON; bigints as raw digits, byte strings as base64, `undefined` as `null`, a polars
+ * DataFrame (e.g. a `query_<t>` result) as an array of row objects.
+ */
 export function toJson(value: unknown): string {
-  return stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? base64(v) : v)) ?? 'null';
+  return stringify(value, (_key, v: unknown) => {
+    if (v instanceof Uint8Array) return base64(v);
+    if (isDataFrame(v)) return dataFrameRows(v);
+    return v;
+  }) ?? 'null';
+}
+
+/** Rows of a DataFrame with exact Int64 and datetime values (polars' own toRecords rounds them). */
+function dataFrameRows(df: Parameters<typeof dataFrameColumns>[0]): Record<string, unknown>[] {
+  const columns = [...dataFrameColumns(df)];
+  const height = columns[0]?.[1].length ?? 0;
+  const rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < height; i++) rows.push(Object.fromEntries(columns.map(([name, values]) => [name, values[i]])));
+  return rows;
 }
 
 function base64(bytes: Uint8Array): string {

@@ -14,6 +14,7 @@ import type { Frame } from '../codec/wire.js';
 import { AuthError, ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { invokeHandler } from '../internal/invoke.js';
+import { decodeDataFrames, encodeDataFrames, encodeResult } from '../dataframe/index.js';
 import {
   CONFIG_TOPIC, STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
@@ -197,19 +198,20 @@ export class ComponentImpl implements Component {
   }
 
   private deliver(msg: PubMsg): void {
+    const args = decodeDataFrames(msg.args); // tag 80 → polars DataFrame (spec §7, top level)
     const qos = msg.flags & 0x30;
     const qosLevel: QoS = qos === 0x30 ? 2 : qos === 0x10 ? 1 : 0;
     const slot = slotOf(msg);
     const entry = this.topics.get(msg.topic);
     if (entry !== undefined) {
       // A wildcard delivery carries the pattern as topic and the real topic first (spec §4.5).
-      const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof msg.args[0] === 'string';
-      entry.subject.next(message(wildcard ? msg.args[0] as string : msg.topic,
-        wildcard ? msg.args.slice(1) : msg.args, msg.topic, qosLevel, slot));
+      const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof args[0] === 'string';
+      entry.subject.next(message(wildcard ? args[0] as string : msg.topic,
+        wildcard ? args.slice(1) : args, msg.topic, qosLevel, slot));
     }
     const all = this.topics.get('*');
     if (all !== undefined && all !== entry && !isPattern(msg.topic)) {
-      all.subject.next(message(msg.topic, msg.args, '*', qosLevel, slot));
+      all.subject.next(message(msg.topic, args, '*', qosLevel, slot));
     }
   }
 
@@ -224,8 +226,8 @@ export class ComponentImpl implements Component {
       }
     };
     if (handler === undefined) return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
-    invokeHandler(handler, msg.args).then(
-      (result) => reply(STATUS.OK, result ?? null),
+    invokeHandler(handler, decodeDataFrames(msg.args)).then(
+      (result) => reply(STATUS.OK, encodeResult(result) ?? null),
       (err: unknown) => reply(STATUS.METHOD_EXCEPTION, errorText(err)),
     );
   }
@@ -360,7 +362,8 @@ export class ComponentImpl implements Component {
         take(1),
         throwIfEmpty(() => new ConnectionClosedError('component closed')),
         switchMap((session) => this.request$(session,
-          { type: 'rpc', id: newMsgId(), topic: method, target: options.target ?? null, args }, method, timeoutMs, timeoutError)),
+          { type: 'rpc', id: newMsgId(), topic: method, target: options.target ?? null, args: encodeDataFrames(args) },
+          method, timeoutMs, timeoutError)),
         timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }),
         map((resp) => rpcResult(method, resp) as R),
       );

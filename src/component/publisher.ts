@@ -8,6 +8,7 @@ import {
   BehaviorSubject, defer, filter, map, Observable, of, Subject, switchMap, take, tap, throwError, throwIfEmpty,
 } from 'rxjs';
 import { ackRetry } from '../../operators/ack-retry.js';
+import { encodeDataFrames } from '../dataframe/index.js';
 import { newMsgId, newSlottedMsgId } from '../codec/msgid.js';
 import { ConnectionClosedError, QueueFullError } from '../errors.js';
 import { QOS1, QOS2, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
@@ -48,7 +49,8 @@ export class Publisher {
   ) {}
 
   /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
-  message(topic: string, args: unknown[], { qos = 0, slot }: PublishOptions): PubMsg {
+  message(topic: string, rawArgs: unknown[], { qos = 0, slot }: PublishOptions): PubMsg {
+    const args = encodeDataFrames(rawArgs); // a polars DataFrame travels as tag 80 (spec §7)
     const flags = (qos === 2 ? QOS2 : qos === 1 ? QOS1 : 0) | (slot === undefined ? 0 : SLOT);
     if (flags === 0) return { type: 'pub', flags, topic, args };
     return { type: 'pub', flags, id: slot === undefined ? newMsgId() : newSlottedMsgId(slot), topic, args };

@@ -3,6 +3,7 @@
  * their RESPONSE. Unsubscribing deletes the entry; a late or unknown reply is dropped.
  */
 import { Observable, throwError, timeout } from 'rxjs';
+import { decodeResult } from '../dataframe/index.js';
 import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg } from '../protocol/messages.js';
 import type { ClientSession } from './connection.js';
@@ -59,7 +60,7 @@ export class Requests {
 
 /** Map a RESPONSE to its result, or throw the typed error its status stands for. */
 export function rpcResult(method: string, resp: ResponseMsg): unknown {
-  if (resp.status === STATUS.OK) return resp.data;
+  if (resp.status === STATUS.OK) return decodeResult(resp.data); // a DataFrame result is tag 80 (spec §7)
   if (resp.status === STATUS.METHOD_NOT_FOUND) throw new MethodNotFoundError(method);
   throw new RpcError(method, resp.status, resp.data);
 }

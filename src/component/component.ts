@@ -1,4 +1,5 @@
 import { ComponentImpl } from './component-impl.js';
+import { deferredComponent } from './deferred-component.js';
 import type { Component, ComponentOptions } from './types.js';
 
 /**
@@ -20,7 +21,28 @@ import type { Component, ComponentOptions } from './types.js';
  * @see connect to wait until the component is up
  */
 export function component(url: string, options?: ComponentOptions): Component {
+  if (MQTT_URL.test(url)) return mqttDeferred(url, options ?? {});
   return new ComponentImpl(url, options);
+}
+
+const MQTT_URL = /^mqtts?:\/\//i;
+
+/**
+ * `mqtt://host:port/name`: the same API on an MQTT 5 broker, no Rembus broker (rembus/mqtt).
+ * mqtt.js is an optional peer, loaded only here.
+ */
+function mqttDeferred(url: string, options: ComponentOptions): Component {
+  const name = /^mqtts?:\/\/[^/]*\/(.+)$/i.exec(url)?.[1];
+  return deferredComponent(name === undefined ? undefined : decodeURIComponent(name), async () => {
+    const { mqttComponent } = await import('../mqtt/index.js');
+    return mqttComponent(url, {
+      ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
+      ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout }),
+      ...(options.offlineCapacity === undefined ? {} : { offlineCapacity: options.offlineCapacity }),
+      ...(options.reconnect?.initialDelay === undefined ? {} : { reconnectPeriod: options.reconnect.initialDelay }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+  });
 }
 
 /**
@@ -36,7 +58,7 @@ export function component(url: string, options?: ComponentOptions): Component {
  * @throws AuthError when the broker refuses the name; ConnectionError when `reconnect.maxRetries` runs out
  */
 export async function connect(url: string, options?: ComponentOptions): Promise<Component> {
-  const node = new ComponentImpl(url, options);
+  const node = component(url, options);
   try {
     await node.ready();
   } catch (err) {

@@ -4,6 +4,7 @@
  * also emitted on `messages$` for the stages downstream (schema tables, bridges).
  */
 import { Subject, Subscription } from 'rxjs';
+import { pubArgsBytes } from '../codec/cbor.js';
 import type { Frame } from '../codec/wire.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import {
@@ -33,7 +34,7 @@ import type { BrokerOptions, BrokerStats, Published } from './types.js';
 
 const VERSION = 'typescript_0.1.0';
 /** Default of `maxBufferedBytes`: unread bytes a peer may leave before it is cut as a slow consumer. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** Frames a connection may send while one of its login steps awaits the security store. */
 const MAX_BACKLOG = 10_000;
 
@@ -225,7 +226,7 @@ export class BrokerImpl {
 
   private accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
     const slot = slotOf(msg);
-    const recv = this.messageLog.append(msg, slot);
+    const recv = this.messageLog.append(msg, slot, frame instanceof Uint8Array ? pubArgsBytes(frame) : undefined);
     this.router.publish(twin, msg, frame, recv, this.guard.receivers(twin, msg.topic));
     if (this.messages$.observed) {
       this.messages$.next({ topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin });

@@ -57,8 +57,11 @@ export class MessageLog {
     return this.last;
   }
 
-  /** Log one publish; returns its receive time. */
-  append(msg: PubMsg, slot: number | undefined): bigint {
+  /**
+   * Log one publish; returns its receive time. `argsBytes`, when given, are the publisher's own
+   * encoding of the args (no re-encoding on the hot path).
+   */
+  append(msg: PubMsg, slot: number | undefined, argsBytes?: Uint8Array): bigint {
     const recv = this.now();
     if (this.closed) return recv;
     if (this.buffer.length >= this.capacity) {
@@ -68,7 +71,7 @@ export class MessageLog {
       this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest entry dropped');
     }
     this.buffer.push({
-      recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: encodeValue(msg.args),
+      recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
     });
     return recv;
   }

@@ -75,7 +75,7 @@ export interface BrokerOptions {
   tls?: { cert: string | Uint8Array; key: string | Uint8Array };
   /**
    * Unread bytes a peer may leave in its send buffer; past it the broker closes its link (code
-   * 1008, "slow consumer") rather than buffer without bound. Default 16 MiB.
+   * 1008, "slow consumer") rather than buffer without bound. Default 64 MiB.
    */
   maxBufferedBytes?: number;
   /** Largest frame accepted, bytes; a bigger one closes its link (code 1009). Default 60 MiB (spec §1.1). */

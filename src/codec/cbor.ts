@@ -5,9 +5,12 @@
  */
 import { addExtension, Decoder, Encoder, Tag } from 'cbor-x';
 import { DecodeError, EncodeError } from '../errors.js';
-import { TYPE, type AttestationMsg, type IdentityMsg, type Msg, type PubMsg } from '../protocol/messages.js';
+import {
+  RPC_STREAM, TYPE, type AttestationMsg, type IdentityMsg, type Msg, type PubMsg, type ResponseMsg, type RpcMsg,
+} from '../protocol/messages.js';
 import { definiteStrings } from './definite-strings.js';
 import { msgIdFromBytes, msgIdToBytes } from './msgid.js';
+import { streamFlags, streamOf, withStream } from './stream-flags.js';
 import { cborNestingExceeds, MAX_NESTING } from './nesting.js';
 
 // variableMapSize: shortest-form map heads (`a2`, not cbor-x's default map16 `b9 00 02`), as cbor2
@@ -42,9 +45,9 @@ function toArray(msg: Msg): unknown[] {
       if ((msg.flags & 0x70) === 0) return [TYPE.PUB, msg.topic, msg.args];
       if (msg.id === undefined) throw new EncodeError(`publish with flags 0x${msg.flags.toString(16)} needs an id`);
       return [TYPE.PUB | (msg.flags & 0xf0), msgIdToBytes(msg.id), msg.topic, msg.args];
-    case 'rpc': return [TYPE.RPC, msgIdToBytes(msg.id), msg.topic, msg.target, msg.args];
+    case 'rpc': return [TYPE.RPC | (msg.stream === true ? RPC_STREAM : 0), msgIdToBytes(msg.id), msg.topic, msg.target, msg.args];
     case 'admin': return [TYPE.ADMIN, msgIdToBytes(msg.id), msg.topic, msg.cmd];
-    case 'response': return [TYPE.RESPONSE, msgIdToBytes(msg.id), msg.status, msg.data];
+    case 'response': return [TYPE.RESPONSE | streamFlags(msg.stream), msgIdToBytes(msg.id), msg.status, msg.data];
     case 'ack': return [TYPE.ACK, msgIdToBytes(msg.id)];
     case 'ack2': return [TYPE.ACK2, msgIdToBytes(msg.id)];
     case 'unregister': return [TYPE.UNREGISTER, msgIdToBytes(msg.id)];
@@ -192,8 +195,8 @@ function fromArray(value: unknown): Msg {
     case TYPE.PUB: return decodePub(v, flags);
     case TYPE.RPC:
       need(v, 5, 5, 'rpc');
-      return { type: 'rpc', id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'),
-        target: v[3] == null ? null : text(v[3], 'target'), args: argsOf(v[4]) };
+      return withStream<RpcMsg>({ type: 'rpc', id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'),
+        target: v[3] == null ? null : text(v[3], 'target'), args: argsOf(v[4]) }, (flags & RPC_STREAM) !== 0 || undefined);
     case TYPE.ADMIN: {
       need(v, 4, 4, 'admin');
       const cmd = v[3];
@@ -205,7 +208,8 @@ function fromArray(value: unknown): Msg {
     }
     case TYPE.RESPONSE:
       need(v, 3, 4, 'response');
-      return { type: 'response', id: msgIdFromBytes(v[1]), status: uint(v[2], 'status'), data: v[3] ?? null };
+      return withStream<ResponseMsg>({ type: 'response', id: msgIdFromBytes(v[1]), status: uint(v[2], 'status'),
+        data: v[3] ?? null }, streamOf(flags));
     case TYPE.ACK: need(v, 2, 2, 'ack'); return { type: 'ack', id: msgIdFromBytes(v[1]) };
     case TYPE.ACK2: need(v, 2, 2, 'ack2'); return { type: 'ack2', id: msgIdFromBytes(v[1]) };
     case TYPE.UNREGISTER: need(v, 2, 2, 'unregister'); return { type: 'unregister', id: msgIdFromBytes(v[1]) };
@@ -295,4 +299,34 @@ export function encodeValue(value: unknown): Uint8Array {
 export function decodeValue(bytes: Uint8Array): unknown {
   const value = decodeRaw(bytes);
   return hasWideInts(bytes) ? normalizeInts(value) : value;
+}
+
+/**
+ * The encoded args element of a binary PUB frame — the frame's tail after its head, type byte,
+ * optional 8-byte id and topic — without decoding it, so the broker can log the publisher's own
+ * bytes. Undefined for any layout but the canonical definite-length one (callers re-encode).
+ */
+export function pubArgsBytes(frame: Uint8Array): Uint8Array | undefined {
+  const head = frame[0];
+  if (head !== 0x83 && head !== 0x84) return undefined;
+  let p = 1;
+  const type = frame[p];
+  if (type === undefined) return undefined;
+  if (type === 0x18) p += 2;
+  else if (type < 0x18) p += 1;
+  else return undefined;
+  if (head === 0x84) {
+    if (frame[p] !== 0x48) return undefined;
+    p += 9;
+  }
+  const t = frame[p];
+  if (t === undefined || (t & 0xe0) !== 0x60) return undefined;
+  const info = t & 0x1f;
+  let len: number;
+  if (info < 24) { len = info; p += 1; }
+  else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
+  else if (info === 25) { len = ((frame[p + 1] ?? 0) << 8) | (frame[p + 2] ?? 0); p += 3; }
+  else return undefined;
+  p += len;
+  return p < frame.length ? frame.subarray(p) : undefined;
 }

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { retryBackoff, bufferWhileOffline, ackRetry, dedupeById } from 'rembus/operators';
+ * import { retryBackoff, bufferWhileOffline, ackRetry, dedupeById, gatherQuorum } from 'rembus/operators';
  * ```
  */
 export { retryBackoff } from './retry-backoff.js';
@@ -14,3 +14,8 @@ export { ackRetry } from './ack-retry.js';
 export type { AckRetryConfig } from './ack-retry.js';
 export { dedupeById } from './dedupe-by-id.js';
 export type { DedupeByIdConfig } from './dedupe-by-id.js';
+export { gatherQuorum } from './gather-quorum.js';
+export type { GatherQuorumConfig, GatherSettled } from './gather-quorum.js';
+export { presenceScan } from './presence-scan.js';
+export { actionEvents } from './action-events.js';
+export type { ActionItem } from './action-events.js';

@@ -128,6 +128,37 @@ export class AckTimeoutError extends RembusError {
   }
 }
 
+/** A running action goal was preempted by a newer goal to the same action on the same server. */
+export class ActionPreemptedError extends RembusError {
+  readonly code = 'ACTION_PREEMPTED';
+  constructor(readonly action: string, options?: ErrorOptions) {
+    super(`action '${action}' preempted by a newer goal`, options);
+    this.name = 'ActionPreemptedError';
+  }
+}
+
+/**
+ * A scatter-gather call (`gather$`) cannot reach its quorum: too many exposers failed, or its
+ * timeout passed first. `answered` counts the answers that did arrive.
+ */
+export class QuorumError extends RembusError {
+  readonly code = 'QUORUM';
+  constructor(readonly method: string, readonly quorum: number, readonly answered: number, reason: string,
+    options?: ErrorOptions) {
+    super(`gather '${method}': ${answered} of ${quorum} answers needed: ${reason}`, options);
+    this.name = 'QuorumError';
+  }
+}
+
+/** The component's transport cannot do this (e.g. presence on a plain MQTT broker). */
+export class NotSupportedError extends RembusError {
+  readonly code = 'NOT_SUPPORTED';
+  constructor(readonly feature: string, options?: ErrorOptions) {
+    super(`${feature} is not supported here`, options);
+    this.name = 'NotSupportedError';
+  }
+}
+
 const STATUS_NAMES: Record<number, string> = {
   0: 'OK', 10: 'ERROR', 11: 'CHALLENGE', 20: 'IDENTIFICATION_ERROR', 40: 'METHOD_EXCEPTION',
   41: 'METHOD_ARGS_ERROR', 42: 'METHOD_NOT_FOUND', 43: 'METHOD_UNAVAILABLE', 44: 'METHOD_LOOPBACK',

@@ -6,8 +6,12 @@ export { parseComponentUrl, DEFAULT_BASE_URL } from './component/url.js';
 export type { Component, ComponentOptions, Dialer } from './component/types.js';
 export type { OverflowPolicy, PublishOptions } from './component/publisher.js';
 export type { ComponentAddress } from './component/url.js';
-export type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptions } from './types.js';
+export type {
+  ActionContext, ActionEvent, ActionHandler, ActionOptions, CallOptions, ComponentPresence, ExposeOptions, GatherOptions,
+  GatherReply, Handler, Logger, Message, PresenceEvent, PresenceState, QoS, RpcContext, Status, SubscribeOptions,
+} from './types.js';
 export {
   RembusError, ConnectionError, ConnectionClosedError, AuthError, InvalidTopicError, EncodeError, DecodeError,
-  ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, statusName,
+  ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, ActionPreemptedError,
+  QuorumError, NotSupportedError, statusName,
 } from './errors.js';

@@ -2,6 +2,7 @@
  * Public interfaces and unions of the component side. Implementations are internal; users get
  * instances from factories (`component()`, `connect()`).
  */
+import type { Observable } from 'rxjs';
 
 /** Quality of service of a publish (spec §4.2): at most once, at least once, exactly once. */
 export type QoS = 0 | 1 | 2;
@@ -37,8 +38,36 @@ export type Status =
   | { readonly type: 'reconnecting'; readonly attempt: number; readonly delayMs: number; readonly error?: unknown }
   | { readonly type: 'closed' };
 
-/** A method handler for `expose`: returns a value, a Promise, or an Observable (first value answers). */
+/**
+ * A method handler for `expose`: returns a value, a Promise, or an Observable. An Observable
+ * streams every value to a caller that accepts a stream (`rpc$`, `call$`) and completes it when
+ * it completes; a caller that wants one answer (`rpc()`, `call()`, the PY and JL clients) gets
+ * its **last** value, or null when it completes empty. Unsubscribing the caller (or its
+ * disconnect) unsubscribes the handler's Observable.
+ */
 export type Handler = (...args: any[]) => unknown;
+
+/** What a handler exposed with `{ context: true }` receives after the caller's arguments. */
+export interface RpcContext {
+  /**
+   * Aborted when the call is withdrawn before it ends: the caller unsubscribed, timed out or
+   * disconnected, or this component's own link dropped.
+   */
+  readonly signal: AbortSignal;
+  /** The method called. */
+  readonly method: string;
+  /** True when the caller accepts a stream of answers; false when it wants one. */
+  readonly stream: boolean;
+}
+
+/** Options of `expose`. */
+export interface ExposeOptions {
+  /**
+   * Call the handler with an {@link RpcContext} as an extra last argument, after the caller's
+   * positional arguments (which PY and JL callers send unchanged). Default false.
+   */
+  context?: boolean;
+}
 
 /** Options of `subscribe$`. */
 export interface SubscribeOptions {
@@ -58,4 +87,73 @@ export interface CallOptions {
   timeout?: number;
   /** Abort the call (Promise helpers reject with `signal.reason`). */
   signal?: AbortSignal;
+  /**
+   * Accept a stream of answers (RPC flag 0x20, README "Streaming RPC on the wire"). Default true
+   * for `call$`/`rpc$`; false for the Promise helpers `call`/`rpc`, which resolve with the one
+   * answer an exposer gives such a call (an Observable handler's last value).
+   */
+  stream?: boolean;
 }
+
+/** One event of an action (`action$`): feedback while the goal runs, then its result. */
+export type ActionEvent<F = unknown, R = unknown> =
+  | { readonly type: 'feedback'; readonly value: F }
+  | { readonly type: 'result'; readonly value: R };
+
+/** What an action handler (`exposeAction`) receives besides its goal. */
+export interface ActionContext<F = unknown> {
+  /** Send one feedback value to the goal's caller. Ignored once the goal has ended. */
+  feedback(value: F): void;
+  /** Aborted when the goal is cancelled (caller unsubscribed or gone) or preempted by a newer goal. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * An action handler: runs one goal, sends feedback through `ctx.feedback`, and returns the
+ * result as a value, a Promise, or an Observable (its last value is the result).
+ */
+export type ActionHandler<G = any, F = unknown, R = unknown> =
+  (goal: G, ctx: ActionContext<F>) => R | Promise<R> | Observable<R>;
+
+/** Options of `action$`: those of `call$` but `stream` (an action is always a stream). */
+export type ActionOptions = Omit<CallOptions, 'stream'>;
+
+/** Options of `gather$`. */
+export interface GatherOptions {
+  /**
+   * Answers that complete the gather (the calls still running are cancelled). Default: every
+   * exposer connected when the gather starts, at least 1.
+   */
+  quorum?: number;
+  /**
+   * The whole gather fails with `QuorumError` when the quorum is not met within this many ms.
+   * Default: the component's `requestTimeout`.
+   */
+  timeout?: number;
+}
+
+/** One answer of a scatter-gather call. */
+export interface GatherReply<R = unknown> {
+  /** The name of the exposer that answered. */
+  readonly from: string;
+  readonly result: R;
+}
+
+/** One connected named component and the methods it exposes (sorted). */
+export interface ComponentPresence {
+  readonly cid: string;
+  readonly exposes: readonly string[];
+}
+
+/** The connected named components, sorted by name. */
+export type PresenceState = readonly ComponentPresence[];
+
+/**
+ * A change of presence, decoded from the broker's `component_info` events (spec §4.4) or its
+ * `__presence__` snapshot.
+ */
+export type PresenceEvent =
+  | { readonly type: 'snapshot'; readonly components: PresenceState }
+  | { readonly type: 'up'; readonly cid: string; readonly exposes?: readonly string[] }
+  | { readonly type: 'down'; readonly cid: string }
+  | { readonly type: 'expose' | 'unexpose'; readonly cid: string; readonly method: string };

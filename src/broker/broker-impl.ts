@@ -27,6 +27,7 @@ import { MessageLog } from './message-log.js';
 import { Outbox } from './outbox.js';
 import { replay, startHold } from './replay.js';
 import { Router } from './router.js';
+import { Presence } from './presence.js';
 import { RpcRouting } from './rpc-routing.js';
 import { TwinPersistence } from './twin-persistence.js';
 import { Session, Twin } from './twin.js';
@@ -53,6 +54,7 @@ export class BrokerImpl {
   readonly auth: Authenticator;
   readonly guard: Guard;
   private readonly rpc: RpcRouting;
+  private readonly presence: Presence;
   private readonly login: Login;
   private readonly admins: readonly string[];
   /** Called by the `shutdown` admin command; the factory closes the listener too. */
@@ -80,6 +82,9 @@ export class BrokerImpl {
       named: (cid) => this.named.get(cid),
       reply: (session, id, status, data) => this.reply(session, id, status, data),
     }, this.opts.requestTimeout);
+    this.presence = new Presence({ router: this.router, guard: this.guard, twins: () => this.named.values(),
+      logHead: () => this.messageLog.head });
+    this.presence.register(this.rpc);
     this.admins = options.admins ?? [];
     this.login = new Login({
       auth: this.auth, log: this.log,
@@ -256,6 +261,7 @@ export class BrokerImpl {
     }
     const [status, data] = handleAdmin(this.router, twin, msg,
       (action, topic) => this.auth.authorize(twin.name, action, topic));
+    if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous) {
       if (cmd === 'subscribe' && twin.subscriptions.get(msg.topic) !== 0 && !twin.replayed) {
         // The replay window of this subscription ends now; later live messages wait for it.
@@ -301,6 +307,7 @@ export class BrokerImpl {
     this.named.set(cid, twin);
     this.bind(twin, session);
     this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
+    this.presence.up(twin);
     // A twin coming back with replaying subscriptions: hold live messages until its replay.
     if (twin.wantsReplay()) startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
   }
@@ -347,6 +354,7 @@ export class BrokerImpl {
     if (twin.anonymous) this.router.drop(twin);
     else {
       this.log.info({ cid: twin.name }, 'component down');
+      if (twin.session === null) this.presence.down(twin);
       // A name that holds nothing is forgotten: identities alone must not grow the broker.
       if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
     }

@@ -179,6 +179,17 @@ export class Router {
     if (this.patterns.size > 0) this.publishToPatterns(origin, msg, recv, admits);
   }
 
+  /**
+   * Deliver a broker-made message to the exact subscribers of its topic only — not to the
+   * catch-all or wildcard ones (presence events, spec §4.4: subscribers of `component_info`).
+   */
+  publishExact(msg: PubMsg, recv: bigint, admits?: Admits): void {
+    const subscribers = this.exact.get(msg.topic);
+    if (subscribers === undefined) return;
+    const out = new Outgoing(msg, null, recv);
+    for (const twin of subscribers) this.deliver(twin, null, out, admits);
+  }
+
   private deliver(twin: Twin, origin: Twin | null, out: Outgoing, admits: Admits): void {
     if (twin.session === null || twin === origin || (this.requireReactive && !twin.reactive)) return;
     if (admits !== undefined && !admits(twin)) return;

@@ -2,6 +2,11 @@
  * RPC routing (spec §5.2, §5.3): broker-local methods, direct targets, exposer choice, and the
  * table of forwarded calls waiting for their RESPONSE. Private methods are refused with 10
  * "unauthorized"; with tenants, exposers and direct targets of other tenants are invisible.
+ *
+ * Streaming calls (README "Streaming RPC on the wire"): items are relayed by id and the entry
+ * stays until the stream's end, an error, the caller's cancel, or a disconnect. A cancel goes on
+ * to the exposer; a caller that disconnects cancels its calls; an exposer that disconnects
+ * fails them with 43.
  */
 import type { Frame } from '../codec/wire.js';
 import { encodeResult } from '../dataframe/index.js';
@@ -14,6 +19,9 @@ import type { Router } from './router.js';
 import type { Session, Twin } from './twin.js';
 
 interface PendingRpc { caller: Session; exposer: Session; topic: string; deadline: number }
+
+/** A broker-local method that is told who calls it (presence, exposers). */
+export type CallerAwareHandler = (caller: Twin, ...args: unknown[]) => unknown;
 
 /** Built-in methods every broker answers to anyone, private or not (spec §5.2 step 2). */
 const BUILTINS = new Set(['rid', 'version', 'uptime']);
@@ -31,6 +39,8 @@ export interface RpcHost {
 export class RpcRouting {
   /** Broker-local methods (built-ins, `broker.expose`, schema tables). */
   readonly local = new Map<string, Handler>();
+  /** Broker-local methods whose answer depends on the caller (what it may see). */
+  readonly callerAware = new Map<string, CallerAwareHandler>();
   private readonly pending = new Map<MsgId, PendingRpc>();
 
   constructor(private readonly host: RpcHost, private readonly requestTimeout: number) {}
@@ -53,7 +63,8 @@ export class RpcRouting {
       if (target.session === null) return reply(STATUS.TARGET_DOWN, msg.target);
       return this.forward(session, target.session, msg, frame);
     }
-    const local = this.local.get(msg.topic);
+    const aware = this.callerAware.get(msg.topic);
+    const local = aware === undefined ? this.local.get(msg.topic) : (...args: unknown[]) => aware(caller, ...args);
     if (local !== undefined) {
       invokeHandler(local, msg.args).then(
         // A DataFrame result (query_<t>) travels as tag 80 (spec §7).
@@ -79,16 +90,46 @@ export class RpcRouting {
   }
 
   onResponse(session: Session, msg: ResponseMsg, frame: Frame): void {
+    if (msg.stream === 'cancel') return this.onCancel(session, msg.id);
     const pending = this.pending.get(msg.id);
     if (pending === undefined || pending.exposer !== session) {
       this.host.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
       return;
     }
-    this.pending.delete(msg.id);
+    // A started stream lives until its end, an error, a cancel or a disconnect: however slow
+    // its items, it is not forgotten.
+    if (msg.stream === 'item') pending.deadline = Number.POSITIVE_INFINITY;
+    else this.pending.delete(msg.id);
     const caller = pending.caller;
     if (caller.twin.session !== caller) return;
     if (frame instanceof Uint8Array && caller.codec.kind === 'cbor') caller.sendFrame(frame);
-    else this.host.reply(caller, msg.id, msg.status, msg.data);
+    else if (msg.stream === undefined) this.host.reply(caller, msg.id, msg.status, msg.data);
+    else this.relayItem(pending, msg);
+  }
+
+  /** A stream item or end to a JSON caller; one it cannot carry fails the call with 40. */
+  private relayItem(pending: PendingRpc, msg: ResponseMsg): void {
+    try {
+      pending.caller.send(msg);
+    } catch (err) {
+      this.host.reply(pending.caller, msg.id, STATUS.METHOD_EXCEPTION, errorText(err));
+      if (this.pending.delete(msg.id)) this.cancel(pending.exposer, msg.id);
+    }
+  }
+
+  /** The caller withdraws call `id`: forget it and tell the exposer serving it. */
+  private onCancel(session: Session, id: MsgId): void {
+    const pending = this.pending.get(id);
+    if (pending === undefined || pending.caller !== session) {
+      this.host.log.debug({ id: id.toString(16) }, 'cancel of an unknown call ignored');
+      return;
+    }
+    this.pending.delete(id);
+    this.cancel(pending.exposer, id);
+  }
+
+  private cancel(exposer: Session, id: MsgId): void {
+    if (exposer.link.isOpen) exposer.send({ type: 'response', id, status: STATUS.OK, data: null, stream: 'cancel' });
   }
 
   /** A session is gone: calls routed to it will never be answered, so tell their callers now. */
@@ -98,14 +139,23 @@ export class RpcRouting {
         this.pending.delete(id);
         this.host.reply(pending.caller, id, STATUS.METHOD_UNAVAILABLE, pending.topic);
       } else if (pending.caller === session) {
+        // Nobody will read the answer: the exposer releases the handler (streams above all).
         this.pending.delete(id);
+        this.cancel(pending.exposer, id);
       }
     }
   }
 
-  /** Forget calls past their request timeout (the caller's own timer has fired). */
+  /**
+   * Forget calls past their request timeout (the caller's own timer has fired, or it would
+   * have cancelled) and tell their exposers, which release the handlers.
+   */
   sweep(now: number): void {
-    for (const [id, pending] of this.pending) if (pending.deadline <= now) this.pending.delete(id);
+    for (const [id, pending] of this.pending) {
+      if (pending.deadline > now) continue;
+      this.pending.delete(id);
+      this.cancel(pending.exposer, id);
+    }
   }
 
   clear(): void {

@@ -45,7 +45,8 @@ function toArray(msg: Msg): unknown[] {
       if ((msg.flags & 0x70) === 0) return [TYPE.PUB, msg.topic, msg.args];
       if (msg.id === undefined) throw new EncodeError(`publish with flags 0x${msg.flags.toString(16)} needs an id`);
       return [TYPE.PUB | (msg.flags & 0xf0), msgIdToBytes(msg.id), msg.topic, msg.args];
-    case 'rpc': return [TYPE.RPC | (msg.stream === true ? RPC_STREAM : 0), msgIdToBytes(msg.id), msg.topic, msg.target, msg.args];
+    case 'rpc':
+      return [TYPE.RPC | (msg.stream === true ? RPC_STREAM : 0), msgIdToBytes(msg.id), msg.topic, msg.target, msg.args];
     case 'admin': return [TYPE.ADMIN, msgIdToBytes(msg.id), msg.topic, msg.cmd];
     case 'response': return [TYPE.RESPONSE | streamFlags(msg.stream), msgIdToBytes(msg.id), msg.status, msg.data];
     case 'ack': return [TYPE.ACK, msgIdToBytes(msg.id)];
@@ -196,7 +197,8 @@ function fromArray(value: unknown): Msg {
     case TYPE.RPC:
       need(v, 5, 5, 'rpc');
       return withStream<RpcMsg>({ type: 'rpc', id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'),
-        target: v[3] == null ? null : text(v[3], 'target'), args: argsOf(v[4]) }, (flags & RPC_STREAM) !== 0 || undefined);
+        target: v[3] == null ? null : text(v[3], 'target'), args: argsOf(v[4]) },
+        (flags & RPC_STREAM) !== 0 || undefined);
     case TYPE.ADMIN: {
       need(v, 4, 4, 'admin');
       const cmd = v[3];

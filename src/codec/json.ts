@@ -8,8 +8,11 @@
 import { parse, stringify } from 'lossless-json';
 import { Tag } from 'cbor-x';
 import { DecodeError, EncodeError } from '../errors.js';
-import { TYPE, type AttestationMsg, type IdentityMsg, type Msg, type MsgId } from '../protocol/messages.js';
+import {
+  TYPE, type AttestationMsg, type IdentityMsg, type Msg, type MsgId, type ResponseMsg, type RpcMsg,
+} from '../protocol/messages.js';
 import { argsOf } from './cbor.js';
+import { withStream } from './stream-flags.js';
 import { jsonNestingExceeds, MAX_NESTING } from './nesting.js';
 
 /** How a JSON peer spells ids; learnt from the last frame received. */
@@ -19,6 +22,9 @@ export interface JsonStyle { idAsString: boolean }
 export interface JsonDecoded { msg: Msg; idAsString: boolean }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Values of the `stream` key of a streaming RESPONSE (TS extension). */
+const STREAM_MARKERS: ReadonlySet<unknown> = new Set(['item', 'end', 'cancel']);
 
 function parseNumber(text: string): number | bigint {
   if (/^-?\d+$/.test(text)) {
@@ -59,7 +65,9 @@ function fromObject(obj: Record<string, unknown>): Msg {
   const params = obj['params'];
   if (params === undefined || params === null || Array.isArray(params)) {
     if (obj['method'] === undefined) throw new DecodeError('a JSON message with an id needs params, result or error');
-    return { type: 'rpc', id, topic: method(obj), target: null, args: argsOf(params) };
+    // A top-level `"stream": true` asks for a stream (TS extension); references ignore the key.
+    return withStream<RpcMsg>({ type: 'rpc', id, topic: method(obj), target: null, args: argsOf(params) },
+      obj['stream'] === true || undefined);
   }
   if (typeof params !== 'object') return { type: 'rpc', id, topic: method(obj), target: null, args: [params] };
   return fromParams(id, method(obj), params as Record<string, unknown>);
@@ -71,7 +79,8 @@ function fromReply(id: MsgId, reply: unknown): Msg {
   if (r === undefined || t === undefined || t === TYPE.RESPONSE) {
     const status = r?.['sts'] ?? 0;
     if (typeof status !== 'number') throw new DecodeError('response sts must be a number');
-    return { type: 'response', id, status, data: r === undefined ? reply : r['data'] ?? null };
+    return withStream<ResponseMsg>({ type: 'response', id, status, data: r === undefined ? reply : r['data'] ?? null },
+      STREAM_MARKERS.has(r?.['stream']) ? r!['stream'] as ResponseMsg['stream'] : undefined);
   }
   if (t === TYPE.ACK) return { type: 'ack', id };
   if (t === TYPE.ACK2) return { type: 'ack2', id };
@@ -151,7 +160,10 @@ export function encodeJson(msg: Msg, style: JsonStyle = { idAsString: false }): 
   }
 }
 
-interface JsonRpc { jsonrpc: '2.0'; id?: MsgId | string; method?: string; params?: unknown; result?: unknown; error?: unknown }
+interface JsonRpc {
+  jsonrpc: '2.0'; id?: MsgId | string; method?: string; params?: unknown; result?: unknown; error?: unknown;
+  stream?: true;
+}
 
 function typed(t: number, rest: Record<string, unknown> = {}): Record<string, unknown> {
   return { type: t, __type__: t, ...rest };
@@ -163,7 +175,8 @@ function toObject(msg: Msg): JsonRpc {
     case 'pub':
       return (msg.flags & 0x70) === 0 ? j({ method: msg.topic, params: msg.args })
         : j({ id: msg.id, method: msg.topic, params: typed(msg.flags & 0xf0, { data: msg.args }) });
-    case 'rpc': return j({ id: msg.id, method: msg.topic, params: msg.args });
+    case 'rpc':
+      return j({ id: msg.id, method: msg.topic, params: msg.args, ...(msg.stream === true ? { stream: true } : {}) });
     case 'admin': return j({ id: msg.id, method: msg.topic, params: typed(TYPE.ADMIN, { data: msg.cmd }) });
     case 'identity':
       return j({ id: msg.id, method: '__identity__',
@@ -176,7 +189,8 @@ function toObject(msg: Msg): JsonRpc {
         params: typed(TYPE.REGISTER, { pin: msg.pin, key_val: msg.pubkey, key_type: msg.keyType }) });
     case 'unregister': return j({ id: msg.id, method: '__unregister__', params: typed(TYPE.UNREGISTER) });
     case 'response': {
-      const body = typed(TYPE.RESPONSE, { sts: msg.status, data: msg.data });
+      const body = typed(TYPE.RESPONSE, { sts: msg.status, data: msg.data,
+        ...(msg.stream === undefined ? {} : { stream: msg.stream }) });
       return msg.status === 0 || msg.status === 11 ? j({ id: msg.id, result: body }) : j({ id: msg.id, error: body });
     }
     case 'ack': return j({ id: msg.id, result: typed(TYPE.ACK) });

@@ -3,9 +3,9 @@
  * cold streams; the Promise helpers wrap them.
  */
 import {
-  BehaviorSubject, defer, filter, firstValueFrom, lastValueFrom, forkJoin, fromEvent, map, Observable, of, share,
+  BehaviorSubject, defer, filter, lastValueFrom, forkJoin, fromEvent, map, Observable, of, share,
   Subject, switchMap, take, takeUntil, throwError, throwIfEmpty, timeout, concat, ignoreElements, catchError,
-  EMPTY, finalize, type Subscription,
+  EMPTY, finalize, ReplaySubject, type Subscription,
 } from 'rxjs';
 import { dedupeById } from '../../operators/dedupe-by-id.js';
 import { retryBackoff } from '../../operators/retry-backoff.js';
@@ -13,18 +13,25 @@ import { newMsgId } from '../codec/msgid.js';
 import type { Frame } from '../codec/wire.js';
 import { AuthError, ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import { invokeHandler } from '../internal/invoke.js';
-import { decodeDataFrames, encodeDataFrames, encodeResult } from '../dataframe/index.js';
+import { decodeDataFrames, encodeDataFrames } from '../dataframe/index.js';
 import {
   CONFIG_TOPIC, STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
 import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
 import { dialWebSocket } from '../transport/ws-link.js';
-import type { CallOptions, Handler, Logger, Message, QoS, Status, SubscribeOptions } from '../types.js';
+import type {
+  ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
+  Message, PresenceState, QoS, Status, SubscribeOptions,
+} from '../types.js';
 import type { ComponentKey } from '../security/crypto.js';
 import { identify$, register$, unregister$ } from './auth.js';
 import { ClientSession, connection$ } from './connection.js';
 import { Requests, rpcResult } from './requests.js';
+import { lastAnswer } from './answer.js';
+import { action$, exposeAction } from './action.js';
+import { gather$ } from './gather.js';
+import { presence$, services$, whenAvailable$ } from './presence.js';
+import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentOptions, Dialer } from './types.js';
 import { parseComponentUrl, type ComponentAddress } from './url.js';
@@ -46,6 +53,9 @@ export class ComponentImpl implements Component {
   private readonly streams = new Map<string, Observable<Message>>();
   private readonly exposed = new Map<string, Handler>();
   private readonly requests = new Requests();
+  /** Calls this component serves (handlers released on cancel or link loss). */
+  private readonly serving = new Serving();
+  private presence: Observable<PresenceState> | undefined;
   /** The request table (read by tests to prove no entry outlives its call). */
   private readonly pending: ReadonlyMap<MsgId, unknown> = this.requests.pending;
   private readonly key: ComponentKey | undefined;
@@ -155,6 +165,7 @@ export class ComponentImpl implements Component {
     if (this.session$.value === session) this.session$.next(null);
     if (this.current === session) this.current = null;
     this.requests.sessionDown(session, error);
+    this.serving.sessionDown(session);
     if (!this.closed) this.statusSubject.next({ type: 'down', error });
   }
 
@@ -176,6 +187,7 @@ export class ComponentImpl implements Component {
     }
     switch (msg.type) {
       case 'response':
+        if (msg.stream === 'cancel') return void this.serving.cancel(session, msg.id);
         if (!this.requests.resolve(session, msg)) this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
         return;
       case 'pub': return this.onPublish(session, msg);
@@ -216,20 +228,7 @@ export class ComponentImpl implements Component {
   }
 
   private onRpc(session: ClientSession, msg: RpcMsg): void {
-    const handler = this.exposed.get(msg.topic);
-    const reply = (status: number, data: unknown): void => {
-      if (!session.link.isOpen) return;
-      try {
-        session.send({ type: 'response', id: msg.id, status, data });
-      } catch (err) {
-        session.send({ type: 'response', id: msg.id, status: STATUS.METHOD_EXCEPTION, data: errorText(err) });
-      }
-    };
-    if (handler === undefined) return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
-    invokeHandler(handler, decodeDataFrames(msg.args)).then(
-      (result) => reply(STATUS.OK, encodeResult(result) ?? null),
-      (err: unknown) => reply(STATUS.METHOD_EXCEPTION, errorText(err)),
-    );
+    this.serving.serve(session, msg, this.exposed.get(msg.topic));
   }
 
   // ---- requests ---------------------------------------------------------------------------
@@ -361,9 +360,9 @@ export class ComponentImpl implements Component {
         filter((s): s is ClientSession => s !== null),
         take(1),
         throwIfEmpty(() => new ConnectionClosedError('component closed')),
-        switchMap((session) => this.request$(session,
-          { type: 'rpc', id: newMsgId(), topic: method, target: options.target ?? null, args: encodeDataFrames(args) },
-          method, timeoutMs, timeoutError)),
+        switchMap((session) => this.requests.stream$(session, { type: 'rpc', id: newMsgId(), topic: method,
+          target: options.target ?? null, args: encodeDataFrames(args), stream: options.stream ?? true },
+        timeoutMs, timeoutError)),
         timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }),
         map((resp) => rpcResult(method, resp) as R),
       );
@@ -373,19 +372,16 @@ export class ComponentImpl implements Component {
   }
 
   rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R> {
-    return firstValueFrom(this.call$<R>(method, args));
+    return this.call<R>(method, args);
   }
 
   call<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Promise<R> {
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return firstValueFrom(this.call$<R>(method, args, options)).catch((err: unknown) => {
-      throw signal?.aborted ? signal.reason : err;
-    });
+    return lastAnswer(this.call$<R>(method, args, { ...options, stream: options.stream ?? false }), options.signal);
   }
 
-  expose(method: string, handler: Handler): () => void {
+  expose(method: string, handler: Handler, options: ExposeOptions = {}): () => void {
     validateTopic(method);
+    if (options.context === true) handler = withContext(handler);
     this.exposed.set(method, handler);
     this.withdrawals.unexpose.delete(method);
     this.declare(method, { cmd: 'expose' });
@@ -394,6 +390,33 @@ export class ComponentImpl implements Component {
       this.exposed.delete(method);
       if (!this.closed) this.withdraw(method, 'unexpose');
     };
+  }
+
+  action$<F = unknown, R = unknown>(name: string, goal: unknown,
+    options?: ActionOptions): Observable<ActionEvent<F, R>> {
+    return action$<F, R>(this, name, goal, options);
+  }
+
+  exposeAction<G = any, F = unknown, R = unknown>(name: string, handler: ActionHandler<G, F, R>): () => void {
+    return exposeAction(this, name, handler);
+  }
+
+  gather$<R = unknown>(method: string, args: unknown[], options: GatherOptions = {}): Observable<GatherReply<R>> {
+    validateTopic(method);
+    return gather$<R>(this, method, args, options, this.requestTimeout);
+  }
+
+  presence$(): Observable<PresenceState> {
+    return this.presence ??= presence$(this).pipe(
+      share({ connector: () => new ReplaySubject<PresenceState>(1), resetOnRefCountZero: true }));
+  }
+
+  services$(pattern: string): Observable<PresenceState> {
+    return services$(this.presence$(), pattern);
+  }
+
+  whenAvailable$(method: string): Observable<string> {
+    return whenAvailable$(this.presence$(), method);
   }
 
   close(): Promise<void> {
@@ -414,6 +437,7 @@ export class ComponentImpl implements Component {
     this.connection.unsubscribe();
     this.settleReady(reason);
     this.requests.failAll(reason);
+    this.serving.clear();
     const fatal = !(reason instanceof ConnectionClosedError);
     for (const entry of [...this.topics.values()]) {
       if (fatal) entry.subject.error(reason);

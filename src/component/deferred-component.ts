@@ -36,6 +36,13 @@ export function deferredComponent(name: string | undefined, load: () => Promise<
     if (target !== undefined) run(target);
     else pending.push(run);
   };
+  /** `expose`-like calls: replayed onto the implementation, their teardown returned at once. */
+  const declare = (key: 'expose' | 'exposeAction', args: unknown[]): (() => void) => {
+    let teardown: (() => void) | undefined;
+    let cancelled = false;
+    later((c) => { if (!cancelled) teardown = (c[key] as AnyFn)(...args) as () => void; });
+    return () => { cancelled = true; teardown?.(); };
+  };
   const special: Record<string | symbol, unknown> = {
     name,
     status$: status$.asObservable(),
@@ -44,12 +51,8 @@ export function deferredComponent(name: string | undefined, load: () => Promise<
       if (closed) throw new ConnectionClosedError('component closed');
       later((c) => (c.publish as AnyFn)(...args));
     },
-    expose: (...args: unknown[]) => {
-      let teardown: (() => void) | undefined;
-      let cancelled = false;
-      later((c) => { if (!cancelled) teardown = (c.expose as AnyFn)(...args) as () => void; });
-      return () => { cancelled = true; teardown?.(); };
-    },
+    expose: (...args: unknown[]) => declare('expose', args),
+    exposeAction: (...args: unknown[]) => declare('exposeAction', args),
     close: () => {
       closed = true;
       return target === undefined ? Promise.resolve() : target.close();

@@ -5,7 +5,7 @@
 import { Observable, throwError, timeout } from 'rxjs';
 import { decodeResult } from '../dataframe/index.js';
 import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.js';
-import { STATUS, type Msg, type MsgId, type ResponseMsg } from '../protocol/messages.js';
+import { STATUS, type Msg, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import type { ClientSession } from './connection.js';
 
 interface Pending { session: ClientSession; reply: (msg: ResponseMsg) => void; fail: (err: unknown) => void }
@@ -30,11 +30,46 @@ export class Requests {
     }).pipe(timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }));
   }
 
+  /**
+   * Send an RPC request and emit every RESPONSE of its call: stream items, then the final one
+   * (an ordinary RESPONSE: a value or an error status) — a stream's end emits nothing and
+   * completes. Unsubscribing before the call ended withdraws it: a cancel goes to the broker
+   * (README "Streaming RPC on the wire"). `timeoutMs` bounds the wait for the first RESPONSE.
+   */
+  stream$(session: ClientSession, msg: RpcMsg, timeoutMs: number, timeoutError: Error): Observable<ResponseMsg> {
+    return new Observable<ResponseMsg>((subscriber) => {
+      let ended = false;
+      this.pending.set(msg.id, {
+        session,
+        reply: (resp) => {
+          if (resp.stream === 'item') return subscriber.next(resp);
+          ended = true;
+          if (resp.stream !== 'end') subscriber.next(resp);
+          subscriber.complete();
+        },
+        fail: (err) => {
+          ended = true;
+          subscriber.error(err);
+        },
+      });
+      try {
+        session.send(msg);
+      } catch (err) {
+        ended = true; // never sent: nothing to withdraw
+        throw err;
+      }
+      return () => {
+        this.pending.delete(msg.id);
+        if (!ended && session.link.isOpen) session.send(cancelOf(msg.id));
+      };
+    }).pipe(timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }));
+  }
+
   /** Deliver a RESPONSE to its request; false when nothing on `session` waits for that id. */
   resolve(session: ClientSession, msg: ResponseMsg): boolean {
     const pending = this.pending.get(msg.id);
     if (pending?.session !== session) return false;
-    this.pending.delete(msg.id);
+    if (msg.stream !== 'item') this.pending.delete(msg.id); // a stream's call waits for more
     pending.reply(msg);
     return true;
   }
@@ -63,4 +98,9 @@ export function rpcResult(method: string, resp: ResponseMsg): unknown {
   if (resp.status === STATUS.OK) return decodeResult(resp.data); // a DataFrame result is tag 80 (spec §7)
   if (resp.status === STATUS.METHOD_NOT_FOUND) throw new MethodNotFoundError(method);
   throw new RpcError(method, resp.status, resp.data);
+}
+
+/** The caller's withdrawal of call `id`: a RESPONSE with the cancel flag (0x44). */
+export function cancelOf(id: MsgId): ResponseMsg {
+  return { type: 'response', id, status: STATUS.OK, data: null, stream: 'cancel' };
 }

@@ -3,7 +3,10 @@ import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
 import type { ComponentKey } from '../security/crypto.js';
 import type { Link } from '../transport/link.js';
 import type { OverflowPolicy, PublishOptions } from './publisher.js';
-import type { CallOptions, Handler, Logger, Message, Status, SubscribeOptions } from '../types.js';
+import type {
+  ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
+  Message, PresenceState, Status, SubscribeOptions,
+} from '../types.js';
 
 /** Opens a link to `scheme://host:port`; may return a Promise or an Observable of the link. */
 export type Dialer = (url: string) => Promise<Link> | Observable<Link>;
@@ -61,16 +64,56 @@ export interface Component {
   publish$(topic: string, args?: unknown[], options?: PublishOptions): Observable<void>;
   /** Promise helper over `publish$`. */
   publishAsync(topic: string, args?: unknown[], options?: PublishOptions): Promise<void>;
-  /** A cold RPC: one request per subscription; emits the result and completes. */
+  /**
+   * A cold RPC: one request per subscription. Emits every value the exposer sends (an
+   * Observable handler streams, README "Streaming RPC on the wire"; a value, a Promise or a
+   * PY/JL exposer gives one) and completes when the call ends. Unsubscribing before the end
+   * withdraws the call: the exposer unsubscribes its handler and aborts its signal.
+   * Errors: `RpcError` (handler failed: 40; exposer gone mid-call: 43; …), `MethodNotFoundError`,
+   * `RpcTimeoutError` (no first answer in time), `ConnectionClosedError`.
+   */
   rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R>;
-  /** `rpc$` with options (direct target, timeout). */
+  /** `rpc$` with options (direct target, timeout, `stream: false` for one answer). */
   call$<R = unknown>(method: string, args: unknown[], options?: CallOptions): Observable<R>;
-  /** Promise helper over `rpc$`. */
+  /** Promise helper: one answer (a streaming handler's last value), without the stream flag. */
   rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R>;
-  /** Promise helper over `call$`. */
+  /** Promise helper over `call$`; `stream` defaults to false (one answer). */
   call<R = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<R>;
-  /** Serve `method`; returns the teardown that unexposes it. @throws InvalidTopicError */
-  expose(method: string, handler: Handler): () => void;
+  /**
+   * Serve `method` with a value, Promise or Observable handler (see `Handler`); with
+   * `{ context: true }` the handler also gets an `RpcContext` (abort signal) as last argument.
+   * Returns the teardown that unexposes it. @throws InvalidTopicError
+   */
+  expose(method: string, handler: Handler, options?: ExposeOptions): () => void;
+  /**
+   * Send `goal` to action `name` (served by `exposeAction`): emits `{ type: 'feedback', value }`
+   * while it runs, then `{ type: 'result', value }`, and completes. Unsubscribing cancels the
+   * goal. Errors: `ActionPreemptedError` when a newer goal preempted it, and those of `call$`.
+   */
+  action$<F = unknown, R = unknown>(name: string, goal: unknown,
+    options?: ActionOptions): Observable<ActionEvent<F, R>>;
+  /**
+   * Serve action `name`: `handler(goal, { feedback, signal })` returns the result (value,
+   * Promise, or Observable whose last value it is). A new goal preempts the running one (its
+   * signal aborts, its caller gets `ActionPreemptedError`). Returns the teardown.
+   */
+  exposeAction<G = any, F = unknown, R = unknown>(name: string, handler: ActionHandler<G, F, R>): () => void;
+  /**
+   * Scatter-gather: call every connected exposer of `method` (targeted calls, one answer each)
+   * and emit `{ from, result }` as answers arrive; complete after `quorum` answers, cancelling
+   * the rest. Errors: `QuorumError` when failures or the timeout leave the quorum unmet.
+   */
+  gather$<R = unknown>(method: string, args: unknown[], options?: GatherOptions): Observable<GatherReply<R>>;
+  /**
+   * The connected named components and what they expose: the broker's snapshot, then its
+   * `component_info` events (spec §4.4); refreshed after every reconnect. Shared; replays the
+   * latest state to late subscribers.
+   */
+  presence$(): Observable<PresenceState>;
+  /** The connected components exposing methods that match `pattern`, with those methods. @throws InvalidTopicError */
+  services$(pattern: string): Observable<PresenceState>;
+  /** Emits the name of a connected exposer of `method` once there is one, then completes. @throws InvalidTopicError */
+  whenAvailable$(method: string): Observable<string>;
 
   /** Close the link, complete every stream, fail pending calls. Idempotent. */
   close(): Promise<void>;

@@ -10,9 +10,15 @@ import {
 import type { PublishOptions } from '../component/publisher.js';
 import type { Component } from '../component/types.js';
 import { parseComponentUrl } from '../component/url.js';
-import { AuthError, ConnectionClosedError, ConnectionError, InvalidTopicError, RpcTimeoutError } from '../errors.js';
+import {
+  AuthError, ConnectionClosedError, ConnectionError, InvalidTopicError, NotSupportedError, RpcTimeoutError,
+} from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import type { CallOptions, Handler, Logger, Message, Status, SubscribeOptions } from '../types.js';
+import type {
+  ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
+  Message, PresenceState, Status, SubscribeOptions,
+} from '../types.js';
+import { action$, exposeAction } from '../component/action.js';
 import { Exposer } from './exposer.js';
 import { MqttPublisher } from './mqtt-publisher.js';
 import { MqttSession } from './mqtt-session.js';
@@ -186,9 +192,41 @@ export class MqttComponentImpl implements Component {
     });
   }
 
-  expose(method: string, handler: Handler): () => void {
+  expose(method: string, handler: Handler, options: ExposeOptions = {}): () => void {
     validateMqttTopic(method);
-    return this.closed ? () => undefined : this.exposer.expose(method, handler);
+    if (this.closed) return () => undefined;
+    // MQTT 5 request/response has no cancel: the context's signal never aborts.
+    const served: Handler = options.context !== true ? handler
+      : (...args: unknown[]) => handler(...args, { signal: new AbortController().signal, method, stream: false });
+    return this.exposer.expose(method, served);
+  }
+
+  // ---- built on RPC; no broker to ask, so no gather or presence ----------------------------
+
+  /** Actions over MQTT: the result only (MQTT RPC has one response: no feedback, no cancel). */
+  action$<F = unknown, R = unknown>(name: string, goal: unknown,
+    options?: ActionOptions): Observable<ActionEvent<F, R>> {
+    return action$<F, R>(this, name, goal, options);
+  }
+
+  exposeAction<G = any, F = unknown, R = unknown>(name: string, handler: ActionHandler<G, F, R>): () => void {
+    return exposeAction(this, name, handler);
+  }
+
+  gather$<R = unknown>(_method: string, _args: unknown[], _options?: GatherOptions): Observable<GatherReply<R>> {
+    return throwError(() => new NotSupportedError('gather$ on an MQTT component'));
+  }
+
+  presence$(): Observable<PresenceState> {
+    return throwError(() => new NotSupportedError('presence$ on an MQTT component'));
+  }
+
+  services$(_pattern: string): Observable<PresenceState> {
+    return throwError(() => new NotSupportedError('services$ on an MQTT component'));
+  }
+
+  whenAvailable$(_method: string): Observable<string> {
+    return throwError(() => new NotSupportedError('whenAvailable$ on an MQTT component'));
   }
 
   // ---- teardown ---------------------------------------------------------------------------

@@ -31,6 +31,26 @@ export const QOS1 = 0x10;
 export const QOS2 = 0x30;
 export const SLOT = 0x40;
 
+/**
+ * Streaming RPC, a TS extension (README "Streaming RPC on the wire"). Both references mask the
+ * flag nibble of RPC and RESPONSE type bytes (spec §2.3), so these flags are invisible to them:
+ * - RPC | 0x20: the caller accepts a stream of answers;
+ * - RESPONSE | 0x20: one stream item; RESPONSE | 0x30: the stream ended;
+ * - RESPONSE | 0x40, sent by the caller: the call is withdrawn (a reference peer ignores it as a
+ *   RESPONSE with an unknown id, spec §2.4, rather than running the method again).
+ */
+export const RPC_STREAM = 0x20;
+export const RESPONSE_ITEM = 0x20;
+export const RESPONSE_END = 0x30;
+export const RESPONSE_CANCEL = 0x40;
+
+/** Topic of the broker's connection events (JL, spec §4.4): `[{ event, cid }]`. */
+export const COMPONENT_INFO_TOPIC = 'component_info';
+/** Broker-local method (TS): the connected named components and what they expose. */
+export const PRESENCE_METHOD = '__presence__';
+/** Broker-local method (TS): the names of the connected exposers of a method, caller excluded. */
+export const EXPOSERS_METHOD = '__exposers__';
+
 /** RESPONSE status codes (spec §2.5). */
 export const STATUS = {
   OK: 0,
@@ -58,9 +78,18 @@ export const MSG_FROM_LAST_RECEIVED = Number.POSITIVE_INFINITY;
 export interface IdentityMsg { type: 'identity'; id: MsgId; cid: string; meta?: Record<string, unknown> }
 /** `flags` is the high nibble of the type byte; `id` is present iff flags ≠ 0. */
 export interface PubMsg { type: 'pub'; flags: number; id?: MsgId; topic: string; args: unknown[] }
-export interface RpcMsg { type: 'rpc'; id: MsgId; topic: string; target: string | null; args: unknown[] }
+/** `stream`: the caller accepts a stream of answers (flag 0x20, TS extension). */
+export interface RpcMsg {
+  type: 'rpc'; id: MsgId; topic: string; target: string | null; args: unknown[]; stream?: boolean;
+}
 export interface AdminMsg { type: 'admin'; id: MsgId; topic: string; cmd: Record<string, unknown> }
-export interface ResponseMsg { type: 'response'; id: MsgId; status: number; data: unknown }
+/**
+ * `stream` (TS extension): `'item'` one value of a stream, `'end'` its end, `'cancel'` the
+ * caller withdraws call `id`; absent for an ordinary (final) RESPONSE.
+ */
+export interface ResponseMsg {
+  type: 'response'; id: MsgId; status: number; data: unknown; stream?: 'item' | 'end' | 'cancel';
+}
 export interface AckMsg { type: 'ack'; id: MsgId }
 export interface Ack2Msg { type: 'ack2'; id: MsgId }
 export interface UnregisterMsg { type: 'unregister'; id: MsgId }

@@ -177,12 +177,12 @@ describe('mqttComponent', () => {
         const big = 2n ** 64n + 1n;
         exposer.expose('add', (a: number, b: number) => a + b);
         exposer.expose('echo', async (...args: unknown[]) => args);
-        exposer.expose('first', (x: unknown) => of(x, 'ignored'));
+        exposer.expose('last', (x: unknown) => of('ignored', x));
         await settle(exposer);
         expect(await caller.rpc('add', 1, 2)).toBe(3);
         expect(await caller.rpc('echo', { a: [1] }, big, 'x')).toEqual([{ a: [1] }, big, 'x']);
         expect(await caller.rpc('echo')).toEqual([]);
-        expect(await caller.rpc('first', 'one')).toBe('one');
+        expect(await caller.rpc('last', 'one')).toBe('one'); // an Observable's last value answers
         expect(await exposer.rpc('add', 2, 3)).toBe(5); // an exposer may call itself
       });
 

@@ -1,5 +1,4 @@
 export { memoryLinkPair } from '../transport/memory-link.js';
 export type { Link, Frame } from '../transport/link.js';
-export { storeContract } from './store-contract.js';
 export { lossyLink } from './lossy-link.js';
 export type { LossScript, Direction } from './lossy-link.js';

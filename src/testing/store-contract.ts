@@ -27,7 +27,7 @@ const plain = (twins: readonly TwinRecord[]) => twins
  *
  * @example
  * ```ts
- * import { storeContract } from 'rembus/testing';
+ * import { storeContract } from 'rembus/testing/store-contract';
  * import { memoryStore } from 'rembus/broker';
  * storeContract('memoryStore', async () => memoryStore());
  * ```

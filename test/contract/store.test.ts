@@ -8,7 +8,7 @@ import { ConnectionClosedError } from '../../src/errors.js';
 import { memoryStore } from '../../src/store/memory-store.js';
 import { openDuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
 import type { StoredMessage } from '../../src/store/types.js';
-import { storeContract } from '../../src/testing/index.js';
+import { storeContract } from '../../src/testing/store-contract.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const storeModule = join(repoRoot, 'src/store/duckdb/duckdb-store.ts');

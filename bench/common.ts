@@ -54,7 +54,7 @@ export type ToParent =
   | { type: 'na'; reason: string }
   | ({ type: 'result' } & Record<string, unknown>);
 
-export type FromParent = { type: 'go' } | { type: 'stop' } | { type: 'exit' };
+export type FromParent = { type: 'go' } | { type: 'stop' } | { type: 'stats' } | { type: 'exit' };
 
 export function tell(msg: ToParent): void {
   if (process.send === undefined) {
@@ -64,7 +64,7 @@ export function tell(msg: ToParent): void {
   process.send(msg);
 }
 
-type ParentHandlers = { go?: () => void; stop?: () => void; exit?: () => void | Promise<void> };
+type ParentHandlers = { go?: () => void; stop?: () => void; stats?: () => void; exit?: () => void | Promise<void> };
 const parentHandlers: ParentHandlers = {};
 let listening = false;
 
@@ -80,6 +80,7 @@ export function onParent(handlers: ParentHandlers): void {
     const msg = raw as FromParent;
     if (msg.type === 'go') parentHandlers.go?.();
     else if (msg.type === 'stop') parentHandlers.stop?.();
+    else if (msg.type === 'stats') parentHandlers.stats?.();
     else if (msg.type === 'exit') {
       const timer = setTimeout(() => process.exit(0), 2000);
       void Promise.resolve(parentHandlers.exit?.()).catch(() => undefined).finally(() => {
@@ -118,8 +119,42 @@ export function w3Topic(i: number): string {
   return `site${d % 10}/type${d % 5}/dn${d}/telemetry`;
 }
 
-/** Topic of message `i`: one fixed topic, or the W3 topic space when `--topics 1000`. */
+/**
+ * W8/W9 (rembus only): the telemetry schema (spec §8.2) the broker persists into DuckDB, its
+ * topic space `site{i%10}/dn{i%100}/telemetry` and its payload `{temperature, pressure, ts}`.
+ */
+export const TELEMETRY_SCHEMA = {
+  tables: [{
+    table: 'telemetry',
+    topic: ':site/:dn/telemetry',
+    columns: [
+      { col: 'site', type: 'TEXT' }, { col: 'dn', type: 'TEXT' }, { col: 'temperature', type: 'DOUBLE' },
+      { col: 'pressure', type: 'DOUBLE' }, { col: 'ts', type: 'UBIGINT' },
+    ],
+  }],
+};
+
+export function schemaTopic(i: number): string {
+  return `site${i % 10}/dn${i % 100}/telemetry`;
+}
+
+export interface SchemaTelemetry { temperature: number; pressure: number; ts: number }
+
+export function schemaTelemetry(i: number): SchemaTelemetry {
+  return { temperature: 20 + (i % 100) / 7, pressure: 1013.25 + (i % 50) / 3, ts: Date.now() };
+}
+
+/** Payload of message `i`: `telemetry(i)`, or `schemaTelemetry(i)` when `--payload schema`. */
+export function payloadFor(args: Args): (i: number) => Telemetry | SchemaTelemetry {
+  return str(args, 'payload', 'telemetry') === 'schema' ? schemaTelemetry : telemetry;
+}
+
+/**
+ * Topic of message `i`: one fixed topic, the W3 topic space when `--topics 1000`, or the
+ * schema topic space when `--topics schema`.
+ */
 export function topicFor(args: Args): (i: number) => string {
+  if (args['topics'] === 'schema') return schemaTopic;
   const topics = num(args, 'topics', 1);
   if (topics === 1) {
     const topic = str(args, 'topic', 'bench/telemetry');

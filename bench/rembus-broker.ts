@@ -2,14 +2,60 @@
  * Benchmark role: the rembus broker, exactly as an application starts it (`broker()` from the
  * public broker entry), on 127.0.0.1 and a free port.
  *
- * Usage (from run.ts): `tsx bench/rembus-broker.ts`
+ * Usage (from run.ts): `tsx bench/rembus-broker.ts [--data-dir D --schema telemetry [--ingest N]]`
+ *
+ * - `--data-dir D --schema telemetry`: `broker({ …, dataDir: D, schema: TELEMETRY_SCHEMA })`, so
+ *   matching publishes are persisted into DuckDB (`D/broker.duckdb`). run.ts creates and
+ *   removes D. The `stats` IPC message answers `{ type: 'result', persisted, rejected, batches, dropped }`.
+ * - `--ingest N` (W8): from the first publish the broker receives (`messages$`), poll
+ *   `stats().schema` every 10 ms and report once `persisted` reaches N (or on `stop`, with
+ *   what it has): `{ type: 'result', persisted, expected, first, last, complete, rejected, dropped, batches }`.
  */
+import { take } from 'rxjs';
 import { broker } from '../src/broker/index.js';
-import { die, onParent, tell } from './common.js';
+import { die, now, num, onParent, parseArgs, str, tell, TELEMETRY_SCHEMA } from './common.js';
+
+const args = parseArgs();
 
 try {
-  const b = await broker({ port: 0, host: '127.0.0.1' });
-  onParent({ exit: () => b.close() });
+  const dataDir = args['data-dir'];
+  const schemaName = args['schema'];
+  if (schemaName !== undefined && schemaName !== 'telemetry') throw new Error(`unknown --schema ${schemaName}`);
+  const b = await broker({
+    port: 0, host: '127.0.0.1',
+    ...(dataDir === undefined ? {} : { dataDir: str(args, 'data-dir') }),
+    ...(schemaName === undefined ? {} : { schema: TELEMETRY_SCHEMA }),
+  });
+  const schemaStats = (): { persisted: number; rejected: number; batches: number; dropped: number } =>
+    b.stats().schema ?? { persisted: 0, rejected: 0, batches: 0, dropped: 0 };
+  onParent({
+    exit: () => b.close(),
+    stats: () => tell({ type: 'result', ...schemaStats() }),
+  });
+  const expected = num(args, 'ingest', 0);
+  if (expected > 0) {
+    let first = 0;
+    let last = 0;
+    let reported = false;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
+      if (timer !== undefined) clearInterval(timer);
+      const s = schemaStats();
+      tell({ type: 'result', ...s, expected, first, last: last || now(), complete: s.persisted >= expected });
+    };
+    b.messages$.pipe(take(1)).subscribe(() => {
+      first = now();
+      timer = setInterval(() => {
+        if (schemaStats().persisted >= expected) {
+          last = now();
+          report();
+        }
+      }, 10);
+    });
+    onParent({ stop: report });
+  }
   tell({ type: 'ready', port: b.port! });
 } catch (err) {
   die(err);

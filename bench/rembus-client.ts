@@ -4,7 +4,8 @@
  *
  * Modes (`--mode`):
  * - `sub --pattern P --expect N`: count deliveries on `subscribe$(P)`.
- * - `pub --count N --chunk C [--topic T | --topics 1000] [--qos 1]`: paced publishes.
+ * - `pub --count N --chunk C [--topic T | --topics 1000 | --topics schema] [--qos 1] [--payload schema]`:
+ *   paced publishes (`--payload schema`: `{temperature, pressure, ts}` for the W8/W9 schema).
  * - `rpc-server`: `expose('add', (a, b) => a + b)`.
  * - `rpc-caller --count N [--concurrency K] [--warmup W]`: `rpc$('add', i, 1)` calls.
  *
@@ -15,7 +16,7 @@
 import { firstValueFrom } from 'rxjs';
 import { connect, type Component } from '../src/index.js';
 import {
-  Counter, die, now, num, onParent, paced, parseArgs, rpcRole, str, tell, telemetry, topicFor,
+  Counter, die, now, num, onParent, paced, parseArgs, payloadFor, rpcRole, str, tell, telemetry, topicFor,
 } from './common.js';
 
 const args = parseArgs();
@@ -72,10 +73,11 @@ async function main(): Promise<void> {
         tell({ type: 'ready' });
         return;
       }
+      const payload = payloadFor(args);
       onParent({
         go: () => {
           const t0 = now();
-          paced(count, chunk, (i) => node.publish(topic(i), telemetry(i)))
+          paced(count, chunk, (i) => node.publish(topic(i), payload(i)))
             .then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
         },
       });

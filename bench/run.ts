@@ -4,7 +4,7 @@
  *
  * Flags:
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
- *   --only W1,W4      workloads to run (W7 is measured during W2)
+ *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W9 are rembus only)
  *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto when on PATH)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Encoder } from 'cbor-x';
-import { parseArgs, telemetry, type ToParent } from './common.js';
+import { parseArgs, schemaTopic, telemetry, type ToParent } from './common.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
@@ -116,13 +116,28 @@ const PEERS = SYSTEMS.filter((s) => s !== rembus);
 
 // ---- workloads ----------------------------------------------------------------------------
 
-interface Metric { key: string; label: string; unit: string; higherIsBetter: boolean }
+/** `target`: an absolute goal (W8, W9), shown in the "vs target" column as median ÷ target. */
+interface Metric { key: string; label: string; unit: string; higherIsBetter: boolean; target?: number }
 
 type Plan =
-  | { kind: 'pubsub'; subscribers: number; count: number; topics: 1 | 1000; qos: 0 | 1 }
-  | { kind: 'rpc'; count: number; concurrency: number; warmup: number };
+  | { kind: 'pubsub'; subscribers: number; count: number; topics: 1 | 1000; qos: 0 | 1;
+    /** One exact topic instead of `bench/telemetry`, and the schema payload (W9). */
+    topic?: string; payload?: 'schema' }
+  | { kind: 'rpc'; count: number; concurrency: number; warmup: number }
+  | { kind: 'ingest'; count: number }
+  | { kind: 'live-schema'; count: number };
 
-interface Workload { id: string; title: string; plan: Plan; limitMs: number; metrics: Metric[] }
+/**
+ * `rembusOnly`: the other systems are not run and get no rows. `phases`: brokers started one
+ * after the other within one run (each gets set-up + limit + grace in the hard bound).
+ */
+interface Workload { id: string; title: string; plan: Plan; limitMs: number; metrics: Metric[]; rembusOnly?: boolean; phases?: number }
+
+/** W8 target (rows/s) and W9 target (live msgs/s with the schema ÷ without). */
+const INGEST_TARGET = 200_000;
+const LIVE_RATIO_TARGET = 0.8;
+/** W9: one exact topic that the telemetry schema matches, the same with and without the schema. */
+const W9_TOPIC = schemaTopic(0);
 
 const n = (full: number): number => Math.max(1, Math.round(full * SCALE));
 
@@ -167,6 +182,22 @@ const WORKLOADS: Workload[] = [
       { key: 'W6.sub', label: 'W6 QoS1 received at subscriber', unit: 'msgs/s', higherIsBetter: true },
     ],
   },
+  {
+    id: 'W8', title: `schema ingest: ${n(200_000).toLocaleString('en')} QoS0 telemetry publishes on \`site{i%10}/dn{i%100}/telemetry\` `
+      + `persisted into DuckDB (rembus only; rows/s = persisted rows / time from the first publish received until all are persisted)`,
+    plan: { kind: 'ingest', count: n(200_000) }, limitMs: 20_000, rembusOnly: true,
+    metrics: [{ key: 'W8', label: 'W8 schema ingest', unit: 'rows/s', higherIsBetter: true, target: INGEST_TARGET }],
+  },
+  {
+    id: 'W9', title: `live 1 → 1, ${n(200_000).toLocaleString('en')} QoS0 messages on \`${W9_TOPIC}\`, with and without the telemetry schema `
+      + `(rembus only; two brokers one after the other in each run, the order alternating between runs)`,
+    plan: { kind: 'live-schema', count: n(200_000) }, limitMs: 15_000, rembusOnly: true, phases: 2,
+    metrics: [
+      { key: 'W9.without', label: 'W9 1→1 live, no schema', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W9.with', label: 'W9 1→1 live, with schema', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W9.ratio', label: 'W9 with ÷ without (per run)', unit: '×', higherIsBetter: true, target: LIVE_RATIO_TARGET },
+    ],
+  },
 ];
 
 const SELECTED = WORKLOADS.filter((w) => ONLY === undefined || ONLY.includes(w.id) || (w.id === 'W2' && ONLY.includes('W7')));
@@ -203,7 +234,7 @@ class Role {
     return new Promise((resolve) => this.waiters.push({ pick, resolve }));
   }
 
-  send(msg: { type: 'go' | 'stop' | 'exit' }): void {
+  send(msg: { type: 'go' | 'stop' | 'stats' | 'exit' }): void {
     if (!this.exited && this.proc.connected) this.proc.send(msg);
   }
 
@@ -285,10 +316,16 @@ class RunContext {
     return (ready as { port?: number }).port ?? 0;
   }
 
+  /** A fresh directory under the OS temp dir, removed by `close()`. */
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.tempDirs.push(dir);
+    return dir;
+  }
+
   async startMosquitto(): Promise<number> {
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
-    this.tempDirs.push(dir);
+    const dir = this.tempDir('bench-mosquitto-');
     const conf = join(dir, 'mosquitto.conf');
     // Unbounded queues: Mosquitto's defaults (1,000 queued QoS1/2 messages) would drop the
     // backlog that the other brokers buffer.
@@ -309,6 +346,10 @@ class RunContext {
     await Promise.race([Promise.all(this.roles.map((r) => r.exit)), sleep(GRACE_MS)]);
     for (const role of this.roles) role.kill();
     for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true });
+    // The context can be used again (W9 runs its two phases in one context).
+    this.roles.length = 0;
+    this.tempDirs.length = 0;
+    this.brokerPid = undefined;
   }
 
   killAll(): void {
@@ -330,7 +371,8 @@ function peakRssMiB(pid: number | undefined): number | undefined {
 
 // ---- one run ------------------------------------------------------------------------------
 
-interface Value { value: number; incomplete?: string }
+/** `note`: shown in the progress line only. */
+interface Value { value: number; incomplete?: string; note?: string }
 type RunResult = { status: 'ok'; values: Record<string, Value> } | { status: 'error' | 'na' | 'timeout'; message: string };
 
 /** Wait for every `roles` result until `deadline`; then ask the late ones to `stop` and report. */
@@ -349,17 +391,19 @@ function rate(count: number, first: number, last: number): number {
   return last > first ? (count * 1000) / (last - first) : 0;
 }
 
-async function pubsub(run: RunContext, system: System, w: Workload & { plan: { kind: 'pubsub' } }): Promise<Record<string, Value>> {
+async function pubsub(run: RunContext, system: System, w: Workload & { plan: { kind: 'pubsub' } },
+  startBroker: (run: RunContext) => Promise<number> = system.startBroker): Promise<Record<string, Value>> {
   const { plan } = w;
   if (plan.qos === 1 && !system.qos1) throw new RunFailure('na', 'n/a (no QoS1)');
-  const port = await system.startBroker(run);
+  const port = await startBroker(run);
   const url = system.url(port);
-  const pattern = plan.topics === 1000 ? system.wildcardPattern : system.exactPattern;
+  const pattern = plan.topics === 1000 ? system.wildcardPattern : plan.topic ?? system.exactPattern;
   const subs = Array.from({ length: plan.subscribers }, () => run.spawn(system.clientScript,
     ['--mode', 'sub', '--url', url, '--pattern', pattern, '--expect', String(plan.count), '--qos', String(plan.qos)],
     { profile: true }));
   const pubArgs = ['--mode', 'pub', '--url', url, '--count', String(plan.count), '--chunk', String(CHUNK),
-    '--qos', String(plan.qos), ...(plan.topics === 1000 ? ['--topics', '1000'] : ['--topic', EXACT_TOPIC])];
+    '--qos', String(plan.qos), ...(plan.topics === 1000 ? ['--topics', '1000'] : ['--topic', plan.topic ?? EXACT_TOPIC]),
+    ...(plan.payload === undefined ? [] : ['--payload', plan.payload])];
   const pub = run.spawn(system.clientScript, pubArgs, { profile: true });
   // The publisher may answer `na` (no QoS1 API): then the subscribers are not needed.
   expectType(await pub.next('ready', 'na'), 'ready', 'publisher');
@@ -414,9 +458,72 @@ async function rpc(run: RunContext, system: System, w: Workload & { plan: { kind
   return values;
 }
 
+/** The rembus broker with the telemetry schema and a fresh `dataDir` (removed by `run.close()`). */
+function schemaBrokerArgs(run: RunContext): string[] {
+  return ['--data-dir', run.tempDir('bench-rembus-schema-'), '--schema', 'telemetry'];
+}
+
+/** W8: one publisher, the broker times the ingest from the first publish to the last row persisted. */
+async function ingest(run: RunContext, system: System, w: Workload & { plan: { kind: 'ingest' } }): Promise<Record<string, Value>> {
+  const { plan } = w;
+  const brokerRole = run.spawn('rembus-broker.ts', [...schemaBrokerArgs(run), '--ingest', String(plan.count)],
+    { profile: true, broker: true });
+  const ready = expectType(await brokerRole.next('ready', 'na'), 'ready', 'broker') as { port?: number };
+  const url = system.url(ready.port!);
+  const pub = run.spawn(system.clientScript, ['--mode', 'pub', '--url', url, '--count', String(plan.count),
+    '--chunk', String(CHUNK), '--topics', 'schema', '--payload', 'schema'], { profile: true });
+  expectType(await pub.next('ready', 'na'), 'ready', 'publisher');
+  pub.send({ type: 'go' });
+  const [msg] = await collect([brokerRole], Date.now() + w.limitMs);
+  const r = expectType(msg!, 'result', 'broker') as Record<string, number>;
+  const persisted = r['persisted']!;
+  const problems = [
+    persisted < plan.count ? `persisted ${persisted.toLocaleString('en')}/${plan.count.toLocaleString('en')}` : '',
+    r['rejected']! > 0 ? `${r['rejected']!.toLocaleString('en')} rejected` : '',
+    r['dropped']! > 0 ? `${r['dropped']!.toLocaleString('en')} dropped` : '',
+  ].filter((x) => x !== '').join(', ');
+  return { W8: { value: rate(persisted, r['first']!, r['last']!), ...(problems === '' ? {} : { incomplete: problems }),
+    note: `${r['batches']!.toLocaleString('en')} batches` } };
+}
+
+/**
+ * W9: the W1 workload (on one schema-matched topic, schema payload) against a broker without
+ * schema/dataDir and against one with both, one after the other in the same run; the order
+ * alternates between runs. Reports both rates and their ratio (with ÷ without).
+ */
+async function liveSchema(run: RunContext, system: System, w: Workload & { plan: { kind: 'live-schema' } },
+  runIndex: number): Promise<Record<string, Value>> {
+  const live = { ...w, plan: { kind: 'pubsub', subscribers: 1, count: w.plan.count, topics: 1, qos: 0,
+    topic: W9_TOPIC, payload: 'schema' } } as Workload & { plan: { kind: 'pubsub' } };
+  const phases: ('without' | 'with')[] = runIndex % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
+  const values: Record<string, Value> = {};
+  for (const phase of phases) {
+    let brokerRole: Role | undefined;
+    const start = async (ctx: RunContext): Promise<number> => {
+      brokerRole = ctx.spawn('rembus-broker.ts', phase === 'with' ? schemaBrokerArgs(ctx) : [], { profile: true, broker: true });
+      return (expectType(await brokerRole.next('ready', 'na'), 'ready', 'broker') as { port?: number }).port!;
+    };
+    const v = (await pubsub(run, system, live, start))[w.id]!;
+    if (phase === 'with' && brokerRole !== undefined) {
+      brokerRole.send({ type: 'stats' });
+      const [msg] = await collect([brokerRole], Date.now() + GRACE_MS);
+      const r = expectType(msg!, 'result', 'broker') as Record<string, number>;
+      v.note = `${r['persisted']!.toLocaleString('en')} rows persisted at the end`
+        + (r['rejected']! + r['dropped']! > 0 ? `, ${r['rejected']!.toLocaleString('en')} rejected, ${r['dropped']!.toLocaleString('en')} dropped` : '');
+    }
+    values[`W9.${phase}`] = v;
+    await run.close(); // stop this phase's processes before the next broker starts
+  }
+  const withV = values['W9.with']!;
+  const withoutV = values['W9.without']!;
+  const incomplete = [withV.incomplete, withoutV.incomplete].filter((x) => x !== undefined).join('; ');
+  values['W9.ratio'] = { value: withoutV.value > 0 ? withV.value / withoutV.value : 0, ...(incomplete === '' ? {} : { incomplete }) };
+  return values;
+}
+
 async function runOnce(w: Workload, system: System, runIndex: number): Promise<RunResult> {
   const run = new RunContext(`${w.id}-r${runIndex + 1}-${system.name}`, CPU_PROF !== undefined);
-  const hardMs = SETUP_MS + w.limitMs + 2 * GRACE_MS;
+  const hardMs = (w.phases ?? 1) * (SETUP_MS + w.limitMs + GRACE_MS) + GRACE_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hard = new Promise<RunResult>((done) => {
     timer = setTimeout(() => {
@@ -426,8 +533,9 @@ async function runOnce(w: Workload, system: System, runIndex: number): Promise<R
   });
   const body = (async (): Promise<RunResult> => {
     try {
-      const values = w.plan.kind === 'rpc'
-        ? await rpc(run, system, w as Workload & { plan: { kind: 'rpc' } })
+      const values = w.plan.kind === 'rpc' ? await rpc(run, system, w as Workload & { plan: { kind: 'rpc' } })
+        : w.plan.kind === 'ingest' ? await ingest(run, system, w as Workload & { plan: { kind: 'ingest' } })
+        : w.plan.kind === 'live-schema' ? await liveSchema(run, system, w as Workload & { plan: { kind: 'live-schema' } }, runIndex)
         : await pubsub(run, system, w as Workload & { plan: { kind: 'pubsub' } });
       return { status: 'ok', values };
     } catch (err) {
@@ -460,6 +568,7 @@ function median(xs: number[]): number {
 }
 
 function fmt(x: number, unit: string): string {
+  if (unit === '×') return `${x.toFixed(2)}×`;
   if (unit === 'MiB') return x.toFixed(0);
   if (unit === 'µs') return x.toFixed(0);
   return Math.round(x).toLocaleString('en');
@@ -489,7 +598,8 @@ function describe(c: Cell, unit: string): { median: string; range: string } {
   };
 }
 
-interface Bar { text: string; metric: string; peer: string; min: number }
+/** A bar against a peer (`peer`: rembus ÷ peer ≥ `min`), or against the metric's own `target`. */
+type Bar = { text: string; metric: string; peer: string; min: number } | { text: string; metric: string; target: true };
 const BARS: Bar[] = [
   { text: 'W1 ≥ 1.5× Aedes', metric: 'W1', peer: 'aedes', min: 1.5 },
   { text: 'W2 ≥ 1.5× Aedes', metric: 'W2', peer: 'aedes', min: 1.5 },
@@ -500,7 +610,15 @@ const BARS: Bar[] = [
   { text: 'W6 (acked at publisher) ≥ Aedes', metric: 'W6.pub', peer: 'aedes', min: 1.0 },
   { text: 'W6 (received at subscriber) ≥ Aedes', metric: 'W6.sub', peer: 'aedes', min: 1.0 },
   { text: 'W7 ≤ Aedes', metric: 'W7', peer: 'aedes', min: 1.0 },
+  { text: `W8 schema ingest ≥ ${INGEST_TARGET.toLocaleString('en')} rows/s`, metric: 'W8', target: true },
+  { text: `W9 live 1→1 with schema ≥ ${LIVE_RATIO_TARGET}× without (median of per-run ratios)`, metric: 'W9.ratio', target: true },
 ];
+
+/** Median of rembus's values of `metric`, or undefined when it has none. */
+function rembusMedian(metric: Metric): number | undefined {
+  const c = cell(metric.key, rembus.name);
+  return c.values.length === 0 ? undefined : median(c.values);
+}
 
 function report(): string {
   const metrics = SELECTED.flatMap((w) => w.metrics);
@@ -511,18 +629,29 @@ function report(): string {
     + `${new Date().toISOString()}. ${RUNS} run(s) per cell, median and min–max. Payload \`{dn, temperature, pressure, ts}\` = ${payload} bytes as CBOR; `
     + `publishers write ${CHUNK} messages per event-loop turn then yield (\`setImmediate\`), the same for every system.`, '');
   lines.push('Ratio columns: how many times better rembus is than that peer (rembus ÷ peer for rates, peer ÷ rembus for latency and memory; > 1 means rembus is better).', '');
-  const peerCols = PEERS.map((p) => `vs ${p.name}`);
-  lines.push(`| workload | unit | system | median | min–max | ${peerCols.join(' | ')} |`);
-  lines.push(`|---|---|---|---:|---|${PEERS.map(() => '---:').join('|')}|`);
+  const withTarget = metrics.some((m) => m.target !== undefined);
+  if (withTarget) {
+    lines.push('"vs target" column: rembus median ÷ target (W8: rows/s ÷ 200,000; W9: (with ÷ without) ÷ 0.8; ≥ 1 meets the target). '
+      + 'W8 and W9 are rembus only.', '');
+  }
+  const cols = [...PEERS.map((p) => `vs ${p.name}`), ...(withTarget ? ['vs target'] : [])];
+  lines.push(`| workload | unit | system | median | min–max | ${cols.join(' | ')} |`);
+  lines.push(`|---|---|---|---:|---|${cols.map(() => '---:').join('|')}|`);
   for (const m of metrics) {
+    const rembusOnly = SELECTED.some((w) => w.rembusOnly === true && w.metrics.includes(m));
     for (const s of SYSTEMS) {
+      if (rembusOnly && s !== rembus) continue;
       const c = cell(m.key, s.name);
       const d = describe(c, m.unit);
       const ratios = PEERS.map((p) => {
-        if (s !== rembus) return '';
+        if (s !== rembus || rembusOnly) return '';
         const r = ratio(m, p.name);
         return r === undefined ? '—' : `${r.toFixed(2)}×`;
       });
+      if (withTarget) {
+        const med = rembusMedian(m);
+        ratios.push(m.target === undefined || s !== rembus ? '' : med === undefined ? '—' : `${(med / m.target).toFixed(2)}×`);
+      }
       lines.push(`| ${m.label} | ${m.unit} | ${s.name} | ${d.median} | ${d.range} | ${ratios.join(' | ')} |`);
     }
   }
@@ -539,14 +668,29 @@ function report(): string {
   lines.push('', '### Bar', '');
   lines.push('| criterion | rembus ÷ peer (better-is->1) | verdict |', '|---|---:|---|');
   for (const bar of BARS) {
-    if (!metrics.some((m) => m.key === bar.metric) || !PEERS.some((p) => p.name === bar.peer)) continue;
-    const m = metrics.find((x) => x.key === bar.metric)!;
+    const m = metrics.find((x) => x.key === bar.metric);
+    if (m === undefined) continue;
+    if ('target' in bar) {
+      if (!SYSTEMS.includes(rembus) || m.target === undefined) continue;
+      const med = rembusMedian(m);
+      const verdict = med === undefined ? 'n/a' : med >= m.target ? 'pass' : 'FAIL';
+      const shown = med === undefined ? '—' : m.unit === '×' ? `${med.toFixed(2)}× (target ${m.target}×)`
+        : `${fmt(med, m.unit)} ${m.unit} = ${(med / m.target).toFixed(2)}× target`;
+      lines.push(`| ${bar.text} | ${shown} | ${verdict} |`);
+      continue;
+    }
+    if (!PEERS.some((p) => p.name === bar.peer)) continue;
     const r = ratio(m, bar.peer);
     const verdict = r === undefined ? 'n/a' : r >= bar.min ? 'pass' : 'FAIL';
     lines.push(`| ${bar.text} | ${r === undefined ? '—' : `${r.toFixed(2)}×`} | ${verdict} |`);
   }
   lines.push('', '### Notes', '');
   for (const w of SELECTED) lines.push(`- ${w.id}: ${w.title}; time limit ${w.limitMs / 1000} s per run.`);
+  if (SELECTED.some((w) => w.id === 'W8' || w.id === 'W9')) {
+    lines.push('- W8/W9 schema: table `telemetry` on `:site/:dn/telemetry` (site, dn TEXT; temperature, pressure DOUBLE; ts UBIGINT), '
+      + 'payload `{temperature, pressure, ts}`; the broker gets a fresh `dataDir` under the OS temp dir (removed after the run), '
+      + 'so its message log is in DuckDB too. W8 is timed inside the broker process (stats().schema polled every 10 ms).');
+  }
   lines.push('- W3 patterns: rembus `*/*/*/telemetry`, MQTT `+/+/+/telemetry`; the relay does no matching.');
   lines.push('- W7: VmHWM of the broker process at the end of each W2 run (all Node brokers run under the same `tsx` loader).');
   lines.push('- MQTT RPC: MQTT 3.1.1 request topic + per-caller reply topic, correlation id in a CBOR envelope (Aedes has no MQTT 5).');
@@ -569,7 +713,7 @@ async function main(): Promise<void> {
       // Rotate the order of systems between runs so that slow drifts of a shared box hit all.
       const order = SYSTEMS.map((_, i) => SYSTEMS[(i + r) % SYSTEMS.length]!);
       for (const s of order) {
-        if (skip.has(s.name)) continue;
+        if (skip.has(s.name) || (w.rembusOnly === true && s !== rembus)) continue;
         const t0 = Date.now();
         const result = await runOnce(w, s, r);
         const secs = ((Date.now() - t0) / 1000).toFixed(1);
@@ -580,7 +724,8 @@ async function main(): Promise<void> {
             if (v.incomplete !== undefined) c.incomplete.push(v.incomplete);
           }
           progress(`${w.id} run ${r + 1}/${RUNS} ${s.name}: ${Object.entries(result.values)
-            .map(([k, v]) => `${k}=${Math.round(v.value).toLocaleString('en')}${v.incomplete ? ` (${v.incomplete})` : ''}`).join(' ')} [${secs} s]`);
+            .map(([k, v]) => `${k}=${v.value < 10 ? v.value.toFixed(3) : Math.round(v.value).toLocaleString('en')}`
+              + `${v.incomplete ? ` (${v.incomplete})` : ''}${v.note ? ` [${v.note}]` : ''}`).join(' ')} [${secs} s]`);
         } else {
           const message = result.status === 'timeout' ? `timeout (${result.message})` : result.message;
           for (const m of w.metrics) cell(m.key, s.name).failures.push(message);

@@ -4,7 +4,8 @@
  * writes run later, in order, through the database's serialised write queue.
  */
 import {
-  asapScheduler, BehaviorSubject, filter, firstValueFrom, map, observeOn, Subject, type Subscription,
+  asapScheduler, BehaviorSubject, filter, firstValueFrom, map, Observable, Subject, type MonoTypeOperatorFunction,
+  type Subscription,
 } from 'rxjs';
 import { silentLogger, errorText } from '../internal/logger.js';
 import type { Logger } from '../types.js';
@@ -21,6 +22,37 @@ interface Batch { readonly seq: number; readonly items: Item[]; readonly rows: n
 interface Ready { readonly writers: Map<TableDef, TableWriter>; readonly catalogs: Map<TableDef, TableCatalog>; readonly duckLake: boolean }
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+/**
+ * Like `observeOn(asapScheduler)` but with one scheduled action per burst instead of one per
+ * value: a backlog of N messages cost N actions, each removed from the scheduler's array in
+ * O(N) (15% of broker time in the W8 benchmark). Values keep their order; errors and
+ * completion wait for the values before them.
+ */
+function afterTurn<T>(): MonoTypeOperatorFunction<T> {
+  return (source) => new Observable<T>((subscriber) => {
+    let queue: T[] = [];
+    let pending: Subscription | undefined;
+    let ended: (() => void) | undefined;
+    const drain = (): void => {
+      pending = undefined;
+      const batch = queue;
+      queue = [];
+      for (const value of batch) {
+        if (subscriber.closed) return;
+        subscriber.next(value);
+      }
+      ended?.();
+    };
+    const schedule = (): void => { pending ??= asapScheduler.schedule(drain); };
+    const subscription = source.subscribe({
+      next: (value) => { queue.push(value); schedule(); },
+      error: (err: unknown) => { ended = () => subscriber.error(err); schedule(); },
+      complete: () => { ended = () => subscriber.complete(); schedule(); },
+    });
+    return () => { subscription.unsubscribe(); pending?.unsubscribe(); queue = []; };
+  });
+}
+
 /** Resolves after the asap actions queued so far: messages handed to observeOn reach the batch. */
 const asapTick = (): Promise<void> => new Promise((resolve) => asapScheduler.schedule(() => resolve()));
 
@@ -56,7 +88,7 @@ class SchemaStageImpl implements SchemaStage {
     for (const table of ctx.schema.tables) this.exposeTable(table);
     this.subscription = ctx.messages$.pipe(
       // The broker's `next` returns at once: mapping (e.g. reading a DataFrame) runs after it.
-      observeOn(asapScheduler),
+      afterTurn(),
       map((msg) => this.toItem(msg)),
       filter((item): item is Item => item !== undefined),
       batchBy<Item>({ maxSize: ctx.batchSize ?? 5_000, maxWait: ctx.flushInterval ?? 200, flush$: this.flush$,

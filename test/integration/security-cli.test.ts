@@ -107,6 +107,7 @@ describe('rembus broker', () => {
   }, 40_000);
 });
 
+// Skipped only where the openssl binary is missing: it makes the test CA and certificates.
 describe.skipIf(!hasOpenssl)('wss:// and keys from the command line', () => {
   let hub: Broker | undefined;
   afterEach(async () => { await hub?.close(); hub = undefined; });

@@ -33,6 +33,7 @@ function makeCa(name: string): void {
   openssl('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=${name}`, '-days', '1');
 }
 
+// Skipped only where the openssl binary is missing: it makes the test CA and certificates.
 describe.skipIf(!hasOpenssl)('wss with a private CA', () => {
   let server: Server;
   let wss: WebSocketServer;

@@ -21,6 +21,7 @@ import { KEY_TYPE, parseKeyMaterial, type KeyMaterial } from './crypto.js';
 import { KeyExistsError, SecurityConfigError } from './errors.js';
 import { DEFAULT_TENANT, tenantOf, validateKeyName } from './names.js';
 import { parseAdmins, parseTenants, parseTopicAuth } from './provisioning.js';
+import { TopicAuthRules } from './topic-auth.js';
 import type { SecurityStore } from './types.js';
 
 export const TENANTS_FILE = 'tenants.json';
@@ -47,22 +48,22 @@ export async function openSecurityStore(dir: string): Promise<SecurityStore> {
   return store;
 }
 
-class FileSecurityStore implements SecurityStore {
+class FileSecurityStore extends TopicAuthRules implements SecurityStore {
   private tenants = new Map<string, string>();
   private adminSet = new Set<string>();
-  private topicAuth = new Map<string, Set<string>>();
   /** Names with a saveKey in flight: two REGISTERs of one name must not both succeed. */
   private readonly saving = new Set<string>();
   private readonly writes = new Map<string, Promise<void>>();
 
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string) {
+    super();
+  }
 
   /** Cached: read on every publish by the broker's fast path; tenants change only on reload. */
   private isolated = false;
 
   get multiTenant(): boolean { return this.isolated; }
 
-  get hasPrivateTopics(): boolean { return this.topicAuth.size > 0; }
 
   tenantOf(name: string): string { return tenantOf(name); }
   pinFor(tenant: string): string | undefined { return this.tenants.get(tenant); }
@@ -114,33 +115,7 @@ class FileSecurityStore implements SecurityStore {
     return deleted;
   }
 
-  isPrivate(topic: string): boolean { return this.topicAuth.has(topic); }
-  isAuthorized(name: string, topic: string): boolean { return this.topicAuth.get(topic)?.has(name) ?? false; }
 
-  privateTopics(): Record<string, string[]> {
-    return Object.fromEntries([...this.topicAuth].map(([topic, names]) => [topic, [...names]]));
-  }
-
-  makePrivate(topic: string): Promise<void> {
-    if (!this.topicAuth.has(topic)) this.topicAuth.set(topic, new Set());
-    return this.persistTopicAuth();
-  }
-
-  makePublic(topic: string): Promise<void> {
-    this.topicAuth.delete(topic);
-    return this.persistTopicAuth();
-  }
-
-  authorize(topic: string, cid: string): Promise<void> {
-    const names = this.topicAuth.get(topic) ?? new Set<string>();
-    this.topicAuth.set(topic, names.add(cid));
-    return this.persistTopicAuth();
-  }
-
-  unauthorize(topic: string, cid: string): Promise<void> {
-    this.topicAuth.get(topic)?.delete(cid);
-    return this.persistTopicAuth();
-  }
 
   async reload(): Promise<void> {
     const [tenants, admins, topicAuth] = await Promise.all([
@@ -166,7 +141,7 @@ class FileSecurityStore implements SecurityStore {
     return KEY_SUFFIXES.map((suffix) => base + suffix);
   }
 
-  private persistTopicAuth(): Promise<void> {
+  protected persistTopicAuth(): Promise<void> {
     return this.persist(TOPIC_AUTH_FILE, () => this.privateTopics());
   }
 

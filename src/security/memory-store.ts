@@ -6,6 +6,7 @@
 import { parseKeyMaterial, type KeyMaterial } from './crypto.js';
 import { KeyExistsError } from './errors.js';
 import { DEFAULT_TENANT, tenantOf, validateKeyName } from './names.js';
+import { TopicAuthRules } from './topic-auth.js';
 import type { SecurityStore } from './types.js';
 
 /** Initial content of {@link memorySecurityStore}; every field defaults to empty. */
@@ -34,15 +35,15 @@ export function memorySecurityStore(config: MemorySecurityConfig = {}): Security
   return new MemorySecurityStore(config);
 }
 
-class MemorySecurityStore implements SecurityStore {
+class MemorySecurityStore extends TopicAuthRules implements SecurityStore {
   readonly dir = undefined;
   private readonly tenants: Map<string, string>;
   private readonly adminSet: Set<string>;
-  private readonly topicAuth: Map<string, Set<string>>;
   private readonly keys = new Map<string, Uint8Array>();
   readonly multiTenant: boolean;
 
   constructor(config: MemorySecurityConfig) {
+    super();
     this.tenants = new Map(Object.entries(config.tenants ?? {}));
     this.multiTenant = [...this.tenants.keys()].some((tenant) => tenant !== DEFAULT_TENANT);
     this.adminSet = new Set(config.admins ?? []);
@@ -52,7 +53,6 @@ class MemorySecurityStore implements SecurityStore {
     }
   }
 
-  get hasPrivateTopics(): boolean { return this.topicAuth.size > 0; }
   tenantOf(name: string): string { return tenantOf(name); }
   pinFor(tenant: string): string | undefined { return this.tenants.get(tenant); }
   isAdmin(name: string): boolean { return this.adminSet.has(name); }
@@ -84,33 +84,9 @@ class MemorySecurityStore implements SecurityStore {
     return Promise.resolve(this.keys.delete(cid));
   }
 
-  isPrivate(topic: string): boolean { return this.topicAuth.has(topic); }
-  isAuthorized(name: string, topic: string): boolean { return this.topicAuth.get(topic)?.has(name) ?? false; }
 
-  privateTopics(): Record<string, string[]> {
-    return Object.fromEntries([...this.topicAuth].map(([topic, names]) => [topic, [...names]]));
-  }
 
-  makePrivate(topic: string): Promise<void> {
-    if (!this.topicAuth.has(topic)) this.topicAuth.set(topic, new Set());
-    return Promise.resolve();
-  }
-
-  makePublic(topic: string): Promise<void> {
-    this.topicAuth.delete(topic);
-    return Promise.resolve();
-  }
-
-  authorize(topic: string, cid: string): Promise<void> {
-    const names = this.topicAuth.get(topic) ?? new Set<string>();
-    this.topicAuth.set(topic, names.add(cid));
-    return Promise.resolve();
-  }
-
-  unauthorize(topic: string, cid: string): Promise<void> {
-    this.topicAuth.get(topic)?.delete(cid);
-    return Promise.resolve();
-  }
+  protected persistTopicAuth(): Promise<void> { return Promise.resolve(); }
 
   reload(): Promise<void> { return Promise.resolve(); }
   save(): Promise<void> { return Promise.resolve(); }

@@ -3,8 +3,8 @@
  * cold streams; the Promise helpers wrap them.
  */
 import {
-  BehaviorSubject, defer, filter, lastValueFrom, forkJoin, fromEvent, map, Observable, of, share,
-  Subject, switchMap, take, takeUntil, throwError, throwIfEmpty, timeout, concat, ignoreElements, catchError,
+  BehaviorSubject, defer, lastValueFrom, forkJoin, fromEvent, map, Observable, of, share,
+  Subject, takeUntil, throwError, concat, ignoreElements, catchError,
   EMPTY, finalize, ReplaySubject, type Subscription,
 } from 'rxjs';
 import { dedupeById } from '../../operators/dedupe-by-id.js';
@@ -234,8 +234,8 @@ export class ComponentImpl implements Component {
   // ---- requests ---------------------------------------------------------------------------
 
   private request$(session: ClientSession, msg: Msg & { id: MsgId }, what: string,
-    timeoutMs = this.requestTimeout, timeoutError: Error = new RpcTimeoutError(what, timeoutMs)): Observable<ResponseMsg> {
-    return this.requests.request$(session, msg, timeoutMs, timeoutError);
+    timeoutMs = this.requestTimeout): Observable<ResponseMsg> {
+    return this.requests.request$(session, msg, timeoutMs, () => new RpcTimeoutError(what, timeoutMs));
   }
 
   /** One request on the session past its login; ConnectionClosedError when there is none. */
@@ -353,20 +353,14 @@ export class ComponentImpl implements Component {
   call$<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Observable<R> {
     validateTopic(method);
     const timeoutMs = options.timeout ?? this.requestTimeout;
-    const timeoutError = new RpcTimeoutError(method, timeoutMs); // built here so its stack names the caller
-    const call$ = defer(() => {
-      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
-      return this.session$.pipe(
-        filter((s): s is ClientSession => s !== null),
-        take(1),
-        throwIfEmpty(() => new ConnectionClosedError('component closed')),
-        switchMap((session) => this.requests.stream$(session, { type: 'rpc', id: newMsgId(), topic: method,
-          target: options.target ?? null, args: encodeDataFrames(args), stream: options.stream ?? true },
-        timeoutMs, timeoutError)),
-        timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }),
-        map((resp) => rpcResult(method, resp) as R),
-      );
-    });
+    const target = options.target ?? null;
+    const stream = options.stream ?? true;
+    // RpcTimeoutError is built when the timeout fires, not per call: a stack capture per call
+    // was the largest single cost of an RPC; its stack then shows the timer, not the caller.
+    // After close() session$ has completed: the call errors with ConnectionClosedError.
+    const call$ = this.requests.call$(this.session$,
+        () => ({ type: 'rpc', id: newMsgId(), topic: method, target, args: encodeDataFrames(args), stream }),
+        timeoutMs, () => new RpcTimeoutError(method, timeoutMs), (resp) => rpcResult(method, resp) as R);
     const signal = options.signal;
     return signal === undefined ? call$ : call$.pipe(takeUntil(fromEvent(signal, 'abort')));
   }

@@ -25,7 +25,9 @@ export function withContext(handler: Handler): Handler {
 interface Running {
   readonly session: ClientSession;
   readonly subscription: Subscription;
-  readonly abort: AbortController;
+  /** The handler's RpcContext signal, made on first read (most handlers never read it). */
+  abort: AbortController | undefined;
+  released: boolean;
 }
 
 export class Serving {
@@ -39,21 +41,24 @@ export class Serving {
       respond(STATUS.METHOD_NOT_FOUND, msg.topic);
       return;
     }
-    const abort = new AbortController();
-    const ctx: RpcContext = { signal: abort.signal, method: msg.topic, stream: msg.stream === true };
-    let result$: Observable<unknown>;
-    let streaming = false;
+    const entry: Running = { session, subscription: new Subscription(), abort: undefined, released: false };
+    const accepts = msg.stream === true;
+    let result: unknown;
     try {
       const args = decodeDataFrames(msg.args);
-      const result: unknown = contextual.has(handler) ? handler(...args, ctx) : handler(...args);
-      streaming = ctx.stream && isObservable(result);
-      result$ = !isObservable(result) ? from(Promise.resolve(result))
-        : streaming ? result : result.pipe(takeLast(1), defaultIfEmpty(null));
+      result = contextual.has(handler) ? handler(...args, context(entry, msg.topic, accepts)) : handler(...args);
     } catch (err) {
       respond(STATUS.METHOD_EXCEPTION, errorText(err));
       return;
     }
-    const entry: Running = { session, subscription: new Subscription(), abort };
+    // A plain value is the answer: no subscription, no table entry (the common, cheap case).
+    if (!isObservable(result) && !isPromiseLike(result)) {
+      respond(STATUS.OK, encodeResult(result) ?? null);
+      return;
+    }
+    const streaming = accepts && isObservable(result);
+    const result$: Observable<unknown> = !isObservable(result) ? from(result)
+      : streaming ? result : result.pipe(takeLast(1), defaultIfEmpty(null));
     this.running.set(msg.id, entry); // before subscribing: the handler may end synchronously
     const done = (): void => {
       if (this.running.get(msg.id) === entry) this.running.delete(msg.id);
@@ -95,9 +100,29 @@ export class Serving {
 
   private release(id: MsgId, entry: Running): void {
     if (this.running.get(id) === entry) this.running.delete(id);
-    entry.abort.abort(); // first, so that the handler sees the signal while still subscribed
+    entry.released = true;
+    entry.abort?.abort(); // first, so that the handler sees the signal while still subscribed
     entry.subscription.unsubscribe();
   }
+}
+
+/** The RpcContext of a call; its `signal` is made on first read, already aborted if released. */
+function context(entry: Running, method: string, stream: boolean): RpcContext {
+  return {
+    method,
+    stream,
+    get signal(): AbortSignal {
+      if (entry.abort === undefined) {
+        entry.abort = new AbortController();
+        if (entry.released) entry.abort.abort();
+      }
+      return entry.abort.signal;
+    },
+  };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** Send one RESPONSE; a value the peer's encoding cannot carry becomes 40. False if it did. */

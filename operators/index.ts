@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { retryBackoff, bufferWhileOffline, ackRetry, dedupeById, gatherQuorum } from 'rembus/operators';
+ * import { retryBackoff, bufferWhileOffline, ackRetry, ackWindow, dedupeById, gatherQuorum } from 'rembus/operators';
  * ```
  */
 export { retryBackoff } from './retry-backoff.js';
@@ -12,6 +12,8 @@ export { bufferWhileOffline } from './buffer-while-offline.js';
 export type { BufferWhileOfflineConfig } from './buffer-while-offline.js';
 export { ackRetry } from './ack-retry.js';
 export type { AckRetryConfig } from './ack-retry.js';
+export { ackWindow } from './ack-window.js';
+export type { AckWindowConfig, AckWindowEvent } from './ack-window.js';
 export { dedupeById } from './dedupe-by-id.js';
 export type { DedupeByIdConfig } from './dedupe-by-id.js';
 export { gatherQuorum } from './gather-quorum.js';

@@ -1,17 +1,18 @@
 /**
  * The component's publishing side: QoS0 publishes go straight out when the link is up and
  * wait in a bounded queue while it is down; QoS1/2 publishes wait for the link, then follow
- * the sender's rule of spec §4.2 (`ackRetry`): re-sent on `ackTimeout` up to `sendRetries`
+ * the sender's rule of spec §4.2 (`ackWindow`): re-sent on `ackTimeout` up to `sendRetries`
  * times, complete on ACK (QoS2: after sending ACK2), error with `AckTimeoutError`.
+ *
+ * All acknowledged publishes of a component share one `ackWindow` stream (one table, one
+ * timer), so a publish costs a map entry rather than its own operator chain and timer.
  */
-import {
-  BehaviorSubject, defer, filter, map, Observable, of, Subject, switchMap, take, tap, throwError, throwIfEmpty,
-} from 'rxjs';
-import { ackRetry } from '../../operators/ack-retry.js';
+import { Observable, Subject, type BehaviorSubject, type Subscriber, type Subscription } from 'rxjs';
+import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { encodeDataFrames } from '../dataframe/index.js';
 import { newMsgId, newSlottedMsgId } from '../codec/msgid.js';
 import { ConnectionClosedError, QueueFullError } from '../errors.js';
-import { QOS1, QOS2, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
+import { QOS2, QOS1, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { QoS } from '../types.js';
 import type { ClientSession } from './connection.js';
 
@@ -36,17 +37,36 @@ export interface PublishOptions {
 export class Publisher {
   private readonly queue: PubMsg[] = [];
   /** QoS1/2 publishes waiting for the link; they count against the same capacity. */
-  private waiting = 0;
-  /** One ACK channel per message in flight: an ACK is a map lookup, not a test by every sender. */
-  private readonly awaiting = new Map<MsgId, Subject<MsgId>>();
+  private readonly held: PubMsg[] = [];
+  /** The caller of each acknowledged publish in flight or held, by message id. */
+  private readonly calls = new Map<MsgId, Subscriber<void>>();
+  /** Publishes entering the retry window, and the ids that settle them (ACKs, withdrawals). */
+  private readonly outgoing = new Subject<PubMsg>();
+  private readonly settle = new Subject<MsgId>();
+  private readonly window: Subscription;
   /** Hand over an ACK from the receiver; unknown ids are ignored (spec §2.4). */
-  readonly acks$ = { next: (id: MsgId): void => this.awaiting.get(id)?.next(id) };
+  readonly acks$ = { next: (id: MsgId): void => this.settle.next(id) };
 
   constructor(
     private readonly session$: BehaviorSubject<ClientSession | null>,
     private readonly config: PublisherConfig,
     private readonly isClosed: () => boolean,
-  ) {}
+  ) {
+    this.window = this.outgoing.pipe(ackWindow({
+      acks$: this.settle,
+      key: (m: PubMsg) => m.id,
+      send: (m: PubMsg) => this.transmit(m),
+      ackTimeout: config.ackTimeout,
+      sendRetries: config.sendRetries,
+      describe: (m: PubMsg) => m.topic,
+    })).subscribe((event) => this.settled(event));
+    // Held publishes leave in order when the link comes up (the component subscribes first).
+    this.window.add(session$.subscribe((session) => {
+      while (session !== null && this.held.length > 0 && this.session$.value === session) {
+        this.outgoing.next(this.held.shift()!);
+      }
+    }));
+  }
 
   /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
   message(topic: string, rawArgs: unknown[], { qos = 0, slot }: PublishOptions): PubMsg {
@@ -60,7 +80,7 @@ export class Publisher {
   send(msg: PubMsg): void {
     const session = this.session$.value;
     if (session !== null) return session.send(msg);
-    if (this.queue.length + this.waiting >= this.config.capacity) {
+    if (this.queue.length + this.held.length >= this.config.capacity) {
       if (this.config.overflow === 'error') throw new QueueFullError(this.config.capacity, 'offline publish buffer');
       if (this.config.overflow === 'dropNewest') return;
       this.queue.shift();
@@ -70,44 +90,51 @@ export class Publisher {
 
   /** The acknowledged publish flow; completes when the receiver has acknowledged. */
   acked$(msg: PubMsg): Observable<void> {
-    return defer(() => {
-      if (this.isClosed()) return throwError(() => new ConnectionClosedError('component closed'));
+    const id = msg.id!;
+    return new Observable<void>((subscriber) => {
+      if (this.isClosed()) return subscriber.error(new ConnectionClosedError('component closed'));
       const offline = this.session$.value === null;
-      if (offline && this.queue.length + this.waiting >= this.config.capacity) {
-        return throwError(() => new QueueFullError(this.config.capacity, 'offline publish buffer'));
+      if (offline && this.queue.length + this.held.length >= this.config.capacity) {
+        return subscriber.error(new QueueFullError(this.config.capacity, 'offline publish buffer'));
       }
-      if (offline) this.waiting++;
-      const ack$ = new Subject<MsgId>();
-      this.awaiting.set(msg.id!, ack$);
-      let counted = offline;
-      const uncount = (): void => {
-        if (counted) this.waiting--;
-        counted = false;
+      this.calls.set(id, subscriber);
+      if (offline) this.held.push(msg);
+      else this.outgoing.next(msg);
+      return () => {
+        if (this.calls.get(id) !== subscriber) return;
+        // Withdrawn by its caller: nothing more is sent for it.
+        this.calls.delete(id);
+        const waiting = this.held.indexOf(msg);
+        if (waiting >= 0) this.held.splice(waiting, 1);
+        else this.settle.next(id);
       };
-      return this.session$.pipe(
-        filter((s): s is ClientSession => s !== null),
-        take(1),
-        throwIfEmpty(() => new ConnectionClosedError('component closed')),
-        tap(uncount),
-        switchMap(() => of(msg).pipe(ackRetry({
-          acks$: ack$,
-          isAck: () => true,
-          // While the link is down a transmission is skipped; the retry clock keeps running.
-          send: (m: PubMsg) => this.session$.value?.send(m),
-          ackTimeout: this.config.ackTimeout,
-          sendRetries: this.config.sendRetries,
-          describe: (m: PubMsg) => m.topic,
-        }))),
-        tap((m) => {
-          if ((m.flags & QOS2) === QOS2) this.session$.value?.send({ type: 'ack2', id: m.id! });
-        }),
-        map(() => undefined),
-        tap({ finalize: () => {
-          uncount();
-          this.awaiting.delete(msg.id!);
-        } }),
-      );
     });
+  }
+
+  /** One transmission; skipped while the link is down (the retry clock keeps running). */
+  private transmit(msg: PubMsg): void {
+    const session = this.session$.value;
+    if (session === null) return;
+    try {
+      session.send(msg);
+    } catch (err) {
+      // This message cannot be sent (e.g. not encodable): its publish fails, the others go on.
+      const caller = this.calls.get(msg.id!);
+      this.calls.delete(msg.id!);
+      this.settle.next(msg.id!);
+      caller?.error(err);
+    }
+  }
+
+  private settled(event: AckWindowEvent<PubMsg>): void {
+    const id = event.msg.id!;
+    const caller = this.calls.get(id);
+    if (caller === undefined) return; // withdrawn
+    this.calls.delete(id);
+    if (event.type === 'expired') return caller.error(event.error);
+    // 'acked' ('dropped' cannot happen: the window has no limit and so no queue)
+    if ((event.msg.flags & QOS2) === QOS2) this.session$.value?.send({ type: 'ack2', id });
+    caller.complete();
   }
 
   /** Send what was held while the link was down, in order. */
@@ -115,10 +142,13 @@ export class Publisher {
     while (this.queue.length > 0 && session.link.isOpen) session.send(this.queue.shift()!);
   }
 
-  clear(): void {
+  /** The component closes: pending acknowledged publishes fail with ConnectionClosedError. */
+  clear(reason: unknown = new ConnectionClosedError('component closed')): void {
     this.queue.length = 0;
-    for (const ack$ of this.awaiting.values()) ack$.complete();
-    this.awaiting.clear();
+    this.held.length = 0;
+    this.window.unsubscribe();
+    const callers = [...this.calls.values()];
+    this.calls.clear();
+    for (const caller of callers) caller.error(reason);
   }
 }
-

@@ -11,7 +11,7 @@ export interface AckWindowConfig<T, K> {
   acks$: Observable<K>;
   /**
    * The key an ack of `msg` carries (typically its message id). `undefined` means no ack is
-   * expected: the message is sent once, in its turn, and reported `acked` at once. Required.
+   * expected: the message is sent once, in its turn, and reported `sent` at once. Required.
    */
   key: (msg: T) => K | undefined;
   /** Transmit `msg`; `attempt` is 1 for the first transmission, 2 for the first re-send, … */
@@ -39,6 +39,7 @@ export interface AckWindowConfig<T, K> {
 /** What became of one message of {@link ackWindow}. */
 export type AckWindowEvent<T> =
   | { readonly type: 'acked'; readonly msg: T }
+  | { readonly type: 'sent'; readonly msg: T }
   | { readonly type: 'expired'; readonly msg: T; readonly error: AckTimeoutError }
   | { readonly type: 'dropped'; readonly msg: T };
 
@@ -49,8 +50,10 @@ interface Flight<T, K> { readonly msg: T; readonly key: K; attempts: number; dea
  * message is sent in source order (`send(msg, 1)`) as soon as fewer than `maxInflight` wait for
  * their acks, re-sent every `ackTimeout` until `acks$` brings its key, at most `sendRetries`
  * times, then given up. Each message ends in one event: `acked`, `expired` (with its
- * `AckTimeoutError`, built only then) or `dropped` (queue overflow); a failed message does not
- * end the stream. The stream completes when the source has completed and every message ended.
+ * `AckTimeoutError`, built only then), `dropped` (queue overflow) or `sent` (a message that
+ * awaits no ack: no key, or a copy of one in flight — it is sent once, in its turn). A failed
+ * message does not end the stream, which completes once the source has completed and every
+ * message has ended.
  *
  * One subscription serves the whole stream: a table of messages in flight and one scheduled
  * action for the earliest deadline (deadlines grow in sending order, since `ackTimeout` is
@@ -122,7 +125,7 @@ export function ackWindow<T, K>({
       const k = key(msg);
       if (k === undefined || inflight.has(k)) {
         send(msg, 1); // no ack expected, or the copy in flight is the one its ack settles
-        subscriber.next({ type: 'acked', msg });
+        subscriber.next({ type: 'sent', msg });
         return;
       }
       const flight: Flight<T, K> = { msg, key: k, attempts: 0, deadline: 0, settled: false };

@@ -129,25 +129,26 @@ describe('ackWindow', () => {
     });
   });
 
-  it('sends a message without key once, in its turn, and reports it at once', () => {
+  it('sends a message without key once, in its turn, and reports it sent at once', () => {
     scheduler.run(({ cold, hot, expectObservable, flush }) => {
       const source = cold('  (ab)---|');
       const acks = hot('     3ms a');
-      const expected = '     3ms (AB)|';
+      const expected = '     3ms (AS)|';
       const key = (msg: string) => (msg === 'b' ? undefined : msg);
-      expectObservable(source.pipe(ackWindow(config(acks, { key, maxInflight: 1 })))).toBe(expected, events());
+      const result = source.pipe(ackWindow(config(acks, { key, maxInflight: 1 })));
+      expectObservable(result).toBe(expected, { ...events(), S: { type: 'sent', msg: 'b' } });
       flush();
       expect(sends).toEqual([['a', 1, 0], ['b', 1, 3]]);
     });
   });
 
-  it('sends a copy of a message in flight once, and its ack settles the first', () => {
+  it('sends a copy of a message in flight once, reported sent, and its ack settles the first', () => {
     scheduler.run(({ cold, hot, expectObservable, flush }) => {
       const source = cold('  a-b', { a: 'a', b: 'a2' });
       const acks = hot('     4ms a');
       const expected = '     --F-A';
       const result = source.pipe(ackWindow(config(acks)));
-      expectObservable(result).toBe(expected, { ...events(), F: { type: 'acked', msg: 'a2' } });
+      expectObservable(result).toBe(expected, { ...events(), F: { type: 'sent', msg: 'a2' } });
       flush();
       expect(sends).toEqual([['a', 1, 0], ['a2', 1, 2]]);
     });

@@ -1,14 +1,17 @@
 /**
  * A twin's ordered outbox (spec §4.3): QoS1/2 messages wait for the subscriber's ACK, re-sent
- * on `ackTimeout` up to `sendRetries` times (`ackRetry`); a QoS2 message's ACK is answered with
+ * on `ackTimeout` up to `sendRetries` times (`ackWindow`); a QoS2 message's ACK is answered with
  * ACK2. Messages leave in order; up to `maxInflight` may wait for their ACKs at once (1 is the
  * JL behaviour: each waits for the previous ACK). The twin's mark advances only over the
  * contiguous prefix of delivered messages, so a disconnect never skips one still unacked.
  * The queue is bounded: past `capacity` the oldest waiting message is dropped (it stays in the
  * log and a later replay can still deliver it).
+ *
+ * One `ackWindow` stream per connected twin carries every message (one table, one timer), so
+ * a message costs no operator chain, Subject or timer of its own.
  */
-import { of, Subject, type Subscription } from 'rxjs';
-import { ackRetry } from '../../operators/ack-retry.js';
+import { Subject, type Subscription } from 'rxjs';
+import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { errorText } from '../internal/logger.js';
 import type { MsgId } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
@@ -39,99 +42,120 @@ export interface OutboxConfig {
 /** Default window of unacknowledged messages per twin (MQTT brokers use similar windows). */
 export const DEFAULT_MAX_INFLIGHT = 64;
 
-interface Inflight { readonly entry: OutboxEntry; readonly acks: Subject<MsgId>; done: boolean; subscription?: Subscription }
+/** A message of the outbox; `done` once acked, given up or sent without ack. */
+interface Tracked { readonly entry: OutboxEntry; done: boolean }
 
 export class Outbox {
-  private readonly queue: OutboxEntry[] = [];
-  /** Sent and not yet settled (acked or given up), in sending order. */
-  private readonly inflight: Inflight[] = [];
-  private readonly byId = new Map<MsgId, Inflight>();
+  /** Messages sent and not yet all settled, in sending order, from `first` on. */
+  private readonly sent: (Tracked | undefined)[] = [];
+  private first = 0;
+  /** Messages pushed and not yet settled or dropped (queued or in flight). */
+  private pending = 0;
+  private readonly acks = new Subject<MsgId>();
+  /** The window of the current connection, started by the first push after a clear. */
+  private input: Subject<Tracked> | undefined;
+  private window: Subscription | undefined;
   dropped = 0;
 
   constructor(private readonly config: OutboxConfig) {}
 
   /** True when nothing is queued: a new QoS0 message may go straight to the socket. */
   get idle(): boolean {
-    return this.queue.length === 0 && this.inflight.length === 0;
+    return this.pending === 0;
   }
 
   get size(): number {
-    return this.queue.length + this.inflight.length;
+    return this.pending;
   }
 
   push(entry: OutboxEntry): void {
-    if (this.queue.length >= this.config.capacity) {
-      this.queue.shift();
-      this.dropped++;
-      if (this.dropped === 1 || this.dropped % 1000 === 0) {
-        this.config.log.warn({ dropped: this.dropped, capacity: this.config.capacity }, 'outbox full: oldest message dropped');
-      }
-    }
-    this.queue.push(entry);
-    this.pump();
+    this.pending++;
+    (this.input ?? this.start()).next({ entry, done: false });
   }
 
   /** An ACK from the twin. Unknown ids are ignored (spec §2.4). */
   ack(id: MsgId): void {
-    this.byId.get(id)?.acks.next(id);
+    this.acks.next(id);
   }
 
-  private pump(): void {
-    const window = this.config.maxInflight ?? DEFAULT_MAX_INFLIGHT;
-    while (this.queue.length > 0 && this.byId.size < window) {
-      const entry = this.queue.shift()!;
-      if (entry.qos === 0 || entry.id === undefined || this.byId.has(entry.id)) {
-        entry.send();
-        this.track({ entry, acks: new Subject(), done: true });
-        continue;
-      }
-      this.awaitAck(entry);
-    }
-    this.advance();
-  }
-
-  private track(item: Inflight): void {
-    this.inflight.push(item);
-  }
-
-  private awaitAck(entry: OutboxEntry): void {
-    const item: Inflight = { entry, acks: new Subject<MsgId>(), done: false };
-    this.track(item);
-    this.byId.set(entry.id!, item);
-    const settle = (): void => {
-      item.done = true;
-      this.byId.delete(entry.id!);
-      this.pump();
-    };
-    item.subscription = of(entry).pipe(ackRetry({
-      acks$: item.acks,
-      isAck: () => true,
-      send: (e: OutboxEntry) => e.send(),
+  private start(): Subject<Tracked> {
+    const input = new Subject<Tracked>();
+    this.input = input;
+    this.window = input.pipe(ackWindow({
+      acks$: this.acks,
+      key: (t: Tracked) => (t.entry.qos === 0 ? undefined : t.entry.id),
+      send: (t: Tracked, attempt: number) => {
+        if (attempt === 1) this.sent.push(t);
+        try {
+          t.entry.send();
+        } catch (err) {
+          // Not this twin's window's fault: the re-sends and their timeout still apply to it.
+          this.config.log.warn({ err: errorText(err) }, 'delivery failed');
+        }
+      },
       ackTimeout: this.config.ackTimeout,
       sendRetries: this.config.sendRetries,
-      describe: () => `delivery of ${entry.id!.toString(16)}`,
+      maxInflight: this.config.maxInflight ?? DEFAULT_MAX_INFLIGHT,
+      capacity: this.config.capacity,
+      overflow: 'dropOldest',
+      describe: (t: Tracked) => `delivery of ${t.entry.id!.toString(16)}`,
     })).subscribe({
-      next: (e) => { if (e.qos === 0x30) this.config.sendAck2(e.id!); },
-      complete: settle,
+      next: (event) => this.settled(event),
       error: (err: unknown) => {
-        this.config.log.warn({ err: errorText(err) }, 'subscriber did not acknowledge: message given up');
-        settle();
+        this.config.log.error({ err: errorText(err) }, 'outbox failed: what it held is left to replay');
+        this.clear();
       },
     });
+    return input;
+  }
+
+  private settled(event: AckWindowEvent<Tracked>): void {
+    this.pending--;
+    const { entry } = event.msg;
+    switch (event.type) {
+      case 'dropped':
+        if (++this.dropped === 1 || this.dropped % 1000 === 0) {
+          this.config.log.warn({ dropped: this.dropped, capacity: this.config.capacity }, 'outbox full: oldest message dropped');
+        }
+        return;
+      case 'acked':
+        if (entry.qos === 0x30) this.config.sendAck2(entry.id!);
+        break;
+      case 'expired':
+        this.config.log.warn({ err: errorText(event.error) }, 'subscriber did not acknowledge: message given up');
+        break;
+      case 'sent':
+        break;
+    }
+    event.msg.done = true;
+    this.advance();
   }
 
   /** Drop settled messages from the front and report the new mark. */
   private advance(): void {
     let mark: bigint | undefined;
-    while (this.inflight.length > 0 && this.inflight[0]!.done) mark = this.inflight.shift()!.entry.recv;
+    while (this.first < this.sent.length && this.sent[this.first]!.done) {
+      mark = this.sent[this.first]!.entry.recv;
+      this.sent[this.first++] = undefined;
+    }
+    if (this.first === this.sent.length) {
+      this.sent.length = 0;
+      this.first = 0;
+    } else if (this.first > 1024 && this.first * 2 > this.sent.length) {
+      this.sent.splice(0, this.first);
+      this.first = 0;
+    }
     if (mark !== undefined) this.config.delivered(mark);
   }
 
   /** Forget everything (the twin went offline: what it missed is replayed from the log). */
   clear(): void {
-    this.queue.length = 0;
-    const inflight = this.inflight.splice(0);
-    this.byId.clear();
-    for (const item of inflight) item.subscription?.unsubscribe();
+    const window = this.window;
+    this.window = undefined;
+    this.input = undefined;
+    this.sent.length = 0;
+    this.first = 0;
+    this.pending = 0;
+    window?.unsubscribe();
   }
 }

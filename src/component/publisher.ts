@@ -127,12 +127,14 @@ export class Publisher {
   }
 
   private settled(event: AckWindowEvent<PubMsg>): void {
+    // 'sent' is a second subscription of one publish$ while the first is in flight: the ACK of
+    // the copy in flight settles it. 'dropped' cannot happen: the window has no limit.
+    if (event.type === 'sent' || event.type === 'dropped') return;
     const id = event.msg.id!;
     const caller = this.calls.get(id);
     if (caller === undefined) return; // withdrawn
     this.calls.delete(id);
     if (event.type === 'expired') return caller.error(event.error);
-    // 'acked' ('dropped' cannot happen: the window has no limit and so no queue)
     if ((event.msg.flags & QOS2) === QOS2) this.session$.value?.send({ type: 'ack2', id });
     caller.complete();
   }

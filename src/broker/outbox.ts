@@ -39,8 +39,14 @@ export interface OutboxConfig {
   readonly log: Logger;
 }
 
-/** Default window of unacknowledged messages per twin (MQTT brokers use similar windows). */
-export const DEFAULT_MAX_INFLIGHT = 64;
+/**
+ * Default window of unacknowledged messages per twin. A window costs a table entry per
+ * message; it bounds throughput to a window per round trip, and under load a round trip is a
+ * few event-loop turns of broker and subscriber: 64 allowed about 1k msgs/s to a QoS1
+ * subscriber while a publisher flooded the broker, 1024 keeps up with the publisher (MQTT 5's
+ * Receive Maximum defaults to 65,535).
+ */
+export const DEFAULT_MAX_INFLIGHT = 1024;
 
 /** A message of the outbox; `done` once acked, given up or sent without ack. */
 interface Tracked { readonly entry: OutboxEntry; done: boolean }

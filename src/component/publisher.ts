@@ -41,9 +41,10 @@ export class Publisher {
   /** The caller of each acknowledged publish in flight or held, by message id. */
   private readonly calls = new Map<MsgId, Subscriber<void>>();
   /** Publishes entering the retry window, and the ids that settle them (ACKs, withdrawals). */
-  private readonly outgoing = new Subject<PubMsg>();
+  private outgoing = new Subject<PubMsg>();
   private readonly settle = new Subject<MsgId>();
-  private readonly window: Subscription;
+  private window: Subscription;
+  private readonly link: Subscription;
   /** Hand over an ACK from the receiver; unknown ids are ignored (spec §2.4). */
   readonly acks$ = { next: (id: MsgId): void => this.settle.next(id) };
 
@@ -52,20 +53,32 @@ export class Publisher {
     private readonly config: PublisherConfig,
     private readonly isClosed: () => boolean,
   ) {
-    this.window = this.outgoing.pipe(ackWindow({
-      acks$: this.settle,
-      key: (m: PubMsg) => m.id,
-      send: (m: PubMsg) => this.transmit(m),
-      ackTimeout: config.ackTimeout,
-      sendRetries: config.sendRetries,
-      describe: (m: PubMsg) => m.topic,
-    })).subscribe((event) => this.settled(event));
+    this.window = this.start();
     // Held publishes leave in order when the link comes up (the component subscribes first).
-    this.window.add(session$.subscribe((session) => {
+    this.link = session$.subscribe((session) => {
       while (session !== null && this.held.length > 0 && this.session$.value === session) {
         this.outgoing.next(this.held.shift()!);
       }
-    }));
+    });
+  }
+
+  private start(): Subscription {
+    this.outgoing = new Subject<PubMsg>();
+    return this.outgoing.pipe(ackWindow({
+      acks$: this.settle,
+      key: (m: PubMsg) => m.id,
+      send: (m: PubMsg) => this.transmit(m),
+      ackTimeout: this.config.ackTimeout,
+      sendRetries: this.config.sendRetries,
+      describe: (m: PubMsg) => m.topic,
+    })).subscribe({
+      next: (event) => this.settled(event),
+      // Not expected (transmit catches send errors): fail what was in flight, start afresh.
+      error: (err: unknown) => {
+        this.failAll(err);
+        this.window = this.start();
+      },
+    });
   }
 
   /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
@@ -148,9 +161,15 @@ export class Publisher {
   clear(reason: unknown = new ConnectionClosedError('component closed')): void {
     this.queue.length = 0;
     this.held.length = 0;
+    this.link.unsubscribe();
     this.window.unsubscribe();
+    this.failAll(reason);
+  }
+
+  private failAll(reason: unknown): void {
     const callers = [...this.calls.values()];
     this.calls.clear();
+    this.held.length = 0;
     for (const caller of callers) caller.error(reason);
   }
 }

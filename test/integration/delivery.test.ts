@@ -7,6 +7,7 @@ import { AckTimeoutError, component, LastReceived, Now, QueueFullError, period }
 import { lossyLink, type LossScript } from '../../src/testing/index.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
 import { decodeCbor } from '../../src/codec/index.js';
+import { DEFAULT_MAX_INFLIGHT } from '../../src/broker/outbox.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
 
 const isType = (frame: unknown, type: string): boolean =>
@@ -150,7 +151,7 @@ describe('offline replay', () => {
     const pub = await scope.connect(b, 'pub');
     await Promise.all([...Array(2_000).keys()].map((i) => pub.publishAsync('t', [i], { qos: 1 })));
     // The queue's capacity plus the window of messages awaiting their ACK.
-    expect(b.stats().outboxed).toBeLessThanOrEqual(50 + 64);
+    expect(b.stats().outboxed).toBeLessThanOrEqual(50 + DEFAULT_MAX_INFLIGHT);
   });
 });
 

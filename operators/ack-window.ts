@@ -94,13 +94,6 @@ export function ackWindow<T, K>({
     let timer: Subscription | undefined;
     let sourceDone = false;
 
-    const guard = (work: () => void): void => {
-      try {
-        work();
-      } catch (err) {
-        subscriber.error(err);
-      }
-    };
     const end = (): void => {
       if (sourceDone && inflight.size === 0 && next === queue.length) subscriber.complete();
     };
@@ -159,7 +152,7 @@ export function ackWindow<T, K>({
     };
     function onTimer(): void {
       timer = undefined;
-      guard(() => {
+      try {
         const now = scheduler.now();
         while (first < timeline.length && !subscriber.closed) {
           const flight = timeline[first]!;
@@ -178,22 +171,24 @@ export function ackWindow<T, K>({
         arm();
         refill();
         end();
-      });
+      } catch (err) {
+        subscriber.error(err); // thrown by send or describe
+      }
     }
-
-    const subscription = acks$.subscribe({
-      next: (k) => guard(() => {
+    const onAck = (k: K): void => {
+      try {
         const flight = inflight.get(k);
         if (flight === undefined) return;
         settle(flight);
         subscriber.next({ type: 'acked', msg: flight.msg });
         refill();
         end();
-      }),
-      error: (err: unknown) => subscriber.error(err),
-    });
-    subscription.add(source.subscribe({
-      next: (msg) => guard(() => {
+      } catch (err) {
+        subscriber.error(err);
+      }
+    };
+    const onMessage = (msg: T): void => {
+      try {
         if (next === queue.length && inflight.size < maxInflight) return start(msg);
         if (queue.length - next >= capacity) {
           if (overflow === 'error') return subscriber.error(new QueueFullError(capacity, 'ack window queue'));
@@ -203,7 +198,17 @@ export function ackWindow<T, K>({
           subscriber.next({ type: 'dropped', msg: oldest });
         }
         queue.push(msg);
-      }),
+      } catch (err) {
+        subscriber.error(err); // thrown by key or send
+      }
+    };
+
+    const subscription = acks$.subscribe({
+      next: onAck,
+      error: (err: unknown) => subscriber.error(err),
+    });
+    subscription.add(source.subscribe({
+      next: onMessage,
       error: (err: unknown) => subscriber.error(err),
       complete: () => {
         sourceDone = true;

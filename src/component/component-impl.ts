@@ -13,7 +13,7 @@ import { newMsgId } from '../codec/msgid.js';
 import type { Frame } from '../codec/wire.js';
 import { AuthError, ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import { decodeDataFrames, encodeDataFrames } from '../dataframe/index.js';
+import { decodeDataFrames } from '../dataframe/index.js';
 import {
   CONFIG_TOPIC, STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
@@ -352,15 +352,11 @@ export class ComponentImpl implements Component {
 
   call$<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Observable<R> {
     validateTopic(method);
-    const timeoutMs = options.timeout ?? this.requestTimeout;
-    const target = options.target ?? null;
-    const stream = options.stream ?? true;
-    // RpcTimeoutError is built when the timeout fires, not per call: a stack capture per call
-    // was the largest single cost of an RPC; its stack then shows the timer, not the caller.
     // After close() session$ has completed: the call errors with ConnectionClosedError.
-    const call$ = this.requests.call$(this.session$,
-        () => ({ type: 'rpc', id: newMsgId(), topic: method, target, args: encodeDataFrames(args), stream }),
-        timeoutMs, () => new RpcTimeoutError(method, timeoutMs), (resp) => rpcResult(method, resp) as R);
+    const call$ = this.requests.call$(this.session$, {
+      method, args, target: options.target ?? null, stream: options.stream ?? true,
+      timeoutMs: options.timeout ?? this.requestTimeout,
+    }) as Observable<R>;
     const signal = options.signal;
     return signal === undefined ? call$ : call$.pipe(takeUntil(fromEvent(signal, 'abort')));
   }

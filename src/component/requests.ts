@@ -6,9 +6,13 @@
  * by hand (no per-call operator chain, no Subject) and the timeout error is only built when
  * the timeout fires (an `Error` captures a stack trace, which is the dearest part of a call).
  */
-import { asyncScheduler, Observable, Subscription, type BehaviorSubject, type Subscriber } from 'rxjs';
+import {
+  asyncScheduler, Observable, Subscription, type BehaviorSubject, type SchedulerAction, type Subscriber,
+} from 'rxjs';
+import { newMsgId } from '../codec/msgid.js';
+import { encodeDataFrames } from '../dataframe/index.js';
 import { decodeResult } from '../dataframe/index.js';
-import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.js';
+import { ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import type { ClientSession } from './connection.js';
 
@@ -44,85 +48,16 @@ export class Requests {
   }
 
   /**
-   * Make an RPC call once a session is up and emit `project` of every RESPONSE of it: stream
-   * items, then the final one (an ordinary RESPONSE: a value or an error status) — a stream's
-   * end emits nothing and completes. `project` may throw (an error status) to error the call.
-   * `timeoutMs` bounds the wait for the first RESPONSE, counted from subscription (so it
-   * includes the wait for the link). The call errors with ConnectionClosedError when
+   * Make an RPC call once a session is up and emit the result of every RESPONSE of it (see
+   * {@link rpcResult}): stream items, then the final one — a stream's end emits nothing and
+   * completes. `timeoutMs` bounds the wait for the first RESPONSE, counted from subscription
+   * (so it includes the wait for the link). The call errors with ConnectionClosedError when
    * `session$` completes first (the component closed) or the session drops during the call.
    * Unsubscribing before the call ended withdraws it: a cancel goes to the broker (README
    * "Streaming RPC on the wire").
    */
-  call$<R>(session$: BehaviorSubject<ClientSession | null>, msg: () => RpcMsg, timeoutMs: number,
-    timeoutError: () => Error, project: (resp: ResponseMsg) => R): Observable<R> {
-    return new Observable<R>((subscriber) => {
-      const timer = startTimeout(subscriber, timeoutMs, timeoutError);
-      let call: (() => void) | undefined;
-      let waiting: Subscription | undefined;
-      const start = (session: ClientSession): void => {
-        call = this.send(session, msg(), subscriber, timer, project);
-      };
-      const session = session$.value;
-      if (session !== null) {
-        start(session);
-      } else {
-        waiting = session$.subscribe({
-          next: (s) => {
-            if (s === null || call !== undefined) return;
-            waiting?.unsubscribe();
-            start(s);
-          },
-          complete: () => subscriber.error(new ConnectionClosedError('component closed')),
-        });
-        if (call !== undefined) waiting.unsubscribe();
-      }
-      return () => {
-        timer.unsubscribe();
-        waiting?.unsubscribe();
-        call?.();
-      };
-    });
-  }
-
-  /** Register and send one call; returns its withdrawal (a cancel unless it has ended). */
-  private send<R>(session: ClientSession, msg: RpcMsg, subscriber: Subscriber<R>, timer: Subscription,
-    project: (resp: ResponseMsg) => R): () => void {
-    let ended = false;
-    const emit = (resp: ResponseMsg): void => {
-      let value: R;
-      try {
-        value = project(resp);
-      } catch (err) {
-        subscriber.error(err);
-        return;
-      }
-      subscriber.next(value);
-    };
-    this.pending.set(msg.id, {
-      session,
-      reply: (resp) => {
-        timer.unsubscribe(); // the timeout bounds the first answer only
-        if (resp.stream === 'item') return emit(resp);
-        ended = true;
-        if (resp.stream !== 'end') emit(resp);
-        subscriber.complete();
-      },
-      fail: (err) => {
-        ended = true;
-        subscriber.error(err);
-      },
-    });
-    try {
-      session.send(msg);
-    } catch (err) {
-      ended = true; // never sent: nothing to withdraw
-      this.pending.delete(msg.id);
-      subscriber.error(err);
-    }
-    return () => {
-      this.pending.delete(msg.id);
-      if (!ended && session.link.isOpen) session.send(cancelOf(msg.id));
-    };
+  call$(session$: BehaviorSubject<ClientSession | null>, call: CallSpec): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => new RpcCall(this.pending, session$, call, subscriber));
   }
 
   /** Deliver a RESPONSE to its request; false when nothing on `session` waits for that id. */
@@ -151,6 +86,105 @@ export class Requests {
       pending.fail(reason);
     }
   }
+}
+
+/** What an RPC call sends (see `Component.call$`). */
+export interface CallSpec {
+  readonly method: string;
+  readonly args: unknown[];
+  readonly target: string | null;
+  readonly stream: boolean;
+  readonly timeoutMs: number;
+}
+
+/**
+ * One RPC call: its entry in the request table, its timeout and its withdrawal. A class
+ * rather than closures: a call allocates one object, whatever the number of callbacks.
+ */
+class RpcCall implements Pending {
+  session!: ClientSession;
+  private readonly timer: Subscription;
+  private waiting: Subscription | undefined;
+  private id: MsgId | undefined;
+  private ended = false;
+
+  constructor(private readonly pending: Map<MsgId, Pending>, session$: BehaviorSubject<ClientSession | null>,
+    private readonly call: CallSpec, private readonly subscriber: Subscriber<unknown>) {
+    this.timer = Number.isFinite(call.timeoutMs)
+      ? asyncScheduler.schedule(expire, call.timeoutMs, this) : Subscription.EMPTY;
+    const session = session$.value;
+    if (session !== null) {
+      this.start(session);
+      return;
+    }
+    this.waiting = session$.subscribe({
+      next: (s) => {
+        if (s === null || this.id !== undefined) return;
+        this.waiting?.unsubscribe();
+        this.start(s);
+      },
+      complete: () => subscriber.error(new ConnectionClosedError('component closed')),
+    });
+    if (this.id !== undefined) this.waiting.unsubscribe();
+  }
+
+  private start(session: ClientSession): void {
+    const { method, args, target, stream } = this.call;
+    const msg: RpcMsg = { type: 'rpc', id: newMsgId(), topic: method, target, args: encodeDataFrames(args), stream };
+    this.session = session;
+    this.id = msg.id;
+    this.pending.set(msg.id, this);
+    try {
+      session.send(msg);
+    } catch (err) {
+      this.ended = true; // never sent: nothing to withdraw
+      this.pending.delete(msg.id);
+      this.subscriber.error(err);
+    }
+  }
+
+  /** The RpcTimeoutError is built only now: an Error captures a stack, the dearest part of a call. */
+  timeout(): void {
+    this.subscriber.error(new RpcTimeoutError(this.call.method, this.call.timeoutMs));
+  }
+
+  reply(resp: ResponseMsg): void {
+    this.timer.unsubscribe(); // the timeout bounds the first answer only
+    if (resp.stream === 'item') return this.emit(resp);
+    this.ended = true;
+    if (resp.stream !== 'end') this.emit(resp);
+    this.subscriber.complete();
+  }
+
+  fail(err: unknown): void {
+    this.ended = true;
+    this.subscriber.error(err);
+  }
+
+  private emit(resp: ResponseMsg): void {
+    let value: unknown;
+    try {
+      value = rpcResult(this.call.method, resp);
+    } catch (err) {
+      this.subscriber.error(err);
+      return;
+    }
+    this.subscriber.next(value);
+  }
+
+  /** Teardown: withdraw the call unless it has ended. */
+  unsubscribe(): void {
+    this.timer.unsubscribe();
+    this.waiting?.unsubscribe();
+    const id = this.id;
+    if (id === undefined) return;
+    this.pending.delete(id);
+    if (!this.ended && this.session.link.isOpen) this.session.send(cancelOf(id));
+  }
+}
+
+function expire(this: SchedulerAction<RpcCall>, call?: RpcCall): void {
+  call?.timeout();
 }
 
 /**

@@ -35,27 +35,39 @@ export class Serving {
   readonly running = new Map<MsgId, Running>();
 
   serve(session: ClientSession, msg: RpcMsg, handler: Handler | undefined): void {
-    const respond = (status: number, data: unknown, stream?: ResponseMsg['stream']): boolean =>
-      send(session, msg.id, status, data, stream);
     if (handler === undefined) {
-      respond(STATUS.METHOD_NOT_FOUND, msg.topic);
+      send(session, msg.id, STATUS.METHOD_NOT_FOUND, msg.topic);
       return;
     }
-    const entry: Running = { session, subscription: new Subscription(), abort: undefined, released: false };
+    let entry: Running | undefined; // made only for a contextual handler or a deferred answer
     const accepts = msg.stream === true;
     let result: unknown;
     try {
       const args = decodeDataFrames(msg.args);
-      result = contextual.has(handler) ? handler(...args, context(entry, msg.topic, accepts)) : handler(...args);
+      if (contextual.has(handler)) {
+        entry = running(session);
+        result = handler(...args, context(entry, msg.topic, accepts));
+      } else {
+        result = handler(...args);
+      }
     } catch (err) {
-      respond(STATUS.METHOD_EXCEPTION, errorText(err));
+      send(session, msg.id, STATUS.METHOD_EXCEPTION, errorText(err));
       return;
     }
     // A plain value is the answer: no subscription, no table entry (the common, cheap case).
     if (!isObservable(result) && !isPromiseLike(result)) {
-      respond(STATUS.OK, encodeResult(result) ?? null);
+      send(session, msg.id, STATUS.OK, encodeResult(result) ?? null);
       return;
     }
+    this.follow(msg, entry ?? running(session), result, accepts);
+  }
+
+  /** Answer from an Observable or a Promise: values (streamed if the caller accepts it), errors. */
+  private follow(msg: RpcMsg, entry: Running, result: Observable<unknown> | PromiseLike<unknown>,
+    accepts: boolean): void {
+    const { session } = entry;
+    const respond = (status: number, data: unknown, stream?: ResponseMsg['stream']): boolean =>
+      send(session, msg.id, status, data, stream);
     const streaming = accepts && isObservable(result);
     const result$: Observable<unknown> = !isObservable(result) ? from(result)
       : streaming ? result : result.pipe(takeLast(1), defaultIfEmpty(null));
@@ -104,6 +116,10 @@ export class Serving {
     entry.abort?.abort(); // first, so that the handler sees the signal while still subscribed
     entry.subscription.unsubscribe();
   }
+}
+
+function running(session: ClientSession): Running {
+  return { session, subscription: new Subscription(), abort: undefined, released: false };
 }
 
 /** The RpcContext of a call; its `signal` is made on first read, already aborted if released. */

@@ -87,6 +87,7 @@ export class ComponentImpl implements Component {
     this.publisher = new Publisher(this.session$, {
       capacity: options.offlineCapacity ?? 10_000, overflow: options.offlineOverflow ?? 'error',
       ackTimeout: options.ackTimeout ?? 2_000, sendRetries: options.sendRetries ?? 10,
+      maxInflight: options.maxInflight ?? 1_024, queueCapacity: options.inflightQueueCapacity ?? 100_000,
     }, () => this.closed);
     this.qos2$.pipe(dedupeById({ key: (m: PubMsg) => m.id!, clear$: this.ack2$, seen: this.qos2Seen, capacity: QOS2_SEEN_CAPACITY }))
       .subscribe((m) => this.deliver(m));

@@ -5,7 +5,10 @@
  * times, complete on ACK (QoS2: after sending ACK2), error with `AckTimeoutError`.
  *
  * All acknowledged publishes of a component share one `ackWindow` stream (one table, one
- * timer), so a publish costs a map entry rather than its own operator chain and timer.
+ * timer), so a publish costs a map entry rather than its own operator chain and timer. At
+ * most `maxInflight` of them are on the wire at once; the others wait in order (bounded by
+ * `queueCapacity`) and their retry clock starts only when they are sent: a burst written to
+ * the socket in one go would otherwise time out behind itself and be re-sent wholesale.
  */
 import { Observable, Subject, type BehaviorSubject, type Subscriber, type Subscription } from 'rxjs';
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
@@ -24,6 +27,10 @@ export interface PublisherConfig {
   readonly overflow: OverflowPolicy;
   readonly ackTimeout: number;
   readonly sendRetries: number;
+  /** Acknowledged publishes on the wire at once. */
+  readonly maxInflight: number;
+  /** Acknowledged publishes waiting for room in the window. */
+  readonly queueCapacity: number;
 }
 
 /** Options of `publish$`. */
@@ -70,6 +77,8 @@ export class Publisher {
       send: (m: PubMsg) => this.transmit(m),
       ackTimeout: this.config.ackTimeout,
       sendRetries: this.config.sendRetries,
+      maxInflight: this.config.maxInflight,
+      capacity: this.config.queueCapacity, // checked per publish in acked$: never overflows
       describe: (m: PubMsg) => m.topic,
     })).subscribe({
       next: (event) => this.settled(event),
@@ -110,6 +119,10 @@ export class Publisher {
       if (offline && this.queue.length + this.held.length >= this.config.capacity) {
         return subscriber.error(new QueueFullError(this.config.capacity, 'offline publish buffer'));
       }
+      const room = this.config.maxInflight + this.config.queueCapacity;
+      if (this.calls.size - this.held.length >= room) {
+        return subscriber.error(new QueueFullError(this.config.queueCapacity, 'acknowledged publish queue'));
+      }
       this.calls.set(id, subscriber);
       if (offline) this.held.push(msg);
       else this.outgoing.next(msg);
@@ -126,6 +139,8 @@ export class Publisher {
 
   /** One transmission; skipped while the link is down (the retry clock keeps running). */
   private transmit(msg: PubMsg): void {
+    // Withdrawn while it waited for room in the window: settle it unsent.
+    if (!this.calls.has(msg.id!)) return this.settle.next(msg.id!);
     const session = this.session$.value;
     if (session === null) return;
     try {

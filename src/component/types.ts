@@ -27,6 +27,14 @@ export interface ComponentOptions {
   ackTimeout?: number;
   /** QoS1/2: re-sends before giving up with `AckTimeoutError`. Default 10. */
   sendRetries?: number;
+  /**
+   * QoS1/2: publishes that may await their ACK at once. Later ones wait in order, their
+   * `ackTimeout` not yet running, so a burst is not re-sent only because it sat in the socket
+   * behind itself. Default 1_024.
+   */
+  maxInflight?: number;
+  /** QoS1/2: publishes that may wait for room in that window; past it `publish$` errors with `QueueFullError`. Default 100_000. */
+  inflightQueueCapacity?: number;
   /** Base URL for bare names and empty hosts (spec §1.2). Default `$REMBUS_BASE_URL` or `ws://127.0.0.1:8338`. */
   baseUrl?: string;
   /** Custom link opener (tests use in-memory links). Default: WebSocket. */

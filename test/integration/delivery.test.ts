@@ -155,6 +155,33 @@ describe('offline replay', () => {
   });
 });
 
+describe('acknowledged publishing window', () => {
+  const scope = useScope();
+
+  it('keeps at most maxInflight QoS1 publishes awaiting their ACK and sends the rest as ACKs return', async () => {
+    const b = await scope.broker();
+    let outstanding = 0;
+    let peak = 0;
+    const count = (f: unknown, d: string): boolean => {
+      if (d === 'out' && isType(f, 'pub')) peak = Math.max(peak, ++outstanding);
+      if (d === 'in' && isType(f, 'ack')) outstanding--;
+      return false;
+    };
+    const pub = await scope.connect(b, 'pub', { maxInflight: 3, ...lossy({ drop: count }) });
+    await Promise.all([...Array(20).keys()].map((i) => pub.publishAsync('t', [i], { qos: 1 })));
+    expect(peak).toBe(3);
+    expect(outstanding).toBe(0);
+  });
+
+  it('errors with QueueFullError past maxInflight plus inflightQueueCapacity publishes', async () => {
+    const b = await scope.broker();
+    const pub = await scope.connect(b, 'pub', { maxInflight: 1, inflightQueueCapacity: 1 });
+    const results = await Promise.allSettled([1, 2, 3].map((i) => pub.publishAsync('t', [i], { qos: 1 })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(QueueFullError);
+  });
+});
+
 describe('offline publishing', () => {
   const scope = useScope();
 

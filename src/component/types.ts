@@ -67,7 +67,9 @@ export interface Component {
   /**
    * Publish with a QoS; cold. QoS0 completes at once; QoS1 completes on the ACK, QoS2 after
    * the ACK2 is sent; errors with `AckTimeoutError` after the last retry, `QueueFullError`
-   * when the offline buffer is full. @throws InvalidTopicError
+   * when the offline buffer or the queue behind the `maxInflight` window is full,
+   * `ConnectionClosedError` when the component closes first. Unsubscribing withdraws it:
+   * nothing more is sent for it. @throws InvalidTopicError
    */
   publish$(topic: string, args?: unknown[], options?: PublishOptions): Observable<void>;
   /** Promise helper over `publish$`. */
@@ -78,7 +80,8 @@ export interface Component {
    * PY/JL exposer gives one) and completes when the call ends. Unsubscribing before the end
    * withdraws the call: the exposer unsubscribes its handler and aborts its signal.
    * Errors: `RpcError` (handler failed: 40; exposer gone mid-call: 43; …), `MethodNotFoundError`,
-   * `RpcTimeoutError` (no first answer in time), `ConnectionClosedError`.
+   * `RpcTimeoutError` (no first answer in time; built when the timeout fires, so its stack
+   * shows the timer rather than the caller), `ConnectionClosedError`.
    */
   rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R>;
   /** `rpc$` with options (direct target, timeout, `stream: false` for one answer). */

@@ -173,6 +173,21 @@ describe('acknowledged publishing window', () => {
     expect(outstanding).toBe(0);
   });
 
+  it('sends nothing for a publish withdrawn while it waited for room in the window', async () => {
+    const b = await scope.broker();
+    const sent: unknown[] = [];
+    const record = (f: unknown, d: string): boolean => {
+      if (d === 'out' && isType(f, 'pub')) sent.push((decodeCbor(f as Uint8Array) as { args: unknown[] }).args[0]);
+      return false;
+    };
+    const pub = await scope.connect(b, 'pub', { maxInflight: 1, ...lossy({ drop: record }) });
+    const first = pub.publishAsync('t', ['a'], { qos: 1 });
+    pub.publish$('t', ['b'], { qos: 1 }).subscribe().unsubscribe();
+    await first;
+    await pub.publishAsync('t', ['c'], { qos: 1 });
+    expect(sent).toEqual(['a', 'c']);
+  });
+
   it('errors with QueueFullError past maxInflight plus inflightQueueCapacity publishes', async () => {
     const b = await scope.broker();
     const pub = await scope.connect(b, 'pub', { maxInflight: 1, inflightQueueCapacity: 1 });

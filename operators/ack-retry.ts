@@ -60,6 +60,8 @@ export interface AckRetryConfig<T, A = unknown> {
  * Errors: `AckTimeoutError(describe(msg), sendRetries + 1)` when the last transmission is not
  * acked within `ackTimeout`; an error thrown by `send`, `isAck` or `describe`; errors of the
  * source or of `acks$`.
+ * @see ackWindow for many messages in flight at once (one stream, one timer; what the
+ * component's publisher and the broker's outbox use).
  * @see dedupeById for the QoS2 receiver's side.
  * @see retryBackoff for reconnecting the link itself.
  */

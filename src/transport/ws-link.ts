@@ -1,28 +1,47 @@
 /**
  * Link over a `ws` WebSocket (Node). Binary frames carry CBOR, text frames JSON-RPC (spec §1.1).
  *
- * Writes are coalesced per event-loop turn: the first send of a turn corks the TCP socket and
- * a microtask uncorks it, so a burst of frames leaves in one write.
+ * Writes are coalesced per event-loop turn: the frames sent in one turn are written into one
+ * buffer and leave in a single socket write after the turn's microtasks, so a fan-out burst
+ * costs one write per peer instead of two queued chunks per frame (and no per-frame objects
+ * wait in the socket's queue of a slow reader). Frames of 64 KiB and more go through `ws`.
  */
 import { Observable, Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Frame, Link } from './link.js';
+import { headerSize, pendingFrame, writeFrames, type PendingFrame } from './ws-frames.js';
 
 /** Largest frame accepted: the PY reference configures 60 MiB (spec §1.1). */
 export const MAX_FRAME_BYTES = 60 * 1024 * 1024;
 
+/** Frames at least this large are not copied into the turn's batch. */
+const LARGE_FRAME = 65_536;
+
+interface RawSocket {
+  write(chunk: Uint8Array): boolean;
+  readonly destroyed: boolean;
+}
+
 class WsLink implements Link {
   private readonly incoming = new Subject<Frame>();
   readonly frames$: Observable<Frame> = this.incoming.asObservable();
-  private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    const socket = (this.ws as unknown as { _socket?: { uncork(): void } })._socket;
-    socket?.uncork();
+  private readonly masked: boolean;
+  private batch: PendingFrame[] = [];
+  private batchBytes = 0;
+  private readonly flush = (): void => {
+    const frames = this.batch;
+    const size = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (frames.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
+    const socket = this.socket();
+    if (socket === undefined || socket.destroyed) return;
+    socket.write(writeFrames(frames, size, this.masked));
   };
 
   constructor(private readonly ws: WebSocket, readonly remote: string) {
+    this.masked = (ws as unknown as { _isServer?: boolean })._isServer !== true;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       this.incoming.next(isBinary ? bytes : bytes.toString('utf8'));
@@ -32,29 +51,35 @@ class WsLink implements Link {
     ws.on('error', () => undefined);
   }
 
+  private socket(): RawSocket | undefined {
+    return (this.ws as unknown as { _socket?: RawSocket })._socket;
+  }
+
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    return this.ws.bufferedAmount + this.batchBytes;
   }
 
   send(frame: Frame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (!this.corked) {
-      const socket = (this.ws as unknown as { _socket?: { cork(): void } })._socket;
-      if (socket) {
-        socket.cork();
-        this.corked = true;
-        queueMicrotask(this.uncork);
-      }
+    const pending = pendingFrame(frame);
+    const length = pending.payload.length;
+    if (length >= LARGE_FRAME) {
+      this.flush(); // keep the order of frames
+      this.ws.send(pending.payload, { binary: typeof frame !== 'string' });
+      return;
     }
-    this.ws.send(frame, { binary: typeof frame !== 'string' });
+    if (this.batch.length === 0) queueMicrotask(this.flush);
+    this.batch.push(pending);
+    this.batchBytes += headerSize(length, this.masked) + length;
   }
 
   close(code = 1000, reason = ''): void {
     if (this.ws.readyState === WebSocket.CLOSED || this.ws.readyState === WebSocket.CLOSING) return;
+    this.flush(); // frames sent before close leave before the close frame
     try {
       this.ws.close(code, reason.slice(0, 120));
     } catch {

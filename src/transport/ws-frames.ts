@@ -1,0 +1,84 @@
+/**
+ * WebSocket data frames (RFC 6455 §5.2) written into one buffer: the frames a link sends in one
+ * event-loop turn leave in a single socket write instead of two queued chunks per frame. Pure:
+ * no I/O.
+ */
+import { randomFillSync } from 'node:crypto';
+
+/** Opcodes of a final (FIN) text and binary frame. */
+const FIN_TEXT = 0x81;
+const FIN_BINARY = 0x82;
+
+/** One frame payload and its opcode byte. */
+export interface PendingFrame {
+  readonly fin: number;
+  readonly payload: Uint8Array;
+}
+
+/** A pending frame for `frame`: strings are UTF-8 text frames, bytes binary frames. */
+export function pendingFrame(frame: Uint8Array | string): PendingFrame {
+  return typeof frame === 'string'
+    ? { fin: FIN_TEXT, payload: Buffer.from(frame, 'utf8') }
+    : { fin: FIN_BINARY, payload: frame };
+}
+
+/** Bytes of the frame header for a payload of `length` bytes (RFC 6455 §5.2). */
+export function headerSize(length: number, masked: boolean): number {
+  const base = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  return masked ? base + 4 : base;
+}
+
+/** Random masking keys, drawn 4 KiB at a time (a client must mask every frame, RFC 6455 §5.3). */
+const MASK_POOL_SIZE = 4096;
+let maskPool: Buffer | undefined;
+let maskAt = MASK_POOL_SIZE;
+
+function nextMask(out: Buffer, at: number): void {
+  if (maskAt === MASK_POOL_SIZE) {
+    maskPool ??= Buffer.allocUnsafe(MASK_POOL_SIZE);
+    randomFillSync(maskPool);
+    maskAt = 0;
+  }
+  out[at] = maskPool![maskAt]!;
+  out[at + 1] = maskPool![maskAt + 1]!;
+  out[at + 2] = maskPool![maskAt + 2]!;
+  out[at + 3] = maskPool![maskAt + 3]!;
+  maskAt += 4;
+}
+
+/**
+ * Write `frames` one after the other into a new buffer of exactly `size` bytes (the sum of
+ * `headerSize(payload.length, masked) + payload.length`). `masked`: client frames, each with
+ * its own random key.
+ */
+export function writeFrames(frames: readonly PendingFrame[], size: number, masked: boolean): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  for (const { fin, payload } of frames) {
+    const length = payload.length;
+    const maskBit = masked ? 0x80 : 0;
+    out[p++] = fin;
+    if (length < 126) out[p++] = maskBit | length;
+    else if (length < 65_536) {
+      out[p++] = maskBit | 126;
+      out[p++] = length >>> 8;
+      out[p++] = length & 0xff;
+    } else {
+      out[p++] = maskBit | 127;
+      out.writeUInt32BE(Math.floor(length / 2 ** 32), p);
+      out.writeUInt32BE(length >>> 0, p + 4);
+      p += 8;
+    }
+    if (!masked) {
+      out.set(payload, p);
+      p += length;
+      continue;
+    }
+    const key = p;
+    nextMask(out, key);
+    p += 4;
+    for (let i = 0; i < length; i++) out[p + i] = payload[i]! ^ out[key + (i & 3)]!;
+    p += length;
+  }
+  return out;
+}

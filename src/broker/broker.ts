@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import { of } from 'rxjs';
 import { openSecurityStore } from '../security/file-store.js';
-import { openDuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Link } from '../transport/link.js';
 import type { Handler } from '../types.js';
 import { silentLogger } from '../internal/logger.js';
 import { BrokerImpl } from './broker-impl.js';
 import { openBridges, type Bridges } from './bridges.js';
-import { openDataStage, type DataStage } from './data-stage.js';
+import type { DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
 
@@ -39,16 +38,21 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   // Read before anything is opened: a malformed provisioning file fails the start, naming the file.
   const security = options.security ?? (options.dataDir === undefined ? undefined
     : await openSecurityStore(join(options.dataDir, name)));
+  // DuckDB is loaded only when something needs it: a broker in memory does not map its library.
   const store = options.store ?? (options.dataDir === undefined ? undefined
-    : await openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
+    : await (await import('../store/duckdb/duckdb-store.js'))
+      .openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
   const impl = new BrokerImpl({ ...options, store, security });
   let data: DataStage | undefined;
   let bridges: Bridges | undefined;
   try {
     await impl.start();
-    data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, store,
-      dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
-      logger: options.logger ?? silentLogger }, impl);
+    if (options.schema !== undefined || options.ducklake !== undefined) {
+      const { openDataStage } = await import('./data-stage.js');
+      data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, store,
+        dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
+        logger: options.logger ?? silentLogger }, impl);
+    }
     bridges = await openBridges({ mqtt: options.mqtt, join: options.join, name,
       logger: options.logger ?? silentLogger }, impl);
   } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { Subject, Subscription } from 'rxjs';
 import { pubArgsBytes } from '../codec/cbor.js';
+import { LazyPub } from '../codec/lazy-pub.js';
 import type { Frame } from '../codec/wire.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import {
@@ -231,10 +232,18 @@ export class BrokerImpl {
 
   private accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
     const slot = slotOf(msg);
-    const recv = this.messageLog.append(msg, slot, frame instanceof Uint8Array ? pubArgsBytes(frame) : undefined);
+    const argsBytes = msg instanceof LazyPub ? msg.argsBytes : frame instanceof Uint8Array ? pubArgsBytes(frame) : undefined;
+    const recv = this.messageLog.append(msg, slot, argsBytes);
     this.router.publish(twin, msg, frame, recv, this.guard.receivers(twin, msg.topic));
     if (this.messages$.observed) {
-      this.messages$.next({ topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin });
+      let args: unknown[];
+      try {
+        args = msg.args; // a LazyPub decodes here: only the stages downstream need the values
+      } catch (err) {
+        this.log.warn({ topic: msg.topic, err: errorText(err) }, 'publish args not decodable: routed, not passed to messages$');
+        return;
+      }
+      this.messages$.next({ topic: msg.topic, args, flags: msg.flags, id: msg.id, slot, recv, origin });
     }
   }
 

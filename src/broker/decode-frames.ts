@@ -17,7 +17,7 @@ export function decodeFrames(codec: WireCodec, log: Logger): OperatorFunction<Fr
     next: (frame) => {
       let msg: Msg;
       try {
-        msg = codec.decode(frame);
+        msg = codec.decodeLazy(frame);
       } catch (err) {
         log.warn({ err: errorText(err) }, 'frame dropped');
         return;

@@ -11,7 +11,7 @@ import type { StoredMessage } from '../store/types.js';
 import { isPattern, matches } from '../topic/index.js';
 import type { Logger } from '../types.js';
 import type { MessageLog } from './message-log.js';
-import { CATCH_ALL, deliverNow, Outgoing, wildcardMsg } from './router.js';
+import { CATCH_ALL, deliverNow, Outgoing } from './router.js';
 import type { Twin } from './twin.js';
 
 /** Default replay window when the reactive command gives none: PY's fixed 3600 s (spec §4.7). */
@@ -101,7 +101,7 @@ function deliverStored(twin: Twin, stored: StoredMessage, windows: Map<string, b
       sentOriginal = true;
       deliverNow(twin, new Outgoing(original(), null, stored.recv));
     } else if (isPattern(sub) && matches(sub, stored.topic)) {
-      deliverNow(twin, new Outgoing(wildcardMsg(sub, original()), null, stored.recv));
+      deliverNow(twin, Outgoing.wildcard(sub, original(), stored.recv));
     }
   }
 }

@@ -7,7 +7,9 @@
  * delivery is encoded once per matching pattern.
  */
 import { encodeCbor } from '../codec/cbor.js';
-import { EncodeError } from '../errors.js';
+import { LazyPub } from '../codec/lazy-pub.js';
+import { wildcardFrame } from '../codec/wildcard-frame.js';
+import { DecodeError, EncodeError } from '../errors.js';
 import type { Frame } from '../codec/wire.js';
 import type { PubMsg } from '../protocol/messages.js';
 import { PatternIndex } from '../topic/pattern-index.js';
@@ -29,16 +31,24 @@ export class Outgoing {
     if (original instanceof Uint8Array) this.cbor = original;
   }
 
+  /** A wildcard delivery of `source` to `pattern`; spliced from the publisher's bytes when it can be. */
+  static wildcard(pattern: string, source: PubMsg, recv: bigint): Outgoing {
+    const out = new Outgoing(new WildcardPub(pattern, source), null, recv);
+    if (source instanceof LazyPub) out.cbor = wildcardFrame(pattern, source);
+    return out;
+  }
+
   /**
-   * Send to one subscriber. A value its encoding cannot carry (a CBOR tag to a JSON peer) skips
-   * that subscriber only: one peer's encoding never stops the fan-out to the others.
+   * Send to one subscriber. A value its encoding cannot carry (a CBOR tag to a JSON peer), or
+   * args that do not decode for a re-encoding, skip that subscriber only: one peer's encoding
+   * never stops the fan-out to the others.
    */
   sendTo(session: Session): void {
     try {
       if (session.codec.kind === 'cbor') session.sendFrame(this.cbor ??= encodeCbor(this.msg));
       else session.send(this.msg);
     } catch (err) {
-      if (!(err instanceof EncodeError)) throw err;
+      if (!(err instanceof EncodeError) && !(err instanceof DecodeError)) throw err;
       session.dropped(err);
     }
   }
@@ -47,9 +57,20 @@ export class Outgoing {
 /** Live deliveries held per twin while its replay runs; past it they are dropped (and replayable). */
 export const HELD_CAPACITY = 100_000;
 
-/** Wildcard deliveries are QoS0: topic = the pattern, args = [topic, ...args] (spec §4.5). */
-export function wildcardMsg(pattern: string, msg: PubMsg): PubMsg {
-  return { type: 'pub', flags: 0, topic: pattern, args: [msg.topic, ...msg.args] };
+/**
+ * Wildcard deliveries are QoS0: topic = the pattern, args = [topic, ...args] (spec §4.5). The
+ * args are built on first read: CBOR subscribers get a spliced frame and never need them.
+ */
+class WildcardPub implements PubMsg {
+  readonly type = 'pub' as const;
+  readonly flags = 0;
+  private built: unknown[] | undefined;
+
+  constructor(readonly topic: string, private readonly source: PubMsg) {}
+
+  get args(): unknown[] {
+    return this.built ??= [this.source.topic, ...this.source.args];
+  }
 }
 
 /**
@@ -206,7 +227,7 @@ export class Router {
       let out: Outgoing | undefined;
       for (const twin of twins) {
         if (twin.session === null || twin === origin) continue;
-        out ??= new Outgoing(wildcardMsg(pattern, msg), null, recv);
+        out ??= Outgoing.wildcard(pattern, msg, recv);
         this.deliver(twin, origin, out, admits);
       }
     });

@@ -5,6 +5,7 @@
 import type { Msg } from '../protocol/messages.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { decodeJson, encodeJson } from './json.js';
+import { decodeLazyPub } from './lazy-pub.js';
 
 /** One frame as it travels on a link: bytes for CBOR, a string for JSON-RPC. */
 export type Frame = Uint8Array | string;
@@ -30,6 +31,22 @@ export class WireCodec {
     const msg = decodeCbor(frame);
     this.kind = 'cbor';
     return msg;
+  }
+
+  /**
+   * {@link WireCodec.decode}, except that a canonical binary PUB comes back as a `LazyPub`
+   * whose args are decoded only when read (the broker's routing path).
+   * @throws DecodeError
+   */
+  decodeLazy(frame: Frame): Msg {
+    if (typeof frame !== 'string') {
+      const pub = decodeLazyPub(frame);
+      if (pub !== undefined) {
+        this.kind = 'cbor';
+        return pub;
+      }
+    }
+    return this.decode(frame);
   }
 
   /** Encode in the kind this link speaks now. @throws EncodeError */

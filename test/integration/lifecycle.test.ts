@@ -10,7 +10,7 @@ import {
   AuthError, ConnectionClosedError, connect, type Component, type Message, type Status,
 } from '../../src/index.js';
 import {
-  collect, decoded, hex, RawClient, relay, roundTrip, tappedDial, toHex, useScope, waitFor, type Tap,
+  collect, decoded, hex, RawClient, relay, roundTrip, tappedDial, textHex, toHex, useScope, waitFor, type Tap,
 } from './helpers.js';
 
 const scope = useScope();
@@ -242,6 +242,9 @@ describe('malformed frames', () => {
     ['garbage bytes', (r: RawClient) => r.sendBinary('ff fe fd 00 13 37')],
     ['a CBOR [999]', (r: RawClient) => r.sendBinary('81 19 03 e7')],
     ['truncated CBOR', (r: RawClient) => r.sendBinary('85 02 48 88 77 66')],
+    ['a PUB with truncated args', (r: RawClient) => r.sendBinary('83 01 65 61 66 74 65 72 82 01')],
+    ['a PUB with bytes after its args', (r: RawClient) => r.sendBinary('83 01 65 61 66 74 65 72 81 01 01')],
+    ['a PUB with a reserved head in its args', (r: RawClient) => r.sendBinary('83 01 65 61 66 74 65 72 81 1c')],
     ['an empty binary frame', (r: RawClient) => r.sendBinary(new Uint8Array(0))],
     ['a CBOR non-array', (r: RawClient) => r.sendBinary('a1 61 61 01')],
     ['an RPC with a 7-byte id', (r: RawClient) => r.sendBinary('85 02 47 01 02 03 04 05 06 07 61 6d f6 80')],
@@ -262,5 +265,26 @@ describe('malformed frames', () => {
     expect(await cli.rpc('add', 2, 3)).toBe(5);
     srv.publish('after', 'ok');
     expect((await got.done)[0]!.args).toEqual(['ok']);
+  });
+});
+
+describe('publish args the broker does not decode', () => {
+  it('forwards well-formed args cbor-x cannot read to CBOR subscribers and skips JSON ones', async () => {
+    const b = await scope.broker();
+    const cborSub = await scope.raw(b);
+    const jsonSub = await scope.raw(b);
+    // {"cmd": "subscribe"} on topic t, in CBOR and in JSON-RPC (PY spelling).
+    cborSub.sendBinary(`84 03 48 01 00 00 00 00 00 00 00 ${textHex('t')} a1 63 63 6d 64 69 73 75 62 73 63 72 69 62 65`);
+    expect(await cborSub.nextHex()).toBe(toHex(hex('84 04 48 01 00 00 00 00 00 00 00 00 f6')));
+    jsonSub.sendText('{"jsonrpc":"2.0","id":1,"method":"t","params":{"type":3,"data":{"cmd":"subscribe"}}}');
+    await jsonSub.nextText();
+    const pub = await scope.raw(b);
+    // [1, "t", [simple(0)]]: well formed, but cbor-x reads simple values as packed-value references.
+    pub.sendBinary(`83 01 ${textHex('t')} 81 e0`);
+    pub.sendBinary(`83 01 ${textHex('t')} 81 01`);
+    expect(await cborSub.nextHex()).toBe(toHex(hex(`83 01 ${textHex('t')} 81 e0`)));
+    expect(await cborSub.nextHex()).toBe(toHex(hex(`83 01 ${textHex('t')} 81 01`)));
+    // The JSON peer cannot be given the first: it gets the second only.
+    expect(await jsonSub.nextText()).toBe('{"jsonrpc":"2.0","method":"t","params":[1]}');
   });
 });

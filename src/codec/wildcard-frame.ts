@@ -1,0 +1,72 @@
+/**
+ * The CBOR frame of a wildcard delivery, `[1, pattern, [topic, ...args]]` (spec §4.6), spliced
+ * from the publisher's own bytes: its topic item and its args elements are copied, never
+ * decoded and encoded again. Pure: no I/O.
+ */
+import type { LazyPub } from './lazy-pub.js';
+
+const utf8 = new TextEncoder();
+
+/** CBOR head of major type `major` with argument `n` (shortest form). */
+function head(major: number, n: number): number[] {
+  const m = major << 5;
+  if (n < 24) return [m | n];
+  if (n < 0x100) return [m | 24, n];
+  if (n < 0x10000) return [m | 25, n >> 8, n & 0xff];
+  return [m | 26, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+}
+
+/** Encoded `[0x83, 0x01, pattern]` prefixes, per pattern; patterns are few and long-lived. */
+const prefixes = new Map<string, Uint8Array>();
+const MAX_PREFIXES = 10_000;
+
+function prefixOf(pattern: string): Uint8Array {
+  let prefix = prefixes.get(pattern);
+  if (prefix === undefined) {
+    const text = utf8.encode(pattern);
+    prefix = Uint8Array.from([0x83, 0x01, ...head(3, text.length), ...text]);
+    if (prefixes.size >= MAX_PREFIXES) prefixes.clear();
+    prefixes.set(pattern, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * `[1, pattern, [topic, ...args]]` for a publish read by `decodeLazyPub`. The args item may be a
+ * definite or indefinite array (its elements follow the topic), null/undefined (no args) or any
+ * other single value (one arg), as spec §2.1 reads it.
+ */
+export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
+  const frame = pub.frame;
+  const at = pub.argsAt;
+  const first = frame[at]!;
+  let arrayHead: number[];
+  let elementsAt: number;
+  if (first === 0x9f) {
+    arrayHead = [0x9f]; // indefinite: its elements and the closing break follow as they are
+    elementsAt = at + 1;
+  } else if (first >> 5 === 4) {
+    const info = first & 0x1f;
+    const size = info < 24 ? 0 : 1 << (info - 24);
+    let n = info < 24 ? info : 0;
+    for (let i = 1; i <= size; i++) n = n * 256 + frame[at + i]!;
+    arrayHead = head(4, n + 1);
+    elementsAt = at + 1 + size;
+  } else if (first === 0xf6 || first === 0xf7) {
+    arrayHead = [0x81];
+    elementsAt = frame.length;
+  } else {
+    arrayHead = [0x82];
+    elementsAt = at;
+  }
+  const prefix = prefixOf(pattern);
+  const topic = pub.topicBytes;
+  const tail = frame.length - elementsAt;
+  const out = new Uint8Array(prefix.length + arrayHead.length + topic.length + tail);
+  out.set(prefix, 0);
+  let p = prefix.length;
+  for (const b of arrayHead) out[p++] = b;
+  out.set(topic, p);
+  out.set(frame.subarray(elementsAt), p + topic.length);
+  return out;
+}

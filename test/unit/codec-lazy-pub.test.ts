@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeCbor, decodeValue, encodeCbor, encodeValue } from '../../src/codec/index.js';
+import { decodeLazyPub } from '../../src/codec/lazy-pub.js';
+import { DecodeError } from '../../src/errors.js';
+import { cborWellFormed } from '../../src/codec/well-formed.js';
+import { wildcardFrame } from '../../src/codec/wildcard-frame.js';
+import type { PubMsg } from '../../src/protocol/messages.js';
+
+const value = fc.letrec((tie) => ({
+  leaf: fc.oneof(fc.integer(), fc.double({ noNaN: true }), fc.string(), fc.boolean(), fc.constant(null),
+    fc.uint8Array({ maxLength: 20 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
+  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 5 }), tie('node'), { maxKeys: 3 })),
+})).node;
+const args = fc.array(value, { maxLength: 5 });
+const flags = fc.constantFrom(0, 0x10, 0x30, 0x40, 0x50, 0x70);
+const topic = fc.string({ minLength: 1, maxLength: 300 });
+
+const whole = (b: Uint8Array): boolean => cborWellFormed(b, 0, b.length, 500);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+describe('cborWellFormed', () => {
+  it('accepts every encoded value and refuses every strict prefix of it', () => {
+    fc.assert(fc.property(value, (v) => {
+      const b = encodeValue(v);
+      expect(whole(b)).toBe(true);
+      for (let n = 0; n < b.length; n++) expect(cborWellFormed(b, 0, n, 500)).toBe(false);
+    }), { numRuns: 300 });
+  });
+
+  it('refuses trailing bytes after the item', () => {
+    expect(whole(Uint8Array.of(0x01, 0x02))).toBe(false);
+    expect(whole(Uint8Array.of(0x80, 0x80))).toBe(false);
+  });
+
+  it('follows RFC 8949 on indefinite lengths, breaks, reserved heads and simple values', () => {
+    const ok = (...b: number[]): boolean => whole(Uint8Array.from(b));
+    expect(ok(0x9f, 0x01, 0x02, 0xff)).toBe(true);                 // [_ 1, 2]
+    expect(ok(0xbf, 0x61, 0x61, 0x01, 0xff)).toBe(true);           // {_ "a": 1}
+    expect(ok(0x7f, 0x61, 0x61, 0x62, 0x62, 0x63, 0xff)).toBe(true); // (_ "a", "bc")
+    expect(ok(0x5f, 0x41, 0x00, 0xff)).toBe(true);                 // (_ h'00')
+    expect(ok(0x7f, 0x41, 0x00, 0xff)).toBe(false);                // a byte chunk in a text string
+    expect(ok(0x7f, 0x7f, 0xff, 0xff)).toBe(false);                // nested indefinite chunk
+    expect(ok(0xff)).toBe(false);                                   // a break with nothing open
+    expect(ok(0x82, 0x01, 0xff)).toBe(false);                      // a break in a definite array
+    expect(ok(0x1c)).toBe(false);                                   // reserved additional info
+    expect(ok(0x1f)).toBe(false);                                   // indefinite unsigned integer
+    expect(ok(0xdf, 0x01)).toBe(false);                             // indefinite tag
+    expect(ok(0xf8, 0x10)).toBe(false);                             // two-byte simple value < 32
+    expect(ok(0xf8, 0x20)).toBe(true);
+    expect(ok(0xc1, 0x1a, 0, 0, 0, 1)).toBe(true);                  // tag 1 (epoch time)
+    expect(ok(0xc1)).toBe(false);                                    // a tag without content
+  });
+
+  it('refuses nesting deeper than the limit', () => {
+    const deep = (n: number): Uint8Array => Uint8Array.from([...Array<number>(n).fill(0x81), 0x00]);
+    expect(cborWellFormed(deep(10), 0, 11, 10)).toBe(true);
+    expect(cborWellFormed(deep(11), 0, 12, 10)).toBe(false);
+  });
+
+  // cbor-x gives some well-formed items meanings it then refuses (simple values as packed-value
+  // references, typed-array and record tags with other content, map keys that are not property
+  // names): the broker forwards those as sent, so only structural errors count against the check.
+  const structural = /end of|Unexpected|Unknown token|Unknown CBOR token|Invalid major type|^\d+$/;
+
+  it('agrees with cbor-x on which byte strings are structurally CBOR', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), (b) => {
+      let error: string | undefined;
+      try {
+        decodeValue(b);
+      } catch (err) {
+        error = (err as Error).message;
+      }
+      if (whole(b)) expect(error ?? '').not.toMatch(structural);
+      else expect(error).toBeDefined();
+    }), { numRuns: 20_000 });
+  });
+});
+
+describe('decodeLazyPub', () => {
+  it('reads every canonical PUB frame as decodeCbor does', () => {
+    fc.assert(fc.property(flags, topic, args, (f, t, a) => {
+      const msg: PubMsg = { type: 'pub', flags: f, ...(f === 0 ? {} : { id: 0x0102030405060708n }), topic: t, args: a };
+      const frame = encodeCbor(msg);
+      const lazy = decodeLazyPub(frame);
+      expect(lazy).toBeDefined();
+      const full = decodeCbor(frame) as PubMsg;
+      expect({ type: lazy!.type, flags: lazy!.flags, id: lazy!.id, topic: lazy!.topic, args: lazy!.args })
+        .toEqual({ type: full.type, flags: full.flags, id: full.id, topic: full.topic, args: full.args });
+      expect(hex(lazy!.argsBytes)).toBe(hex(encodeValue(a)));
+    }), { numRuns: 500 });
+  });
+
+  it('throws DecodeError from args that are well formed but that cbor-x refuses', () => {
+    for (const argsItem of [[0x81, 0xe0], [0x81, 0xd8, 0x1d, 0x00]]) { // simple(0); tag 29 around 0
+      const lazy = decodeLazyPub(Uint8Array.from([0x83, 0x01, 0x61, 0x74, ...argsItem]))!;
+      expect(() => lazy.args).toThrow(DecodeError);
+    }
+  });
+
+  it('leaves every other frame to the full decoder', () => {
+    expect(decodeLazyPub(encodeCbor({ type: 'ack', id: 1n }))).toBeUndefined();
+    expect(decodeLazyPub(Uint8Array.of(0x83, 0x01, 0x61, 0x74))).toBeUndefined();          // no args
+    expect(decodeLazyPub(Uint8Array.of(0x83, 0x01, 0x61, 0x74, 0x82, 0x01))).toBeUndefined(); // truncated args
+    expect(decodeLazyPub(Uint8Array.of(0x83, 0x01, 0x61, 0x74, 0x80, 0x00))).toBeUndefined(); // trailing byte
+    expect(decodeLazyPub(Uint8Array.of(0x84, 0x01, 0x61, 0x74, 0x80, 0x00))).toBeUndefined(); // 4 elements, QoS0
+    expect(decodeLazyPub(Uint8Array.of(0x9f, 0x01, 0x61, 0x74, 0x80, 0xff))).toBeUndefined(); // indefinite frame
+  });
+});
+
+describe('wildcardFrame', () => {
+  it('is the frame [1, pattern, [topic, ...args]] encodeCbor writes for the decoded values', () => {
+    fc.assert(fc.property(flags, topic, args, fc.string({ minLength: 1, maxLength: 40 }), (f, t, a, pattern) => {
+      const lazy = decodeLazyPub(encodeCbor({ type: 'pub', flags: f, ...(f === 0 ? {} : { id: 7n }), topic: t, args: a }))!;
+      // Both decoded from Buffers: cbor-x hands out byte strings in the type of its input.
+      const spliced = decodeCbor(Buffer.from(wildcardFrame(pattern, lazy)));
+      const reencoded = Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: pattern, args: [t, ...lazy.args] }));
+      expect(spliced).toEqual(decodeCbor(reencoded));
+    }), { numRuns: 500 });
+  });
+
+  it('spreads an indefinite args array, a single value and a null payload as spec §2.1 reads them', () => {
+    const frameWith = (argsItem: number[]): Uint8Array => Uint8Array.from([0x83, 0x01, 0x61, 0x74, ...argsItem]);
+    const check = (argsItem: number[], expected: unknown[]): void => {
+      const lazy = decodeLazyPub(frameWith(argsItem))!;
+      expect(decodeCbor(wildcardFrame('*', lazy))).toEqual({ type: 'pub', flags: 0, topic: '*', args: ['t', ...expected] });
+    };
+    check([0x9f, 0x01, 0x02, 0xff], [1, 2]);
+    check([0x05], [5]);
+    check([0xf6], []);
+    check([0x98, 0x18, ...Array<number>(24).fill(0x00)], Array<number>(24).fill(0));
+  });
+});

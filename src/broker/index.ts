@@ -4,6 +4,7 @@ export { bridge, federate } from '../bridge/federation.js';
 export type { BridgeOptions } from '../bridge/federation.js';
 export type { FederationBridge, FederationOptions, LinkState } from '../bridge/types.js';
 export { memoryStore } from '../store/memory-store.js';
+export type { MemoryStoreOptions } from '../store/memory-store.js';
 export type { Store, StoredMessage, TwinRecord, LogQuery } from '../store/types.js';
 export {
   caOptions, findCaFile, generateKeyPair, keystoreTlsFiles, loadTlsOptions, memorySecurityStore, openSecurityStore,

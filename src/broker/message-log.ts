@@ -10,6 +10,9 @@ import type { PubMsg } from '../protocol/messages.js';
 import type { LogQuery, Store, StoredMessage } from '../store/types.js';
 import type { Logger } from '../types.js';
 
+/** Entries that trigger a flush before the interval. */
+export const FLUSH_BATCH = 4096;
+
 /** Extra work done by every flush, after the log rows are durable (twin state, marks). */
 export type FlushHook = () => Promise<void>;
 
@@ -73,6 +76,9 @@ export class MessageLog {
     this.buffer.push({
       recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
     });
+    // A full batch goes now rather than on the interval: entries die young (cheap for the GC)
+    // and a store gets batches of a size it appends well.
+    if (this.buffer.length >= FLUSH_BATCH) void this.flush();
     return recv;
   }
 

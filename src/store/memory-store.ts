@@ -1,47 +1,40 @@
 /**
- * A Store in memory: for tests and for brokers started without persistence. Bounded by the
- * broker's retention, not by itself.
+ * A Store in memory: for tests and for brokers started without persistence. Its log is
+ * bounded by the broker's retention and by its own size limits.
  */
+import { MessageRing } from './message-ring.js';
 import type { LogQuery, Store, StoredMessage, TwinRecord } from './types.js';
 
+/** Options of {@link memoryStore}. */
+export interface MemoryStoreOptions {
+  /** Most logged messages kept; past it the oldest 4,096 go at once. Default 1,000,000. */
+  readonly maxMessages?: number;
+  /** Most bytes of logged topics and args kept; past it the oldest go. Default 64 MiB. */
+  readonly maxBytes?: number;
+}
+
 class MemoryStore implements Store {
-  private readonly log: StoredMessage[] = [];
+  private readonly log: MessageRing;
   private readonly twins = new Map<string, TwinRecord>();
 
+  constructor({ maxMessages = 1_000_000, maxBytes = 64 * 1024 * 1024 }: MemoryStoreOptions) {
+    this.log = new MessageRing({ maxMessages, maxBytes });
+  }
+
   async appendMessages(batch: readonly StoredMessage[]): Promise<void> {
-    for (const m of batch) this.log.push(m);
+    for (const m of batch) this.log.append(m);
   }
 
-  async readMessages({ after, upTo, limit }: LogQuery): Promise<StoredMessage[]> {
-    const out: StoredMessage[] = [];
-    for (let i = this.firstAfter(after); i < this.log.length && out.length < limit; i++) {
-      const m = this.log[i]!;
-      if (m.recv > upTo) break;
-      out.push(m);
-    }
-    return out;
-  }
-
-  /** Binary search: the index of the first message with recv > after. */
-  private firstAfter(after: bigint): number {
-    let lo = 0;
-    let hi = this.log.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.log[mid]!.recv <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  async readMessages(query: LogQuery): Promise<StoredMessage[]> {
+    return this.log.read(query);
   }
 
   async lastRecv(): Promise<bigint> {
-    return this.log.at(-1)?.recv ?? 0n;
+    return this.log.lastRecv;
   }
 
   async pruneMessages(before: bigint): Promise<number> {
-    const n = this.firstAfter(before - 1n);
-    this.log.splice(0, n);
-    return n;
+    return this.log.prune(before);
   }
 
   async saveTwin(twin: TwinRecord): Promise<void> {
@@ -72,7 +65,9 @@ class MemoryStore implements Store {
 }
 
 /**
- * A Store that keeps everything in memory (lost when the process ends).
+ * A Store that keeps everything in memory (lost when the process ends). Its message log is
+ * bounded (`maxMessages`, `maxBytes`): past either bound the oldest messages are dropped, so
+ * a replay then starts later than asked; the twins are kept whole.
  *
  * @example
  * ```ts
@@ -81,6 +76,6 @@ class MemoryStore implements Store {
  * const b = await broker({ port: 0, store: memoryStore() });
  * ```
  */
-export function memoryStore(): Store {
-  return new MemoryStore();
+export function memoryStore(options: MemoryStoreOptions = {}): Store {
+  return new MemoryStore(options);
 }

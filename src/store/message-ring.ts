@@ -1,0 +1,196 @@
+/**
+ * The message log of an in-memory broker, kept compact: entries live in segments of typed
+ * arrays and one byte arena each (topic and args bytes copied in), so a million logged
+ * messages are a few hundred buffers for the garbage collector instead of millions of
+ * objects, and no entry pins the socket chunk it arrived in. Bounded: past `maxMessages` or
+ * `maxBytes` the oldest segment is dropped. Pure: no I/O.
+ */
+import type { LogQuery, StoredMessage } from './types.js';
+
+/** Entries per segment: the unit of allocation and of eviction. */
+const SEGMENT_ENTRIES = 4096;
+const FIRST_ARENA = 64 * 1024;
+const HAS_UID = 0x100;
+const HAS_SLOT = 0x200;
+
+class Segment {
+  count = 0;
+  /** Entries before `start` were pruned. */
+  start = 0;
+  readonly recv = new BigUint64Array(SEGMENT_ENTRIES);
+  readonly uid = new BigUint64Array(SEGMENT_ENTRIES);
+  readonly slot = new Uint32Array(SEGMENT_ENTRIES);
+  /** qos byte | HAS_UID | HAS_SLOT. */
+  readonly flags = new Uint16Array(SEGMENT_ENTRIES);
+  /** Start of each entry's bytes in `arena`; entry i ends where i + 1 starts. */
+  readonly offset = new Uint32Array(SEGMENT_ENTRIES + 1);
+  readonly topicBytes = new Uint32Array(SEGMENT_ENTRIES);
+  arena: Buffer;
+
+  constructor(firstSize: number) {
+    this.arena = Buffer.allocUnsafe(Math.max(FIRST_ARENA, firstSize));
+  }
+
+  get full(): boolean {
+    return this.count === SEGMENT_ENTRIES;
+  }
+
+  get first(): bigint {
+    return this.recv[this.start]!;
+  }
+
+  get last(): bigint {
+    return this.recv[this.count - 1]!;
+  }
+
+  push(m: StoredMessage): number {
+    const i = this.count;
+    const at = this.offset[i]!;
+    const topicBytes = Buffer.byteLength(m.topic, 'utf8');
+    const size = topicBytes + m.data.length;
+    let grown = 0;
+    if (at + size > this.arena.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, at + size));
+      this.arena.copy(bigger, 0, 0, at);
+      grown = bigger.length - this.arena.length;
+      this.arena = bigger;
+    }
+    this.arena.write(m.topic, at, topicBytes, 'utf8');
+    this.arena.set(m.data, at + topicBytes);
+    this.recv[i] = m.recv;
+    this.uid[i] = m.uid ?? 0n;
+    this.slot[i] = m.slot ?? 0;
+    this.flags[i] = (m.qos & 0xff) | (m.uid === null ? 0 : HAS_UID) | (m.slot === null ? 0 : HAS_SLOT);
+    this.topicBytes[i] = topicBytes;
+    this.offset[i + 1] = at + size;
+    this.count++;
+    return grown;
+  }
+
+  /** Index of the first live entry with recv > after (count when none). */
+  firstAfter(after: bigint): number {
+    let lo = this.start;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.recv[mid]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  read(i: number): StoredMessage {
+    const at = this.offset[i]!;
+    const end = this.offset[i + 1]!;
+    const topicEnd = at + this.topicBytes[i]!;
+    const flags = this.flags[i]!;
+    return {
+      recv: this.recv[i]!,
+      slot: (flags & HAS_SLOT) === 0 ? null : this.slot[i]!,
+      qos: flags & 0xff,
+      uid: (flags & HAS_UID) === 0 ? null : this.uid[i]!,
+      topic: this.arena.toString('utf8', at, topicEnd),
+      // A copy: a reader keeping it must not pin the arena.
+      data: new Uint8Array(this.arena.subarray(topicEnd, end)),
+    };
+  }
+}
+
+/** Bounds of a {@link MessageRing}. */
+export interface MessageRingOptions {
+  /** Most messages kept; the oldest segment (4,096 messages) goes first. */
+  readonly maxMessages: number;
+  /** Most bytes of arena kept (topics and args). */
+  readonly maxBytes: number;
+}
+
+/** An append-only log in recv order, bounded, with binary-searched windows. */
+export class MessageRing {
+  private segments: Segment[] = [];
+  private messages = 0;
+  private bytes = 0;
+  /** Messages dropped to stay within the bounds. */
+  evicted = 0;
+
+  constructor(private readonly options: MessageRingOptions) {}
+
+  get size(): number {
+    return this.messages;
+  }
+
+  /** Arena bytes held. */
+  get byteSize(): number {
+    return this.bytes;
+  }
+
+  get lastRecv(): bigint {
+    const tail = this.segments.at(-1);
+    return tail === undefined || tail.count === tail.start ? 0n : tail.last;
+  }
+
+  append(m: StoredMessage): void {
+    let tail = this.segments.at(-1);
+    if (tail === undefined || tail.full) {
+      tail = new Segment(Buffer.byteLength(m.topic, 'utf8') + m.data.length);
+      this.segments.push(tail);
+      this.bytes += tail.arena.length;
+    }
+    this.bytes += tail.push(m);
+    this.messages++;
+    while (this.segments.length > 1 && (this.messages > this.options.maxMessages || this.bytes > this.options.maxBytes)) {
+      this.evicted += this.dropFirst();
+    }
+  }
+
+  read({ after, upTo, limit }: LogQuery): StoredMessage[] {
+    const out: StoredMessage[] = [];
+    let s = this.segmentAfter(after);
+    for (; s < this.segments.length && out.length < limit; s++) {
+      const seg = this.segments[s]!;
+      for (let i = seg.firstAfter(after); i < seg.count && out.length < limit; i++) {
+        if (seg.recv[i]! > upTo) return out;
+        out.push(seg.read(i));
+      }
+    }
+    return out;
+  }
+
+  /** Drop messages with recv < before; returns how many. */
+  prune(before: bigint): number {
+    let removed = 0;
+    while (this.segments.length > 0) {
+      const seg = this.segments[0]!;
+      if (seg.count > seg.start && seg.last < before) {
+        removed += this.dropFirst();
+        continue;
+      }
+      const keep = seg.firstAfter(before - 1n);
+      removed += keep - seg.start;
+      this.messages -= keep - seg.start;
+      seg.start = keep;
+      break;
+    }
+    return removed;
+  }
+
+  private dropFirst(): number {
+    const seg = this.segments.shift()!;
+    const n = seg.count - seg.start;
+    this.messages -= n;
+    this.bytes -= seg.arena.length;
+    return n;
+  }
+
+  /** The first segment that may hold recv > after. */
+  private segmentAfter(after: bigint): number {
+    let lo = 0;
+    let hi = this.segments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const seg = this.segments[mid]!;
+      if (seg.count > seg.start && seg.last <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -25,6 +25,12 @@ import { parseArgs, schemaTopic, telemetry, type ToParent } from './common.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
+/**
+ * The roles run compiled, with plain `node`, as brokers are deployed (`npm run bench` builds
+ * them with tsconfig.bench.json): a TypeScript loader in every process would add its own
+ * start-up work and memory, more for a system with more modules.
+ */
+const ROLES_DIR = join(ROOT, 'dist', 'bench');
 
 // ---- options ------------------------------------------------------------------------------
 
@@ -291,16 +297,15 @@ class RunContext {
   constructor(readonly label: string, private readonly profile: boolean) {}
 
   spawn(script: string, args: string[], options: { profile?: boolean; broker?: boolean } = {}): Role {
-    const execArgv = ['--import', 'tsx'];
+    const execArgv: string[] = [];
     if (options.profile === true && this.profile && CPU_PROF !== undefined) {
-      // One directory per process: the tsx loader's worker thread writes a profile too (tid ≠ 0);
-      // Node names the files CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
+      // One directory per process; Node names the files CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
       const mode = args.includes('--mode') ? `-${args[args.indexOf('--mode') + 1]}` : '';
       const dir = join(CPU_PROF, `${this.label}-${script.replace(/\.ts$/, '')}${mode}-${this.seq++}`);
       mkdirSync(dir, { recursive: true });
       execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
     }
-    const proc = fork(join(BENCH_DIR, script), args, {
+    const proc = fork(join(ROLES_DIR, script.replace(/\.ts$/, '.js')), args, {
       cwd: ROOT, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });

@@ -22,6 +22,7 @@ import {
   BROKER_ADMIN_COMMANDS, brokerAdminCommand, brokerConfig, handleAdmin, setDebug, type BrokerControl,
 } from './admin.js';
 import { decodeFrames, type Inbound } from './decode-frames.js';
+import { FlowControl } from './flow-control.js';
 import { Guard } from './guard.js';
 import { Login } from './login.js';
 import { MessageLog } from './message-log.js';
@@ -65,6 +66,7 @@ export class BrokerImpl {
   private readonly started = Date.now();
   closed = false;
   private readonly maxInflight: number | undefined;
+  private readonly flow: FlowControl;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -95,6 +97,7 @@ export class BrokerImpl {
       reply: (session, id, status, data) => this.reply(session, id, status, data),
     });
     this.maxInflight = options.maxInflight;
+    this.flow = new FlowControl(options.flowControl ?? {}, this.log);
     this.store = options.store ?? memoryStore();
     this.twins = new TwinPersistence(this.store, () => this.named.values(), this.log);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
@@ -130,7 +133,7 @@ export class BrokerImpl {
       return;
     }
     const twin = new Twin(globalThis.crypto.randomUUID(), true);
-    const session = new Session(link, twin, this.opts.maxBufferedBytes, this.log);
+    const session = new Session(link, twin, this.opts.maxBufferedBytes, this.log, this.flow);
     this.bind(twin, session);
     const subscription = link.frames$.pipe(decodeFrames(session.codec, this.log.child({ remote: link.remote })))
       .subscribe({
@@ -234,7 +237,9 @@ export class BrokerImpl {
     const slot = slotOf(msg);
     const argsBytes = msg instanceof LazyPub ? msg.argsBytes : frame instanceof Uint8Array ? pubArgsBytes(frame) : undefined;
     const recv = this.messageLog.append(msg, slot, argsBytes);
+    this.flow.hit = false;
     this.router.publish(twin, msg, frame, recv, this.guard.receivers(twin, msg.topic));
+    this.flow.published(twin?.session ?? null);
     if (this.messages$.observed) {
       let args: unknown[];
       try {
@@ -348,6 +353,7 @@ export class BrokerImpl {
     const subscription = this.sessions.get(session);
     if (subscription === undefined) return;
     this.sessions.delete(session);
+    this.flow.forget(session);
     subscription.unsubscribe();
     clearTimeout(session.closeTimer);
     session.backlog = null;
@@ -380,14 +386,16 @@ export class BrokerImpl {
     for (const session of this.sessions.keys()) {
       if (session.twin.anonymous) outboxed += session.twin.outbox?.size ?? 0;
     }
+    const flow = this.flow.counts;
     return { connections: this.sessions.size, twins: this.named.size, pendingRpcs: this.rpc.size, outboxed, held,
-      logBuffered: this.messageLog.buffered };
+      logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.flow.close();
     for (const session of [...this.sessions.keys()]) {
       session.link.close(1001, 'broker closing');
       this.detach(session);

@@ -10,6 +10,7 @@ import { newLoginState, type LoginState } from '../security/authenticator.js';
 import type { Link } from '../transport/link.js';
 import type { Logger } from '../types.js';
 import type { Inbound } from './decode-frames.js';
+import type { FlowControl } from './flow-control.js';
 import type { Outbox } from './outbox.js';
 
 /** Capacity of the per-twin QoS2 de-duplication set; oldest ids are evicted past it. */
@@ -33,7 +34,8 @@ export class Session {
   /** Closes the link a while after a failed attestation (JL). */
   closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly link: Link, twin: Twin, private readonly maxBuffered: number, private readonly log: Logger) {
+  constructor(readonly link: Link, twin: Twin, private readonly maxBuffered: number, private readonly log: Logger,
+    private readonly flow?: FlowControl) {
     this.twin = twin;
   }
 
@@ -56,6 +58,7 @@ export class Session {
       return;
     }
     link.send(frame);
+    this.flow?.sent(this);
   }
 
   /** A message this peer's encoding cannot carry was not sent to it. */

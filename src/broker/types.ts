@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { LinkState } from '../bridge/link-state.js';
 import type { SecurityStore } from '../security/types.js';
 import type { Store } from '../store/types.js';
+import type { FlowControlOptions } from './flow-control.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
 
@@ -55,7 +56,7 @@ export interface BrokerOptions {
   sendRetries?: number;
   /** Messages waiting per twin behind an unacknowledged one; past it the oldest is dropped. Default 10_000. */
   outboxCapacity?: number;
-  /** QoS1/2 messages per twin that may await their ACK at once; 1 is the JL one-at-a-time rule. Default 64. */
+  /** QoS1/2 messages per twin that may await their ACK at once; 1 is the JL one-at-a-time rule. Default 1_024. */
   maxInflight?: number;
   /** How long live messages wait for a twin's `reactive` replay before flowing anyway, ms. Default 2_000. */
   reactiveWait?: number;
@@ -78,6 +79,13 @@ export interface BrokerOptions {
    * 1008, "slow consumer") rather than buffer without bound. Default 64 MiB.
    */
   maxBufferedBytes?: number;
+  /**
+   * Publisher flow control: a publish whose delivery leaves a subscriber's link with more than
+   * `highWater` (1 MiB) unread pauses reading from the publisher until the congested links
+   * drain to half that, for at most `maxPause` (1 s) at a time; a congested link that reads
+   * nothing for `stallTimeout` (30 s) is closed as a slow consumer. Default: those values.
+   */
+  flowControl?: FlowControlOptions;
   /** Largest frame accepted, bytes; a bigger one closes its link (code 1009). Default 60 MiB (spec §1.1). */
   maxPayload?: number;
 }
@@ -96,6 +104,10 @@ export interface BrokerStats {
   readonly held: number;
   /** Log entries not yet in the store. */
   readonly logBuffered: number;
+  /** Links past the flow-control high water now. */
+  readonly congested: number;
+  /** Publishers whose links are paused by flow control now. */
+  readonly pausedPublishers: number;
   /** The schema stage (with `schema`): rows persisted, payloads rejected, batches written and dropped. */
   readonly schema?: { readonly persisted: number; readonly rejected: number; readonly batches: number; readonly dropped: number };
 }

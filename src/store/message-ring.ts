@@ -7,9 +7,13 @@
  */
 import type { LogQuery, StoredMessage } from './types.js';
 
-/** Entries per segment: the unit of allocation and of eviction. */
+/** Entries per segment at most: the unit of allocation and of eviction. */
 const SEGMENT_ENTRIES = 4096;
-const FIRST_ARENA = 64 * 1024;
+/**
+ * Arena bytes per segment (more for one larger entry). Fixed, never grown by copying: freed
+ * and re-allocated buffers of many sizes fragment the native heap, which shows in RSS.
+ */
+const ARENA_BYTES = 512 * 1024;
 const HAS_UID = 0x100;
 const HAS_SLOT = 0x200;
 
@@ -25,14 +29,15 @@ class Segment {
   /** Start of each entry's bytes in `arena`; entry i ends where i + 1 starts. */
   readonly offset = new Uint32Array(SEGMENT_ENTRIES + 1);
   readonly topicBytes = new Uint32Array(SEGMENT_ENTRIES);
-  arena: Buffer;
+  readonly arena: Buffer;
 
   constructor(firstSize: number) {
-    this.arena = Buffer.allocUnsafe(Math.max(FIRST_ARENA, firstSize));
+    this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, firstSize));
   }
 
-  get full(): boolean {
-    return this.count === SEGMENT_ENTRIES;
+  /** Room for one more entry of `size` bytes? */
+  fits(size: number): boolean {
+    return this.count < SEGMENT_ENTRIES && this.offset[this.count]! + size <= this.arena.length;
   }
 
   get first(): bigint {
@@ -43,18 +48,11 @@ class Segment {
     return this.recv[this.count - 1]!;
   }
 
-  push(m: StoredMessage): number {
+  /** Append an entry of `topicBytes + m.data.length` bytes; the caller checked `fits`. */
+  push(m: StoredMessage, topicBytes: number): void {
     const i = this.count;
     const at = this.offset[i]!;
-    const topicBytes = Buffer.byteLength(m.topic, 'utf8');
     const size = topicBytes + m.data.length;
-    let grown = 0;
-    if (at + size > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, at + size));
-      this.arena.copy(bigger, 0, 0, at);
-      grown = bigger.length - this.arena.length;
-      this.arena = bigger;
-    }
     this.arena.write(m.topic, at, topicBytes, 'utf8');
     this.arena.set(m.data, at + topicBytes);
     this.recv[i] = m.recv;
@@ -64,7 +62,6 @@ class Segment {
     this.topicBytes[i] = topicBytes;
     this.offset[i + 1] = at + size;
     this.count++;
-    return grown;
   }
 
   /** Index of the first live entry with recv > after (count when none). */
@@ -98,7 +95,7 @@ class Segment {
 
 /** Bounds of a {@link MessageRing}. */
 export interface MessageRingOptions {
-  /** Most messages kept; the oldest segment (4,096 messages) goes first. */
+  /** Most messages kept; the oldest segment (up to 4,096 messages, 512 KiB) goes first. */
   readonly maxMessages: number;
   /** Most bytes of arena kept (topics and args). */
   readonly maxBytes: number;
@@ -129,13 +126,15 @@ export class MessageRing {
   }
 
   append(m: StoredMessage): void {
+    const topicBytes = Buffer.byteLength(m.topic, 'utf8');
+    const size = topicBytes + m.data.length;
     let tail = this.segments.at(-1);
-    if (tail === undefined || tail.full) {
-      tail = new Segment(Buffer.byteLength(m.topic, 'utf8') + m.data.length);
+    if (tail === undefined || !tail.fits(size)) {
+      tail = new Segment(size);
       this.segments.push(tail);
       this.bytes += tail.arena.length;
     }
-    this.bytes += tail.push(m);
+    tail.push(m, topicBytes);
     this.messages++;
     while (this.segments.length > 1 && (this.messages > this.options.maxMessages || this.bytes > this.options.maxBytes)) {
       this.evicted += this.dropFirst();

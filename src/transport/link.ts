@@ -24,6 +24,18 @@ export interface Link {
   readonly bufferedAmount: number;
   /** A human-readable peer address for logs. */
   readonly remote: string;
+  /**
+   * Stop reading from the peer (frames already received still arrive) until `resume`. Links
+   * that cannot (in-memory ones) leave both out; the broker then never pauses them.
+   */
+  pause?(): void;
+  /** Read from the peer again after `pause`. */
+  resume?(): void;
+  /**
+   * Drop the connection now, without a closing handshake: for a peer that reads nothing and so
+   * would never see a close frame. Links without it are closed with `close` instead.
+   */
+  abort?(): void;
 }
 
 /** Opens a link to a URL. */

@@ -9,17 +9,14 @@ import { randomFillSync } from 'node:crypto';
 const FIN_TEXT = 0x81;
 const FIN_BINARY = 0x82;
 
-/** One frame payload and its opcode byte. */
-export interface PendingFrame {
-  readonly fin: number;
-  readonly payload: Uint8Array;
+/** The payload of a frame: strings are UTF-8 text frames, bytes binary frames. */
+export function framePayload(frame: Uint8Array | string): Uint8Array {
+  return typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
 }
 
-/** A pending frame for `frame`: strings are UTF-8 text frames, bytes binary frames. */
-export function pendingFrame(frame: Uint8Array | string): PendingFrame {
-  return typeof frame === 'string'
-    ? { fin: FIN_TEXT, payload: Buffer.from(frame, 'utf8') }
-    : { fin: FIN_BINARY, payload: frame };
+/** The first header byte of a final frame of `frame`'s kind. */
+export function frameOpcode(frame: Uint8Array | string): number {
+  return typeof frame === 'string' ? FIN_TEXT : FIN_BINARY;
 }
 
 /** Bytes of the frame header for a payload of `length` bytes (RFC 6455 §5.2). */
@@ -47,17 +44,19 @@ function nextMask(out: Buffer, at: number): void {
 }
 
 /**
- * Write `frames` one after the other into a new buffer of exactly `size` bytes (the sum of
- * `headerSize(payload.length, masked) + payload.length`). `masked`: client frames, each with
- * its own random key.
+ * Write frames one after the other into a new buffer of exactly `size` bytes (the sum of
+ * `headerSize(payload.length, masked) + payload.length`): `payloads[i]` with first header byte
+ * `opcodes[i]`. `masked`: client frames, each with its own random key.
  */
-export function writeFrames(frames: readonly PendingFrame[], size: number, masked: boolean): Buffer {
+export function writeFrames(opcodes: readonly number[], payloads: readonly Uint8Array[], size: number,
+  masked: boolean): Buffer {
   const out = Buffer.allocUnsafe(size);
   let p = 0;
-  for (const { fin, payload } of frames) {
+  for (let f = 0; f < payloads.length; f++) {
+    const payload = payloads[f]!;
     const length = payload.length;
     const maskBit = masked ? 0x80 : 0;
-    out[p++] = fin;
+    out[p++] = opcodes[f]!;
     if (length < 126) out[p++] = maskBit | length;
     else if (length < 65_536) {
       out[p++] = maskBit | 126;

@@ -10,7 +10,7 @@ import { Observable, Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Frame, Link } from './link.js';
-import { headerSize, pendingFrame, writeFrames, type PendingFrame } from './ws-frames.js';
+import { frameOpcode, framePayload, headerSize, writeFrames } from './ws-frames.js';
 
 /** Largest frame accepted: the PY reference configures 60 MiB (spec §1.1). */
 export const MAX_FRAME_BYTES = 60 * 1024 * 1024;
@@ -27,17 +27,21 @@ class WsLink implements Link {
   private readonly incoming = new Subject<Frame>();
   readonly frames$: Observable<Frame> = this.incoming.asObservable();
   private readonly masked: boolean;
-  private batch: PendingFrame[] = [];
+  /** The frames of this turn: payloads and their first header bytes. */
+  private payloads: Uint8Array[] = [];
+  private opcodes: number[] = [];
   private batchBytes = 0;
   private readonly flush = (): void => {
-    const frames = this.batch;
+    const payloads = this.payloads;
+    const opcodes = this.opcodes;
     const size = this.batchBytes;
-    this.batch = [];
+    this.payloads = [];
+    this.opcodes = [];
     this.batchBytes = 0;
-    if (frames.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
+    if (payloads.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
     const socket = this.socket();
     if (socket === undefined || socket.destroyed) return;
-    socket.write(writeFrames(frames, size, this.masked));
+    socket.write(writeFrames(opcodes, payloads, size, this.masked));
   };
 
   constructor(private readonly ws: WebSocket, readonly remote: string) {
@@ -65,16 +69,32 @@ class WsLink implements Link {
 
   send(frame: Frame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const pending = pendingFrame(frame);
-    const length = pending.payload.length;
+    const payload = framePayload(frame);
+    const length = payload.length;
     if (length >= LARGE_FRAME) {
       this.flush(); // keep the order of frames
-      this.ws.send(pending.payload, { binary: typeof frame !== 'string' });
+      this.ws.send(payload, { binary: typeof frame !== 'string' });
       return;
     }
-    if (this.batch.length === 0) queueMicrotask(this.flush);
-    this.batch.push(pending);
+    if (this.payloads.length === 0) queueMicrotask(this.flush);
+    this.payloads.push(payload);
+    this.opcodes.push(frameOpcode(frame));
     this.batchBytes += headerSize(length, this.masked) + length;
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  abort(): void {
+    this.payloads = [];
+    this.opcodes = [];
+    this.batchBytes = 0;
+    this.ws.terminate();
+  }
+
+  resume(): void {
+    this.ws.resume();
   }
 
   close(code = 1000, reason = ''): void {

@@ -280,6 +280,8 @@ export class RawClient {
   private cursor = 0;
   private waiter: (() => void) | undefined;
   private closed = false;
+  /** The close code the link ended with, once closed. */
+  closeCode: number | undefined;
   private readonly closedPromise: Promise<void>;
 
   private constructor(private readonly ws: WebSocket) {
@@ -289,8 +291,9 @@ export class RawClient {
       this.arrivals.push(RawClient.sequence++);
       this.waiter?.();
     });
-    this.closedPromise = new Promise((resolve) => ws.once('close', () => {
+    this.closedPromise = new Promise((resolve) => ws.once('close', (code: number) => {
       this.closed = true;
+      this.closeCode = code;
       this.waiter?.();
       resolve();
     }));
@@ -319,6 +322,20 @@ export class RawClient {
 
   sendText(text: string): void {
     this.ws.send(text, { binary: false });
+  }
+
+  /** Stop reading from the socket: a subscriber that falls behind (its frames wait in the broker). */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  /** Resolves once the link has closed (either side). */
+  get closedAt(): Promise<void> {
+    return this.closedPromise;
   }
 
   /** The next frame not yet returned by `next`; rejects after `timeout` ms or on close. */

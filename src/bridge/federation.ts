@@ -34,7 +34,7 @@ const DETACH_TIMEOUT_MS = 1_000;
  * @example
  * ```ts
  * import { component } from 'rembus';
- * import { federate } from 'rembus/broker';
+ * import { federate } from 'rembus/bridge';
  * const link = federate(component('ws://a:8338/a-to-b'), component('ws://b:8338/a-to-b'), { topics: ['plant/**'] });
  * link.status$.subscribe((s) => console.log(s.type));
  * ```
@@ -62,7 +62,7 @@ export interface BridgeOptions extends FederationOptions {
  *
  * @example
  * ```ts
- * import { bridge } from 'rembus/broker';
+ * import { bridge } from 'rembus/bridge';
  * const link = bridge('ws://10.0.0.1:8338', 'ws://10.0.0.2:8338');
  * // … later
  * await link.close();

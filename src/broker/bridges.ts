@@ -7,7 +7,6 @@
  */
 import { combineLatest, map, type Observable, of } from 'rxjs';
 import { FederationAgent } from '../bridge/federation-agent.js';
-import { joinBroker } from '../bridge/join.js';
 import type { LinkState } from '../bridge/link-state.js';
 import type { Logger, Status } from '../types.js';
 import type { BrokerImpl } from './broker-impl.js';
@@ -59,9 +58,13 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
       const link = mqttBridge(host, { url: options.mqtt, logger: log });
       links.push({ kind: 'mqtt', url: options.mqtt, status$: link.status$, close: () => link.close() });
     }
-    for (const url of options.join ?? []) {
-      const link = joinBroker((l) => broker.handle(l), url, { name: options.name, logger: log.child({ join: url }) });
-      links.push({ kind: 'join', url, status$: link.status$, close: () => link.close() });
+    if (options.join !== undefined && options.join.length > 0) {
+      // Joining runs a component per link: its stack is loaded only by a broker that joins.
+      const { joinBroker } = await import('../bridge/join.js');
+      for (const url of options.join) {
+        const link = joinBroker((l) => broker.handle(l), url, { name: options.name, logger: log.child({ join: url }) });
+        links.push({ kind: 'join', url, status$: link.status$, close: () => link.close() });
+      }
     }
   } catch (err) {
     await Promise.all(links.map((l) => l.close()));

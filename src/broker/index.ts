@@ -1,9 +1,7 @@
 export { broker, DEFAULT_PORT } from './broker.js';
 export type { Broker, BrokerOptions, BrokerStats, Published } from './types.js';
 export type { FlowControlOptions } from './flow-control.js';
-export { bridge, federate } from '../bridge/federation.js';
-export type { BridgeOptions } from '../bridge/federation.js';
-export type { FederationBridge, FederationOptions, LinkState } from '../bridge/types.js';
+export type { LinkState } from '../bridge/types.js';
 export { memoryStore } from '../store/memory-store.js';
 export type { MemoryStoreOptions } from '../store/memory-store.js';
 export type { Store, StoredMessage, TwinRecord, LogQuery } from '../store/types.js';

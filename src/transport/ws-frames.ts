@@ -44,13 +44,15 @@ function nextMask(out: Buffer, at: number): void {
 }
 
 /**
- * Write frames one after the other into a new buffer of exactly `size` bytes (the sum of
- * `headerSize(payload.length, masked) + payload.length`): `payloads[i]` with first header byte
- * `opcodes[i]`. `masked`: client frames, each with its own random key.
+ * Write frames one after the other into `size` bytes (the sum of `headerSize(payload.length,
+ * masked) + payload.length`): `payloads[i]` with first header byte `opcodes[i]`. `masked`:
+ * client frames, each with its own random key. `into`: a buffer of at least `size` bytes to
+ * write into; by default a new one.
+ * @returns The `size` bytes written.
  */
 export function writeFrames(opcodes: readonly number[], payloads: readonly Uint8Array[], size: number,
-  masked: boolean): Buffer {
-  const out = Buffer.allocUnsafe(size);
+  masked: boolean, into?: Buffer): Buffer {
+  const out = into === undefined ? Buffer.allocUnsafe(size) : into.subarray(0, size);
   let p = 0;
   for (let f = 0; f < payloads.length; f++) {
     const payload = payloads[f]!;

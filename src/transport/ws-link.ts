@@ -17,9 +17,21 @@ export const MAX_FRAME_BYTES = 60 * 1024 * 1024;
 
 /** Frames at least this large are not copied into the turn's batch. */
 const LARGE_FRAME = 65_536;
+/**
+ * Write buffers shared by every link of the process, returned when their write completes: a
+ * batch that fits one costs no allocation (and no native-heap churn); a larger batch, or one
+ * written while all are out, gets a buffer of its own. At most 64 × 64 KiB are kept.
+ */
+const WRITE_BUFFER = 64 * 1024;
+const writeBuffers: Buffer[] = [];
+const MAX_WRITE_BUFFERS = 64;
+
+function release(buffer: Buffer): void {
+  if (writeBuffers.length < MAX_WRITE_BUFFERS) writeBuffers.push(buffer);
+}
 
 interface RawSocket {
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, done?: () => void): boolean;
   readonly destroyed: boolean;
 }
 
@@ -41,7 +53,12 @@ class WsLink implements Link {
     if (payloads.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
     const socket = this.socket();
     if (socket === undefined || socket.destroyed) return;
-    socket.write(writeFrames(opcodes, payloads, size, this.masked));
+    if (size > WRITE_BUFFER) {
+      socket.write(writeFrames(opcodes, payloads, size, this.masked));
+      return;
+    }
+    const buffer = writeBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
+    socket.write(writeFrames(opcodes, payloads, size, this.masked, buffer), () => release(buffer));
   };
 
   constructor(private readonly ws: WebSocket, readonly remote: string) {

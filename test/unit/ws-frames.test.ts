@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { headerSize, pendingFrame, writeFrames } from '../../src/transport/ws-frames.js';
+import { frameOpcode, framePayload, headerSize, writeFrames } from '../../src/transport/ws-frames.js';
+
+/** writeFrames over whole frames, with the exact size. */
+function write(frames: (Uint8Array | string)[], masked: boolean): Buffer {
+  const payloads = frames.map(framePayload);
+  const size = payloads.reduce((s, p) => s + headerSize(p.length, masked) + p.length, 0);
+  const out = writeFrames(frames.map(frameOpcode), payloads, size, masked);
+  expect(out.length).toBe(size);
+  return out;
+}
 
 /** ws's frame parser; exported at run time, not in @types/ws. */
 interface FrameReceiver {
@@ -25,30 +34,32 @@ const sizes = [0, 1, 125, 126, 127, 65_535, 65_536, 70_000];
 describe('writeFrames', () => {
   for (const masked of [false, true]) {
     it(`writes ${masked ? 'masked client' : 'unmasked server'} frames ws reads back, at every header size`, () => {
-      const frames = sizes.map((n, i) => pendingFrame(i % 2 === 0 ? Buffer.alloc(n, i + 1) : 'é'.repeat(Math.ceil(n / 2))));
-      const size = frames.reduce((s, f) => s + headerSize(f.payload.length, masked) + f.payload.length, 0);
-      const bytes = writeFrames(frames, size, masked);
-      expect(bytes.length).toBe(size);
-      const parsed = parse(bytes, masked);
-      expect(parsed.map((f) => f.binary)).toEqual(frames.map((_, i) => i % 2 === 0));
-      parsed.forEach((f, i) => expect(f.data.equals(Buffer.from(frames[i]!.payload))).toBe(true));
+      const frames = sizes.map((n, i) => (i % 2 === 0 ? Buffer.alloc(n, i + 1) : 'é'.repeat(Math.ceil(n / 2))));
+      const parsed = parse(write(frames, masked), masked);
+      expect(parsed.map((f) => f.binary)).toEqual(frames.map((f) => typeof f !== 'string'));
+      parsed.forEach((f, i) => expect(f.data.equals(Buffer.from(framePayload(frames[i]!)))).toBe(true));
     });
   }
 
   it('round-trips any batch of frames', () => {
     fc.assert(fc.property(fc.boolean(), fc.array(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 200 })),
-      { minLength: 1, maxLength: 20 }), (masked, payloads) => {
-      const frames = payloads.map(pendingFrame);
-      const size = frames.reduce((s, f) => s + headerSize(f.payload.length, masked) + f.payload.length, 0);
-      const parsed = parse(writeFrames(frames, size, masked), masked);
+      { minLength: 1, maxLength: 20 }), (masked, frames) => {
+      const parsed = parse(write(frames, masked), masked);
       expect(parsed.map((f) => (f.binary ? [...f.data] : f.data.toString('utf8'))))
-        .toEqual(payloads.map((p) => (typeof p === 'string' ? p : [...p])));
+        .toEqual(frames.map((p) => (typeof p === 'string' ? p : [...p])));
     }), { numRuns: 300 });
   });
 
+  it('writes into a given buffer and returns exactly the frames', () => {
+    const into = Buffer.alloc(100, 0xee);
+    const out = writeFrames([frameOpcode('ab')], [framePayload('ab')], 4, false, into);
+    expect(out.length).toBe(4);
+    expect(out.buffer).toBe(into.buffer);
+    expect(parse(out, false).map((f) => f.data.toString())).toEqual(['ab']);
+  });
+
   it('gives every masked frame its own key', () => {
-    const frames = [pendingFrame(Buffer.alloc(8)), pendingFrame(Buffer.alloc(8))];
-    const bytes = writeFrames(frames, 2 * (headerSize(8, true) + 8), true);
+    const bytes = write([Buffer.alloc(8), Buffer.alloc(8)], true);
     // Zero payloads: the masked bytes are the key itself, so equal keys would show as equal bytes.
     expect(bytes.subarray(2, 6).equals(bytes.subarray(16, 20))).toBe(false);
   });

@@ -9,7 +9,7 @@ import {
   RPC_STREAM, TYPE, type AttestationMsg, type IdentityMsg, type Msg, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
 import { definiteStrings } from './definite-strings.js';
-import { msgIdFromBytes, msgIdToBytes } from './msgid.js';
+import { msgIdFromBytes, msgIdToBytes, readMsgId, writeMsgId } from './msgid.js';
 import { streamFlags, streamOf, withStream } from './stream-flags.js';
 import { cborNestingExceeds, MAX_NESTING } from './nesting.js';
 
@@ -26,6 +26,8 @@ addExtension(opaqueTag27 as unknown as Parameters<typeof addExtension>[0]);
 
 /** Encode one message as a CBOR frame. @throws EncodeError for values CBOR cannot carry. */
 export function encodeCbor(msg: Msg): Uint8Array {
+  // ACK and ACK2 are the most frequent frames of QoS1/2 traffic: 11 bytes written directly.
+  if (msg.type === 'ack' || msg.type === 'ack2') return ackFrame(msg.type === 'ack' ? TYPE.ACK : TYPE.ACK2, msg.id);
   try {
     if (msg.type === 'admin' && typeof msg.cmd['msg_from'] === 'number') return encodeAdmin(msg.cmd, msg);
     return encodeFrame(toArray(msg));
@@ -148,12 +150,26 @@ function encodeFloat(value: number): Uint8Array {
   return out;
 }
 
+/** `[type, id]` of an ACK or ACK2: `82 0t 48` and the 8 id bytes (spec §2.2, vectors). */
+function ackFrame(type: number, id: bigint): Uint8Array {
+  const out = new Uint8Array(11);
+  out[0] = 0x82;
+  out[1] = type;
+  out[2] = 0x48;
+  writeMsgId(out, 3, id);
+  return out;
+}
+
 /**
  * Decode one binary frame into a message.
  * @throws DecodeError for bytes that are not CBOR, a non-array, an unknown type or a wrong shape,
  * or nesting deeper than {@link MAX_NESTING}.
  */
 export function decodeCbor(frame: Uint8Array): Msg {
+  if (frame.length === 11 && frame[0] === 0x82 && frame[2] === 0x48) {
+    if (frame[1] === TYPE.ACK) return { type: 'ack', id: readMsgId(frame, 3) };
+    if (frame[1] === TYPE.ACK2) return { type: 'ack2', id: readMsgId(frame, 3) };
+  }
   if (cborNestingExceeds(frame)) throw new DecodeError(`CBOR frame nested deeper than ${MAX_NESTING} levels`);
   let value: unknown;
   try {

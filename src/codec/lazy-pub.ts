@@ -8,6 +8,7 @@
 import { DecodeError } from '../errors.js';
 import type { MsgId, PubMsg } from '../protocol/messages.js';
 import { argsOf, decodeValue } from './cbor.js';
+import { readMsgId } from './msgid.js';
 import { MAX_NESTING } from './nesting.js';
 import { cborWellFormed } from './well-formed.js';
 
@@ -79,7 +80,7 @@ export function decodeLazyPub(frame: Uint8Array): LazyPub | undefined {
   let id: MsgId | undefined;
   if (withId) {
     if (frame[p] !== 0x48 || p + 9 > n) return undefined;
-    id = readUint64LE(frame, p + 1);
+    id = readMsgId(frame, p + 1);
     p += 9;
   }
   const topicAt = p;
@@ -96,12 +97,6 @@ export function decodeLazyPub(frame: Uint8Array): LazyPub | undefined {
   p += len;
   if (!cborWellFormed(frame, p, n, MAX_NESTING - 1)) return undefined;
   return new LazyPub(flags, id, topic, frame, topicAt, p);
-}
-
-function readUint64LE(b: Uint8Array, at: number): bigint {
-  const lo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
-  const hi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16)) + b[at + 7]! * 0x1000000;
-  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** Short ASCII topics are the common case: build them without a decoder call. */

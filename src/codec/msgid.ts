@@ -24,11 +24,35 @@ export function newSlottedMsgId(slot: number): MsgId {
   return (newMsgId() & 0xffffffff00000000n) | (BigInt(slot >>> 0) & 0xffffffffn);
 }
 
+/** Scratch space for id ⇄ bytes: one typed-array store instead of a DataView per id. */
+const scratch = new BigUint64Array(1);
+const scratchBytes = new Uint8Array(scratch.buffer);
+/** Typed arrays use the platform's byte order; ids are little-endian on the wire. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** The 8 little-endian bytes of an id. */
 export function msgIdToBytes(id: MsgId): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, id), true);
-  return bytes;
+  if (!LITTLE_ENDIAN) {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, id), true);
+    return bytes;
+  }
+  scratch[0] = BigInt.asUintN(64, id);
+  return scratchBytes.slice();
+}
+
+/** Write the 8 little-endian bytes of `id` into `out` at `at`. */
+export function writeMsgId(out: Uint8Array, at: number, id: MsgId): void {
+  if (!LITTLE_ENDIAN) return out.set(msgIdToBytes(id), at);
+  scratch[0] = BigInt.asUintN(64, id);
+  out.set(scratchBytes, at);
+}
+
+/** The id in the 8 little-endian bytes of `bytes` at `at` (the caller checked the length). */
+export function readMsgId(bytes: Uint8Array, at: number): MsgId {
+  if (!LITTLE_ENDIAN) return new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigUint64(0, true);
+  for (let i = 0; i < 8; i++) scratchBytes[i] = bytes[at + i]!;
+  return scratch[0]!;
 }
 
 /**
@@ -39,7 +63,7 @@ export function msgIdFromBytes(bytes: unknown): MsgId {
   if (!(bytes instanceof Uint8Array) || bytes.length !== 8) {
     throw new DecodeError(`message id must be an 8-byte byte string, got ${describe(bytes)}`);
   }
-  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  return readMsgId(bytes, 0);
 }
 
 function describe(value: unknown): string {

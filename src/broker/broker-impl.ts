@@ -4,7 +4,6 @@
  * also emitted on `messages$` for the stages downstream (schema tables, bridges).
  */
 import { Subject, Subscription } from 'rxjs';
-import { pubArgsBytes } from '../codec/cbor.js';
 import { LazyPub } from '../codec/lazy-pub.js';
 import type { Frame } from '../codec/wire.js';
 import { errorText, silentLogger } from '../internal/logger.js';
@@ -235,7 +234,8 @@ export class BrokerImpl {
 
   private accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
     const slot = slotOf(msg);
-    const argsBytes = msg instanceof LazyPub ? msg.argsBytes : frame instanceof Uint8Array ? pubArgsBytes(frame) : undefined;
+    // The publisher's own encoding of the args, when the frame was read in place.
+    const argsBytes = msg instanceof LazyPub ? msg.argsBytes : undefined;
     const recv = this.messageLog.append(msg, slot, argsBytes);
     this.flow.hit = false;
     this.router.publish(twin, msg, frame, recv, this.guard.receivers(twin, msg.topic));

@@ -318,33 +318,3 @@ export function decodeValue(bytes: Uint8Array): unknown {
   const value = decodeRaw(bytes);
   return hasWideInts(bytes) ? normalizeInts(value) : value;
 }
-
-/**
- * The encoded args element of a binary PUB frame — the frame's tail after its head, type byte,
- * optional 8-byte id and topic — without decoding it, so the broker can log the publisher's own
- * bytes. Undefined for any layout but the canonical definite-length one (callers re-encode).
- */
-export function pubArgsBytes(frame: Uint8Array): Uint8Array | undefined {
-  const head = frame[0];
-  if (head !== 0x83 && head !== 0x84) return undefined;
-  let p = 1;
-  const type = frame[p];
-  if (type === undefined) return undefined;
-  if (type === 0x18) p += 2;
-  else if (type < 0x18) p += 1;
-  else return undefined;
-  if (head === 0x84) {
-    if (frame[p] !== 0x48) return undefined;
-    p += 9;
-  }
-  const t = frame[p];
-  if (t === undefined || (t & 0xe0) !== 0x60) return undefined;
-  const info = t & 0x1f;
-  let len: number;
-  if (info < 24) { len = info; p += 1; }
-  else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
-  else if (info === 25) { len = ((frame[p + 1] ?? 0) << 8) | (frame[p + 2] ?? 0); p += 3; }
-  else return undefined;
-  p += len;
-  return p < frame.length ? frame.subarray(p) : undefined;
-}

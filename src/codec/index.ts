@@ -1,4 +1,4 @@
-export { decodeCbor, encodeCbor, encodeValue, decodeValue, argsOf, pubArgsBytes } from './cbor.js';
+export { decodeCbor, encodeCbor, encodeValue, decodeValue, argsOf } from './cbor.js';
 export { decodeJson, encodeJson } from './json.js';
 export type { JsonStyle, JsonDecoded } from './json.js';
 export { WireCodec } from './wire.js';

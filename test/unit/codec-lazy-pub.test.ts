@@ -64,7 +64,7 @@ describe('cborWellFormed', () => {
   // names): the broker forwards those as sent, so only structural errors count against the check.
   const structural = /end of|Unexpected|Unknown token|Unknown CBOR token|Invalid major type|^\d+$/;
 
-  it('agrees with cbor-x on which byte strings are structurally CBOR', () => {
+  it('calls nothing well formed that cbor-x finds structurally broken', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), (b) => {
       let error: string | undefined;
       try {
@@ -72,8 +72,9 @@ describe('cborWellFormed', () => {
       } catch (err) {
         error = (err as Error).message;
       }
+      // One way only: what the check refuses goes to the full decoder, which may still read it
+      // (cbor-x takes `f8 14`, a simple value RFC 8949 says must be written `f4`).
       if (whole(b)) expect(error ?? '').not.toMatch(structural);
-      else expect(error).toBeDefined();
     }), { numRuns: 20_000 });
   });
 });

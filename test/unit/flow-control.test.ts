@@ -25,6 +25,14 @@ function session(flow: FlowControl): { link: FakeLink; session: Session } {
   return { link, session: new Session(link, new Twin(`t${Math.random()}`, true), Infinity, silentLogger, flow) };
 }
 
+/** A publish from `pub` whose delivery to `sub` leaves `unread` bytes on its link. */
+function publishInto(flow: FlowControl, pub: Session, sub: { link: FakeLink; session: Session }, unread: number): void {
+  flow.hit = false;
+  sub.link.bufferedAmount = unread;
+  sub.session.sendFrame(Uint8Array.of(1));
+  flow.published(pub);
+}
+
 describe('FlowControl', () => {
   beforeEach(() => { vi.useFakeTimers(); });
   afterEach(() => { vi.useRealTimers(); });
@@ -35,10 +43,7 @@ describe('FlowControl', () => {
     const flow = make();
     const sub = session(flow);
     const pub = session(flow);
-    flow.hit = false;
-    sub.link.bufferedAmount = 1500;
-    sub.session.sendFrame(Uint8Array.of(1));
-    flow.published(pub.session);
+    publishInto(flow, pub.session, sub, 1500);
     expect(pub.link.paused).toBe(true);
     expect(flow.counts).toEqual({ congested: 1, paused: 1 });
     sub.link.bufferedAmount = 600; // still above half
@@ -55,10 +60,7 @@ describe('FlowControl', () => {
     const flow = make();
     const sub = session(flow);
     const pub = session(flow);
-    sub.link.bufferedAmount = 1000;
-    flow.hit = false;
-    sub.session.sendFrame(Uint8Array.of(1));
-    flow.published(pub.session);
+    publishInto(flow, pub.session, sub, 1000);
     expect(pub.link.paused).toBe(false);
     expect(flow.counts).toEqual({ congested: 0, paused: 0 });
   });
@@ -67,10 +69,7 @@ describe('FlowControl', () => {
     const flow = make();
     const sub = session(flow);
     const pub = session(flow);
-    sub.link.bufferedAmount = 5000;
-    flow.hit = false;
-    sub.session.sendFrame(Uint8Array.of(1));
-    flow.published(pub.session);
+    publishInto(flow, pub.session, sub, 5000);
     vi.advanceTimersByTime(400);
     sub.link.bufferedAmount = 4000; // reading, slowly
     vi.advanceTimersByTime(50);
@@ -102,10 +101,7 @@ describe('FlowControl', () => {
     const flow = make();
     const sub = session(flow);
     const pub = session(flow);
-    sub.link.bufferedAmount = 5000;
-    flow.hit = false;
-    sub.session.sendFrame(Uint8Array.of(1));
-    flow.published(pub.session);
+    publishInto(flow, pub.session, sub, 5000);
     flow.forget(sub.session);
     expect(pub.link.paused).toBe(false);
     expect(flow.counts).toEqual({ congested: 0, paused: 0 });

@@ -53,6 +53,7 @@ function nextMask(out: Buffer, at: number): void {
 export function writeFrames(opcodes: readonly number[], payloads: readonly Uint8Array[], size: number,
   masked: boolean, into?: Buffer): Buffer {
   const out = into === undefined ? Buffer.allocUnsafe(size) : into.subarray(0, size);
+  const view = masked ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined;
   let p = 0;
   for (let f = 0; f < payloads.length; f++) {
     const payload = payloads[f]!;
@@ -78,7 +79,13 @@ export function writeFrames(opcodes: readonly number[], payloads: readonly Uint8
     const key = p;
     nextMask(out, key);
     p += 4;
-    for (let i = 0; i < length; i++) out[p + i] = payload[i]! ^ out[key + (i & 3)]!;
+    out.set(payload, p);
+    // XOR four bytes at a time: the key read as one big-endian word lines up with big-endian
+    // words of the payload; the last 0–3 bytes take the key's bytes one by one.
+    const word = view!.getUint32(key);
+    const words = length & ~3;
+    for (let i = 0; i < words; i += 4) view!.setUint32(p + i, view!.getUint32(p + i) ^ word);
+    for (let i = words; i < length; i++) out[p + i]! ^= out[key + (i & 3)]!;
     p += length;
   }
   return out;

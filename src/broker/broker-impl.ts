@@ -1,15 +1,12 @@
 /**
- * The broker: link → decode → dispatch → log → route → fan-out. `handle(link)` accepts any
- * Link; the WebSocket server adapter (ws-server.ts) only feeds it. Accepted publishes are
- * also emitted on `messages$` for the stages downstream (schema tables, bridges).
+ * The broker: link → decode → dispatch; publishes take the publish path (log → route →
+ * fan-out → `messages$` for the stages downstream, publish-path.ts). `handle(link)` accepts
+ * any Link; the WebSocket server adapter (ws-server.ts) only feeds it.
  */
 import { Subject, Subscription } from 'rxjs';
-import { LazyPub } from '../codec/lazy-pub.js';
 import type { Frame } from '../codec/wire.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import {
-  slotOf, STATUS, type AdminMsg, type Msg, type MsgId, type PubMsg,
-} from '../protocol/messages.js';
+import { STATUS, type AdminMsg, type Msg, type MsgId } from '../protocol/messages.js';
 import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
 import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
 import { memorySecurityStore } from '../security/memory-store.js';
@@ -29,6 +26,7 @@ import { Outbox } from './outbox.js';
 import { replay, startHold } from './replay.js';
 import { Router } from './router.js';
 import { Presence } from './presence.js';
+import { PublishPath } from './publish-path.js';
 import { RpcRouting } from './rpc-routing.js';
 import { TwinPersistence } from './twin-persistence.js';
 import { Session, Twin } from './twin.js';
@@ -61,11 +59,11 @@ export class BrokerImpl {
   /** Called by the `shutdown` admin command; the factory closes the listener too. */
   onShutdown: () => void = () => void this.close();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
-  private acks: { session: Session; id: MsgId }[] = [];
   private readonly started = Date.now();
   closed = false;
   private readonly maxInflight: number | undefined;
   private readonly flow: FlowControl;
+  private readonly publishes: PublishPath;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -101,6 +99,8 @@ export class BrokerImpl {
     this.twins = new TwinPersistence(this.store, () => this.named.values(), this.log);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
       this.log, [() => this.twins.flushDirty()]);
+    this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
+      messages$: this.messages$, log: this.log });
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
@@ -152,7 +152,7 @@ export class BrokerImpl {
 
   /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
   publish(topic: string, args: unknown[], origin = ''): void {
-    this.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin);
+    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin);
   }
 
   /**
@@ -199,7 +199,7 @@ export class BrokerImpl {
   /** Route one message; login steps and authorization commands return the Promise they await. */
   private dispatch(session: Session, msg: Msg, frame: Frame): Promise<void> | void {
     switch (msg.type) {
-      case 'pub': return this.onPublish(session, msg, frame);
+      case 'pub': return this.publishes.onPublish(session, msg, frame);
       case 'rpc': return this.rpc.onRpc(session, msg, frame);
       case 'response': return this.rpc.onResponse(session, msg, frame);
       case 'admin': return this.onAdmin(session, msg);
@@ -212,54 +212,6 @@ export class BrokerImpl {
       case 'ping': return session.send({ type: 'response', id: msg.id, status: STATUS.OK, data: null });
       case 'close': return session.link.close(1000, 'peer sent CLOSE');
     }
-  }
-
-  private onPublish(session: Session, msg: PubMsg, frame: Frame): void {
-    const twin = session.twin;
-    if (!this.guard.mayPublish(twin, msg.topic)) {
-      // JL: an unauthorized publish is dropped without ACK; a QoS1/2 publisher times out (spec §4.2).
-      this.log.debug({ cid: twin.name, topic: msg.topic }, 'unauthorized publish dropped');
-      return;
-    }
-    const qos = msg.flags & 0x30;
-    if (qos !== 0 && msg.id !== undefined) {
-      // The ACK leaves once the message is in the store (group commit): an acknowledged
-      // message survives a crash. Every copy is acked; QoS2 copies seen before are not
-      // delivered again (spec §4.2).
-      this.ackWhenDurable(session, msg.id);
-      if (qos === 0x30 && !twin.rememberQos2(msg.id)) return;
-    }
-    this.accept(twin, msg, frame, twin.name);
-  }
-
-  private accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
-    const slot = slotOf(msg);
-    // The publisher's own encoding of the args, when the frame was read in place.
-    const argsBytes = msg instanceof LazyPub ? msg.argsBytes : undefined;
-    const recv = this.messageLog.append(msg, slot, argsBytes);
-    this.flow.hit = false;
-    this.router.publish(twin, msg, frame, recv, this.guard.receivers(twin, msg.topic));
-    this.flow.published(twin?.session ?? null);
-    if (this.messages$.observed) {
-      let args: unknown[];
-      try {
-        args = msg.args; // a LazyPub decodes here: only the stages downstream need the values
-      } catch (err) {
-        this.log.warn({ topic: msg.topic, err: errorText(err) }, 'publish args not decodable: routed, not passed to messages$');
-        return;
-      }
-      this.messages$.next({ topic: msg.topic, args, flags: msg.flags, id: msg.id, slot, recv, origin });
-    }
-  }
-
-  private ackWhenDurable(session: Session, id: MsgId): void {
-    this.acks.push({ session, id });
-    if (this.acks.length > 1) return;
-    void this.messageLog.durable().then(() => {
-      const acks = this.acks;
-      this.acks = [];
-      for (const ack of acks) if (ack.session.link.isOpen) ack.session.send({ type: 'ack', id: ack.id });
-    });
   }
 
   private onAdmin(session: Session, msg: AdminMsg): Promise<void> | void {

@@ -1,0 +1,84 @@
+/**
+ * The broker's publish path (spec §4.2–4.5): authorize, acknowledge once durable, log, route
+ * and fan out, then hand the publish to the stages downstream (`messages$`: schema tables,
+ * bridges). Flow control sees every fan-out so that a publisher feeding a congested reader is
+ * paused.
+ */
+import type { Subject } from 'rxjs';
+import type { Frame } from '../codec/wire.js';
+import { LazyPub } from '../codec/lazy-pub.js';
+import { errorText } from '../internal/logger.js';
+import { slotOf, type MsgId, type PubMsg } from '../protocol/messages.js';
+import type { Logger } from '../types.js';
+import type { FlowControl } from './flow-control.js';
+import type { Guard } from './guard.js';
+import type { MessageLog } from './message-log.js';
+import type { Router } from './router.js';
+import type { Session, Twin } from './twin.js';
+import type { Published } from './types.js';
+
+export interface PublishPathDeps {
+  readonly guard: Guard;
+  readonly messageLog: MessageLog;
+  readonly router: Router;
+  readonly flow: FlowControl;
+  readonly messages$: Subject<Published>;
+  readonly log: Logger;
+}
+
+export class PublishPath {
+  /** QoS1/2 publishes whose ACK waits for the next durable flush of the log. */
+  private acks: { session: Session; id: MsgId }[] = [];
+
+  constructor(private readonly deps: PublishPathDeps) {}
+
+  /** A PUB from a component. */
+  onPublish(session: Session, msg: PubMsg, frame: Frame): void {
+    const twin = session.twin;
+    if (!this.deps.guard.mayPublish(twin, msg.topic)) {
+      // JL: an unauthorized publish is dropped without ACK; a QoS1/2 publisher times out (spec §4.2).
+      this.deps.log.debug({ cid: twin.name, topic: msg.topic }, 'unauthorized publish dropped');
+      return;
+    }
+    const qos = msg.flags & 0x30;
+    if (qos !== 0 && msg.id !== undefined) {
+      // The ACK leaves once the message is in the store (group commit): an acknowledged
+      // message survives a crash. Every copy is acked; QoS2 copies seen before are not
+      // delivered again (spec §4.2).
+      this.ackWhenDurable(session, msg.id);
+      if (qos === 0x30 && !twin.rememberQos2(msg.id)) return;
+    }
+    this.accept(twin, msg, frame, twin.name);
+  }
+
+  /** Log, route and pass on an authorized publish; `twin` null for the broker's own. */
+  accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
+    const { messageLog, router, flow, messages$, guard } = this.deps;
+    const slot = slotOf(msg);
+    // The publisher's own encoding of the args, when the frame was read in place.
+    const argsBytes = msg instanceof LazyPub ? msg.argsBytes : undefined;
+    const recv = messageLog.append(msg, slot, argsBytes);
+    flow.hit = false;
+    router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
+    flow.published(twin?.session ?? null);
+    if (!messages$.observed) return;
+    let args: unknown[];
+    try {
+      args = msg.args; // a LazyPub decodes here: only the stages downstream need the values
+    } catch (err) {
+      this.deps.log.warn({ topic: msg.topic, err: errorText(err) }, 'publish args not decodable: routed, not passed to messages$');
+      return;
+    }
+    messages$.next({ topic: msg.topic, args, flags: msg.flags, id: msg.id, slot, recv, origin });
+  }
+
+  private ackWhenDurable(session: Session, id: MsgId): void {
+    this.acks.push({ session, id });
+    if (this.acks.length > 1) return;
+    void this.deps.messageLog.durable().then(() => {
+      const acks = this.acks;
+      this.acks = [];
+      for (const ack of acks) if (ack.session.link.isOpen) ack.session.send({ type: 'ack', id: ack.id });
+    });
+  }
+}

@@ -3,15 +3,14 @@
  * cold streams; the Promise helpers wrap them.
  */
 import {
-  BehaviorSubject, defer, lastValueFrom, forkJoin, fromEvent, map, Observable, of, share,
+  BehaviorSubject, defer, lastValueFrom, fromEvent, Observable, share,
   Subject, takeUntil, throwError, concat, ignoreElements, catchError,
   EMPTY, finalize, ReplaySubject, type Subscription,
 } from 'rxjs';
 import { dedupeById } from '../../operators/dedupe-by-id.js';
 import { retryBackoff } from '../../operators/retry-backoff.js';
-import { newMsgId } from '../codec/msgid.js';
 import type { Frame } from '../codec/wire.js';
-import { AuthError, ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
+import { AuthError, ConnectionClosedError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { decodeDataFrames } from '../dataframe/index.js';
 import {
@@ -26,11 +25,12 @@ import type {
 import type { ComponentKey } from '../security/crypto.js';
 import { identify$, register$, unregister$ } from './auth.js';
 import { ClientSession, connection$ } from './connection.js';
-import { Requests, rpcResult } from './requests.js';
+import { Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
+import { Declarations } from './declarations.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentOptions, Dialer } from './types.js';
@@ -64,12 +64,7 @@ export class ComponentImpl implements Component {
   private readonly qos2Seen = new Set<MsgId>();
   private readonly qos2$ = new Subject<PubMsg>();
   private readonly ack2$ = new Subject<MsgId>();
-  /**
-   * Withdrawals the broker has not answered yet. It keeps a named component's declarations
-   * across a dropped link (spec §3.6), so what is withdrawn while down, or lost with the link,
-   * is withdrawn again after the next login.
-   */
-  private readonly withdrawals = { unsubscribe: new Set<string>(), unexpose: new Set<string>() };
+  private readonly declarations: Declarations;
   private readonly connection: Subscription;
   private readonly readyPromise: Promise<void>;
   private settleReady!: (err?: unknown) => void;
@@ -84,6 +79,7 @@ export class ComponentImpl implements Component {
     this.name = this.address.name;
     this.log = options.logger ?? silentLogger;
     this.requestTimeout = options.requestTimeout ?? 10_000;
+    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), () => this.current, this.log);
     this.publisher = new Publisher(this.session$, {
       capacity: options.offlineCapacity ?? 10_000, overflow: options.offlineOverflow ?? 'error',
       ackTimeout: options.ackTimeout ?? 2_000, sendRetries: options.sendRetries ?? 10,
@@ -131,18 +127,9 @@ export class ComponentImpl implements Component {
     const identity$ = this.name === undefined ? EMPTY
       : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key);
     // After a (re)connect the component declares its subscriptions and methods again.
-    const declare$ = defer(() => {
-      const admin = [
-        ...[...this.topics].map(([topic, e]) => this.admin$(session, topic, { cmd: 'subscribe', msg_from: e.msgFrom })),
-        ...[...this.exposed.keys()].map((m) => this.admin$(session, m, { cmd: 'expose' })),
-      ].map((req) => req.pipe(catchError((err: unknown) => {
-        this.log.warn({ err: errorText(err) }, 're-declaration failed');
-        return of(null);
-      }))).concat((['unsubscribe', 'unexpose'] as const).flatMap((cmd) =>
-        [...this.withdrawals[cmd]].map((topic) => this.withdrawal$(session, topic, cmd))));
-      return admin.length === 0 ? of([]) : forkJoin(admin);
-    });
-    const reactive$ = this.admin$(session, CONFIG_TOPIC, { cmd: 'reactive', status: true }).pipe(
+    const declare$ = this.declarations.redeclare$(session,
+      [...this.topics].map(([topic, e]): [string, number] => [topic, e.msgFrom]), this.exposed.keys());
+    const reactive$ = this.declarations.admin$(session, CONFIG_TOPIC, { cmd: 'reactive', status: true }).pipe(
       catchError((err: unknown) => {
         this.log.warn({ err: errorText(err) }, 'reactive refused');
         return EMPTY;
@@ -258,47 +245,6 @@ export class ComponentImpl implements Component {
     return lastValueFrom(unregister$((msg, what) => this.requestNow$(msg, what), this.name));
   }
 
-  private admin$(session: ClientSession, topic: string, cmd: Record<string, unknown>): Observable<unknown> {
-    return this.request$(session, { type: 'admin', id: newMsgId(), topic, cmd }, `${String(cmd['cmd'])} ${topic}`)
-      .pipe(map((resp) => rpcResult(`${String(cmd['cmd'])} ${topic}`, resp)));
-  }
-
-  /** Send an admin command on the current session, if any; log a refusal. */
-  private declare(topic: string, cmd: Record<string, unknown>, onRefused?: (err: unknown) => void): void {
-    const session = this.current;
-    if (session === null) return;
-    this.admin$(session, topic, cmd).subscribe({
-      error: (err: unknown) => {
-        // A lost link is reported on status$; the declaration is repeated after the next login.
-        const level = err instanceof ConnectionClosedError ? 'debug' : 'warn';
-        this.log[level]({ topic, cmd: cmd['cmd'], err: errorText(err) }, 'admin command failed');
-        onRefused?.(err);
-      },
-    });
-  }
-
-  /** Withdraw a declaration now if up, and after every login until the broker answers. */
-  private withdraw(topic: string, cmd: 'unsubscribe' | 'unexpose'): void {
-    this.withdrawals[cmd].add(topic);
-    const session = this.current;
-    if (session !== null) this.withdrawal$(session, topic, cmd).subscribe();
-  }
-
-  private withdrawal$(session: ClientSession, topic: string, cmd: 'unsubscribe' | 'unexpose'): Observable<null> {
-    return this.admin$(session, topic, { cmd }).pipe(
-      map(() => true),
-      catchError((err: unknown) => {
-        this.log[err instanceof ConnectionClosedError ? 'debug' : 'warn']({ topic, cmd, err: errorText(err) }, 'admin command failed');
-        // A refusal is an answer; a lost link or a timeout is not.
-        return of(err instanceof RpcError || err instanceof MethodNotFoundError);
-      }),
-      map((answered) => {
-        if (answered) this.withdrawals[cmd].delete(topic);
-        return null;
-      }),
-    );
-  }
-
   // ---- public API -------------------------------------------------------------------------
 
   subscribe$<A extends unknown[] = unknown[]>(pattern: string, options: SubscribeOptions = {}): Observable<Message<A>> {
@@ -310,14 +256,13 @@ export class ComponentImpl implements Component {
       stream = defer(() => {
         const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom };
         this.topics.set(pattern, entry);
-        this.withdrawals.unsubscribe.delete(pattern);
-        this.declare(pattern, { cmd: 'subscribe', msg_from: msgFrom }, (err) => entry.subject.error(err));
+        this.declarations.declare(pattern, { cmd: 'subscribe', msg_from: msgFrom }, (err) => entry.subject.error(err));
         return entry.subject;
       }).pipe(
         finalize(() => {
           this.topics.delete(pattern);
           this.streams.delete(pattern);
-          if (!this.closed) this.withdraw(pattern, 'unsubscribe');
+          if (!this.closed) this.declarations.withdraw(pattern, 'unsubscribe');
         }),
         share({ resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
       );
@@ -374,12 +319,11 @@ export class ComponentImpl implements Component {
     validateTopic(method);
     if (options.context === true) handler = withContext(handler);
     this.exposed.set(method, handler);
-    this.withdrawals.unexpose.delete(method);
-    this.declare(method, { cmd: 'expose' });
+    this.declarations.declare(method, { cmd: 'expose' });
     return () => {
       if (this.exposed.get(method) !== handler) return;
       this.exposed.delete(method);
-      if (!this.closed) this.withdraw(method, 'unexpose');
+      if (!this.closed) this.declarations.withdraw(method, 'unexpose');
     };
   }
 

@@ -1,0 +1,96 @@
+/**
+ * What a component declares at the broker (spec §3.1, §6): subscriptions and exposed methods,
+ * sent as admin commands, sent again after every login, and withdrawals that are repeated
+ * until the broker answers them — it keeps a named component's declarations across a dropped
+ * link (spec §3.6), so what is withdrawn while down, or lost with the link, is withdrawn
+ * again after the next login.
+ */
+import { catchError, defer, forkJoin, map, of, type Observable } from 'rxjs';
+import { newMsgId } from '../codec/msgid.js';
+import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.js';
+import { errorText } from '../internal/logger.js';
+import type { Msg, MsgId, ResponseMsg } from '../protocol/messages.js';
+import type { Logger } from '../types.js';
+import type { ClientSession } from './connection.js';
+import { rpcResult } from './requests.js';
+
+/** One request on a session, answered or failed with RpcTimeoutError / ConnectionClosedError. */
+export type SessionRequest = (session: ClientSession, msg: Msg & { id: MsgId }, what: string) => Observable<ResponseMsg>;
+
+type Withdrawal = 'unsubscribe' | 'unexpose';
+/** The withdrawal a declaration cancels. */
+const UNDO: Record<string, Withdrawal | undefined> = { subscribe: 'unsubscribe', expose: 'unexpose' };
+
+export class Declarations {
+  private readonly withdrawals: Record<Withdrawal, Set<string>> = { unsubscribe: new Set(), unexpose: new Set() };
+
+  constructor(
+    private readonly request$: SessionRequest,
+    /** The session past its login, where declarations go; null while there is none. */
+    private readonly current: () => ClientSession | null,
+    private readonly log: Logger,
+  ) {}
+
+  /** One admin command on `session`; its result, or the broker's refusal as an error. */
+  admin$(session: ClientSession, topic: string, cmd: Record<string, unknown>): Observable<unknown> {
+    const what = `${String(cmd['cmd'])} ${topic}`;
+    return this.request$(session, { type: 'admin', id: newMsgId(), topic, cmd }, what)
+      .pipe(map((resp) => rpcResult(what, resp)));
+  }
+
+  /** Declare now if up (else at the next login); a refusal is logged and given to `onRefused`. */
+  declare(topic: string, cmd: Record<string, unknown>, onRefused?: (err: unknown) => void): void {
+    const undo = UNDO[String(cmd['cmd'])];
+    if (undo !== undefined) this.withdrawals[undo].delete(topic);
+    const session = this.current();
+    if (session === null) return;
+    this.admin$(session, topic, cmd).subscribe({
+      error: (err: unknown) => {
+        // A lost link is reported on status$; the declaration is repeated after the next login.
+        const level = err instanceof ConnectionClosedError ? 'debug' : 'warn';
+        this.log[level]({ topic, cmd: cmd['cmd'], err: errorText(err) }, 'admin command failed');
+        onRefused?.(err);
+      },
+    });
+  }
+
+  /** Withdraw a declaration now if up, and after every login until the broker answers. */
+  withdraw(topic: string, cmd: Withdrawal): void {
+    this.withdrawals[cmd].add(topic);
+    const session = this.current();
+    if (session !== null) this.withdrawal$(session, topic, cmd).subscribe();
+  }
+
+  /**
+   * After a login: declare `subscriptions` (topic → msg_from) and `methods` again, and repeat
+   * the withdrawals still unanswered. A refused re-declaration is logged, not fatal.
+   */
+  redeclare$(session: ClientSession, subscriptions: Iterable<[string, number]>, methods: Iterable<string>): Observable<unknown> {
+    return defer(() => {
+      const requests = [
+        ...[...subscriptions].map(([topic, msgFrom]) => this.admin$(session, topic, { cmd: 'subscribe', msg_from: msgFrom })),
+        ...[...methods].map((m) => this.admin$(session, m, { cmd: 'expose' })),
+      ].map((req) => req.pipe(catchError((err: unknown) => {
+        this.log.warn({ err: errorText(err) }, 're-declaration failed');
+        return of(null);
+      }))).concat((['unsubscribe', 'unexpose'] as const).flatMap((cmd) =>
+        [...this.withdrawals[cmd]].map((topic) => this.withdrawal$(session, topic, cmd))));
+      return requests.length === 0 ? of([]) : forkJoin(requests);
+    });
+  }
+
+  private withdrawal$(session: ClientSession, topic: string, cmd: Withdrawal): Observable<null> {
+    return this.admin$(session, topic, { cmd }).pipe(
+      map(() => true),
+      catchError((err: unknown) => {
+        this.log[err instanceof ConnectionClosedError ? 'debug' : 'warn']({ topic, cmd, err: errorText(err) }, 'admin command failed');
+        // A refusal is an answer; a lost link or a timeout is not.
+        return of(err instanceof RpcError || err instanceof MethodNotFoundError);
+      }),
+      map((answered) => {
+        if (answered) this.withdrawals[cmd].delete(topic);
+        return null;
+      }),
+    );
+  }
+}

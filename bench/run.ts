@@ -5,7 +5,7 @@
  * Flags:
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
  *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W9 are rembus only)
- *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto when on PATH)
+ *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto and nats when on PATH)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
  *   --chunk N         messages written per event-loop turn by publishers (default 500)
@@ -99,6 +99,16 @@ const mosquitto: System = {
   wildcardPattern: '+/+/+/telemetry',
   qos1: true,
 };
+/** Native `nats-server`; the client maps topics `/` → `.` (NATS subject tokens). */
+const nats: System = {
+  name: 'nats',
+  startBroker: (run) => run.startNats(),
+  clientScript: 'nats-client.ts',
+  url: (port) => `nats://127.0.0.1:${port}`,
+  exactPattern: EXACT_TOPIC,
+  wildcardPattern: '*.*.*.telemetry',
+  qos1: false, // core NATS has no per-message ack; JetStream would be another product
+};
 
 function onPath(cmd: string): string | undefined {
   const r = spawnSync('which', [cmd], { encoding: 'utf8' });
@@ -113,8 +123,14 @@ if (mosquittoPath !== undefined) {
   notes.push(`Mosquitto: ${mosquittoPath} (native, unbounded queues); its W7 is a native process without a JS runtime.`);
 }
 else notes.push('Mosquitto: skipped, `mosquitto` not found on PATH.');
-if (onPath('nats-server') !== undefined) {
-  notes.push('nats-server: found on PATH but skipped, there is no NATS client role yet (needs the `nats` npm package).');
+const natsPath = onPath('nats-server') ?? (onPath('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : undefined);
+if (natsPath !== undefined) {
+  available.push(nats);
+  const version = spawnSync(natsPath, ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/^nats-server:\s*/, '');
+  notes.push(`NATS: ${natsPath} (${version || 'version unknown'}, native, defaults: 64 MiB max pending per client, a slower `
+    + 'subscriber is disconnected, not buffered), client @nats-io/transport-node; subjects are the topics with `/` → `.`, '
+    + 'W3 subscribes to `*.*.*.telemetry`; RPC is NATS request/reply (muxed inbox); no QoS1 in core NATS (W6 n/a, '
+    + 'JetStream is a separate persistence layer); its W7 is a native process without a JS runtime.');
 } else notes.push('NATS: skipped, `nats-server` not found on PATH.');
 const wanted = flags['systems']?.split(',').map((s) => s.trim());
 const SYSTEMS = wanted === undefined ? available : available.filter((s) => wanted.includes(s.name));
@@ -340,6 +356,16 @@ class RunContext {
     ].join('\n'));
     const proc = spawn(mosquittoPath!, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.roles.push(new Role('mosquitto', proc));
+    this.brokerPid = proc.pid;
+    await waitForTcp(port, SETUP_MS);
+    return port;
+  }
+
+  /** `nats-server` on loopback with its defaults (no config file: no JetStream, no monitoring port). */
+  async startNats(): Promise<number> {
+    const port = await freePort();
+    const proc = spawn(natsPath!, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.roles.push(new Role('nats-server', proc));
     this.brokerPid = proc.pid;
     await waitForTcp(port, SETUP_MS);
     return port;

@@ -723,7 +723,7 @@ function report(): string {
       + 'so its message log is in DuckDB too. W8 is timed inside the broker process (stats().schema polled every 10 ms).');
   }
   lines.push('- W3 patterns: rembus `*/*/*/telemetry`, MQTT `+/+/+/telemetry`; the relay does no matching.');
-  lines.push('- W7: VmHWM of the broker process at the end of each W2 run (all Node brokers run under the same `tsx` loader).');
+  lines.push('- W7: VmHWM of the broker process at the end of each W2 run (every role runs compiled, under plain `node`).');
   lines.push('- MQTT RPC: MQTT 3.1.1 request topic + per-caller reply topic, correlation id in a CBOR envelope (Aedes has no MQTT 5).');
   for (const note of notes) lines.push(`- ${note}`);
   return lines.join('\n');

@@ -3,9 +3,11 @@
  * with its per-table RPCs. Node only (DuckDB).
  */
 export { parseSchema, loadSchemaFile, IDENTIFIER } from './parse.js';
-export { matchTable } from './match.js';
+export { matchTable, MAX_CACHED_TOPICS } from './match.js';
 export type { TableMatch } from './match.js';
-export { rowsFor, rowsForUpsert } from './rows.js';
+export { mapPublish, rowsFor, rowsForUpsert } from './rows.js';
+export { ColumnBatch } from './column-batch.js';
+export type { RowTarget } from './column-batch.js';
 export { compileWhere, WHERE_FUNCTIONS } from './where.js';
 export { createTableSql, ensureTable } from './ddl.js';
 export type { DbColumn, TableCatalog } from './ddl.js';

@@ -6,7 +6,7 @@
  * Cells go to a {@link RowTarget}: the stage's column buffers, or row arrays for
  * {@link rowsFor} and {@link rowsForUpsert}. One mapping, two destinations.
  */
-import { dataFrameColumns, isDataFrame, isDataFrameTag, loadPolars, tagToDataFrame } from '../dataframe/index.js';
+import { columnValues, isDataFrame, isDataFrameTag, loadPolars, tagToDataFrame } from '../dataframe/index.js';
 import type { RowTarget } from './column-batch.js';
 import { coerce, coercer, INVALID, type Coercer } from './column-types.js';
 import type { ColumnDef, Published, Row, TableDef } from './types.js';
@@ -156,11 +156,11 @@ function fromFrame(plan: Plan, target: RowTarget, frame: unknown, recv: bigint |
   fill: Fill): string | undefined {
   const { table } = plan;
   if (isDataFrameTag(frame) && loadPolars() === undefined) return 'a DataFrame payload needs nodejs-polars';
-  let columns: Map<string, unknown[]>;
+  let columns: Map<string, ArrayLike<unknown>>;
   let height: number;
   try {
     const df = isDataFrame(frame) ? frame : tagToDataFrame(frame as Parameters<typeof tagToDataFrame>[0]);
-    columns = dataFrameColumns(df);
+    columns = columnValues(df);
     height = df.height;
   } catch (err) {
     return `unreadable DataFrame: ${(err as Error).message}`;

@@ -176,8 +176,8 @@ export class ColumnBatch implements RowTarget {
   /**
    * @param table The table the rows belong to.
    * @param capacity Rows to make room for at first (the buffers double as needed).
-   * @param expected Rows the batch is expected to reach (e.g. the stage's `batchSize`): growth
-   * stops there first, and doubles again only past it.
+   * @param expected Rows the batch is expected to reach (e.g. the stage's `batchSize`): the
+   * first growth goes there, later ones double.
    */
   constructor(readonly table: TableDef, capacity = 256, private readonly expected = Infinity) {
     this.capacity = Math.max(1, capacity);
@@ -208,7 +208,8 @@ export class ColumnBatch implements RowTarget {
   }
 
   private grow(): void {
-    this.capacity = this.capacity < this.expected ? Math.min(this.capacity * 2, this.expected) : this.capacity * 2;
+    // A batch that outgrows its first capacity is a busy table: go straight to the expected size.
+    this.capacity = this.capacity < this.expected && Number.isFinite(this.expected) ? this.expected : this.capacity * 2;
     for (const c of this.columns) c.grow(this.capacity);
   }
 

@@ -1,8 +1,8 @@
 /**
  * The schema stage's queue of batches waiting for DuckDB, bounded in bytes. Routing never waits
  * for storage, so when publishes keep arriving faster than DuckDB takes them something must
- * give: the queue first grows to `maxBytes` (64 MiB by default, many seconds of telemetry at
- * wire speed), the writer meanwhile merges everything queued into fewer, larger transactions,
+ * give: the queue first grows to `maxBytes` (128 MiB by default, seconds of telemetry at wire
+ * speed), the writer meanwhile merges everything queued into fewer, larger transactions,
  * and only past the bound are rows dropped — by the overflow policy, every row counted, and
  * logged once per doubling of an overload episode plus once when storage has caught up.
  */

@@ -19,13 +19,21 @@ interface Ready { readonly writers: Map<TableDef, TableWriter>; readonly catalog
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
-/** Default of `maxPendingBytes`: the same budget as a peer's unread bytes (broker `maxBufferedBytes`). */
-export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /**
- * A backlog is written in transactions of up to this many batches' worth of rows: fewer
- * commits (each one a WAL write) when storage is behind, while one write still stays short.
+ * Default of `maxPendingBytes`: about 1.6 M telemetry rows of five columns (≈ 80 bytes each by
+ * the estimate), several seconds of the most one broker thread ingests (≈ 300–400k rows/s of
+ * DataFrame rows on the reference 2-core box). A burst of a million rows at wire speed, which
+ * the writer can only follow at a fraction while the same thread reads it, fits; with 64 MiB
+ * it overflowed by a batch (W8b).
  */
-const GROUP_COMMIT_BATCHES = 10;
+export const DEFAULT_MAX_PENDING_BYTES = 128 * 1024 * 1024;
+/**
+ * A backlog is written in transactions of up to this many batches' worth of rows (200,000 by
+ * default): each write costs a few event-loop round trips (BEGIN, Appender, COMMIT) that a busy
+ * routing thread delays by 100–300 ms, so a backlog drains in few, large transactions. The
+ * appends of one write still yield to routing every 32,768 rows (appendColumns).
+ */
+const GROUP_COMMIT_BATCHES = 40;
 
 class SchemaStageImpl implements SchemaStage {
   readonly ready: Promise<void>;
@@ -171,7 +179,7 @@ class SchemaStageImpl implements SchemaStage {
  * counted in `stats().rejected`.
  *
  * Memory bound: the rows waiting for DuckDB (`stats().pendingBytes`, estimated) stay under
- * `maxPendingBytes` (64 MiB) plus the write in flight. Routing never waits for storage, so past
+ * `maxPendingBytes` (128 MiB) plus the write in flight. Routing never waits for storage, so past
  * the bound rows are dropped as `overflow` says — `dropOldest` (default: queued batches, oldest
  * first) or `dropNewest` (the batch that does not fit) — counted in `stats().dropped` and
  * logged at warn at the first drop, at each doubling of the overload's total, and once storage

@@ -86,7 +86,8 @@ export interface SchemaStageContext {
   /**
    * Estimated bytes of rows that may wait for DuckDB (queued and being written; 8 per number,
    * text and blobs by their length, see `stats().pendingBytes`) before `overflow` applies.
-   * Default 64 MiB: at 100,000 telemetry rows/s, over ten seconds of stalled storage.
+   * Default 128 MiB (`DEFAULT_MAX_PENDING_BYTES`): about 1.6 M rows of five columns, over ten
+   * seconds of stalled storage at 100,000 rows/s.
    */
   maxPendingBytes?: number;
   /**

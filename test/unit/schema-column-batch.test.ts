@@ -30,6 +30,10 @@ describe('ColumnBatch', () => {
     expect(batch.row(2)).toEqual(['s', 'd2', null, 2n, at, 2n]);
     expect(batch.row(4)).toEqual(['s', 'd4', 2, 4n, at, 4n]);
     expect(batch.get(3, 2)).toBe(1.5);
+    // With an expected size, the first growth goes there (and a batch of it never grows again).
+    const sized = new ColumnBatch(TELEMETRY, 2, 5);
+    for (let i = 0; i < 7; i++) mapPublish(TELEMETRY, pub('s/d/telemetry', [{ count: i }]), sized, { site: 's', dn: 'd' });
+    expect([0, 4, 5, 6].map((r) => sized.get(r, 3))).toEqual([0n, 4n, 5n, 6n]);
   });
 
   it('rolls back a publish that does not fit, rows and bytes', () => {

@@ -4,7 +4,7 @@
  * real DuckDB file. It separates main-thread time (what delays routing) from process CPU
  * (all threads, DuckDB's included), which matters as much on a 2-core box.
  *
- * Usage: `npx tsx bench/storage-micro.ts [--rows 200000] [--step map,schema,log,stage,frame] [--repeat 3]`
+ * Usage: `npx tsx bench/storage-micro.ts [--rows 200000] [--step map,schema,log,stage,frame] [--repeat 3] [--batch 5000]`
  *
  * - `map`: matchTable + mapPublish of N object publishes into column batches of 5,000 rows (no database).
  * - `schema`: TableWriter.write of those batches (one transaction each).
@@ -30,6 +30,7 @@ const args = parseArgs();
 const N = num(args, 'rows', 200_000);
 const REPEAT = num(args, 'repeat', 3);
 const FRAME = num(args, 'frame', 1_000);
+const BATCH = num(args, 'batch', 5_000);
 const STEPS = str(args, 'step', 'map,schema,log,stage,frame').split(',');
 const schema = parseSchema(TELEMETRY_SCHEMA);
 
@@ -103,7 +104,7 @@ try {
       for (const kind of ['stage', 'frame'].filter((k) => STEPS.includes(k))) {
         const db = await openDatabase(join(dir, `${kind}-${r}.duckdb`));
         const messages$ = new Subject<Published>();
-        const stage = attachSchema({ schema, db, messages$, expose: () => () => undefined });
+        const stage = attachSchema({ schema, db, messages$, expose: () => () => undefined, batchSize: BATCH });
         await stage.ready;
         let input: Published[];
         if (kind === 'stage') input = msgs;

@@ -144,6 +144,25 @@ export function schemaTelemetry(i: number): SchemaTelemetry {
   return { temperature: 20 + (i % 100) / 7, pressure: 1013.25 + (i % 50) / 3, ts: Date.now() };
 }
 
+/** W8b: rows per DataFrame publish (a gateway forwarding a batch of readings). */
+export const FRAME_ROWS = 1_000;
+
+/**
+ * W8b payload: a polars DataFrame of `rows` readings of the topic of message `i`, with every
+ * column of the telemetry table (spec §8.3 step 5: topic variables do not fill DataFrame
+ * columns). Built with the polars the component encodes; `ts` is the same for all its rows.
+ */
+export function schemaFrame(pl: typeof import('nodejs-polars'), i: number, rows: number): import('nodejs-polars').DataFrame {
+  const at = BigInt(Date.now());
+  return pl.DataFrame([
+    pl.Series('site', Array.from({ length: rows }, () => `site${i % 10}`), pl.Utf8),
+    pl.Series('dn', Array.from({ length: rows }, () => `dn${i % 100}`), pl.Utf8),
+    pl.Series('temperature', Array.from({ length: rows }, (_, k) => 20 + ((i + k) % 100) / 7), pl.Float64),
+    pl.Series('pressure', Array.from({ length: rows }, (_, k) => 1013.25 + ((i + k) % 50) / 3), pl.Float64),
+    pl.Series('ts', Array.from({ length: rows }, () => at), pl.UInt64),
+  ]);
+}
+
 /** Payload of message `i`: `telemetry(i)`, or `schemaTelemetry(i)` when `--payload schema`. */
 export function payloadFor(args: Args): (i: number) => Telemetry | SchemaTelemetry {
   return str(args, 'payload', 'telemetry') === 'schema' ? schemaTelemetry : telemetry;

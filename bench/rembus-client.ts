@@ -4,8 +4,10 @@
  *
  * Modes (`--mode`):
  * - `sub --pattern P --expect N`: count deliveries on `subscribe$(P)`.
- * - `pub --count N --chunk C [--topic T | --topics 1000 | --topics schema] [--qos 1] [--payload schema]`:
- *   paced publishes (`--payload schema`: `{temperature, pressure, ts}` for the W8/W9 schema).
+ * - `pub --count N --chunk C [--topic T | --topics 1000 | --topics schema] [--qos 1] [--payload schema|frame]`:
+ *   paced publishes (`--payload schema`: `{temperature, pressure, ts}` for the W8/W9 schema;
+ *   `--payload frame --frame-rows R`: W8b, a polars DataFrame of R readings per publish, one
+ *   frame built per topic before `go`, each encoded by the component as it is published).
  * - `rpc-server`: `expose('add', (a, b) => a + b)`.
  * - `rpc-caller --count N [--concurrency K] [--warmup W]`: `rpc$('add', i, 1)` calls.
  *
@@ -16,7 +18,7 @@
 import { firstValueFrom } from 'rxjs';
 import { connect, type Component } from '../src/index.js';
 import {
-  Counter, die, now, num, onParent, paced, parseArgs, payloadFor, rpcRole, str, tell, telemetry, topicFor,
+  Counter, die, FRAME_ROWS, now, num, onParent, paced, parseArgs, payloadFor, rpcRole, schemaFrame, str, tell, telemetry, topicFor,
 } from './common.js';
 
 const args = parseArgs();
@@ -69,6 +71,21 @@ async function main(): Promise<void> {
             });
           },
           stop: report,
+        });
+        tell({ type: 'ready' });
+        return;
+      }
+      if (args['payload'] === 'frame') {
+        const pl = (await import('nodejs-polars')).default;
+        const rows = num(args, 'frame-rows', FRAME_ROWS);
+        // 100 topics: one frame each, built before the clock starts.
+        const frames = Array.from({ length: 100 }, (_, i) => schemaFrame(pl, i, rows));
+        onParent({
+          go: () => {
+            const t0 = now();
+            paced(count, chunk, (i) => node.publish(topic(i), frames[i % 100]!))
+              .then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
+          },
         });
         tell({ type: 'ready' });
         return;

@@ -108,8 +108,12 @@ export interface BrokerStats {
   readonly congested: number;
   /** Publishers whose links are paused by flow control now. */
   readonly pausedPublishers: number;
-  /** The schema stage (with `schema`): rows persisted, payloads rejected, batches written and dropped. */
-  readonly schema?: { readonly persisted: number; readonly rejected: number; readonly batches: number; readonly dropped: number };
+  /**
+   * The schema stage (with `schema`): rows persisted, payloads rejected, batches written, rows
+   * dropped past its memory bound, and rows (and their estimated bytes) waiting for DuckDB.
+   */
+  readonly schema?: { readonly persisted: number; readonly rejected: number; readonly batches: number; readonly dropped: number;
+    readonly pendingRows: number; readonly pendingBytes: number };
 }
 
 /** A publish the broker accepted, as its stages (schema tables, bridges) see it. */

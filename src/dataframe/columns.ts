@@ -23,14 +23,63 @@ const NS_PER: Record<TimeUnit, bigint> = { ms: 1_000_000n, us: 1_000n, ns: 1n };
 const NS_PER_DAY = 86_400_000_000_000n;
 
 /**
+ * A polars series as nodejs-polars 0.24 holds it inside its wrappers (`df._df.getColumns()`).
+ * Reading columns through it skips the `Series` wrapper, which costs about 1 ms to build (a
+ * Proxy around ~300 closures): 5 columns of a 1,000-row frame took 6.5 ms that way, against
+ * 0.3 ms for their values.
+ */
+interface NativeSeries {
+  readonly name: string;
+  /** A dtype name such as `'Float64'`, or an object for parametrised types (Datetime, List). */
+  readonly dtype: unknown;
+  nullCount(): number;
+  toTypedArray(): ArrayLike<unknown>;
+  toArray(): unknown[];
+}
+
+/** dtypes whose values polars hands out as one typed array (when the column has no null). */
+const TYPED = new Set(['Float64', 'Float32', 'Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64']);
+/** dtypes whose native `toArray()` is exact; not Int64 (lossy numbers) nor temporal types (Dates). */
+const EXACT_ARRAY = new Set(['Float64', 'Float32', 'Int8', 'Int16', 'Int32', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Bool',
+  'String', 'Utf8']);
+
+function nativeColumns(df: DataFrame): NativeSeries[] | undefined {
+  const native = (df as { _df?: { getColumns?: unknown } })._df;
+  if (typeof native?.getColumns !== 'function') return undefined;
+  return (native.getColumns as () => NativeSeries[]).call(native);
+}
+
+/**
+ * The values of every column of `df`, exactly, with numeric columns without nulls as typed
+ * arrays (`Float64Array`, `BigInt64Array`, `Uint32Array`, …: one copy out of polars). Other
+ * columns are as {@link dataFrameColumns} gives them.
+ * @param df A polars DataFrame.
+ * @returns Column name → values (nulls as `null`), in the frame's column order.
+ */
+export function columnValues(df: DataFrame): Map<string, ArrayLike<unknown>> {
+  const columns = nativeColumns(df);
+  if (columns === undefined) return new Map(df.getColumns().map((series) => [series.name, seriesValues(series)]));
+  const out = new Map<string, ArrayLike<unknown>>();
+  for (const s of columns) {
+    const dtype = typeof s.dtype === 'string' ? s.dtype : '';
+    // toTypedArray on a column with nulls is a Rust panic (caught, but printed): checked first.
+    if (TYPED.has(dtype) && s.nullCount() === 0) out.set(s.name, s.toTypedArray());
+    else if (EXACT_ARRAY.has(dtype)) out.set(s.name, s.toArray());
+    else out.set(s.name, seriesValues(df.getColumn(s.name)));
+  }
+  return out;
+}
+
+/**
  * The values of every column of `df`, exactly: Int64/UInt64 as `bigint`, Datetime and Date as
  * {@link EpochNs}, Categorical as text, other columns as polars' `toArray()` gives them.
  * @param df A polars DataFrame.
  * @returns Column name → values (nulls as `null`), in the frame's column order.
+ * @see columnValues, the same values with numeric columns as typed arrays.
  */
 export function dataFrameColumns(df: DataFrame): Map<string, unknown[]> {
   const out = new Map<string, unknown[]>();
-  for (const series of df.getColumns()) out.set(series.name, seriesValues(series));
+  for (const [name, values] of columnValues(df)) out.set(name, Array.isArray(values) ? values : Array.from(values));
   return out;
 }
 

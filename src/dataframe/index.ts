@@ -6,7 +6,7 @@ export {
   DATAFRAME_TAG, isDataFrame, isDataFrameTag, dataFrameToTag, tagToDataFrame,
   encodeDataFrames, decodeDataFrames, encodeResult, decodeResult,
 } from './dataframe.js';
-export { EpochNs, dataFrameColumns, seriesValues, int64Series, datetimeSeries, dateSeries } from './columns.js';
+export { EpochNs, columnValues, dataFrameColumns, seriesValues, int64Series, datetimeSeries, dateSeries } from './columns.js';
 export type { TimeUnit } from './columns.js';
 export { loadPolars, requirePolars } from './polars.js';
 export type { PolarsModule } from './polars.js';

@@ -46,6 +46,53 @@ const BIG_RANGE: Partial<Record<ColumnType, readonly [bigint, bigint]>> = {
   UBIGINT: [0n, 2n ** 64n - 1n], UHUGEINT: [0n, 2n ** 128n - 1n],
 };
 
+/** Coerces one non-null value to a column type's canonical JS form, or returns {@link INVALID}. */
+export type Coercer = (value: unknown) => unknown;
+
+function intCoercer([lo, hi]: readonly [number, number]): Coercer {
+  return (value) => {
+    const n = typeof value === 'bigint' ? Number(value) : value;
+    return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi ? n : INVALID;
+  };
+}
+
+function bigCoercer([lo, hi]: readonly [bigint, bigint]): Coercer {
+  return (value) => {
+    const n = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
+    return typeof n === 'bigint' && n >= lo && n <= hi ? n : INVALID;
+  };
+}
+
+const FLOAT: Coercer = (value) => (typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : INVALID);
+const TEXT: Coercer = (value) => {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : INVALID;
+};
+const INSTANT: Coercer = (value) => instant(value) ?? INVALID;
+
+/** One coercer per type, built once: the row mapping calls them per cell. */
+const COERCERS = new Map<ColumnType, Coercer>(COLUMN_TYPES.map((type): [ColumnType, Coercer] => {
+  const small = INT_RANGE[type];
+  if (small !== undefined) return [type, intCoercer(small)];
+  const big = BIG_RANGE[type];
+  if (big !== undefined) return [type, bigCoercer(big)];
+  switch (type) {
+    case 'BOOLEAN': return [type, (value) => (typeof value === 'boolean' ? value : INVALID)];
+    case 'FLOAT': case 'DOUBLE': return [type, FLOAT];
+    case 'VARCHAR': return [type, TEXT];
+    case 'BLOB': return [type, (value) => (value instanceof Uint8Array ? value : INVALID)];
+    default: return [type, INSTANT];
+  }
+}));
+
+/**
+ * The coercion of `type` as a function (see {@link coerce}), to look up once per column rather
+ * than once per cell.
+ */
+export function coercer(type: ColumnType): Coercer {
+  return COERCERS.get(type)!;
+}
+
 /**
  * `value` in the canonical JS form of `type`: number for integers up to 32 bits and floats,
  * bigint for 64/128-bit integers, string, boolean, Uint8Array, {@link EpochNs} for DATE and
@@ -57,27 +104,7 @@ const BIG_RANGE: Partial<Record<ColumnType, readonly [bigint, bigint]>> = {
  * @returns The coerced value, or {@link INVALID}.
  */
 export function coerce(type: ColumnType, value: unknown): unknown {
-  const small = INT_RANGE[type];
-  if (small !== undefined) {
-    const n = typeof value === 'bigint' ? Number(value) : value;
-    return typeof n === 'number' && Number.isInteger(n) && n >= small[0] && n <= small[1] ? n : INVALID;
-  }
-  const big = BIG_RANGE[type];
-  if (big !== undefined) {
-    const n = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
-    return typeof n === 'bigint' && n >= big[0] && n <= big[1] ? n : INVALID;
-  }
-  switch (type) {
-    case 'BOOLEAN': return typeof value === 'boolean' ? value : INVALID;
-    case 'FLOAT': case 'DOUBLE':
-      if (typeof value === 'bigint') return Number(value);
-      return typeof value === 'number' ? value : INVALID;
-    case 'VARCHAR':
-      if (typeof value === 'string') return value;
-      return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : INVALID;
-    case 'BLOB': return value instanceof Uint8Array ? value : INVALID;
-    default: return instant(value) ?? INVALID;
-  }
+  return coercer(type)(value);
 }
 
 function instant(value: unknown): EpochNs | undefined {

@@ -39,9 +39,20 @@ export function createTableSql(table: TableDef): string {
   return `CREATE TABLE IF NOT EXISTS ${ident(table.name)} (${parts.join(', ')})`;
 }
 
-/** The name of the temporary table keyed writes stage their rows in. */
+/** The name of the temporary table staged writes (see {@link isStaged}) put their rows in first. */
 export function mergeTableName(table: TableDef): string {
   return `__rembus_merge_${table.name}`;
+}
+
+/**
+ * Do writes to `table` go through its temporary merge table? Keyed tables do (the merge is an
+ * `INSERT … ON CONFLICT`), and so do tables with columns the schema no longer lists: a data
+ * chunk must fill every column, and only an `INSERT … SELECT` gives those their defaults.
+ */
+export function isStaged(table: TableDef, columns: readonly DbColumn[]): boolean {
+  if (table.keys.length > 0) return true;
+  const layout = new Set(table.layout.map((c) => c.name.toLowerCase()));
+  return columns.some((c) => !layout.has(c.name.toLowerCase()));
 }
 
 async function readColumns(c: DuckDBConnection, table: string): Promise<DbColumn[]> {
@@ -62,8 +73,9 @@ async function hasKeyConstraint(c: DuckDBConnection, table: TableDef): Promise<b
 /**
  * Create `table` when missing, otherwise add the columns the schema has and the table lacks
  * (`ALTER TABLE … ADD COLUMN`, with their defaults), and a unique index on `keys` when the
- * table has no primary key on them. Keyed tables also get their (per connection) temporary
- * merge table. Run it on the write connection.
+ * table has no primary key on them. Staged tables (keyed, or with columns the schema lacks,
+ * see {@link isStaged}) also get their (per connection) temporary merge table. Run it on the
+ * write connection.
  * @param c The write connection.
  * @param table The schema table.
  * @param index The table's position in the schema, for error paths.
@@ -91,7 +103,7 @@ export async function ensureTable(c: DuckDBConnection, table: TableDef, index: n
     }
   }
   existing = await readColumns(c, table.name);
-  if (table.keys.length > 0) {
+  if (isStaged(table, existing)) {
     await c.run(`CREATE OR REPLACE TEMP TABLE ${ident(mergeTableName(table))} AS
       SELECT ${table.layout.map((col) => ident(col.name)).join(', ')} FROM ${ident(table.name)} LIMIT 0`);
   }

@@ -3,20 +3,24 @@
  * with its per-table RPCs. Node only (DuckDB).
  */
 export { parseSchema, loadSchemaFile, IDENTIFIER } from './parse.js';
-export { matchTable } from './match.js';
+export { matchTable, MAX_CACHED_TOPICS } from './match.js';
 export type { TableMatch } from './match.js';
-export { rowsFor, rowsForUpsert } from './rows.js';
+export { mapPublish, rowsFor, rowsForUpsert } from './rows.js';
+export { ColumnBatch } from './column-batch.js';
+export type { RowTarget } from './column-batch.js';
+export { collectRows } from './collect-rows.js';
+export type { CollectRowsConfig } from './collect-rows.js';
 export { compileWhere, WHERE_FUNCTIONS } from './where.js';
-export { createTableSql, ensureTable } from './ddl.js';
+export { createTableSql, ensureTable, isStaged } from './ddl.js';
 export type { DbColumn, TableCatalog } from './ddl.js';
 export { TableWriter } from './writer.js';
 export type { MergeOptions } from './writer.js';
-export { attachSchema } from './stage.js';
+export { attachSchema, DEFAULT_MAX_PENDING_BYTES } from './stage.js';
 export { batchBy } from './batch-by.js';
 export type { BatchByConfig } from './batch-by.js';
 export { COLUMN_TYPES, columnType, parseInstant } from './column-types.js';
 export type { ColumnType } from './column-types.js';
 export { SchemaError, TableRpcError, WhereClauseError } from './errors.js';
 export type {
-  ColumnDef, DefaultValue, Published, Row, Schema, SchemaStage, SchemaStageContext, SchemaStageStats, TableDef,
+  ColumnDef, DefaultValue, Published, Row, Schema, SchemaStage, SchemaStageContext, SchemaStageStats, StorageOverflow, TableDef,
 } from './types.js';

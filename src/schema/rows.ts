@@ -2,18 +2,27 @@
  * Mapping a publish to table rows (spec §8.3 steps 2–6): key_value, positional or DataFrame
  * payloads, topic variables, defaults, nullability and the `recv_ts`/`slot` extras. Pure and
  * total: a payload that does not fit yields a reason string, never an exception.
+ *
+ * Cells go to a {@link RowTarget}: the stage's column buffers, or row arrays for
+ * {@link rowsFor} and {@link rowsForUpsert}. One mapping, two destinations.
  */
-import { dataFrameColumns, isDataFrame, isDataFrameTag, loadPolars, tagToDataFrame } from '../dataframe/index.js';
-import { coerce, INVALID } from './column-types.js';
+import { columnValues, isDataFrame, isDataFrameTag, loadPolars, tagToDataFrame } from '../dataframe/index.js';
+import type { RowTarget } from './column-batch.js';
+import { coerce, coercer, INVALID, type Coercer } from './column-types.js';
 import type { ColumnDef, Published, Row, TableDef } from './types.js';
 
 /** What a missing map field becomes: publish fills from topic/default (§8.3), upsert prefers null (§8.4). */
 type Fill = 'publish' | 'upsert';
+type PayloadMap = Record<string, unknown> | Map<string, unknown>;
 
 interface Plan {
   readonly table: TableDef;
   /** Coerced defaults, per payload column (undefined: none). */
   readonly defaults: readonly unknown[];
+  /** Per layout column. */
+  readonly coercers: readonly Coercer[];
+  /** Per payload column: its name is also an `Object.prototype` member (`constructor`, …), so a plain lookup could find that. */
+  readonly inherited: readonly boolean[];
   readonly hasVars: boolean;
 }
 
@@ -22,11 +31,26 @@ const plans = new WeakMap<TableDef, Plan>();
 function planOf(table: TableDef): Plan {
   let plan = plans.get(table);
   if (plan === undefined) {
-    plan = { table, hasVars: table.topic.split('/').some((s) => s.startsWith(':')),
-      defaults: table.columns.map((c) => (c.default === undefined || c.default === null ? undefined : coerce(c.type, c.default))) };
+    plan = {
+      table, hasVars: table.topic.split('/').some((s) => s.startsWith(':')),
+      defaults: table.columns.map((c) => (c.default === undefined || c.default === null ? undefined : coerce(c.type, c.default))),
+      coercers: table.layout.map((c) => coercer(c.type)),
+      inherited: table.columns.map((c) => c.name in Object.prototype),
+    };
     plans.set(table, plan);
   }
   return plan;
+}
+
+/** Rows as arrays, for the callers that want them. */
+class RowArrays implements RowTarget {
+  readonly rows: Row[] = [];
+  private row: Row = [];
+  get length(): number { return this.rows.length; }
+  set(column: number, value: unknown): void { this.row[column] = value; }
+  commit(): void { this.rows.push(this.row); this.row = []; }
+  mark(): number { this.row = []; return this.rows.length; }
+  rollback(mark: number): void { this.rows.length = mark; this.row = []; }
 }
 
 /** The topic variables of `topic` under `table`'s pattern (which it is known to match). */
@@ -45,11 +69,21 @@ function show(value: unknown): string {
   return String(value);
 }
 
-/** `value` coerced for `col`, or a reason. Null is checked against `nullable`. */
-function cell(col: ColumnDef, value: unknown): { v: unknown } | string {
-  if (value === null || value === undefined) return col.nullable ? { v: null } : `column '${col.name}' may not be null`;
-  const v = coerce(col.type, value);
-  return v === INVALID ? `column '${col.name}': ${show(value)} does not fit ${col.type}` : { v };
+/**
+ * Put `value`, coerced for layout column `i`, into the row being built; null is checked against
+ * `nullable`. Returns the reason when it does not fit, else undefined (no object per cell).
+ */
+function put(plan: Plan, target: RowTarget, i: number, value: unknown): string | undefined {
+  const col = plan.table.layout[i]!;
+  if (value === null || value === undefined) {
+    if (!col.nullable) return `column '${col.name}' may not be null`;
+    target.set(i, null);
+    return undefined;
+  }
+  const v = plan.coercers[i]!(value);
+  if (v === INVALID) return `column '${col.name}': ${show(value)} does not fit ${col.type}`;
+  target.set(i, v);
+  return undefined;
 }
 
 /** A topic segment is text: read numbers and booleans out of it for typed columns. */
@@ -61,93 +95,126 @@ function fromText(col: ColumnDef, text: string): unknown {
   return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }
 
-function isMap(value: unknown): value is Record<string, unknown> | Map<string, unknown> {
+function isMap(value: unknown): value is PayloadMap {
   if (value instanceof Map) return true;
   if (value === null || typeof value !== 'object') return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
-function field(map: Record<string, unknown> | Map<string, unknown>, key: string): unknown {
-  return map instanceof Map ? map.get(key) : Object.hasOwn(map, key) ? map[key] : undefined;
+function field(map: PayloadMap, key: string, inherited = true): unknown {
+  if (map instanceof Map) return map.get(key);
+  // Only names that Object.prototype also has need the own-property check.
+  return !inherited || Object.hasOwn(map, key) ? map[key] : undefined;
 }
 
-/** Append the extra columns: a value the payload gives (`given`) wins over the message's. */
-function extras(table: TableDef, row: Row, recv: bigint | null, slot: number | null,
-  given?: (col: ColumnDef) => unknown): string | undefined {
-  for (let i = table.columns.length; i < table.layout.length; i++) {
-    const col = table.layout[i]!;
-    const c = cell(col, given?.(col) ?? (col.extra === 'recv_ts' ? recv : slot));
-    if (typeof c === 'string') return c;
-    row.push(c.v);
+/** Set the extra columns: a value the payload gives (`given`) wins over the message's. */
+function extras(plan: Plan, target: RowTarget, recv: bigint | null, slot: number | null,
+  given?: (col: ColumnDef, i: number) => unknown): string | undefined {
+  const { layout, columns } = plan.table;
+  for (let i = columns.length; i < layout.length; i++) {
+    const col = layout[i]!;
+    const bad = put(plan, target, i, given?.(col, i) ?? (col.extra === 'recv_ts' ? recv : slot));
+    if (bad !== undefined) return bad;
   }
   return undefined;
 }
 
-function fromMap(plan: Plan, map: Record<string, unknown> | Map<string, unknown>, vars: Record<string, string>,
-  fill: Fill): Row | string {
-  const row: Row = [];
+function fromMap(plan: Plan, target: RowTarget, map: PayloadMap, vars: Readonly<Record<string, string>>,
+  fill: Fill): string | undefined {
   const { columns } = plan.table;
   for (let i = 0; i < columns.length; i++) {
     const col = columns[i]!;
-    let value = field(map, col.name);
+    let value = field(map, col.name, plan.inherited[i]);
     if (value === undefined) {
       // Precedence (spec §8.3 step 3): topic variable, default, null when nullable.
       const v = vars[col.name];
       const dflt = plan.defaults[i];
       if (v !== undefined) value = fromText(col, v);
       else if (fill === 'upsert' && col.nullable) value = null; // §8.4: missing columns are null
-      else if (dflt !== undefined) { row.push(dflt); continue; }
+      else if (dflt !== undefined) { target.set(i, dflt); continue; }
       else if (col.nullable) value = null;
       else return `missing column '${col.name}'`;
     }
-    const c = cell(col, value);
-    if (typeof c === 'string') return c;
-    row.push(c.v);
+    const bad = put(plan, target, i, value);
+    if (bad !== undefined) return bad;
   }
-  return row;
+  return undefined;
 }
 
-function fromArgs(plan: Plan, args: readonly unknown[]): Row | string {
+function fromArgs(plan: Plan, target: RowTarget, args: readonly unknown[]): string | undefined {
   const { columns } = plan.table;
   if (args.length !== columns.length) return `expected ${columns.length} positional value(s), got ${args.length}`;
-  const row: Row = [];
   for (let i = 0; i < columns.length; i++) {
-    const c = cell(columns[i]!, args[i]);
-    if (typeof c === 'string') return c;
-    row.push(c.v);
+    const bad = put(plan, target, i, args[i]);
+    if (bad !== undefined) return bad;
   }
-  return row;
+  return undefined;
 }
 
-function fromFrame(table: TableDef, frame: unknown, recv: bigint | null, slot: number | null, fill: Fill): Row[] | string {
+function fromFrame(plan: Plan, target: RowTarget, frame: unknown, recv: bigint | null, slot: number | null,
+  fill: Fill): string | undefined {
+  const { table } = plan;
   if (isDataFrameTag(frame) && loadPolars() === undefined) return 'a DataFrame payload needs nodejs-polars';
-  let columns: Map<string, unknown[]>;
+  let columns: Map<string, ArrayLike<unknown>>;
   let height: number;
   try {
     const df = isDataFrame(frame) ? frame : tagToDataFrame(frame as Parameters<typeof tagToDataFrame>[0]);
-    columns = dataFrameColumns(df);
+    columns = columnValues(df);
     height = df.height;
   } catch (err) {
     return `unreadable DataFrame: ${(err as Error).message}`;
   }
   const missing = table.columns.find((c) => !columns.has(c.name) && !(fill === 'upsert' && c.nullable));
   if (missing !== undefined) return `DataFrame lacks column '${missing.name}'`;
-  const rows: Row[] = [];
-  for (let r = 0; r < height; r++) {
-    const row: Row = [];
-    for (const col of table.columns) {
-      const c = cell(col, columns.get(col.name)?.[r] ?? null);
-      if (typeof c === 'string') return `row ${r}: ${c}`;
-      row.push(c.v);
+  // Look each column up once, not once per cell.
+  const sources = table.layout.map((c) => columns.get(c.name));
+  let r = 0;
+  // §8.3 step 5: extra columns the frame has are kept; §8.4: an upsert stamps recv_ts now.
+  const given = (col: ColumnDef, i: number): unknown => (fill === 'upsert' && col.extra === 'recv_ts' ? undefined : sources[i]?.[r]);
+  for (; r < height; r++) {
+    for (let i = 0; i < table.columns.length; i++) {
+      const bad = put(plan, target, i, sources[i]?.[r] ?? null);
+      if (bad !== undefined) return `row ${r}: ${bad}`;
     }
-    // §8.3 step 5: extra columns the frame has are kept; §8.4: an upsert stamps recv_ts now.
-    const bad = extras(table, row, recv, slot,
-      (col) => (fill === 'upsert' && col.extra === 'recv_ts' ? undefined : columns.get(col.name)?.[r]));
+    const bad = extras(plan, target, recv, slot, given);
     if (bad !== undefined) return `row ${r}: ${bad}`;
-    rows.push(row);
+    target.commit();
   }
-  return rows;
+  return undefined;
+}
+
+/**
+ * Map a publish into `target` (spec §8.3 steps 2–6): the stage's way of calling
+ * {@link rowsFor}, without a row array per row.
+ * @param table The table the topic matched.
+ * @param msg The publish.
+ * @param target Receives the cells; the rows of a publish that does not fit are rolled back.
+ * @param vars The topic variables, when the caller already has them (else read from `msg.topic`).
+ * @returns The number of rows added, or the reason the payload does not fit.
+ */
+export function mapPublish(table: TableDef, msg: Published, target: RowTarget,
+  vars?: Readonly<Record<string, string>>): number | string {
+  const plan = planOf(table);
+  const mark = target.mark();
+  const bad = mapInto(plan, msg, target, vars);
+  if (bad === undefined) return target.length - mark;
+  target.rollback(mark);
+  return bad;
+}
+
+function mapInto(plan: Plan, msg: Published, target: RowTarget, vars?: Readonly<Record<string, string>>): string | undefined {
+  const { args } = msg;
+  const slot = msg.slot ?? null;
+  const first = args[0];
+  if (args.length === 1 && (isDataFrameTag(first) || isDataFrame(first))) return fromFrame(plan, target, first, msg.recv, slot, 'publish');
+  let bad: string | undefined;
+  if (args.length === 1 && isMap(first)) bad = fromMap(plan, target, first, vars ?? varsOf(plan.table, msg.topic), 'publish');
+  else if (args.length === 0 && plan.hasVars) bad = fromMap(plan, target, {}, vars ?? varsOf(plan.table, msg.topic), 'publish');
+  else bad = fromArgs(plan, target, args);
+  bad ??= extras(plan, target, msg.recv, slot);
+  if (bad === undefined) target.commit();
+  return bad;
 }
 
 /**
@@ -167,20 +234,12 @@ function fromFrame(table: TableDef, frame: unknown, recv: bigint | null, slot: n
  * @param msg The publish.
  * @param vars The topic variables, when the caller already has them (else read from `msg.topic`).
  * @returns Rows with values in `table.layout` order, or the reason the payload does not fit.
+ * @see mapPublish, which writes the same cells into a column batch.
  */
 export function rowsFor(table: TableDef, msg: Published, vars?: Readonly<Record<string, string>>): Row[] | string {
-  const plan = planOf(table);
-  const { args } = msg;
-  const slot = msg.slot ?? null;
-  const first = args[0];
-  if (args.length === 1 && (isDataFrameTag(first) || isDataFrame(first))) return fromFrame(table, first, msg.recv, slot, 'publish');
-  let row: Row | string;
-  if (args.length === 1 && isMap(first)) row = fromMap(plan, first, vars ?? varsOf(table, msg.topic), 'publish');
-  else if (args.length === 0 && plan.hasVars) row = fromMap(plan, {}, vars ?? varsOf(table, msg.topic), 'publish');
-  else row = fromArgs(plan, args);
-  if (typeof row === 'string') return row;
-  const bad = extras(table, row, msg.recv, slot);
-  return bad ?? [row];
+  const target = new RowArrays();
+  const out = mapPublish(table, msg, target, vars);
+  return typeof out === 'string' ? out : target.rows;
 }
 
 /**
@@ -191,16 +250,15 @@ export function rowsFor(table: TableDef, msg: Published, vars?: Readonly<Record<
  */
 export function rowsForUpsert(table: TableDef, obj: unknown, now: bigint): Row[] | string {
   const plan = planOf(table);
-  if (isDataFrame(obj) || isDataFrameTag(obj)) return fromFrame(table, obj, now, null, 'upsert');
+  const target = new RowArrays();
+  if (isDataFrame(obj) || isDataFrameTag(obj)) return fromFrame(plan, target, obj, now, null, 'upsert') ?? target.rows;
   const maps = Array.isArray(obj) ? obj : [obj];
   if (!maps.every(isMap)) return 'expected a map, an array of maps or a DataFrame';
-  const rows: Row[] = [];
   for (const [i, map] of maps.entries()) {
-    const row = fromMap(plan, map, {}, 'upsert');
-    const bad = typeof row === 'string' ? row
-      : extras(table, row, now, null, (col) => (col.extra === 'slot' ? field(map, col.name) : undefined));
+    const bad = fromMap(plan, target, map, {}, 'upsert')
+      ?? extras(plan, target, now, null, (col) => (col.extra === 'slot' ? field(map, col.name) : undefined));
     if (bad !== undefined) return maps.length > 1 ? `[${i}]: ${bad}` : bad;
-    rows.push(row as Row);
+    target.commit();
   }
-  return rows;
+  return target.rows;
 }

@@ -1,72 +1,50 @@
 /**
- * The storage stage of a schema (spec §8): publishes → rows → batches → DuckDB, off the
- * routing path. The broker only calls `messages$.next`; mapping is synchronous and cheap,
- * writes run later, in order, through the database's serialised write queue.
+ * The storage stage of a schema (spec §8): publishes → column batches → DuckDB, off the
+ * routing path. The broker only calls `messages$.next`; mapping is synchronous and cheap (cells
+ * go straight into typed column buffers), writes run later, in order, through the database's
+ * serialised write queue, column-wise through data chunks.
  */
-import {
-  asapScheduler, BehaviorSubject, filter, firstValueFrom, map, Observable, Subject, type MonoTypeOperatorFunction,
-  type Subscription,
-} from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, Subject, type Subscription } from 'rxjs';
 import { silentLogger, errorText } from '../internal/logger.js';
 import type { Logger } from '../types.js';
-import { batchBy } from './batch-by.js';
+import { collectRows } from './collect-rows.js';
+import { ColumnBatch } from './column-batch.js';
 import { ensureTable, isDuckLake, type TableCatalog } from './ddl.js';
-import { matchTable } from './match.js';
-import { rowsFor } from './rows.js';
+import { PendingWrites, type PendingGroup } from './pending-writes.js';
 import { tableRpcHandlers } from './rpc.js';
-import type { Published, Row, SchemaStage, SchemaStageContext, SchemaStageStats, TableDef } from './types.js';
+import type { SchemaStage, SchemaStageContext, SchemaStageStats, TableDef } from './types.js';
 import { TableWriter } from './writer.js';
 
-interface Item { readonly table: TableDef; readonly rows: Row[] }
-interface Batch { readonly seq: number; readonly items: Item[]; readonly rows: number }
 interface Ready { readonly writers: Map<TableDef, TableWriter>; readonly catalogs: Map<TableDef, TableCatalog>; readonly duckLake: boolean }
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
-/**
- * Like `observeOn(asapScheduler)` but with one scheduled action per burst instead of one per
- * value: a backlog of N messages cost N actions, each removed from the scheduler's array in
- * O(N) (15% of broker time in the W8 benchmark). Values keep their order; errors and
- * completion wait for the values before them.
- */
-function afterTurn<T>(): MonoTypeOperatorFunction<T> {
-  return (source) => new Observable<T>((subscriber) => {
-    let queue: T[] = [];
-    let pending: Subscription | undefined;
-    let ended: (() => void) | undefined;
-    const drain = (): void => {
-      pending = undefined;
-      const batch = queue;
-      queue = [];
-      for (const value of batch) {
-        if (subscriber.closed) return;
-        subscriber.next(value);
-      }
-      ended?.();
-    };
-    const schedule = (): void => { pending ??= asapScheduler.schedule(drain); };
-    const subscription = source.subscribe({
-      next: (value) => { queue.push(value); schedule(); },
-      error: (err: unknown) => { ended = () => subscriber.error(err); schedule(); },
-      complete: () => { ended = () => subscriber.complete(); schedule(); },
-    });
-    return () => { subscription.unsubscribe(); pending?.unsubscribe(); queue = []; };
-  });
-}
 
-/** Resolves after the asap actions queued so far: messages handed to observeOn reach the batch. */
-const asapTick = (): Promise<void> => new Promise((resolve) => asapScheduler.schedule(() => resolve()));
+/**
+ * Default of `maxPendingBytes`: about 1.6 M telemetry rows of five columns (≈ 80 bytes each by
+ * the estimate), several seconds of the most one broker thread ingests (≈ 300–400k rows/s of
+ * DataFrame rows on the reference 2-core box). A burst of a million rows at wire speed, which
+ * the writer can only follow at a fraction while the same thread reads it, fits; with 64 MiB
+ * it overflowed by a batch (W8b).
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 128 * 1024 * 1024;
+/**
+ * A backlog is written in transactions of up to this many batches' worth of rows (200,000 by
+ * default): each write costs a few event-loop round trips (BEGIN, Appender, COMMIT) that a busy
+ * routing thread delays by 100–300 ms, so a backlog drains in few, large transactions. The
+ * appends of one write still yield to routing every 32,768 rows (appendColumns).
+ */
+const GROUP_COMMIT_BATCHES = 40;
 
 class SchemaStageImpl implements SchemaStage {
   readonly ready: Promise<void>;
   private readonly setup: Promise<Ready>;
   private readonly logger: Logger;
-  private readonly counters: SchemaStageStats = { persisted: 0, rejected: 0, batches: 0, dropped: 0 };
+  private readonly counters = { persisted: 0, rejected: 0, batches: 0 };
   private readonly flush$ = new Subject<void>();
-  /** Seq of the last batch handed to the queue, and of the last one settled. */
-  private enqueued = 0;
+  /** Seq of the last group settled (written or given up). */
   private readonly settled$ = new BehaviorSubject(0);
-  private readonly queue: Batch[] = [];
-  private queuedRows = 0;
+  private readonly pending: PendingWrites;
+  private readonly batchSize: number;
   private draining = false;
   private readonly subscription: Subscription;
   private readonly unexpose: (() => void)[] = [];
@@ -74,6 +52,9 @@ class SchemaStageImpl implements SchemaStage {
 
   constructor(private readonly ctx: SchemaStageContext) {
     this.logger = ctx.logger ?? silentLogger;
+    this.batchSize = ctx.batchSize ?? 5_000;
+    this.pending = new PendingWrites({ maxBytes: ctx.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
+      overflow: ctx.overflow ?? 'dropOldest', logger: this.logger });
     this.setup = ctx.db.write(async (c) => {
       const writers = new Map<TableDef, TableWriter>(), catalogs = new Map<TableDef, TableCatalog>();
       for (const [i, table] of ctx.schema.tables.entries()) {
@@ -87,32 +68,29 @@ class SchemaStageImpl implements SchemaStage {
     this.ready.catch((err: unknown) => this.logger.error({ err: errorText(err) }, 'schema tables could not be set up'));
     for (const table of ctx.schema.tables) this.exposeTable(table);
     this.subscription = ctx.messages$.pipe(
-      // The broker's `next` returns at once: mapping (e.g. reading a DataFrame) runs after it.
-      afterTurn(),
-      map((msg) => this.toItem(msg)),
-      filter((item): item is Item => item !== undefined),
-      batchBy<Item>({ maxSize: ctx.batchSize ?? 5_000, maxWait: ctx.flushInterval ?? 200, flush$: this.flush$,
-        weight: (item) => item.rows.length }),
+      collectRows({ schema: ctx.schema, maxRows: this.batchSize, maxWait: ctx.flushInterval ?? 200, flush$: this.flush$,
+        onReject: (msg, table, reason) => {
+          this.counters.rejected++;
+          this.logger.warn({ topic: msg.topic, table: table.name, reason }, 'publish does not fit its table: not stored');
+        } }),
     ).subscribe({
-      next: (items) => this.enqueue(items),
+      next: (batches) => this.enqueue(batches),
       error: (err: unknown) => this.logger.error({ err: errorText(err) }, 'schema stage input failed'),
     });
   }
 
   stats(): SchemaStageStats {
-    return { ...this.counters };
+    return { ...this.counters, dropped: this.pending.dropped, pendingRows: this.pending.rows, pendingBytes: this.pending.bytes };
   }
 
   async flush(): Promise<void> {
-    await asapTick();
     this.flush$.next();
-    const target = this.enqueued;
+    const target = this.pending.lastSeq;
     await firstValueFrom(this.settled$.pipe(filter((seq) => seq >= target)));
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await asapTick();
       this.flush$.next();
       this.subscription.unsubscribe();
       await this.flush();
@@ -121,81 +99,58 @@ class SchemaStageImpl implements SchemaStage {
     return this.closing;
   }
 
-  private toItem(msg: Published): Item | undefined {
-    const match = matchTable(this.ctx.schema, msg.topic);
-    if (match === undefined) return undefined;
-    let rows: Row[] | string;
-    try {
-      rows = rowsFor(match.table, msg, match.vars);
-    } catch (err) { // rowsFor is total; this guards the stage's subscription all the same
-      rows = errorText(err);
-    }
-    if (typeof rows !== 'string') return { table: match.table, rows };
-    this.counters.rejected++;
-    this.logger.warn({ topic: msg.topic, table: match.table.name, reason: rows }, 'publish does not fit its table: not stored');
-    return undefined;
-  }
-
-  /**
-   * Memory bound: when more than `maxPendingRows` rows wait for DuckDB, the oldest waiting
-   * batches are dropped (counted in `stats().dropped`, logged at warn) so live routing never
-   * waits for storage and memory stays bounded.
-   */
-  private enqueue(items: Item[]): void {
-    const rows = items.reduce((n, item) => n + item.rows.length, 0);
-    this.queue.push({ seq: ++this.enqueued, items, rows });
-    this.queuedRows += rows;
-    const max = this.ctx.maxPendingRows ?? 100_000;
-    while (this.queuedRows > max && this.queue.length > 1) {
-      const old = this.queue.shift()!;
-      this.queuedRows -= old.rows;
-      this.counters.dropped += old.rows;
-      // Not settled here: the batch being written is older, and a flush must wait for it.
-      this.logger.warn({ rows: old.rows, pending: this.queuedRows, max }, 'storage is behind: oldest batch dropped');
-    }
+  private enqueue(batches: ColumnBatch[]): void {
+    this.pending.push(batches);
     if (!this.draining) void this.drain();
   }
 
+  /** Write queued groups in order; a backlog goes several groups per transaction. */
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       const ready = await this.setup.catch(() => undefined);
-      for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) {
-        this.queuedRows -= batch.rows;
-        if (ready === undefined) this.counters.rejected += batch.rows;
-        else await this.writeBatch(ready, batch);
-        this.settled$.next(batch.seq);
+      for (let groups = this.pending.take(this.batchSize * GROUP_COMMIT_BATCHES); groups.length > 0;
+        groups = this.pending.take(this.batchSize * GROUP_COMMIT_BATCHES)) {
+        if (ready === undefined) for (const g of groups) this.counters.rejected += g.rows;
+        else await this.writeGroups(ready, groups);
+        this.pending.settle(groups);
+        this.settled$.next(groups.at(-1)!.seq);
       }
     } finally {
       this.draining = false;
     }
   }
 
-  /** One transaction per table of the batch; a failed one is retried row by row. */
-  private async writeBatch(ready: Ready, batch: Batch): Promise<void> {
-    const byTable = new Map<TableDef, Row[]>();
-    for (const item of batch.items) {
-      const rows = byTable.get(item.table);
-      if (rows === undefined) byTable.set(item.table, [...item.rows]); else rows.push(...item.rows);
+  /** One transaction per table; a failed one is retried row by row. */
+  private async writeGroups(ready: Ready, groups: readonly PendingGroup[]): Promise<void> {
+    const byTable = new Map<TableDef, ColumnBatch[]>();
+    for (const group of groups) {
+      for (const batch of group.batches) {
+        const list = byTable.get(batch.table);
+        if (list === undefined) byTable.set(batch.table, [batch]); else list.push(batch);
+      }
     }
-    for (const [table, rows] of byTable) {
+    for (const [table, batches] of byTable) {
       const writer = ready.writers.get(table)!;
       try {
-        await this.ctx.db.transaction((c) => writer.write(c, rows));
-        this.counters.persisted += rows.length;
+        await this.ctx.db.transaction((c) => writer.write(c, batches));
+        for (const b of batches) this.counters.persisted += b.length;
       } catch (err) {
-        this.logger.error({ table: table.name, rows: rows.length, err: errorText(err) }, 'batch write failed: retrying row by row');
-        for (const row of rows) {
-          try {
-            await this.ctx.db.transaction((c) => writer.write(c, [row]));
-            this.counters.persisted++;
-          } catch {
-            this.counters.rejected++;
+        const rows = batches.reduce((n, b) => n + b.length, 0);
+        this.logger.error({ table: table.name, rows, err: errorText(err) }, 'batch write failed: retrying row by row');
+        for (const batch of batches) {
+          for (let r = 0; r < batch.length; r++) {
+            try {
+              await this.ctx.db.transaction((c) => writer.writeRows(c, [batch.row(r)]));
+              this.counters.persisted++;
+            } catch {
+              this.counters.rejected++;
+            }
           }
         }
       }
     }
-    this.counters.batches++;
+    this.counters.batches += groups.length;
   }
 
   private exposeTable(table: TableDef): void {
@@ -207,7 +162,7 @@ class SchemaStageImpl implements SchemaStage {
       },
       write: async (rows, nulls) => {
         const writer = (await this.setup).writers.get(table)!;
-        await this.ctx.db.transaction((c) => writer.write(c, rows, { nulls }));
+        await this.ctx.db.transaction((c) => writer.writeRows(c, rows, { nulls }));
       },
     });
     for (const [method, handler] of Object.entries(handlers)) this.unexpose.push(this.ctx.expose(method, handler));
@@ -219,9 +174,16 @@ class SchemaStageImpl implements SchemaStage {
  * matching publish, and expose `query_<t>`, `delete_<t>` and `upsert_<t>` (spec §8.4).
  *
  * Rows are batched by count (`batchSize`) and time (`flushInterval`) and appended in order,
- * one transaction per table and batch. A publish that does not fit its table is logged at
- * warn and counted in `stats().rejected`. When more than `maxPendingRows` rows wait for
- * DuckDB, the oldest waiting batch is dropped (warn, `stats().dropped`).
+ * column-wise, one transaction per table and write; when DuckDB falls behind, queued batches
+ * are merged into larger writes. A publish that does not fit its table is logged at warn and
+ * counted in `stats().rejected`.
+ *
+ * Memory bound: the rows waiting for DuckDB (`stats().pendingBytes`, estimated) stay under
+ * `maxPendingBytes` (128 MiB) plus the write in flight. Routing never waits for storage, so past
+ * the bound rows are dropped as `overflow` says — `dropOldest` (default: queued batches, oldest
+ * first) or `dropNewest` (the batch that does not fit) — counted in `stats().dropped` and
+ * logged at warn at the first drop, at each doubling of the overload's total, and once storage
+ * has caught up.
  *
  * @example
  * ```ts

@@ -6,6 +6,9 @@ import type { Observable } from 'rxjs';
 import type { DuckDbHandle } from '../store/duckdb/database.js';
 import type { Logger } from '../types.js';
 import type { ColumnType } from './column-types.js';
+import type { StorageOverflow } from './pending-writes.js';
+
+export type { StorageOverflow } from './pending-writes.js';
 
 /** A value literal allowed as a column `default` (spec §8.2). */
 export type DefaultValue = number | string | boolean | null;
@@ -74,14 +77,25 @@ export interface SchemaStageContext {
   messages$: Observable<Published>;
   /** Register a broker-local RPC; returns its teardown. */
   expose(method: string, handler: (...args: any[]) => unknown): () => void;
-  /** Where rejected messages and dropped batches are reported. Default: silent. */
+  /** Where rejected messages and dropped rows are reported. Default: silent. */
   logger?: Logger;
   /** Rows per batch before it is written at once. Default 5 000. */
   batchSize?: number;
   /** Longest a row waits in the batch buffer, ms. Default 200. */
   flushInterval?: number;
-  /** Rows that may wait for DuckDB before the oldest batch is dropped. Default 100 000. */
-  maxPendingRows?: number;
+  /**
+   * Estimated bytes of rows that may wait for DuckDB (queued and being written; 8 per number,
+   * text and blobs by their length, see `stats().pendingBytes`) before `overflow` applies.
+   * Default 128 MiB (`DEFAULT_MAX_PENDING_BYTES`): about 1.6 M rows of five columns, over ten
+   * seconds of stalled storage at 100,000 rows/s.
+   */
+  maxPendingBytes?: number;
+  /**
+   * Which rows are dropped past `maxPendingBytes`: `'dropOldest'` (the oldest queued batches:
+   * the newest readings are kept) or `'dropNewest'` (the batch that does not fit: what is
+   * stored stays a gap-free prefix). Default `'dropOldest'`.
+   */
+  overflow?: StorageOverflow;
 }
 
 /** Counters of a {@link SchemaStage}. */
@@ -92,8 +106,12 @@ export interface SchemaStageStats {
   rejected: number;
   /** Batches written. */
   batches: number;
-  /** Rows dropped because more than `maxPendingRows` were waiting for DuckDB. */
+  /** Rows dropped because `maxPendingBytes` of rows were waiting for DuckDB. */
   dropped: number;
+  /** Rows waiting for DuckDB now (queued or being written; not those still being collected). */
+  pendingRows: number;
+  /** Their estimated bytes, the measure `maxPendingBytes` bounds. */
+  pendingBytes: number;
 }
 
 /** The running storage stage of a schema. */

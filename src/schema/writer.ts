@@ -1,14 +1,15 @@
 /**
- * Writing rows of one schema table (spec §8.3 step 7). Append-only tables take the rows
- * through DuckDB's Appender; keyed tables collapse the batch by key, append it to a temporary
- * table and merge it with `INSERT … ON CONFLICT (keys) DO UPDATE`.
+ * Writing rows of one schema table (spec §8.3 step 7), column-wise through DuckDB data chunks.
+ * Append-only tables take the chunks directly; keyed tables collapse the rows by key, append
+ * them to a temporary table and merge it with `INSERT … ON CONFLICT (keys) DO UPDATE`; tables
+ * with columns the schema lacks go through the same temporary table so those get their defaults.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { EpochNs } from '../dataframe/columns.js';
-import { appendRows } from '../store/duckdb/database.js';
-import { appendFn, type AppendFn } from './append.js';
+import { appendColumns, type ColumnSource } from '../store/duckdb/append-columns.js';
+import { ColumnBatch } from './column-batch.js';
 import { ident } from './column-types.js';
-import { mergeTableName, type TableCatalog } from './ddl.js';
+import { isStaged, mergeTableName, type TableCatalog } from './ddl.js';
 import type { Row, TableDef } from './types.js';
 
 /** How a keyed write treats nulls: PY keeps the stored value unless `nulls` is set (§8.4). */
@@ -25,69 +26,73 @@ function keyPart(v: unknown): string {
 
 /** Writes batches of one table; build it once the table is ensured, use it on the write connection. */
 export class TableWriter {
-  /** Per database column: the layout index of its value, or -1 (the column's default). */
+  /** Per database column: the layout index of its value (every one is found unless staged). */
   private readonly physical: number[];
-  private readonly fns: AppendFn[];
+  /** The layout is the table's physical order: batches are sources as they are. */
+  private readonly direct: boolean;
+  private readonly staged: boolean;
   private readonly keyIdx: number[];
-  private readonly upsertSql: { keep: string; overwrite: string } | undefined;
+  private readonly sql: { keep: string; overwrite: string; insert: string };
 
   constructor(readonly table: TableDef, catalog: TableCatalog) {
     const lower = table.layout.map((c) => c.name.toLowerCase());
     this.physical = catalog.columns.map((c) => lower.indexOf(c.name.toLowerCase()));
-    this.fns = table.layout.map((c) => appendFn(c.type));
+    this.direct = this.physical.length === lower.length && this.physical.every((p, i) => p === i);
+    this.staged = isStaged(table, catalog.columns);
     this.keyIdx = table.keys.map((k) => lower.indexOf(k.toLowerCase()));
-    this.upsertSql = table.keys.length === 0 ? undefined
-      : { keep: this.mergeSql(false), overwrite: this.mergeSql(true) };
+    const cols = table.layout.map((c) => ident(c.name)).join(', ');
+    this.sql = { keep: this.mergeSql(false), overwrite: this.mergeSql(true),
+      insert: `INSERT INTO ${ident(table.name)} (${cols}) SELECT ${cols} FROM ${ident(mergeTableName(table))}` };
   }
 
   /**
-   * Write `rows` (layout order). Call inside a transaction so a batch lands whole or not at all.
+   * Write the rows of `batches`, in order. Call inside a transaction so they land whole or not
+   * at all.
    * @returns The number of rows written (after collapsing by key).
    */
-  async write(c: DuckDBConnection, rows: readonly Row[], { nulls = false }: MergeOptions = {}): Promise<number> {
-    if (rows.length === 0) return 0;
-    if (this.upsertSql === undefined) {
-      await appendRows(c, this.table.name, (a) => {
-        for (const row of rows) {
-          for (const i of this.physical) {
-            if (i < 0) a.appendDefault();
-            else this.appendCell(a, i, row[i]);
-          }
-          a.endRow();
-        }
-      });
-      return rows.length;
-    }
-    const merged = this.collapse(rows, nulls);
+  async write(c: DuckDBConnection, batches: readonly ColumnBatch[], { nulls = false }: MergeOptions = {}): Promise<number> {
+    const rows = batches.reduce((n, b) => n + b.length, 0);
+    if (rows === 0) return 0;
+    if (!this.staged) return appendColumns(c, this.table.name, batches.map((b) => this.source(b)));
+    const keyed = this.table.keys.length > 0;
+    const input = keyed ? [this.collapse(batches, nulls)] : batches;
     const stage = ident(mergeTableName(this.table));
     await c.run(`DELETE FROM ${stage}`);
-    await appendRows(c, mergeTableName(this.table), (a) => {
-      for (const row of merged) {
-        for (let i = 0; i < row.length; i++) this.appendCell(a, i, row[i]);
-        a.endRow();
-      }
-    });
-    await c.run(nulls ? this.upsertSql.overwrite : this.upsertSql.keep);
+    // The merge table has the layout's columns in layout order: a batch is its source as is.
+    const written = await appendColumns(c, mergeTableName(this.table), input);
+    await c.run(!keyed ? this.sql.insert : nulls ? this.sql.overwrite : this.sql.keep);
     await c.run(`DELETE FROM ${stage}`);
-    return merged.length;
+    return written;
   }
 
-  private appendCell(a: Parameters<AppendFn>[0], i: number, value: unknown): void {
-    if (value === null || value === undefined) a.appendNull();
-    else this.fns[i]!(a, value);
+  /** {@link TableWriter.write} for rows as arrays (layout order, coerced): the upsert RPC. */
+  writeRows(c: DuckDBConnection, rows: readonly Row[], options?: MergeOptions): Promise<number> {
+    return this.write(c, [ColumnBatch.fromRows(this.table, rows)], options);
+  }
+
+  /** `batch` in the table's physical column order. */
+  private source(batch: ColumnBatch): ColumnSource {
+    if (this.direct) return batch;
+    const { physical } = this;
+    return {
+      length: batch.length,
+      fill: (column: number, vector: DuckDBVector, from: number, count: number) => batch.fill(physical[column]!, vector, from, count),
+    };
   }
 
   /** Last row per key wins; without `nulls`, its null cells keep the earlier rows' values. */
-  private collapse(rows: readonly Row[], nulls: boolean): Row[] {
+  private collapse(batches: readonly ColumnBatch[], nulls: boolean): ColumnBatch {
     const byKey = new Map<string, Row>();
-    for (const row of rows) {
-      const key = this.keyIdx.map((i) => keyPart(row[i])).join('\u0000');
-      const prev = byKey.get(key);
-      if (prev === undefined || nulls) { byKey.delete(key); byKey.set(key, row); continue; }
-      byKey.delete(key);
-      byKey.set(key, row.map((v, i) => (v === null ? prev[i] : v)));
+    for (const batch of batches) {
+      for (let r = 0; r < batch.length; r++) {
+        const row = batch.row(r);
+        const key = this.keyIdx.map((i) => keyPart(row[i])).join('\u0000');
+        const prev = byKey.get(key);
+        byKey.delete(key); // re-inserted last: rows keep the order of their last write
+        byKey.set(key, prev === undefined || nulls ? row : row.map((v, i) => (v === null ? prev[i] : v)));
+      }
     }
-    return [...byKey.values()];
+    return ColumnBatch.fromRows(this.table, [...byKey.values()]);
   }
 
   private mergeSql(overwrite: boolean): string {

@@ -12,7 +12,7 @@ import { Subject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dataFrameColumns, dataFrameToTag, EpochNs, isDataFrame } from '../../src/dataframe/index.js';
 import {
-  attachSchema, parseSchema, SchemaError, TableRpcError, type Published, type Schema, type SchemaStage,
+  attachSchema, ColumnBatch, mapPublish, parseSchema, SchemaError, TableRpcError, type Published, type Schema, type SchemaStage,
 } from '../../src/schema/index.js';
 import { openDatabase, type DuckDbHandle } from '../../src/store/duckdb/database.js';
 import type { Logger } from '../../src/types.js';
@@ -53,6 +53,8 @@ interface Rig {
 let dir: string;
 let file: string;
 let open: Rig[] = [];
+/** Gates of slow databases, opened before the rigs are closed. */
+let releases: (() => void)[] = [];
 let recv = 1_700_000_000_000_000_000n;
 
 beforeEach(async () => {
@@ -61,6 +63,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  for (const release of releases.splice(0)) release();
   for (const rig of open) {
     await rig.stage.close();
     await rig.db.close();
@@ -257,40 +260,111 @@ describe('attachSchema', () => {
     const [row] = await rig.db.read('SELECT count(*)::INTEGER AS n, sum(temperature)::BIGINT AS total FROM telemetry');
     expect(row?.['n']).toBe(10_000);
     expect(row?.['total']).toBe(49_995_000n);
-    expect(rig.stage.stats()).toMatchObject({ persisted: 10_000, rejected: 0, dropped: 0 });
+    expect(rig.stage.stats()).toMatchObject({ persisted: 10_000, rejected: 0, dropped: 0, pendingRows: 0, pendingBytes: 0 });
   });
 
-  it('never blocks the publisher on a slow database, and drops the oldest batches beyond maxPendingRows', async () => {
-    const db = await openDatabase(file);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    // Every batch write waits for the gate: the database is "slow".
-    const slow: DuckDbHandle = {
-      path: db.path, get closed() { return db.closed; }, write: (w) => db.write(w), read: (...a) => db.read(...a),
-      transaction: async (work) => { await gate; return db.transaction(work); }, close: () => db.close(),
-    };
-    const messages$ = new Subject<Published>();
-    const warnings: unknown[] = [];
-    const stage = attachSchema({ schema: SCHEMA, db: slow, messages$, logger: logger(warnings), expose: () => () => undefined,
-      batchSize: 10, maxPendingRows: 30 });
-    open.push({ db, stage, messages$, methods: new Map(), warnings });
-    await stage.ready;
-    for (let i = 0; i < 100; i++) {
-      messages$.next({ topic: `p/d${i}/telemetry`, args: [{ temperature: i, pressure: 0 }], flags: 0, recv: BigInt(i), origin: 'x' });
+  describe('on a slow database', () => {
+    /** A database whose transactions wait for `release()`, counting them. */
+    async function slowDb(): Promise<{ db: DuckDbHandle; slow: DuckDbHandle; release: () => void; transactions: () => number }> {
+      const db = await openDatabase(file);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      let transactions = 0;
+      const slow: DuckDbHandle = {
+        path: db.path, get closed() { return db.closed; }, write: (w) => db.write(w), read: (...a) => db.read(...a),
+        transaction: async (work) => { transactions++; await gate; return db.transaction(work); }, close: () => db.close(),
+      };
+      return { db, slow, release, transactions: () => transactions };
     }
-    // Every next() returned while no write could finish.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const { dropped, persisted: before } = stage.stats();
-    expect(before).toBe(0);
-    expect(dropped).toBeGreaterThanOrEqual(60);
-    expect(warnings.length).toBe(dropped / 10);
-    release();
-    await stage.flush();
-    const { persisted } = stage.stats();
-    expect(persisted + dropped).toBe(100);
-    const [row] = await db.read('SELECT count(*)::INTEGER AS n, max(temperature) AS top FROM telemetry');
-    expect(row?.['n']).toBe(persisted);
-    expect(row?.['top']).toBe(99); // the newest rows survive
+
+    /** The estimated bytes of `n` rows of `p/d<i%10>/telemetry` publishes (all the same size). */
+    function bytesOf(n: number): number {
+      const batch = new ColumnBatch(SCHEMA.tables[1]!);
+      for (let i = 0; i < n; i++) mapPublish(SCHEMA.tables[1]!, telemetryMsg(i), batch, { site: 'p', dn: `d${i % 10}` });
+      return batch.bytes;
+    }
+
+    function telemetryMsg(i: number): Published {
+      return { topic: `p/d${i % 10}/telemetry`, args: [{ temperature: i, pressure: 0 }], flags: 0, recv: BigInt(i), origin: 'x' };
+    }
+
+    /**
+     * 100 publishes in batches of 10 to a stage whose database waits: the first batch is taken
+     * (in flight, waiting) before the other 90 arrive. `batches`: batches maxPendingBytes holds.
+     */
+    async function slowStage(overflow: 'dropOldest' | 'dropNewest', batches: number) {
+      const { db, slow, release, transactions } = await slowDb();
+      releases.push(release);
+      const messages$ = new Subject<Published>();
+      const warnings: unknown[] = [];
+      const stage = attachSchema({ schema: SCHEMA, db: slow, messages$, logger: logger(warnings), expose: () => () => undefined,
+        batchSize: 10, maxPendingBytes: bytesOf(10) * batches, overflow });
+      open.push({ db, stage, messages$, methods: new Map(), warnings });
+      await stage.ready;
+      for (let i = 0; i < 10; i++) messages$.next(telemetryMsg(i));
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let i = 10; i < 100; i++) messages$.next(telemetryMsg(i));
+      return { db, stage, warnings, release, transactions };
+    }
+
+    it('never blocks the publisher, keeps maxPendingBytes, and drops the oldest rows past it', async () => {
+      const { db, stage, warnings, release } = await slowStage('dropOldest', 3);
+      // Every next() returned while no write could finish: 10 batches of 10 rows, room for 3.
+      const before = stage.stats();
+      expect(before).toMatchObject({ persisted: 0, dropped: 70, pendingRows: 30, pendingBytes: bytesOf(30) });
+      // Logged at the first drop and at each doubling of the episode's total, not per batch.
+      expect(warnings.map((w) => (w as { dropped: number }).dropped)).toEqual([10, 20, 40, 70]);
+      release();
+      await stage.flush();
+      expect(stage.stats()).toMatchObject({ persisted: 30, dropped: 70, pendingRows: 0, pendingBytes: 0 });
+      expect(warnings.at(-1)).toMatchObject({ dropped: 70, droppedTotal: 70 }); // caught up
+      const [row] = await db.read('SELECT count(*)::INTEGER AS n, min(temperature) AS low, max(temperature) AS top FROM telemetry');
+      // The batch in flight when the overload began (0–9) and the newest two survive.
+      expect(row).toEqual({ n: 30, low: 0, top: 99 });
+      expect((await db.read('SELECT temperature FROM telemetry WHERE temperature >= 10 ORDER BY 1')).map((r) => r['temperature']))
+        .toEqual(Array.from({ length: 20 }, (_, i) => 80 + i));
+    });
+
+    it('with dropNewest keeps what was queued first and drops what does not fit', async () => {
+      const { db, stage, release } = await slowStage('dropNewest', 3);
+      expect(stage.stats()).toMatchObject({ persisted: 0, dropped: 70, pendingRows: 30 });
+      release();
+      await stage.flush();
+      const temps = (await db.read('SELECT temperature FROM telemetry ORDER BY 1')).map((r) => r['temperature']);
+      expect(temps).toEqual(Array.from({ length: 30 }, (_, i) => i)); // a gap-free prefix
+    });
+
+    it('writes a backlog in fewer, larger transactions, without dropping under the default bound', async () => {
+      const { db, stage, warnings, release, transactions } = await slowStage('dropOldest', 1_000);
+      expect(stage.stats()).toMatchObject({ dropped: 0, pendingRows: 100 });
+      release();
+      await stage.flush();
+      // The first batch was in flight alone; the 9 queued behind it went in one transaction.
+      expect(transactions()).toBe(2);
+      expect(stage.stats()).toMatchObject({ persisted: 100, dropped: 0, batches: 10, pendingRows: 0 });
+      expect(warnings).toEqual([]);
+      expect((await db.read('SELECT count(*)::INTEGER AS n FROM telemetry'))[0]?.['n']).toBe(100);
+    });
+  });
+
+  it('gives columns the schema no longer lists their default, and upserts keyed rows in large batches', async () => {
+    await detach(await attach());
+    const db = await openDatabase(file);
+    await db.write((c) => c.run("ALTER TABLE telemetry ADD COLUMN note VARCHAR DEFAULT 'n/a'"));
+    const rig = await attach(SCHEMA, { db });
+    for (let i = 0; i < 5_000; i++) {
+      publish(rig, `p/d${i % 7}/telemetry`, [{ temperature: i, pressure: i % 3 === 0 ? null : i }]);
+      publish(rig, `veneto/l${i % 5}/temperature`, [{ sensor: `s${i % 50}`, value: i % 100 < 50 ? i : null }]);
+    }
+    await rig.stage.flush();
+    const [t] = await db.read(`SELECT count(*)::INTEGER AS n, count(pressure)::INTEGER AS p, min(note) AS lo, max(note) AS hi,
+      sum(temperature) AS total FROM telemetry`);
+    expect(t).toEqual({ n: 5_000, p: 3_333, lo: 'n/a', hi: 'n/a', total: 12_497_500 });
+    // Last value per sensor; a null value keeps the one before (PY semantics), within a batch and across.
+    const temps = await db.read('SELECT sensor, value FROM temperature ORDER BY sensor');
+    expect(temps).toHaveLength(50);
+    expect(temps.find((r) => r['sensor'] === 's1')).toEqual({ sensor: 's1', value: 4_901 });
+    expect(temps.find((r) => r['sensor'] === 's49')).toEqual({ sensor: 's49', value: 4_949 });
   });
 
   it('stores and returns every column type exactly', async () => {

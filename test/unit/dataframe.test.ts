@@ -8,7 +8,7 @@ import type { DataFrame } from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { decodeCbor, decodeValue, encodeCbor, encodeValue } from '../../src/codec/index.js';
 import {
-  dataFrameColumns, dataFrameToTag, decodeDataFrames, decodeResult, encodeDataFrames, encodeResult,
+  columnValues, dataFrameColumns, dataFrameToTag, decodeDataFrames, decodeResult, encodeDataFrames, encodeResult,
   EpochNs, int64Series, isDataFrame, isDataFrameTag, tagToDataFrame,
 } from '../../src/dataframe/index.js';
 import { DecodeError } from '../../src/errors.js';
@@ -37,6 +37,34 @@ function sample(): DataFrame {
     int64Series('dns', [1_700_000_000_123_456_789n, 5n, null]).cast(pl.Datetime('ns')),
   ]);
 }
+
+describe('columnValues', () => {
+  it('hands numeric columns without nulls out as typed arrays, the others exactly as before', () => {
+    const full = pl.DataFrame([
+      pl.Series('f64', [1.5, -0.25], pl.Float64), pl.Series('f32', [3.5, 1e10], pl.Float32),
+      pl.Series('i8', [-128, 127], pl.Int8), int64Series('i64', [-(2n ** 63n), 2n ** 63n - 1n]),
+      pl.Series('u32', [0, 4294967295], pl.UInt32), pl.Series('u64', [0n, 2n ** 64n - 1n], pl.UInt64),
+      pl.Series('c', ['x', 'y'], pl.Categorical),
+    ]);
+    const typed = columnValues(full);
+    expect([...typed.values()].map((v) => v.constructor.name)).toEqual(['Float64Array', 'Float32Array', 'Int8Array',
+      'BigInt64Array', 'Uint32Array', 'BigUint64Array', 'Array']);
+    expect(Array.from(typed.get('i64')!)).toEqual([-(2n ** 63n), 2n ** 63n - 1n]);
+    expect(Array.from(typed.get('u64')!)).toEqual([0n, 2n ** 64n - 1n]);
+    expect(typed.get('c')).toEqual(['x', 'y']);
+    // Columns with nulls, text, booleans and instants come as arrays, exact (Int64 too).
+    const withNulls = columnValues(sample());
+    expect([...withNulls.values()].every(Array.isArray)).toBe(true);
+    expect(withNulls.get('i64')).toEqual([-(2n ** 63n), null, 2n ** 63n - 1n]);
+    expect(withNulls.get('dns')).toEqual([new EpochNs(1_700_000_000_123_456_789n), new EpochNs(5n), null]);
+  });
+
+  it('reads a frame of several chunks whole', () => {
+    const df = pl.DataFrame({ x: [1.5, 2.5] }).vstack(pl.DataFrame({ x: [3.5] }));
+    expect(Array.from(columnValues(df).get('x')!)).toEqual([1.5, 2.5, 3.5]);
+    expect(dataFrameColumns(df).get('x')).toEqual([1.5, 2.5, 3.5]);
+  });
+});
 
 describe('encodeDataFrames / decodeDataFrames', () => {
   it('round-trips every column type with nulls exactly when published as args', () => {

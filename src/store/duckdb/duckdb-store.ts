@@ -3,10 +3,11 @@
  * name, so several brokers can share one file).
  */
 import { DuckDBBlobValue, UBIGINT, listValue } from '@duckdb/node-api';
-import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBValue, DuckDBVector } from '@duckdb/node-api';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../internal/logger.js';
 import type { LogQuery, Store, StoredMessage, TwinRecord } from '../types.js';
+import { appendColumns, type ColumnSource } from './append-columns.js';
 import { appendRows, openDatabase, type DuckDbHandle } from './database.js';
 
 const SCHEMA = [
@@ -48,6 +49,25 @@ function toMessage(row: Record<string, DuckDBValue>): StoredMessage {
   };
 }
 
+/**
+ * The `message` table's columns (name, recv, slot, qos, uid, topic, data) of a log batch.
+ * Numbers fill typed vectors; text and blobs still cost a native call per cell.
+ */
+function messageColumns(name: string, batch: readonly StoredMessage[]): ColumnSource {
+  const fill = (column: number, v: DuckDBVector, from: number, count: number): void => {
+    switch (column) {
+      case 0: for (let i = 0; i < count; i++) v.setItem(i, name); return;
+      case 1: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.recv); return;
+      case 2: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.slot); return;
+      case 3: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.qos); return;
+      case 4: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.uid); return;
+      case 5: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.topic); return;
+      default: for (let i = 0; i < count; i++) v.setItem(i, new DuckDBBlobValue(batch[from + i]!.data));
+    }
+  };
+  return { length: batch.length, fill };
+}
+
 class DuckDbStoreImpl implements Store {
   constructor(readonly db: DuckDbHandle, private readonly name: string,
     private readonly logger: Logger) {}
@@ -56,19 +76,8 @@ class DuckDbStoreImpl implements Store {
     // Even an empty call queues, so it keeps call order and rejects once closed.
     if (batch.length === 0) return this.db.write(async () => undefined);
     // One transaction per batch: a crash leaves all of it or none (the Appender alone
-    // commits whenever its buffer fills).
-    return this.db.transaction((c) => appendRows(c, 'message', (a) => {
-      for (const m of batch) {
-        a.appendVarchar(this.name);
-        a.appendUBigInt(m.recv);
-        if (m.slot === null) a.appendNull(); else a.appendUInteger(m.slot);
-        a.appendUTinyInt(m.qos);
-        if (m.uid === null) a.appendNull(); else a.appendUBigInt(m.uid);
-        a.appendVarchar(m.topic);
-        a.appendBlob(m.data);
-        a.endRow();
-      }
-    }));
+    // commits whenever its buffer fills). Column-wise: the log gets a row per publish.
+    return this.db.transaction(async (c) => { await appendColumns(c, 'message', [messageColumns(this.name, batch)]); });
   }
 
   async readMessages({ after, upTo, limit }: LogQuery): Promise<StoredMessage[]> {

@@ -1,0 +1,135 @@
+/**
+ * In-process micro-benchmark of the data-at-rest write path, without sockets: the steps a
+ * broker with `dataDir` and the telemetry schema takes per publish, measured one by one on a
+ * real DuckDB file. It separates main-thread time (what delays routing) from process CPU
+ * (all threads, DuckDB's included), which matters as much on a 2-core box.
+ *
+ * Usage: `npx tsx bench/storage-micro.ts [--rows 200000] [--step map,schema,log,stage,frame] [--repeat 3] [--batch 5000]`
+ *
+ * - `map`: matchTable + mapPublish of N object publishes into column batches of 5,000 rows (no database).
+ * - `schema`: TableWriter.write of those batches (one transaction each).
+ * - `log`: store.appendMessages of N message-log rows in batches of 90,000 (one per second at the W1 rate).
+ * - `stage`: the whole schema stage (attachSchema) fed N publishes through a Subject, until flushed.
+ * - `frame`: the stage fed N rows as DataFrame publishes of `--frame 1000` rows each (tag 80).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pl from 'nodejs-polars';
+import { Subject } from 'rxjs';
+import { dataFrameToTag } from '../src/dataframe/index.js';
+import { attachSchema, ColumnBatch, ensureTable, mapPublish, matchTable, parseSchema, TableWriter, type Published } from '../src/schema/index.js';
+import { openDuckDbStore } from '../src/store/duckdb/duckdb-store.js';
+import { openDatabase } from '../src/store/duckdb/database.js';
+import type { StoredMessage } from '../src/store/types.js';
+import { encodeValue } from '../src/codec/cbor.js';
+import { num, parseArgs, schemaFrame, schemaTelemetry, schemaTopic, str, TELEMETRY_SCHEMA } from './common.js';
+
+const args = parseArgs();
+const N = num(args, 'rows', 200_000);
+const REPEAT = num(args, 'repeat', 3);
+const FRAME = num(args, 'frame', 1_000);
+const BATCH = num(args, 'batch', 5_000);
+const STEPS = str(args, 'step', 'map,schema,log,stage,frame').split(',');
+const schema = parseSchema(TELEMETRY_SCHEMA);
+
+function published(i: number): Published {
+  return { topic: schemaTopic(i), args: [schemaTelemetry(i)], flags: 0, recv: 1_700_000_000_000_000_000n + BigInt(i), origin: 'pub' };
+}
+
+interface Sample { wall: number; cpu: number }
+
+/** Wall ms and process CPU ms (every thread) of `work`. */
+async function measure(work: () => Promise<void> | void): Promise<Sample> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await work();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+function line(step: string, rows: number, s: Sample, extra = ''): void {
+  const rate = Math.round((rows * 1000) / s.wall).toLocaleString('en');
+  process.stdout.write(`${step.padEnd(8)} ${rate.padStart(10)} rows/s wall  ${(s.wall * 1000 / rows).toFixed(2).padStart(6)} µs/row wall  `
+    + `${(s.cpu * 1000 / rows).toFixed(2).padStart(6)} µs/row cpu${extra}\n`);
+}
+
+const msgs = Array.from({ length: N }, (_, i) => published(i));
+const dir = mkdtempSync(join(tmpdir(), 'rembus-micro-'));
+try {
+  for (let r = 0; r < REPEAT; r++) {
+    if (STEPS.includes('map')) {
+      let batches: ColumnBatch[] = [];
+      const s = await measure(() => {
+        batches = [];
+        let batch: ColumnBatch | undefined;
+        for (const m of msgs) {
+          const match = matchTable(schema, m.topic)!;
+          if (batch === undefined || batch.length >= 5_000) batches.push(batch = new ColumnBatch(match.table));
+          mapPublish(match.table, m, batch, match.vars);
+        }
+      });
+      line('map', N, s);
+      if (STEPS.includes('schema')) {
+        const db = await openDatabase(join(dir, `schema-${r}.duckdb`));
+        const table = schema.tables[0]!;
+        const catalog = await db.write((c) => ensureTable(c, table, 0));
+        const writer = new TableWriter(table, catalog);
+        let main = 0;
+        const w = await measure(async () => {
+          for (const batch of batches) {
+            await db.transaction(async (c) => {
+              const t0 = performance.now();
+              await writer.write(c, [batch]);
+              main += performance.now() - t0;
+            });
+          }
+        });
+        line('schema', N, w, `  (write ${(main * 1000 / N).toFixed(2)} µs/row of it)`);
+        await db.close();
+      }
+    }
+    if (STEPS.includes('log')) {
+      const store = await openDuckDbStore({ path: join(dir, `log-${r}.duckdb`) });
+      const log: StoredMessage[] = msgs.map((m) => ({ recv: m.recv, slot: null, qos: 0, uid: null, topic: m.topic, data: encodeValue(m.args) }));
+      const s = await measure(async () => {
+        for (let i = 0; i < log.length; i += 90_000) await store.appendMessages(log.slice(i, i + 90_000));
+      });
+      line('log', N, s);
+      await store.close();
+    }
+    if (STEPS.includes('stage') || STEPS.includes('frame')) {
+      for (const kind of ['stage', 'frame'].filter((k) => STEPS.includes(k))) {
+        const db = await openDatabase(join(dir, `${kind}-${r}.duckdb`));
+        const messages$ = new Subject<Published>();
+        const stage = attachSchema({ schema, db, messages$, expose: () => () => undefined, batchSize: BATCH });
+        await stage.ready;
+        let input: Published[];
+        if (kind === 'stage') input = msgs;
+        else {
+          input = [];
+          for (let i = 0; i < N; i += FRAME) {
+            const n = Math.min(FRAME, N - i);
+            input.push({ ...published(i / FRAME), args: [dataFrameToTag(schemaFrame(pl, i / FRAME, n))] });
+          }
+        }
+        let main = 0;
+        const s = await measure(async () => {
+          const t0 = performance.now();
+          for (const m of input) messages$.next(m);
+          main += performance.now() - t0;
+          await stage.flush();
+        });
+        const st = stage.stats();
+        line(kind, N, s, `  (persisted ${st.persisted}, rejected ${st.rejected}, dropped ${st.dropped}, batches ${st.batches}; `
+          + `next() ${(main * 1000 / N).toFixed(2)} µs/row)`);
+        await stage.close();
+        await db.close();
+      }
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

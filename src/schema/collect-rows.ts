@@ -1,0 +1,93 @@
+/**
+ * `collectRows`: the schema stage's intake. Each publish is matched to its table and mapped
+ * into that table's column batch at once, so a waiting row is a few typed-array cells rather
+ * than a message object, a row array and per-cell boxes; the batches of all tables are
+ * emitted together by size, by time, on a flush trigger, and when the source completes.
+ */
+import { asyncScheduler, Observable, timer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { errorText } from '../internal/logger.js';
+import { ColumnBatch } from './column-batch.js';
+import { matchTable } from './match.js';
+import { mapPublish } from './rows.js';
+import type { Published, Schema, TableDef } from './types.js';
+
+/** Options of {@link collectRows}. */
+export interface CollectRowsConfig {
+  /** The schema publishes are matched against. */
+  schema: Schema;
+  /** Emit once this many rows (over all tables) are collected. */
+  maxRows: number;
+  /** Emit once the first row collected has waited this long, ms. */
+  maxWait: number;
+  /** Each emission emits what is collected at once (if anything). */
+  flush$?: Observable<unknown>;
+  /** Called for a publish that matches a table but does not fit it; it is not stored. */
+  onReject?: (msg: Published, table: TableDef, reason: string) => void;
+  /** Scheduler of the `maxWait` timer. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Map publishes to the rows of their tables (spec §8.3) and emit them as one column batch per
+ * table that got rows, when `maxRows` rows are collected, `maxWait` ms after the first one,
+ * when `flush$` emits, or when the source completes. Publishes matching no table are ignored;
+ * empty emissions never happen. Mapping runs in the publisher's call (it is total: a payload
+ * that does not fit goes to `onReject`, never to the stream's error).
+ *
+ * @example
+ * ```ts
+ * import { collectRows } from './collect-rows.js';
+ * broker.messages$.pipe(collectRows({ schema, maxRows: 5_000, maxWait: 200 })).subscribe(writeBatches);
+ * ```
+ * @see batchBy, the same windowing for values of any kind.
+ */
+export function collectRows({ schema, maxRows, maxWait, flush$, onReject, scheduler = asyncScheduler }: CollectRowsConfig,
+): OperatorFunction<Published, ColumnBatch[]> {
+  return (source) => new Observable<ColumnBatch[]>((subscriber) => {
+    let batches = new Map<TableDef, ColumnBatch>();
+    let rows = 0;
+    let timeout: Subscription | undefined;
+    const emit = (): void => {
+      timeout?.unsubscribe();
+      timeout = undefined;
+      if (rows === 0) return;
+      const out = [...batches.values()].filter((b) => b.length > 0);
+      batches = new Map();
+      rows = 0;
+      subscriber.next(out);
+    };
+    const collect = (msg: Published): void => {
+      const match = matchTable(schema, msg.topic);
+      if (match === undefined) return;
+      let batch = batches.get(match.table);
+      if (batch === undefined) batches.set(match.table, batch = new ColumnBatch(match.table, 1_024, maxRows));
+      const before = batch.length;
+      let added: number | string;
+      try {
+        added = mapPublish(match.table, msg, batch, match.vars);
+      } catch (err) { // mapPublish is total; this guards the stage's subscription all the same
+        batch.rollback(before);
+        added = errorText(err);
+      }
+      if (typeof added === 'string') {
+        onReject?.(msg, match.table, added);
+        return;
+      }
+      rows += added;
+      if (rows >= maxRows) emit();
+      else if (added > 0) timeout ??= timer(maxWait, scheduler).subscribe(emit);
+    };
+    const subscription = flush$?.subscribe({ next: emit, error: (err: unknown) => subscriber.error(err) });
+    const main = source.subscribe({
+      next: collect,
+      error: (err: unknown) => subscriber.error(err),
+      complete: () => { emit(); subscriber.complete(); },
+    });
+    return () => {
+      main.unsubscribe();
+      subscription?.unsubscribe();
+      timeout?.unsubscribe();
+      batches = new Map();
+    };
+  });
+}

@@ -1,0 +1,247 @@
+/**
+ * Rows of one schema table held column by column until DuckDB has them. Numbers live in a
+ * `Float64Array`, 64-bit integers in a `BigInt64Array`/`BigUint64Array`, other values in a
+ * plain array: a waiting row then costs no object of its own, which keeps the garbage collector
+ * out of the ingest path (rows wait hundreds of ms, long enough to be promoted), and a column
+ * is handed to a DuckDB vector in one loop.
+ */
+import {
+  DuckDBBlobValue, DuckDBDateValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampNanosecondsValue,
+  DuckDBTimestampSecondsValue, DuckDBTimestampTZValue, DuckDBTimestampValue,
+} from '@duckdb/node-api';
+import type { DuckDBValue, DuckDBVector } from '@duckdb/node-api';
+import type { EpochNs } from '../dataframe/columns.js';
+import type { ColumnType } from './column-types.js';
+import type { Row, TableDef } from './types.js';
+
+/** Where mapped cells go (see `mapPublish`): a {@link ColumnBatch}, or an array of rows. */
+export interface RowTarget {
+  /** Rows committed so far. */
+  readonly length: number;
+  /** Set cell `column` (layout index) of the row being built: a coerced value or null. */
+  set(column: number, value: unknown): void;
+  /** The row being built is complete: keep it. A row never committed is overwritten. */
+  commit(): void;
+  /** Start a publish: a position to return to with {@link RowTarget.rollback}. */
+  mark(): number;
+  /**
+   * Forget the rows committed since the last `mark` (a DataFrame that does not fit is stored
+   * whole or not at all).
+   */
+  rollback(mark: number): void;
+}
+
+/**
+ * Estimated bytes of a row's cells, for the stage's memory bound: 8 per number, the payload of
+ * text and blobs plus a reference, a fixed 32 for other objects (bigints above 64 bits,
+ * instants). An estimate of what the rows keep alive, not an exact heap measure.
+ */
+function valueBytes(value: unknown): number {
+  if (value === null) return 8;
+  if (typeof value === 'string') return 24 + value.length;
+  if (value instanceof Uint8Array) return 64 + value.byteLength;
+  return 40;
+}
+
+/** Floor division: instants before 1970 round down, as DuckDB does. */
+function per(ns: bigint, unit: bigint): bigint {
+  const q = ns / unit;
+  return ns % unit !== 0n && ns < 0n ? q - 1n : q;
+}
+const nsOf = (v: unknown): bigint => (v as EpochNs).ns;
+
+/** The DuckDB value a vector of `type` takes for a canonical JS value (see `coerce`). */
+type ToVector = (value: unknown) => DuckDBValue;
+const AS_IS: ToVector = (v) => v as DuckDBValue;
+const TO_VECTOR: Partial<Record<ColumnType, ToVector>> = {
+  BLOB: (v) => new DuckDBBlobValue(v as Uint8Array),
+  DATE: (v) => new DuckDBDateValue(Number(per(nsOf(v), 86_400_000_000_000n))),
+  TIMESTAMP: (v) => new DuckDBTimestampValue(per(nsOf(v), 1_000n)),
+  TIMESTAMP_S: (v) => new DuckDBTimestampSecondsValue(per(nsOf(v), 1_000_000_000n)),
+  TIMESTAMP_MS: (v) => new DuckDBTimestampMillisecondsValue(per(nsOf(v), 1_000_000n)),
+  TIMESTAMP_NS: (v) => new DuckDBTimestampNanosecondsValue(nsOf(v)),
+  TIMESTAMPTZ: (v) => new DuckDBTimestampTZValue(per(nsOf(v), 1_000n)),
+};
+
+const NUMBER_TYPES = new Set<ColumnType>(['TINYINT', 'SMALLINT', 'INTEGER', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'FLOAT', 'DOUBLE']);
+
+/** One column's cells. */
+interface Column {
+  set(row: number, value: unknown): number;
+  get(row: number): unknown;
+  grow(capacity: number): void;
+  fill(vector: DuckDBVector, from: number, count: number): void;
+}
+
+/** Numbers (integers up to 32 bits, FLOAT, DOUBLE): a Float64Array and a null mask made on first null. */
+class NumberColumn implements Column {
+  private data: Float64Array;
+  private nulls: Uint8Array | undefined;
+  constructor(capacity: number) { this.data = new Float64Array(capacity); }
+  set(row: number, value: unknown): number {
+    if (value === null) (this.nulls ??= new Uint8Array(this.data.length))[row] = 1;
+    else {
+      this.data[row] = value as number;
+      if (this.nulls !== undefined) this.nulls[row] = 0;
+    }
+    return 8;
+  }
+  get(row: number): unknown { return this.nulls?.[row] === 1 ? null : this.data[row]; }
+  grow(capacity: number): void {
+    const data = new Float64Array(capacity);
+    data.set(this.data);
+    this.data = data;
+    if (this.nulls !== undefined) { const nulls = new Uint8Array(capacity); nulls.set(this.nulls); this.nulls = nulls; }
+  }
+  fill(vector: DuckDBVector, from: number, count: number): void {
+    const { data, nulls } = this;
+    const v = vector as DuckDBVector<number>;
+    if (nulls === undefined) for (let i = 0; i < count; i++) v.setItem(i, data[from + i]!);
+    else for (let i = 0; i < count; i++) v.setItem(i, nulls[from + i] === 1 ? null : data[from + i]!);
+  }
+}
+
+/** BIGINT / UBIGINT: a 64-bit typed array (a stored bigint is no heap object) and a null mask. */
+class BigIntColumn implements Column {
+  private data: BigInt64Array | BigUint64Array;
+  private nulls: Uint8Array | undefined;
+  constructor(private readonly unsigned: boolean, capacity: number) { this.data = this.make(capacity); }
+  private make(capacity: number): BigInt64Array | BigUint64Array {
+    return this.unsigned ? new BigUint64Array(capacity) : new BigInt64Array(capacity);
+  }
+  set(row: number, value: unknown): number {
+    if (value === null) (this.nulls ??= new Uint8Array(this.data.length))[row] = 1;
+    else {
+      this.data[row] = value as bigint;
+      if (this.nulls !== undefined) this.nulls[row] = 0;
+    }
+    return 8;
+  }
+  get(row: number): unknown { return this.nulls?.[row] === 1 ? null : this.data[row]; }
+  grow(capacity: number): void {
+    const data = this.make(capacity);
+    data.set(this.data as never);
+    this.data = data;
+    if (this.nulls !== undefined) { const nulls = new Uint8Array(capacity); nulls.set(this.nulls); this.nulls = nulls; }
+  }
+  fill(vector: DuckDBVector, from: number, count: number): void {
+    const { data, nulls } = this;
+    const v = vector as DuckDBVector<bigint>;
+    for (let i = 0; i < count; i++) v.setItem(i, nulls?.[from + i] === 1 ? null : data[from + i]!);
+  }
+}
+
+/** Anything else (text, blobs, booleans, 128-bit integers, instants): the canonical values. */
+class ValueColumn implements Column {
+  private data: unknown[] = [];
+  constructor(private readonly toVector: ToVector) {}
+  set(row: number, value: unknown): number {
+    this.data[row] = value;
+    return valueBytes(value);
+  }
+  get(row: number): unknown { return this.data[row]; }
+  grow(): void { /* a plain array grows by itself */ }
+  fill(vector: DuckDBVector, from: number, count: number): void {
+    const { data, toVector } = this;
+    const v = vector as DuckDBVector<DuckDBValue>;
+    for (let i = 0; i < count; i++) {
+      const value = data[from + i];
+      v.setItem(i, value === null || value === undefined ? null : toVector(value));
+    }
+  }
+}
+
+function column(type: ColumnType, capacity: number): Column {
+  if (NUMBER_TYPES.has(type)) return new NumberColumn(capacity);
+  if (type === 'BIGINT' || type === 'UBIGINT') return new BigIntColumn(type === 'UBIGINT', capacity);
+  return new ValueColumn(TO_VECTOR[type] ?? AS_IS);
+}
+
+/**
+ * The rows of one table waiting to be written, column by column in `table.layout` order.
+ * Cells must hold coerced values (see `coerce`) or null.
+ */
+export class ColumnBatch implements RowTarget {
+  /** Committed rows. */
+  length = 0;
+  /** Estimated memory of the committed rows' cells (see the stage's `maxPendingBytes`). */
+  bytes = 0;
+  private rowBytes = 0;
+  private capacity: number;
+  private readonly columns: Column[];
+  /** The last {@link ColumnBatch.mark}: one publish is mapped at a time, so one is enough. */
+  private markAt = 0;
+  private markBytes = 0;
+
+  /**
+   * @param table The table the rows belong to.
+   * @param capacity Rows to make room for at first (the buffers double as needed).
+   * @param expected Rows the batch is expected to reach (e.g. the stage's `batchSize`): the
+   * first growth goes there, later ones double.
+   */
+  constructor(readonly table: TableDef, capacity = 256, private readonly expected = Infinity) {
+    this.capacity = Math.max(1, capacity);
+    this.columns = table.layout.map((c) => column(c.type, this.capacity));
+  }
+
+  /** A batch holding `rows` (values in layout order, coerced). */
+  static fromRows(table: TableDef, rows: readonly Row[]): ColumnBatch {
+    const batch = new ColumnBatch(table, rows.length, rows.length);
+    for (const row of rows) {
+      for (let i = 0; i < row.length; i++) batch.set(i, row[i] ?? null);
+      batch.commit();
+    }
+    return batch;
+  }
+
+  set(columnIndex: number, value: unknown): void {
+    // Room is made when a row needs it, not after a commit: a batch emitted at exactly its
+    // expected size never grows for nothing.
+    if (this.length === this.capacity) this.grow();
+    this.rowBytes += this.columns[columnIndex]!.set(this.length, value);
+  }
+
+  commit(): void {
+    this.bytes += this.rowBytes;
+    this.rowBytes = 0;
+    this.length++;
+  }
+
+  private grow(): void {
+    // A batch that outgrows its first capacity is a busy table: go straight to the expected size.
+    this.capacity = this.capacity < this.expected && Number.isFinite(this.expected) ? this.expected : this.capacity * 2;
+    for (const c of this.columns) c.grow(this.capacity);
+  }
+
+  mark(): number {
+    this.rowBytes = 0; // cells of a row that failed half-way
+    this.markAt = this.length;
+    this.markBytes = this.bytes;
+    return this.length;
+  }
+
+  rollback(mark: number): void {
+    this.rowBytes = 0;
+    if (mark !== this.markAt || mark > this.length) return;
+    this.length = mark;
+    this.bytes = this.markBytes;
+  }
+
+  /** Cell `columnIndex` (layout order) of row `row`. */
+  get(row: number, columnIndex: number): unknown {
+    return this.columns[columnIndex]!.get(row);
+  }
+
+  /** Row `row` as an array in layout order. */
+  row(row: number): Row {
+    return this.columns.map((c) => c.get(row));
+  }
+
+  /**
+   * Write rows `from … from + count - 1` of layout column `columnIndex` into a DuckDB vector of
+   * that column's type, at positions `0 … count - 1` (see `appendColumns`).
+   */
+  fill(columnIndex: number, vector: DuckDBVector, from: number, count: number): void {
+    this.columns[columnIndex]!.fill(vector, from, count);
+  }
+}

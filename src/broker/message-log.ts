@@ -10,9 +10,6 @@ import type { PubMsg } from '../protocol/messages.js';
 import type { LogQuery, Store, StoredMessage } from '../store/types.js';
 import type { Logger } from '../types.js';
 
-/** Entries that trigger a flush before the interval. */
-export const FLUSH_BATCH = 4096;
-
 /** Extra work done by every flush, after the log rows are durable (twin state, marks). */
 export type FlushHook = () => Promise<void>;
 
@@ -26,6 +23,8 @@ export class MessageLog {
   private readonly waiters: (() => void)[] = [];
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
+  /** Entries that trigger a flush before the interval (the store's `appendBatch`). */
+  private readonly batch: number;
 
   constructor(
     private readonly store: Store,
@@ -34,6 +33,7 @@ export class MessageLog {
     private readonly log: Logger,
     private readonly hooks: FlushHook[] = [],
   ) {
+    this.batch = store.appendBatch ?? Infinity;
     this.timer = setInterval(() => void this.flush(), interval);
     this.timer.unref();
   }
@@ -76,9 +76,8 @@ export class MessageLog {
     this.buffer.push({
       recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
     });
-    // A full batch goes now rather than on the interval: entries die young (cheap for the GC)
-    // and a store gets batches of a size it appends well.
-    if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+    // A full batch goes now rather than on the interval, in the size the store appends well.
+    if (this.buffer.length >= this.batch) void this.flush();
     return recv;
   }
 

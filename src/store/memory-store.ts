@@ -14,6 +14,8 @@ export interface MemoryStoreOptions {
 }
 
 class MemoryStore implements Store {
+  /** Small batches: log entries waiting in the broker's buffer die young (cheap for the GC). */
+  readonly appendBatch = 4096;
   private readonly log: MessageRing;
   private readonly twins = new Map<string, TwinRecord>();
 

@@ -43,6 +43,12 @@ export interface LogQuery {
 
 /** Durable broker state. Methods may be called concurrently; writes apply in call order. */
 export interface Store {
+  /**
+   * Messages per `appendMessages` call this backend handles best: the broker's log hands over
+   * a batch as soon as this many wait, rather than on its interval only. Default: the interval
+   * alone decides.
+   */
+  readonly appendBatch?: number;
   /** Append messages (already in recv order) durably: resolved means written. */
   appendMessages(batch: readonly StoredMessage[]): Promise<void>;
   /** Logged messages in (after, upTo], oldest first, at most `limit`. */

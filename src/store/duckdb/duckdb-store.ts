@@ -69,6 +69,12 @@ function messageColumns(name: string, batch: readonly StoredMessage[]): ColumnSo
 }
 
 class DuckDbStoreImpl implements Store {
+  /**
+   * Large batches: each is a transaction, whose commit costs far more than a row (W9 measured
+   * 0.59x live throughput with 65,536-row batches against 0.48x with 4,096).
+   */
+  readonly appendBatch = 65_536;
+
   constructor(readonly db: DuckDbHandle, private readonly name: string,
     private readonly logger: Logger) {}
 

@@ -49,7 +49,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     await impl.start();
     if (options.schema !== undefined || options.ducklake !== undefined) {
       const { openDataStage } = await import('./data-stage.js');
-      data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, store,
+      data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, store, writes: options.schemaWrites,
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }

@@ -9,6 +9,7 @@ import type { Published } from '../schema/types.js';
 import { openDatabase, type DuckDbHandle } from '../store/duckdb/database.js';
 import type { Store } from '../store/types.js';
 import type { Handler, Logger } from '../types.js';
+import type { SchemaWriteOptions } from './types.js';
 import type { Observable } from 'rxjs';
 
 /** DuckLake was asked for (`ducklake` / `DUCKLAKE_URL`) but cannot be used here. */
@@ -31,6 +32,8 @@ export interface DataStageOptions {
   readonly dataPath?: string;
   readonly store?: Store;
   readonly logger: Logger;
+  /** Batching and memory bound of the schema stage. Default: the stage's. */
+  readonly writes?: SchemaWriteOptions;
 }
 
 export interface DataStage {
@@ -55,7 +58,7 @@ export async function openDataStage(options: DataStageOptions, broker: BrokerSid
     if (options.ducklake !== undefined) await attachDuckLake(db, options.ducklake, options.dataPath);
     const stage = schema === undefined ? undefined : attachSchema({
       schema, db, messages$: broker.messages$, expose: (m, h) => broker.expose(m, h),
-      logger: options.logger.child({ component: 'schema' }),
+      logger: options.logger.child({ component: 'schema' }), ...options.writes,
     });
     await stage?.ready;
     return {

@@ -1,5 +1,5 @@
 export { broker, DEFAULT_PORT } from './broker.js';
-export type { Broker, BrokerOptions, BrokerStats, Published } from './types.js';
+export type { Broker, BrokerOptions, BrokerStats, Published, SchemaWriteOptions } from './types.js';
 export type { FlowControlOptions } from './flow-control.js';
 export type { LinkState } from '../bridge/types.js';
 export { memoryStore } from '../store/memory-store.js';

@@ -3,6 +3,10 @@ import type { LinkState } from '../bridge/link-state.js';
 import type { SecurityStore } from '../security/types.js';
 import type { Store } from '../store/types.js';
 import type { FlowControlOptions } from './flow-control.js';
+import type { SchemaStageContext } from '../schema/types.js';
+
+/** The write options of the schema stage that a broker passes on (see `BrokerOptions.schemaWrites`). */
+export type SchemaWriteOptions = Pick<SchemaStageContext, 'batchSize' | 'flushInterval' | 'maxPendingBytes' | 'overflow'>;
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
 
@@ -32,6 +36,13 @@ export interface BrokerOptions {
    * DuckDB tables, with `query_<t>`, `delete_<t>`, `upsert_<t>` RPCs. Default none.
    */
   schema?: string | object;
+  /**
+   * How the schema stage batches and bounds its writes: `batchSize` rows (5,000) or
+   * `flushInterval` ms (200) per batch; at most `maxPendingBytes` (128 MiB, estimated) of rows
+   * waiting for DuckDB, past which `overflow` (`'dropOldest'` | `'dropNewest'`, default
+   * `'dropOldest'`) drops rows, every one counted in `stats().schema.dropped`.
+   */
+  schemaWrites?: SchemaWriteOptions;
   /**
    * A DuckLake catalog URL for the schema tables. Start-up fails with DuckLakeUnavailableError
    * when the ducklake extension cannot be loaded (it is downloaded on first use). Default none:

@@ -113,6 +113,18 @@ describe('schema tables through a broker', () => {
     await waitFor(() => (b.stats().schema?.rejected ?? 0) === 1, { what: 'the rejected payload to be counted' });
   });
 
+  it('passes schemaWrites on to the stage: rows wait for a full batch when the interval is long', async () => {
+    const b = await scope.broker({ dataDir: dir, schema: SCHEMA, schemaWrites: { batchSize: 3, flushInterval: 60_000 } });
+    const pub = await scope.connect(b, 'pub');
+    pub.publish('s1/d1/telemetry', { temperature: 1, pressure: 2 });
+    pub.publish('s1/d2/telemetry', { temperature: 1, pressure: 2 });
+    await roundTrip(pub);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // twice the default flushInterval
+    expect(b.stats().schema?.persisted).toBe(0);
+    pub.publish('s1/d3/telemetry', { temperature: 1, pressure: 2 });
+    await waitFor(() => b.stats().schema?.persisted === 3, { what: 'the full batch to be written' });
+  });
+
   it('fails start-up on a bad schema file with a message naming the field', async () => {
     const file = join(dir, 'schema.json');
     await writeFile(file, JSON.stringify({ tables: [{ table: 't', columns: [{ col: 'x', type: 'TEXTT' }] }] }));

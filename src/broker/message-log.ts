@@ -23,6 +23,11 @@ export class MessageLog {
   private readonly waiters: (() => void)[] = [];
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
+  /**
+   * The hooks (twin marks and QoS2 sets, O(twins)) run on the interval and for durable()
+   * callers, not for every batch a busy log hands over.
+   */
+  private hooksDue = false;
   /** Entries that trigger a flush before the interval (the store's `appendBatch`). */
   private readonly batch: number;
 
@@ -34,7 +39,10 @@ export class MessageLog {
     private readonly hooks: FlushHook[] = [],
   ) {
     this.batch = store.appendBatch ?? Infinity;
-    this.timer = setInterval(() => void this.flush(), interval);
+    this.timer = setInterval(() => {
+      this.hooksDue = true;
+      void this.flush();
+    }, interval);
     this.timer.unref();
   }
 
@@ -108,13 +116,17 @@ export class MessageLog {
       this.writing = batch;
       try {
         if (batch.length > 0) await this.store.appendMessages(batch);
-        for (const hook of this.hooks) await hook();
+        if (this.hooksDue || waiters.length > 0) {
+          this.hooksDue = false;
+          for (const hook of this.hooks) await hook();
+        }
       } catch (err) {
         // Keep the rows for the next attempt; their publishers stay unacknowledged.
         this.log.error({ err: errorText(err) }, 'message log flush failed');
         this.buffer = batch.concat(this.buffer);
         this.waiters.unshift(...waiters);
         this.writing = [];
+        this.hooksDue = true;
         return;
       }
       this.writing = [];
@@ -143,6 +155,7 @@ export class MessageLog {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
+    this.hooksDue = true; // the twins' last marks go with the last batch
     await this.flush();
     this.closed = true;
   }

@@ -14,8 +14,12 @@ export interface MemoryStoreOptions {
 }
 
 class MemoryStore implements Store {
-  /** Small batches: log entries waiting in the broker's buffer die young (cheap for the GC). */
-  readonly appendBatch = 4096;
+  /**
+   * Small batches: log entries waiting in the broker's buffer die before the young generation's
+   * next collection. With 4,096 they survived it and made V8 double the young generation:
+   * W7 (3 runs, same run) 85 MiB with 512 against 107 with 4,096.
+   */
+  readonly appendBatch = 512;
   private readonly log: MessageRing;
   private readonly twins = new Map<string, TwinRecord>();
 

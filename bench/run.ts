@@ -669,7 +669,7 @@ const BARS: Bar[] = [
   { text: 'W6 (acked at publisher) ≥ Aedes', metric: 'W6.pub', peer: 'aedes', min: 1.0 },
   { text: 'W6 (received at subscriber) ≥ Aedes', metric: 'W6.sub', peer: 'aedes', min: 1.0 },
   { text: 'W7 ≤ Aedes', metric: 'W7', peer: 'aedes', min: 1.0 },
-  { text: `W8 schema ingest ≥ ${INGEST_TARGET.toLocaleString('en')} rows/s (one row per publish: bounded by one publisher on the wire, see notes)`, metric: 'W8', target: true },
+  { text: `W8 schema ingest ≥ ${INGEST_TARGET.toLocaleString('en')} rows/s (one row per publish, see notes)`, metric: 'W8', target: true },
   { text: `W8b schema ingest of DataFrames ≥ ${INGEST_TARGET.toLocaleString('en')} rows/s`, metric: 'W8b', target: true },
   { text: `W9 live 1→1 with persistence (durable log and schema) ≥ ${LIVE_RATIO_TARGET}× in memory (median of per-run ratios)`,
     metric: 'W9.ratio', target: true },
@@ -754,9 +754,10 @@ function report(): string {
   const w8 = rembusMedianOf('W8');
   const live = rembusMedianOf('W9.without') ?? rembusMedianOf('W1');
   if (w8 !== undefined && live !== undefined) {
-    lines.push(`- W8 ingest (one row per publish) = ${(w8 / live).toFixed(2)}× the live 1→1 rate without schema of this run `
-      + `(${rembusMedianOf('W9.without') === undefined ? 'W1' : 'W9 without'}, median ${fmt(live, 'msgs/s')} msgs/s): `
-      + 'one publisher process puts at most that many publishes on the wire, so W8 is bounded by it; W8b measures the stage.');
+    lines.push(`- W8 ingest (one row per publish) = ${(w8 / live).toFixed(2)}× the live 1→1 rate in memory of this run `
+      + `(${rembusMedianOf('W9.without') === undefined ? 'W1' : 'W9 in memory'}, median ${fmt(live, 'msgs/s')} msgs/s), the most `
+      + 'one publisher puts on the wire: near 1× storage keeps up with the wire; below, each publish\'s persistence (a log row '
+      + 'and a table row, see W9) is the bound. W8b measures the stage with many rows per publish.');
   }
   if (SELECTED.some((w) => w.id === 'W8' || w.id === 'W8b' || w.id === 'W9')) {
     lines.push('- W8/W8b/W9 schema: table `telemetry` on `:site/:dn/telemetry` (site, dn TEXT; temperature, pressure DOUBLE; ts UBIGINT), '

@@ -696,7 +696,7 @@ function report(): string {
   lines.push('Ratio columns: how many times better rembus is than that peer (rembus ÷ peer for rates, peer ÷ rembus for latency and memory; > 1 means rembus is better).', '');
   const withTarget = metrics.some((m) => m.target !== undefined);
   if (withTarget) {
-    lines.push('"vs target" column: rembus median ÷ target (W8, W8b: rows/s ÷ 200,000; W9: (with ÷ without) ÷ 0.8; ≥ 1 meets the target). '
+    lines.push('"vs target" column: rembus median ÷ target (W8, W8b: rows/s ÷ 200,000; W9: (with ÷ in memory) ÷ 0.8; ≥ 1 meets the target). '
       + 'W8, W8b and W9 are rembus only.', '');
   }
   const cols = [...PEERS.map((p) => `vs ${p.name}`), ...(withTarget ? ['vs target'] : [])];

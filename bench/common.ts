@@ -197,6 +197,22 @@ export async function paced(count: number, chunk: number, publish: (i: number) =
   }
 }
 
+/**
+ * The QoS0 publisher role of every client: on `go`, `count` publishes (`--count`, paced by
+ * `--chunk`), then `{ published, first, last }` to the parent; `ready` at once.
+ */
+export function qos0Publisher(args: Args, publish: (i: number) => void): void {
+  const count = num(args, 'count');
+  const chunk = num(args, 'chunk');
+  onParent({
+    go: () => {
+      const t0 = now();
+      paced(count, chunk, publish).then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
+    },
+  });
+  tell({ type: 'ready' });
+}
+
 // ---- subscriber counting ------------------------------------------------------------------
 
 /** Counts deliveries; reports once `expect` arrived, or on `stop` with what it has. */
@@ -256,8 +272,17 @@ export async function driveCalls(count: number, concurrency: number, call: (i: n
   return { calls: count, errors, first: t0, last: t1, p50us: pct(0.5), p99us: pct(0.99) };
 }
 
+/**
+ * The RPC caller role of every client: `ready` at once; on `go`, the warm-up then the measured
+ * calls of `call(i)` (which must answer `i + 1`), as one `result` message.
+ */
+export function rpcCaller(args: Args, call: (i: number) => Promise<unknown>): void {
+  onParent({ go: () => void rpcRole(args, call).catch(die) });
+  tell({ type: 'ready' });
+}
+
 /** Warm-up then measured run, as one `result` message. */
-export async function rpcRole(args: Args, call: (i: number) => Promise<unknown>): Promise<void> {
+async function rpcRole(args: Args, call: (i: number) => Promise<unknown>): Promise<void> {
   const count = num(args, 'count');
   const concurrency = num(args, 'concurrency', 1);
   const warmup = num(args, 'warmup', 0);

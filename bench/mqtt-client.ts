@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { Decoder, Encoder } from 'cbor-x';
 import { connectAsync, type MqttClient } from 'mqtt';
 import {
-  Counter, die, now, num, onParent, paced, parseArgs, rpcRole, str, tell, telemetry, topicFor,
+  Counter, die, now, num, onParent, paced, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
 } from './common.js';
 
 const args = parseArgs();
@@ -74,14 +74,7 @@ async function main(): Promise<void> {
         tell({ type: 'ready' });
         return;
       }
-      onParent({
-        go: () => {
-          const t0 = now();
-          paced(count, chunk, (i) => client.publish(topic(i), encoder.encode(telemetry(i)), { qos: 0 }))
-            .then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
-        },
-      });
-      tell({ type: 'ready' });
+      qos0Publisher(args, (i) => client.publish(topic(i), encoder.encode(telemetry(i)), { qos: 0 }));
       return;
     }
     case 'rpc-server': {
@@ -110,8 +103,7 @@ async function main(): Promise<void> {
         pending.set(id, resolve);
         client.publish(REQUEST_TOPIC, encoder.encode([id, replyTo, i, 1]), { qos: 0 });
       });
-      onParent({ go: () => void rpcRole(args, call).catch(die) });
-      tell({ type: 'ready' });
+      rpcCaller(args, call);
       return;
     }
     default:

@@ -23,7 +23,7 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  Counter, die, now, num, onParent, paced, parseArgs, rpcRole, str, tell, telemetry, topicFor,
+  Counter, die, num, onParent, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
 } from './common.js';
 
 const args = parseArgs();
@@ -76,17 +76,8 @@ async function main(): Promise<void> {
         tell({ type: 'na', reason: 'n/a (NATS core has no per-message ack)' });
         return;
       }
-      const count = num(args, 'count');
-      const chunk = num(args, 'chunk');
       const subject = subjectFor();
-      onParent({
-        go: () => {
-          const t0 = now();
-          paced(count, chunk, (i) => nc.publish(subject(i), encoder.encode(telemetry(i))))
-            .then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
-        },
-      });
-      tell({ type: 'ready' });
+      qos0Publisher(args, (i) => nc.publish(subject(i), encoder.encode(telemetry(i))));
       return;
     }
     case 'rpc-server': {
@@ -106,8 +97,7 @@ async function main(): Promise<void> {
         const reply = await nc.request(REQUEST_SUBJECT, encoder.encode([i, 1]), { timeout: REQUEST_TIMEOUT_MS });
         return decoder.decode(reply.data);
       };
-      onParent({ go: () => void rpcRole(args, call).catch(die) });
-      tell({ type: 'ready' });
+      rpcCaller(args, call);
       return;
     }
     default:

@@ -10,7 +10,7 @@
 import { Decoder, Encoder } from 'cbor-x';
 import WebSocket from 'ws';
 import {
-  Counter, die, now, num, onParent, paced, parseArgs, rpcRole, str, tell, telemetry, topicFor,
+  Counter, die, num, onParent, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
 } from './common.js';
 import { OP } from './relay.js';
 
@@ -73,17 +73,8 @@ async function main(): Promise<void> {
         tell({ type: 'na', reason: 'n/a (no QoS1 in a raw relay)' });
         return;
       }
-      const count = num(args, 'count');
-      const chunk = num(args, 'chunk');
       const topic = topicFor(args);
-      onParent({
-        go: () => {
-          const t0 = now();
-          paced(count, chunk, (i) => ws.send(frame(OP.PUB, 0, [topic(i), telemetry(i)])))
-            .then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
-        },
-      });
-      tell({ type: 'ready' });
+      qos0Publisher(args, (i) => ws.send(frame(OP.PUB, 0, [topic(i), telemetry(i)])));
       return;
     }
     case 'rpc-server': {
@@ -113,8 +104,7 @@ async function main(): Promise<void> {
         pending.set(id, resolve);
         ws.send(frame(OP.REQ, 4, [id, i, 1]));
       });
-      onParent({ go: () => void rpcRole(args, call).catch(die) });
-      tell({ type: 'ready' });
+      rpcCaller(args, call);
       return;
     }
     default:

@@ -18,7 +18,7 @@
 import { firstValueFrom } from 'rxjs';
 import { connect, type Component } from '../src/index.js';
 import {
-  Counter, die, FRAME_ROWS, now, num, onParent, paced, parseArgs, payloadFor, rpcRole, schemaFrame, str, tell, telemetry, topicFor,
+  Counter, die, FRAME_ROWS, now, num, onParent, paced, parseArgs, payloadFor, qos0Publisher, rpcCaller, schemaFrame, str, tell, telemetry, topicFor,
 } from './common.js';
 
 const args = parseArgs();
@@ -91,14 +91,7 @@ async function main(): Promise<void> {
         return;
       }
       const payload = payloadFor(args);
-      onParent({
-        go: () => {
-          const t0 = now();
-          paced(count, chunk, (i) => node.publish(topic(i), payload(i)))
-            .then(() => tell({ type: 'result', published: count, first: t0, last: now() }), die);
-        },
-      });
-      tell({ type: 'ready' });
+      qos0Publisher(args, (i) => node.publish(topic(i), payload(i)));
       return;
     }
     case 'rpc-server': {
@@ -108,8 +101,7 @@ async function main(): Promise<void> {
       return;
     }
     case 'rpc-caller': {
-      onParent({ go: () => void rpcRole(args, (i) => firstValueFrom(node.rpc$('add', i, 1))).catch(die) });
-      tell({ type: 'ready' });
+      rpcCaller(args, (i) => firstValueFrom(node.rpc$('add', i, 1)));
       return;
     }
     default:

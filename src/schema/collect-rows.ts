@@ -39,7 +39,6 @@ export interface CollectRowsConfig {
  * import { collectRows } from './collect-rows.js';
  * broker.messages$.pipe(collectRows({ schema, maxRows: 5_000, maxWait: 200 })).subscribe(writeBatches);
  * ```
- * @see batchBy, the same windowing for values of any kind.
  */
 export function collectRows({ schema, maxRows, maxWait, flush$, onReject, scheduler = asyncScheduler }: CollectRowsConfig,
 ): OperatorFunction<Published, ColumnBatch[]> {

@@ -16,8 +16,6 @@ export type { DbColumn, TableCatalog } from './ddl.js';
 export { TableWriter } from './writer.js';
 export type { MergeOptions } from './writer.js';
 export { attachSchema, DEFAULT_MAX_PENDING_BYTES } from './stage.js';
-export { batchBy } from './batch-by.js';
-export type { BatchByConfig } from './batch-by.js';
 export { COLUMN_TYPES, columnType, parseInstant } from './column-types.js';
 export type { ColumnType } from './column-types.js';
 export { SchemaError, TableRpcError, WhereClauseError } from './errors.js';

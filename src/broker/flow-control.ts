@@ -50,9 +50,11 @@ export class FlowControl {
     return { congested: this.congested.size, paused: this.paused.size };
   }
 
-  /** After a frame was queued on `session`'s link: note it when the link is past high water. */
-  sent(session: Session): void {
-    const buffered = session.link.bufferedAmount;
+  /**
+   * A frame was queued on `session`'s link, which had `buffered` bytes unread: note the link
+   * when that is past high water.
+   */
+  sent(session: Session, buffered: number): void {
     if (buffered <= this.highWater || !session.link.isOpen) return;
     this.hit = true;
     if (!this.congested.has(session)) {

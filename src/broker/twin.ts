@@ -50,15 +50,17 @@ export class Session {
    */
   sendFrame(frame: Frame): void {
     const link = this.link;
-    if (link.bufferedAmount > this.maxBuffered) {
+    // Read once per delivery: flow control judges congestion on the same figure.
+    const buffered = link.bufferedAmount;
+    if (buffered > this.maxBuffered) {
       if (link.isOpen) {
-        this.log.warn({ cid: this.twin.name, buffered: link.bufferedAmount }, 'slow consumer: link closed');
+        this.log.warn({ cid: this.twin.name, buffered }, 'slow consumer: link closed');
         link.close(SLOW_CONSUMER_CLOSE, `slow consumer: more than ${this.maxBuffered} bytes unread`);
       }
       return;
     }
     link.send(frame);
-    this.flow?.sent(this);
+    this.flow?.sent(this, buffered);
   }
 
   /** A message this peer's encoding cannot carry was not sent to it. */

@@ -73,46 +73,21 @@ interface Column {
   fill(vector: DuckDBVector, from: number, count: number): void;
 }
 
-/** Numbers (integers up to 32 bits, FLOAT, DOUBLE): a Float64Array and a null mask made on first null. */
-class NumberColumn implements Column {
-  private data: Float64Array;
-  private nulls: Uint8Array | undefined;
-  constructor(capacity: number) { this.data = new Float64Array(capacity); }
-  set(row: number, value: unknown): number {
-    if (value === null) (this.nulls ??= new Uint8Array(this.data.length))[row] = 1;
-    else {
-      this.data[row] = value as number;
-      if (this.nulls !== undefined) this.nulls[row] = 0;
-    }
-    return 8;
-  }
-  get(row: number): unknown { return this.nulls?.[row] === 1 ? null : this.data[row]; }
-  grow(capacity: number): void {
-    const data = new Float64Array(capacity);
-    data.set(this.data);
-    this.data = data;
-    if (this.nulls !== undefined) { const nulls = new Uint8Array(capacity); nulls.set(this.nulls); this.nulls = nulls; }
-  }
-  fill(vector: DuckDBVector, from: number, count: number): void {
-    const { data, nulls } = this;
-    const v = vector as DuckDBVector<number>;
-    if (nulls === undefined) for (let i = 0; i < count; i++) v.setItem(i, data[from + i]!);
-    else for (let i = 0; i < count; i++) v.setItem(i, nulls[from + i] === 1 ? null : data[from + i]!);
-  }
-}
+type Cells = Float64Array | BigInt64Array | BigUint64Array;
 
-/** BIGINT / UBIGINT: a 64-bit typed array (a stored bigint is no heap object) and a null mask. */
-class BigIntColumn implements Column {
-  private data: BigInt64Array | BigUint64Array;
+/**
+ * A column held in a typed array (so a cell is no heap object), with a null mask made on first
+ * null: numbers up to 32 bits, FLOAT and DOUBLE in a Float64Array, BIGINT / UBIGINT in a 64-bit
+ * integer array.
+ */
+class TypedColumn<T extends number | bigint> implements Column {
+  private data: Cells;
   private nulls: Uint8Array | undefined;
-  constructor(private readonly unsigned: boolean, capacity: number) { this.data = this.make(capacity); }
-  private make(capacity: number): BigInt64Array | BigUint64Array {
-    return this.unsigned ? new BigUint64Array(capacity) : new BigInt64Array(capacity);
-  }
+  constructor(private readonly make: (capacity: number) => Cells, capacity: number) { this.data = make(capacity); }
   set(row: number, value: unknown): number {
     if (value === null) (this.nulls ??= new Uint8Array(this.data.length))[row] = 1;
     else {
-      this.data[row] = value as bigint;
+      this.data[row] = value as never;
       if (this.nulls !== undefined) this.nulls[row] = 0;
     }
     return 8;
@@ -126,8 +101,9 @@ class BigIntColumn implements Column {
   }
   fill(vector: DuckDBVector, from: number, count: number): void {
     const { data, nulls } = this;
-    const v = vector as DuckDBVector<bigint>;
-    for (let i = 0; i < count; i++) v.setItem(i, nulls?.[from + i] === 1 ? null : data[from + i]!);
+    const v = vector as DuckDBVector<T>;
+    if (nulls === undefined) for (let i = 0; i < count; i++) v.setItem(i, data[from + i] as T);
+    else for (let i = 0; i < count; i++) v.setItem(i, nulls[from + i] === 1 ? null : data[from + i] as T);
   }
 }
 
@@ -152,8 +128,9 @@ class ValueColumn implements Column {
 }
 
 function column(type: ColumnType, capacity: number): Column {
-  if (NUMBER_TYPES.has(type)) return new NumberColumn(capacity);
-  if (type === 'BIGINT' || type === 'UBIGINT') return new BigIntColumn(type === 'UBIGINT', capacity);
+  if (NUMBER_TYPES.has(type)) return new TypedColumn<number>((n) => new Float64Array(n), capacity);
+  if (type === 'BIGINT') return new TypedColumn<bigint>((n) => new BigInt64Array(n), capacity);
+  if (type === 'UBIGINT') return new TypedColumn<bigint>((n) => new BigUint64Array(n), capacity);
   return new ValueColumn(TO_VECTOR[type] ?? AS_IS);
 }
 

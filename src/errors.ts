@@ -128,6 +128,20 @@ export class AckTimeoutError extends RembusError {
   }
 }
 
+/**
+ * The broker refused a QoS1/2 publish: the topic is private and this component's name is not
+ * authorized (or did not prove itself), or the broker serves only authenticated components.
+ * Reported at once by a TS broker (a TS extension); other brokers drop such a publish silently
+ * and the publisher sees `AckTimeoutError` instead.
+ */
+export class UnauthorizedError extends RembusError {
+  readonly code = 'UNAUTHORIZED';
+  constructor(readonly topic: string, readonly reason: string, options?: ErrorOptions) {
+    super(`publish on '${topic}' refused by the broker: ${reason}`, options);
+    this.name = 'UnauthorizedError';
+  }
+}
+
 /** A running action goal was preempted by a newer goal to the same action on the same server. */
 export class ActionPreemptedError extends RembusError {
   readonly code = 'ACTION_PREEMPTED';

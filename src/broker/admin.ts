@@ -24,7 +24,8 @@ export const BROKER_ADMIN_COMMANDS: ReadonlySet<string> = new Set(['broker_confi
 
 /** What the admin-only broker commands act on. */
 export interface BrokerControl {
-  isAdmin(name: string): boolean;
+  /** Is `twin` an admin that proved its name? (README "Security") */
+  isAdmin(twin: Twin): boolean;
   /** `{ exposers: { method: [names] }, subscribers: { topic: [names] } }`. */
   config(): unknown;
   /** Stop the broker after the reply has been sent. */
@@ -68,7 +69,7 @@ export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg, may: MayD
 
 /** An admin-only broker command: 10 "unauthorized" for anyone but an admin (spec §6.1). */
 export function brokerAdminCommand(control: BrokerControl, twin: Twin, cmd: string): AdminReply {
-  if (!control.isAdmin(twin.name)) return UNAUTHORIZED;
+  if (!control.isAdmin(twin)) return UNAUTHORIZED;
   switch (cmd) {
     case 'broker_config': return [STATUS.OK, control.config()];
     case 'shutdown':

@@ -9,6 +9,7 @@ import { errorText, silentLogger } from '../internal/logger.js';
 import { STATUS, type AdminMsg, type Msg, type MsgId } from '../protocol/messages.js';
 import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
 import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
+import { warnAdminsWithoutCredentials } from '../security/admin-audit.js';
 import { memorySecurityStore } from '../security/memory-store.js';
 import { memoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/types.js';
@@ -19,7 +20,7 @@ import {
 } from './admin.js';
 import { decodeFrames, type Inbound } from './decode-frames.js';
 import { FlowControl } from './flow-control.js';
-import { Guard } from './guard.js';
+import { Guard, identityOf } from './guard.js';
 import { Login } from './login.js';
 import { MessageLog } from './message-log.js';
 import { Outbox } from './outbox.js';
@@ -75,7 +76,8 @@ export class BrokerImpl {
       reactiveWait: options.reactiveWait ?? 2_000, retention: options.retention ?? 86_400_000,
       maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     };
-    this.auth = createAuthenticator(options.security ?? memorySecurityStore());
+    this.auth = createAuthenticator(options.security ?? memorySecurityStore(),
+      { mode: options.auth ?? 'optional', openTenants: options.openTenants ?? [] });
     this.guard = new Guard(this.auth);
     this.rpc = new RpcRouting({
       name: this.name, log: this.log, router: this.router, guard: this.guard,
@@ -118,6 +120,7 @@ export class BrokerImpl {
   /** Restore the durable state: the log clock and every named twin (spec §3.1 step 4). */
   async start(): Promise<void> {
     if (this.admins.length > 0) await this.auth.store.addAdmins(this.admins);
+    await warnAdminsWithoutCredentials(this.auth.store, this.log);
     await this.messageLog.init();
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
@@ -198,6 +201,7 @@ export class BrokerImpl {
 
   /** Route one message; login steps and authorization commands return the Promise they await. */
   private dispatch(session: Session, msg: Msg, frame: Frame): Promise<void> | void {
+    if (!this.guard.admits(session, msg)) return;
     switch (msg.type) {
       case 'pub': return this.publishes.onPublish(session, msg, frame);
       case 'rpc': return this.rpc.onRpc(session, msg, frame);
@@ -218,7 +222,7 @@ export class BrokerImpl {
     const twin = session.twin;
     const cmd = msg.cmd['cmd'];
     if (typeof cmd === 'string' && SECURITY_ADMIN_COMMANDS.has(cmd)) {
-      return securityAdminCommand(this.auth, twin.name, msg.topic, msg.cmd)
+      return securityAdminCommand(this.auth, identityOf(twin), msg.topic, msg.cmd)
         .then((reply = { status: STATUS.UNKNOWN_ADMIN_CMD, data: null }) => this.reply(session, msg.id, reply.status, reply.data));
     }
     if (typeof cmd === 'string' && BROKER_ADMIN_COMMANDS.has(cmd)) {
@@ -226,7 +230,7 @@ export class BrokerImpl {
       return this.reply(session, msg.id, status, data);
     }
     const [status, data] = handleAdmin(this.router, twin, msg,
-      (action, topic) => this.auth.authorize(twin.name, action, topic));
+      (action, topic) => this.guard.mayDeclare(twin, action, topic));
     if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous) {
       if (cmd === 'subscribe' && twin.subscriptions.get(msg.topic) !== 0 && !twin.replayed) {
@@ -253,7 +257,7 @@ export class BrokerImpl {
   }
 
   private readonly control: BrokerControl = {
-    isAdmin: (name) => this.auth.isAdmin(name),
+    isAdmin: (twin) => this.guard.isAdmin(twin),
     config: () => brokerConfig(new Set([...this.named.values(), ...[...this.sessions.keys()].map((s) => s.twin)])),
     shutdown: () => {
       this.log.warn('shutdown requested by an admin');

@@ -11,6 +11,14 @@ import type { DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
 
+/**
+ * The interface a broker listens on when no host is given: every one only when it refuses
+ * unauthenticated components, else loopback (README "Security", like Mosquitto 2).
+ */
+export function defaultHost(auth: BrokerOptions['auth']): string {
+  return auth === 'required' ? '0.0.0.0' : '127.0.0.1';
+}
+
 /** Default WebSocket port of Rembus (spec §1.2). */
 export const DEFAULT_PORT = 8338;
 
@@ -61,7 +69,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     throw err;
   }
   const port = options.port === undefined ? DEFAULT_PORT : options.port;
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? defaultHost(options.auth);
   let listener: WsListener | undefined;
   if (port !== null) {
     try {

@@ -1,14 +1,29 @@
 /**
- * The broker's authorization checks on its hot paths (spec §4.4, §5.2, §6.2): who may publish,
- * who receives a publish, who may call or serve a method. With no private topic and a single
- * tenant — every broker without provisioning — each check is one boolean test and the
- * fan-out does no per-subscriber work at all.
+ * The broker's authorization checks on its hot paths (spec §4.4, §5.2, §6.2): who may act at
+ * all, who may publish, who receives a publish, who may call or serve a method. Rights rest on
+ * proven identities (README "Security"): a twin's admin role and private-topic authorizations
+ * count only while its connection proved the name. With no private topic, a single tenant and
+ * `auth: 'optional'` — every broker without provisioning — each check is one boolean test and
+ * the fan-out does no per-subscriber work at all.
  */
-import type { Authenticator } from '../security/authenticator.js';
-import type { Twin } from './twin.js';
+import type { Msg, MsgId } from '../protocol/messages.js';
+import { STATUS } from '../protocol/messages.js';
+import { asksForRefusals } from '../protocol/refusals.js';
+import type { Authenticator, Identity } from '../security/authenticator.js';
+import type { Session, Twin } from './twin.js';
 
 /** Which twins may receive (or serve) one message; undefined means all of them. */
 export type Admits = ((twin: Twin) => boolean) | undefined;
+
+/** Did the connection of `twin` prove its name (key signature or shared secret)? */
+export function isProven(twin: Twin): boolean {
+  return twin.session?.login.authenticated === true;
+}
+
+/** The name of `twin` and whether it is proven. */
+export function identityOf(twin: Twin): Identity {
+  return { name: twin.name, proven: isProven(twin) };
+}
 
 export class Guard {
   constructor(readonly auth: Authenticator) {}
@@ -19,14 +34,63 @@ export class Guard {
     return store.hasPrivateTopics || store.multiTenant;
   }
 
+  /**
+   * The gate in front of every message of a connection. A connection that proved no name and
+   * that the auth mode or its tenant does not admit unproven may log in, register and answer,
+   * nothing else: an RPC or admin command gets 10 `"authentication required"`, a publish is
+   * dropped (spec §4.2, with the TS refusal notice). Also notes a peer's request for refusal
+   * notices ({@link asksForRefusals}). Returns false when the message was refused.
+   */
+  admits(session: Session, msg: Msg): boolean {
+    if (msg.type === 'admin' && asksForRefusals(msg.cmd)) session.login.refusals = true;
+    if (session.login.authenticated) return true;
+    const twin = session.twin;
+    if (this.auth.admitsUnproven(twin.anonymous ? undefined : twin.name)) return true;
+    switch (msg.type) {
+      case 'pub':
+        this.refusePublish(session, msg.flags, msg.id, msg.topic, 'authentication required');
+        return false;
+      case 'rpc': case 'admin':
+        if (session.link.isOpen) session.send({ type: 'response', id: msg.id, status: STATUS.ERROR, data: 'authentication required' });
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  /**
+   * A publish was refused: a QoS1/2 publisher that asked for it hears so at once (TS
+   * extension, src/protocol/refusals.ts); every other peer gets nothing, as in spec §4.2.
+   */
+  refusePublish(session: Session, flags: number, id: MsgId | undefined, topic: string, reason = 'unauthorized'): void {
+    if ((flags & 0x30) === 0 || id === undefined || !session.login.refusals || !session.link.isOpen) return;
+    session.send({ type: 'response', id, status: STATUS.ERROR, data: `${reason}: ${topic}` });
+  }
+
+  /** Is `twin` a (proven) admin? (spec §6.1) */
+  isAdmin(twin: Twin): boolean {
+    return this.auth.isAdmin(twin.name, isProven(twin));
+  }
+
+  /**
+   * May `twin` declare `action` on `topic`? A subscribe is always accepted: on a private topic
+   * it delivers nothing until the name is authorized (spec §6.2, revised TS decision). Exposing
+   * a private method needs an authorization (JL): else anyone could serve it and read the
+   * arguments of authorized callers.
+   */
+  mayDeclare(twin: Twin, action: 'subscribe' | 'expose', topic: string): boolean {
+    return action === 'subscribe' || !this.auth.store.hasPrivateTopics
+      || this.auth.authorize(twin.name, action, topic, isProven(twin));
+  }
+
   /** May `twin` publish on `topic`? An unauthorized publish is dropped without ACK (spec §4.2). */
   mayPublish(twin: Twin, topic: string): boolean {
-    return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'publish', topic);
+    return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'publish', topic, isProven(twin));
   }
 
   /** May `twin` call `method`? (spec §5.2 step 1) */
   mayCall(twin: Twin, method: string): boolean {
-    return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'rpc', method);
+    return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'rpc', method, isProven(twin));
   }
 
   /**
@@ -39,7 +103,7 @@ export class Guard {
     const restricted = store.isPrivate(topic);
     const tenant = store.multiTenant && origin !== null ? origin.name : undefined;
     if (!restricted && tenant === undefined) return undefined;
-    return (twin) => (!restricted || this.auth.authorize(twin.name, 'deliver', topic))
+    return (twin) => (!restricted || this.auth.authorize(twin.name, 'deliver', topic, isProven(twin)))
       && (tenant === undefined || this.auth.sameTenant(tenant, twin.name));
   }
 
@@ -49,7 +113,7 @@ export class Guard {
     if (!store.hasPrivateTopics && !store.multiTenant) return undefined;
     const restricted = store.isPrivate(method);
     if (!restricted && !store.multiTenant) return undefined;
-    return (twin) => (!restricted || this.auth.authorize(twin.name, 'expose', method))
+    return (twin) => (!restricted || this.auth.authorize(twin.name, 'expose', method, isProven(twin)))
       && this.auth.sameTenant(caller.name, twin.name);
   }
 
@@ -61,6 +125,6 @@ export class Guard {
   /** For replay: the topics `twin` may receive; undefined when all (spec §4.7 with §6.2). */
   replayable(twin: Twin): ((topic: string) => boolean) | undefined {
     if (!this.auth.store.hasPrivateTopics) return undefined;
-    return (topic) => this.auth.authorize(twin.name, 'deliver', topic);
+    return (topic) => this.auth.authorize(twin.name, 'deliver', topic, isProven(twin));
   }
 }

@@ -32,7 +32,10 @@ export interface LoginHost {
 export class Login {
   constructor(private readonly host: LoginHost) {}
 
-  /** IDENTITY: 10 empty cid / already identified, 60 already connected, 11 challenge, or bind + 0. */
+  /**
+   * IDENTITY: 10 empty cid / already identified / authentication required (no key on file and
+   * the mode or tenant admits no unproven name), 60 already connected, 11 challenge, or bind + 0.
+   */
   identity(session: Session, msg: IdentityMsg): Promise<void> | void {
     const { host } = this;
     if (msg.cid === '') return host.reply(session, msg.id, STATUS.ERROR, 'empty cid');
@@ -58,9 +61,11 @@ export class Login {
     });
   }
 
-  /** REGISTER a public key for a name (spec §3.5): 0, 10 (tenant, pin, key) or 60 (name taken). */
+  /** REGISTER a public key for a name (spec §3.5): 0, 10 (tenant, pin, key, reserved name) or 60 (name taken). */
   register(session: Session, msg: RegisterMsg): Promise<void> {
-    return this.answer(session, msg.id, this.host.auth.onRegister(msg.cid, msg.pin, msg.pubkey, msg.keyType),
+    // A proven admin's connection may register names that already hold rights (README "Security").
+    const by = { name: session.twin.name, proven: session.login.authenticated };
+    return this.answer(session, msg.id, this.host.auth.onRegister(msg.cid, msg.pin, msg.pubkey, msg.keyType, by),
       (reply) => {
         this.host.log.info({ cid: msg.cid, status: reply.status }, 'register');
         this.host.reply(session, msg.id, reply.status, reply.data);

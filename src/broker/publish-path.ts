@@ -36,8 +36,10 @@ export class PublishPath {
   onPublish(session: Session, msg: PubMsg, frame: Frame): void {
     const twin = session.twin;
     if (!this.deps.guard.mayPublish(twin, msg.topic)) {
-      // JL: an unauthorized publish is dropped without ACK; a QoS1/2 publisher times out (spec §4.2).
+      // JL: an unauthorized publish is dropped without ACK; a QoS1/2 publisher times out (spec §4.2),
+      // unless it asked to hear of it at once (TS extension, src/protocol/refusals.ts).
       this.deps.log.debug({ cid: twin.name, topic: msg.topic }, 'unauthorized publish dropped');
+      this.deps.guard.refusePublish(session, msg.flags, msg.id, msg.topic);
       return;
     }
     const qos = msg.flags & 0x30;

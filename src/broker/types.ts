@@ -14,7 +14,11 @@ import type { Handler, Logger } from '../types.js';
 export interface BrokerOptions {
   /** WebSocket port; `0` picks a free one; `null` opens no listener (use `handle`). Default 8338. */
   port?: number | null;
-  /** Interface to listen on. Default `'0.0.0.0'`. */
+  /**
+   * Interface to listen on. Default: every interface (`'0.0.0.0'`) with `auth: 'required'`,
+   * else loopback (`'127.0.0.1'`) — a broker that serves unauthenticated components is reachable
+   * from other hosts only when asked (as Mosquitto 2 does).
+   */
   host?: string;
   /** Broker name, answered by the `rid` RPC and used as a direct-RPC target. Default `'broker'`. */
   name?: string;
@@ -78,7 +82,20 @@ export interface BrokerOptions {
    * no keys, no private topics, one tenant: every name and topic open.
    */
   security?: SecurityStore;
-  /** Names added to the admins (and to `admins.json` with a file store) at start. Default none. */
+  /**
+   * Who may act without proving a name (README "Security"): `'optional'` serves anonymous
+   * components and names without a key on file, with the rights of anyone; `'required'` serves
+   * only components that proved their name (key signature or shared secret) — the others may
+   * only register and log in. Default `'optional'`.
+   */
+  auth?: 'optional' | 'required';
+  /**
+   * With isolated tenants (a `tenants.json` naming tenants other than `'.'`), a tenant admits
+   * only names that proved themselves unless it is listed here (`'.'`: names without a dot and
+   * anonymous components). Default none.
+   */
+  openTenants?: readonly string[];
+  /** Names added to the admins (and to `admins.json` with a file store) at start; an admin acts only once proven. Default none. */
   admins?: readonly string[];
   /**
    * Serve `wss://`: the certificate chain and private key, PEM (see `loadTlsOptions` to read

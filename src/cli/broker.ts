@@ -1,7 +1,7 @@
 /** `rembus broker`: run a broker until SIGINT/SIGTERM. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { RembusError } from '../errors.js';
-import { broker, DEFAULT_PORT } from '../broker/broker.js';
+import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
 import { loadTlsOptions } from '../security/tls.js';
 import { untilSignal } from './client.js';
 import { cliLogger } from './logger.js';
@@ -9,7 +9,9 @@ import { CliError, EXIT, intArg, resolveDataDir, resolvePort, type Env, type Glo
 
 interface BrokerFlags {
   port?: number;
-  host: string;
+  host?: string;
+  auth: 'optional' | 'required';
+  openTenant: string[];
   dataDir?: string;
   schema?: string;
   ducklake?: string;
@@ -26,7 +28,11 @@ export function registerBroker(program: Command, env: Env): void {
   program.command('broker')
     .description('run a broker (--name sets its name, answered by the rid RPC; default "broker")')
     .option('--port <port>', `WebSocket port, 0 for any free one (env REMBUS_PORT, default ${DEFAULT_PORT})`, intArg('port', 0, 65_535))
-    .option('--host <host>', 'interface to listen on', '0.0.0.0')
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 with --auth required)')
+    .option('--auth <mode>', 'optional: serve unauthenticated components too; required: only components that '
+      + 'proved their name (key or shared secret)', authMode, 'optional')
+    .option('--open-tenant <tenant>', 'with isolated tenants, let this tenant\'s names act without proof '
+      + '("." for names without a dot and anonymous components; repeatable)', collect, [])
     .option('--data-dir <dir>', 'durable state (DuckDB file <dir>/<name>.duckdb) (env REMBUS_DIR, default ~/.config/rembus)')
     .option('--no-persist', 'keep the message log, twins and security settings in memory only')
     .option('--admin <name>', 'make NAME an admin (repeatable; added to <data-dir>/<name>/admins.json)', collect, [])
@@ -39,6 +45,7 @@ export function registerBroker(program: Command, env: Env): void {
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
+      const host = flags.host ?? defaultHost(flags.auth);
       const log = cliLogger('broker', globals.verbose, env, 'info');
       if ((flags.cert === undefined) !== (flags.key === undefined)) {
         throw new CliError('--cert and --key go together', EXIT.usage);
@@ -50,11 +57,12 @@ export function registerBroker(program: Command, env: Env): void {
       let running;
       try {
         running = await broker({
-          port, host: flags.host, name: globals.name ?? 'broker', logger: log.child({ component: 'broker' }),
+          port, host, auth: flags.auth, name: globals.name ?? 'broker', logger: log.child({ component: 'broker' }),
           ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env) } : {}),
           ...optional('schema', flags.schema ?? env['REMBUS_SCHEMA']),
           ...optional('ducklake', flags.ducklake ?? env['DUCKLAKE_URL']),
           ...(flags.admin.length > 0 ? { admins: flags.admin } : {}),
+          ...(flags.openTenant.length > 0 ? { openTenants: flags.openTenant } : {}),
           ...(tls === undefined ? {} : { tls }),
           ...optional('mqtt', flags.mqtt ?? env['REMBUS_MQTT_URL']),
           ...(flags.join.length > 0 ? { join: flags.join } : {}),
@@ -64,16 +72,30 @@ export function registerBroker(program: Command, env: Env): void {
         if (err instanceof RembusError) {
           throw new CliError(err.message, err.code === 'SCHEMA' ? EXIT.usage : EXIT.failure, { cause: err });
         }
-        throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`, EXIT.failure, { cause: err });
+        throw new CliError(`cannot listen on ${host}:${port}: ${(err as Error).message}`, EXIT.failure, { cause: err });
       }
       const scheme = tls === undefined ? 'ws' : 'wss';
-      log.info({ name: running.name, host: flags.host, port: running.port }, `broker listening on ${scheme}://${flags.host}:${running.port}`);
+      log.info({ name: running.name, host, port: running.port, auth: flags.auth },
+        `broker listening on ${scheme}://${host}:${running.port} (${startMode(flags.auth, host)})`);
       // An admin's `shutdown` command closes the broker too.
       const signal = await Promise.race([stop, running.closed.then(() => 'shutdown' as const)]);
       log.info({ signal }, 'broker stopping');
       await running.close();
       log.info('broker stopped');
     });
+}
+
+function authMode(value: string): 'optional' | 'required' {
+  if (value === 'optional' || value === 'required') return value;
+  throw new InvalidArgumentError('must be optional or required');
+}
+
+/** The mode part of the start line: who is served, and who can reach the broker. */
+function startMode(auth: 'optional' | 'required', host: string): string {
+  const who = auth === 'required' ? 'auth required: only authenticated components'
+    : 'auth optional: unauthenticated components accepted';
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+  return loopback ? `${who}; loopback only, --host 0.0.0.0 to listen on every interface` : who;
 }
 
 function collect(value: string, previous: string[]): string[] {

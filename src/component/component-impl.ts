@@ -16,6 +16,7 @@ import { decodeDataFrames } from '../dataframe/index.js';
 import {
   CONFIG_TOPIC, STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
+import { REFUSALS_KEY } from '../protocol/refusals.js';
 import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
 import { dialWebSocket } from '../transport/ws-link.js';
 import type {
@@ -129,7 +130,9 @@ export class ComponentImpl implements Component {
     // After a (re)connect the component declares its subscriptions and methods again.
     const declare$ = this.declarations.redeclare$(session,
       [...this.topics].map(([topic, e]): [string, number] => [topic, e.msgFrom]), this.exposed.keys());
-    const reactive$ = this.declarations.admin$(session, CONFIG_TOPIC, { cmd: 'reactive', status: true }).pipe(
+    // REFUSALS_KEY: a TS broker then reports a refused publish at once; references ignore the key.
+    const reactive = { cmd: 'reactive', status: true, [REFUSALS_KEY]: true };
+    const reactive$ = this.declarations.admin$(session, CONFIG_TOPIC, reactive).pipe(
       catchError((err: unknown) => {
         this.log.warn({ err: errorText(err) }, 'reactive refused');
         return EMPTY;
@@ -176,7 +179,8 @@ export class ComponentImpl implements Component {
     switch (msg.type) {
       case 'response':
         if (msg.stream === 'cancel') return void this.serving.cancel(session, msg.id);
-        if (!this.requests.resolve(session, msg)) this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
+        if (this.requests.resolve(session, msg) || this.publisher.refused(msg.id, msg.data)) return;
+        this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
         return;
       case 'pub': return this.onPublish(session, msg);
       case 'rpc': return this.onRpc(session, msg);

@@ -2,7 +2,8 @@
  * The component's publishing side: QoS0 publishes go straight out when the link is up and
  * wait in a bounded queue while it is down; QoS1/2 publishes wait for the link, then follow
  * the sender's rule of spec §4.2 (`ackWindow`): re-sent on `ackTimeout` up to `sendRetries`
- * times, complete on ACK (QoS2: after sending ACK2), error with `AckTimeoutError`.
+ * times, complete on ACK (QoS2: after sending ACK2), error with `AckTimeoutError`, or at once
+ * with `UnauthorizedError` when a TS broker refuses it (src/protocol/refusals.ts).
  *
  * All acknowledged publishes of a component share one `ackWindow` stream (one table, one
  * timer), so a publish costs a map entry rather than its own operator chain and timer. At
@@ -14,7 +15,7 @@ import { Observable, Subject, type BehaviorSubject, type Subscriber, type Subscr
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { encodeDataFrames } from '../dataframe/index.js';
 import { newMsgId, newSlottedMsgId } from '../codec/msgid.js';
-import { ConnectionClosedError, QueueFullError } from '../errors.js';
+import { ConnectionClosedError, QueueFullError, UnauthorizedError } from '../errors.js';
 import { QOS2, QOS1, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { QoS } from '../types.js';
 import type { ClientSession } from './connection.js';
@@ -47,6 +48,8 @@ export class Publisher {
   private readonly held: PubMsg[] = [];
   /** The caller of each acknowledged publish in flight or held, by message id. */
   private readonly calls = new Map<MsgId, Subscriber<void>>();
+  /** The broker's reason for a refused publish, while its settlement passes through the window. */
+  private readonly refusals = new Map<MsgId, string>();
   /** Publishes entering the retry window, and the ids that settle them (ACKs, withdrawals). */
   private outgoing = new Subject<PubMsg>();
   private readonly settle = new Subject<MsgId>();
@@ -163,8 +166,24 @@ export class Publisher {
     if (caller === undefined) return; // withdrawn
     this.calls.delete(id);
     if (event.type === 'expired') return caller.error(event.error);
+    const refusal = this.refusals.get(id);
+    if (refusal !== undefined) return caller.error(new UnauthorizedError(event.msg.topic, refusal));
     if ((event.msg.flags & QOS2) === QOS2) this.session$.value?.send({ type: 'ack2', id });
     caller.complete();
+  }
+
+  /**
+   * The broker refused acknowledged publish `id` (a TS broker's notice, src/protocol/refusals.ts):
+   * its caller fails at once with UnauthorizedError and nothing more is sent for it. Returns
+   * false when `id` is no publish in flight (the RESPONSE is then someone else's, or late).
+   */
+  refused(id: MsgId, reason: unknown): boolean {
+    if (!this.calls.has(id)) return false;
+    // Settling a publish in flight emits its 'acked' event at once; `settled` reads the refusal.
+    this.refusals.set(id, typeof reason === 'string' ? reason : 'unauthorized');
+    this.settle.next(id);
+    this.refusals.delete(id);
+    return true;
   }
 
   /** Send what was held while the link was down, in order. */

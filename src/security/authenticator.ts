@@ -2,11 +2,17 @@
  * The broker's security decisions as functions (spec §3.1, §3.3, §3.5, §6.2): what to answer to
  * IDENTITY, ATTESTATION, REGISTER and UNREGISTER, and whether a name may use a topic. No sockets:
  * the broker sends the returned `{ status, data }` as the RESPONSE and binds the name itself.
+ *
+ * The model (README "Security"): rights rest on proven identities. A connection *proves* a name
+ * by signing the broker's challenge with the key on file (or the JL shared secret). Admin rights
+ * and private-topic authorizations count only for a proven name; an unproven name has the rights
+ * of anyone. Which connections may act without proof at all is the {@link AuthMode} and the
+ * tenants' openness ({@link Authenticator.admitsUnproven}).
  */
 import { STATUS } from '../protocol/messages.js';
 import { challengeBytes, equalSecrets, parseKeyMaterial, verifyAttestation } from './crypto.js';
 import { InvalidNameError, KeyExistsError } from './errors.js';
-import { validateKeyName } from './names.js';
+import { DEFAULT_TENANT, validateKeyName } from './names.js';
 import type { SecurityStore } from './types.js';
 
 /** A RESPONSE to send: status (spec §2.5) and data. */
@@ -18,7 +24,19 @@ export interface LoginState {
   pending: { cid: string; challenge: Uint8Array } | undefined;
   /** True once the connection proved it holds the key of its name. */
   authenticated: boolean;
+  /**
+   * The peer asked to learn at once that a QoS1/2 publish was refused (TS extension, README
+   * "Security"); reference peers never ask and keep the spec's silent drop (§4.2).
+   */
+  refusals: boolean;
 }
+
+/**
+ * `'optional'` (default): components that prove no name (anonymous ones, names without a key on
+ * file) are served, with the rights of anyone. `'required'`: only components that proved their
+ * name are served; the others may only REGISTER (spec §3.5) and log in.
+ */
+export type AuthMode = 'optional' | 'required';
 
 /** What a name wants to do with a topic; each is refused on a private topic it is not authorized for. */
 export type SecurityAction = 'publish' | 'subscribe' | 'deliver' | 'rpc' | 'expose';
@@ -26,17 +44,39 @@ export type SecurityAction = 'publish' | 'subscribe' | 'deliver' | 'rpc' | 'expo
 /** The broker's security decisions over a {@link SecurityStore}. */
 export interface Authenticator {
   readonly store: SecurityStore;
-  /** IDENTITY: 0 (bind, unauthenticated), 11 + challenge (a key is on file), or 10. */
+  readonly mode: AuthMode;
+  /** IDENTITY: 0 (bind, unauthenticated), 11 + challenge (a key is on file), or 10 (e.g. proof required). */
   onIdentity(login: LoginState, cid: string): Promise<AuthReply>;
   /** ATTESTATION: 0 (bind, authenticated) or 10. Consumes the pending challenge either way. */
   onAttestation(login: LoginState, cid: string, signature: Uint8Array): Promise<AuthReply>;
-  /** REGISTER: 0, 10 `"tenant [t] not enabled"`, 10 `"wrong tenant/pin"`, 60 name taken, or 10. */
-  onRegister(cid: string, pin: string, pubkey: Uint8Array, keyType: number): Promise<AuthReply>;
+  /**
+   * REGISTER: 0, 10 `"tenant [t] not enabled"`, 10 `"wrong tenant/pin"`, 60 name taken, or 10.
+   * A name that already holds rights (an admin, or named in a private topic's authorizations)
+   * is registered only over a connection of a proven admin (`by`): the PIN alone would let
+   * anyone who knows it claim that name's rights first and lock its owner out.
+   */
+  onRegister(cid: string, pin: string, pubkey: Uint8Array, keyType: number, by?: Identity): Promise<AuthReply>;
   /** UNREGISTER of the connection's own name: 0, or 10 `"invalid operation"` when not authenticated. */
   onUnregister(cid: string, authenticated: boolean): Promise<AuthReply>;
-  /** May `name` do `action` on `topic`? Public topics: anyone; private: admins and authorized names. */
-  authorize(name: string, action: SecurityAction, topic: string): boolean;
-  isAdmin(name: string): boolean;
+  /**
+   * May `name` do `action` on `topic`? Public topics: anyone; private: proven admins and proven
+   * authorized names. An authorization of a name that did not prove itself grants nothing.
+   */
+  authorize(name: string, action: SecurityAction, topic: string, proven: boolean): boolean;
+  /** An admin is a name in the admin list that proved itself (spec §6.1). */
+  isAdmin(name: string, proven: boolean): boolean;
+  /**
+   * May a connection that proved no name act as `name` (undefined: an anonymous connection)?
+   * `'required'` mode: never. With isolated tenants: only in a tenant configured open (an
+   * anonymous connection counts as tenant `'.'`). Otherwise: yes.
+   */
+  admitsUnproven(name: string | undefined): boolean;
+  /**
+   * Is `secret` the shared secret on file for `cid` (a bare `keys/<cid>`, spec §3.3)? For
+   * transports that carry a password instead of signing a challenge (HTTP Basic auth): a true
+   * answer proves the name as an attestation does. Public keys cannot be checked this way: false.
+   */
+  verifySecret(cid: string, secret: string): Promise<boolean>;
   /** Tenant isolation: true when tenants are not configured, else when both names share a tenant. */
   sameTenant(a: string, b: string): boolean;
 }
@@ -45,11 +85,18 @@ export interface Authenticator {
 export interface AuthenticatorOptions {
   /** Challenge generator. Default 4 random bytes ({@link challengeBytes}). */
   challenge?: () => Uint8Array;
+  /** Who may act without proving a name. Default `'optional'`. */
+  mode?: AuthMode;
+  /** Tenants whose names may act unproven when tenants are isolated (`'.'` for names without a dot). Default none. */
+  openTenants?: Iterable<string>;
 }
+
+/** A name and whether its connection proved it. */
+export interface Identity { readonly name: string; readonly proven: boolean }
 
 /** A fresh, unauthenticated login state. */
 export function newLoginState(): LoginState {
-  return { pending: undefined, authenticated: false };
+  return { pending: undefined, authenticated: false, refusals: false };
 }
 
 const ok = (): AuthReply => ({ status: STATUS.OK, data: null });
@@ -68,10 +115,16 @@ const refuse = (reason: string): AuthReply => ({ status: STATUS.ERROR, data: rea
  */
 export function createAuthenticator(store: SecurityStore, options: AuthenticatorOptions = {}): Authenticator {
   const makeChallenge = options.challenge ?? challengeBytes;
-  const isAdmin = (name: string): boolean => store.isAdmin(name);
+  const mode: AuthMode = options.mode ?? 'optional';
+  const openTenants = new Set(options.openTenants ?? []);
+  const isAdmin = (name: string, proven: boolean): boolean => proven && store.isAdmin(name);
+  const admitsUnproven = (name: string | undefined): boolean => mode === 'optional'
+    && (!store.multiTenant || openTenants.has(name === undefined ? DEFAULT_TENANT : store.tenantOf(name)));
   return {
     store,
+    mode,
     isAdmin,
+    admitsUnproven,
 
     async onIdentity(login, cid) {
       login.pending = undefined;
@@ -79,7 +132,7 @@ export function createAuthenticator(store: SecurityStore, options: Authenticator
       if (cid === '') return refuse('empty cid');
       const material = await keyOf(store, cid);
       if (typeof material === 'string') return refuse(material);
-      if (material === undefined) return ok();
+      if (material === undefined) return admitsUnproven(cid) ? ok() : refuse('authentication required');
       const challenge = makeChallenge();
       login.pending = { cid, challenge };
       return { status: STATUS.CHALLENGE, data: challenge };
@@ -99,7 +152,7 @@ export function createAuthenticator(store: SecurityStore, options: Authenticator
       return ok();
     },
 
-    async onRegister(cid, pin, pubkey, keyType) {
+    async onRegister(cid, pin, pubkey, keyType, by) {
       try {
         validateKeyName(cid);
       } catch (err) {
@@ -110,6 +163,9 @@ export function createAuthenticator(store: SecurityStore, options: Authenticator
       if (expected === undefined) return refuse(`tenant [${tenant}] not enabled`);
       if (!equalSecrets(pin, expected)) return refuse('wrong tenant/pin');
       if (parseKeyMaterial(pubkey).type !== 'public-key') return refuse('not an RSA or ECDSA public key');
+      if (holdsRights(store, cid) && !(by !== undefined && isAdmin(by.name, by.proven))) {
+        return refuse(`name ${cid} holds rights: only an admin may register it`);
+      }
       try {
         if (await store.keyFor(cid) !== undefined) throw new KeyExistsError(cid);
         await store.saveKey(cid, pubkey, keyType);
@@ -132,14 +188,24 @@ export function createAuthenticator(store: SecurityStore, options: Authenticator
       }
     },
 
-    authorize(name, _action, topic) {
-      return !store.isPrivate(topic) || isAdmin(name) || store.isAuthorized(name, topic);
+    authorize(name, _action, topic, proven) {
+      return !store.isPrivate(topic) || (proven && (store.isAdmin(name) || store.isAuthorized(name, topic)));
+    },
+
+    async verifySecret(cid, secret) {
+      const material = await keyOf(store, cid);
+      return typeof material === 'object' && material.type === 'secret' && equalSecrets(secret, material.secret);
     },
 
     sameTenant(a, b) {
       return !store.multiTenant || store.tenantOf(a) === store.tenantOf(b);
     },
   };
+}
+
+/** Is `cid` an admin or named in a private topic's authorizations? */
+function holdsRights(store: SecurityStore, cid: string): boolean {
+  return store.isAdmin(cid) || Object.values(store.privateTopics()).some((names) => names.includes(cid));
 }
 
 /** The key material of `cid`, undefined when none, or the reason (text) it cannot be looked up. */

@@ -13,7 +13,9 @@ export type { MemorySecurityConfig } from './memory-store.js';
 export type { SecurityStore } from './types.js';
 export { DEFAULT_TENANT, MAX_NAME_LENGTH, tenantOf, validateKeyName } from './names.js';
 export { createAuthenticator, newLoginState } from './authenticator.js';
-export type { Authenticator, AuthenticatorOptions, AuthReply, LoginState, SecurityAction } from './authenticator.js';
+export type {
+  Authenticator, AuthenticatorOptions, AuthMode, AuthReply, Identity, LoginState, SecurityAction,
+} from './authenticator.js';
 export { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from './admin-commands.js';
 export { caOptions, findCaFile, keystoreTlsFiles, loadTlsOptions } from './tls.js';
 export type { TlsClientOptions, TlsFiles, TlsServerOptions } from './tls.js';

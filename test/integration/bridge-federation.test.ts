@@ -215,11 +215,12 @@ describe('federation: faults', () => {
 
 describe('federation: private topics', () => {
   it('forwards no private topic and bridges no private method', async () => {
-    const security = memorySecurityStore({ topicAuth: { secret: ['alice'], hidden: ['alice'] } });
+    // alice proves her name (shared secret): rights on private topics need a proven name.
+    const security = memorySecurityStore({ topicAuth: { secret: ['alice'], hidden: ['alice'] }, keys: { alice: 'a-secret' } });
     const a = await scope.broker({ name: 'a', security });
     const b = await scope.broker({ name: 'b', join: [a.url!] });
     await linksUp(b);
-    const alice = await scope.connect(a, 'alice');
+    const alice = await scope.connect(a, 'alice', { key: 'a-secret' });
     alice.expose('hidden', () => 'no');
     alice.expose('shown', () => 'yes');
     const onB = await scope.connect(b, 'on-b');

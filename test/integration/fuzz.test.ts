@@ -49,6 +49,8 @@ describe('broker fuzz', () => {
         tenants: { '.': '1234', acme: '5678' }, admins: ['ops'],
         keys: { keyed: keyed.publicKey, secret: 'open sesame' }, topicAuth: { vault: ['alice'] },
       }),
+      // Tenants are isolated: '.' open lets the anonymous drains and unkeyed names in.
+      openTenants: ['.'],
     });
     const url = b.url!;
     const vocabulary = {

@@ -1,44 +1,52 @@
 /**
  * Authorization over real sockets (spec §4.4, §5.2, §5.3, §6): the admin role, private topics
  * on publish, subscribe, fan-out (exact, wildcard, catch-all), replay and RPC, and tenant
- * isolation of pub/sub and RPC configured in `tenants.json`.
+ * isolation of pub/sub and RPC configured in `tenants.json`. Every right here belongs to a name
+ * that proved itself with a shared secret (README "Security"); security-identity.test.ts tries
+ * the same rights with names that did not.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
-import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
-import { newMsgId } from '../../src/codec/msgid.js';
+import { memorySecurityStore } from '../../src/security/memory-store.js';
 import {
-  AckTimeoutError, component, LastReceived, MethodNotFoundError, RpcError, type Message,
+  component, LastReceived, MethodNotFoundError, RpcError, UnauthorizedError, type Message,
 } from '../../src/index.js';
-import type { Msg, MsgId, ResponseMsg } from '../../src/protocol/messages.js';
 import { collect, roundTrip, useScope } from './helpers.js';
+import { loggedIn, rawPeer } from './security-peer.js';
 
 const scope = useScope();
 
 type Admin = (topic: string, cmd: Record<string, unknown>) => Promise<[number, unknown]>;
 
-/** A raw CBOR peer logged in as `name` that sends admin commands and returns [status, data]. */
-async function adminAs(b: Broker, name: string): Promise<Admin> {
-  const raw = await scope.raw(b);
-  const call = async (msg: Msg & { id: MsgId }): Promise<ResponseMsg> => {
-    raw.sendBinary(encodeCbor(msg));
-    return decodeCbor(await raw.next() as Uint8Array) as ResponseMsg;
-  };
-  expect((await call({ type: 'identity', id: newMsgId(), cid: name })).status).toBe(0);
-  return async (topic, cmd) => {
-    const resp = await call({ type: 'admin', id: newMsgId(), topic, cmd });
-    return [resp.status, resp.data];
-  };
+/** The shared secret each test name has on file. */
+const secret = (name: string): string => `${name}-secret`;
+
+/** Key files (shared secrets) for `names`, as memorySecurityStore takes them. */
+const secrets = (...names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [n, secret(n)]));
+
+/** A broker whose `admins` and `names` can prove themselves with their shared secrets. */
+function securedBroker(admins: string[], ...names: string[]): Promise<Broker> {
+  return scope.broker({ security: memorySecurityStore({ admins, keys: secrets(...admins, ...names) }) });
+}
+
+/** A component logged in as `name` with its shared secret. */
+const proven = (b: Broker, name: string, options: Parameters<typeof scope.connect>[2] = {}) =>
+  scope.connect(b, name, { key: secret(name), ...options });
+
+/** A raw CBOR peer logged in as `name` (proven when it has a secret on file) sending admin commands. */
+async function adminAs(b: Broker, name: string, withSecret = true): Promise<Admin> {
+  const peer = await loggedIn(rawPeer(await scope.raw(b)), name, withSecret ? secret(name) : undefined);
+  return (topic, cmd) => peer.admin(topic, cmd);
 }
 
 const topics = (messages: Message[]): string[] => messages.map((m) => m.topic);
 
 describe('admin commands', () => {
   it('refuses private_topic, public_topic, authorize, unauthorize and shutdown to a non-admin with 10', async () => {
-    const b = await scope.broker({ admins: ['ops'] });
+    const b = await securedBroker(['ops']);
     const user = await adminAs(b, 'user');
     for (const cmd of ['private_topic', 'public_topic', 'private_topics_config']) {
       expect(await user('secret', { cmd })).toEqual([10, 'unauthorized']);
@@ -48,7 +56,7 @@ describe('admin commands', () => {
   });
 
   it('lets an admin make topics private, authorize names and read the configuration', async () => {
-    const b = await scope.broker({ admins: ['ops'] });
+    const b = await securedBroker(['ops']);
     const ops = await adminAs(b, 'ops');
     expect(await ops('secret', { cmd: 'private_topic' })).toEqual([0, null]);
     expect(await ops('secret', { cmd: 'authorize', cid: 'alice' })).toEqual([0, null]);
@@ -72,7 +80,7 @@ describe('admin commands', () => {
 describe('private topics', () => {
   /** A broker where `secret` and `plant/secret` are private to pa (publisher) and sa (subscriber). */
   async function privateSetup(): Promise<{ b: Broker; ops: Admin }> {
-    const b = await scope.broker({ admins: ['ops', 'boss'] });
+    const b = await securedBroker(['ops', 'boss'], 'pa', 'sa', 'srv');
     const ops = await adminAs(b, 'ops');
     for (const topic of ['secret', 'plant/secret']) {
       for (const cid of ['pa', 'sa']) expect(await ops(topic, { cmd: 'authorize', cid })).toEqual([0, null]);
@@ -80,36 +88,57 @@ describe('private topics', () => {
     return { b, ops };
   }
 
-  it('drops an unauthorized publish: not delivered, and a QoS1 publisher gets no ACK', async () => {
+  it('drops an unauthorized publish: not delivered, and a QoS1/2 TS publisher fails at once', async () => {
     const { b } = await privateSetup();
-    const [pa, sa] = await scope.connectAll(b, 'pa', 'sa');
-    const pu = await scope.connect(b, 'pu', { ackTimeout: 50, sendRetries: 0 });
+    const [pa, sa] = await Promise.all([proven(b, 'pa'), proven(b, 'sa')]);
+    // Retries would take 20 s: a refusal that came from the ACK timer would fail this test.
+    const pu = await scope.connect(b, 'pu', { ackTimeout: 10_000, sendRetries: 1 });
     const got = collect(sa.subscribe$('secret'), 1);
     await roundTrip(sa);
     pu.publish('secret', 'from pu');
-    await expect(pu.publishAsync('secret', ['from pu, qos1'], { qos: 1 })).rejects.toBeInstanceOf(AckTimeoutError);
+    for (const qos of [1, 2] as const) {
+      const err = await pu.publishAsync('secret', ['from pu'], { qos }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnauthorizedError);
+      expect(err).toMatchObject({ code: 'UNAUTHORIZED', topic: 'secret', reason: 'unauthorized: secret' });
+    }
     pa.publish('secret', 'from pa');
     expect((await got.done).map((m) => m.args[0])).toEqual(['from pa']);
     await roundTrip(pu, pa, sa);
     expect(got.values).toHaveLength(1);
   });
 
-  it('refuses to subscribe to it with 10 unless authorized', async () => {
+  it('accepts a subscribe by an unauthorized name, delivers nothing until it is authorized, then delivers', async () => {
+    const { b, ops } = await privateSetup();
+    const [pa, su] = await Promise.all([proven(b, 'pa'), proven(b, 'srv')]);
+    const got = collect(su.subscribe$('secret'), 1);
+    await roundTrip(su);
+    pa.publish('secret', 'before');
+    await roundTrip(pa, su);
+    expect(got.values).toEqual([]);
+    expect(got.error).toBeUndefined();
+    expect(await ops('secret', { cmd: 'authorize', cid: 'srv' })).toEqual([0, null]);
+    pa.publish('secret', 'after');
+    expect((await got.done).map((m) => m.args[0])).toEqual(['after']);
+    // And back: unauthorize stops the same subscription again.
+    expect(await ops('secret', { cmd: 'unauthorize', cid: 'srv' })).toEqual([0, null]);
+    pa.publish('secret', 'revoked');
+    await roundTrip(pa, su);
+    expect(got.values).toHaveLength(1);
+  });
+
+  it('answers a raw subscribe by an unauthorized name with 0, an expose of a private method with 10', async () => {
     const { b } = await privateSetup();
-    const su = await scope.connect(b, 'su');
-    const refused = collect(su.subscribe$('secret'), 1);
-    await expect(refused.done).rejects.toThrow(/stream errored/);
-    expect(refused.error).toBeInstanceOf(RpcError);
-    expect((refused.error as RpcError).remoteCode).toBe(10);
-    const sa = await scope.connect(b, 'sa');
-    const allowed = collect(sa.subscribe$('secret'), 0);
-    await roundTrip(sa);
-    expect(allowed.error).toBeUndefined();
+    const su = await adminAs(b, 'su', false);
+    expect(await su('secret', { cmd: 'subscribe', msg_from: 0 })).toEqual([0, null]);
+    expect(await su('secret', { cmd: 'expose' })).toEqual([10, 'unauthorized']);
+    expect(await su('__config__', { cmd: 'setup', subscribers: ['secret'], exposers: [] })).toEqual([0, null]);
+    expect(await su('__config__', { cmd: 'setup', subscribers: [], exposers: ['secret'] })).toEqual([10, 'unauthorized']);
   });
 
   it('skips it in wildcard and catch-all deliveries to unauthorized subscribers; admins see it', async () => {
     const { b } = await privateSetup();
-    const [pa, w, c, sa, c2] = await scope.connectAll(b, 'pa', 'w', 'c', 'sa', 'c2');
+    const [pa, sa] = await Promise.all([proven(b, 'pa'), proven(b, 'sa')]);
+    const [w, c, c2] = await scope.connectAll(b, 'w', 'c', 'c2');
     const wild = collect(w.subscribe$('plant/*'), 1);
     const all = collect(c.subscribe$('*'), 1);
     const authorized = collect(sa.subscribe$('plant/*'), 2);
@@ -127,8 +156,8 @@ describe('private topics', () => {
 
   it('is delivered on the catch-all of an admin', async () => {
     const { b } = await privateSetup();
-    const pa = await scope.connect(b, 'pa');
-    const admin = scope.track(component(`${b.url!}/boss`));
+    const pa = await proven(b, 'pa');
+    const admin = scope.track(component(`${b.url!}/boss`, { key: secret('boss') }));
     const got = collect(admin.subscribe$('*'), 2);
     await admin.ready();
     await roundTrip(admin);
@@ -144,7 +173,7 @@ describe('private topics', () => {
     await first.ready();
     await roundTrip(first);
     await first.close();
-    const pa = await scope.connect(b, 'pa');
+    const pa = await proven(b, 'pa');
     pa.publish('plant/secret', 1);
     pa.publish('plant/open', 2);
     await roundTrip(pa);
@@ -159,7 +188,7 @@ describe('private topics', () => {
     const { b, ops } = await privateSetup();
     expect(await ops('vault', { cmd: 'authorize', cid: 'pa' })).toEqual([0, null]);
     expect(await ops('vault', { cmd: 'authorize', cid: 'srv' })).toEqual([0, null]);
-    const [srv, pa, pu] = await scope.connectAll(b, 'srv', 'pa', 'pu');
+    const [srv, pa, pu] = await Promise.all([proven(b, 'srv'), proven(b, 'pa'), scope.connect(b, 'pu')]);
     srv.expose('vault', () => 'gold');
     await roundTrip(srv);
     expect(await pa.rpc('vault')).toBe('gold');
@@ -178,12 +207,14 @@ describe('tenants', () => {
     dir = await mkdtemp(join(tmpdir(), 'rembus-tenants-'));
     await mkdir(join(dir, 'broker'));
     await writeFile(join(dir, 'broker', 'tenants.json'), JSON.stringify({ t1: '1111', t2: '2222' }));
+    await mkdir(join(dir, 'broker', 'keys'));
+    for (const name of ['a.t1', 'c.t1', 'b.t2', 'd.t2']) await writeFile(join(dir, 'broker', 'keys', name), secret(name));
   });
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
   it('isolates pub/sub: a publish reaches subscribers of its own tenant only', async () => {
     const b = await scope.broker({ dataDir: dir });
-    const [a, c, bt2, dt2] = await scope.connectAll(b, 'a.t1', 'c.t1', 'b.t2', 'd.t2');
+    const [a, c, bt2, dt2] = await Promise.all([proven(b, 'a.t1'), proven(b, 'c.t1'), proven(b, 'b.t2'), proven(b, 'd.t2')]);
     const same = collect(c.subscribe$('news'), 1);
     const otherExact = collect(bt2.subscribe$('news'), 1);
     const otherWild = collect(bt2.subscribe$('*/news'), 1);
@@ -204,7 +235,7 @@ describe('tenants', () => {
 
   it('isolates RPC: exposers of another tenant are unknown (42), and so are direct targets (45)', async () => {
     const b = await scope.broker({ dataDir: dir });
-    const [a, c, bt2, dt2] = await scope.connectAll(b, 'a.t1', 'c.t1', 'b.t2', 'd.t2');
+    const [a, c, bt2, dt2] = await Promise.all([proven(b, 'a.t1'), proven(b, 'c.t1'), proven(b, 'b.t2'), proven(b, 'd.t2')]);
     bt2.expose('svc', () => 't2');
     await roundTrip(bt2);
     await expect(a.rpc('svc')).rejects.toBeInstanceOf(MethodNotFoundError);

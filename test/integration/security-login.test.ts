@@ -142,7 +142,9 @@ describe('unregister', () => {
   });
 
   it('is refused with 10 for a connection that did not prove a key, and for an anonymous one', async () => {
-    const b = await securedBroker();
+    // Tenant '.' open: names without a key may log in there (tenants are isolated otherwise).
+    const b = await scope.broker({ security: memorySecurityStore({ tenants: { '.': PIN, acme: '99887766' } }),
+      openTenants: ['.'] });
     const plain = await scope.connect(b, 'dave');
     expect((await authError(unregister(plain))).remoteCode).toBe(10);
     const anonymous = await scope.connect(b);

@@ -40,9 +40,32 @@ async function registerAndLogin(cid: string, key: { publicKey: string; privateKe
 }
 
 describe('onIdentity', () => {
-  it('binds a name without a key unauthenticated', async () => {
-    expect(await auth.onIdentity(login, 'alice')).toEqual({ status: STATUS.OK, data: null });
-    expect(login).toEqual({ pending: undefined, authenticated: false });
+  it('binds a name without a key unauthenticated in a single-tenant setup', async () => {
+    await writeFile(join(dir, 'tenants.json'), JSON.stringify({ '.': PIN }));
+    const single = createAuthenticator(await openSecurityStore(dir));
+    expect(await single.onIdentity(login, 'alice')).toEqual({ status: STATUS.OK, data: null });
+    expect(await single.onIdentity(login, 'spy.acme.com')).toEqual({ status: STATUS.OK, data: null });
+    expect(login).toEqual({ pending: undefined, authenticated: false, refusals: false });
+  });
+
+  it('refuses a name without a key when tenants are isolated, unless its tenant is open', async () => {
+    expect(await auth.onIdentity(login, 'spy.acme.com')).toEqual({ status: STATUS.ERROR, data: 'authentication required' });
+    expect(await auth.onIdentity(login, 'alice')).toEqual({ status: STATUS.ERROR, data: 'authentication required' });
+    expect(auth.admitsUnproven(undefined)).toBe(false);
+    const open = createAuthenticator(auth.store, { openTenants: ['.'] });
+    expect(await open.onIdentity(login, 'alice')).toEqual({ status: STATUS.OK, data: null });
+    expect(open.admitsUnproven(undefined)).toBe(true);
+    expect(await open.onIdentity(login, 'spy.acme.com')).toEqual({ status: STATUS.ERROR, data: 'authentication required' });
+    expect(await open.onIdentity(login, 'x.nowhere')).toEqual({ status: STATUS.ERROR, data: 'authentication required' });
+  });
+
+  it('refuses every name without a key in "required" mode, and admits no anonymous connection', async () => {
+    await writeFile(join(dir, 'tenants.json'), JSON.stringify({ '.': PIN }));
+    const required = createAuthenticator(await openSecurityStore(dir), { mode: 'required', openTenants: ['.'] });
+    expect(await required.onIdentity(login, 'alice')).toEqual({ status: STATUS.ERROR, data: 'authentication required' });
+    expect(required.admitsUnproven(undefined)).toBe(false);
+    await required.onRegister('bob', PIN, utf8(rsa.publicKey), KEY_TYPE.RSA);
+    expect((await required.onIdentity(login, 'bob')).status).toBe(STATUS.CHALLENGE);
   });
 
   it('refuses an empty or unsafe name', async () => {
@@ -140,6 +163,19 @@ describe('onRegister', () => {
       .toEqual({ status: STATUS.ERROR, data: 'tenant [unknown.org] not enabled' });
   });
 
+  it('registers a name that holds rights only for a proven admin', async () => {
+    await auth.store.authorize('secret', 'alice');
+    const reserved = (await auth.onRegister('alice', PIN, utf8(rsa.publicKey), KEY_TYPE.RSA)).data;
+    expect(reserved).toBe('name alice holds rights: only an admin may register it');
+    expect((await auth.onRegister('ops', PIN, utf8(rsa.publicKey), KEY_TYPE.RSA)).status).toBe(STATUS.ERROR);
+    expect((await auth.onRegister('alice', PIN, utf8(rsa.publicKey), KEY_TYPE.RSA, { name: 'ops', proven: false })).status)
+      .toBe(STATUS.ERROR);
+    expect(await auth.store.keyFor('alice')).toBeUndefined();
+    expect(await auth.onRegister('alice', PIN, utf8(rsa.publicKey), KEY_TYPE.RSA, { name: 'ops', proven: true }))
+      .toEqual({ status: STATUS.OK, data: null });
+    expect(await auth.store.keyFor('alice')).toBeDefined();
+  });
+
   it('answers 60 to a name that already has a key', async () => {
     await auth.onRegister('alice', PIN, utf8(rsa.publicKey), KEY_TYPE.RSA);
     const reply = await auth.onRegister('alice', PIN, utf8(ec.publicKey), KEY_TYPE.ECDSA);
@@ -178,20 +214,45 @@ describe('authorize', () => {
   const actions = ['publish', 'subscribe', 'deliver', 'rpc', 'expose'] as const;
 
   it('lets anyone use a public topic', () => {
-    for (const action of actions) expect(auth.authorize('anyone', action, 'open')).toBe(true);
+    for (const action of actions) expect(auth.authorize('anyone', action, 'open', true)).toBe(true);
+  });
+
+  it('grants nothing on a private topic to a name that did not prove itself, admins included', async () => {
+    await auth.store.authorize('secret', 'alice');
+    for (const action of actions) {
+      expect(auth.authorize('alice', action, 'secret', false)).toBe(false);
+      expect(auth.authorize('ops', action, 'secret', false)).toBe(false);
+      expect(auth.authorize('alice', action, 'open', false)).toBe(true);
+    }
+    expect(auth.isAdmin('ops', false)).toBe(false);
+    expect(auth.isAdmin('ops', true)).toBe(true);
+    expect(auth.isAdmin('alice', true)).toBe(false);
   });
 
   it('limits a private topic to authorized names and admins', async () => {
     await auth.store.authorize('secret', 'alice');
     await auth.store.makePrivate('closed');
     for (const action of actions) {
-      expect(auth.authorize('alice', action, 'secret')).toBe(true);
-      expect(auth.authorize('bob', action, 'secret')).toBe(false);
-      expect(auth.authorize('alice', action, 'closed')).toBe(false);
-      expect(auth.authorize('ops', action, 'closed')).toBe(true);
+      expect(auth.authorize('alice', action, 'secret', true)).toBe(true);
+      expect(auth.authorize('bob', action, 'secret', true)).toBe(false);
+      expect(auth.authorize('alice', action, 'closed', true)).toBe(false);
+      expect(auth.authorize('ops', action, 'closed', true)).toBe(true);
     }
     await auth.store.makePublic('secret');
-    expect(auth.authorize('bob', 'publish', 'secret')).toBe(true);
+    expect(auth.authorize('bob', 'publish', 'secret', true)).toBe(true);
+  });
+});
+
+describe('verifySecret', () => {
+  it('accepts only the shared secret on file; never a public key', async () => {
+    await mkdir(join(dir, 'keys'), { recursive: true });
+    await writeFile(join(dir, 'keys', 'carol'), 'open sesame\n');
+    await auth.onRegister('alice', PIN, utf8(rsa.publicKey), KEY_TYPE.RSA);
+    expect(await auth.verifySecret('carol', 'open sesame')).toBe(true);
+    expect(await auth.verifySecret('carol', 'open')).toBe(false);
+    expect(await auth.verifySecret('alice', rsa.publicKey)).toBe(false);
+    expect(await auth.verifySecret('nobody', '')).toBe(false);
+    expect(await auth.verifySecret('../x', 'a')).toBe(false);
   });
 });
 
@@ -211,31 +272,37 @@ describe('sameTenant', () => {
 });
 
 describe('securityAdminCommand', () => {
+  it('refuses an admin name that did not prove itself with 10 "unauthorized"', async () => {
+    expect(await securityAdminCommand(auth, { name: 'ops', proven: false }, 't', { cmd: 'authorize', cid: 'x' }))
+      .toEqual({ status: STATUS.ERROR, data: 'unauthorized' });
+    expect(auth.store.isPrivate('t')).toBe(false);
+  });
+
   it('refuses non-admins with 10 "unauthorized"', async () => {
     for (const cmd of ['private_topic', 'public_topic', 'authorize', 'unauthorize', 'private_topics_config']) {
-      expect(await securityAdminCommand(auth, 'alice', 't', { cmd, cid: 'alice' }))
+      expect(await securityAdminCommand(auth, { name: 'alice', proven: true }, 't', { cmd, cid: 'alice' }))
         .toEqual({ status: STATUS.ERROR, data: 'unauthorized' });
     }
     expect(auth.store.isPrivate('t')).toBe(false);
   });
 
   it('runs the commands of an admin', async () => {
-    expect(await securityAdminCommand(auth, 'ops', 't', { cmd: 'private_topic' })).toEqual({ status: 0, data: null });
+    expect(await securityAdminCommand(auth, { name: 'ops', proven: true }, 't', { cmd: 'private_topic' })).toEqual({ status: 0, data: null });
     expect(auth.store.isPrivate('t')).toBe(true);
-    expect((await securityAdminCommand(auth, 'ops', 't', { cmd: 'authorize', cid: 'alice' }))?.status).toBe(0);
-    expect(await securityAdminCommand(auth, 'ops', '__config__', { cmd: 'private_topics_config' }))
+    expect((await securityAdminCommand(auth, { name: 'ops', proven: true }, 't', { cmd: 'authorize', cid: 'alice' }))?.status).toBe(0);
+    expect(await securityAdminCommand(auth, { name: 'ops', proven: true }, '__config__', { cmd: 'private_topics_config' }))
       .toEqual({ status: 0, data: { t: ['alice'] } });
-    expect((await securityAdminCommand(auth, 'ops', 't', { cmd: 'unauthorize', cid: 'alice' }))?.status).toBe(0);
-    expect(auth.authorize('alice', 'publish', 't')).toBe(false);
-    expect((await securityAdminCommand(auth, 'ops', 't', { cmd: 'public_topic' }))?.status).toBe(0);
+    expect((await securityAdminCommand(auth, { name: 'ops', proven: true }, 't', { cmd: 'unauthorize', cid: 'alice' }))?.status).toBe(0);
+    expect(auth.authorize('alice', 'publish', 't', true)).toBe(false);
+    expect((await securityAdminCommand(auth, { name: 'ops', proven: true }, 't', { cmd: 'public_topic' }))?.status).toBe(0);
     expect(auth.store.isPrivate('t')).toBe(false);
-    expect((await securityAdminCommand(auth, 'ops', '__config__', { cmd: 'save_config' }))?.status).toBe(0);
-    expect((await securityAdminCommand(auth, 'ops', '__config__', { cmd: 'load_config' }))?.status).toBe(0);
+    expect((await securityAdminCommand(auth, { name: 'ops', proven: true }, '__config__', { cmd: 'save_config' }))?.status).toBe(0);
+    expect((await securityAdminCommand(auth, { name: 'ops', proven: true }, '__config__', { cmd: 'load_config' }))?.status).toBe(0);
   });
 
   it('needs a cid for authorize / unauthorize, and leaves other commands to the broker', async () => {
-    expect(await securityAdminCommand(auth, 'ops', 't', { cmd: 'authorize' })).toEqual({ status: 10, data: 'cid missing' });
-    expect(await securityAdminCommand(auth, 'ops', 't', { cmd: 'subscribe' })).toBeUndefined();
-    expect(await securityAdminCommand(auth, 'ops', 't', {})).toBeUndefined();
+    expect(await securityAdminCommand(auth, { name: 'ops', proven: true }, 't', { cmd: 'authorize' })).toEqual({ status: 10, data: 'cid missing' });
+    expect(await securityAdminCommand(auth, { name: 'ops', proven: true }, 't', { cmd: 'subscribe' })).toBeUndefined();
+    expect(await securityAdminCommand(auth, { name: 'ops', proven: true }, 't', {})).toBeUndefined();
   });
 });

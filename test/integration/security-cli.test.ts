@@ -1,22 +1,20 @@
 /**
  * The security flags of the `rembus` CLI as real child processes (src/cli/main.ts through tsx,
  * so no build is needed and none races with cli.test.ts's):
- * `broker --admin`, `broker --cert/--key` (wss:// and its start-up failures), and the client
+ * `broker --admin` and `--auth` with the start line, `broker --cert/--key` (wss:// and its start-up failures), and the client
  * flags `--key` and `--ca`.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { broker, type Broker } from '../../src/broker/index.js';
-import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
-import { newMsgId } from '../../src/codec/msgid.js';
-import type { ResponseMsg } from '../../src/protocol/messages.js';
 import { generateKeyPair } from '../../src/security/crypto.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
 import { keystoreTlsFiles, loadTlsOptions } from '../../src/security/tls.js';
 import { RawClient } from './helpers.js';
+import { loggedIn, rawPeer } from './security-peer.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -70,29 +68,53 @@ afterEach(() => {
 
 afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
-/** The status of one admin command sent by a raw peer logged in as `name`. */
-async function adminStatus(url: string, name: string, topic: string, cmd: Record<string, unknown>): Promise<number> {
+/** The status of one admin command sent by a raw peer logged in as `name` (proven with `secret`). */
+async function adminStatus(url: string, name: string, topic: string, cmd: Record<string, unknown>,
+  secret?: string): Promise<number> {
   const raw = await RawClient.open(url);
   try {
-    raw.sendBinary(encodeCbor({ type: 'identity', id: newMsgId(), cid: name }));
-    expect((decodeCbor(await raw.next() as Uint8Array) as ResponseMsg).status).toBe(0);
-    raw.sendBinary(encodeCbor({ type: 'admin', id: newMsgId(), topic, cmd }));
-    return (decodeCbor(await raw.next() as Uint8Array) as ResponseMsg).status;
+    await loggedIn(rawPeer(raw), name, secret);
+    return (await rawPeer(raw).admin(topic, cmd))[0];
   } finally {
     await raw.close();
   }
 }
 
 describe('rembus broker', () => {
-  it('--admin makes the named components admins (repeatable)', async () => {
-    const proc = start(['broker', '--port', '0', '--host', '127.0.0.1', '--no-persist', '--admin', 'ops', '--admin', 'boss']);
-    const [, port] = await waitForText(proc.stderr, /broker listening on ws:\/\/127\.0\.0\.1:(\d+)/);
+  it('--admin makes the named components admins once they prove their names, and warns about those that cannot', async () => {
+    const data = join(dir, 'admins');
+    await mkdir(join(data, 'broker', 'keys'), { recursive: true });
+    await writeFile(join(data, 'broker', 'keys', 'ops'), 'ops-secret');
+    const proc = start(['broker', '--port', '0', '--data-dir', data, '--admin', 'ops', '--admin', 'boss']);
+    // No --host: loopback, and the start line says which mode the broker runs in.
+    const [line, port] = await waitForText(proc.stderr, /broker listening on ws:\/\/127\.0\.0\.1:(\d+) \(.*\)/);
+    expect(line).toContain('auth optional: unauthenticated components accepted; loopback only, --host 0.0.0.0');
+    expect(proc.stderr()).toContain('admin boss has no key or shared secret on file');
+    expect(proc.stderr()).not.toContain('admin ops has no key');
     const url = `ws://127.0.0.1:${port}`;
     expect(await adminStatus(url, 'user', 'secret', { cmd: 'private_topic' })).toBe(10);
-    expect(await adminStatus(url, 'ops', 'secret', { cmd: 'private_topic' })).toBe(0);
-    expect(await adminStatus(url, 'boss', 'secret', { cmd: 'authorize', cid: 'user' })).toBe(0);
+    expect(await adminStatus(url, 'boss', 'secret', { cmd: 'private_topic' })).toBe(10);
+    expect(await adminStatus(url, 'ops', 'secret', { cmd: 'private_topic' }, 'ops-secret')).toBe(0);
+    expect(await adminStatus(url, 'ops', 'secret', { cmd: 'authorize', cid: 'user' }, 'ops-secret')).toBe(0);
     proc.child.kill('SIGTERM');
     expect((await proc.exit).code).toBe(0);
+  }, 40_000);
+
+  it('--auth required refuses unproven components and says so on its start line; a bad mode is a usage error', async () => {
+    const proc = start(['broker', '--port', '0', '--host', '127.0.0.1', '--no-persist', '--auth', 'required']);
+    const [line, port] = await waitForText(proc.stderr, /broker listening on ws:\/\/127\.0\.0\.1:(\d+) \(.*\)/);
+    expect(line).toContain('auth required: only authenticated components');
+    const raw = await RawClient.open(`ws://127.0.0.1:${port}`);
+    try {
+      expect(await rawPeer(raw).login('anyone')).toMatchObject({ status: 10, data: 'authentication required' });
+    } finally {
+      await raw.close();
+    }
+    proc.child.kill('SIGTERM');
+    expect((await proc.exit).code).toBe(0);
+    const bad = await start(['broker', '--port', '0', '--no-persist', '--auth', 'maybe']).exit;
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('must be optional or required');
   }, 40_000);
 
   it('fails to start naming a missing --cert or --key file (exit 3), and wants both (exit 1)', async () => {

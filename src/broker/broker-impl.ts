@@ -137,7 +137,8 @@ export class BrokerImpl {
     const twin = new Twin(globalThis.crypto.randomUUID(), true);
     const session = new Session(link, twin, this.opts.maxBufferedBytes, this.log, this.flow);
     this.bind(twin, session);
-    const subscription = link.frames$.pipe(decodeFrames(session.codec, this.log.child({ remote: link.remote })))
+    const subscription = link.frames$.pipe(decodeFrames(session.codec, this.log.child({ remote: link.remote }),
+      (frame) => session.sendFrame(frame)))
       .subscribe({
         next: (inbound) => this.inbound(session, inbound),
         complete: () => this.detach(session),

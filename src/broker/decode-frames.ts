@@ -4,6 +4,7 @@
  * (spec §1.1 allows this leniency).
  */
 import { Observable, type OperatorFunction } from 'rxjs';
+import { JsonRpcIdError } from '../codec/json.js';
 import type { Frame, WireCodec } from '../codec/wire.js';
 import { errorText } from '../internal/logger.js';
 import type { Msg } from '../protocol/messages.js';
@@ -12,7 +13,11 @@ import type { Logger } from '../types.js';
 /** A decoded message with the frame it came in (forwarded verbatim where possible). */
 export interface Inbound { msg: Msg; frame: Frame }
 
-export function decodeFrames(codec: WireCodec, log: Logger): OperatorFunction<Frame, Inbound> {
+/**
+ * @param answer sends a frame back to the peer: a JSON-RPC request with an id outside uint64 is
+ * answered with a JSON-RPC error (id null) rather than dropped in silence (spec §2.8).
+ */
+export function decodeFrames(codec: WireCodec, log: Logger, answer?: (frame: Frame) => void): OperatorFunction<Frame, Inbound> {
   return (source) => new Observable<Inbound>((subscriber) => source.subscribe({
     next: (frame) => {
       let msg: Msg;
@@ -20,6 +25,7 @@ export function decodeFrames(codec: WireCodec, log: Logger): OperatorFunction<Fr
         msg = codec.decodeLazy(frame);
       } catch (err) {
         log.warn({ err: errorText(err) }, 'frame dropped');
+        if (err instanceof JsonRpcIdError && err.reply !== undefined) answer?.(err.reply);
         return;
       }
       subscriber.next({ msg, frame });

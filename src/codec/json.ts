@@ -22,12 +22,41 @@ export interface JsonStyle { idAsString: boolean }
 export interface JsonDecoded { msg: Msg; idAsString: boolean }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Rembus ids are unsigned 64-bit integers (spec §2.4): a JSON id outside 0 … 2^64−1 is no id. */
+const MAX_ID = (1n << 64n) - 1n;
+
+/**
+ * A JSON-RPC frame whose `id` is not an unsigned 64-bit integer (spec §2.4, §2.8): negative,
+ * fractional, above 2^64−1 or not a number at all. Such an id cannot be echoed faithfully (the
+ * 8-byte id of the CBOR form would wrap it: 2^64+1 would be answered as 1), so the frame is
+ * refused. For a request `reply` holds the answer to send: a JSON-RPC 2.0 "Invalid Request"
+ * (code −32600) with id null, which also carries the Rembus RESPONSE keys (type 4, sts 10).
+ */
+export class JsonRpcIdError extends DecodeError {
+  /** The text frame to answer with, or undefined when the frame was itself a reply. */
+  readonly reply: string | undefined;
+
+  constructor(id: string, request: boolean) {
+    super(`invalid JSON-RPC id ${id}: not an unsigned 64-bit integer`);
+    this.name = 'JsonRpcIdError';
+    this.reply = request ? JSON.stringify({ jsonrpc: '2.0', id: null, error: {
+      code: -32600, message: 'Invalid Request', data: this.message, type: TYPE.RESPONSE, __type__: TYPE.RESPONSE,
+      sts: 10 } }) : undefined;
+  }
+}
 
 /** Values of the `stream` key of a streaming RESPONSE (TS extension). */
 const STREAM_MARKERS: ReadonlySet<unknown> = new Set(['item', 'end', 'cancel']);
 
+/**
+ * Longest integer literal parsed exactly. `BigInt()` of n digits costs O(n²): a 60 MiB frame of
+ * digits would block the event loop for minutes, so longer literals are refused (DecodeError).
+ */
+const MAX_INTEGER_DIGITS = 4096;
+
 function parseNumber(text: string): number | bigint {
   if (/^-?\d+$/.test(text)) {
+    if (text.length > MAX_INTEGER_DIGITS) throw new DecodeError(`integer literal longer than ${MAX_INTEGER_DIGITS} digits`);
     const big = BigInt(text);
     return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
   }
@@ -59,7 +88,7 @@ function fromObject(obj: Record<string, unknown>): Msg {
   if (obj['id'] === undefined || obj['id'] === null) {
     return { type: 'pub', flags: 0, topic: method(obj), args: argsOf(obj['params']) };
   }
-  const id = parseId(obj['id']);
+  const id = parseId(obj['id'], obj['method'] !== undefined);
   const reply = obj['result'] !== undefined ? obj['result'] : obj['error'];
   if (reply !== undefined) return fromReply(id, reply);
   const params = obj['params'];
@@ -122,13 +151,16 @@ function typeKey(o: Record<string, unknown>): unknown {
   return o['type'] ?? o['__type__'];
 }
 
-function parseId(id: unknown): MsgId {
-  try {
-    if (typeof id === 'bigint') return BigInt.asUintN(64, id);
-    if (typeof id === 'number' && Number.isInteger(id)) return BigInt.asUintN(64, BigInt(id));
-    if (typeof id === 'string' && /^\d+$/.test(id)) return BigInt.asUintN(64, BigInt(id));
-  } catch { /* fall through */ }
-  throw new DecodeError(`invalid JSON-RPC id ${String(id)}`);
+/** The id as a uint64, never wrapped. @throws JsonRpcIdError */
+function parseId(id: unknown, request: boolean): MsgId {
+  let value: bigint | undefined;
+  if (typeof id === 'bigint') value = id;
+  else if (typeof id === 'number' && Number.isSafeInteger(id)) value = BigInt(id);
+  else if (typeof id === 'string' && /^\d{1,20}$/.test(id)) value = BigInt(id);
+  if (value === undefined || value < 0n || value > MAX_ID) {
+    throw new JsonRpcIdError(typeof id === 'string' ? JSON.stringify(id.slice(0, 40)) : String(id).slice(0, 40), request);
+  }
+  return value;
 }
 
 function method(obj: Record<string, unknown>): string {

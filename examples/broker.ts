@@ -1,4 +1,4 @@
-// Start a broker on ws://0.0.0.0:8338 (or $REMBUS_PORT) with a broker-local method.
+// Start a broker on ws://127.0.0.1:8338 (or $REMBUS_PORT; loopback: pass host to listen wider) with a broker-local method.
 // Run: npx tsx examples/broker.ts
 import { broker } from 'rembus/broker';
 

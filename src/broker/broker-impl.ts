@@ -21,7 +21,7 @@ import {
 import { decodeFrames, type Inbound } from './decode-frames.js';
 import { FlowControl } from './flow-control.js';
 import { Guard, identityOf } from './guard.js';
-import { Login } from './login.js';
+import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
 import { MessageLog } from './message-log.js';
 import { Outbox } from './outbox.js';
 import { replay, startHold } from './replay.js';
@@ -89,7 +89,7 @@ export class BrokerImpl {
     this.presence.register(this.rpc);
     this.admins = options.admins ?? [];
     this.login = new Login({
-      auth: this.auth, log: this.log,
+      auth: this.auth, log: this.log, loginTimeout: options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT,
       isConnected: (cid) => this.named.get(cid)?.session != null,
       isLive: (session) => this.sessions.has(session) && session.link.isOpen,
       bindName: (session, cid) => this.bindName(session, cid),
@@ -144,6 +144,7 @@ export class BrokerImpl {
         complete: () => this.detach(session),
       });
     this.sessions.set(session, subscription);
+    this.login.opened(session);
     if (!link.isOpen) this.detach(session);
   }
 

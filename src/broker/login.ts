@@ -16,10 +16,15 @@ import type { Session } from './twin.js';
 /** A connection whose attestation failed is closed this long after the answer (JL ~0.5 s, spec §3.3). */
 export const FAILED_LOGIN_CLOSE_MS = 500;
 
+/** Default of `loginTimeout`: how long a connection may stay unproven under `auth: 'required'`, ms. */
+export const DEFAULT_LOGIN_TIMEOUT = 10_000;
+
 /** What the login stage needs from the broker. */
 export interface LoginHost {
   readonly auth: Authenticator;
   readonly log: Logger;
+  /** Under `auth: 'required'`, a connection that has not proven a name after this long is closed, ms. */
+  readonly loginTimeout: number;
   /** Is a live connection bound to `cid`? */
   isConnected(cid: string): boolean;
   /** Is the session still served (open and not detached)? */
@@ -31,6 +36,21 @@ export interface LoginHost {
 
 export class Login {
   constructor(private readonly host: LoginHost) {}
+
+  /**
+   * A new connection. Under `auth: 'required'` it must prove a name within `loginTimeout` or
+   * be closed (1008), as JL's authenticated mode does (spec §3.4): an unproven connection may
+   * only register and log in, so keeping it open longer serves nobody.
+   */
+  opened(session: Session): void {
+    if (this.host.auth.mode !== 'required') return;
+    session.closeTimer = setTimeout(() => {
+      if (session.login.authenticated) return;
+      this.host.log.info({ remote: session.link.remote }, 'no authentication in time: link closed');
+      session.link.close(1008, 'authentication required');
+    }, this.host.loginTimeout);
+    session.closeTimer.unref?.();
+  }
 
   /**
    * IDENTITY: 10 empty cid / already identified / authentication required (no key on file and
@@ -86,6 +106,8 @@ export class Login {
     if (!session.twin.anonymous) return host.reply(session, id, STATUS.ERROR, 'already identified');
     if (host.isConnected(cid)) return host.reply(session, id, STATUS.NAME_ALREADY_TAKEN, 'already connected');
     host.bindName(session, cid);
+    // Proven: the login deadline of auth 'required' (opened) no longer applies.
+    if (session.login.authenticated) clearTimeout(session.closeTimer);
     host.reply(session, id, STATUS.OK, null);
   }
 

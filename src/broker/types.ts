@@ -95,6 +95,8 @@ export interface BrokerOptions {
    * anonymous components). Default none.
    */
   openTenants?: readonly string[];
+  /** With `auth: 'required'`: a connection that has not proven a name after this long is closed (1008), ms. Default 10_000. */
+  loginTimeout?: number;
   /** Names added to the admins (and to `admins.json` with a file store) at start; an admin acts only once proven. Default none. */
   admins?: readonly string[];
   /**

@@ -204,6 +204,20 @@ describe("auth: 'required'", () => {
     expect(await alice.rpc('rid')).toBe('broker');
   });
 
+  it('closes a connection that proves no name within loginTimeout (1008); a proven one stays', async () => {
+    const b = await scope.broker({ auth: 'required', loginTimeout: 150,
+      security: memorySecurityStore({ keys: { ops: 'ops-secret' } }) });
+    const idle = await peer(b);
+    const named = await peer(b);
+    expect((await named.login('nobody')).status).toBe(10);
+    const ops = await loggedIn(await peer(b), 'ops', 'ops-secret');
+    await Promise.all([idle.raw.closedAt, named.raw.closedAt]);
+    expect([idle.raw.closeCode, named.raw.closeCode]).toEqual([1008, 1008]);
+    // Well past the deadline: the proven connection still works.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await ops.call({ type: 'rpc', id: newMsgId(), topic: 'rid', target: null, args: [] })).data).toBe('broker');
+  });
+
   it('listens on every interface by default only in required mode', () => {
     expect(defaultHost('required')).toBe('0.0.0.0');
     expect(defaultHost('optional')).toBe('127.0.0.1');

@@ -9,6 +9,7 @@ import { combineLatest, map, type Observable, of } from 'rxjs';
 import { FederationAgent } from '../bridge/federation-agent.js';
 import type { LinkState } from '../bridge/link-state.js';
 import type { Logger, Status } from '../types.js';
+import { trustLink } from './trusted-links.js';
 import type { BrokerImpl } from './broker-impl.js';
 
 export interface BridgeOptions {
@@ -62,7 +63,8 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
       // Joining runs a component per link: its stack is loaded only by a broker that joins.
       const { joinBroker } = await import('../bridge/join.js');
       for (const url of options.join) {
-        const link = joinBroker((l) => broker.handle(l), url, { name: options.name, logger: log.child({ join: url }) });
+        // The in-process side is the broker's own: trusted even under auth 'required' (trusted-links.ts).
+        const link = joinBroker((l) => broker.handle(trustLink(l)), url, { name: options.name, logger: log.child({ join: url }) });
         links.push({ kind: 'join', url, status$: link.status$, close: () => link.close() });
       }
     }

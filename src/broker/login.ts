@@ -11,6 +11,7 @@ import {
 } from '../protocol/messages.js';
 import type { Authenticator, AuthReply } from '../security/authenticator.js';
 import type { Logger } from '../types.js';
+import { isTrustedLink } from './trusted-links.js';
 import type { Session } from './twin.js';
 
 /** A connection whose attestation failed is closed this long after the answer (JL ~0.5 s, spec §3.3). */
@@ -38,12 +39,14 @@ export class Login {
   constructor(private readonly host: LoginHost) {}
 
   /**
-   * A new connection. Under `auth: 'required'` it must prove a name within `loginTimeout` or
+   * A new connection; one the broker opened to itself is trusted (trusted-links.ts). Otherwise,
+   * under `auth: 'required'` it must prove a name within `loginTimeout` or
    * be closed (1008), as JL's authenticated mode does (spec §3.4): an unproven connection may
    * only register and log in, so keeping it open longer serves nobody.
    */
   opened(session: Session): void {
-    if (this.host.auth.mode !== 'required') return;
+    if (isTrustedLink(session.link)) session.login.trusted = true;
+    if (this.host.auth.mode !== 'required' || session.login.trusted) return;
     session.closeTimer = setTimeout(() => {
       if (session.login.authenticated) return;
       this.host.log.info({ remote: session.link.remote }, 'no authentication in time: link closed');

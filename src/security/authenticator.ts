@@ -25,6 +25,11 @@ export interface LoginState {
   /** True once the connection proved it holds the key of its name. */
   authenticated: boolean;
   /**
+   * A link the broker opened to itself (a federation bridge's in-process component): any name
+   * without a key on file that it identifies as counts as proven.
+   */
+  trusted: boolean;
+  /**
    * The peer asked to learn at once that a QoS1/2 publish was refused (TS extension, README
    * "Security"); reference peers never ask and keep the spec's silent drop (§4.2).
    */
@@ -96,7 +101,7 @@ export interface Identity { readonly name: string; readonly proven: boolean }
 
 /** A fresh, unauthenticated login state. */
 export function newLoginState(): LoginState {
-  return { pending: undefined, authenticated: false, refusals: false };
+  return { pending: undefined, authenticated: false, trusted: false, refusals: false };
 }
 
 const ok = (): AuthReply => ({ status: STATUS.OK, data: null });
@@ -132,7 +137,10 @@ export function createAuthenticator(store: SecurityStore, options: Authenticator
       if (cid === '') return refuse('empty cid');
       const material = await keyOf(store, cid);
       if (typeof material === 'string') return refuse(material);
-      if (material === undefined) return admitsUnproven(cid) ? ok() : refuse('authentication required');
+      if (material === undefined) {
+        login.authenticated = login.trusted;
+        return login.trusted || admitsUnproven(cid) ? ok() : refuse('authentication required');
+      }
       const challenge = makeChallenge();
       login.pending = { cid, challenge };
       return { status: STATUS.CHALLENGE, data: challenge };

@@ -9,6 +9,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultHost } from '../../src/broker/broker.js';
 import type { Broker } from '../../src/broker/index.js';
@@ -216,6 +217,23 @@ describe("auth: 'required'", () => {
     // Well past the deadline: the proven connection still works.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await ops.call({ type: 'rpc', id: newMsgId(), topic: 'rid', target: null, args: [] })).data).toBe('broker');
+  });
+
+  it("still runs its own federation bridge: the in-process side of a join is the broker's own", async () => {
+    const remote = await scope.broker({ name: 'remote' });
+    const b = await scope.broker({ name: 'local', auth: 'required', join: [remote.url!],
+      security: memorySecurityStore({ keys: { alice: 'a-secret' } }) });
+    await firstValueFrom(b.links$.pipe(filter((l) => l.length > 0 && l.every((x) => x.status.type === 'up')), timeout(8_000)));
+    const alice = await scope.connect(b, 'alice', { key: 'a-secret' });
+    const got = collect(alice.subscribe$('fed/x'), 1, { timeout: 8_000 });
+    await roundTrip(alice);
+    const far = await scope.connect(remote, 'far');
+    // The bridge learns the subscription asynchronously: publish until the first copy arrives.
+    for (let i = 0; got.values.length === 0 && i < 80; i++) {
+      far.publish('fed/x', i);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await got.done)[0]!.topic).toBe('fed/x');
   });
 
   it('listens on every interface by default only in required mode', () => {

@@ -45,7 +45,7 @@ describe('onIdentity', () => {
     const single = createAuthenticator(await openSecurityStore(dir));
     expect(await single.onIdentity(login, 'alice')).toEqual({ status: STATUS.OK, data: null });
     expect(await single.onIdentity(login, 'spy.acme.com')).toEqual({ status: STATUS.OK, data: null });
-    expect(login).toEqual({ pending: undefined, authenticated: false, refusals: false });
+    expect(login).toEqual({ pending: undefined, authenticated: false, trusted: false, refusals: false });
   });
 
   it('refuses a name without a key when tenants are isolated, unless its tenant is open', async () => {

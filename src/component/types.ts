@@ -66,7 +66,8 @@ export interface Component {
   publish(topic: string, ...args: unknown[]): void;
   /**
    * Publish with a QoS; cold. QoS0 completes at once; QoS1 completes on the ACK, QoS2 after
-   * the ACK2 is sent; errors with `AckTimeoutError` after the last retry, `QueueFullError`
+   * the ACK2 is sent; errors with `AckTimeoutError` after the last retry, `UnauthorizedError`
+   * at once when a TS broker refuses it (private topic, `auth: 'required'`), `QueueFullError`
    * when the offline buffer or the queue behind the `maxInflight` window is full,
    * `ConnectionClosedError` when the component closes first. Unsubscribing withdraws it:
    * nothing more is sent for it. @throws InvalidTopicError

@@ -13,6 +13,9 @@
  *   expected, first, last, complete, rejected, dropped, batches }`; `complete` means all N were
  *   persisted. A run that dropped rows thus reports its rate and its loss, instead of waiting for
  *   rows that will never come until the time limit.
+ * - `--watch-slow` (W11): poll `stats().slowConsumers` every 5 ms and note when the first slow
+ *   consumer was cut; the `stats` reply then also carries `slowConsumers` and `cutAt` (`now()`,
+ *   0 while none was cut).
  */
 import { take } from 'rxjs';
 import { broker } from '../src/broker/index.js';
@@ -31,9 +34,17 @@ try {
   });
   const schemaStats = (): { persisted: number; rejected: number; batches: number; dropped: number } =>
     b.stats().schema ?? { persisted: 0, rejected: 0, batches: 0, dropped: 0 };
+  let cutAt = 0;
+  if (args['watch-slow'] === 'true') {
+    const watch = setInterval(() => {
+      if (b.stats().slowConsumers === 0) return;
+      cutAt = now();
+      clearInterval(watch);
+    }, 5);
+  }
   onParent({
     exit: () => b.close(),
-    stats: () => tell({ type: 'result', ...schemaStats() }),
+    stats: () => tell({ type: 'result', ...schemaStats(), slowConsumers: b.stats().slowConsumers, cutAt }),
   });
   const expected = num(args, 'ingest', 0);
   if (expected > 0) {

@@ -655,7 +655,8 @@ async function isolation(run: RunContext, system: System, w: Workload & { plan: 
       slow.send({ type: 'stop' });
       const reader = expectType((await collect([slow], Date.now() + GRACE_MS))[0]!, 'result', 'slow reader') as Record<string, number>;
       values['W11.cut'] = broker['cutAt']! > 0 ? { value: (broker['cutAt']! - reader['pausedAt']!) / 1000,
-        note: `${reader['received']!.toLocaleString('en')} read before it stopped` }
+        note: `first link behind after ${((broker['behindAt']! - reader['pausedAt']!) / 1000).toFixed(2)} s, `
+          + `${(broker['cutBuffered']! / 1048576).toFixed(1)} MiB held for it when cut` }
         : { value: (Date.now() - reader['pausedAt']!) / 1000, incomplete: 'not cut' };
     }
     const rss = peakRssMiB(run.brokerPid);

@@ -11,9 +11,11 @@
  * - **Cut.** A peer is a slow consumer, and its link is dropped at once, when (a) it has more
  *   than `maxBuffered` bytes unread as a frame is sent to it, or (b) it has had more than
  *   `highWater` unread for `stallTimeout` ms without any of it being written (a write deadline:
- *   it reads nothing, or is more than that far behind). No closing handshake: the close frame
- *   would wait behind the unread bytes and keep them in memory. Each cut is logged and counted
- *   (`stats().slowConsumers`); the component reconnects and a named one is replayed from the log.
+ *   it reads nothing). Progress is seen byte by byte where the link tells (`writeQueueSize`),
+ *   so a reader that reads, however slowly, is cut by (a) only. No closing handshake: the close
+ *   frame would wait behind the unread bytes and keep them in memory. Each cut is logged and
+ *   counted (`stats().slowConsumers`); the component reconnects, and a named one subscribed
+ *   with `msgfrom` is replayed what it missed from the log.
  * - **Pause.** A publish whose every delivery left its link above `highWater` stops the reading
  *   of its publisher's link: that publisher is faster than all of its readers, and slowing it
  *   down costs no one. It is read again as soon as one of those links drains to `highWater / 2`
@@ -42,8 +44,11 @@ export interface FlowControlOptions {
   readonly checkInterval?: number;
 }
 
-/** A link above high water: the most of its bytes seen written, and since when. */
-interface Behind { written: number; since: number }
+/**
+ * A link above high water: the most of its bytes seen written, the OS write queue at the last
+ * look, and since when neither moved.
+ */
+interface Behind { written: number; queue: number; since: number }
 
 export class FlowControl {
   readonly highWater: number;
@@ -98,7 +103,7 @@ export class FlowControl {
     }
     if (this.tallying) this.full.push(session);
     if (!this.behind.has(session)) {
-      this.behind.set(session, { written: session.queued - buffered, since: this.now() });
+      this.behind.set(session, { written: session.queued - buffered, queue: session.link.writeQueueSize ?? 0, since: this.now() });
       this.watch();
     }
     return true;
@@ -150,10 +155,14 @@ export class FlowControl {
     for (const [session, state] of this.behind) {
       const buffered = session.link.bufferedAmount;
       const written = session.queued - buffered;
+      // A large write drains inside the OS queue long before `bufferedAmount` shows it.
+      const queue = session.link.writeQueueSize ?? 0;
+      const draining = queue < state.queue;
+      state.queue = queue;
       if (!session.link.isOpen || buffered <= this.highWater / 2) {
         this.behind.delete(session);
-      } else if (written > state.written) {
-        state.written = written; // some of it went out: not stalled
+      } else if (written > state.written || draining) {
+        state.written = Math.max(written, state.written); // some of it went out: not stalled
         state.since = now;
       } else if (now - state.since >= this.stallTimeout) {
         this.cut(session, buffered, `nothing written for ${this.stallTimeout} ms`);

@@ -84,6 +84,11 @@ class WsLink implements Link {
     return this.ws.bufferedAmount + this.batchBytes;
   }
 
+  /** libuv's write queue of the TCP socket (Node streams hand it every buffered chunk at once). */
+  get writeQueueSize(): number | undefined {
+    return (this.socket() as { _handle?: { writeQueueSize?: number } } | undefined)?._handle?.writeQueueSize;
+  }
+
   send(frame: Frame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     const payload = framePayload(frame);

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
-import { decodeCbor } from '../../src/codec/index.js';
+import WebSocket from 'ws';
+import { decodeCbor, encodeCbor, newMsgId } from '../../src/codec/index.js';
 import type { Logger } from '../../src/index.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
 import { collect, roundTrip, textHex, useScope, waitFor, type RawClient } from './helpers.js';
@@ -84,6 +85,40 @@ describe('flow control', () => {
     await waitFor(() => b.stats().connections === 5 && b.stats().congested === 0, { what: 'the stuck link to be released' });
     expect(b.stats().pausedPublishers).toBe(0);
   }, 30_000);
+});
+
+/** Frames of 64 KiB the slow reader is sent. */
+const COUNT_64K = 640;
+
+describe('a slow reader that reads', () => {
+  it('is not cut while it drains a backlog far larger than one stall deadline\'s worth', async () => {
+    const b = await scope.broker({ flowControl: { highWater: 256 * 1024, stallTimeout: 1000 } });
+    // About 10 MB/s: 16 frames of 64 KiB, then nothing until the next 100 ms tick. The broker's
+    // backlog goes out in writes of several MiB, each taking longer than the stall deadline.
+    const slow = new WebSocket(b.url!, { perMessageDeflate: false });
+    scope.track({ close: () => slow.terminate() });
+    await new Promise((resolve, reject) => { slow.once('open', resolve); slow.once('error', reject); });
+    const subscribed = new Promise((resolve) => slow.once('message', resolve));
+    slow.send(encodeCbor({ type: 'admin', id: newMsgId(), topic: 'bulk', cmd: { cmd: 'subscribe', msg_from: 0 } }));
+    await subscribed;
+    let read = 0;
+    let budget = 16;
+    slow.on('message', () => {
+      read++;
+      if (--budget <= 0) slow.pause();
+    });
+    const refill = setInterval(() => { budget = 16; slow.resume(); }, 100);
+    scope.track({ close: () => clearInterval(refill) });
+    const [pub, fast] = await scope.connectAll(b, 'pub', 'fast');
+    const fastGot = collect(fast.subscribe$('bulk'), COUNT_64K, { timeout: 20_000 });
+    await roundTrip(fast);
+    const chunk = new Uint8Array(65_536);
+    for (let i = 0; i < COUNT_64K; i++) pub.publish('bulk', i, chunk); // 40 MiB, much faster than it reads
+    await fastGot.done; // the publisher is not held back for the slow reader
+    await waitFor(() => read === COUNT_64K || slow.readyState !== WebSocket.OPEN, { timeout: 30_000, what: 'the slow reader to read all' });
+    expect(read).toBe(COUNT_64K);
+    expect(b.stats().slowConsumers).toBe(0);
+  }, 40_000);
 });
 
 /** A logger that keeps its warn lines (children share them). */

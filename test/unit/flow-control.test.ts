@@ -152,6 +152,22 @@ describe('FlowControl', () => {
     flow.close();
   });
 
+  it('sees a reader drain a large write through the OS write queue, and cuts it only once that stops', () => {
+    const flow = make();
+    const reader = peer(flow);
+    reader.link.bufferedAmount = 50_000; // one write under way: bufferedAmount moves only when it is done
+    Object.assign(reader.link, { writeQueueSize: 50_000 });
+    reader.session.sendFrame(Uint8Array.of(1));
+    for (let t = 0; t < 3000; t += 100) {
+      (reader.link as unknown as { writeQueueSize: number }).writeQueueSize -= 1000;
+      vi.advanceTimersByTime(100);
+    }
+    expect(reader.link.aborted).toBe(0);
+    vi.advanceTimersByTime(2100); // it stops reading
+    expect(reader.link.aborted).toBe(1);
+    flow.close();
+  });
+
   it('cuts a reader past maxBuffered at once, without sending it the frame', () => {
     const flow = make(10_000);
     const sub = peer(flow);

@@ -51,7 +51,7 @@ export interface FlowControlOptions {
 interface Behind { written: number; queue: number; since: number }
 
 export class FlowControl {
-  readonly highWater: number;
+  private readonly highWater: number;
   private readonly maxPause: number;
   private readonly stallTimeout: number;
   private readonly checkInterval: number;

@@ -13,9 +13,14 @@
  *   expected, first, last, complete, rejected, dropped, batches }`; `complete` means all N were
  *   persisted. A run that dropped rows thus reports its rate and its loss, instead of waiting for
  *   rows that will never come until the time limit.
+ * - `--watch-slow` (W11): poll `stats().slowConsumers` every 5 ms and note when the first slow
+ *   consumer was cut; the `stats` reply then also carries `slowConsumers`, `cutAt` (`now()`, 0
+ *   while none was cut), `behindAt` (when a link was first behind, past `highWater`) and
+ *   `cutBuffered` (the bytes the broker held for the link it cut, from its warn line).
  */
 import { take } from 'rxjs';
 import { broker } from '../src/broker/index.js';
+import type { Logger } from '../src/index.js';
 import { die, now, num, onParent, parseArgs, str, tell, TELEMETRY_SCHEMA } from './common.js';
 
 const args = parseArgs();
@@ -24,16 +29,36 @@ try {
   const dataDir = args['data-dir'];
   const schemaName = args['schema'];
   if (schemaName !== undefined && schemaName !== 'telemetry') throw new Error(`unknown --schema ${schemaName}`);
+  // W11: what the broker held for the slow consumer when it cut it (from its warn line).
+  let cutBuffered = 0;
+  const watchSlow = args['watch-slow'] === 'true';
+  const logger: Logger = {
+    debug: () => undefined, info: () => undefined, error: () => undefined, child: () => logger,
+    warn: (obj: unknown, msg?: string) => {
+      if (msg?.startsWith('slow consumer cut') === true) cutBuffered = Number((obj as { buffered?: number }).buffered ?? 0);
+    },
+  };
   const b = await broker({
-    port: 0, host: '127.0.0.1',
+    port: 0, host: '127.0.0.1', ...(watchSlow ? { logger } : {}),
     ...(dataDir === undefined ? {} : { dataDir: str(args, 'data-dir') }),
     ...(schemaName === undefined ? {} : { schema: TELEMETRY_SCHEMA }),
   });
   const schemaStats = (): { persisted: number; rejected: number; batches: number; dropped: number } =>
     b.stats().schema ?? { persisted: 0, rejected: 0, batches: 0, dropped: 0 };
+  let cutAt = 0;
+  let behindAt = 0;
+  if (watchSlow) {
+    const watch = setInterval(() => {
+      const stats = b.stats();
+      if (behindAt === 0 && stats.congested > 0) behindAt = now();
+      if (stats.slowConsumers === 0) return;
+      cutAt = now();
+      clearInterval(watch);
+    }, 5);
+  }
   onParent({
     exit: () => b.close(),
-    stats: () => tell({ type: 'result', ...schemaStats() }),
+    stats: () => tell({ type: 'result', ...schemaStats(), slowConsumers: b.stats().slowConsumers, cutAt, behindAt, cutBuffered }),
   });
   const expected = num(args, 'ingest', 0);
   if (expected > 0) {

@@ -4,7 +4,7 @@
  *
  * Flags:
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
- *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W8b, W9 are rembus only)
+ *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W8b, W9, W11 are rembus only)
  *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto and nats when on PATH)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
@@ -148,7 +148,9 @@ type Plan =
   | { kind: 'rpc'; count: number; concurrency: number; warmup: number }
   /** `count` publishes; with `frameRows`, each a DataFrame of that many rows (W8b). */
   | { kind: 'ingest'; count: number; frameRows?: number }
-  | { kind: 'live-schema'; count: number };
+  | { kind: 'live-schema'; count: number }
+  /** W11: pair A (1 → 1, `countA`), pair B (1 → 2, `countB`), with and without a stalled `**` reader. */
+  | { kind: 'isolation'; countA: number; countB: number };
 
 /**
  * `rembusOnly`: the other systems are not run and get no rows. `phases`: brokers started one
@@ -166,6 +168,11 @@ const FRAME_CHUNK = 10;
 const LIVE_RATIO_TARGET = 0.8;
 /** W9: one exact topic that the telemetry schema matches, the same with and without the schema. */
 const W9_TOPIC = schemaTopic(0);
+/** W11 targets: the unrelated pair keeps ≥ 0.9× its rate, the publisher's fast readers ≥ 0.5×. */
+const ISOLATION_TARGET = 0.9;
+const FAST_READERS_TARGET = 0.5;
+/** W11: how long after the subscribers are done the run waits for the slow reader to be cut. */
+const CUT_WAIT_MS = 6_000;
 
 const n = (full: number): number => Math.max(1, Math.round(full * SCALE));
 
@@ -234,6 +241,25 @@ const WORKLOADS: Workload[] = [
       { key: 'W9.with', label: 'W9 1→1 live, durable log and schema', unit: 'msgs/s', higherIsBetter: true },
       { key: 'W9.ratio', label: 'W9 with ÷ in memory (per run)', unit: '×', higherIsBetter: true, target: LIVE_RATIO_TARGET },
       { key: 'W9.schemaRatio', label: 'W9 with ÷ durable (per run): the schema alone', unit: '×', higherIsBetter: true },
+    ],
+  },
+  {
+    id: 'W11', title: `slow reader isolation: pair A (1 publisher → 1 subscriber on \`bench/a\`, ${n(200_000).toLocaleString('en')} `
+      + `QoS0 messages) and pair B (1 publisher → 2 subscribers on \`bench/b\`, ${n(100_000).toLocaleString('en')} messages) at once, `
+      + 'against a broker with no other client and against one with an anonymous `**` subscriber that stops reading its socket '
+      + 'when the publishers start (rembus only; two brokers one after the other in each run, the order alternating; default '
+      + 'flow control: 1 MiB high water, 2 s stall deadline, 64 MiB maxBufferedBytes)',
+    plan: { kind: 'isolation', countA: n(200_000), countB: n(100_000) }, limitMs: 20_000, rembusOnly: true, phases: 2,
+    metrics: [
+      { key: 'W11.a.without', label: 'W11 pair A (unrelated) 1→1, no slow reader', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W11.a.with', label: 'W11 pair A (unrelated) 1→1, stalled ** reader', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W11.a', label: 'W11 pair A with ÷ without (per run)', unit: '×', higherIsBetter: true, target: ISOLATION_TARGET },
+      { key: 'W11.b.without', label: 'W11 pair B 1→2 delivered, no slow reader', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W11.b.with', label: 'W11 pair B 1→2 delivered, stalled ** reader', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W11.b', label: 'W11 pair B with ÷ without (per run)', unit: '×', higherIsBetter: true, target: FAST_READERS_TARGET },
+      { key: 'W11.cut', label: 'W11 time until the slow reader is cut (from when it stops reading)', unit: 's', higherIsBetter: false },
+      { key: 'W11.rss.without', label: 'W11 broker peak RSS, no slow reader', unit: 'MiB', higherIsBetter: false },
+      { key: 'W11.rss.with', label: 'W11 broker peak RSS, stalled ** reader', unit: 'MiB', higherIsBetter: false },
     ],
   },
 ];
@@ -580,6 +606,72 @@ async function liveSchema(run: RunContext, system: System, w: Workload & { plan:
   return values;
 }
 
+/**
+ * W11: pair A (1 → 1 on `bench/a`) and pair B (1 → 2 on `bench/b`) at once, against a broker
+ * without other clients and against one with an anonymous `**` subscriber that stops reading
+ * when the publishers start (`slow-reader.ts`), one broker after the other in an order that
+ * alternates between runs. Reports both rates of each pair, their ratios, when the broker cut
+ * the slow reader (its `--watch-slow` clock ÷ the reader's pause time) and the broker's VmHWM.
+ */
+async function isolation(run: RunContext, system: System, w: Workload & { plan: { kind: 'isolation' } },
+  runIndex: number): Promise<Record<string, Value>> {
+  const { countA, countB } = w.plan;
+  const phases: ('without' | 'with')[] = runIndex % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
+  const values: Record<string, Value> = {};
+  for (const phase of phases) {
+    const brokerRole = run.spawn('rembus-broker.ts', ['--watch-slow'], { profile: true, broker: true });
+    const url = system.url((expectType(await brokerRole.next('ready', 'na'), 'ready', 'broker') as { port?: number }).port!);
+    const slow = phase === 'with' ? run.spawn('slow-reader.ts', ['--url', url, '--pattern', '**']) : undefined;
+    const sub = (topic: string, count: number): Role => run.spawn(system.clientScript,
+      ['--mode', 'sub', '--url', url, '--pattern', topic, '--expect', String(count), '--qos', '0'], { profile: true });
+    const pub = (topic: string, count: number): Role => run.spawn(system.clientScript, ['--mode', 'pub', '--url', url,
+      '--count', String(count), '--chunk', String(CHUNK), '--qos', '0', '--topic', topic], { profile: true });
+    const subA = sub('bench/a', countA);
+    const subsB = [sub('bench/b', countB), sub('bench/b', countB)];
+    const pubs = [pub('bench/a', countA), pub('bench/b', countB)];
+    for (const role of [...(slow === undefined ? [] : [slow]), subA, ...subsB, ...pubs]) {
+      expectType(await role.next('ready', 'na'), 'ready', role.name);
+    }
+    slow?.send({ type: 'go' }); // it stops reading before the first publish
+    for (const p of pubs) p.send({ type: 'go' });
+    const results = (await collect([subA, ...subsB], Date.now() + w.limitMs))
+      .map((m) => expectType(m, 'result', 'subscriber') as Record<string, number>);
+    const summary = (rs: Record<string, number>[], expected: number): Value => {
+      const received = rs.reduce((sum, r) => sum + r['received']!, 0);
+      const v = rate(received, Math.min(...rs.map((r) => r['first']!)), Math.max(...rs.map((r) => r['last']!)));
+      return { value: v, ...(received < expected ? { incomplete: `received ${received.toLocaleString('en')}/${expected.toLocaleString('en')}` } : {}) };
+    };
+    values[`W11.a.${phase}`] = summary(results.slice(0, 1), countA);
+    values[`W11.b.${phase}`] = summary(results.slice(1), 2 * countB);
+    if (slow !== undefined) {
+      let broker: Record<string, number> = {};
+      const waitUntil = Date.now() + CUT_WAIT_MS;
+      for (;;) {
+        brokerRole.send({ type: 'stats' });
+        broker = expectType((await collect([brokerRole], Date.now() + GRACE_MS))[0]!, 'result', 'broker') as Record<string, number>;
+        if (broker['cutAt']! > 0 || Date.now() >= waitUntil) break;
+        await sleep(100);
+      }
+      slow.send({ type: 'stop' });
+      const reader = expectType((await collect([slow], Date.now() + GRACE_MS))[0]!, 'result', 'slow reader') as Record<string, number>;
+      values['W11.cut'] = broker['cutAt']! > 0 ? { value: (broker['cutAt']! - reader['pausedAt']!) / 1000,
+        note: `first link behind after ${((broker['behindAt']! - reader['pausedAt']!) / 1000).toFixed(2)} s, `
+          + `${(broker['cutBuffered']! / 1048576).toFixed(1)} MiB held for it when cut` }
+        : { value: (Date.now() - reader['pausedAt']!) / 1000, incomplete: 'not cut' };
+    }
+    const rss = peakRssMiB(run.brokerPid);
+    if (rss !== undefined) values[`W11.rss.${phase}`] = { value: rss };
+    await run.close(); // stop this phase's processes before the next broker starts
+  }
+  const ratio = (over: Value, under: Value): Value => {
+    const incomplete = [over.incomplete, under.incomplete].filter((x) => x !== undefined).join('; ');
+    return { value: under.value > 0 ? over.value / under.value : 0, ...(incomplete === '' ? {} : { incomplete }) };
+  };
+  values['W11.a'] = ratio(values['W11.a.with']!, values['W11.a.without']!);
+  values['W11.b'] = ratio(values['W11.b.with']!, values['W11.b.without']!);
+  return values;
+}
+
 async function runOnce(w: Workload, system: System, runIndex: number): Promise<RunResult> {
   const run = new RunContext(`${w.id}-r${runIndex + 1}-${system.name}`, CPU_PROF !== undefined);
   const hardMs = (w.phases ?? 1) * (SETUP_MS + w.limitMs + GRACE_MS) + GRACE_MS;
@@ -595,6 +687,7 @@ async function runOnce(w: Workload, system: System, runIndex: number): Promise<R
       const values = w.plan.kind === 'rpc' ? await rpc(run, system, w as Workload & { plan: { kind: 'rpc' } })
         : w.plan.kind === 'ingest' ? await ingest(run, system, w as Workload & { plan: { kind: 'ingest' } })
         : w.plan.kind === 'live-schema' ? await liveSchema(run, system, w as Workload & { plan: { kind: 'live-schema' } }, runIndex)
+        : w.plan.kind === 'isolation' ? await isolation(run, system, w as Workload & { plan: { kind: 'isolation' } }, runIndex)
         : await pubsub(run, system, w as Workload & { plan: { kind: 'pubsub' } });
       return { status: 'ok', values };
     } catch (err) {
@@ -630,6 +723,7 @@ function fmt(x: number, unit: string): string {
   if (unit === '×') return `${x.toFixed(2)}×`;
   if (unit === 'MiB') return x.toFixed(0);
   if (unit === 'µs') return x.toFixed(0);
+  if (unit === 's') return x.toFixed(2);
   return Math.round(x).toLocaleString('en');
 }
 
@@ -673,6 +767,10 @@ const BARS: Bar[] = [
   { text: `W8b schema ingest of DataFrames ≥ ${INGEST_TARGET.toLocaleString('en')} rows/s`, metric: 'W8b', target: true },
   { text: `W9 live 1→1 with persistence (durable log and schema) ≥ ${LIVE_RATIO_TARGET}× in memory (median of per-run ratios)`,
     metric: 'W9.ratio', target: true },
+  { text: `W11 unrelated pair with a stalled \`**\` reader ≥ ${ISOLATION_TARGET}× its rate without (median of per-run ratios)`,
+    metric: 'W11.a', target: true },
+  { text: `W11 the publisher's fast subscribers with a stalled \`**\` reader ≥ ${FAST_READERS_TARGET}× their rate without`,
+    metric: 'W11.b', target: true },
 ];
 
 /** Median of rembus's values of `metric`, or undefined when it has none. */
@@ -696,8 +794,9 @@ function report(): string {
   lines.push('Ratio columns: how many times better rembus is than that peer (rembus ÷ peer for rates, peer ÷ rembus for latency and memory; > 1 means rembus is better).', '');
   const withTarget = metrics.some((m) => m.target !== undefined);
   if (withTarget) {
-    lines.push('"vs target" column: rembus median ÷ target (W8, W8b: rows/s ÷ 200,000; W9: (with ÷ in memory) ÷ 0.8; ≥ 1 meets the target). '
-      + 'W8, W8b and W9 are rembus only.', '');
+    lines.push('"vs target" column: rembus median ÷ target (W8, W8b: rows/s ÷ 200,000; W9: (with ÷ in memory) ÷ 0.8; '
+      + `W11: (with ÷ without) ÷ ${ISOLATION_TARGET} for pair A, ÷ ${FAST_READERS_TARGET} for pair B; ≥ 1 meets the target). `
+      + 'W8, W8b, W9 and W11 are rembus only.', '');
   }
   const cols = [...PEERS.map((p) => `vs ${p.name}`), ...(withTarget ? ['vs target'] : [])];
   lines.push(`| workload | unit | system | median | min–max | ${cols.join(' | ')} |`);

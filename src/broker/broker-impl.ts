@@ -96,7 +96,7 @@ export class BrokerImpl {
       reply: (session, id, status, data) => this.reply(session, id, status, data),
     });
     this.maxInflight = options.maxInflight;
-    this.flow = new FlowControl(options.flowControl ?? {}, this.log);
+    this.flow = new FlowControl(options.flowControl ?? {}, this.opts.maxBufferedBytes, this.log);
     this.store = options.store ?? memoryStore();
     this.twins = new TwinPersistence(this.store, () => this.named.values(), this.log);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
@@ -135,7 +135,7 @@ export class BrokerImpl {
       return;
     }
     const twin = new Twin(globalThis.crypto.randomUUID(), true);
-    const session = new Session(link, twin, this.opts.maxBufferedBytes, this.log, this.flow);
+    const session = new Session(link, twin, this.log, this.flow);
     this.bind(twin, session);
     const subscription = link.frames$.pipe(decodeFrames(session.codec, this.log.child({ remote: link.remote }),
       (frame) => session.sendFrame(frame)))
@@ -346,7 +346,8 @@ export class BrokerImpl {
     }
     const flow = this.flow.counts;
     return { connections: this.sessions.size, twins: this.named.size, pendingRpcs: this.rpc.size, outboxed, held,
-      logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused };
+      logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused,
+      slowConsumers: flow.slowConsumers };
   }
 
   async close(): Promise<void> {

@@ -1,84 +1,129 @@
 /**
- * Publisher flow control: when a delivery leaves a subscriber's link with more than
- * `highWater` bytes unread, the link that published it stops being read until every congested
- * link is below `highWater / 2` again. Publishers then go at the pace of their readers and the
- * fan-out waits in their TCP buffers, not in the broker's memory; nothing is dropped.
+ * The broker's one policy for peers that read slower than they are written to: slow consumers
+ * are cut, and a publisher is paused only when every reader it feeds is behind. Modelled on
+ * nats-server (a pending-bytes limit and a write deadline cut a slow consumer within seconds;
+ * nothing it does slows anyone else) with publisher back-pressure for the common case of a
+ * publisher faster than all of its readers.
  *
- * Two bounds keep one peer from stalling the others for long: a publisher is resumed after
- * `maxPause` ms whatever the congestion (its next congested delivery pauses it again), and a
- * subscriber that reads nothing for `stallTimeout` ms while bytes wait for it is dropped as a
- * slow consumer (no closing handshake: it would never read the close frame).
+ * A link's *unread* bytes are what the broker queued for it and the kernel has not taken yet
+ * (`Link.bufferedAmount`). Every frame sent to a peer is judged on that figure:
+ *
+ * - **Cut.** A peer is a slow consumer, and its link is dropped at once, when (a) it has more
+ *   than `maxBuffered` bytes unread as a frame is sent to it, or (b) it has had more than
+ *   `highWater` unread for `stallTimeout` ms without any of it being written (a write deadline:
+ *   it reads nothing). Progress is seen byte by byte where the link tells (`writeQueueSize`),
+ *   so a reader that reads, however slowly, is cut by (a) only. No closing handshake: the close
+ *   frame would wait behind the unread bytes and keep them in memory. Each cut is logged and
+ *   counted (`stats().slowConsumers`); the component reconnects, and a named one subscribed
+ *   with `msgfrom` is replayed what it missed from the log.
+ * - **Pause.** A publish whose every delivery left its link above `highWater` stops the reading
+ *   of its publisher's link: that publisher is faster than all of its readers, and slowing it
+ *   down costs no one. It is read again as soon as one of those links drains to `highWater / 2`
+ *   or closes, or after `maxPause` ms. A publish that found room at one reader pauses nothing:
+ *   fast readers keep their pace and the reader behind runs into (a) or (b). A publisher is
+ *   never paused for a reader it did not just feed.
+ *
+ * So the broker holds at most `maxBuffered` (+ one frame) per link, and a stalled reader costs
+ * its publishers nothing but the copies it is sent until it is cut.
  */
 import type { Logger } from '../types.js';
 import { SLOW_CONSUMER_CLOSE, type Session } from './twin.js';
 
 /** Options of {@link FlowControl}; every field documents its default. */
 export interface FlowControlOptions {
-  /** Unread bytes per link past which its publishers are paused. Default 1 MiB. */
+  /** Unread bytes per link past which the link counts as behind. Default 1 MiB. */
   readonly highWater?: number;
   /** Longest single pause of a publisher, ms. Default 1_000. */
   readonly maxPause?: number;
-  /** A congested link that reads nothing this long is closed as a slow consumer, ms. Default 30_000. */
+  /**
+   * A link behind (past `highWater`) of which nothing is written for this long is cut as a slow
+   * consumer, ms. Default 2_000.
+   */
   readonly stallTimeout?: number;
-  /** How often congested links are looked at while any is, ms. Default 5. */
+  /** How often links behind are looked at while any is, ms. Default 5. */
   readonly checkInterval?: number;
 }
 
-interface Congested { buffered: number; since: number }
+/**
+ * A link above high water: the most of its bytes seen written, the OS write queue at the last
+ * look, and since when neither moved.
+ */
+interface Behind { written: number; queue: number; since: number }
 
 export class FlowControl {
   private readonly highWater: number;
   private readonly maxPause: number;
   private readonly stallTimeout: number;
   private readonly checkInterval: number;
-  private readonly congested = new Map<Session, Congested>();
-  /** Paused publishers and when they were paused. */
-  private readonly paused = new Map<Session, number>();
+  private readonly behind = new Map<Session, Behind>();
+  /** Paused publishers: when, and the links whose draining resumes them. */
+  private readonly paused = new Map<Session, { at: number; waiting: readonly Session[] }>();
   private timer: ReturnType<typeof setInterval> | undefined;
-  /** Set by a delivery that left its link congested; read and cleared per publish. */
-  hit = false;
+  /** The tally of the publish being routed (between `routing` and `published`). */
+  private tallying = false;
+  private roomy = false;
+  private full: Session[] = [];
+  /** Links cut as slow consumers since start. */
+  private cuts = 0;
 
-  constructor(options: FlowControlOptions, private readonly log: Logger, private readonly now = Date.now) {
+  /** `maxBuffered`: unread bytes per link past which it is cut (`BrokerOptions.maxBufferedBytes`). */
+  constructor(options: FlowControlOptions, private readonly maxBuffered: number, private readonly log: Logger,
+    private readonly now = Date.now) {
     this.highWater = options.highWater ?? 1024 * 1024;
     this.maxPause = options.maxPause ?? 1_000;
-    this.stallTimeout = options.stallTimeout ?? 30_000;
+    this.stallTimeout = options.stallTimeout ?? 2_000;
     this.checkInterval = options.checkInterval ?? 5;
   }
 
-  /** Links above high water now, and publishers paused now. */
-  get counts(): { congested: number; paused: number } {
-    return { congested: this.congested.size, paused: this.paused.size };
+  /** Links above high water now, publishers paused now, links cut as slow consumers since start. */
+  get counts(): { congested: number; paused: number; slowConsumers: number } {
+    return { congested: this.behind.size, paused: this.paused.size, slowConsumers: this.cuts };
+  }
+
+  /** A publish is about to be routed: its deliveries are tallied until `published`. */
+  routing(): void {
+    this.tallying = true;
+    this.roomy = false;
+    this.full.length = 0;
   }
 
   /**
-   * A frame was queued on `session`'s link, which had `buffered` bytes unread: note the link
-   * when that is past high water.
+   * A frame is about to be sent on `session`'s link, which has `buffered` bytes unread. False
+   * when the link is cut (or closed) instead: the frame is not to be sent.
    */
-  sent(session: Session, buffered: number): void {
-    if (buffered <= this.highWater || !session.link.isOpen) return;
-    this.hit = true;
-    if (!this.congested.has(session)) {
-      this.congested.set(session, { buffered, since: this.now() });
+  admit(session: Session, buffered: number): boolean {
+    if (buffered <= this.highWater) {
+      this.roomy = true;
+      return true;
+    }
+    if (!session.link.isOpen) return false;
+    if (buffered > this.maxBuffered) {
+      this.cut(session, buffered, `more than ${this.maxBuffered} bytes unread`);
+      return false;
+    }
+    if (this.tallying) this.full.push(session);
+    if (!this.behind.has(session)) {
+      this.behind.set(session, { written: session.queued - buffered, queue: session.link.writeQueueSize ?? 0, since: this.now() });
       this.watch();
     }
+    return true;
   }
 
-  /** After a publish from `session` was routed: pause its link if a delivery congested one. */
-  published(session: Session | null): void {
-    if (!this.hit) return;
-    this.hit = false;
-    if (session === null || this.paused.has(session) || this.congested.size === 0) return;
-    const link = session.link;
+  /** After a publish from `publisher` was routed: pause it when every delivery found its link full. */
+  published(publisher: Session | null): void {
+    this.tallying = false;
+    if (this.roomy || this.full.length === 0 || publisher === null || this.paused.has(publisher)) return;
+    const link = publisher.link;
     if (link.pause === undefined || link.resume === undefined) return;
     link.pause();
-    this.paused.set(session, this.now());
+    this.paused.set(publisher, { at: this.now(), waiting: [...this.full] });
     this.watch();
   }
 
   /** A session is gone: forget it, resume what it held. */
   forget(session: Session): void {
     this.paused.delete(session);
-    if (this.congested.delete(session)) this.check();
+    if (this.behind.delete(session)) this.check();
   }
 
   close(): void {
@@ -86,7 +131,17 @@ export class FlowControl {
     this.timer = undefined;
     for (const session of this.paused.keys()) session.link.resume?.();
     this.paused.clear();
-    this.congested.clear();
+    this.behind.clear();
+  }
+
+  private cut(session: Session, buffered: number, why: string): void {
+    this.cuts++;
+    this.behind.delete(session);
+    const link = session.link;
+    this.log.warn({ cid: session.twin.name, remote: link.remote, buffered, slowConsumers: this.cuts },
+      `slow consumer cut: ${why}`);
+    if (link.abort !== undefined) link.abort();
+    else link.close(SLOW_CONSUMER_CLOSE, `slow consumer: ${why}`);
   }
 
   private watch(): void {
@@ -97,28 +152,29 @@ export class FlowControl {
 
   private check(): void {
     const now = this.now();
-    for (const [session, state] of this.congested) {
+    for (const [session, state] of this.behind) {
       const buffered = session.link.bufferedAmount;
+      const written = session.queued - buffered;
+      // A large write drains inside the OS queue long before `bufferedAmount` shows it.
+      const queue = session.link.writeQueueSize ?? 0;
+      const draining = queue < state.queue;
+      state.queue = queue;
       if (!session.link.isOpen || buffered <= this.highWater / 2) {
-        this.congested.delete(session);
-      } else if (buffered < state.buffered) {
-        state.buffered = buffered; // it reads: not stalled
+        this.behind.delete(session);
+      } else if (written > state.written || draining) {
+        state.written = Math.max(written, state.written); // some of it went out: not stalled
         state.since = now;
       } else if (now - state.since >= this.stallTimeout) {
-        this.log.warn({ cid: session.twin.name, buffered }, `slow consumer: nothing read for ${this.stallTimeout} ms, link dropped`);
-        this.congested.delete(session);
-        // It reads nothing, so a close frame would wait behind the unread bytes: drop the link.
-        if (session.link.abort !== undefined) session.link.abort();
-        else session.link.close(SLOW_CONSUMER_CLOSE, `slow consumer: nothing read for ${this.stallTimeout} ms`);
+        this.cut(session, buffered, `nothing written for ${this.stallTimeout} ms`);
       }
     }
-    for (const [session, since] of this.paused) {
-      if (this.congested.size === 0 || now - since >= this.maxPause || !session.link.isOpen) {
+    for (const [session, { at, waiting }] of this.paused) {
+      if (now - at >= this.maxPause || !session.link.isOpen || waiting.some((s) => !this.behind.has(s))) {
         this.paused.delete(session);
         session.link.resume?.();
       }
     }
-    if (this.congested.size === 0 && this.paused.size === 0) {
+    if (this.behind.size === 0 && this.paused.size === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
     }

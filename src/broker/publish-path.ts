@@ -1,8 +1,8 @@
 /**
  * The broker's publish path (spec §4.2–4.5): authorize, acknowledge once durable, log, route
  * and fan out, then hand the publish to the stages downstream (`messages$`: schema tables,
- * bridges). Flow control sees every fan-out so that a publisher feeding a congested reader is
- * paused.
+ * bridges). Flow control tallies every fan-out so that a publisher whose readers are all behind
+ * is paused.
  */
 import type { Subject } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
@@ -60,7 +60,7 @@ export class PublishPath {
     // The publisher's own encoding of the args, when the frame was read in place.
     const argsBytes = msg instanceof LazyPub ? msg.argsBytes : undefined;
     const recv = messageLog.append(msg, slot, argsBytes);
-    flow.hit = false;
+    flow.routing();
     router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
     flow.published(twin?.session ?? null);
     if (!messages$.observed) return;

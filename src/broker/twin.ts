@@ -16,7 +16,10 @@ import type { Outbox } from './outbox.js';
 /** Capacity of the per-twin QoS2 de-duplication set; oldest ids are evicted past it. */
 export const ACK2_SET_CAPACITY = 100_000;
 
-/** WebSocket close code for a peer that does not read what it is sent (RFC 6455 1008, policy). */
+/**
+ * Close code for a slow consumer on a link that cannot be dropped without a handshake (RFC 6455
+ * 1008, policy); WebSocket links are aborted instead (see {@link FlowControl}).
+ */
 export const SLOW_CONSUMER_CLOSE = 1008;
 
 /** One live connection bound to a twin. */
@@ -34,8 +37,10 @@ export class Session {
   /** Closes the link a while after a failed attestation (JL). */
   closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly link: Link, twin: Twin, private readonly maxBuffered: number, private readonly log: Logger,
-    private readonly flow?: FlowControl) {
+  /** Bytes of every frame queued on the link so far; with its unread bytes, what was written. */
+  queued = 0;
+
+  constructor(readonly link: Link, twin: Twin, private readonly log: Logger, private readonly flow: FlowControl) {
     this.twin = twin;
   }
 
@@ -45,22 +50,15 @@ export class Session {
   }
 
   /**
-   * Send one frame, unless the peer has left more than `maxBuffered` bytes unread: such a slow
-   * consumer would make the broker buffer without bound, so its link is closed instead.
+   * Send one frame, unless flow control cuts the link instead: a peer that leaves too much
+   * unread, or reads nothing for too long, is a slow consumer (see {@link FlowControl}).
    */
   sendFrame(frame: Frame): void {
     const link = this.link;
-    // Read once per delivery: flow control judges congestion on the same figure.
-    const buffered = link.bufferedAmount;
-    if (buffered > this.maxBuffered) {
-      if (link.isOpen) {
-        this.log.warn({ cid: this.twin.name, buffered }, 'slow consumer: link closed');
-        link.close(SLOW_CONSUMER_CLOSE, `slow consumer: more than ${this.maxBuffered} bytes unread`);
-      }
-      return;
-    }
+    // Read once per delivery: flow control judges the link and tallies the publish on it.
+    if (!this.flow.admit(this, link.bufferedAmount)) return;
     link.send(frame);
-    this.flow?.sent(this, buffered);
+    this.queued += typeof frame === 'string' ? frame.length : frame.byteLength;
   }
 
   /** A message this peer's encoding cannot carry was not sent to it. */

@@ -105,15 +105,18 @@ export interface BrokerOptions {
    */
   tls?: { cert: string | Uint8Array; key: string | Uint8Array };
   /**
-   * Unread bytes a peer may leave in its send buffer; past it the broker closes its link (code
-   * 1008, "slow consumer") rather than buffer without bound. Default 64 MiB.
+   * Unread bytes a peer may leave in its send buffer; past it the broker cuts its link as a
+   * slow consumer (dropped without a closing handshake, counted in `stats().slowConsumers`)
+   * rather than buffer without bound. Default 64 MiB. See `flowControl` for the whole policy.
    */
   maxBufferedBytes?: number;
   /**
-   * Publisher flow control: a publish whose delivery leaves a subscriber's link with more than
-   * `highWater` (1 MiB) unread pauses reading from the publisher until the congested links
-   * drain to half that, for at most `maxPause` (1 s) at a time; a congested link that reads
-   * nothing for `stallTimeout` (30 s) is closed as a slow consumer. Default: those values.
+   * Slow consumers and publisher flow control, one policy: a link with more than `highWater`
+   * (1 MiB) unread is *behind*; one behind of which nothing at all is written for
+   * `stallTimeout` (2 s), or one past `maxBufferedBytes`, is cut as a slow consumer. A publish whose every
+   * delivery found its link behind pauses reading from its publisher until one of those links
+   * drains to half `highWater`, for at most `maxPause` (1 s) at a time; a publisher with one
+   * reader keeping up is never paused. Default: those values.
    */
   flowControl?: FlowControlOptions;
   /** Largest frame accepted, bytes; a bigger one closes its link (code 1009). Default 60 MiB (spec §1.1). */
@@ -138,6 +141,8 @@ export interface BrokerStats {
   readonly congested: number;
   /** Publishers whose links are paused by flow control now. */
   readonly pausedPublishers: number;
+  /** Links cut as slow consumers since the broker started (see `BrokerOptions.flowControl`). */
+  readonly slowConsumers: number;
   /**
    * The schema stage (with `schema`): rows persisted, payloads rejected, batches written, rows
    * dropped past its memory bound, and rows (and their estimated bytes) waiting for DuckDB.

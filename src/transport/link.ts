@@ -22,6 +22,11 @@ export interface Link {
   readonly isOpen: boolean;
   /** Frames queued but not yet written (for back-pressure decisions); 0 when unknown. */
   readonly bufferedAmount: number;
+  /**
+   * Bytes of the socket write under way that the OS has not taken yet: it falls as a slow peer
+   * reads, where `bufferedAmount` only falls once a whole write is done. Undefined when unknown.
+   */
+  readonly writeQueueSize?: number;
   /** A human-readable peer address for logs. */
   readonly remote: string;
   /**

@@ -19,8 +19,9 @@ export const MAX_FRAME_BYTES = 60 * 1024 * 1024;
 const LARGE_FRAME = 65_536;
 /**
  * Write buffers shared by every link of the process, returned when their write completes: a
- * batch that fits one costs no allocation (and no native-heap churn); a larger batch, or one
- * written while all are out, gets a buffer of its own. At most 64 × 64 KiB are kept.
+ * batch that fits one costs no allocation (and no native-heap churn); a larger batch, one for a
+ * socket with writes pending, or one written while all are out, gets a buffer of its own. At
+ * most 64 × 64 KiB are kept.
  */
 const WRITE_BUFFER = 64 * 1024;
 const writeBuffers: Buffer[] = [];
@@ -33,6 +34,7 @@ function release(buffer: Buffer): void {
 interface RawSocket {
   write(chunk: Uint8Array, done?: () => void): boolean;
   readonly destroyed: boolean;
+  readonly writableLength: number;
 }
 
 class WsLink implements Link {
@@ -53,7 +55,10 @@ class WsLink implements Link {
     if (payloads.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
     const socket = this.socket();
     if (socket === undefined || socket.destroyed) return;
-    if (size > WRITE_BUFFER) {
+    if (size > WRITE_BUFFER || socket.writableLength > 0) {
+      // Writes pending (a slow reader): this chunk waits until the peer reads, so it gets a
+      // buffer of its own size rather than a shared 64 KiB one: a reader behind holds what it
+      // is sent (`bufferedAmount`), not 64 KiB per event-loop turn.
       socket.write(writeFrames(opcodes, payloads, size, this.masked));
       return;
     }
@@ -82,6 +87,11 @@ class WsLink implements Link {
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount + this.batchBytes;
+  }
+
+  /** libuv's write queue of the TCP socket (Node streams hand it every buffered chunk at once). */
+  get writeQueueSize(): number | undefined {
+    return (this.socket() as { _handle?: { writeQueueSize?: number } } | undefined)?._handle?.writeQueueSize;
   }
 
   send(frame: Frame): void {

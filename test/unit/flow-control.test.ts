@@ -11,100 +11,195 @@ class FakeLink implements Link {
   bufferedAmount = 0;
   isOpen = true;
   paused = false;
-  aborted = false;
+  aborted = 0;
+  sent = 0;
   readonly remote = 'fake';
-  send(): void { /* bytes counted by the test */ }
+  send(): void { this.sent++; }
   close(): void { this.isOpen = false; }
   pause(): void { this.paused = true; }
   resume(): void { this.paused = false; }
-  abort(): void { this.aborted = true; this.isOpen = false; }
+  abort(): void { this.aborted++; this.isOpen = false; }
 }
 
-function session(flow: FlowControl): { link: FakeLink; session: Session } {
+type Peer = { link: FakeLink; session: Session };
+
+function peer(flow: FlowControl): Peer {
   const link = new FakeLink();
-  return { link, session: new Session(link, new Twin(`t${Math.random()}`, true), Infinity, silentLogger, flow) };
+  return { link, session: new Session(link, new Twin(`t${Math.random()}`, true), silentLogger, flow) };
 }
 
-/** A publish from `pub` whose delivery to `sub` leaves `unread` bytes on its link. */
-function publishInto(flow: FlowControl, pub: Session, sub: { link: FakeLink; session: Session }, unread: number): void {
-  flow.hit = false;
-  sub.link.bufferedAmount = unread;
-  sub.session.sendFrame(Uint8Array.of(1));
+/** A publish from `pub` delivered to each reader, which had `unread` bytes waiting. */
+function publishInto(flow: FlowControl, pub: Session, readers: [Peer, number][]): void {
+  flow.routing();
+  for (const [reader, unread] of readers) {
+    reader.link.bufferedAmount = unread;
+    reader.session.sendFrame(Uint8Array.of(1));
+  }
   flow.published(pub);
 }
 
 describe('FlowControl', () => {
   beforeEach(() => { vi.useFakeTimers(); });
   afterEach(() => { vi.useRealTimers(); });
-  const make = (): FlowControl =>
-    new FlowControl({ highWater: 1000, maxPause: 500, stallTimeout: 2000, checkInterval: 5 }, silentLogger, () => Date.now());
+  const make = (maxBuffered = 1_000_000): FlowControl =>
+    new FlowControl({ highWater: 1000, maxPause: 500, stallTimeout: 2000, checkInterval: 5 }, maxBuffered, silentLogger, () => Date.now());
 
   it('pauses the publisher of a delivery past high water and resumes it once the reader drains to half', () => {
     const flow = make();
-    const sub = session(flow);
-    const pub = session(flow);
-    publishInto(flow, pub.session, sub, 1500);
+    const sub = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[sub, 1500]]);
     expect(pub.link.paused).toBe(true);
-    expect(flow.counts).toEqual({ congested: 1, paused: 1 });
+    expect(flow.counts).toEqual({ congested: 1, paused: 1, slowConsumers: 0 });
     sub.link.bufferedAmount = 600; // still above half
     vi.advanceTimersByTime(20);
     expect(pub.link.paused).toBe(true);
     sub.link.bufferedAmount = 400;
     vi.advanceTimersByTime(10);
     expect(pub.link.paused).toBe(false);
-    expect(flow.counts).toEqual({ congested: 0, paused: 0 });
+    expect(flow.counts).toEqual({ congested: 0, paused: 0, slowConsumers: 0 });
     flow.close();
   });
 
   it('leaves publishers alone when their deliveries stay under high water', () => {
     const flow = make();
-    const sub = session(flow);
-    const pub = session(flow);
-    publishInto(flow, pub.session, sub, 1000);
+    const sub = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[sub, 1000]]);
     expect(pub.link.paused).toBe(false);
-    expect(flow.counts).toEqual({ congested: 0, paused: 0 });
+    expect(flow.counts).toEqual({ congested: 0, paused: 0, slowConsumers: 0 });
+  });
+
+  it('never pauses a publisher that one of its readers keeps up with', () => {
+    const flow = make();
+    const fast = peer(flow);
+    const stuck = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[stuck, 50_000], [fast, 0]]);
+    publishInto(flow, pub.session, [[fast, 10], [stuck, 50_000]]);
+    expect(pub.link.paused).toBe(false);
+    expect(flow.counts.congested).toBe(1);
+    flow.close();
+  });
+
+  it('never pauses a publisher for a reader it did not feed, nor for sends outside a publish', () => {
+    const flow = make();
+    const stuck = peer(flow);
+    const other = peer(flow);
+    const pub = peer(flow);
+    stuck.link.bufferedAmount = 50_000;
+    stuck.session.sendFrame(Uint8Array.of(1)); // an RPC reply, say
+    publishInto(flow, pub.session, [[other, 0]]);
+    flow.routing();
+    flow.published(pub.session); // a publish nobody subscribes to
+    expect(pub.link.paused).toBe(false);
+    flow.close();
+  });
+
+  it('resumes a publisher as soon as one of the readers that held it drains', () => {
+    const flow = make();
+    const slow = peer(flow);
+    const stuck = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[slow, 5000], [stuck, 5000]]);
+    expect(pub.link.paused).toBe(true);
+    slow.link.bufferedAmount = 100;
+    vi.advanceTimersByTime(10);
+    expect(pub.link.paused).toBe(false);
+    expect(flow.counts.congested).toBe(1); // the stuck one
+    flow.close();
   });
 
   it('resumes a publisher after maxPause even while its reader stays behind', () => {
     const flow = make();
-    const sub = session(flow);
-    const pub = session(flow);
-    publishInto(flow, pub.session, sub, 5000);
+    const sub = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[sub, 5000]]);
     vi.advanceTimersByTime(400);
     sub.link.bufferedAmount = 4000; // reading, slowly
     vi.advanceTimersByTime(50);
     expect(pub.link.paused).toBe(true);
     vi.advanceTimersByTime(60);
     expect(pub.link.paused).toBe(false);
-    expect(flow.counts).toEqual({ congested: 1, paused: 0 });
+    expect(flow.counts).toEqual({ congested: 1, paused: 0, slowConsumers: 0 });
     flow.close();
   });
 
-  it('drops a congested reader that reads nothing for stallTimeout, but not one that reads', () => {
+  it('cuts a reader behind of which nothing is written for stallTimeout, but not one that reads while it is fed', () => {
     const flow = make();
-    const reading = session(flow);
-    const stuck = session(flow);
+    const reading = peer(flow);
+    const stuck = peer(flow);
     reading.link.bufferedAmount = stuck.link.bufferedAmount = 5000;
-    reading.session.sendFrame(Uint8Array.of(1));
-    stuck.session.sendFrame(Uint8Array.of(1));
+    reading.session.sendFrame(Uint8Array.of(1, 2, 3));
+    stuck.session.sendFrame(Uint8Array.of(1, 2, 3));
     for (let t = 0; t < 2100; t += 100) {
-      reading.link.bufferedAmount -= 10;
+      // More is queued on both than the reader takes: its backlog grows, yet bytes go out.
+      for (const p of [reading, stuck]) {
+        p.link.bufferedAmount += 103;
+        p.session.sendFrame(new Uint8Array(100));
+      }
+      reading.link.bufferedAmount -= 50;
       vi.advanceTimersByTime(100);
     }
-    expect(stuck.link.aborted).toBe(true);
-    expect(reading.link.aborted).toBe(false);
-    expect(flow.counts.congested).toBe(1);
+    expect(stuck.link.aborted).toBe(1);
+    expect(reading.link.aborted).toBe(0);
+    expect(flow.counts).toEqual({ congested: 1, paused: 0, slowConsumers: 1 });
+    // A cut link gets nothing more, and is not cut twice.
+    const sent = stuck.link.sent;
+    stuck.session.sendFrame(Uint8Array.of(1));
+    expect(stuck.link.sent).toBe(sent);
+    expect(flow.counts.slowConsumers).toBe(1);
     flow.close();
+  });
+
+  it('sees a reader drain a large write through the OS write queue, and cuts it only once that stops', () => {
+    const flow = make();
+    const reader = peer(flow);
+    reader.link.bufferedAmount = 50_000; // one write under way: bufferedAmount moves only when it is done
+    Object.assign(reader.link, { writeQueueSize: 50_000 });
+    reader.session.sendFrame(Uint8Array.of(1));
+    for (let t = 0; t < 3000; t += 100) {
+      (reader.link as unknown as { writeQueueSize: number }).writeQueueSize -= 1000;
+      vi.advanceTimersByTime(100);
+    }
+    expect(reader.link.aborted).toBe(0);
+    vi.advanceTimersByTime(2100); // it stops reading
+    expect(reader.link.aborted).toBe(1);
+    flow.close();
+  });
+
+  it('cuts a reader past maxBuffered at once, without sending it the frame', () => {
+    const flow = make(10_000);
+    const sub = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[sub, 10_001]]);
+    expect(sub.link.aborted).toBe(1);
+    expect(sub.link.sent).toBe(0);
+    expect(pub.link.paused).toBe(false); // a cut reader holds no publisher
+    expect(flow.counts).toEqual({ congested: 0, paused: 0, slowConsumers: 1 });
+    publishInto(flow, pub.session, [[sub, 20_000]]);
+    expect(sub.link.aborted).toBe(1);
+    expect(flow.counts.slowConsumers).toBe(1);
+  });
+
+  it('closes with 1008 a link that cannot be aborted', () => {
+    const flow = make(10_000);
+    const sub = peer(flow);
+    const closed: number[] = [];
+    Object.assign(sub.link, { abort: undefined, close: (code: number) => { closed.push(code); sub.link.isOpen = false; } });
+    sub.link.bufferedAmount = 20_000;
+    sub.session.sendFrame(Uint8Array.of(1));
+    expect(closed).toEqual([1008]);
   });
 
   it('forgets a session that leaves and releases its publishers on close', () => {
     const flow = make();
-    const sub = session(flow);
-    const pub = session(flow);
-    publishInto(flow, pub.session, sub, 5000);
+    const sub = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[sub, 5000]]);
     flow.forget(sub.session);
     expect(pub.link.paused).toBe(false);
-    expect(flow.counts).toEqual({ congested: 0, paused: 0 });
+    expect(flow.counts).toEqual({ congested: 0, paused: 0, slowConsumers: 0 });
     expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -62,7 +62,7 @@ export class PublishPath {
     router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
     flow.published(twin?.session ?? null);
     // Args stay encoded: a stage decodes them if it needs the values (published.ts).
-    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin));
+    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, argsBytes));
   }
 
   private ackWhenDurable(session: Session, id: MsgId): void {

@@ -16,6 +16,7 @@ class LazyPublished implements Published {
     readonly slot: number | undefined,
     readonly recv: bigint,
     readonly origin: string,
+    readonly argsBytes: Uint8Array,
   ) {
     this.id = msg.id;
   }
@@ -24,16 +25,17 @@ class LazyPublished implements Published {
   get flags(): number { return this.msg.flags; }
   /** @throws DecodeError for args cbor-x refuses (the LazyPub's). */
   get args(): unknown[] { return this.msg.args; }
-  get argsBytes(): Uint8Array { return this.msg.argsBytes; }
 }
 
 /**
- * The {@link Published} of an accepted publish. A publish read in place keeps its args encoded
+ * The {@link Published} of an accepted publish (`argsBytes`: the LazyPub's, when the caller
+ * already took them, so that one view of the frame serves the log and the stages). A publish read in place keeps its args encoded
  * until something reads `args`; any other publish (the broker's own, JSON-RPC) has them already.
  * @throws DecodeError from `args` only, and only for a publish read in place whose args cbor-x
  * refuses: a consumer that reads `args` guards the read.
  */
-export function publishedOf(msg: PubMsg, slot: number | undefined, recv: bigint, origin: string): Published {
-  if (msg instanceof LazyPub) return new LazyPublished(msg, slot, recv, origin);
+export function publishedOf(msg: PubMsg, slot: number | undefined, recv: bigint, origin: string,
+  argsBytes?: Uint8Array): Published {
+  if (msg instanceof LazyPub) return new LazyPublished(msg, slot, recv, origin, argsBytes ?? msg.argsBytes);
   return { topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin };
 }

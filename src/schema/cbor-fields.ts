@@ -43,7 +43,9 @@ export class CborFields {
   private readonly hints: Int32Array;
   private stamp = 0;
   private bytes: Uint8Array = new Uint8Array(0);
-  private view: DataView = new DataView(this.bytes.buffer);
+  /** The bytes of one number, copied out so that a DataView is made once, not per payload's buffer. */
+  private readonly scratch = new Uint8Array(8);
+  private readonly view = new DataView(this.scratch.buffer);
   private pos = 0;
 
   /** @param columns The column names, in the order of `values`. */
@@ -62,7 +64,6 @@ export class CborFields {
    */
   read(bytes: Uint8Array): CborShape | false {
     this.bytes = bytes;
-    if (this.view.buffer !== bytes.buffer) this.view = new DataView(bytes.buffer);
     this.pos = 0;
     const head = bytes[0];
     if (head === undefined) return false;
@@ -139,31 +140,38 @@ export class CborFields {
         case 21: return true;
         case 22: return null;
         case 23: return MISSING;
-        case 25: this.pos += 2; return this.pos <= bytes.length ? half(view.getUint16(bytes.byteOffset + this.pos - 2)) : DECLINE;
-        case 26: this.pos += 4; return this.pos <= bytes.length ? view.getFloat32(bytes.byteOffset + this.pos - 4) : DECLINE;
-        case 27: this.pos += 8; return this.pos <= bytes.length ? view.getFloat64(bytes.byteOffset + this.pos - 8) : DECLINE;
+        case 25: return this.take(2) ? half(view.getUint16(0)) : DECLINE;
+        case 26: return this.take(4) ? view.getFloat32(0) : DECLINE;
+        case 27: return this.take(8) ? view.getFloat64(0) : DECLINE;
         default: return DECLINE;
       }
     }
     if (major > 1 && major !== 3) return DECLINE;
     let arg: number | bigint;
     if (info < 24) arg = info;
-    else if (info === 24) arg = bytes[this.pos++] ?? -1;
-    else if (info === 25) { arg = this.pos + 2 <= bytes.length ? view.getUint16(bytes.byteOffset + this.pos) : -1; this.pos += 2; }
-    else if (info === 26) { arg = this.pos + 4 <= bytes.length ? view.getUint32(bytes.byteOffset + this.pos) : -1; this.pos += 4; }
+    else if (info === 24) { if (!this.take(1)) return DECLINE; arg = view.getUint8(0); }
+    else if (info === 25) { if (!this.take(2)) return DECLINE; arg = view.getUint16(0); }
+    else if (info === 26) { if (!this.take(4)) return DECLINE; arg = view.getUint32(0); }
     else if (info === 27 && major !== 3) {
-      if (this.pos + 8 > bytes.length) return DECLINE;
-      const at = bytes.byteOffset + this.pos;
-      this.pos += 8;
-      const hi = view.getUint32(at);
+      if (!this.take(8)) return DECLINE;
+      const hi = view.getUint32(0);
       // Below 2^53 the two halves make the number without a bigint (ms timestamps land here).
-      arg = hi < 0x200000 ? hi * 0x100000000 + view.getUint32(at + 4) : view.getBigUint64(at);
+      arg = hi < 0x200000 ? hi * 0x100000000 + view.getUint32(4) : view.getBigUint64(0);
       if (typeof arg === 'bigint' && arg <= MAX_SAFE) arg = Number(arg);
     } else return DECLINE;
-    if (arg === -1) return DECLINE;
     if (major === 0) return arg;
     if (major === 1) return typeof arg === 'bigint' ? -1n - arg : (arg >= Number.MAX_SAFE_INTEGER ? -1n - BigInt(arg) : -1 - arg);
     return this.ascii(arg as number);
+  }
+
+  /** Copy the next `n` bytes into the scratch (big-endian, as CBOR writes them); false past the end. */
+  private take(n: number): boolean {
+    const { bytes, scratch } = this;
+    const at = this.pos;
+    if (at + n > bytes.length) return false;
+    for (let j = 0; j < n; j++) scratch[j] = bytes[at + j]!;
+    this.pos = at + n;
+    return true;
   }
 
   /** A definite text of `len` bytes at `pos`, when all ASCII (else DECLINE: the decoder's UTF-8 rules decide). */

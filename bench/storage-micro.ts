@@ -108,7 +108,7 @@ try {
     }
     if (STEPS.includes('wire')) {
       const frames = msgs.map((m) => encodeCbor({ type: 'pub', flags: 0, topic: m.topic, args: m.args }));
-      for (const kind of (process.env.WIRE_ONLY ? ['wire'] : ['wire', 'wire-decoded'])) {
+      for (const kind of ['wire', 'wire-decoded']) {
         const db = await openDatabase(join(dir, `${kind}-${r}.duckdb`));
         const messages$ = new Subject<Published>();
         const stage = attachSchema({ schema, db, messages$, expose: () => () => undefined, batchSize: BATCH });

@@ -10,6 +10,8 @@ import type { Published } from './types.js';
 
 /** A publish read in place: `args` decodes the frame's args once, on first read. */
 class LazyPublished implements Published {
+  readonly topic: string;
+  readonly flags: number;
   readonly id: bigint | undefined;
   constructor(
     private readonly msg: LazyPub,
@@ -18,19 +20,21 @@ class LazyPublished implements Published {
     readonly origin: string,
     readonly argsBytes: Uint8Array,
   ) {
+    this.topic = msg.topic;
+    this.flags = msg.flags;
     this.id = msg.id;
   }
 
-  get topic(): string { return this.msg.topic; }
-  get flags(): number { return this.msg.flags; }
   /** @throws DecodeError for args cbor-x refuses (the LazyPub's). */
   get args(): unknown[] { return this.msg.args; }
 }
 
 /**
- * The {@link Published} of an accepted publish (`argsBytes`: the LazyPub's, when the caller
- * already took them, so that one view of the frame serves the log and the stages). A publish read in place keeps its args encoded
- * until something reads `args`; any other publish (the broker's own, JSON-RPC) has them already.
+ * The {@link Published} of an accepted publish. A publish read in place keeps its args encoded
+ * until something reads `args` (a getter: an object spread of it has no `args`); any other
+ * publish (the broker's own, JSON-RPC) has them already.
+ * @param argsBytes The LazyPub's args bytes when the caller already took them, so that one view
+ * of the frame serves the log and the stages.
  * @throws DecodeError from `args` only, and only for a publish read in place whose args cbor-x
  * refuses: a consumer that reads `args` guards the read.
  */

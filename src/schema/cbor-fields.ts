@@ -87,10 +87,14 @@ export class CborFields {
     values.fill(undefined);
     for (let k = 0; k < n; k++) {
       const key = bytes[this.pos++];
-      // Keys: short definite text (a column name is an identifier, well under 24 bytes).
-      if (key === undefined || key < 0x60 || key > 0x77) return false;
-      const len = key - 0x60, at = this.pos;
+      // Keys: definite text of up to 255 bytes (a column name is an identifier).
+      let len: number;
+      if (key !== undefined && key >= 0x60 && key <= 0x77) len = key - 0x60;
+      else if (key === 0x78 && this.pos < bytes.length) len = bytes[this.pos++]!;
+      else return false;
+      const at = this.pos;
       this.pos += len;
+      if (this.pos > bytes.length) return false;
       // Publishers send the same keys in the same order: try the column the k-th key was last time.
       let column = k < hints.length ? hints[k]! : -1;
       if (column < 0 || !this.named(column, at, len)) {

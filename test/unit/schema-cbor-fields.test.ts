@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { argsOf, decodeValue, encodeValue } from '../../src/codec/cbor.js';
 import { CborFields } from '../../src/schema/cbor-fields.js';
 
-const COLUMNS = ['site', 'dn', 'temperature', 'pressure', 'ts', 'constructor'];
+const LONG = 'a_column_name_longer_than_23_bytes';
+const COLUMNS = ['site', 'dn', 'temperature', 'pressure', 'ts', 'constructor', LONG];
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
 
@@ -33,7 +34,7 @@ describe('CborFields', () => {
     [{ temperature: 2 ** 53 - 1, pressure: -(2 ** 53) + 1, ts: 2n ** 64n - 1n }],
     [{ temperature: -(2n ** 63n), pressure: 2n ** 53n, ts: -(2n ** 53n) }],
     [{ temperature: null, pressure: true, ts: false, other: 'ignored', more: 1.5 }],
-    [{ constructor: 'x', dn: 'a'.repeat(30), site: '' }],
+    [{ constructor: 'x', dn: 'a'.repeat(30), site: '', [LONG]: 5 }],
     [{}],
     ['s1', 21.5, 7, -7, 4_294_967_296, null, true, 'text'],
     [],
@@ -84,6 +85,7 @@ describe('CborFields', () => {
     ['trailing bytes', '81 a1 62 646e 61 61 00'],
     ['a truncated double', '81 a1 62 646e fb 0000'],
     ['a truncated text', '81 a1 62 646e 65 6161'],
+    ['a truncated key', '81 a1 78 20 6161'],
     ['a missing value', '81 a1 62 646e'],
     ['undefined in a list', '82 01 f7'],
     ['a simple value', '81 e0'],
@@ -100,13 +102,13 @@ describe('CborFields', () => {
     const shared = new Uint8Array(inner.length + 7);
     shared.set(inner, 5);
     expect(fields.read(shared.subarray(5, 5 + inner.length))).toBe('map');
-    expect(fields.values).toEqual([undefined, 'c', undefined, undefined, 1_733_526_000_123, undefined]);
+    expect(fields.values).toEqual([undefined, 'c', undefined, undefined, 1_733_526_000_123, undefined, undefined]);
   });
 
   it('finds keys whatever their order, after learning another order', () => {
     const fields = new CborFields(COLUMNS);
     fields.read(encodeValue([{ temperature: 1, pressure: 2, ts: 3 }]));
     expect(fields.read(encodeValue([{ ts: 30, temperature: 10, site: 'x' }]))).toBe('map');
-    expect(fields.values).toEqual(['x', undefined, 10, undefined, 30, undefined]);
+    expect(fields.values).toEqual(['x', undefined, 10, undefined, 30, undefined, undefined]);
   });
 });

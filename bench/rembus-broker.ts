@@ -10,7 +10,9 @@
  * - `--ingest N` (W8, W8b; N rows): from the first publish the broker receives (`messages$`), poll
  *   `stats().schema` every 10 ms and report once every row is accounted for, `persisted +
  *   dropped + rejected` ≥ N (or on `stop`, with what it has): `{ type: 'result', persisted,
- *   expected, first, last, complete, rejected, dropped, batches }`; `complete` means all N were
+ *   expected, first, last, complete, rejected, dropped, batches, cpuUs }` (`cpuUs`: CPU time of the
+ *   main thread — routing and the stage, not DuckDB's own threads — over the same span, read from
+ *   /proc on Linux, absent elsewhere); `complete` means all N were
  *   persisted. A run that dropped rows thus reports its rate and its loss, instead of waiting for
  *   rows that will never come until the time limit.
  * - `--watch-slow` (W11): poll `stats().slowConsumers` every 5 ms and note when the first slow
@@ -18,6 +20,7 @@
  *   while none was cut), `behindAt` (when a link was first behind, past `highWater`) and
  *   `cutBuffered` (the bytes the broker held for the link it cut, from its warn line).
  */
+import { readFileSync } from 'node:fs';
 import { take } from 'rxjs';
 import { broker } from '../src/broker/index.js';
 import type { Logger } from '../src/index.js';
@@ -71,10 +74,14 @@ try {
       reported = true;
       if (timer !== undefined) clearInterval(timer);
       const s = schemaStats();
-      tell({ type: 'result', ...s, expected, first, last: last || now(), complete: s.persisted >= expected });
+      const main = mainThreadCpuUs();
+      tell({ type: 'result', ...s, expected, first, last: last || now(), complete: s.persisted >= expected,
+        ...(main === undefined || main0 === undefined ? {} : { cpuUs: main - main0 }) });
     };
+    let main0: number | undefined;
     b.messages$.pipe(take(1)).subscribe(() => {
       first = now();
+      main0 = mainThreadCpuUs();
       timer = setInterval(() => {
         const s = schemaStats();
         if (s.persisted + s.dropped + s.rejected >= expected) {
@@ -88,4 +95,18 @@ try {
   tell({ type: 'ready', port: b.port! });
 } catch (err) {
   die(err);
+}
+
+/**
+ * CPU time of this process's main thread, µs (Linux `/proc/self/task/<pid>/stat` utime + stime,
+ * in clock ticks of 10 ms); undefined where /proc is not there. Node 20 has no per-thread CPU call.
+ */
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000; // fields 14 and 15 of stat(5)
+  } catch {
+    return undefined;
+  }
 }

@@ -158,14 +158,19 @@ type Plan =
  */
 interface Workload { id: string; title: string; plan: Plan; limitMs: number; metrics: Metric[]; rembusOnly?: boolean; phases?: number }
 
-/** W8/W8b target (rows/s) and W9 target (live msgs/s with the schema ÷ without). */
-const INGEST_TARGET = 200_000;
+/**
+ * Data-at-rest targets of issue 14 (the earlier data-at-rest issue asked 200,000 rows/s for both
+ * and 0.8× for W9): W8 one row per publish, W8b DataFrames (rows/s), and W9 (live msgs/s with the
+ * durable log and the schema ÷ in memory).
+ */
+const W8_TARGET = 150_000;
+const W8B_TARGET = 300_000;
 /**
  * W8b pacing: DataFrames written per event-loop turn (10 × 1,000 rows ≈ 0.4 MB), the counterpart
  * of W8's 500 single-row publishes per turn for frames 1,000 times larger.
  */
 const FRAME_CHUNK = 10;
-const LIVE_RATIO_TARGET = 0.8;
+const LIVE_RATIO_TARGET = 0.7;
 /** W9: one exact topic that the telemetry schema matches, the same with and without the schema. */
 const W9_TOPIC = schemaTopic(0);
 /** W11 targets: the unrelated pair keeps ≥ 0.9× its rate, the publisher's fast readers ≥ 0.5×. */
@@ -221,14 +226,16 @@ const WORKLOADS: Workload[] = [
     id: 'W8', title: `schema ingest: ${n(200_000).toLocaleString('en')} QoS0 telemetry publishes on \`site{i%10}/dn{i%100}/telemetry\` `
       + `persisted into DuckDB (rembus only; rows/s = persisted rows / time from the first publish received until all are persisted)`,
     plan: { kind: 'ingest', count: n(200_000) }, limitMs: 20_000, rembusOnly: true,
-    metrics: [{ key: 'W8', label: 'W8 schema ingest', unit: 'rows/s', higherIsBetter: true, target: INGEST_TARGET }],
+    metrics: [{ key: 'W8', label: 'W8 schema ingest', unit: 'rows/s', higherIsBetter: true, target: W8_TARGET },
+      { key: 'W8.cpu', label: 'W8 broker main-thread CPU per row', unit: 'µs', higherIsBetter: false }],
   },
   {
     id: 'W8b', title: `schema ingest of DataFrames: ${n(1_000).toLocaleString('en')} QoS0 publishes, each a polars DataFrame of `
       + `${FRAME_ROWS.toLocaleString('en')} telemetry rows (tag 80), on the W8 topics and table (rembus only; the stage's capacity: `
       + `rows/s = persisted rows / time from the first publish received until all are persisted)`,
     plan: { kind: 'ingest', count: n(1_000), frameRows: FRAME_ROWS }, limitMs: 20_000, rembusOnly: true,
-    metrics: [{ key: 'W8b', label: 'W8b schema ingest, DataFrames', unit: 'rows/s', higherIsBetter: true, target: INGEST_TARGET }],
+    metrics: [{ key: 'W8b', label: 'W8b schema ingest, DataFrames', unit: 'rows/s', higherIsBetter: true, target: W8B_TARGET },
+      { key: 'W8b.cpu', label: 'W8b broker main-thread CPU per row', unit: 'µs', higherIsBetter: false }],
   },
   {
     id: 'W9', title: `live 1 → 1, ${n(200_000).toLocaleString('en')} QoS0 messages on \`${W9_TOPIC}\`, against a broker in memory, `
@@ -561,8 +568,9 @@ async function ingest(run: RunContext, system: System, w: Workload & { plan: { k
     r['rejected']! > 0 ? `${r['rejected']!.toLocaleString('en')} rejected` : '',
     r['dropped']! > 0 ? `${r['dropped']!.toLocaleString('en')} dropped` : '',
   ].filter((x) => x !== '').join(', ');
+  const cpu = r['cpuUs'] === undefined || persisted === 0 ? {} : { [`${w.id}.cpu`]: { value: r['cpuUs'] / persisted } };
   return { [w.id]: { value: rate(persisted, r['first']!, r['last']!), ...(problems === '' ? {} : { incomplete: problems }),
-    note: `${r['batches']!.toLocaleString('en')} batches` } };
+    note: `${r['batches']!.toLocaleString('en')} batches` }, ...cpu };
 }
 
 /**
@@ -722,7 +730,7 @@ function median(xs: number[]): number {
 function fmt(x: number, unit: string): string {
   if (unit === '×') return `${x.toFixed(2)}×`;
   if (unit === 'MiB') return x.toFixed(0);
-  if (unit === 'µs') return x.toFixed(0);
+  if (unit === 'µs') return x < 20 ? x.toFixed(2) : x.toFixed(0); // a row's CPU (W8) is a few µs
   if (unit === 's') return x.toFixed(2);
   return Math.round(x).toLocaleString('en');
 }
@@ -763,8 +771,8 @@ const BARS: Bar[] = [
   { text: 'W6 (acked at publisher) ≥ Aedes', metric: 'W6.pub', peer: 'aedes', min: 1.0 },
   { text: 'W6 (received at subscriber) ≥ Aedes', metric: 'W6.sub', peer: 'aedes', min: 1.0 },
   { text: 'W7 ≤ Aedes', metric: 'W7', peer: 'aedes', min: 1.0 },
-  { text: `W8 schema ingest ≥ ${INGEST_TARGET.toLocaleString('en')} rows/s (one row per publish, see notes)`, metric: 'W8', target: true },
-  { text: `W8b schema ingest of DataFrames ≥ ${INGEST_TARGET.toLocaleString('en')} rows/s`, metric: 'W8b', target: true },
+  { text: `W8 schema ingest ≥ ${W8_TARGET.toLocaleString('en')} rows/s (one row per publish, see notes)`, metric: 'W8', target: true },
+  { text: `W8b schema ingest of DataFrames ≥ ${W8B_TARGET.toLocaleString('en')} rows/s`, metric: 'W8b', target: true },
   { text: `W9 live 1→1 with persistence (durable log and schema) ≥ ${LIVE_RATIO_TARGET}× in memory (median of per-run ratios)`,
     metric: 'W9.ratio', target: true },
   { text: `W11 unrelated pair with a stalled \`**\` reader ≥ ${ISOLATION_TARGET}× its rate without (median of per-run ratios)`,
@@ -794,9 +802,12 @@ function report(): string {
   lines.push('Ratio columns: how many times better rembus is than that peer (rembus ÷ peer for rates, peer ÷ rembus for latency and memory; > 1 means rembus is better).', '');
   const withTarget = metrics.some((m) => m.target !== undefined);
   if (withTarget) {
-    lines.push('"vs target" column: rembus median ÷ target (W8, W8b: rows/s ÷ 200,000; W9: (with ÷ in memory) ÷ 0.8; '
+    lines.push(`"vs target" column: rembus median ÷ target (W8: rows/s ÷ ${W8_TARGET.toLocaleString('en')}; W8b: rows/s ÷ `
+      + `${W8B_TARGET.toLocaleString('en')}; W9: (with ÷ in memory) ÷ ${LIVE_RATIO_TARGET}; `
       + `W11: (with ÷ without) ÷ ${ISOLATION_TARGET} for pair A, ÷ ${FAST_READERS_TARGET} for pair B; ≥ 1 meets the target). `
-      + 'W8, W8b, W9 and W11 are rembus only.', '');
+      + 'W8, W8b, W9 and W11 are rembus only; "broker main-thread CPU per row" is the CPU time of the broker\'s main thread '
+      + '(routing, the message log and the schema stage; not DuckDB\'s own threads) over the ingest ÷ rows: what a row costs '
+      + 'the thread that bounds the rate, less sensitive to a shared machine\'s load than the rate itself.', '');
   }
   const cols = [...PEERS.map((p) => `vs ${p.name}`), ...(withTarget ? ['vs target'] : [])];
   lines.push(`| workload | unit | system | median | min–max | ${cols.join(' | ')} |`);

@@ -11,6 +11,10 @@
  * - `log`: store.appendMessages of N message-log rows in batches of 90,000 (one per second at the W1 rate).
  * - `stage`: the whole schema stage (attachSchema) fed N publishes through a Subject, until flushed.
  * - `frame`: the stage fed N rows as DataFrame publishes of `--frame 1000` rows each (tag 80).
+ * - `wire`: the stage fed N publishes as the broker hands them over: PUB frames read in place
+ *   (decodeLazyPub → publishedOf), the rows mapped from the publisher's CBOR bytes; then
+ *   `wire-decoded`, the same frames with the args decoded into objects first (the path before
+ *   the byte mapping). Both include reading the frame's head.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +27,9 @@ import { attachSchema, ColumnBatch, ensureTable, mapPublish, matchTable, parseSc
 import { openDuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { openDatabase } from '../src/store/duckdb/database.js';
 import type { StoredMessage } from '../src/store/types.js';
-import { encodeValue } from '../src/codec/cbor.js';
+import { encodeCbor, encodeValue } from '../src/codec/cbor.js';
+import { decodeLazyPub } from '../src/codec/lazy-pub.js';
+import { publishedOf } from '../src/broker/published.js';
 import { num, parseArgs, schemaFrame, schemaTelemetry, schemaTopic, str, TELEMETRY_SCHEMA } from './common.js';
 
 const args = parseArgs();
@@ -31,7 +37,7 @@ const N = num(args, 'rows', 200_000);
 const REPEAT = num(args, 'repeat', 3);
 const FRAME = num(args, 'frame', 1_000);
 const BATCH = num(args, 'batch', 5_000);
-const STEPS = str(args, 'step', 'map,schema,log,stage,frame').split(',');
+const STEPS = str(args, 'step', 'map,schema,log,stage,frame,wire').split(',');
 const schema = parseSchema(TELEMETRY_SCHEMA);
 
 function published(i: number): Published {
@@ -99,6 +105,30 @@ try {
       });
       line('log', N, s);
       await store.close();
+    }
+    if (STEPS.includes('wire')) {
+      const frames = msgs.map((m) => encodeCbor({ type: 'pub', flags: 0, topic: m.topic, args: m.args }));
+      for (const kind of ['wire', 'wire-decoded']) {
+        const db = await openDatabase(join(dir, `${kind}-${r}.duckdb`));
+        const messages$ = new Subject<Published>();
+        const stage = attachSchema({ schema, db, messages$, expose: () => () => undefined, batchSize: BATCH });
+        await stage.ready;
+        let main = 0;
+        const s = await measure(async () => {
+          const t0 = performance.now();
+          for (let i = 0; i < frames.length; i++) {
+            const pub = decodeLazyPub(frames[i]!)!;
+            const m = publishedOf(pub, undefined, msgs[i]!.recv, 'pub');
+            messages$.next(kind === 'wire' ? m : { topic: m.topic, args: m.args, flags: m.flags, recv: m.recv, origin: m.origin });
+          }
+          main += performance.now() - t0;
+          await stage.flush();
+        });
+        const st = stage.stats();
+        line(kind, N, s, `  (persisted ${st.persisted}, rejected ${st.rejected}; next() ${(main * 1000 / N).toFixed(2)} µs/row)`);
+        await stage.close();
+        await db.close();
+      }
     }
     if (STEPS.includes('stage') || STEPS.includes('frame')) {
       for (const kind of ['stage', 'frame'].filter((k) => STEPS.includes(k))) {

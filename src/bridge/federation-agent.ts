@@ -19,6 +19,7 @@
  */
 import { asyncScheduler, type Observable, type Subscription } from 'rxjs';
 import type { Published } from '../broker/types.js';
+import { errorText } from '../internal/logger.js';
 import type { PubMsg } from '../protocol/messages.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Handler, Logger } from '../types.js';
@@ -116,6 +117,13 @@ export class FederationAgent {
 
   private onPublished(m: Published): void {
     if (this.bridges.size === 0 || isFederationName(m.topic) || this.host.isPrivate(m.topic)) return;
+    let args: unknown[];
+    try {
+      args = m.args; // decoded on first read: may throw DecodeError (broker/published.ts)
+    } catch (err) {
+      this.log.warn({ topic: m.topic, err: errorText(err) }, 'publish args not decodable: not federated');
+      return;
+    }
     let uid: string;
     let path: readonly string[] = [];
     if (m.origin.startsWith(FEDERATION_ORIGIN)) {
@@ -125,7 +133,7 @@ export class FederationAgent {
       uid = globalThis.crypto.randomUUID();
       this.remember(uid);
     }
-    const item = { uid, path: [...path, this.id], topic: m.topic, args: m.args, flags: m.flags };
+    const item = { uid, path: [...path, this.id], topic: m.topic, args, flags: m.flags };
     this.host.router.publish(null, { type: 'pub', flags: 0, topic: FEED_TOPIC, args: feedArgs(item) }, null, m.recv,
       (twin: AgentTwin) => this.bridges.has(twin.name) && twin.subscriptions.has(FEED_TOPIC));
   }

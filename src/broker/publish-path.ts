@@ -7,12 +7,12 @@
 import type { Subject } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { LazyPub } from '../codec/lazy-pub.js';
-import { errorText } from '../internal/logger.js';
 import { slotOf, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
 import type { FlowControl } from './flow-control.js';
 import type { Guard } from './guard.js';
 import type { MessageLog } from './message-log.js';
+import { publishedOf } from './published.js';
 import type { Router } from './router.js';
 import type { Session, Twin } from './twin.js';
 import type { Published } from './types.js';
@@ -63,15 +63,8 @@ export class PublishPath {
     flow.routing();
     router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
     flow.published(twin?.session ?? null);
-    if (!messages$.observed) return;
-    let args: unknown[];
-    try {
-      args = msg.args; // a LazyPub decodes here: only the stages downstream need the values
-    } catch (err) {
-      this.deps.log.warn({ topic: msg.topic, err: errorText(err) }, 'publish args not decodable: routed, not passed to messages$');
-      return;
-    }
-    messages$.next({ topic: msg.topic, args, flags: msg.flags, id: msg.id, slot, recv, origin });
+    // Args stay encoded: a stage decodes them if it needs the values (published.ts).
+    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, argsBytes));
   }
 
   private ackWhenDurable(session: Session, id: MsgId): void {

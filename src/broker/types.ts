@@ -154,8 +154,14 @@ export interface BrokerStats {
 /** A publish the broker accepted, as its stages (schema tables, bridges) see it. */
 export interface Published {
   readonly topic: string;
-  /** Decoded arguments; DataFrames stay CBOR tag 80 (`Tag` from cbor-x). */
+  /**
+   * Decoded arguments; DataFrames stay CBOR tag 80 (`Tag` from cbor-x). For a publish the broker
+   * read in place they are decoded on first read, which throws `DecodeError` for the rare args
+   * that are well-formed CBOR but that cbor-x refuses: guard the read.
+   */
   readonly args: unknown[];
+  /** The args item exactly as the publisher encoded it, when the broker read the frame in place. */
+  readonly argsBytes?: Uint8Array;
   /** PUB flags (QoS and slot bits). */
   readonly flags: number;
   readonly id?: bigint;

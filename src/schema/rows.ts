@@ -8,39 +8,13 @@
  */
 import { columnValues, isDataFrame, isDataFrameTag, loadPolars, tagToDataFrame } from '../dataframe/index.js';
 import type { RowTarget } from './column-batch.js';
-import { coerce, coercer, INVALID, type Coercer } from './column-types.js';
+import { BadCell, extras, planOf, put, varCellsOf, varsOf, type Plan, type VarCells } from './plan.js';
 import type { ColumnDef, Published, Row, TableDef } from './types.js';
 
 /** What a missing map field becomes: publish fills from topic/default (§8.3), upsert prefers null (§8.4). */
 type Fill = 'publish' | 'upsert';
 type PayloadMap = Record<string, unknown> | Map<string, unknown>;
-
-interface Plan {
-  readonly table: TableDef;
-  /** Coerced defaults, per payload column (undefined: none). */
-  readonly defaults: readonly unknown[];
-  /** Per layout column. */
-  readonly coercers: readonly Coercer[];
-  /** Per payload column: its name is also an `Object.prototype` member (`constructor`, …), so a plain lookup could find that. */
-  readonly inherited: readonly boolean[];
-  readonly hasVars: boolean;
-}
-
-const plans = new WeakMap<TableDef, Plan>();
-
-function planOf(table: TableDef): Plan {
-  let plan = plans.get(table);
-  if (plan === undefined) {
-    plan = {
-      table, hasVars: table.topic.split('/').some((s) => s.startsWith(':')),
-      defaults: table.columns.map((c) => (c.default === undefined || c.default === null ? undefined : coerce(c.type, c.default))),
-      coercers: table.layout.map((c) => coercer(c.type)),
-      inherited: table.columns.map((c) => c.name in Object.prototype),
-    };
-    plans.set(table, plan);
-  }
-  return plan;
-}
+const NO_VARS: VarCells = [];
 
 /** Rows as arrays, for the callers that want them. */
 class RowArrays implements RowTarget {
@@ -51,48 +25,6 @@ class RowArrays implements RowTarget {
   commit(): void { this.rows.push(this.row); this.row = []; }
   mark(): number { this.row = []; return this.rows.length; }
   rollback(mark: number): void { this.rows.length = mark; this.row = []; }
-}
-
-/** The topic variables of `topic` under `table`'s pattern (which it is known to match). */
-function varsOf(table: TableDef, topic: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  const segments = topic.split('/');
-  table.topic.split('/').forEach((p, i) => { if (p.startsWith(':')) vars[p.slice(1)] = segments[i] ?? ''; });
-  return vars;
-}
-
-function show(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'object') return value instanceof Uint8Array ? 'bytes' : Array.isArray(value) ? 'an array' : (value.constructor?.name ?? 'object');
-  return String(value);
-}
-
-/**
- * Put `value`, coerced for layout column `i`, into the row being built; null is checked against
- * `nullable`. Returns the reason when it does not fit, else undefined (no object per cell).
- */
-function put(plan: Plan, target: RowTarget, i: number, value: unknown): string | undefined {
-  const col = plan.table.layout[i]!;
-  if (value === null || value === undefined) {
-    if (!col.nullable) return `column '${col.name}' may not be null`;
-    target.set(i, null);
-    return undefined;
-  }
-  const v = plan.coercers[i]!(value);
-  if (v === INVALID) return `column '${col.name}': ${show(value)} does not fit ${col.type}`;
-  target.set(i, v);
-  return undefined;
-}
-
-/** A topic segment is text: read numbers and booleans out of it for typed columns. */
-function fromText(col: ColumnDef, text: string): unknown {
-  if (col.type === 'BOOLEAN') return text === 'true' ? true : text === 'false' ? false : text;
-  if (col.type === 'VARCHAR' || col.type === 'BLOB' || col.type.startsWith('TIMESTAMP') || col.type === 'DATE') return text;
-  if (/^-?\d+$/.test(text)) return BigInt(text);
-  const n = Number(text);
-  return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }
 
 function isMap(value: unknown): value is PayloadMap {
@@ -108,45 +40,61 @@ function field(map: PayloadMap, key: string, inherited = true): unknown {
   return !inherited || Object.hasOwn(map, key) ? map[key] : undefined;
 }
 
-/** Set the extra columns: a value the payload gives (`given`) wins over the message's. */
-function extras(plan: Plan, target: RowTarget, recv: bigint | null, slot: number | null,
-  given?: (col: ColumnDef, i: number) => unknown): string | undefined {
-  const { layout, columns } = plan.table;
-  for (let i = columns.length; i < layout.length; i++) {
-    const col = layout[i]!;
-    const bad = put(plan, target, i, given?.(col, i) ?? (col.extra === 'recv_ts' ? recv : slot));
+/**
+ * Fill payload column `i`, absent from a map, by precedence (spec §8.3 step 3): topic variable,
+ * default, null when nullable. Returns the reason when none applies.
+ */
+function fillMissing(plan: Plan, target: RowTarget, i: number, vars: VarCells, fill: Fill): string | undefined {
+  const col = plan.table.columns[i]!;
+  const v = vars[i];
+  if (v !== undefined) {
+    if (v instanceof BadCell) return v.reason;
+    target.set(i, v);
+    return undefined;
+  }
+  if (fill === 'upsert' && col.nullable) return put(plan, target, i, null); // §8.4: missing columns are null
+  const dflt = plan.defaults[i];
+  if (dflt !== undefined) { target.set(i, dflt); return undefined; }
+  if (col.nullable) return put(plan, target, i, null);
+  return `missing column '${col.name}'`;
+}
+
+function fromMap(plan: Plan, target: RowTarget, map: PayloadMap, vars: VarCells, fill: Fill): string | undefined {
+  const { columns } = plan.table;
+  for (let i = 0; i < columns.length; i++) {
+    const value = field(map, columns[i]!.name, plan.inherited[i]);
+    const bad = value === undefined ? fillMissing(plan, target, i, vars, fill) : put(plan, target, i, value);
     if (bad !== undefined) return bad;
   }
   return undefined;
 }
 
-function fromMap(plan: Plan, target: RowTarget, map: PayloadMap, vars: Readonly<Record<string, string>>,
-  fill: Fill): string | undefined {
-  const { columns } = plan.table;
-  for (let i = 0; i < columns.length; i++) {
-    const col = columns[i]!;
-    let value = field(map, col.name, plan.inherited[i]);
-    if (value === undefined) {
-      // Precedence (spec §8.3 step 3): topic variable, default, null when nullable.
-      const v = vars[col.name];
-      const dflt = plan.defaults[i];
-      if (v !== undefined) value = fromText(col, v);
-      else if (fill === 'upsert' && col.nullable) value = null; // §8.4: missing columns are null
-      else if (dflt !== undefined) { target.set(i, dflt); continue; }
-      else if (col.nullable) value = null;
-      else return `missing column '${col.name}'`;
-    }
-    const bad = put(plan, target, i, value);
+/** {@link fromMap} for the fields read from CBOR (`values[i]`: column i's field, undefined when absent). */
+function fromFields(plan: Plan, target: RowTarget, values: readonly unknown[], vars: VarCells): string | undefined {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const bad = value === undefined ? fillMissing(plan, target, i, vars, 'publish') : put(plan, target, i, value);
     if (bad !== undefined) return bad;
   }
   return undefined;
 }
 
-function fromArgs(plan: Plan, target: RowTarget, args: readonly unknown[]): string | undefined {
-  const { columns } = plan.table;
-  if (args.length !== columns.length) return `expected ${columns.length} positional value(s), got ${args.length}`;
-  for (let i = 0; i < columns.length; i++) {
-    const bad = put(plan, target, i, args[i]);
+/**
+ * A positional payload (spec §8.3 step 4, issue 13 item 12): the values fill, in column order,
+ * the columns no topic variable names; the topic variables fill theirs, so a payload can never
+ * override them. Any other count of values is refused, as Rembus.py refuses a count that differs
+ * from its columns (`db.py` `append`: "unsaved … with mismatched fields").
+ */
+function fromArgs(plan: Plan, target: RowTarget, args: ArrayLike<unknown>, n: number, vars: VarCells): string | undefined {
+  const { positional, table } = plan;
+  if (n !== positional.length) {
+    const given = table.columns.filter((_, i) => !positional.includes(i)).map((c) => c.name);
+    const why = given.length === 0 ? '' : ` (the topic gives ${given.join(', ')})`;
+    return `expected ${positional.length} positional value(s), got ${n}${why}`;
+  }
+  let k = 0;
+  for (let i = 0; i < table.columns.length; i++) {
+    const bad = positional[k] === i ? put(plan, target, i, args[k++]) : fillMissing(plan, target, i, vars, 'publish');
     if (bad !== undefined) return bad;
   }
   return undefined;
@@ -204,14 +152,24 @@ export function mapPublish(table: TableDef, msg: Published, target: RowTarget,
 }
 
 function mapInto(plan: Plan, msg: Published, target: RowTarget, vars?: Readonly<Record<string, string>>): string | undefined {
-  const { args } = msg;
   const slot = msg.slot ?? null;
-  const first = args[0];
-  if (args.length === 1 && (isDataFrameTag(first) || isDataFrame(first))) return fromFrame(plan, target, first, msg.recv, slot, 'publish');
+  const cells = plan.hasVars ? varCellsOf(plan, vars ?? varsOf(plan.table, msg.topic)) : NO_VARS;
   let bad: string | undefined;
-  if (args.length === 1 && isMap(first)) bad = fromMap(plan, target, first, vars ?? varsOf(plan.table, msg.topic), 'publish');
-  else if (args.length === 0 && plan.hasVars) bad = fromMap(plan, target, {}, vars ?? varsOf(plan.table, msg.topic), 'publish');
-  else bad = fromArgs(plan, target, args);
+  // The publisher's bytes, when the broker kept them: one map or a list of scalars is read
+  // without decoding (cbor-fields.ts); any other payload is decoded below.
+  const shape = msg.argsBytes === undefined ? false : plan.fields.read(msg.argsBytes);
+  if (shape === 'map') bad = fromFields(plan, target, plan.fields.values, cells);
+  else if (shape === 'list') {
+    const { list, listLength } = plan.fields;
+    bad = listLength === 0 && plan.hasVars ? fromMap(plan, target, {}, cells, 'publish') : fromArgs(plan, target, list, listLength, cells);
+  } else {
+    const { args } = msg;
+    const first = args[0];
+    if (args.length === 1 && (isDataFrameTag(first) || isDataFrame(first))) return fromFrame(plan, target, first, msg.recv, slot, 'publish');
+    if (args.length === 1 && isMap(first)) bad = fromMap(plan, target, first, cells, 'publish');
+    else if (args.length === 0 && plan.hasVars) bad = fromMap(plan, target, {}, cells, 'publish');
+    else bad = fromArgs(plan, target, args, args.length, cells);
+  }
   bad ??= extras(plan, target, msg.recv, slot);
   if (bad === undefined) target.commit();
   return bad;
@@ -255,7 +213,7 @@ export function rowsForUpsert(table: TableDef, obj: unknown, now: bigint): Row[]
   const maps = Array.isArray(obj) ? obj : [obj];
   if (!maps.every(isMap)) return 'expected a map, an array of maps or a DataFrame';
   for (const [i, map] of maps.entries()) {
-    const bad = fromMap(plan, target, map, {}, 'upsert')
+    const bad = fromMap(plan, target, map, NO_VARS, 'upsert')
       ?? extras(plan, target, now, null, (col) => (col.extra === 'slot' ? field(map, col.name) : undefined));
     if (bad !== undefined) return maps.length > 1 ? `[${i}]: ${bad}` : bad;
     target.commit();

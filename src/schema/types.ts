@@ -51,8 +51,13 @@ export interface Schema {
 /** A publish as the broker hands it to the storage stage. */
 export interface Published {
   topic: string;
-  /** Decoded arguments; a DataFrame may be a polars DataFrame or still a tag 80. */
-  args: unknown[];
+  /**
+   * Decoded arguments; a DataFrame may be a polars DataFrame or still a tag 80. May be decoded
+   * on first read (and throw then) when `argsBytes` is given.
+   */
+  readonly args: unknown[];
+  /** The args item as the publisher encoded it (CBOR), when known: mapped without decoding. */
+  readonly argsBytes?: Uint8Array;
   /** PUB flags (QoS and slot bits). */
   flags: number;
   id?: bigint;

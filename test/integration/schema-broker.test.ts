@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pl from 'nodejs-polars';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { broker } from '../../src/broker/index.js';
-import { collect, roundTrip, useScope, waitFor } from './helpers.js';
+import { collect, RawClient, roundTrip, useScope, waitFor } from './helpers.js';
 
 /** The spec's §8.2 example plus an append-only telemetry table. */
 const SCHEMA = {
@@ -111,6 +111,37 @@ describe('schema tables through a broker', () => {
     const rows = await client.rpc<Frame>('query_temperature');
     expect(rows.getColumn('sensor').toArray()).toEqual(['s9']);
     await waitFor(() => (b.stats().schema?.rejected ?? 0) === 1, { what: 'the rejected payload to be counted' });
+  });
+
+  it('fills topic variables from the topic, never from a positional payload, and refuses extra values (issue 13 item 12)', async () => {
+    const b = await scope.broker({ dataDir: dir, schema: SCHEMA });
+    const [pub, client] = await scope.connectAll(b, 'pub', 'client');
+    pub.publish('site1/d4/telemetry', 21.5, 1013);                 // the two columns the topic does not give
+    pub.publish('site1/d4/telemetry', 'siteX', 'd4x', 22.5, 1014); // a value per column: stored dn='d4x' before
+    pub.publish('site1/d4/telemetry', 23.5, 1015, 9);               // one value too many
+    pub.publish('site1/d4/telemetry', 24.5);                        // one too few
+    pub.publish('veneto/belluno/temperature', 's1', 19);            // keyed table: sensor, value
+    await roundTrip(pub);
+    await waitFor(() => (b.stats().schema?.rejected ?? 0) === 3, { what: 'the three refused payloads to be counted' });
+    const rows = await client.rpc<Frame>('query_telemetry');
+    expect(rows.toRecords()).toEqual([{ site: 'site1', dn: 'd4', temperature: 21.5, pressure: 1013 }]);
+    const temp = await client.rpc<Frame>('query_temperature');
+    expect(temp.select('sensor', 'regione', 'loc', 'value').toRecords()).toEqual([{ sensor: 's1', regione: 'veneto', loc: 'belluno', value: 19 }]);
+    expect(b.stats().schema?.persisted).toBe(2);
+  });
+
+  it('counts args that are well formed but undecodable as rejected, and goes on', async () => {
+    const b = await scope.broker({ dataDir: dir, schema: SCHEMA });
+    const [pub, client] = await scope.connectAll(b, 'pub', 'client');
+    const raw = scope.track(await RawClient.open(b.url!));
+    // [PUB, "s1/d1/telemetry", [simple(0)]]: CBOR that cbor-x refuses to decode (codec-lazy-pub.test).
+    raw.sendBinary(Uint8Array.from([0x83, 0x01, 0x6f, ...new TextEncoder().encode('s1/d1/telemetry'), 0x81, 0xe0]));
+    await waitFor(() => (b.stats().schema?.rejected ?? 0) === 1, { what: 'the undecodable publish to be counted' });
+    pub.publish('s1/d2/telemetry', { temperature: 1, pressure: 2 });
+    await roundTrip(pub);
+    const rows = await client.rpc<Frame>('query_telemetry');
+    expect(rows.getColumn('dn').toArray()).toEqual(['d2']);
+    expect(b.stats().schema?.rejected).toBe(1);
   });
 
   it('passes schemaWrites on to the stage: rows wait for a full batch when the interval is long', async () => {

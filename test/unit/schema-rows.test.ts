@@ -3,8 +3,9 @@
  * mapping cases of the PY tests (test_schema, test_schema_df, test_hierarchy) and JL test_format.
  */
 import pl from 'nodejs-polars';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dataFrameToTag, EpochNs, int64Series } from '../../src/dataframe/index.js';
+import { argsOf, decodeValue, encodeValue } from '../../src/codec/cbor.js';
 import { matchTable, parseSchema, rowsFor, rowsForUpsert, type Published, type Row, type TableDef } from '../../src/schema/index.js';
 
 const RECV = 1_700_000_000_123_456_789n;
@@ -47,11 +48,28 @@ function pub(topic: string, args: unknown[], extra: Partial<Published> = {}): Pu
   return { topic, args, flags: 0, recv: RECV, origin: 'test', ...extra };
 }
 
+/**
+ * How rowsOf hands the args over: decoded, or as the broker does for a frame read in place —
+ * the publisher's CBOR bytes (mapped without decoding when their shape allows) with `args`
+ * decoded from those same bytes.
+ */
+let viaBytes = false;
+
+function encodedPub(topic: string, args: unknown[], extra: Partial<Published>): Published {
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeValue(args);
+  } catch {
+    return pub(topic, args, extra); // a polars DataFrame object: not a wire payload
+  }
+  return { ...pub(topic, argsOf(decodeValue(bytes)), extra), argsBytes: bytes };
+}
+
 /** rowsFor through matchTable, as the stage does it. */
 function rowsOf(topic: string, args: unknown[], extra: Partial<Published> = {}): Row[] | string {
   const m = matchTable(SCHEMA, topic);
   if (m === undefined) throw new Error(`${topic} matches no table`);
-  return rowsFor(m.table, pub(topic, args, extra), m.vars);
+  return rowsFor(m.table, viaBytes ? encodedPub(topic, args, extra) : pub(topic, args, extra), m.vars);
 }
 
 describe('matchTable', () => {
@@ -84,7 +102,31 @@ describe('matchTable', () => {
   });
 });
 
-describe('rowsFor', () => {
+describe.each([['decoded args', false], ['CBOR bytes', true]] as const)('rowsFor (%s)', (_, bytes) => {
+  beforeEach(() => { viaBytes = bytes; });
+  afterEach(() => { viaBytes = false; });
+
+  it('fills only the non-topic columns from a positional payload: it never overrides topic variables (issue 13 item 12)', () => {
+    // pressure: sensor, regione (topic), loc (topic), value — positional values go to sensor, value.
+    expect(rowsOf('veneto/agordo/pressure', ['s1', 1013.5])).toEqual([['s1', 'veneto', 'agordo', 1013.5]]);
+    expect(rowsOf('veneto/agordo/temperature', ['s1', 21.5])).toEqual([['s1', 'veneto', 'agordo', 21.5, RECV, null]]);
+    expect(rowsOf('plant/7/count', [true])).toEqual([[7, true]]);
+  });
+
+  it('refuses a positional payload with more (or fewer) values than the non-topic columns', () => {
+    // The old mapping stored these four values over all four columns: regione 'x', loc 'y'.
+    expect(rowsOf('veneto/agordo/pressure', ['s1', 'x', 'y', 1013.5]))
+      .toBe('expected 2 positional value(s), got 4 (the topic gives regione, loc)');
+    expect(rowsOf('veneto/agordo/pressure', ['s1', 1013.5, 3])).toMatch(/^expected 2 positional value\(s\), got 3/);
+    expect(rowsOf('veneto/agordo/pressure', ['s1'])).toMatch(/^expected 2 positional value\(s\), got 1/);
+    expect(rowsOf('plant/7/count', [8, true])).toBe('expected 1 positional value(s), got 2 (the topic gives line)');
+    expect(rowsOf('mysite/type_1/myname/device', ['other'])).toBe('expected 0 positional value(s), got 1 (the topic gives site, type, dn)');
+  });
+
+  it('refuses a positional payload whose topic variable does not fit its column', () => {
+    expect(rowsOf('plant/x7/count', [true])).toBe(`column 'line': "x7" does not fit INTEGER`);
+  });
+
   it('maps a positional publish with slot (PY topic1 with slot 1234, QoS2) to one row', () => {
     const rows = rowsOf('topic1', ['name_a', 'type_a', 1, 16, 32, 64], { slot: 1234, flags: 0x70 });
     expect(rows).toEqual([['name_a', 'type_a', 1, 16, 32, 64n, RECV, 1234]]);

@@ -23,7 +23,7 @@ import { Guard } from './guard.js';
 import { Login } from './login.js';
 import { MessageLog } from './message-log.js';
 import { Outbox } from './outbox.js';
-import { replay, startHold } from './replay.js';
+import { Replays } from './replay.js';
 import { Router } from './router.js';
 import { Presence } from './presence.js';
 import { PublishPath } from './publish-path.js';
@@ -64,6 +64,7 @@ export class BrokerImpl {
   private readonly maxInflight: number | undefined;
   private readonly flow: FlowControl;
   private readonly publishes: PublishPath;
+  private readonly replays: Replays;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -101,6 +102,8 @@ export class BrokerImpl {
       this.log, [() => this.twins.flushDirty()]);
     this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log });
+    this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
+      admits: (twin) => this.guard.replayable(twin) });
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
@@ -225,27 +228,19 @@ export class BrokerImpl {
       const [status, data] = brokerAdminCommand(this.control, twin, cmd);
       return this.reply(session, msg.id, status, data);
     }
+    const existed = twin.subscriptions.has(msg.topic);
     const [status, data] = handleAdmin(this.router, twin, msg,
       (action, topic) => this.auth.authorize(twin.name, action, topic));
     if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous) {
-      if (cmd === 'subscribe' && twin.subscriptions.get(msg.topic) !== 0 && !twin.replayed) {
-        // The replay window of this subscription ends now; later live messages wait for it.
-        startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
-      }
-      if (cmd === 'reactive' && twin.reactive) {
-        startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
-        clearTimeout(twin.holdTimer); // the replay releases the hold now, however long it takes
-        const maxPeriod = msg.cmd['msg_from'];
-        void replay(twin, this.messageLog, typeof maxPeriod === 'number' ? maxPeriod : 0, this.log,
-          this.guard.replayable(twin));
-      }
+      // Replays (replay.ts): a subscription's own replay starts once its reply has left.
+      const replay = this.replays.afterAdmin(twin, msg.cmd, msg.topic, existed);
       if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
         // Declarations of a named twin are durable before they are confirmed.
         this.twins.save(twin).then(
           () => this.reply(session, msg.id, status, data),
           (err: unknown) => this.reply(session, msg.id, STATUS.ERROR, `not persisted: ${errorText(err)}`),
-        );
+        ).finally(replay);
         return;
       }
     }
@@ -275,7 +270,7 @@ export class BrokerImpl {
     this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
     this.presence.up(twin);
     // A twin coming back with replaying subscriptions: hold live messages until its replay.
-    if (twin.wantsReplay()) startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
+    this.replays.bound(twin);
   }
 
   private bind(twin: Twin, session: Session): void {
@@ -315,8 +310,7 @@ export class BrokerImpl {
       twin.session = null;
       // What was queued or held is in the log: the next replay delivers it.
       twin.outbox?.clear();
-      clearTimeout(twin.holdTimer);
-      twin.held = null;
+      this.replays.unbound(twin);
     }
     if (twin.anonymous) this.router.drop(twin);
     else {

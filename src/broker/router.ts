@@ -212,7 +212,7 @@ export class Router {
   }
 
   private deliver(twin: Twin, origin: Twin | null, out: Outgoing, admits: Admits): void {
-    if (twin.session === null || twin === origin || (this.requireReactive && !twin.reactive)) return;
+    if (twin.session === null || twin === origin || twin.paused || (this.requireReactive && !twin.reactive)) return;
     if (admits !== undefined && !admits(twin)) return;
     if (twin.held !== null) {
       // A replay is being prepared for this twin: live messages wait behind it (spec §4.7).

@@ -78,6 +78,8 @@ export class Twin {
   readonly subscriptions = new Map<string, number>();
   readonly exposed = new Set<string>();
   reactive = false;
+  /** Live delivery paused by `reactive` false; the next `reactive` replays what came meanwhile. */
+  paused = false;
   /** QoS2 ids received from this twin and not yet released by ACK2 (spec §4.2). */
   readonly awaitingAck2 = new Set<MsgId>();
   /** recv of the last message delivered to this twin (spec §4.7). */

@@ -29,6 +29,7 @@ import { Presence } from './presence.js';
 import { PublishPath } from './publish-path.js';
 import { RpcRouting } from './rpc-routing.js';
 import { TwinPersistence } from './twin-persistence.js';
+import { DEFAULT_MAX_TWINS, DEFAULT_TWIN_TTL, TwinRegistry } from './twin-registry.js';
 import { Session, Twin } from './twin.js';
 import type { BrokerOptions, BrokerStats, Published } from './types.js';
 
@@ -65,6 +66,7 @@ export class BrokerImpl {
   private readonly flow: FlowControl;
   private readonly publishes: PublishPath;
   private readonly replays: Replays;
+  private readonly registry: TwinRegistry;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -92,6 +94,7 @@ export class BrokerImpl {
       isConnected: (cid) => this.named.get(cid)?.session != null,
       isLive: (session) => this.sessions.has(session) && session.link.isOpen,
       bindName: (session, cid) => this.bindName(session, cid),
+      admit: (cid) => this.registry.admit(cid),
       reply: (session, id, status, data) => this.reply(session, id, status, data),
     });
     this.maxInflight = options.maxInflight;
@@ -104,6 +107,9 @@ export class BrokerImpl {
       messages$: this.messages$, log: this.log });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
       admits: (twin) => this.guard.replayable(twin) });
+    this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
+      ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS });
+    this.every(this.registry.sweepInterval, () => void this.registry.sweep());
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
@@ -124,6 +130,7 @@ export class BrokerImpl {
     await this.messageLog.init();
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
+      this.registry.offline(twin);
       for (const [topic, msgFrom] of twin.subscriptions) this.router.subscribe(twin, topic, msgFrom);
       for (const method of twin.exposed) this.router.expose(twin, method);
     }
@@ -269,6 +276,7 @@ export class BrokerImpl {
     this.bind(twin, session);
     this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
     this.presence.up(twin);
+    this.registry.online(twin);
     // A twin coming back with replaying subscriptions: hold live messages until its replay.
     this.replays.bound(twin);
   }
@@ -316,6 +324,7 @@ export class BrokerImpl {
     else {
       this.log.info({ cid: twin.name }, 'component down');
       if (twin.session === null) this.presence.down(twin);
+      if (twin.session === null) this.registry.offline(twin);
       // A name that holds nothing is forgotten: identities alone must not grow the broker.
       if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
     }
@@ -333,7 +342,8 @@ export class BrokerImpl {
       if (session.twin.anonymous) outboxed += session.twin.outbox?.size ?? 0;
     }
     const flow = this.flow.counts;
-    return { connections: this.sessions.size, twins: this.named.size, pendingRpcs: this.rpc.size, outboxed, held,
+    return { connections: this.sessions.size, twins: this.named.size, expiredTwins: this.registry.expired,
+      refusedTwins: this.registry.refused, pendingRpcs: this.rpc.size, outboxed, held,
       logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused };
   }
 

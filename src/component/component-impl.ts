@@ -10,7 +10,7 @@ import {
 import { dedupeById } from '../../operators/dedupe-by-id.js';
 import { retryBackoff } from '../../operators/retry-backoff.js';
 import type { Frame } from '../codec/wire.js';
-import { AuthError, ConnectionClosedError, RpcTimeoutError } from '../errors.js';
+import { AuthError, ConnectionClosedError, RpcTimeoutError, TwinLimitError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { decodeDataFrames } from '../dataframe/index.js';
 import {
@@ -125,6 +125,7 @@ export class ComponentImpl implements Component {
 
   private isFatal(err: unknown): boolean {
     // A name still held by our own dropped link is retried once we have been up (spec §3.6).
+    if (err instanceof TwinLimitError) return true;
     return err instanceof AuthError && !(this.wasUp && err.remoteCode === STATUS.NAME_ALREADY_TAKEN);
   }
 

@@ -14,27 +14,17 @@
  *
  * The replays of one twin run one after the other; live deliveries wait until none is left.
  */
-import { decodeValue } from '../codec/cbor.js';
 import { errorText } from '../internal/logger.js';
-import type { PubMsg } from '../protocol/messages.js';
-import type { StoredMessage } from '../store/types.js';
-import { isPattern, matches } from '../topic/index.js';
 import type { Logger } from '../types.js';
 import type { MessageLog } from './message-log.js';
-import { CATCH_ALL, deliverNow, Outgoing } from './router.js';
 import { validMsgFrom } from './msg-from.js';
+import { sendWindows, type Window } from './replay-send.js';
 import type { Session, Twin } from './twin.js';
 
 export { msgFromOf, validMsgFrom } from './msg-from.js';
 
 /** Default replay window when the reactive command gives none: PY's fixed 3600 s (spec §4.7). */
 export const DEFAULT_MAX_PERIOD_NS = 3_600_000_000_000;
-const PAGE = 500;
-/** Pause the replay while this many bytes wait in the socket (bounded memory for big backlogs). */
-const MAX_BUFFERED = 4 * 1024 * 1024;
-
-/** What one subscription replays: recv in (since, upTo]. */
-interface Window { since: bigint; upTo: bigint }
 interface Job { readonly windows: Map<string, Window>; ready: boolean }
 
 /** Replay state of one session of a named twin. */
@@ -253,7 +243,7 @@ export class Replays {
       while (state.jobs[0]?.ready === true && this.states.get(twin) === state) {
         const job = state.jobs[0];
         try {
-          await this.run(twin, state.session, job.windows);
+          await sendWindows(twin, state.session, job.windows, this.deps.log, this.deps.admits(twin));
         } catch (err) {
           this.deps.logger.error({ cid: twin.name, err: errorText(err) }, 'replay failed');
         }
@@ -271,44 +261,4 @@ export class Replays {
     twin.held = null;
     if (held !== null) for (const deliver of held) deliver();
   }
-
-  /** Send the logged messages inside `windows`, oldest first, a page at a time. */
-  private async run(twin: Twin, session: Session, windows: Map<string, Window>): Promise<void> {
-    if (windows.size === 0) return;
-    let after = [...windows.values()].reduce((a, w) => (w.since < a ? w.since : a), windows.values().next().value!.since);
-    const upTo = [...windows.values()].reduce((a, w) => (w.upTo > a ? w.upTo : a), 0n);
-    const admits = this.deps.admits(twin);
-    const live = (): boolean => twin.session === session && session.link.isOpen;
-    while (after < upTo && live()) {
-      const page = await this.deps.log.read({ after, upTo, limit: PAGE });
-      if (page.length === 0 || !live()) break;
-      for (const stored of page) if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
-      after = page.at(-1)!.recv;
-      // Bounded memory: the next page waits until the socket and the outbox have drained.
-      while (live() && (session.link.bufferedAmount > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5);
-    }
-  }
-}
-
-function deliverStored(twin: Twin, stored: StoredMessage, windows: Map<string, Window>): void {
-  let msg: PubMsg | undefined;
-  const original = (): PubMsg => (msg ??= {
-    type: 'pub', flags: stored.qos, topic: stored.topic, args: decodeValue(stored.data) as unknown[],
-    ...(stored.uid === null ? {} : { id: stored.uid }),
-  });
-  let sentOriginal = false;
-  for (const [sub, { since, upTo }] of windows) {
-    if (stored.recv <= since || stored.recv > upTo || !twin.subscriptions.has(sub)) continue;
-    if (sub === stored.topic || sub === CATCH_ALL) {
-      if (sentOriginal) continue;
-      sentOriginal = true;
-      deliverNow(twin, new Outgoing(original(), null, stored.recv));
-    } else if (isPattern(sub) && matches(sub, stored.topic)) {
-      deliverNow(twin, Outgoing.wildcard(sub, original(), stored.recv));
-    }
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

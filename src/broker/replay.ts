@@ -27,6 +27,9 @@ export { msgFromOf, validMsgFrom } from './msg-from.js';
 export const DEFAULT_MAX_PERIOD_NS = 3_600_000_000_000;
 interface Job { readonly windows: Map<string, Window>; ready: boolean }
 
+/** Unsubscribed topics remembered per session (where a new subscription resumes); oldest forgotten past it. */
+const MAX_LEFT = 10_000;
+
 /** Replay state of one session of a named twin. */
 class SessionReplay {
   readonly jobs: Job[] = [];
@@ -87,6 +90,7 @@ export class Replays {
     clearTimeout(twin.holdTimer);
     twin.holdTimer = undefined;
     twin.held = null;
+    twin.heldOverflow = undefined;
   }
 
   /**
@@ -100,6 +104,7 @@ export class Replays {
     switch (cmd['cmd']) {
       case 'subscribe': return this.subscribed(twin, state, topic, existed, cmd['replay'] === true);
       case 'unsubscribe':
+        if (state.left.size >= MAX_LEFT) state.left.delete(state.left.keys().next().value!);
         state.left.set(topic, twin.mark);
         state.covered.delete(topic);
         state.heldFrom.delete(topic);
@@ -260,5 +265,17 @@ export class Replays {
     const held = twin.held;
     twin.held = null;
     if (held !== null) for (const deliver of held) deliver();
+    const overflow = twin.heldOverflow;
+    if (overflow === undefined) return;
+    // The hold was full: what it dropped is in the log; send it (and what follows) before live again.
+    twin.heldOverflow = undefined;
+    this.hold(twin);
+    const windows = new Map<string, Window>();
+    for (const topic of twin.subscriptions.keys()) {
+      // A subscription declared during the hold had its own replay up to where its messages were held.
+      windows.set(topic, { since: max(overflow, state.heldFrom.get(topic) ?? 0n), upTo: twin.holdStart });
+    }
+    state.jobs.push({ windows, ready: true });
+    void this.drain(twin, state);
   }
 }

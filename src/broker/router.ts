@@ -54,7 +54,7 @@ export class Outgoing {
   }
 }
 
-/** Live deliveries held per twin while its replay runs; past it they are dropped (and replayable). */
+/** Live deliveries held per twin while its replay runs; past it they are dropped and replayed from the log after (replay.ts). */
 export const HELD_CAPACITY = 100_000;
 
 /**
@@ -217,6 +217,7 @@ export class Router {
     if (twin.held !== null) {
       // A replay is being prepared for this twin: live messages wait behind it (spec §4.7).
       if (twin.held.length < HELD_CAPACITY) twin.held.push(() => deliverNow(twin, out));
+      else twin.heldOverflow ??= out.recv - 1n;
       return;
     }
     deliverNow(twin, out);

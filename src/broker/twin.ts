@@ -92,6 +92,8 @@ export class Twin {
    * not holding.
    */
   held: Held[] | null = null;
+  /** Set when `held` was full: just below the first live delivery dropped (replayed after the hold). */
+  heldOverflow: bigint | undefined;
   /** The log head when holding started: the replay window's upper bound. */
   holdStart = 0n;
   holdTimer: ReturnType<typeof setTimeout> | undefined;

@@ -108,6 +108,30 @@ describe('subscribe$ with msgfrom after connect', () => {
     expect(got.values).toHaveLength(8_000);
   }, 40_000);
 
+  it('runs replays declared back to back one after the other, each stream complete and in order', async () => {
+    const b = await scope.broker();
+    const pub = await scope.connect(b, 'pub');
+    for (let i = 0; i < 3_000; i++) {
+      pub.publish('x', i);
+      pub.publish('y/1', i);
+    }
+    await roundTrip(pub);
+    const node = await scope.connect(b, 'both');
+    const x = collect(node.subscribe$('x', { msgfrom: LastReceived }), 3_100, { timeout: 30_000 });
+    const y = collect(node.subscribe$('y/*', { msgfrom: LastReceived }), 3_100, { timeout: 30_000 });
+    const nowSub = collect(node.subscribe$('z'), 100, { timeout: 30_000 });
+    for (let i = 3_000; i < 3_100; i++) {
+      pub.publish('x', i);
+      pub.publish('y/1', i);
+      pub.publish('z', i);
+    }
+    expect(argsOf(await x.done)).toEqual(range(0, 3_100));
+    expect(argsOf(await y.done)).toEqual(range(0, 3_100));
+    expect(argsOf(await nowSub.done)).toEqual(range(3_000, 3_100));
+    await roundTrip(pub, node);
+    expect([x.values.length, y.values.length, nowSub.values.length]).toEqual([3_100, 3_100, 100]);
+  }, 40_000);
+
   it('does not replay a Now subscription and replays nothing twice after a reconnect', async () => {
     const b = await scope.broker();
     const pub = await scope.connect(b, 'pub');

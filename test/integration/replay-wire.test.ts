@@ -109,6 +109,29 @@ describe('replay from an old data dir with a bad stored msg_from', () => {
   });
 });
 
+describe('a replay under heavy live traffic', () => {
+  it('sends what a full hold had to drop from the log, so the stream has no gap and no duplicate', async () => {
+    const b = await scope.broker();
+    const big = 'x'.repeat(8_192);
+    for (let i = 0; i < 2_000; i++) b.publish('t', i, big);
+    const raw = await login(b, 'slowpoke');
+    expect((await subscribe(raw, 't', { msg_from: LastReceived, replay: true })).status).toBe(0);
+    // The replay (16 MiB) stalls on the unread socket; 100,010 live messages pile up behind it.
+    raw.pause();
+    for (let i = 2_000; i < 102_010; i++) b.publish('t', i);
+    expect(b.stats().held).toBe(100_000);
+    raw.resume();
+    const seen: unknown[] = [];
+    while (seen.length < 102_010) {
+      const msg = decodeCbor(await raw.next(20_000) as Uint8Array);
+      if (msg.type === 'pub') seen.push(msg.args[0]);
+    }
+    expect(seen).toEqual([...Array(102_010).keys()]);
+    expect(await pubsUntilRoundTrip(raw)).toEqual([]);
+    expect(b.stats().held).toBe(0);
+  }, 60_000);
+});
+
 describe('reference peers (no replay key)', () => {
   it('replay at reactive only: a subscribe after it replays nothing, as with the references', async () => {
     const b = await scope.broker();

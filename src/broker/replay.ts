@@ -111,7 +111,11 @@ export class Replays {
         return undefined;
       case 'reactive':
         if (cmd['status'] === false) this.pause(twin, state);
-        else this.reactive(twin, state, cmd['msg_from']);
+        else this.reactive(twin, state, cmd['msg_from'], false);
+        return undefined;
+      case 'setup':
+        // JL re-registers with `setup` after a reconnect, which makes its twin reactive again (JL broker).
+        if (twin.paused) this.reactive(twin, state, undefined, true);
         return undefined;
       default: return undefined;
     }
@@ -176,7 +180,7 @@ export class Replays {
     state.addedPaused.clear();
   }
 
-  private reactive(twin: Twin, state: SessionReplay, maxPeriod: unknown): void {
+  private reactive(twin: Twin, state: SessionReplay, maxPeriod: unknown, resumeOnly: boolean): void {
     const head = this.deps.log.head;
     const pauseHead = this.pauseHeads.get(twin) ?? head;
     // The first replay ends where the login hold began; a later one where this command found the log.
@@ -188,7 +192,7 @@ export class Replays {
     const period = typeof maxPeriod === 'number' && maxPeriod > 0 && Number.isFinite(maxPeriod)
       ? BigInt(Math.floor(maxPeriod)) : BigInt(DEFAULT_MAX_PERIOD_NS);
     state.maxPeriod = period;
-    if (!twin.paused || !twin.replayed) {
+    if (!resumeOnly && (!twin.paused || !twin.replayed)) {
       state.jobs.push({ windows: this.specWindows(twin, state, period, twin.paused && pauseHead < upTo ? pauseHead : upTo), ready: true });
     }
     if (twin.paused) {

@@ -152,6 +152,29 @@ describe('reference peers (no replay key)', () => {
     expect((await pubsUntilRoundTrip(late)).map((m) => [m.topic, m.args])).toEqual([['t', [1]]]);
   });
 
+  it('reactive false pauses a reference peer; reactive true (PY) or setup (JL reconnect) resumes with what came meanwhile', async () => {
+    const b = await scope.broker();
+    const pub = await scope.connect(b, 'pub');
+    const raw = await login(b, 'jl');
+    expect((await subscribe(raw, 't', { msg_from: 0 })).status).toBe(0);
+    expect((await reactive(raw)).status).toBe(0);
+    const unreactive = { type: 'admin', id: 0n, topic: '__config__', cmd: { cmd: 'reactive', status: false } } as const;
+    expect((await request(raw, { ...unreactive, id: nextId++ })).status).toBe(0);
+    pub.publish('t', 1);
+    await roundTrip(pub);
+    expect(await pubsUntilRoundTrip(raw)).toEqual([]);
+    expect((await reactive(raw)).status).toBe(0);
+    pub.publish('t', 2);
+    await roundTrip(pub);
+    expect((await pubsUntilRoundTrip(raw)).map((m) => m.args[0])).toEqual([1, 2]);
+    expect((await request(raw, { ...unreactive, id: nextId++ })).status).toBe(0);
+    pub.publish('t', 3);
+    await roundTrip(pub);
+    const setup = { cmd: 'setup', exposers: [], subscribers: ['t'] };
+    expect((await request(raw, { type: 'admin', id: nextId++, topic: '__config__', cmd: setup })).status).toBe(0);
+    expect((await pubsUntilRoundTrip(raw)).map((m) => m.args[0])).toEqual([3]);
+  });
+
   it('a PY client subscribing before reactive gets its replay at reactive, then live messages', async () => {
     const b = await scope.broker();
     const pub = await scope.connect(b, 'pub');

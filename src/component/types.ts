@@ -65,6 +65,7 @@ export interface Component {
   /**
    * Resume live delivery paused by `unreactive()`: a TS broker first replays, in order, what
    * was published meanwhile on this component's subscriptions, then live messages flow again.
+   * Pausing is for named components (the broker ignores it for an anonymous one).
    * Resolves once the broker answered, or at once while disconnected (sent at the next login).
    * Rejects with `RpcError` if the broker refuses, `NotSupportedError` on an MQTT component.
    * @see unreactive

@@ -250,13 +250,21 @@ export class Replays {
     state.running = true;
     try {
       while (state.jobs[0]?.ready === true && this.states.get(twin) === state) {
-        const job = state.jobs[0];
+        // Ready jobs on distinct topics share one pass over the log (a login re-declaring many).
+        const windows = new Map<string, Window>();
+        let taken = 0;
+        for (const job of state.jobs) {
+          if (!job.ready || [...job.windows.keys()].some((t) => windows.has(t))) break;
+          for (const [topic, w] of job.windows) windows.set(topic, w);
+          taken++;
+        }
+        const batch = state.jobs.slice(0, taken);
         try {
-          await sendWindows(twin, state.session, job.windows, this.deps.log, this.deps.admits(twin));
+          await sendWindows(twin, state.session, windows, this.deps.log, this.deps.admits(twin));
         } catch (err) {
           this.deps.logger.error({ cid: twin.name, err: errorText(err) }, 'replay failed');
         }
-        if (state.jobs[0] === job) state.jobs.shift();
+        if (state.jobs[0] === batch[0]) state.jobs.splice(0, taken);
       }
     } finally {
       state.running = false;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom } from 'rxjs';
-import { connect, LastReceived, period, type Component, type Message } from '../../src/index.js';
+import { component, connect, LastReceived, period, type Component, type Message } from '../../src/index.js';
 import { collect, relay, roundTrip, useScope, waitFor } from './helpers.js';
 
 const scope = useScope();
@@ -131,6 +131,26 @@ describe('subscribe$ with msgfrom after connect', () => {
     await roundTrip(pub, node);
     expect([x.values.length, y.values.length, nowSub.values.length]).toEqual([3_100, 3_100, 100]);
   }, 40_000);
+
+  it('replays 50 subscriptions re-declared at login, each its own backlog once and in order', async () => {
+    const b = await scope.broker();
+    const first = await scope.connect(b, 'many');
+    const topics = [...Array(50).keys()].map((i) => `m/${i}`);
+    for (const t of topics) first.subscribe$(t, { msgfrom: LastReceived }).subscribe();
+    await roundTrip(first);
+    await first.close();
+    await waitFor(() => b.stats().connections === 0, { what: 'the link to close' });
+    const pub = await scope.connect(b, 'pub');
+    for (let i = 0; i < 20; i++) for (const t of topics) pub.publish(t, i);
+    await roundTrip(pub);
+    const again = scope.track(component(`${b.url}/many`));
+    const got = topics.map((t) => collect(again.subscribe$(t, { msgfrom: LastReceived }), 21, { timeout: 20_000 }));
+    await again.ready();
+    for (const t of topics) pub.publish(t, 20);
+    for (const c of got) expect(argsOf(await c.done)).toEqual(range(0, 21));
+    await roundTrip(pub, again);
+    expect(got.every((c) => c.values.length === 21)).toBe(true);
+  }, 30_000);
 
   it('does not replay a Now subscription and replays nothing twice after a reconnect', async () => {
     const b = await scope.broker();

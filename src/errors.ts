@@ -39,6 +39,21 @@ export class AuthError extends RembusError {
   }
 }
 
+/**
+ * The broker refused a login because it keeps as many named components (twins) as it may
+ * (`maxTwins`); a reconnect is not tried. Its answer: status 10, data starting with
+ * {@link TwinLimitError.REASON}.
+ */
+export class TwinLimitError extends RembusError {
+  readonly code = 'TWIN_LIMIT';
+  /** How the broker's refusal text starts. */
+  static readonly REASON = 'twin limit reached';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TwinLimitError';
+  }
+}
+
 /** A topic, pattern or method name is not acceptable (empty, or holds a forbidden character). */
 export class InvalidTopicError extends RembusError {
   readonly code = 'INVALID_TOPIC';

@@ -13,5 +13,5 @@ export type {
 export {
   RembusError, ConnectionError, ConnectionClosedError, AuthError, InvalidTopicError, EncodeError, DecodeError,
   ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, ActionPreemptedError,
-  QuorumError, NotSupportedError, UnauthorizedError, statusName,
+  QuorumError, NotSupportedError, UnauthorizedError, TwinLimitError, statusName,
 } from './errors.js';

@@ -74,7 +74,10 @@ export interface SubscribeOptions {
   /**
    * Where a named component's replay starts when the broker sends what it missed (spec §4.7):
    * `Now` (0, nothing old), `LastReceived` (+Infinity) or a period in nanoseconds (see
-   * `period()`). Default `Now`. The first subscriber of a pattern decides it.
+   * `period()`). Default `Now`. The first subscriber of a pattern decides it. A TS broker
+   * replays it whenever it is declared (before connecting, after, or while reconnecting); the
+   * stream then gets the replayed messages, in order, before live ones. A negative or NaN
+   * value is refused by the broker: the stream errors with `RpcError`.
    */
   msgfrom?: number;
 }

@@ -8,6 +8,7 @@ import { errorText } from '../internal/logger.js';
 import { CONFIG_TOPIC, STATUS, type AdminMsg } from '../protocol/messages.js';
 import { validatePattern, validateTopic } from '../topic/validate.js';
 import type { Logger } from '../types.js';
+import { msgFromOf } from './msg-from.js';
 import type { Router } from './router.js';
 import type { Twin } from './twin.js';
 
@@ -40,9 +41,11 @@ export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg, may: MayD
   try {
     switch (cmd) {
       case 'subscribe': {
-        const msgFrom = msg.cmd['msg_from'];
+        // A bad msg_from is refused, never stored (10, as both references answer a bad admin message).
+        const msgFrom = msgFromOf(msg.cmd['msg_from']);
+        if (typeof msgFrom !== 'number') return [STATUS.ERROR, msgFrom.refused];
         if (!may('subscribe', msg.topic)) return UNAUTHORIZED;
-        router.subscribe(twin, validatePattern(msg.topic), typeof msgFrom === 'number' ? msgFrom : 0);
+        router.subscribe(twin, validatePattern(msg.topic), msgFrom);
         return OK;
       }
       case 'unsubscribe':

@@ -24,12 +24,13 @@ import { Guard, identityOf } from './guard.js';
 import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
 import { MessageLog } from './message-log.js';
 import { Outbox } from './outbox.js';
-import { replay, startHold } from './replay.js';
+import { Replays } from './replay.js';
 import { Router } from './router.js';
 import { Presence } from './presence.js';
 import { PublishPath } from './publish-path.js';
 import { RpcRouting } from './rpc-routing.js';
 import { TwinPersistence } from './twin-persistence.js';
+import { DEFAULT_MAX_TWINS, DEFAULT_TWIN_TTL, TwinRegistry } from './twin-registry.js';
 import { Session, Twin } from './twin.js';
 import type { BrokerOptions, BrokerStats, Published } from './types.js';
 
@@ -65,6 +66,8 @@ export class BrokerImpl {
   private readonly maxInflight: number | undefined;
   private readonly flow: FlowControl;
   private readonly publishes: PublishPath;
+  private readonly replays: Replays;
+  private readonly registry: TwinRegistry;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -93,6 +96,7 @@ export class BrokerImpl {
       isConnected: (cid) => this.named.get(cid)?.session != null,
       isLive: (session) => this.sessions.has(session) && session.link.isOpen,
       bindName: (session, cid) => this.bindName(session, cid),
+      admit: (cid) => this.registry.admit(cid),
       reply: (session, id, status, data) => this.reply(session, id, status, data),
     });
     this.maxInflight = options.maxInflight;
@@ -103,6 +107,11 @@ export class BrokerImpl {
       this.log, [() => this.twins.flushDirty()]);
     this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log });
+    this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
+      admits: (twin) => this.guard.replayable(twin) });
+    this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
+      ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS });
+    this.every(this.registry.sweepInterval, () => void this.registry.sweep());
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
@@ -124,6 +133,7 @@ export class BrokerImpl {
     await this.messageLog.init();
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
+      this.registry.offline(twin);
       for (const [topic, msgFrom] of twin.subscriptions) this.router.subscribe(twin, topic, msgFrom);
       for (const method of twin.exposed) this.router.expose(twin, method);
     }
@@ -231,27 +241,19 @@ export class BrokerImpl {
       const [status, data] = brokerAdminCommand(this.control, twin, cmd);
       return this.reply(session, msg.id, status, data);
     }
+    const existed = twin.subscriptions.has(msg.topic);
     const [status, data] = handleAdmin(this.router, twin, msg,
       (action, topic) => this.guard.mayDeclare(twin, action, topic));
     if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous) {
-      if (cmd === 'subscribe' && twin.subscriptions.get(msg.topic) !== 0 && !twin.replayed) {
-        // The replay window of this subscription ends now; later live messages wait for it.
-        startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
-      }
-      if (cmd === 'reactive' && twin.reactive) {
-        startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
-        clearTimeout(twin.holdTimer); // the replay releases the hold now, however long it takes
-        const maxPeriod = msg.cmd['msg_from'];
-        void replay(twin, this.messageLog, typeof maxPeriod === 'number' ? maxPeriod : 0, this.log,
-          this.guard.replayable(twin));
-      }
+      // Replays (replay.ts): a subscription's own replay starts once its reply has left.
+      const replay = this.replays.afterAdmin(twin, msg.cmd, msg.topic, existed);
       if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
         // Declarations of a named twin are durable before they are confirmed.
         this.twins.save(twin).then(
           () => this.reply(session, msg.id, status, data),
           (err: unknown) => this.reply(session, msg.id, STATUS.ERROR, `not persisted: ${errorText(err)}`),
-        );
+        ).finally(replay);
         return;
       }
     }
@@ -280,8 +282,9 @@ export class BrokerImpl {
     this.bind(twin, session);
     this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
     this.presence.up(twin);
+    this.registry.online(twin);
     // A twin coming back with replaying subscriptions: hold live messages until its replay.
-    if (twin.wantsReplay()) startHold(twin, this.messageLog.head, this.opts.reactiveWait, this.log);
+    this.replays.bound(twin);
   }
 
   private bind(twin: Twin, session: Session): void {
@@ -321,13 +324,13 @@ export class BrokerImpl {
       twin.session = null;
       // What was queued or held is in the log: the next replay delivers it.
       twin.outbox?.clear();
-      clearTimeout(twin.holdTimer);
-      twin.held = null;
+      this.replays.unbound(twin);
     }
     if (twin.anonymous) this.router.drop(twin);
     else {
       this.log.info({ cid: twin.name }, 'component down');
       if (twin.session === null) this.presence.down(twin);
+      if (twin.session === null) this.registry.offline(twin);
       // A name that holds nothing is forgotten: identities alone must not grow the broker.
       if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
     }
@@ -345,7 +348,8 @@ export class BrokerImpl {
       if (session.twin.anonymous) outboxed += session.twin.outbox?.size ?? 0;
     }
     const flow = this.flow.counts;
-    return { connections: this.sessions.size, twins: this.named.size, pendingRpcs: this.rpc.size, outboxed, held,
+    return { connections: this.sessions.size, twins: this.named.size, expiredTwins: this.registry.expired,
+      refusedTwins: this.registry.refused, pendingRpcs: this.rpc.size, outboxed, held,
       logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused,
       slowConsumers: flow.slowConsumers };
   }

@@ -30,6 +30,8 @@ export interface LoginHost {
   isConnected(cid: string): boolean;
   /** Is the session still served (open and not detached)? */
   isLive(session: Session): boolean;
+  /** Null to admit a login as `cid`; else why not (the twin cap, twin-registry.ts). */
+  admit?(cid: string): string | null;
   /** Bind the session to the named twin `cid` (spec §3.1 step 4). */
   bindName(session: Session, cid: string): void;
   reply(session: Session, id: MsgId, status: number, data: unknown): void;
@@ -108,6 +110,8 @@ export class Login {
     // Re-checked: the name may have been taken while the store was read.
     if (!session.twin.anonymous) return host.reply(session, id, STATUS.ERROR, 'already identified');
     if (host.isConnected(cid)) return host.reply(session, id, STATUS.NAME_ALREADY_TAKEN, 'already connected');
+    const refusal = host.admit?.(cid) ?? null;
+    if (refusal !== null) return host.reply(session, id, STATUS.ERROR, refusal);
     host.bindName(session, cid);
     // Proven: the login deadline of auth 'required' (opened) no longer applies.
     if (session.login.authenticated) clearTimeout(session.closeTimer);

@@ -1,111 +1,293 @@
 /**
- * Retroactive delivery (spec §4.7): on `reactive`, a named twin is sent the logged messages it
- * missed — newer than its mark, inside each subscription's msg_from window and the command's
- * max period — oldest first, then whatever arrived live meanwhile (held since the window was
- * fixed), so it sees no gap and no duplicate.
+ * Retroactive delivery (spec §4.7), whenever a subscription is declared. A named twin is sent
+ * the logged messages it missed, oldest first, then what arrived live meanwhile (held from the
+ * moment each window was fixed), so every subscription sees no gap and no duplicate:
+ *
+ * - `reactive` (PY/JL after login, TS at the end of its login): the spec replay, from the twin's
+ *   mark, of the subscriptions that have not had their own replay in this session;
+ * - `subscribe` with `replay: true` (TS components; a key the references never send and
+ *   ignore): that subscription's replay, at once, whenever it is declared — from where the twin
+ *   was when this session began, so declarations made at different times all see what the
+ *   component missed while away;
+ * - `reactive` after `reactive` false (a pause, JL `unreactive`): every subscription's messages
+ *   from the pause on.
+ *
+ * The replays of one twin run one after the other; live deliveries wait until none is left.
  */
-import { decodeValue } from '../codec/cbor.js';
 import { errorText } from '../internal/logger.js';
-import type { PubMsg } from '../protocol/messages.js';
-import type { StoredMessage } from '../store/types.js';
-import { isPattern, matches } from '../topic/index.js';
 import type { Logger } from '../types.js';
 import type { MessageLog } from './message-log.js';
-import { CATCH_ALL, deliverNow, Outgoing } from './router.js';
-import type { Twin } from './twin.js';
+import { validMsgFrom } from './msg-from.js';
+import { sendWindows, type Window } from './replay-send.js';
+import type { Session, Twin } from './twin.js';
+
+export { msgFromOf, validMsgFrom } from './msg-from.js';
 
 /** Default replay window when the reactive command gives none: PY's fixed 3600 s (spec §4.7). */
 export const DEFAULT_MAX_PERIOD_NS = 3_600_000_000_000;
-const PAGE = 500;
-/** Pause the replay while this many bytes wait in the socket (bounded memory for big backlogs). */
-const MAX_BUFFERED = 4 * 1024 * 1024;
+interface Job { readonly windows: Map<string, Window>; ready: boolean }
 
-/** Start holding live deliveries for `twin`; the replay window ends at the current log head. */
-export function startHold(twin: Twin, head: bigint, waitMs: number, log: Logger): void {
-  if (twin.held !== null || twin.anonymous) return;
-  twin.held = [];
-  twin.holdStart = head;
-  // A component that never sends `reactive` (a PY app that never calls wait()) still gets its
-  // live messages: give up the replay after `waitMs`.
-  twin.holdTimer = setTimeout(() => {
-    log.debug({ cid: twin.name }, 'no reactive command: live delivery resumes without replay');
-    releaseHold(twin);
-  }, waitMs);
-  twin.holdTimer.unref?.();
+/** Unsubscribed topics remembered per session (where a new subscription resumes); oldest forgotten past it. */
+const MAX_LEFT = 10_000;
+
+/** Replay state of one session of a named twin. */
+class SessionReplay {
+  readonly jobs: Job[] = [];
+  running = false;
+  /** A login hold waits for `reactive` (or `reactiveWait`). */
+  awaitingReactive = false;
+  /** Subscriptions that had their own replay in this session: `reactive` skips them. */
+  readonly covered = new Set<string>();
+  /** Subscriptions added while a hold ran: the log head then (their messages are held after it). */
+  readonly heldFrom = new Map<string, bigint>();
+  /** Subscriptions removed in this session: the mark then (a new one starts after it). */
+  readonly left = new Map<string, bigint>();
+  /** Subscriptions added while paused: the log head then. */
+  readonly addedPaused = new Map<string, bigint>();
+  /** Where the login hold began: the first `reactive` replays up to there. */
+  loginUpTo: bigint | undefined;
+  maxPeriod = BigInt(DEFAULT_MAX_PERIOD_NS);
+
+  constructor(readonly session: Session, readonly floor: bigint) {}
 }
 
-export function releaseHold(twin: Twin): void {
-  clearTimeout(twin.holdTimer);
-  twin.holdTimer = undefined;
-  const held = twin.held;
-  twin.held = null;
-  if (held !== null) for (const deliver of held) deliver();
+export interface ReplayDeps {
+  readonly log: MessageLog;
+  readonly logger: Logger;
+  /** How long a login hold waits for `reactive` before live messages flow anyway, ms. */
+  readonly reactiveWait: number;
+  /** The topics `twin` may receive on replay; undefined: all (private topics, spec §6.2). */
+  admits(twin: Twin): ((topic: string) => boolean) | undefined;
 }
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
-/**
- * Replay what `twin` missed, then release its held live messages. `admits` (undefined: all)
- * tells which topics the twin may receive: private topics it is not authorized for are skipped.
- */
-export async function replay(twin: Twin, log: MessageLog, maxPeriodNs: number, logger: Logger,
-  admits?: (topic: string) => boolean): Promise<void> {
-  const session = twin.session;
-  try {
+export class Replays {
+  private readonly states = new WeakMap<Twin, SessionReplay>();
+  /** The log head when each paused twin paused. */
+  private readonly pauseHeads = new WeakMap<Twin, bigint>();
+
+  constructor(private readonly deps: ReplayDeps) {}
+
+  /** A named twin was bound to a new session; restored replaying subscriptions wait for `reactive`. */
+  bound(twin: Twin): void {
+    const state = new SessionReplay(twin.session!, twin.mark);
+    this.states.set(twin, state);
+    // A pause outlives the connection (the broker's memory): the twin comes back paused.
+    twin.replayed = false;
+    if (twin.wantsReplay()) {
+      this.hold(twin);
+      this.awaitReactive(twin, state);
+    }
+  }
+
+  /** The twin's session ended: what was held or queued is in the log for the next replay. */
+  unbound(twin: Twin): void {
+    const state = this.states.get(twin);
+    this.states.delete(twin);
+    if (state !== undefined) state.jobs.length = 0;
+    clearTimeout(twin.holdTimer);
+    twin.holdTimer = undefined;
+    twin.held = null;
+    twin.heldOverflow = undefined;
+  }
+
+  /**
+   * After an admin command of a named twin succeeded (`existed`: the topic was subscribed
+   * before a `subscribe`). Returns what to run once the reply has been sent: a subscription's
+   * replay starts only then, so the component sees the reply before the replayed messages.
+   */
+  afterAdmin(twin: Twin, cmd: Record<string, unknown>, topic: string, existed: boolean): (() => void) | undefined {
+    const state = this.states.get(twin);
+    if (state === undefined) return undefined;
+    switch (cmd['cmd']) {
+      case 'subscribe': return this.subscribed(twin, state, topic, existed, cmd['replay'] === true);
+      case 'unsubscribe':
+        if (state.left.size >= MAX_LEFT) state.left.delete(state.left.keys().next().value!);
+        state.left.set(topic, twin.mark);
+        state.covered.delete(topic);
+        state.heldFrom.delete(topic);
+        return undefined;
+      case 'reactive':
+        if (cmd['status'] === false) this.pause(twin, state);
+        else this.reactive(twin, state, cmd['msg_from'], false);
+        return undefined;
+      case 'setup':
+        // JL re-registers with `setup` after a reconnect, which makes its twin reactive again (JL broker).
+        if (twin.paused) this.reactive(twin, state, undefined, true);
+        return undefined;
+      default: return undefined;
+    }
+  }
+
+  private subscribed(twin: Twin, state: SessionReplay, topic: string, existed: boolean, replay: boolean): (() => void) | undefined {
+    const head = this.deps.log.head;
+    if (twin.paused && !existed) state.addedPaused.set(topic, head);
+    const msgFrom = twin.subscriptions.get(topic) ?? 0;
+    if (msgFrom === 0) return undefined;
+    if (!replay) {
+      // A reference peer: its replay comes with `reactive`; until then this topic's live messages wait.
+      if (twin.replayed) return undefined;
+      if (twin.held === null) {
+        this.hold(twin);
+        this.awaitReactive(twin, state);
+      } else if (!existed) state.heldFrom.set(topic, head);
+      return undefined;
+    }
+    const since = this.since(state, topic, msgFrom);
+    // An existing subscription's messages are held since the hold began; a new one's from now.
+    const upTo = twin.held !== null && existed ? state.heldFrom.get(topic) ?? twin.holdStart : head;
+    if (twin.held === null) this.hold(twin);
+    else if (!existed) state.heldFrom.set(topic, head);
+    state.covered.add(topic);
+    if (since === null) return undefined;
+    if (twin.paused) {
+      // Nothing reaches a paused twin: its resume replays this topic from where this replay would start.
+      state.addedPaused.set(topic, since);
+      return undefined;
+    }
+    const job: Job = { windows: new Map([[topic, { since, upTo }]]), ready: false };
+    state.jobs.push(job);
+    return () => {
+      job.ready = true;
+      void this.drain(twin, state);
+    };
+  }
+
+  /** Where a declared subscription's replay starts; null for a msg_from that cannot replay. */
+  private since(state: SessionReplay, topic: string, msgFrom: number): bigint | null {
+    if (!validMsgFrom(msgFrom)) return null;
     const now = nowNs();
-    const period = BigInt(Math.floor(maxPeriodNs > 0 && Number.isFinite(maxPeriodNs) ? maxPeriodNs : DEFAULT_MAX_PERIOD_NS));
-    const floor = now - period > twin.mark ? now - period : twin.mark;
-    const windows = subscriptionWindows(twin, now, floor);
-    if (windows.size === 0) return;
-    let after = [...windows.values()].reduce((a, b) => (a < b ? a : b));
-    const upTo = twin.holdStart;
-    while (after < upTo && twin.session === session && session !== null) {
-      const page = await log.read({ after, upTo, limit: PAGE });
-      if (page.length === 0) break;
-      for (const stored of page) if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
-      after = page.at(-1)!.recv;
-      // Bounded memory: the next page waits until the socket and the outbox have drained.
-      while (session.link.isOpen && twin.session === session
-        && (session.link.bufferedAmount > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5);
+    let since = max(state.floor, now - state.maxPeriod);
+    if (msgFrom !== Infinity) since = max(since, now - BigInt(Math.floor(msgFrom)));
+    const left = state.left.get(topic);
+    return left === undefined ? since : max(since, left);
+  }
+
+  /** `reactive` false: no live delivery until `reactive` true, which replays what came meanwhile. */
+  private pause(twin: Twin, state: SessionReplay): void {
+    if (state.awaitingReactive) {
+      // Paused at login: nothing to wait for; the resume replays.
+      clearTimeout(twin.holdTimer);
+      twin.holdTimer = undefined;
+      state.awaitingReactive = false;
+      this.release(twin, state);
     }
-  } catch (err) {
-    logger.error({ cid: twin.name, err: errorText(err) }, 'replay failed');
-  } finally {
+    if (twin.paused) return;
+    twin.paused = true;
+    this.pauseHeads.set(twin, this.deps.log.head);
+    state.addedPaused.clear();
+  }
+
+  private reactive(twin: Twin, state: SessionReplay, maxPeriod: unknown, resumeOnly: boolean): void {
+    const head = this.deps.log.head;
+    const pauseHead = this.pauseHeads.get(twin) ?? head;
+    // The first replay ends where the login hold began; a later one where this command found the log.
+    const upTo = !twin.replayed && state.loginUpTo !== undefined ? state.loginUpTo : twin.held !== null ? twin.holdStart : head;
+    if (twin.held === null) this.hold(twin);
+    clearTimeout(twin.holdTimer); // the queue releases the hold now, however long it takes
+    twin.holdTimer = undefined;
+    state.awaitingReactive = false;
+    const period = typeof maxPeriod === 'number' && maxPeriod > 0 && Number.isFinite(maxPeriod)
+      ? BigInt(Math.floor(maxPeriod)) : BigInt(DEFAULT_MAX_PERIOD_NS);
+    state.maxPeriod = period;
+    if (!resumeOnly && (!twin.paused || !twin.replayed)) {
+      state.jobs.push({ windows: this.specWindows(twin, state, period, twin.paused && pauseHead < upTo ? pauseHead : upTo), ready: true });
+    }
+    if (twin.paused) {
+      twin.paused = false;
+      const windows = new Map<string, Window>();
+      for (const topic of twin.subscriptions.keys()) {
+        windows.set(topic, { since: state.addedPaused.get(topic) ?? pauseHead, upTo: head });
+      }
+      state.jobs.push({ windows, ready: true });
+    }
     twin.replayed = true;
-    if (twin.session === session) releaseHold(twin);
+    void this.drain(twin, state);
   }
-}
 
-/** For each replaying subscription, the exclusive lower bound on recv. */
-function subscriptionWindows(twin: Twin, now: bigint, floor: bigint): Map<string, bigint> {
-  const windows = new Map<string, bigint>();
-  for (const [topic, msgFrom] of twin.subscriptions) {
-    if (msgFrom === 0) continue;
-    const since = msgFrom === Infinity ? floor : now - BigInt(Math.floor(msgFrom));
-    windows.set(topic, since > floor ? since : floor);
-  }
-  return windows;
-}
-
-function deliverStored(twin: Twin, stored: StoredMessage, windows: Map<string, bigint>): void {
-  let msg: PubMsg | undefined;
-  const original = (): PubMsg => (msg ??= {
-    type: 'pub', flags: stored.qos, topic: stored.topic, args: decodeValue(stored.data) as unknown[],
-    ...(stored.uid === null ? {} : { id: stored.uid }),
-  });
-  let sentOriginal = false;
-  for (const [sub, since] of windows) {
-    if (stored.recv <= since) continue;
-    if (sub === stored.topic || sub === CATCH_ALL) {
-      if (sentOriginal) continue;
-      sentOriginal = true;
-      deliverNow(twin, new Outgoing(original(), null, stored.recv));
-    } else if (isPattern(sub) && matches(sub, stored.topic)) {
-      deliverNow(twin, Outgoing.wildcard(sub, original(), stored.recv));
+  /** The spec §4.7 replay of the subscriptions without their own: newer than the mark, inside msg_from and the period. */
+  private specWindows(twin: Twin, state: SessionReplay, period: bigint, upTo: bigint): Map<string, Window> {
+    const now = nowNs();
+    const floor = max(now - period, twin.mark);
+    const windows = new Map<string, Window>();
+    for (const [topic, msgFrom] of twin.subscriptions) {
+      if (msgFrom === 0 || state.covered.has(topic)) continue;
+      if (!validMsgFrom(msgFrom)) {
+        // A bad value from an old data dir: this subscription replays nothing, the others do.
+        this.deps.logger.warn({ cid: twin.name, topic, msgFrom }, 'invalid stored msg_from: not replayed');
+        continue;
+      }
+      const since = msgFrom === Infinity ? floor : max(now - BigInt(Math.floor(msgFrom)), floor);
+      const until = state.heldFrom.get(topic) ?? upTo;
+      windows.set(topic, { since, upTo: until });
     }
+    return windows;
   }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  private hold(twin: Twin): void {
+    twin.held = [];
+    twin.holdStart = this.deps.log.head;
+  }
+
+  /** A component that never sends `reactive` (a PY app that never calls wait()) still gets its live messages. */
+  private awaitReactive(twin: Twin, state: SessionReplay): void {
+    state.awaitingReactive = true;
+    state.loginUpTo ??= twin.holdStart;
+    clearTimeout(twin.holdTimer);
+    twin.holdTimer = setTimeout(() => {
+      this.deps.logger.debug({ cid: twin.name }, 'no reactive command: live delivery resumes without replay');
+      state.awaitingReactive = false;
+      this.release(twin, state);
+    }, this.deps.reactiveWait);
+    twin.holdTimer.unref?.();
+  }
+
+  /** Run the ready jobs in order; a job failing costs that job only. */
+  private async drain(twin: Twin, state: SessionReplay): Promise<void> {
+    if (state.running) return;
+    state.running = true;
+    try {
+      while (state.jobs[0]?.ready === true && this.states.get(twin) === state) {
+        // Ready jobs on distinct topics share one pass over the log (a login re-declaring many).
+        const windows = new Map<string, Window>();
+        let taken = 0;
+        for (const job of state.jobs) {
+          if (!job.ready || [...job.windows.keys()].some((t) => windows.has(t))) break;
+          for (const [topic, w] of job.windows) windows.set(topic, w);
+          taken++;
+        }
+        const batch = state.jobs.slice(0, taken);
+        try {
+          await sendWindows(twin, state.session, windows, this.deps.log, this.deps.admits(twin));
+        } catch (err) {
+          this.deps.logger.error({ cid: twin.name, err: errorText(err) }, 'replay failed');
+        }
+        if (state.jobs[0] === batch[0]) state.jobs.splice(0, taken);
+      }
+    } finally {
+      state.running = false;
+    }
+    this.release(twin, state);
+  }
+
+  private release(twin: Twin, state: SessionReplay): void {
+    if (this.states.get(twin) !== state || state.running || state.jobs.length > 0 || state.awaitingReactive) return;
+    const held = twin.held;
+    twin.held = null;
+    if (held !== null) for (const deliver of held) deliver();
+    const overflow = twin.heldOverflow;
+    if (overflow === undefined) return;
+    // The hold was full: what it dropped is in the log; send it (and what follows) before live again.
+    twin.heldOverflow = undefined;
+    this.hold(twin);
+    const windows = new Map<string, Window>();
+    for (const topic of twin.subscriptions.keys()) {
+      // A subscription declared during the hold had its own replay up to where its messages were held.
+      windows.set(topic, { since: max(overflow, state.heldFrom.get(topic) ?? 0n), upTo: twin.holdStart });
+    }
+    state.jobs.push({ windows, ready: true });
+    void this.drain(twin, state);
+  }
 }

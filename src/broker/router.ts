@@ -54,7 +54,7 @@ export class Outgoing {
   }
 }
 
-/** Live deliveries held per twin while its replay runs; past it they are dropped (and replayable). */
+/** Live deliveries held per twin while its replay runs; past it they are dropped and replayed from the log after (replay.ts). */
 export const HELD_CAPACITY = 100_000;
 
 /**
@@ -212,11 +212,12 @@ export class Router {
   }
 
   private deliver(twin: Twin, origin: Twin | null, out: Outgoing, admits: Admits): void {
-    if (twin.session === null || twin === origin || (this.requireReactive && !twin.reactive)) return;
+    if (twin.session === null || twin === origin || twin.paused || (this.requireReactive && !twin.reactive)) return;
     if (admits !== undefined && !admits(twin)) return;
     if (twin.held !== null) {
       // A replay is being prepared for this twin: live messages wait behind it (spec §4.7).
       if (twin.held.length < HELD_CAPACITY) twin.held.push(() => deliverNow(twin, out));
+      else twin.heldOverflow ??= out.recv - 1n;
       return;
     }
     deliverNow(twin, out);

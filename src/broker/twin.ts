@@ -76,6 +76,8 @@ export class Twin {
   readonly subscriptions = new Map<string, number>();
   readonly exposed = new Set<string>();
   reactive = false;
+  /** Live delivery paused by `reactive` false; the next `reactive` replays what came meanwhile. */
+  paused = false;
   /** QoS2 ids received from this twin and not yet released by ACK2 (spec §4.2). */
   readonly awaitingAck2 = new Set<MsgId>();
   /** recv of the last message delivered to this twin (spec §4.7). */
@@ -88,6 +90,8 @@ export class Twin {
    * not holding.
    */
   held: Held[] | null = null;
+  /** Set when `held` was full: just below the first live delivery dropped (replayed after the hold). */
+  heldOverflow: bigint | undefined;
   /** The log head when holding started: the replay window's upper bound. */
   holdStart = 0n;
   holdTimer: ReturnType<typeof setTimeout> | undefined;

@@ -119,6 +119,13 @@ export interface BrokerOptions {
    * reader keeping up is never paused. Default: those values.
    */
   flowControl?: FlowControlOptions;
+  /**
+   * A named component's twin (subscriptions, exposed methods, mark, QoS2 set) unseen for this
+   * long, ms, expires: it is forgotten and deleted from the store. Default 30 days.
+   */
+  twinTtl?: number;
+  /** Named twins kept at most; a login that would add one more is refused (status 10, `TwinLimitError`). Default 100_000. */
+  maxTwins?: number;
   /** Largest frame accepted, bytes; a bigger one closes its link (code 1009). Default 60 MiB (spec §1.1). */
   maxPayload?: number;
 }
@@ -129,6 +136,10 @@ export interface BrokerStats {
   readonly connections: number;
   /** Named twins known (online or not). */
   readonly twins: number;
+  /** Named twins expired (offline past `twinTtl`) since start. */
+  readonly expiredTwins: number;
+  /** Logins refused since start because `maxTwins` twins existed. */
+  readonly refusedTwins: number;
   /** RPCs forwarded and not yet answered. */
   readonly pendingRpcs: number;
   /** Messages queued in twins' outboxes (waiting for ACKs). */

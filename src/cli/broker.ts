@@ -21,6 +21,8 @@ interface BrokerFlags {
   key?: string;
   mqtt?: string;
   join: string[];
+  twinTtl?: number;
+  maxTwins?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -42,6 +44,8 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--ducklake <url>', 'DuckLake catalog for the tables (env DUCKLAKE_URL); needs the ducklake extension')
     .option('--mqtt <url>', 'bridge with this MQTT broker, mqtt://host:1883 (env REMBUS_MQTT_URL)')
     .option('--join <url>', 'join another Rembus broker, ws://host:port (repeatable)', collect, [])
+    .option('--twin-ttl <seconds>', 'forget a named component unseen this long (default 2592000, 30 days)', intArg('twin-ttl', 1))
+    .option('--max-twins <n>', 'refuse logins past this many named components (default 100000)', intArg('max-twins', 1))
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -66,6 +70,8 @@ export function registerBroker(program: Command, env: Env): void {
           ...(tls === undefined ? {} : { tls }),
           ...optional('mqtt', flags.mqtt ?? env['REMBUS_MQTT_URL']),
           ...(flags.join.length > 0 ? { join: flags.join } : {}),
+          ...(flags.twinTtl === undefined ? {} : { twinTtl: flags.twinTtl * 1000 }),
+          ...(flags.maxTwins === undefined ? {} : { maxTwins: flags.maxTwins }),
         });
       } catch (err) {
         // A bad schema names its file and field; DuckLake names the missing extension.

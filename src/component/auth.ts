@@ -5,7 +5,7 @@
  */
 import { defer, from, ignoreElements, map, Observable, switchMap } from 'rxjs';
 import { newMsgId } from '../codec/msgid.js';
-import { AuthError, RembusError } from '../errors.js';
+import { AuthError, RembusError, TwinLimitError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg } from '../protocol/messages.js';
 import type { ComponentKey } from '../security/crypto.js';
@@ -59,7 +59,8 @@ export function unregister$(request$: Request$, name: string): Observable<void> 
   }));
 }
 
-function refused(what: string, resp: ResponseMsg): AuthError {
+function refused(what: string, resp: ResponseMsg): AuthError | TwinLimitError {
+  if (typeof resp.data === 'string' && resp.data.startsWith(TwinLimitError.REASON)) return new TwinLimitError(`${what} refused: ${resp.data}`);
   return new AuthError(`${what} refused: ${errorText(resp.data ?? 'status ' + String(resp.status))}`, resp.status);
 }
 

@@ -10,13 +10,12 @@ import {
 import { dedupeById } from '../../operators/dedupe-by-id.js';
 import { retryBackoff } from '../../operators/retry-backoff.js';
 import type { Frame } from '../codec/wire.js';
-import { AuthError, ConnectionClosedError, RpcTimeoutError } from '../errors.js';
+import { AuthError, ConnectionClosedError, RpcTimeoutError, TwinLimitError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { decodeDataFrames } from '../dataframe/index.js';
 import {
-  CONFIG_TOPIC, STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
+  STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
-import { REFUSALS_KEY } from '../protocol/refusals.js';
 import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
 import { dialWebSocket } from '../transport/ws-link.js';
 import type {
@@ -31,13 +30,15 @@ import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
-import { Declarations } from './declarations.js';
+import { Declarations, subscribeCmd } from './declarations.js';
+import { Reactivity } from './reactivity.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentOptions, Dialer } from './types.js';
 import { parseComponentUrl, type ComponentAddress } from './url.js';
 
-interface TopicEntry { subject: Subject<Message>; msgFrom: number }
+/** `pending`: a replaying subscription awaiting its subscribe's answer; what comes before it the replay sends again. */
+interface TopicEntry { subject: Subject<Message>; msgFrom: number; pending: boolean }
 
 /** Capacity of the QoS2 de-duplication set (ids awaiting ACK2); oldest evicted past it. */
 const QOS2_SEEN_CAPACITY = 100_000;
@@ -66,6 +67,7 @@ export class ComponentImpl implements Component {
   private readonly qos2$ = new Subject<PubMsg>();
   private readonly ack2$ = new Subject<MsgId>();
   private readonly declarations: Declarations;
+  private readonly reactivity: Reactivity;
   private readonly connection: Subscription;
   private readonly readyPromise: Promise<void>;
   private settleReady!: (err?: unknown) => void;
@@ -80,7 +82,9 @@ export class ComponentImpl implements Component {
     this.name = this.address.name;
     this.log = options.logger ?? silentLogger;
     this.requestTimeout = options.requestTimeout ?? 10_000;
-    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), () => this.current, this.log);
+    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), () => this.current, this.log,
+      (topic) => { const e = this.topics.get(topic); if (e !== undefined) e.pending = false; });
+    this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), () => this.current);
     this.publisher = new Publisher(this.session$, {
       capacity: options.offlineCapacity ?? 10_000, overflow: options.offlineOverflow ?? 'error',
       ackTimeout: options.ackTimeout ?? 2_000, sendRetries: options.sendRetries ?? 10,
@@ -121,6 +125,7 @@ export class ComponentImpl implements Component {
 
   private isFatal(err: unknown): boolean {
     // A name still held by our own dropped link is retried once we have been up (spec §3.6).
+    if (err instanceof TwinLimitError) return true;
     return err instanceof AuthError && !(this.wasUp && err.remoteCode === STATUS.NAME_ALREADY_TAKEN);
   }
 
@@ -128,11 +133,11 @@ export class ComponentImpl implements Component {
     const identity$ = this.name === undefined ? EMPTY
       : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key);
     // After a (re)connect the component declares its subscriptions and methods again.
-    const declare$ = this.declarations.redeclare$(session,
-      [...this.topics].map(([topic, e]): [string, number] => [topic, e.msgFrom]), this.exposed.keys());
-    // REFUSALS_KEY: a TS broker then reports a refused publish at once; references ignore the key.
-    const reactive = { cmd: 'reactive', status: true, [REFUSALS_KEY]: true };
-    const reactive$ = this.declarations.admin$(session, CONFIG_TOPIC, reactive).pipe(
+    const declare$ = defer(() => this.declarations.redeclare$(session, [...this.topics].map(([topic, e]): [string, number] => {
+      e.pending = e.msgFrom !== 0;
+      return [topic, e.msgFrom];
+    }), this.exposed.keys()));
+    const reactive$ = this.reactivity.login$(session).pipe(
       catchError((err: unknown) => {
         this.log.warn({ err: errorText(err) }, 'reactive refused');
         return EMPTY;
@@ -207,14 +212,14 @@ export class ComponentImpl implements Component {
     const qosLevel: QoS = qos === 0x30 ? 2 : qos === 0x10 ? 1 : 0;
     const slot = slotOf(msg);
     const entry = this.topics.get(msg.topic);
-    if (entry !== undefined) {
+    if (entry !== undefined && !entry.pending) {
       // A wildcard delivery carries the pattern as topic and the real topic first (spec §4.5).
       const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof args[0] === 'string';
       entry.subject.next(message(wildcard ? args[0] as string : msg.topic,
         wildcard ? args.slice(1) : args, msg.topic, qosLevel, slot));
     }
     const all = this.topics.get('*');
-    if (all !== undefined && all !== entry && !isPattern(msg.topic)) {
+    if (all !== undefined && all !== entry && !all.pending && !isPattern(msg.topic)) {
       all.subject.next(message(msg.topic, args, '*', qosLevel, slot));
     }
   }
@@ -258,9 +263,9 @@ export class ComponentImpl implements Component {
     if (stream === undefined) {
       const msgFrom = options.msgfrom ?? 0;
       stream = defer(() => {
-        const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom };
+        const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom, pending: msgFrom !== 0 && this.current !== null };
         this.topics.set(pattern, entry);
-        this.declarations.declare(pattern, { cmd: 'subscribe', msg_from: msgFrom }, (err) => entry.subject.error(err));
+        this.declarations.declare(pattern, subscribeCmd(msgFrom), (err) => entry.subject.error(err));
         return entry.subject;
       }).pipe(
         finalize(() => {
@@ -273,6 +278,14 @@ export class ComponentImpl implements Component {
       this.streams.set(pattern, stream);
     }
     return stream as Observable<Message<A>>;
+  }
+
+  reactive(): Promise<void> {
+    return lastValueFrom(this.reactivity.set$(true), { defaultValue: undefined });
+  }
+
+  unreactive(): Promise<void> {
+    return lastValueFrom(this.reactivity.set$(false), { defaultValue: undefined });
   }
 
   publish(topic: string, ...args: unknown[]): void {

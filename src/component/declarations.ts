@@ -5,7 +5,7 @@
  * link (spec §3.6), so what is withdrawn while down, or lost with the link, is withdrawn
  * again after the next login.
  */
-import { catchError, defer, forkJoin, map, of, type Observable } from 'rxjs';
+import { catchError, defer, forkJoin, map, of, tap, type Observable } from 'rxjs';
 import { newMsgId } from '../codec/msgid.js';
 import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
@@ -21,6 +21,15 @@ type Withdrawal = 'unsubscribe' | 'unexpose';
 /** The withdrawal a declaration cancels. */
 const UNDO: Record<string, Withdrawal | undefined> = { subscribe: 'unsubscribe', expose: 'unexpose' };
 
+/**
+ * The subscribe command for `msgFrom`. One that replays (msg_from not Now) asks for its replay
+ * at once (`replay: true`, a TS extension the references' brokers ignore, spec §4.7): a TS
+ * broker then replays it whenever it is declared, after its RESPONSE.
+ */
+export function subscribeCmd(msgFrom: number): Record<string, unknown> {
+  return msgFrom === 0 ? { cmd: 'subscribe', msg_from: msgFrom } : { cmd: 'subscribe', msg_from: msgFrom, replay: true };
+}
+
 export class Declarations {
   private readonly withdrawals: Record<Withdrawal, Set<string>> = { unsubscribe: new Set(), unexpose: new Set() };
 
@@ -29,13 +38,16 @@ export class Declarations {
     /** The session past its login, where declarations go; null while there is none. */
     private readonly current: () => ClientSession | null,
     private readonly log: Logger,
+    /** A subscribe was answered (accepted or refused): its replay, if any, follows. */
+    private readonly answered: (topic: string) => void = () => undefined,
   ) {}
 
   /** One admin command on `session`; its result, or the broker's refusal as an error. */
   admin$(session: ClientSession, topic: string, cmd: Record<string, unknown>): Observable<unknown> {
     const what = `${String(cmd['cmd'])} ${topic}`;
-    return this.request$(session, { type: 'admin', id: newMsgId(), topic, cmd }, what)
-      .pipe(map((resp) => rpcResult(what, resp)));
+    return this.request$(session, { type: 'admin', id: newMsgId(), topic, cmd }, what).pipe(
+      tap(() => { if (cmd['cmd'] === 'subscribe') this.answered(topic); }),
+      map((resp) => rpcResult(what, resp)));
   }
 
   /** Declare now if up (else at the next login); a refusal is logged and given to `onRefused`. */
@@ -68,7 +80,7 @@ export class Declarations {
   redeclare$(session: ClientSession, subscriptions: Iterable<[string, number]>, methods: Iterable<string>): Observable<unknown> {
     return defer(() => {
       const requests = [
-        ...[...subscriptions].map(([topic, msgFrom]) => this.admin$(session, topic, { cmd: 'subscribe', msg_from: msgFrom })),
+        ...[...subscriptions].map(([topic, msgFrom]) => this.admin$(session, topic, subscribeCmd(msgFrom))),
         ...[...methods].map((m) => this.admin$(session, m, { cmd: 'expose' })),
       ].map((req) => req.pipe(catchError((err: unknown) => {
         this.log.warn({ err: errorText(err) }, 're-declaration failed');

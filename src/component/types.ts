@@ -62,6 +62,22 @@ export interface Component {
   ready(): Promise<void>;
   /** A shared hot stream of the messages published on `pattern`. @throws InvalidTopicError */
   subscribe$<A extends unknown[] = unknown[]>(pattern: string, options?: SubscribeOptions): Observable<Message<A>>;
+  /**
+   * Resume live delivery paused by `unreactive()`: a TS broker first replays, in order, what
+   * was published meanwhile on this component's subscriptions, then live messages flow again.
+   * Pausing is for named components (the broker ignores it for an anonymous one).
+   * Resolves once the broker answered, or at once while disconnected (sent at the next login).
+   * Rejects with `RpcError` if the broker refuses, `NotSupportedError` on an MQTT component.
+   * @see unreactive
+   */
+  reactive(): Promise<void>;
+  /**
+   * Pause live delivery at the broker (Rembus `unreactive`): nothing published reaches this
+   * component until `reactive()`. The pause outlives a dropped link. A PY broker does not pause
+   * (it ignores the command); a JL broker pauses but replays on resume only subscriptions with a
+   * msgfrom. @see reactive
+   */
+  unreactive(): Promise<void>;
   /** Publish with QoS0. Buffered while disconnected. @throws InvalidTopicError, QueueFullError */
   publish(topic: string, ...args: unknown[]): void;
   /**

@@ -217,6 +217,14 @@ export class MqttComponentImpl implements Component {
     return throwError(() => new NotSupportedError('gather$ on an MQTT component'));
   }
 
+  reactive(): Promise<void> {
+    return Promise.reject(new NotSupportedError('reactive on an MQTT component'));
+  }
+
+  unreactive(): Promise<void> {
+    return Promise.reject(new NotSupportedError('unreactive on an MQTT component'));
+  }
+
   presence$(): Observable<PresenceState> {
     return throwError(() => new NotSupportedError('presence$ on an MQTT component'));
   }

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { broker, type Broker } from '../../src/broker/index.js';
-import { connect, type Component, type Message } from '../../src/index.js';
+import { connect, TwinLimitError, type Component, type Message } from '../../src/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -222,6 +222,26 @@ describe('rembus cli', () => {
       expect(r.stderr).toContain(`error: cannot connect to ${server}`);
       expect(r.ms).toBeLessThan(4_000);
     }
+  }, 20_000);
+
+  it('bounds twins with --max-twins and expires them with --twin-ttl', async () => {
+    const proc = start(['broker', '--port', '0', '--host', '127.0.0.1', '--no-persist', '--max-twins', '1', '--twin-ttl', '1']);
+    const [, port] = await waitFor(proc.stderr, /broker listening on ws:\/\/127\.0\.0\.1:(\d+)/);
+    const url = `ws://127.0.0.1:${port}`;
+    const one = await connect(`${url}/one`);
+    one.subscribe$('t').subscribe();
+    await one.rpc('rid');
+    await one.close();
+    await expect(connect(`${url}/two`)).rejects.toBeInstanceOf(TwinLimitError);
+    // 'one' is unseen for --twin-ttl (1 s): it expires and makes room.
+    let two: Component | undefined;
+    for (const deadline = Date.now() + 8_000; two === undefined && Date.now() < deadline;) {
+      two = await connect(`${url}/two`).catch(async () => { await new Promise((r) => setTimeout(r, 200)); return undefined; });
+    }
+    expect(two).toBeDefined();
+    await two!.close();
+    proc.child.kill('SIGTERM');
+    expect((await proc.exit).code).toBe(0);
   }, 20_000);
 
   it('runs a broker process that logs its URL, answers rid and exits 0 on SIGTERM', async () => {

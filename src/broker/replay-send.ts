@@ -1,0 +1,61 @@
+/**
+ * Sending one replay (spec §4.7): the logged messages inside each subscription's window, oldest
+ * first, a page at a time, waiting for the socket and the outbox to drain between pages.
+ */
+import { decodeValue } from '../codec/cbor.js';
+import type { PubMsg } from '../protocol/messages.js';
+import type { StoredMessage } from '../store/types.js';
+import { isPattern, matches } from '../topic/index.js';
+import type { MessageLog } from './message-log.js';
+import { CATCH_ALL, deliverNow, Outgoing } from './router.js';
+import type { Session, Twin } from './twin.js';
+
+const PAGE = 500;
+/** Pause the replay while this many bytes wait in the socket (bounded memory for big backlogs). */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+
+/** What one subscription replays: recv in (since, upTo]. */
+export interface Window { since: bigint; upTo: bigint }
+
+/**
+ * Send the logged messages inside `windows` to `twin` while `session` is its open session;
+ * `admits` (undefined: all) skips the topics it may not receive (private topics, spec §6.2).
+ */
+export async function sendWindows(twin: Twin, session: Session, windows: Map<string, Window>, log: MessageLog,
+  admits: ((topic: string) => boolean) | undefined): Promise<void> {
+  if (windows.size === 0) return;
+  let after = [...windows.values()].reduce((a, w) => (w.since < a ? w.since : a), windows.values().next().value!.since);
+  const upTo = [...windows.values()].reduce((a, w) => (w.upTo > a ? w.upTo : a), 0n);
+  const live = (): boolean => twin.session === session && session.link.isOpen;
+  while (after < upTo && live()) {
+    const page = await log.read({ after, upTo, limit: PAGE });
+    if (page.length === 0 || !live()) break;
+    for (const stored of page) if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
+    after = page.at(-1)!.recv;
+    // Bounded memory: the next page waits until the socket and the outbox have drained.
+    while (live() && (session.link.bufferedAmount > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5);
+  }
+}
+
+function deliverStored(twin: Twin, stored: StoredMessage, windows: Map<string, Window>): void {
+  let msg: PubMsg | undefined;
+  const original = (): PubMsg => (msg ??= {
+    type: 'pub', flags: stored.qos, topic: stored.topic, args: decodeValue(stored.data) as unknown[],
+    ...(stored.uid === null ? {} : { id: stored.uid }),
+  });
+  let sentOriginal = false;
+  for (const [sub, { since, upTo }] of windows) {
+    if (stored.recv <= since || stored.recv > upTo || !twin.subscriptions.has(sub)) continue;
+    if (sub === stored.topic || sub === CATCH_ALL) {
+      if (sentOriginal) continue;
+      sentOriginal = true;
+      deliverNow(twin, new Outgoing(original(), null, stored.recv));
+    } else if (isPattern(sub) && matches(sub, stored.topic)) {
+      deliverNow(twin, Outgoing.wildcard(sub, original(), stored.recv));
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -5,7 +5,7 @@
  */
 import { defer, from, ignoreElements, map, Observable, switchMap } from 'rxjs';
 import { newMsgId } from '../codec/msgid.js';
-import { AuthError, RembusError } from '../errors.js';
+import { AuthError, NameTakenError, RembusError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg } from '../protocol/messages.js';
 import type { ComponentKey } from '../security/crypto.js';
@@ -24,6 +24,7 @@ export function identify$(request$: Request$, name: string, key: ComponentKey | 
   return request$({ type: 'identity', id: newMsgId(), cid: name }, 'identity').pipe(
     switchMap((resp) => {
       if (resp.status === STATUS.OK) return [];
+      if (resp.status === STATUS.NAME_ALREADY_TAKEN) throw new NameTakenError(name);
       if (resp.status !== STATUS.CHALLENGE) throw refused(`login of '${name}'`, resp);
       if (key === undefined) {
         throw new AuthError(`login of '${name}' refused: the broker wants a key (challenge) and none was given`, resp.status);

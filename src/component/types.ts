@@ -15,10 +15,19 @@ export type Dialer = (url: string) => Promise<Link> | Observable<Link>;
 export interface ComponentOptions {
   /** RPC, admin and login timeout, ms. Default 10_000 (spec §11, PY). */
   requestTimeout?: number;
-  /** Give up one attempt to open the link after this many ms. Default 10_000. */
+  /**
+   * Give up one attempt to open the link after this many ms; `connect()` also rejects with
+   * `ConnectionError` (naming the last cause) when not up within it. Default 10_000.
+   */
   connectTimeout?: number;
-  /** Reconnect backoff. Default `{ initialDelay: 250, maxDelay: 5_000 }`, retried forever. */
-  reconnect?: Pick<RetryBackoffConfig, 'initialDelay' | 'maxDelay' | 'maxRetries'>;
+  /**
+   * Reconnect backoff. Default `{ initialDelay: 250, maxDelay: 5_000, jitter: 0.5 }`, retried
+   * forever. `failback`: while up on a failover URL, probe the first one this often (ms) and
+   * go back to it once it answers; default 10_000, 0 never.
+   */
+  reconnect?: Pick<RetryBackoffConfig, 'initialDelay' | 'maxDelay' | 'maxRetries' | 'jitter'> & { failback?: number };
+  /** `connect()` only: give up waiting for the first connection when this aborts. Default none. */
+  signal?: AbortSignal;
   /** Publishes held while disconnected (QoS1/2 ones waiting for the link included). Default 10_000. */
   offlineCapacity?: number;
   /** When the offline buffer is full: throw `QueueFullError`, or drop the oldest or the newest. Default 'error'. */

@@ -1,0 +1,27 @@
+/**
+ * Node (see platform.ts): WebSockets through `ws`, whatever the Node version, so TLS options
+ * (`ca`) work and the socket writes stay batched per event-loop turn (ws-link.ts); MQTT
+ * through rembus/mqtt, loaded only for an `mqtt://` URL (mqtt.js is an optional peer).
+ */
+import { polarsFrames } from '../dataframe/polars-frames.js';
+import { importOptional } from '../internal/optional.js';
+import { dialWebSocket } from '../transport/ws-link.js';
+import type { ComponentOptions } from './types.js';
+import type { Platform } from './platform.js';
+
+export const platform: Platform = {
+  // ws passes `ca` to tls.connect, which takes any byte view as well as a string.
+  dial: (url, { connectTimeout, ca }) =>
+    dialWebSocket(url, { connectTimeout, wsOptions: ca === undefined ? {} : { ca: ca as string } }),
+  mqtt: async (url: string, options: ComponentOptions) => {
+    const { mqttComponent } = await importOptional('mqtt', 'an mqtt:// component', () => import('../mqtt/index.js'));
+    return mqttComponent(url, {
+      ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
+      ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout }),
+      ...(options.offlineCapacity === undefined ? {} : { offlineCapacity: options.offlineCapacity }),
+      ...(options.reconnect?.initialDelay === undefined ? {} : { reconnectPeriod: options.reconnect.initialDelay }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+  },
+  frames: () => polarsFrames,
+};

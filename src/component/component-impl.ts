@@ -20,7 +20,6 @@ import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   Message, PresenceState, QoS, Status, SubscribeOptions,
 } from '../types.js';
-import type { ComponentKey } from '../security/crypto.js';
 import { identify$, register$, unregister$ } from './auth.js';
 import type { ClientSession } from './connection.js';
 import { frames } from './frames.js';
@@ -33,7 +32,7 @@ import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations } from './declarations.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
-import type { Component, ComponentOptions, Dialer } from './types.js';
+import type { Component, ComponentKey, ComponentOptions, Dialer } from './types.js';
 import { parseComponentUrls, type ComponentAddress } from './url.js';
 
 interface TopicEntry { subject: Subject<Message>; msgFrom: number }

@@ -5,20 +5,23 @@
  * runs in marble time over an in-memory link.
  */
 import { isObservable, Observable, switchMap, type Subscription } from 'rxjs';
-import { WireCodec, type Frame } from '../codec/wire.js';
-import { ConnectionClosedError } from '../errors.js';
+import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import type { Frame } from '../codec/wire.js';
+import { ConnectionClosedError, DecodeError } from '../errors.js';
 import type { Msg } from '../protocol/messages.js';
 import type { Link } from '../transport/link.js';
 import type { Dialer } from './types.js';
 
-/** A live link with its wire codec. */
+/**
+ * A live link. A component speaks CBOR only (spec §1.1: the broker answers in the kind the peer
+ * sends), so the JSON-RPC codec stays out of the browser bundle.
+ */
 export class ClientSession {
-  readonly codec = new WireCodec();
   /** @param url the broker URL this link was dialled at */
   constructor(readonly link: Link, readonly url: string) {}
 
   send(msg: Msg): void {
-    this.link.send(this.codec.encode(msg));
+    this.link.send(encodeCbor(msg));
   }
 
   /**
@@ -26,10 +29,9 @@ export class ClientSession {
    * so byte strings reach the application as `Uint8Array`s on every platform (no copy).
    */
   decode(frame: Frame): Msg {
-    if (typeof frame !== 'string' && frame.constructor !== Uint8Array) {
-      frame = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
-    }
-    return this.codec.decode(frame);
+    if (typeof frame === 'string') throw new DecodeError('a text frame on a CBOR link');
+    if (frame.constructor !== Uint8Array) frame = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+    return decodeCbor(frame);
   }
 }
 

@@ -6,7 +6,7 @@
 import { polarsFrames } from '../dataframe/polars-frames.js';
 import { importOptional } from '../internal/optional.js';
 import { dialWebSocket } from '../transport/ws-link.js';
-import type { ComponentOptions } from './types.js';
+import type { ComponentKey, ComponentOptions } from './types.js';
 import type { Platform } from './platform.js';
 
 export const platform: Platform = {
@@ -24,4 +24,16 @@ export const platform: Platform = {
     });
   },
   frames: () => polarsFrames,
+  // node:crypto for PEM/DER text and KeyObjects (PKCS#1, SEC1, PKCS#8); WebCrypto for a CryptoKey.
+  signer: async () => {
+    const [node, web] = await Promise.all([import('../security/crypto.js'), import('./webcrypto-sign.js')]);
+    const isCryptoKey = (key: ComponentKey): boolean => typeof key === 'object' && 'algorithm' in key;
+    return {
+      attestationFor: (challenge, cid, key) => isCryptoKey(key) ? web.attestationFor(challenge, cid, key)
+        : node.attestationFor(challenge, cid, key as NodeKey),
+      registrationKey: (key) => isCryptoKey(key) ? web.registrationKey(key) : node.registrationKey(key as NodeKey),
+    };
+  },
 };
+
+type NodeKey = import('../security/crypto.js').ComponentKey;

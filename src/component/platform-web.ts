@@ -16,4 +16,5 @@ const loadArrow = (): Promise<void> => probe ??= import(/* @vite-ignore */ ARROW
 export const platform: Platform = {
   dial: (url, { connectTimeout }) => loadArrow().then(() => dialNativeWebSocket(url, { connectTimeout })),
   frames: () => arrow ?? ipcFrames,
+  signer: () => import('./webcrypto-sign.js'),
 };

@@ -7,7 +7,7 @@
  */
 import type { DataFrameCodec } from '../dataframe/frames.js';
 import type { Link } from '../transport/link.js';
-import type { Component, ComponentOptions } from './types.js';
+import type { Component, ComponentKey, ComponentOptions } from './types.js';
 
 /** Options a platform dialer gets from the component. */
 export interface PlatformDialOptions {
@@ -25,6 +25,14 @@ export interface Platform {
   mqtt?: (url: string, options: ComponentOptions) => Promise<Component>;
   /** The default DataFrame representation. */
   frames(): DataFrameCodec;
+  /** Login signing, loaded when a challenge or a registration needs it. */
+  signer(): Promise<Signer>;
+}
+
+/** Signs login challenges and derives the public key to register (spec §3.3, §3.5). */
+export interface Signer {
+  attestationFor(challenge: Uint8Array, cid: string, key: ComponentKey): Uint8Array | Promise<Uint8Array>;
+  registrationKey(key: ComponentKey): { pubkey: Uint8Array; keyType: number } | Promise<{ pubkey: Uint8Array; keyType: number }>;
 }
 
 export declare const platform: Platform;

@@ -1,12 +1,20 @@
 import type { Observable } from 'rxjs';
 import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
-import type { ComponentKey } from '../security/crypto.js';
 import type { Link } from '../transport/link.js';
 import type { OverflowPolicy, PublishOptions } from './publisher.js';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   Message, PresenceState, Status, SubscribeOptions,
 } from '../types.js';
+
+/** A private key object: a Node `KeyObject` or a WebCrypto `CryptoKey` (structural, so no runtime's types are needed). */
+export interface PrivateKeyObject { readonly type: string }
+
+/**
+ * A component's secret: a private RSA/ECDSA key (PEM text or DER bytes, a `KeyObject`, a
+ * `CryptoKey`), or the text of a shared secret.
+ */
+export type ComponentKey = string | Uint8Array | PrivateKeyObject;
 
 /** Opens a link to `scheme://host:port`; may return a Promise or an Observable of the link. */
 export type Dialer = (url: string) => Promise<Link> | Observable<Link>;

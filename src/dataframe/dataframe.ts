@@ -7,7 +7,8 @@
 import { Tag } from 'cbor-x';
 import type { DataFrame } from 'nodejs-polars';
 import { DecodeError, EncodeError } from '../errors.js';
-import { DATAFRAME_TAG, isDataFrameTag } from './frames.js';
+import { isDataFrameTag } from './frame-tags.js';
+import { DATAFRAME_TAG } from './frames.js';
 import { loadPolars, requirePolars } from './polars.js';
 
 export { DATAFRAME_TAG, isDataFrameTag };

@@ -18,6 +18,7 @@ import { waitFor } from '../integration/helpers.js';
 
 // Page-side code (page.evaluate) runs in the browser, where `window` is the page's global.
 declare const window: any;
+declare const document: any;
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const BUNDLE = fileURLToPath(new URL('../../dist/browser/rembus.js', import.meta.url));
@@ -38,9 +39,13 @@ describe.skipIf(missing !== undefined)('rembus in Chromium', () => {
 
   beforeAll(async () => {
     http = createServer((req, res) => {
-      const body = req.url === '/rembus.js' ? readFileSync(BUNDLE) : readFileSync(PAGE);
-      res.writeHead(200, { 'content-type': req.url === '/rembus.js' ? 'text/javascript' : 'text/html' });
-      res.end(body);
+      const path = new URL(req.url!, 'http://x').pathname;
+      // /rembus.js and the test page, or a file of the repo (the example page and its bundle).
+      const file = path === '/rembus.js' ? BUNDLE : path === '/' ? PAGE
+        : fileURLToPath(new URL(`../..${path.endsWith('/') ? `${path}index.html` : path}`, import.meta.url));
+      if (!existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html' });
+      res.end(readFileSync(file));
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
@@ -134,4 +139,22 @@ describe.skipIf(missing !== undefined)('rembus in Chromium', () => {
     expect(closed).toEqual({ err: 'CONNECTION_CLOSED', statuses: ['closed', 'complete'] });
     await waitFor(() => b.stats().connections === before - 1, { what: 'the broker to drop the page link' });
   }, 90_000);
+
+  it('runs the example page: watches a topic and calls a method', async () => {
+    const example = await browser.newPage();
+    try {
+      await example.goto(`${pageUrl}examples/browser/?broker=ws://127.0.0.1:${port}/example-page`);
+      await example.waitForFunction(() => document.getElementById('status')?.textContent === 'up', undefined, { timeout: 10_000 });
+      await example.waitForFunction(() => document.getElementById('log')?.textContent?.includes('watching **/telemetry'));
+      await peer.rpc('rid');
+      await waitFor(async () => {
+        peer.publish('plant9/dev1/telemetry', { temperature: 22 });
+        return example.evaluate(() => document.getElementById('log')!.textContent!.includes('plant9/dev1/telemetry'));
+      }, { timeout: 10_000, interval: 200, what: 'the example page to show the publish' });
+      await example.click('#call button');
+      await example.waitForFunction(() => document.getElementById('log')!.textContent!.includes('add → 3'), undefined, { timeout: 10_000 });
+    } finally {
+      await example.close();
+    }
+  }, 60_000);
 });

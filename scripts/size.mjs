@@ -61,7 +61,7 @@ try {
       writeFileSync(src, entry);
       const file = join(peer.dir, 'bundle.js');
       await build({ entryPoints: [src], bundle: true, format: 'esm', platform: 'browser', minify: true, outfile: file,
-        logLevel: 'silent', absWorkingDir: peer.dir, external: ['rxjs'] });
+        logLevel: 'silent', absWorkingDir: peer.dir, external: ['rxjs', 'crypto'] }); // nats.ws: a guarded Node fallback
       const size = gz(file);
       console.log(`${name}: browser bundle ${kib(size.min)} minified, ${kib(size.gz)} gzip; install ${mib(peer.total - peer.rxjs)} besides rxjs`);
     }

@@ -55,7 +55,7 @@ try {
 
   if (process.argv.includes('--peers')) {
     for (const [name, pkg, entry] of [['nats.ws', 'nats.ws', "export { connect } from 'nats.ws';"],
-      ['mqtt', 'mqtt', "export { connect } from 'mqtt';"]]) {
+      ['mqtt', 'mqtt', "import * as mqtt from 'mqtt'; export default mqtt;"]]) {
       const peer = install(name, [pkg]);
       const src = join(peer.dir, 'entry.mjs');
       writeFileSync(src, entry);

@@ -4,7 +4,8 @@
  * {@link ArrowIpc} bytes; `useDataFrames()` replaces it for the process.
  */
 import { platform } from '#platform';
-import { frameConversions, type DataFrameCodec } from '../dataframe/frames.js';
+import { frameConversions } from '../dataframe/frame-tags.js';
+import type { DataFrameCodec } from '../dataframe/frames.js';
 
 let chosen: DataFrameCodec | undefined;
 

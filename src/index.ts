@@ -2,6 +2,9 @@ export { component, connect } from './component/component.js';
 export { register, unregister } from './component/register.js';
 export type { RegisterOptions } from './component/register.js';
 export { Now, LastReceived, period } from './component/msgfrom.js';
+export { useDataFrames } from './component/frames.js';
+export { ArrowIpc, ipcFrames, arrowFrames } from './dataframe/frames.js';
+export type { DataFrameCodec, ArrowModule } from './dataframe/frames.js';
 export { parseComponentUrl, DEFAULT_BASE_URL } from './component/url.js';
 export type { Component, ComponentOptions, Dialer } from './component/types.js';
 export type { OverflowPolicy, PublishOptions } from './component/publisher.js';
@@ -13,5 +16,6 @@ export type {
 export {
   RembusError, ConnectionError, ConnectionClosedError, AuthError, InvalidTopicError, EncodeError, DecodeError,
   ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, ActionPreemptedError,
-  QuorumError, NotSupportedError, UnauthorizedError, TwinLimitError, statusName,
+  QuorumError, NotSupportedError, UnauthorizedError, TwinLimitError, NameTakenError, UnsupportedSchemeError,
+  MissingPackageError, statusName,
 } from './errors.js';

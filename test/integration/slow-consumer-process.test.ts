@@ -93,12 +93,14 @@ describe('a stalled ** subscriber against a broker process', () => {
     expect(got.b).toEqual(all);
     // Held for the stalled reader when it was cut: what the 2 s deadline let pile up past 1 MiB,
     // below maxBufferedBytes (64 MiB). The process grew by less than that plus its working set
-    // for the traffic (tens of MiB of frames went through it).
+    // for the traffic (tens of MiB of frames went through it; on a loaded box GC runs late, so
+    // the bound leaves room — unbounded holding grows by the GiB of frames sent, and the old
+    // pooled-buffer bug held 345 MiB for 1.5 MB of frames).
     const line = broker.stderr().split('\n').find((l) => l.includes('slow consumer cut'))!;
     const held = (JSON.parse(line) as { buffered: number }).buffered;
     expect(held).toBeGreaterThan(1024 * 1024);
     expect(held).toBeLessThanOrEqual(64 * 1024 * 1024);
-    expect(peak - before).toBeLessThan(128);
+    expect(peak - before).toBeLessThan(200);
     stuck.terminate();
   }, 90_000);
 });

@@ -10,6 +10,7 @@ import { STATUS, type AdminMsg, type Msg, type MsgId } from '../protocol/message
 import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
 import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
 import { memorySecurityStore } from '../security/memory-store.js';
+import { StoreFailedError } from '../store/errors.js';
 import { memoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
@@ -61,6 +62,8 @@ export class BrokerImpl {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly started = Date.now();
   closed = false;
+  /** Why the broker stopped by itself, when it did. */
+  failure: StoreFailedError | undefined;
   private readonly maxInflight: number | undefined;
   private readonly flow: FlowControl;
   private readonly publishes: PublishPath;
@@ -96,9 +99,10 @@ export class BrokerImpl {
     this.maxInflight = options.maxInflight;
     this.flow = new FlowControl(options.flowControl ?? {}, this.log);
     this.store = options.store ?? memoryStore();
-    this.twins = new TwinPersistence(this.store, () => this.named.values(), this.log);
+    this.twins = new TwinPersistence(this.store);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
-      this.log, [() => this.twins.flushDirty()]);
+      this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err),
+        ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
     this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log });
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
@@ -241,11 +245,9 @@ export class BrokerImpl {
           this.guard.replayable(twin));
       }
       if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
-        // Declarations of a named twin are durable before they are confirmed.
-        this.twins.save(twin).then(
-          () => this.reply(session, msg.id, status, data),
-          (err: unknown) => this.reply(session, msg.id, STATUS.ERROR, `not persisted: ${errorText(err)}`),
-        );
+        // Declarations of a named twin are durable (one key each, with the next commit) before they are confirmed.
+        this.twins.declared(twin, cmd, msg.topic);
+        this.messageLog.afterCommit(() => this.reply(session, msg.id, status, data));
         return;
       }
     }
@@ -269,7 +271,7 @@ export class BrokerImpl {
     // Anything the connection declared before identifying belonged to a throw-away twin.
     this.router.drop(session.twin);
     session.twin.session = null;
-    const twin = existing ?? new Twin(cid, false);
+    const twin = existing ?? this.twins.attach(new Twin(cid, false));
     this.named.set(cid, twin);
     this.bind(twin, session);
     this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
@@ -285,8 +287,11 @@ export class BrokerImpl {
     twin.outbox ??= new Outbox({
       ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity,
       ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
-      sendAck2: (id) => twin.session?.send({ type: 'ack2', id }),
-      delivered: (recv) => twin.delivered(recv),
+      delivered: (recv, ack2) => {
+        twin.delivered(recv);
+        // ACK2 lets the subscriber forget the id: only once the mark that covers it is durable.
+        if (ack2.length > 0) this.messageLog.afterCommit(() => this.sendAck2(twin, ack2));
+      },
       log: this.log.child({ cid: twin.name }),
     });
   }
@@ -326,6 +331,19 @@ export class BrokerImpl {
       if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
     }
     this.rpc.detach(session);
+  }
+
+  private sendAck2(twin: Twin, ids: readonly MsgId[]): void {
+    const session = twin.session;
+    if (session === null || !session.link.isOpen) return;
+    for (const id of ids) session.send({ type: 'ack2', id });
+  }
+
+  /** The store is lost: nothing more is acknowledged; the broker closes (a supervisor restarts it). */
+  private storeFailed(err: unknown): void {
+    this.failure = new StoreFailedError(`durable store failed: ${errorText(err)}`, { cause: err });
+    this.log.error({ err: errorText(err) }, 'durable store failed: broker stopping');
+    this.onShutdown();
   }
 
   stats(): BrokerStats {

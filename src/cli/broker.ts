@@ -19,6 +19,8 @@ interface BrokerFlags {
   key?: string;
   mqtt?: string;
   join: string[];
+  fsync: 'off' | 'interval' | 'always';
+  fsyncInterval?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -27,7 +29,9 @@ export function registerBroker(program: Command, env: Env): void {
     .description('run a broker (--name sets its name, answered by the rid RPC; default "broker")')
     .option('--port <port>', `WebSocket port, 0 for any free one (env REMBUS_PORT, default ${DEFAULT_PORT})`, intArg('port', 0, 65_535))
     .option('--host <host>', 'interface to listen on', '0.0.0.0')
-    .option('--data-dir <dir>', 'durable state (DuckDB file <dir>/<name>.duckdb) (env REMBUS_DIR, default ~/.config/rembus)')
+    .option('--data-dir <dir>', 'durable state (LMDB file <dir>/<name>.lmdb; schema tables in <dir>/<name>.duckdb) (env REMBUS_DIR, default ~/.config/rembus)')
+    .option('--fsync <mode>', 'what an ACK waits for: off (written to the OS: survives a killed broker), interval (and synced every --fsync-interval ms), always (synced to disk: survives power loss)', fsyncArg, 'off')
+    .option('--fsync-interval <ms>', 'sync period of --fsync interval', intArg('fsync-interval', 1, 3_600_000))
     .option('--no-persist', 'keep the message log, twins and security settings in memory only')
     .option('--admin <name>', 'make NAME an admin (repeatable; added to <data-dir>/<name>/admins.json)', collect, [])
     .option('--cert <file>', 'serve wss:// with this certificate chain (PEM); needs --key')
@@ -51,7 +55,8 @@ export function registerBroker(program: Command, env: Env): void {
       try {
         running = await broker({
           port, host: flags.host, name: globals.name ?? 'broker', logger: log.child({ component: 'broker' }),
-          ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env) } : {}),
+          ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env), fsync: flags.fsync } : {}),
+          ...(flags.fsyncInterval === undefined ? {} : { fsyncInterval: flags.fsyncInterval }),
           ...optional('schema', flags.schema ?? env['REMBUS_SCHEMA']),
           ...optional('ducklake', flags.ducklake ?? env['DUCKLAKE_URL']),
           ...(flags.admin.length > 0 ? { admins: flags.admin } : {}),
@@ -72,8 +77,15 @@ export function registerBroker(program: Command, env: Env): void {
       const signal = await Promise.race([stop, running.closed.then(() => 'shutdown' as const)]);
       log.info({ signal }, 'broker stopping');
       await running.close();
+      // A store that failed for good: exit non-zero so a supervisor restarts the broker.
+      if (running.failure !== undefined) throw new CliError(running.failure.message, EXIT.failure, { cause: running.failure });
       log.info('broker stopped');
     });
+}
+
+function fsyncArg(value: string): 'off' | 'interval' | 'always' {
+  if (value === 'off' || value === 'interval' || value === 'always') return value;
+  throw new CliError(`--fsync must be off, interval or always, not ${JSON.stringify(value)}`, EXIT.usage);
 }
 
 function collect(value: string, previous: string[]): string[] {

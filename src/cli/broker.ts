@@ -21,6 +21,7 @@ interface BrokerFlags {
   join: string[];
   fsync: 'off' | 'interval' | 'always';
   fsyncInterval?: number;
+  storeFailureTimeout?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -32,6 +33,7 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--data-dir <dir>', 'durable state (LMDB file <dir>/<name>.lmdb; schema tables in <dir>/<name>.duckdb) (env REMBUS_DIR, default ~/.config/rembus)')
     .option('--fsync <mode>', 'what an ACK waits for: off (written to the OS: survives a killed broker), interval (and synced every --fsync-interval ms), always (synced to disk: survives power loss)', fsyncArg, 'off')
     .option('--fsync-interval <ms>', 'sync period of --fsync interval', intArg('fsync-interval', 1, 3_600_000))
+    .option('--store-failure-timeout <ms>', 'a store failing this long (full disk, I/O error) stops the broker with exit code 3 (default 30000)', intArg('store-failure-timeout', 0, 86_400_000))
     .option('--no-persist', 'keep the message log, twins and security settings in memory only')
     .option('--admin <name>', 'make NAME an admin (repeatable; added to <data-dir>/<name>/admins.json)', collect, [])
     .option('--cert <file>', 'serve wss:// with this certificate chain (PEM); needs --key')
@@ -57,6 +59,7 @@ export function registerBroker(program: Command, env: Env): void {
           port, host: flags.host, name: globals.name ?? 'broker', logger: log.child({ component: 'broker' }),
           ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env), fsync: flags.fsync } : {}),
           ...(flags.fsyncInterval === undefined ? {} : { fsyncInterval: flags.fsyncInterval }),
+          ...(flags.storeFailureTimeout === undefined ? {} : { storeFailureTimeout: flags.storeFailureTimeout }),
           ...optional('schema', flags.schema ?? env['REMBUS_SCHEMA']),
           ...optional('ducklake', flags.ducklake ?? env['DUCKLAKE_URL']),
           ...(flags.admin.length > 0 ? { admins: flags.admin } : {}),

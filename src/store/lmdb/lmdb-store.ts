@@ -91,17 +91,19 @@ class LmdbStoreImpl implements Store {
   async pruneMessages(before: bigint): Promise<number> {
     let removed = 0;
     await this.write(() => {
+      // Read first, then change: no removal under a live cursor.
+      const drop: Buffer[] = [];
+      let kept: StoredMessage[] = [];
       for (const { key, value } of this.log.getRange({})) {
         const record = decodeRecord(value);
         if (record.first >= before) break;
-        this.log.removeSync(key);
-        const kept = record.rows.filter((m) => m.recv >= before);
+        drop.push(key);
+        kept = record.rows.filter((m) => m.recv >= before);
         removed += record.rows.length - kept.length;
-        if (kept.length > 0) {
-          this.log.putSync(recvKey(kept[0]!.recv), encodeRecord(kept));
-          break;
-        }
+        if (kept.length > 0) break;
       }
+      for (const key of drop) this.log.removeSync(key);
+      if (kept.length > 0) this.log.putSync(recvKey(kept[0]!.recv), encodeRecord(kept));
     });
     return removed;
   }
@@ -210,7 +212,7 @@ class LmdbStoreImpl implements Store {
   private removeTwin(name: string): void {
     for (const kind of ['m', 's', 'e', 'q'] as const) {
       const { start, end } = twinPrefix(kind, name);
-      for (const key of this.twins.getKeys({ start, end })) this.twins.removeSync(key);
+      for (const key of [...this.twins.getKeys({ start, end })]) this.twins.removeSync(key);
     }
   }
 }

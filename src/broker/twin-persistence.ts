@@ -76,6 +76,16 @@ export class TwinPersistence {
     };
   }
 
+  /**
+   * Stop following a twin that is being dropped (twin expiry): its pending changes are
+   * discarded, so the next commit cannot write keys back after `Store.deleteTwin`.
+   */
+  forget(twin: Twin): void {
+    this.dirty.delete(twin);
+    twin.onChange = undefined;
+    twin.changed = newChanges();
+  }
+
   private readonly track = (twin: Twin): void => {
     this.dirty.add(twin);
   };

@@ -71,6 +71,11 @@ export class MessageLog {
     return this.buffer.length + this.writing.length;
   }
 
+  /** The buffer is full: a QoS1/2 publish is not taken (not acked, so its publisher re-sends it). */
+  get saturated(): boolean {
+    return this.buffer.length >= this.capacity;
+  }
+
   /** The newest receive time handed out. */
   get head(): bigint {
     return this.last;
@@ -91,10 +96,12 @@ export class MessageLog {
     const recv = this.now();
     if (this.closed) return recv;
     if (this.buffer.length >= this.capacity) {
-      // The store cannot keep up: shed the oldest unflushed QoS0 entry rather than grow.
+      // The store cannot keep up: shed the oldest unflushed QoS0 entry rather than grow. A
+      // QoS1/2 entry is never shed (its ACK may be waiting): the publish path refuses new
+      // ones while the buffer is `saturated`.
       const at = this.buffer.findIndex((m) => (m.qos & 0x30) === 0);
-      this.buffer.splice(at >= 0 ? at : 0, 1);
-      this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest entry dropped');
+      if (at >= 0) this.buffer.splice(at, 1);
+      this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
     this.buffer.push({
       recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),

@@ -42,6 +42,11 @@ export class PublishPath {
       this.accept(twin, msg, frame, twin.name);
       return;
     }
+    if (this.deps.messageLog.saturated) {
+      // The store is behind (or failing) and the log buffer is full: not taken, not acked.
+      this.deps.log.warn({ cid: twin.name }, 'message log full: acknowledged publish refused');
+      return;
+    }
     // Every copy is acked; QoS2 copies seen before are not delivered again (spec §4.2). The
     // id joins the twin's QoS2 set in the same commit as the message's log row.
     if (qos !== 0x30 || twin.rememberQos2(msg.id)) this.accept(twin, msg, frame, twin.name);

@@ -85,6 +85,23 @@ describe('ACK, ACK2 and confirmations wait for their commit', () => {
     await until(() => of(p, 'ack').length === 2, 'the second ACK');
   });
 
+  it('refuses (never acks) a QoS1 publish while the log buffer is full, and drops none it took', async () => {
+    const gate = new GatedStore();
+    running = await broker({ port: 0, host: '127.0.0.1', store: gate.store, logCapacity: 2 });
+    const p = await client(running.url!, 'pub');
+    const ids = [newMsgId(), newMsgId(), newMsgId(), newMsgId()];
+    pub(p, ids[0]!, 0);
+    await until(() => gate.held.length === 1, 'the first commit'); // holds ids[0]
+    for (let i = 1; i < 4; i++) pub(p, ids[i]!, i); // 1 and 2 fill the buffer; 3 is refused
+    await settle();
+    gate.release();
+    await until(() => gate.held.length === 1, 'the second commit');
+    expect(gate.release().messages.map((m) => m.uid)).toEqual([ids[1], ids[2]]);
+    await until(() => of(p, 'ack').length === 3, 'three ACKs');
+    await settle();
+    expect(of(p, 'ack')).toEqual(ids.slice(0, 3).map((id) => ({ type: 'ack', id })));
+  });
+
   it('sends ACK2 to a subscriber only once the mark covering the message is committed', async () => {
     const gate = new GatedStore();
     running = await broker({ port: 0, host: '127.0.0.1', store: gate.store });

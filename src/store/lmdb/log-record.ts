@@ -30,12 +30,16 @@ export function recvKey(recv: bigint): Buffer {
 }
 
 export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
-  const topicBytes = new Array<number>(rows.length);
+  // A stream repeats its topics: each distinct one is encoded once per record.
+  const topics = new Map<string, Buffer>();
+  const topicBytes = new Array<Buffer>(rows.length);
   let size = HEAD;
   for (let i = 0; i < rows.length; i++) {
     const m = rows[i]!;
-    topicBytes[i] = Buffer.byteLength(m.topic, 'utf8');
-    size += FIXED + topicBytes[i]! + m.data.byteLength;
+    let t = topics.get(m.topic);
+    if (t === undefined) topics.set(m.topic, t = Buffer.from(m.topic, 'utf8'));
+    topicBytes[i] = t;
+    size += FIXED + t.byteLength + m.data.byteLength;
   }
   const out = Buffer.allocUnsafe(size);
   out.writeUInt8(VERSION, 0);
@@ -49,9 +53,11 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
     out[at + 9] = (m.uid === null ? 0 : 1) | (m.slot === null ? 0 : 2);
     out.writeBigUInt64LE(m.uid ?? 0n, at + 10);
     out.writeUInt32LE(m.slot ?? 0, at + 18);
-    out.writeUInt32LE(topicBytes[i]!, at + 22);
+    const t = topicBytes[i]!;
+    out.writeUInt32LE(t.byteLength, at + 22);
     at += 26;
-    at += out.write(m.topic, at, 'utf8');
+    out.set(t, at);
+    at += t.byteLength;
     out.writeUInt32LE(m.data.byteLength, at);
     at += 4;
     out.set(m.data, at);

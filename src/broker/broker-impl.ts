@@ -289,8 +289,11 @@ export class BrokerImpl {
       ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
       delivered: (recv, ack2) => {
         twin.delivered(recv);
-        // ACK2 lets the subscriber forget the id: only once the mark that covers it is durable.
-        if (ack2.length > 0) this.messageLog.afterCommit(() => this.sendAck2(twin, ack2));
+        // ACK2 lets the subscriber forget the id: only once the mark that covers it is durable
+        // (an anonymous twin has no durable mark: at once).
+        if (ack2.length === 0) return;
+        if (twin.anonymous) this.sendAck2(twin, ack2);
+        else this.messageLog.afterCommit(() => this.sendAck2(twin, ack2));
       },
       log: this.log.child({ cid: twin.name }),
     });

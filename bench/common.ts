@@ -292,3 +292,38 @@ async function rpcRole(args: Args, call: (i: number) => Promise<unknown>): Promi
   if (warmup > 0) await driveCalls(warmup, concurrency, call, check);
   tell({ type: 'result', ...(await driveCalls(count, concurrency, call, check)) });
 }
+
+/**
+ * W10: the awaited publisher of every client: `ready` at once; on `go`, `warmup` then `count`
+ * publishes, each awaited (its ACK, QoS2: its completion) before the next, as one `result`
+ * message like an RPC caller's (calls, first, last, p50us, p99us, errors). On `stop` it
+ * reports the publishes done so far (a slow mode, e.g. fsync always on a slow disk).
+ */
+export function awaitedPublisher(args: Args, publish: (i: number) => Promise<unknown>): void {
+  let stopped = false;
+  onParent({
+    go: () => void (async () => {
+      const warmup = num(args, 'warmup', 0);
+      for (let i = 0; i < warmup && !stopped; i++) await publish(i);
+      const count = num(args, 'count');
+      const latencies: number[] = [];
+      let errors = 0;
+      const t0 = now();
+      for (let i = 0; i < count && !stopped; i++) {
+        const start = performance.now();
+        try {
+          await publish(warmup + i);
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - start);
+      }
+      const t1 = now();
+      const sorted = latencies.sort((a, b) => a - b);
+      const pct = (p: number): number => (sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))] ?? 0) * 1000;
+      tell({ type: 'result', calls: latencies.length, errors, first: t0, last: t1, p50us: pct(0.5), p99us: pct(0.99) });
+    })().catch(die),
+    stop: () => { stopped = true; },
+  });
+  tell({ type: 'ready' });
+}

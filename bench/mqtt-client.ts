@@ -17,13 +17,14 @@ import { randomUUID } from 'node:crypto';
 import { Decoder, Encoder } from 'cbor-x';
 import { connectAsync, type MqttClient } from 'mqtt';
 import {
-  Counter, die, now, num, onParent, paced, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
+  awaitedPublisher, Counter, die, now, num, onParent, paced, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
 } from './common.js';
 
 const args = parseArgs();
 const url = str(args, 'url');
 const mode = str(args, 'mode');
 const qos = num(args, 'qos', 0) === 1 ? 1 : 0;
+const awaitedQos = num(args, 'qos', 0) === 2 ? 2 : 1;
 const encoder = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 
@@ -84,6 +85,11 @@ async function main(): Promise<void> {
       });
       await client.subscribeAsync(REQUEST_TOPIC, { qos: 0 });
       tell({ type: 'ready' });
+      return;
+    }
+    case 'awaited': {
+      // W10: publishAsync resolves on PUBACK (QoS1) or PUBCOMP (QoS2).
+      awaitedPublisher(args, (i) => client.publishAsync('bench/telemetry', encoder.encode(telemetry(i)), { qos: awaitedQos }));
       return;
     }
     case 'rpc-caller': {

@@ -4,6 +4,7 @@
  *
  * Usage (from run.ts): `tsx bench/rembus-broker.ts [--data-dir D --schema telemetry [--ingest N]]`
  *
+ * - `--data-dir D [--fsync off|interval|always]`: a durable broker (LMDB log `D/broker.lmdb`).
  * - `--data-dir D --schema telemetry`: `broker({ …, dataDir: D, schema: TELEMETRY_SCHEMA })`, so
  *   matching publishes are persisted into DuckDB (`D/broker.duckdb`). run.ts creates and
  *   removes D. The `stats` IPC message answers `{ type: 'result', persisted, rejected, batches, dropped }`.
@@ -44,6 +45,7 @@ try {
   const b = await broker({
     port: 0, host: '127.0.0.1', ...(watchSlow ? { logger } : {}),
     ...(dataDir === undefined ? {} : { dataDir: str(args, 'data-dir') }),
+    ...(args['fsync'] === undefined ? {} : { fsync: str(args, 'fsync') as 'off' | 'interval' | 'always' }),
     ...(schemaName === undefined ? {} : { schema: TELEMETRY_SCHEMA }),
   });
   const schemaStats = (): { persisted: number; rejected: number; batches: number; dropped: number } =>

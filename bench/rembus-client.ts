@@ -10,6 +10,8 @@
  *   frame built per topic before `go`, each encoded by the component as it is published).
  * - `rpc-server`: `expose('add', (a, b) => a + b)`.
  * - `rpc-caller --count N [--concurrency K] [--warmup W]`: `rpc$('add', i, 1)` calls.
+ * - `awaited --count N --qos 1|2 [--warmup W]` (W10): `publishAsync(topic, [payload], { qos })`,
+ *   each awaited before the next.
  *
  * QoS1 (W6): `publish$(topic, args, { qos: 1 })`, which completes on the broker's ACK. Should the
  * component lack it (older src), the role reports "n/a (QoS1 API pending)" instead of a number;
@@ -18,12 +20,13 @@
 import { firstValueFrom } from 'rxjs';
 import { connect, type Component } from '../src/index.js';
 import {
-  Counter, die, FRAME_ROWS, now, num, onParent, paced, parseArgs, payloadFor, qos0Publisher, rpcCaller, schemaFrame, str, tell, telemetry, topicFor,
+  awaitedPublisher, Counter, die, FRAME_ROWS, now, num, onParent, paced, parseArgs, payloadFor, qos0Publisher, rpcCaller, schemaFrame, str, tell, telemetry, topicFor,
 } from './common.js';
 
 const args = parseArgs();
 const url = str(args, 'url');
 const mode = str(args, 'mode');
+const EXACT = 'bench/telemetry';
 
 async function main(): Promise<void> {
   const qos = num(args, 'qos', 0);
@@ -102,6 +105,11 @@ async function main(): Promise<void> {
     }
     case 'rpc-caller': {
       rpcCaller(args, (i) => firstValueFrom(node.rpc$('add', i, 1)));
+      return;
+    }
+    case 'awaited': {
+      const q = qos === 2 ? 2 : 1;
+      awaitedPublisher(args, (i) => node.publishAsync(EXACT, [telemetry(i)], { qos: q }));
       return;
     }
     default:

@@ -150,7 +150,12 @@ type Plan =
   | { kind: 'ingest'; count: number; frameRows?: number }
   | { kind: 'live-schema'; count: number }
   /** W11: pair A (1 → 1, `countA`), pair B (1 → 2, `countB`), with and without a stalled `**` reader. */
-  | { kind: 'isolation'; countA: number; countB: number };
+  | { kind: 'isolation'; countA: number; countB: number }
+
+  /** W10: `count` publishes at QoS1 then `count` at QoS2, each awaited; `durable`: rembus phases (W10d). */
+  | { kind: 'awaited'; count: number; warmup: number; durable?: boolean }
+  /** W6d: the W6 workload against rembus in memory, then durable with each fsync mode. */
+  | { kind: 'qos1-durable'; count: number };
 
 /**
  * `rembusOnly`: the other systems are not run and get no rows. `phases`: brokers started one
@@ -239,7 +244,7 @@ const WORKLOADS: Workload[] = [
   },
   {
     id: 'W9', title: `live 1 → 1, ${n(200_000).toLocaleString('en')} QoS0 messages on \`${W9_TOPIC}\`, against a broker in memory, `
-      + `a durable one (dataDir: the message log in DuckDB) and a durable one with the telemetry schema `
+      + `a durable one (dataDir: the message log in LMDB) and a durable one with the telemetry schema `
       + `(rembus only; three brokers one after the other in each run, the order rotating between runs)`,
     plan: { kind: 'live-schema', count: n(200_000) }, limitMs: 15_000, rembusOnly: true, phases: 3,
     metrics: [
@@ -248,6 +253,7 @@ const WORKLOADS: Workload[] = [
       { key: 'W9.with', label: 'W9 1→1 live, durable log and schema', unit: 'msgs/s', higherIsBetter: true },
       { key: 'W9.ratio', label: 'W9 with ÷ in memory (per run)', unit: '×', higherIsBetter: true, target: LIVE_RATIO_TARGET },
       { key: 'W9.schemaRatio', label: 'W9 with ÷ durable (per run): the schema alone', unit: '×', higherIsBetter: true },
+      { key: 'W9.logRatio', label: 'W9 durable log ÷ in memory (per run)', unit: '×', higherIsBetter: true, target: 0.9 },
     ],
   },
   {
@@ -270,6 +276,48 @@ const WORKLOADS: Workload[] = [
     ],
   },
 ];
+
+/** Durable variants: the broker of each phase (`mem`: in memory; else `dataDir` and that fsync mode). */
+const DURABLE_PHASES = ['mem', 'off', 'interval', 'always'] as const;
+type DurablePhase = typeof DURABLE_PHASES[number];
+const PHASE_TEXT: Record<DurablePhase, string> = {
+  mem: 'in memory', off: 'durable, fsync off', interval: 'durable, fsync interval', always: 'durable, fsync always',
+};
+WORKLOADS.push(
+  {
+    id: 'W10', title: `awaited publishes: one publisher awaiting each ACK, ${n(5_000).toLocaleString('en')} QoS1 then `
+      + `${n(5_000).toLocaleString('en')} QoS2 messages (after ${n(500)} warm-up each), no subscriber; rembus in memory`,
+    plan: { kind: 'awaited', count: n(5_000), warmup: n(500) }, limitMs: 30_000, phases: 2,
+    metrics: [
+      { key: 'W10.q1.p50', label: 'W10 awaited QoS1 p50', unit: 'µs', higherIsBetter: false },
+      { key: 'W10.q1', label: 'W10 awaited QoS1', unit: 'msgs/s', higherIsBetter: true },
+      { key: 'W10.q2.p50', label: 'W10 awaited QoS2 p50', unit: 'µs', higherIsBetter: false },
+      { key: 'W10.q2', label: 'W10 awaited QoS2', unit: 'msgs/s', higherIsBetter: true },
+    ],
+  },
+  {
+    id: 'W10d', title: `W10 against rembus in memory and durable with each fsync mode, one broker after the other in each run (rembus only)`,
+    plan: { kind: 'awaited', count: n(5_000), warmup: n(500), durable: true }, limitMs: 15_000, rembusOnly: true,
+    phases: DURABLE_PHASES.length,
+    metrics: [
+      ...DURABLE_PHASES.flatMap((ph): Metric[] => [
+        { key: `W10d.${ph}.q1.p50`, label: `W10 QoS1 p50, ${PHASE_TEXT[ph]}`, unit: 'µs', higherIsBetter: false },
+        { key: `W10d.${ph}.q2.p50`, label: `W10 QoS2 p50, ${PHASE_TEXT[ph]}`, unit: 'µs', higherIsBetter: false },
+        { key: `W10d.${ph}.q1`, label: `W10 QoS1, ${PHASE_TEXT[ph]}`, unit: 'msgs/s', higherIsBetter: true },
+        { key: `W10d.${ph}.q2`, label: `W10 QoS2, ${PHASE_TEXT[ph]}`, unit: 'msgs/s', higherIsBetter: true },
+      ]),
+      { key: 'W10d.ratio', label: 'W10 QoS1 durable (fsync off) ÷ in memory (per run)', unit: '×', higherIsBetter: true, target: 0.5 },
+    ],
+  },
+  {
+    id: 'W6d', title: `W6 (QoS1 1 → 1, ${n(50_000).toLocaleString('en')} messages) against rembus in memory and durable with each fsync mode (rembus only)`,
+    plan: { kind: 'qos1-durable', count: n(50_000) }, limitMs: 12_000, rembusOnly: true, phases: DURABLE_PHASES.length,
+    metrics: [
+      ...DURABLE_PHASES.map((ph): Metric => ({ key: `W6d.${ph}`, label: `W6 QoS1 acked at publisher, ${PHASE_TEXT[ph]}`, unit: 'msgs/s', higherIsBetter: true })),
+      { key: 'W6d.ratio', label: 'W6 durable (fsync off) ÷ in memory (per run)', unit: '×', higherIsBetter: true, target: 0.8 },
+    ],
+  },
+);
 
 const SELECTED = WORKLOADS.filter((w) => ONLY === undefined || ONLY.includes(w.id.toUpperCase()) || (w.id === 'W2' && ONLY.includes('W7')));
 
@@ -611,6 +659,65 @@ async function liveSchema(run: RunContext, system: System, w: Workload & { plan:
   };
   values['W9.ratio'] = ratio(values['W9.with']!, values['W9.without']!);
   values['W9.schemaRatio'] = ratio(values['W9.with']!, values['W9.durable']!);
+  values['W9.logRatio'] = ratio(values['W9.durable']!, values['W9.without']!);
+  return values;
+}
+
+/** A rembus broker for one durable phase (`mem`: in memory). */
+function phaseBroker(phase: DurablePhase): (ctx: RunContext) => Promise<number> {
+  return async (ctx) => {
+    const args = phase === 'mem' ? [] : ['--data-dir', ctx.tempDir('bench-rembus-durable-'), '--fsync', phase];
+    const role = ctx.spawn('rembus-broker.ts', args, { profile: true, broker: true });
+    return (expectType(await role.next('ready', 'na'), 'ready', 'broker') as { port?: number }).port!;
+  };
+}
+
+/** Phases in an order that rotates between runs. */
+function rotated<T>(xs: readonly T[], runIndex: number): T[] {
+  return [...xs.slice(runIndex % xs.length), ...xs.slice(0, runIndex % xs.length)];
+}
+
+function perRunRatio(over: Value | undefined, under: Value | undefined): Value {
+  if (over === undefined || under === undefined) return { value: 0, incomplete: 'missing phase' };
+  const incomplete = [over.incomplete, under.incomplete].filter((x) => x !== undefined).join('; ');
+  return { value: under.value > 0 ? over.value / under.value : 0, ...(incomplete === '' ? {} : { incomplete }) };
+}
+
+/** W10: QoS1 then QoS2, each publish awaited, against one broker. */
+async function awaitedRun(run: RunContext, system: System, w: Workload & { plan: { kind: 'awaited' } },
+  startBroker: (run: RunContext) => Promise<number>, prefix: string): Promise<Record<string, Value>> {
+  if (!system.qos1) throw new RunFailure('na', 'n/a (no per-message ack)');
+  const port = await startBroker(run);
+  const values: Record<string, Value> = {};
+  for (const qos of [1, 2]) {
+    const pub = run.spawn(system.clientScript, ['--mode', 'awaited', '--url', system.url(port), '--count', String(w.plan.count),
+      '--warmup', String(w.plan.warmup), '--qos', String(qos)], { profile: true });
+    expectType(await pub.next('ready', 'na'), 'ready', 'awaited publisher');
+    pub.send({ type: 'go' });
+    const [msg] = await collect([pub], Date.now() + w.limitMs);
+    const r = expectType(msg!, 'result', 'awaited publisher') as Record<string, number>;
+    if (r['errors']! > 0) throw new RunFailure('error', `${r['errors']} publishes failed`);
+    const incomplete = r['calls']! < w.plan.count ? { incomplete: `${r['calls']!.toLocaleString('en')}/${w.plan.count.toLocaleString('en')} within the limit` } : {};
+    values[`${prefix}.q${qos}`] = { value: rate(r['calls']!, r['first']!, r['last']!), ...incomplete };
+    values[`${prefix}.q${qos}.p50`] = { value: r['p50us']!, ...incomplete };
+  }
+  return values;
+}
+
+async function durableVariants(run: RunContext, system: System, w: Workload, runIndex: number): Promise<Record<string, Value>> {
+  const values: Record<string, Value> = {};
+  for (const phase of rotated(DURABLE_PHASES, runIndex)) {
+    if (w.plan.kind === 'awaited') {
+      Object.assign(values, await awaitedRun(run, system, w as Workload & { plan: { kind: 'awaited' } }, phaseBroker(phase), `W10d.${phase}`));
+    } else {
+      const w6 = { ...w, id: 'W6', plan: { kind: 'pubsub', subscribers: 1, count: (w.plan as { count: number }).count, topics: 1, qos: 1 } } as
+        Workload & { plan: { kind: 'pubsub' } };
+      values[`W6d.${phase}`] = (await pubsub(run, system, w6, phaseBroker(phase)))['W6.pub']!;
+    }
+    await run.close();
+  }
+  if (w.plan.kind === 'awaited') values['W10d.ratio'] = perRunRatio(values['W10d.off.q1'], values['W10d.mem.q1']);
+  else values['W6d.ratio'] = perRunRatio(values['W6d.off'], values['W6d.mem']);
   return values;
 }
 
@@ -695,6 +802,8 @@ async function runOnce(w: Workload, system: System, runIndex: number): Promise<R
       const values = w.plan.kind === 'rpc' ? await rpc(run, system, w as Workload & { plan: { kind: 'rpc' } })
         : w.plan.kind === 'ingest' ? await ingest(run, system, w as Workload & { plan: { kind: 'ingest' } })
         : w.plan.kind === 'live-schema' ? await liveSchema(run, system, w as Workload & { plan: { kind: 'live-schema' } }, runIndex)
+        : w.plan.kind === 'qos1-durable' || (w.plan.kind === 'awaited' && w.plan.durable === true) ? await durableVariants(run, system, w, runIndex)
+        : w.plan.kind === 'awaited' ? await awaitedRun(run, system, w as Workload & { plan: { kind: 'awaited' } }, system.startBroker, 'W10')
         : w.plan.kind === 'isolation' ? await isolation(run, system, w as Workload & { plan: { kind: 'isolation' } }, runIndex)
         : await pubsub(run, system, w as Workload & { plan: { kind: 'pubsub' } });
       return { status: 'ok', values };
@@ -779,6 +888,9 @@ const BARS: Bar[] = [
     metric: 'W11.a', target: true },
   { text: `W11 the publisher's fast subscribers with a stalled \`**\` reader ≥ ${FAST_READERS_TARGET}× their rate without`,
     metric: 'W11.b', target: true },
+  { text: 'W10 awaited QoS1 durable (fsync off) ≥ 0.5× in memory (median of per-run ratios)', metric: 'W10d.ratio', target: true },
+  { text: 'W6 durable (fsync off) ≥ 0.8× in memory (median of per-run ratios)', metric: 'W6d.ratio', target: true },
+  { text: 'W9 durable log alone ≥ 0.9× in memory (median of per-run ratios)', metric: 'W9.logRatio', target: true },
 ];
 
 /** Median of rembus's values of `metric`, or undefined when it has none. */

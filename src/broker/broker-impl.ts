@@ -11,6 +11,7 @@ import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin
 import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
 import { warnAdminsWithoutCredentials } from '../security/admin-audit.js';
 import { memorySecurityStore } from '../security/memory-store.js';
+import { StoreFailedError } from '../store/errors.js';
 import { memoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
@@ -63,6 +64,8 @@ export class BrokerImpl {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly started = Date.now();
   closed = false;
+  /** Why the broker stopped by itself, when it did. */
+  failure: StoreFailedError | undefined;
   private readonly maxInflight: number | undefined;
   private readonly flow: FlowControl;
   private readonly publishes: PublishPath;
@@ -102,15 +105,17 @@ export class BrokerImpl {
     this.maxInflight = options.maxInflight;
     this.flow = new FlowControl(options.flowControl ?? {}, this.opts.maxBufferedBytes, this.log);
     this.store = options.store ?? memoryStore();
-    this.twins = new TwinPersistence(this.store, () => this.named.values(), this.log);
+    this.twins = new TwinPersistence(this.store);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
-      this.log, [() => this.twins.flushDirty()]);
+      this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err),
+        ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
     this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
       admits: (twin) => this.guard.replayable(twin) });
     this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
-      ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS });
+      ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS,
+      forget: (twin) => this.twins.forget(twin) });
     this.every(this.registry.sweepInterval, () => void this.registry.sweep());
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
@@ -249,11 +254,13 @@ export class BrokerImpl {
       // Replays (replay.ts): a subscription's own replay starts once its reply has left.
       const replay = this.replays.afterAdmin(twin, msg.cmd, msg.topic, existed);
       if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
-        // Declarations of a named twin are durable before they are confirmed.
-        this.twins.save(twin).then(
-          () => this.reply(session, msg.id, status, data),
-          (err: unknown) => this.reply(session, msg.id, STATUS.ERROR, `not persisted: ${errorText(err)}`),
-        ).finally(replay);
+        // Declarations of a named twin are durable (one key each, with the next commit) before they are
+        // confirmed; a subscription's own replay starts once its reply has left.
+        this.twins.declared(twin, cmd, msg.topic);
+        this.messageLog.afterCommit(() => {
+          this.reply(session, msg.id, status, data);
+          replay?.();
+        });
         return;
       }
     }
@@ -277,7 +284,7 @@ export class BrokerImpl {
     // Anything the connection declared before identifying belonged to a throw-away twin.
     this.router.drop(session.twin);
     session.twin.session = null;
-    const twin = existing ?? new Twin(cid, false);
+    const twin = existing ?? this.twins.attach(new Twin(cid, false));
     this.named.set(cid, twin);
     this.bind(twin, session);
     this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
@@ -294,8 +301,14 @@ export class BrokerImpl {
     twin.outbox ??= new Outbox({
       ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity,
       ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
-      sendAck2: (id) => twin.session?.send({ type: 'ack2', id }),
-      delivered: (recv) => twin.delivered(recv),
+      delivered: (recv, ack2) => {
+        twin.delivered(recv);
+        // ACK2 lets the subscriber forget the id: only once the mark that covers it is durable
+        // (an anonymous twin has no durable mark: at once).
+        if (ack2.length === 0) return;
+        if (twin.anonymous) this.sendAck2(twin, ack2);
+        else this.messageLog.afterCommit(() => this.sendAck2(twin, ack2));
+      },
       log: this.log.child({ cid: twin.name }),
     });
   }
@@ -335,6 +348,19 @@ export class BrokerImpl {
       if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
     }
     this.rpc.detach(session);
+  }
+
+  private sendAck2(twin: Twin, ids: readonly MsgId[]): void {
+    const session = twin.session;
+    if (session === null || !session.link.isOpen) return;
+    for (const id of ids) session.send({ type: 'ack2', id });
+  }
+
+  /** The store is lost: nothing more is acknowledged; the broker closes (a supervisor restarts it). */
+  private storeFailed(err: unknown): void {
+    this.failure = new StoreFailedError(`durable store failed: ${errorText(err)}`, { cause: err });
+    this.log.error({ err: errorText(err) }, 'durable store failed: broker stopping');
+    this.onShutdown();
   }
 
   stats(): BrokerStats {

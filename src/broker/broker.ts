@@ -10,6 +10,8 @@ import { openBridges, type Bridges } from './bridges.js';
 import { importOptional } from '../internal/optional.js';
 import type { DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
+import type { DuckDbHandle } from '../store/duckdb/database.js';
+import type { Store } from '../store/types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
 
 /**
@@ -48,19 +50,23 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   // Read before anything is opened: a malformed provisioning file fails the start, naming the file.
   const security = options.security ?? (options.dataDir === undefined ? undefined
     : await openSecurityStore(join(options.dataDir, name)));
-  // DuckDB is loaded only when something needs it: a broker in memory does not map its library.
+  // LMDB and DuckDB are loaded only when something needs them: a broker in memory maps neither.
   const store = options.store ?? (options.dataDir === undefined ? undefined
-    : await (await importOptional('@duckdb/node-api', 'the durable store (--data-dir; --no-persist runs without it)',
-      () => import('../store/duckdb/duckdb-store.js')))
-      .openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
+    : await (await import('../store/lmdb/lmdb-store.js')).openLmdbStore({
+      path: join(options.dataDir, `${name}.lmdb`), fsync: options.fsync, fsyncInterval: options.fsyncInterval, logger: options.logger,
+    }));
   const impl = new BrokerImpl({ ...options, store, security });
   let data: DataStage | undefined;
+  let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
   try {
     await impl.start();
     if (options.schema !== undefined || options.ducklake !== undefined) {
       const { openDataStage } = await importOptional('@duckdb/node-api', 'schema tables', () => import('./data-stage.js'));
-      data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, store, writes: options.schemaWrites,
+      // The tables live in DuckDB: the store's own file, else `<dataDir>/<name>.duckdb`.
+      tables = await tablesDb(store, options.dataDir, name);
+      data = await openDataStage({ schema: options.schema, ducklake: options.ducklake,
+        store: tables === undefined ? store : ({ db: tables } as unknown as Store), writes: options.schemaWrites,
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
@@ -68,6 +74,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
       logger: options.logger ?? silentLogger }, impl);
   } catch (err) {
     await data?.close();
+    await tables?.close();
     await impl.close();
     throw err;
   }
@@ -106,14 +113,23 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
         await listener?.close();
         await bridges?.close();
         await data?.close();
+        await tables?.close();
         await impl.close();
       } finally {
         closed();
       }
     })(),
     closed: new Promise<void>((resolve) => { closed = resolve; }),
+    get failure() { return impl.failure; },
     [Symbol.asyncDispose]: () => api.close(),
   };
   impl.onShutdown = () => void api.close();
   return api;
+}
+
+/** A DuckDB file for the schema tables when the store has none (the LMDB store). */
+async function tablesDb(store: Store | undefined, dataDir: string | undefined, name: string): Promise<DuckDbHandle | undefined> {
+  if (dataDir === undefined || (store as { db?: unknown } | undefined)?.db !== undefined) return undefined;
+  const { openDatabase } = await importOptional('@duckdb/node-api', 'schema tables', () => import('../store/duckdb/database.js'));
+  return openDatabase(join(dataDir, `${name}.duckdb`));
 }

@@ -4,7 +4,10 @@ export type { FlowControlOptions } from './flow-control.js';
 export type { LinkState } from '../bridge/types.js';
 export { memoryStore } from '../store/memory-store.js';
 export type { MemoryStoreOptions } from '../store/memory-store.js';
-export type { Store, StoredMessage, TwinRecord, LogQuery } from '../store/types.js';
+export type { Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord, LogQuery } from '../store/types.js';
+export { openLmdbStore } from '../store/lmdb/lmdb-store.js';
+export type { FsyncMode, LmdbStoreOptions } from '../store/lmdb/lmdb-store.js';
+export { StoreFailedError, StoreUnavailableError } from '../store/errors.js';
 export {
   caOptions, findCaFile, generateKeyPair, keystoreTlsFiles, loadTlsOptions, memorySecurityStore, openSecurityStore,
   InvalidKeyError, InvalidNameError, KeyExistsError, SecurityConfigError, TlsConfigError,

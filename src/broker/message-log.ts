@@ -1,17 +1,33 @@
 /**
  * The broker's message log (spec §4.7): every accepted publish gets a receive time and is
- * appended to an in-memory buffer, flushed to the Store on an interval — and at once when a
- * QoS1/2 publisher waits for its ACK, which is sent only after the flush (an acknowledged
- * message survives a crash). Reads merge the Store with the not-yet-flushed buffer.
+ * appended to an in-memory buffer, committed to the Store on an interval — and at once when a
+ * QoS1/2 publisher waits for its ACK, which is sent only after the commit (an acknowledged
+ * message survives a crash). Each commit carries the twins' changed state (marks, QoS2 sets,
+ * declarations) with the rows, atomically. Reads merge the Store with the uncommitted buffer.
+ *
+ * A failed commit keeps its rows and state for the next attempt (retried with backoff) and
+ * acknowledges nothing; a store still failing after `failureTimeout` is reported to `onFatal`.
  */
 import { encodeValue } from '../codec/cbor.js';
 import { errorText } from '../internal/logger.js';
 import type { PubMsg } from '../protocol/messages.js';
 import type { LogQuery, Store, StoredMessage } from '../store/types.js';
 import type { Logger } from '../types.js';
+import type { CollectedTwins } from './twin-persistence.js';
 
-/** Extra work done by every flush, after the log rows are durable (twin state, marks). */
-export type FlushHook = () => Promise<void>;
+/** What a commit carries besides the rows, and whom to tell when the store is lost. */
+export interface MessageLogDeps {
+  /** The twins' changes to commit with the rows. */
+  readonly collect: () => CollectedTwins;
+  /** The store kept failing for `failureTimeout` ms: nothing more can be acknowledged. */
+  readonly onFatal: (err: unknown) => void;
+  /** Default 30_000. */
+  readonly failureTimeout?: number;
+}
+
+/** First retry of a failed commit, ms; doubled up to {@link RETRY_MAX}. */
+const RETRY_FIRST = 50;
+const RETRY_MAX = 2_000;
 
 export class MessageLog {
   private buffer: StoredMessage[] = [];
@@ -23,26 +39,25 @@ export class MessageLog {
   private readonly waiters: (() => void)[] = [];
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
-  /**
-   * The hooks (twin marks and QoS2 sets, O(twins)) run on the interval and for durable()
-   * callers, not for every batch a busy log hands over.
-   */
-  private hooksDue = false;
   /** Entries that trigger a flush before the interval (the store's `appendBatch`). */
   private readonly batch: number;
+  private immediate: ReturnType<typeof setImmediate> | undefined;
+  /** Since when commits fail (0: they do not), and the pending retry. */
+  private failingSince = 0;
+  private retryDelay = RETRY_FIRST;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the store is given up: nothing is acknowledged any more. */
+  failed: unknown;
 
   constructor(
     private readonly store: Store,
     interval: number,
     private readonly capacity: number,
     private readonly log: Logger,
-    private readonly hooks: FlushHook[] = [],
+    private readonly deps: MessageLogDeps = { collect: () => ({ deltas: [], restore: () => undefined }), onFatal: () => undefined },
   ) {
     this.batch = store.appendBatch ?? Infinity;
-    this.timer = setInterval(() => {
-      this.hooksDue = true;
-      void this.flush();
-    }, interval);
+    this.timer = setInterval(() => void this.flush(), interval);
     this.timer.unref();
   }
 
@@ -54,6 +69,11 @@ export class MessageLog {
   /** Entries not yet confirmed by the store. */
   get buffered(): number {
     return this.buffer.length + this.writing.length;
+  }
+
+  /** The buffer is full: a QoS1/2 publish is not taken (not acked, so its publisher re-sends it). */
+  get saturated(): boolean {
+    return this.buffer.length >= this.capacity;
   }
 
   /** The newest receive time handed out. */
@@ -76,10 +96,12 @@ export class MessageLog {
     const recv = this.now();
     if (this.closed) return recv;
     if (this.buffer.length >= this.capacity) {
-      // The store cannot keep up: shed the oldest unflushed QoS0 entry rather than grow.
+      // The store cannot keep up: shed the oldest unflushed QoS0 entry rather than grow. A
+      // QoS1/2 entry is never shed (its ACK may be waiting): the publish path refuses new
+      // ones while the buffer is `saturated`.
       const at = this.buffer.findIndex((m) => (m.qos & 0x30) === 0);
-      this.buffer.splice(at >= 0 ? at : 0, 1);
-      this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest entry dropped');
+      if (at >= 0) this.buffer.splice(at, 1);
+      this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
     this.buffer.push({
       recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
@@ -89,12 +111,27 @@ export class MessageLog {
     return recv;
   }
 
-  /** Resolves once everything appended so far is in the store (group commit). */
+  /**
+   * Resolves once everything appended and every twin change made so far is in the store
+   * (group commit: the callers of one event-loop turn share one commit). Never resolves once
+   * the store is given up.
+   */
   durable(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.waiters.push(resolve);
-      setImmediate(() => void this.flush());
-    });
+    return new Promise<void>((resolve) => this.afterCommit(resolve));
+  }
+
+  /**
+   * Call `done` once everything appended and changed before this call is committed: the
+   * callbacks registered before a commit starts are called, in order, when it succeeds.
+   */
+  afterCommit(done: () => void): void {
+    this.waiters.push(done);
+    if (this.immediate === undefined && this.retry === undefined && this.failed === undefined) {
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        void this.flush();
+      });
+    }
   }
 
   /** Write the buffer; concurrent calls coalesce into at most one more write. */
@@ -109,29 +146,57 @@ export class MessageLog {
 
   private async flushLoop(): Promise<void> {
     do {
+      if (this.failed !== undefined) return;
       this.again = false;
       const batch = this.buffer;
       const waiters = this.waiters.splice(0);
+      const twins = this.deps.collect();
+      if (batch.length === 0 && twins.deltas.length === 0) {
+        for (const resolve of waiters) resolve();
+        continue;
+      }
       this.buffer = [];
       this.writing = batch;
       try {
-        if (batch.length > 0) await this.store.appendMessages(batch);
-        if (this.hooksDue || waiters.length > 0) {
-          this.hooksDue = false;
-          for (const hook of this.hooks) await hook();
-        }
+        await this.store.commit({ messages: batch, twins: twins.deltas });
       } catch (err) {
-        // Keep the rows for the next attempt; their publishers stay unacknowledged.
-        this.log.error({ err: errorText(err) }, 'message log flush failed');
+        // Keep rows and twin state for the next attempt; their publishers stay unacknowledged.
         this.buffer = batch.concat(this.buffer);
         this.waiters.unshift(...waiters);
         this.writing = [];
-        this.hooksDue = true;
+        twins.restore();
+        this.commitFailed(err);
         return;
+      }
+      if (this.failingSince !== 0) {
+        this.log.warn({ failedFor: Date.now() - this.failingSince }, 'message log store writable again');
+        this.failingSince = 0;
+        this.retryDelay = RETRY_FIRST;
       }
       this.writing = [];
       for (const resolve of waiters) resolve();
     } while (this.again || this.waiters.length > 0);
+  }
+
+  /** Retry with backoff; past `failureTimeout` the store is given up. */
+  private commitFailed(err: unknown): void {
+    const now = Date.now();
+    if (this.failingSince === 0) this.failingSince = now;
+    const failedFor = now - this.failingSince;
+    if (failedFor >= (this.deps.failureTimeout ?? 30_000)) {
+      this.failed = err;
+      this.log.error({ err: errorText(err), failedFor }, 'message log store failed for good: nothing more is acknowledged');
+      this.deps.onFatal(err);
+      return;
+    }
+    this.log.error({ err: errorText(err), retryIn: this.retryDelay }, 'message log commit failed: nothing acknowledged until it succeeds');
+    if (this.retry === undefined && !this.closed) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        void this.flush();
+      }, this.retryDelay);
+      this.retryDelay = Math.min(RETRY_MAX, this.retryDelay * 2);
+    }
   }
 
   /** Logged messages in (after, upTo], oldest first: the store, then the unflushed buffer. */
@@ -155,8 +220,11 @@ export class MessageLog {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
-    this.hooksDue = true; // the twins' last marks go with the last batch
-    await this.flush();
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    if (this.failed === undefined) await this.flush(); // the twins' last marks go with the last rows
     this.closed = true;
   }
 }

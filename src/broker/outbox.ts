@@ -1,9 +1,11 @@
 /**
  * A twin's ordered outbox (spec §4.3): QoS1/2 messages wait for the subscriber's ACK, re-sent
- * on `ackTimeout` up to `sendRetries` times (`ackWindow`); a QoS2 message's ACK is answered with
- * ACK2. Messages leave in order; up to `maxInflight` may wait for their ACKs at once (1 is the
+ * on `ackTimeout` up to `sendRetries` times (`ackWindow`). Messages leave in order; up to `maxInflight` may wait for their ACKs at once (1 is the
  * JL behaviour: each waits for the previous ACK). The twin's mark advances only over the
  * contiguous prefix of delivered messages, so a disconnect never skips one still unacked.
+ * A QoS2 message's ACK is answered with ACK2 only once the mark covers it (`delivered` gets its
+ * id with the new mark, and the broker sends ACK2 once that mark is durable): a subscriber
+ * that forgets an id at ACK2 is never sent it again, even after a broker crash (spec §4.2).
  * The queue is bounded: past `capacity` the oldest waiting message is dropped (it stays in the
  * log and a later replay can still deliver it).
  *
@@ -33,9 +35,12 @@ export interface OutboxConfig {
   readonly capacity: number;
   /** Messages that may await their ACK at once. Default {@link DEFAULT_MAX_INFLIGHT}. */
   readonly maxInflight?: number;
-  readonly sendAck2: (id: MsgId) => void;
-  /** Called when the contiguous prefix of delivered messages grows (the new mark). */
-  readonly delivered: (recv: bigint) => void;
+  /**
+   * Called when the contiguous prefix of delivered messages grows: the new mark, and the ids
+   * of the QoS2 messages of that prefix that were acknowledged (whose ACK2 is due once the
+   * mark is durable).
+   */
+  readonly delivered: (recv: bigint, ack2: MsgId[]) => void;
   readonly log: Logger;
 }
 
@@ -48,8 +53,8 @@ export interface OutboxConfig {
  */
 export const DEFAULT_MAX_INFLIGHT = 1024;
 
-/** A message of the outbox; `done` once acked, given up or sent without ack. */
-interface Tracked { readonly entry: OutboxEntry; done: boolean }
+/** A message of the outbox; `done` once acked, given up or sent without ack; `acked` once ACKed. */
+interface Tracked { readonly entry: OutboxEntry; done: boolean; acked: boolean }
 
 export class Outbox {
   /** Messages sent and not yet all settled, in sending order, from `first` on. */
@@ -76,7 +81,7 @@ export class Outbox {
 
   push(entry: OutboxEntry): void {
     this.pending++;
-    (this.input ?? this.start()).next({ entry, done: false });
+    (this.input ?? this.start()).next({ entry, done: false, acked: false });
   }
 
   /** An ACK from the twin. Unknown ids are ignored (spec §2.4). */
@@ -125,7 +130,7 @@ export class Outbox {
         }
         return;
       case 'acked':
-        if (entry.qos === 0x30) this.config.sendAck2(entry.id!);
+        event.msg.acked = true;
         break;
       case 'expired':
         this.config.log.warn({ err: errorText(event.error) }, 'subscriber did not acknowledge: message given up');
@@ -140,8 +145,11 @@ export class Outbox {
   /** Drop settled messages from the front and report the new mark. */
   private advance(): void {
     let mark: bigint | undefined;
+    const ack2: MsgId[] = [];
     while (this.first < this.sent.length && this.sent[this.first]!.done) {
-      mark = this.sent[this.first]!.entry.recv;
+      const t = this.sent[this.first]!;
+      mark = t.entry.recv;
+      if (t.acked && t.entry.qos === 0x30) ack2.push(t.entry.id!);
       this.sent[this.first++] = undefined;
     }
     if (this.first === this.sent.length) {
@@ -151,7 +159,7 @@ export class Outbox {
       this.sent.splice(0, this.first);
       this.first = 0;
     }
-    if (mark !== undefined) this.config.delivered(mark);
+    if (mark !== undefined) this.config.delivered(mark, ack2);
   }
 
   /** Forget everything (the twin went offline: what it missed is replayed from the log). */

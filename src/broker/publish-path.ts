@@ -27,9 +27,6 @@ export interface PublishPathDeps {
 }
 
 export class PublishPath {
-  /** QoS1/2 publishes whose ACK waits for the next durable flush of the log. */
-  private acks: { session: Session; id: MsgId }[] = [];
-
   constructor(private readonly deps: PublishPathDeps) {}
 
   /** A PUB from a component. */
@@ -43,14 +40,19 @@ export class PublishPath {
       return;
     }
     const qos = msg.flags & 0x30;
-    if (qos !== 0 && msg.id !== undefined) {
-      // The ACK leaves once the message is in the store (group commit): an acknowledged
-      // message survives a crash. Every copy is acked; QoS2 copies seen before are not
-      // delivered again (spec §4.2).
-      this.ackWhenDurable(session, msg.id);
-      if (qos === 0x30 && !twin.rememberQos2(msg.id)) return;
+    if (qos === 0 || msg.id === undefined) {
+      this.accept(twin, msg, frame, twin.name);
+      return;
     }
-    this.accept(twin, msg, frame, twin.name);
+    if (this.deps.messageLog.saturated) {
+      // The store is behind (or failing) and the log buffer is full: not taken, not acked.
+      this.deps.log.warn({ cid: twin.name }, 'message log full: acknowledged publish refused');
+      return;
+    }
+    // Every copy is acked; QoS2 copies seen before are not delivered again (spec §4.2). The
+    // id joins the twin's QoS2 set in the same commit as the message's log row.
+    if (qos !== 0x30 || twin.rememberQos2(msg.id)) this.accept(twin, msg, frame, twin.name);
+    this.ackWhenDurable(session, msg.id);
   }
 
   /** Log, route and pass on an authorized publish; `twin` null for the broker's own. */
@@ -67,13 +69,14 @@ export class PublishPath {
     if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, argsBytes));
   }
 
+  /**
+   * The ACK leaves once the commit holding the message (and its QoS2 id) succeeded: the
+   * publishes of one event-loop turn share one commit (group commit). Never before: a publish
+   * made while a commit is under way waits for the next one.
+   */
   private ackWhenDurable(session: Session, id: MsgId): void {
-    this.acks.push({ session, id });
-    if (this.acks.length > 1) return;
-    void this.deps.messageLog.durable().then(() => {
-      const acks = this.acks;
-      this.acks = [];
-      for (const ack of acks) if (ack.session.link.isOpen) ack.session.send({ type: 'ack', id: ack.id });
+    this.deps.messageLog.afterCommit(() => {
+      if (session.link.isOpen) session.send({ type: 'ack', id });
     });
   }
 }

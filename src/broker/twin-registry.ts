@@ -26,6 +26,8 @@ export interface TwinRegistryOptions {
   /** Offline this long, ms, a twin expires. */
   readonly ttl: number;
   readonly maxTwins: number;
+  /** Discard a dropped twin's uncommitted changes, so no commit writes it back after deleteTwin. */
+  readonly forget?: (twin: Twin) => void;
 }
 
 export class TwinRegistry {
@@ -74,6 +76,7 @@ export class TwinRegistry {
       const twin = named.get(name);
       if (twin === undefined || twin.session !== null) continue;
       router.drop(twin);
+      this.opts.forget?.(twin);
       named.delete(name);
       gone.push(name);
     }

@@ -67,6 +67,18 @@ export class Session {
   }
 }
 
+/** Keys of a twin's durable state changed since its last commit. */
+export interface TwinChanges {
+  mark: boolean;
+  readonly subscriptions: Set<string>;
+  readonly exposed: Set<string>;
+  readonly ack2: Set<MsgId>;
+}
+
+export function newChanges(): TwinChanges {
+  return { mark: false, subscriptions: new Set(), exposed: new Set(), ack2: new Set() };
+}
+
 /** A live delivery held back while the twin's replay runs (see `Twin.hold`). */
 export type Held = () => void;
 
@@ -82,8 +94,10 @@ export class Twin {
   readonly awaitingAck2 = new Set<MsgId>();
   /** recv of the last message delivered to this twin (spec §4.7). */
   mark = 0n;
-  markDirty = false;
-  ack2Dirty = false;
+  /** What of the durable state changed since the last commit (named twins only). */
+  changed: TwinChanges = newChanges();
+  /** Told when a named twin's durable state changes: it goes with the next log commit. */
+  onChange: ((twin: Twin) => void) | undefined;
   /**
    * Live deliveries held back from the moment a replay window is fixed until the replay is
    * sent, so the twin sees old then new messages with no gap and no duplicate. Null when
@@ -109,7 +123,10 @@ export class Twin {
   delivered(recv: bigint): void {
     if (recv > this.mark) {
       this.mark = recv;
-      this.markDirty = !this.anonymous;
+      if (!this.anonymous) {
+        this.changed.mark = true;
+        this.onChange?.(this);
+      }
     }
   }
 
@@ -119,20 +136,27 @@ export class Twin {
     if (this.awaitingAck2.size >= ACK2_SET_CAPACITY) {
       const oldest = this.awaitingAck2.values().next().value as MsgId;
       this.awaitingAck2.delete(oldest);
+      this.ack2Changed(oldest);
     }
     this.awaitingAck2.add(id);
-    this.ack2Dirty = !this.anonymous;
+    this.ack2Changed(id);
     return true;
   }
 
   releaseQos2(id: MsgId): void {
-    if (this.awaitingAck2.delete(id)) this.ack2Dirty = !this.anonymous;
+    if (this.awaitingAck2.delete(id)) this.ack2Changed(id);
+  }
+
+  private ack2Changed(id: MsgId): void {
+    if (this.anonymous) return;
+    this.changed.ack2.add(id);
+    this.onChange?.(this);
   }
 
   /** Nothing to remember: no declarations, no delivery mark, no QoS2 ids, nothing unsaved. */
   isEmpty(): boolean {
     return this.subscriptions.size === 0 && this.exposed.size === 0 && this.awaitingAck2.size === 0
-      && this.mark === 0n && !this.markDirty && !this.ack2Dirty;
+      && this.mark === 0n && !this.changed.mark && this.changed.ack2.size === 0;
   }
 
   /** Does the twin subscribe with a replay window (msg_from other than Now)? */

@@ -31,10 +31,26 @@ export interface BrokerOptions {
   /** pino-shaped logger. Default silent. */
   logger?: Logger;
   /**
-   * Durable state: the message log, twins' declarations, marks and QoS2 sets. Default: a DuckDB
-   * file `<dataDir>/<name>.duckdb` when `dataDir` is given, otherwise in memory.
+   * Durable state: the message log, twins' declarations, marks and QoS2 sets. Default: an LMDB
+   * file `<dataDir>/<name>.lmdb` (package `lmdb`) when `dataDir` is given, otherwise in memory.
    */
   store?: Store;
+  /**
+   * What a QoS1/2 ACK (and a confirmed declaration) means with the default durable store
+   * (README "Durability"): `'off'` (default) the message is written to the OS before the ACK
+   * leaves, so it survives the broker process dying; `'interval'` and the file is synced every
+   * `fsyncInterval` ms; `'always'` the ACK waits until it is synced to disk (group commit),
+   * so it survives power loss.
+   */
+  fsync?: 'off' | 'interval' | 'always';
+  /** Sync period of `fsync: 'interval'`, ms. Default 1_000. */
+  fsyncInterval?: number;
+  /**
+   * How long the store may keep failing (full disk, I/O error) before the broker gives up and
+   * closes, with `failure` set (the CLI exits 1). Until then nothing is acknowledged and each
+   * commit is retried; once a commit succeeds the broker carries on. Default 30_000 ms.
+   */
+  storeFailureTimeout?: number;
   /**
    * Data at rest (spec §8): a schema file path or the schema object mapping topic patterns to
    * DuckDB tables, with `query_<t>`, `delete_<t>`, `upsert_<t>` RPCs. Default none.
@@ -209,7 +225,12 @@ export interface Broker {
   readonly links$: Observable<readonly LinkState[]>;
   /** Close every connection and the listener. Idempotent. */
   close(): Promise<void>;
-  /** Resolves once the broker has closed: by `close()`, or by an admin's `shutdown` command. */
+  /**
+   * Resolves once the broker has closed: by `close()`, by an admin's `shutdown` command, or
+   * because its store failed for good (then `failure` says why).
+   */
   readonly closed: Promise<void>;
+  /** Set when the broker stopped by itself: a StoreFailedError (code `STORE_FAILED`). */
+  readonly failure: Error | undefined;
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -23,6 +23,9 @@ interface BrokerFlags {
   join: string[];
   twinTtl?: number;
   maxTwins?: number;
+  fsync: 'off' | 'interval' | 'always';
+  fsyncInterval?: number;
+  storeFailureTimeout?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -35,7 +38,10 @@ export function registerBroker(program: Command, env: Env): void {
       + 'proved their name (key or shared secret)', authMode, 'optional')
     .option('--open-tenant <tenant>', 'with isolated tenants, let this tenant\'s names act without proof '
       + '("." for names without a dot and anonymous components; repeatable)', collect, [])
-    .option('--data-dir <dir>', 'durable state (DuckDB file <dir>/<name>.duckdb) (env REMBUS_DIR, default ~/.config/rembus)')
+    .option('--data-dir <dir>', 'durable state (LMDB file <dir>/<name>.lmdb; schema tables in <dir>/<name>.duckdb) (env REMBUS_DIR, default ~/.config/rembus)')
+    .option('--fsync <mode>', 'what an ACK waits for: off (written to the OS: survives a killed broker), interval (and synced every --fsync-interval ms), always (synced to disk: survives power loss)', fsyncArg, 'off')
+    .option('--fsync-interval <ms>', 'sync period of --fsync interval', intArg('fsync-interval', 1, 3_600_000))
+    .option('--store-failure-timeout <ms>', 'a store failing this long (full disk, I/O error) stops the broker with exit code 3 (default 30000)', intArg('store-failure-timeout', 0, 86_400_000))
     .option('--no-persist', 'keep the message log, twins and security settings in memory only')
     .option('--admin <name>', 'make NAME an admin (repeatable; added to <data-dir>/<name>/admins.json)', collect, [])
     .option('--cert <file>', 'serve wss:// with this certificate chain (PEM); needs --key')
@@ -62,7 +68,9 @@ export function registerBroker(program: Command, env: Env): void {
       try {
         running = await broker({
           port, host, auth: flags.auth, name: globals.name ?? 'broker', logger: log.child({ component: 'broker' }),
-          ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env) } : {}),
+          ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env), fsync: flags.fsync } : {}),
+          ...(flags.fsyncInterval === undefined ? {} : { fsyncInterval: flags.fsyncInterval }),
+          ...(flags.storeFailureTimeout === undefined ? {} : { storeFailureTimeout: flags.storeFailureTimeout }),
           ...optional('schema', flags.schema ?? env['REMBUS_SCHEMA']),
           ...optional('ducklake', flags.ducklake ?? env['DUCKLAKE_URL']),
           ...(flags.admin.length > 0 ? { admins: flags.admin } : {}),
@@ -87,6 +95,8 @@ export function registerBroker(program: Command, env: Env): void {
       const signal = await Promise.race([stop, running.closed.then(() => 'shutdown' as const)]);
       log.info({ signal }, 'broker stopping');
       await running.close();
+      // A store that failed for good: exit non-zero so a supervisor restarts the broker.
+      if (running.failure !== undefined) throw new CliError(running.failure.message, EXIT.failure, { cause: running.failure });
       log.info('broker stopped');
     });
 }
@@ -102,6 +112,11 @@ function startMode(auth: 'optional' | 'required', host: string): string {
     : 'auth optional: unauthenticated components accepted';
   const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
   return loopback ? `${who}; loopback only, --host 0.0.0.0 to listen on every interface` : who;
+}
+
+function fsyncArg(value: string): 'off' | 'interval' | 'always' {
+  if (value === 'off' || value === 'interval' || value === 'always') return value;
+  throw new CliError(`--fsync must be off, interval or always, not ${JSON.stringify(value)}`, EXIT.usage);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { registerBridge } from './bridge.js';
 import { registerBroker } from './broker.js';
+import { registerLog } from './log.js';
 import { failureOf } from './client.js';
 import type { Env } from './options.js';
 import { registerPub } from './pub.js';
@@ -47,6 +48,7 @@ function program(env: Env): Command {
   registerPub(cli, env);
   registerRpc(cli, env);
   registerBridge(cli, env);
+  registerLog(cli, env);
   return cli;
 }
 

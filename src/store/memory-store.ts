@@ -3,7 +3,8 @@
  * bounded by the broker's retention and by its own size limits.
  */
 import { MessageRing } from './message-ring.js';
-import type { LogQuery, Store, StoredMessage, TwinRecord } from './types.js';
+import { applyTwinDelta } from './twin-delta.js';
+import type { LogQuery, Store, StoreBatch, StoredMessage, TwinRecord } from './types.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -25,6 +26,11 @@ class MemoryStore implements Store {
 
   constructor({ maxMessages = 1_000_000, maxBytes = 64 * 1024 * 1024 }: MemoryStoreOptions) {
     this.log = new MessageRing({ maxMessages, maxBytes });
+  }
+
+  async commit({ messages, twins }: StoreBatch): Promise<void> {
+    for (const m of messages) this.log.append(m);
+    for (const delta of twins) this.twins.set(delta.name, applyTwinDelta(this.twins.get(delta.name), delta));
   }
 
   async appendMessages(batch: readonly StoredMessage[]): Promise<void> {

@@ -41,6 +41,29 @@ export interface LogQuery {
   readonly limit: number;
 }
 
+/**
+ * What changed in one named twin since the last commit. Absent fields are unchanged; in the
+ * maps, `null` / `false` removes the entry.
+ */
+export interface TwinDelta {
+  readonly name: string;
+  /** The new delivery mark. */
+  readonly mark?: bigint;
+  /** topic or pattern → msg_from, or null when unsubscribed. */
+  readonly subscriptions?: ReadonlyMap<string, number | null>;
+  /** method → exposed (true) or withdrawn (false). */
+  readonly exposed?: ReadonlyMap<string, boolean>;
+  /** QoS2 id → awaiting ACK2 (true) or released (false); additions keep their order. */
+  readonly awaitingAck2?: ReadonlyMap<bigint, boolean>;
+}
+
+/** One atomic write: log rows and the twin state that refers to them. */
+export interface StoreBatch {
+  /** Messages to append, already in recv order. */
+  readonly messages: readonly StoredMessage[];
+  readonly twins: readonly TwinDelta[];
+}
+
 /** Durable broker state. Methods may be called concurrently; writes apply in call order. */
 export interface Store {
   /**
@@ -49,6 +72,13 @@ export interface Store {
    * alone decides.
    */
   readonly appendBatch?: number;
+  /**
+   * Apply a batch atomically: after a crash either all of it is found or none. Resolved means
+   * written as the backend's durability setting promises (at least handed to the OS). This is
+   * the broker's only write on its hot path: a twin's mark and QoS2 set are never stored apart
+   * from the log rows they refer to.
+   */
+  commit(batch: StoreBatch): Promise<void>;
   /** Append messages (already in recv order) durably: resolved means written. */
   appendMessages(batch: readonly StoredMessage[]): Promise<void>;
   /** Logged messages in (after, upTo], oldest first, at most `limit`. */

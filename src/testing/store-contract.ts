@@ -152,6 +152,35 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       expect(await t2).toEqual([]);
     });
 
+    it('commits log rows and twin changes together, applying each change by key', async () => {
+      await store.saveTwin(twin('foo', { subscriptions: new Map([['a', 0], ['b', Infinity]]), exposed: ['m', 'n'],
+        awaitingAck2: [1n, 2n] }));
+      await store.commit({ messages: [msg(1n), msg(2n)], twins: [
+        { name: 'foo', mark: 2n, subscriptions: new Map([['a', null], ['c', 5]]), exposed: new Map([['m', false], ['o', true]]),
+          awaitingAck2: new Map([[1n, false], [MAX_U64, true]]) },
+        { name: 'new' },
+      ] });
+      await store.commit({ messages: [], twins: [{ name: 'foo', awaitingAck2: new Map([[3n, true]]) }] });
+      expect(recvs(await store.readMessages({ after: 0n, upTo: MAX_U64, limit: 10 }))).toEqual([1n, 2n]);
+      expect(plain(await store.loadTwins())).toEqual(plain([
+        twin('foo', { subscriptions: new Map([['b', Infinity], ['c', 5]]), exposed: ['n', 'o'], mark: 2n,
+          awaitingAck2: [2n, MAX_U64, 3n] }),
+        twin('new'),
+      ]));
+    });
+
+    it('reads a window across commits of many sizes, and prunes inside a commit', async () => {
+      const rows = Array.from({ length: 10_000 }, (_, i) => msg(BigInt(i + 1)));
+      await store.commit({ messages: rows.slice(0, 1), twins: [] });
+      await store.commit({ messages: rows.slice(1, 9_000), twins: [] });
+      await store.commit({ messages: rows.slice(9_000), twins: [] });
+      expect(recvs(await store.readMessages({ after: 4_999n, upTo: 5_002n, limit: 10 }))).toEqual([5_000n, 5_001n, 5_002n]);
+      expect(recvs(await store.readMessages({ after: 8_998n, upTo: MAX_U64, limit: 3 }))).toEqual([8_999n, 9_000n, 9_001n]);
+      expect(await store.pruneMessages(5_000n)).toBe(4_999);
+      expect((await store.readMessages({ after: 0n, upTo: MAX_U64, limit: 1 }))[0]?.recv).toBe(5_000n);
+      expect(await store.lastRecv()).toBe(10_000n);
+    });
+
     it('closes idempotently', async () => {
       await store.close();
       await expect(store.close()).resolves.toBeUndefined();

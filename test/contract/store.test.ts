@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectionClosedError } from '../../src/errors.js';
 import { memoryStore } from '../../src/store/memory-store.js';
 import { openDuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
+import { openLmdbStore } from '../../src/store/lmdb/lmdb-store.js';
 import type { StoredMessage } from '../../src/store/types.js';
 import { storeContract } from '../../src/testing/store-contract.js';
 
@@ -27,6 +28,8 @@ const all = { after: 0n, upTo: MAX_U64, limit: 1_000_000 };
 storeContract('memoryStore', async () => memoryStore());
 storeContract('openDuckDbStore (file)', () => openDuckDbStore({ path: freshPath() }));
 storeContract("openDuckDbStore (':memory:')", () => openDuckDbStore({ path: ':memory:' }));
+storeContract('openLmdbStore', () => openLmdbStore({ path: freshPath().replace(/duckdb$/, 'lmdb') }));
+storeContract("openLmdbStore (fsync: 'always')", () => openLmdbStore({ path: freshPath().replace(/duckdb$/, 'lmdb'), fsync: 'always' }));
 
 /** Spawn a node process (no npx wrapper, so SIGKILL hits the process that holds the file). */
 function runChild(script: string, dbPath: string): Promise<{ out: string; signal: NodeJS.Signals | null }> {

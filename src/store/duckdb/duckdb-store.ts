@@ -6,7 +6,7 @@ import { DuckDBBlobValue, UBIGINT, listValue } from '@duckdb/node-api';
 import type { DuckDBAppender, DuckDBConnection, DuckDBValue, DuckDBVector } from '@duckdb/node-api';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../internal/logger.js';
-import type { LogQuery, Store, StoredMessage, TwinRecord } from '../types.js';
+import type { LogQuery, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
 import { appendColumns, type ColumnSource } from './append-columns.js';
 import { appendRows, openDatabase, type DuckDbHandle } from './database.js';
 
@@ -84,6 +84,47 @@ class DuckDbStoreImpl implements Store {
     // One transaction per batch: a crash leaves all of it or none (the Appender alone
     // commits whenever its buffer fills). Column-wise: the log gets a row per publish.
     return this.db.transaction(async (c) => { await appendColumns(c, 'message', [messageColumns(this.name, batch)]); });
+  }
+
+  commit({ messages, twins }: StoreBatch): Promise<void> {
+    if (twins.length === 0) return this.appendMessages(messages);
+    return this.db.transaction(async (c) => {
+      if (messages.length > 0) await appendColumns(c, 'message', [messageColumns(this.name, messages)]);
+      for (const delta of twins) await this.applyDelta(c, delta);
+    });
+  }
+
+  /** One twin's changes: delete the keys it touches, insert those still present. */
+  private async applyDelta(c: DuckDBConnection, d: TwinDelta): Promise<void> {
+    const twin = d.name;
+    const drop = async (table: string, column: string, keys: readonly (string | bigint)[]): Promise<void> => {
+      if (keys.length === 0) return;
+      await c.run(`DELETE FROM ${table} WHERE name = $name AND twin = $twin AND list_contains($keys, ${column})`,
+        { name: this.name, twin, keys: listValue(keys) });
+    };
+    const row = (a: DuckDBAppender): void => { a.appendVarchar(this.name); a.appendVarchar(twin); };
+    // The mark row also says the twin exists: written whenever the twin is first touched.
+    const known = await c.runAndReadAll('SELECT 1 FROM mark WHERE name = $name AND twin = $twin', { name: this.name, twin });
+    if (d.mark !== undefined || known.currentRowCount === 0) {
+      await c.run('DELETE FROM mark WHERE name = $name AND twin = $twin', { name: this.name, twin });
+      await appendRows(c, 'mark', (a) => { row(a); a.appendUBigInt(d.mark ?? 0n); a.endRow(); });
+    }
+    const subs = [...d.subscriptions ?? []];
+    await drop('subscriber', 'topic', subs.map(([t]) => t));
+    await appendRows(c, 'subscriber', (a) => {
+      for (const [topic, from] of subs) if (from !== null) { row(a); a.appendVarchar(topic); a.appendDouble(from); a.endRow(); }
+    });
+    const exposed = [...d.exposed ?? []];
+    await drop('exposer', 'topic', exposed.map(([t]) => t));
+    await appendRows(c, 'exposer', (a) => {
+      for (const [topic, on] of exposed) if (on) { row(a); a.appendVarchar(topic); a.endRow(); }
+    });
+    const ids = [...d.awaitingAck2 ?? []];
+    await drop('wait_ack2', 'id', ids.map(([id]) => id));
+    const ts = BigInt(Date.now()) * 1_000_000n;
+    await appendRows(c, 'wait_ack2', (a) => ids.forEach(([id, on], i) => {
+      if (on) { row(a); a.appendUBigInt(ts + BigInt(i)); a.appendUBigInt(id); a.endRow(); }
+    }));
   }
 
   async readMessages({ after, upTo, limit }: LogQuery): Promise<StoredMessage[]> {

@@ -1,0 +1,94 @@
+/**
+ * One record of the packed log: the messages of one commit, keyed by the first recv (8 bytes,
+ * big-endian, so keys sort by time). Hand-packed (`bench/log-engines.ts`: the CBOR encoding of
+ * the same rows cost more than the LMDB commit itself on the broker's main thread):
+ *
+ *   u8 version (1) · u32 count · u64 last recv · count × message
+ *   message: u64 recv · u8 qos · u8 has (1 uid, 2 slot) · u64 uid · u32 slot · u32 topic bytes ·
+ *            topic (UTF-8) · u32 data bytes · data
+ *
+ * All integers little-endian.
+ */
+import type { StoredMessage } from '../types.js';
+
+export interface LogRecord {
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly rows: StoredMessage[];
+}
+
+const VERSION = 1;
+const HEAD = 13;
+/** Fixed bytes of one message besides its topic and data. */
+const FIXED = 8 + 1 + 1 + 8 + 4 + 4 + 4;
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
+
+export function recvKey(recv: bigint): Buffer {
+  const key = Buffer.allocUnsafe(8);
+  key.writeBigUInt64BE(recv < 0n ? 0n : recv > MAX_U64 ? MAX_U64 : recv);
+  return key;
+}
+
+export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
+  // A stream repeats its topics: each distinct one is encoded once per record.
+  const topics = new Map<string, Buffer>();
+  const topicBytes = new Array<Buffer>(rows.length);
+  let size = HEAD;
+  for (let i = 0; i < rows.length; i++) {
+    const m = rows[i]!;
+    let t = topics.get(m.topic);
+    if (t === undefined) topics.set(m.topic, t = Buffer.from(m.topic, 'utf8'));
+    topicBytes[i] = t;
+    size += FIXED + t.byteLength + m.data.byteLength;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt8(VERSION, 0);
+  out.writeUInt32LE(rows.length, 1);
+  out.writeBigUInt64LE(rows[rows.length - 1]!.recv, 5);
+  let at = HEAD;
+  for (let i = 0; i < rows.length; i++) {
+    const m = rows[i]!;
+    out.writeBigUInt64LE(m.recv, at);
+    out[at + 8] = m.qos;
+    out[at + 9] = (m.uid === null ? 0 : 1) | (m.slot === null ? 0 : 2);
+    out.writeBigUInt64LE(m.uid ?? 0n, at + 10);
+    out.writeUInt32LE(m.slot ?? 0, at + 18);
+    const t = topicBytes[i]!;
+    out.writeUInt32LE(t.byteLength, at + 22);
+    at += 26;
+    out.set(t, at);
+    at += t.byteLength;
+    out.writeUInt32LE(m.data.byteLength, at);
+    at += 4;
+    out.set(m.data, at);
+    at += m.data.byteLength;
+  }
+  return out;
+}
+
+export function decodeRecord(bytes: Uint8Array): LogRecord {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf[0] !== VERSION) throw new Error(`unknown log record version ${String(buf[0])}`);
+  const count = buf.readUInt32LE(1);
+  const last = buf.readBigUInt64LE(5);
+  const rows = new Array<StoredMessage>(count);
+  let at = HEAD;
+  for (let i = 0; i < count; i++) {
+    const recv = buf.readBigUInt64LE(at);
+    const qos = buf[at + 8]!;
+    const has = buf[at + 9]!;
+    const uid = has & 1 ? buf.readBigUInt64LE(at + 10) : null;
+    const slot = has & 2 ? buf.readUInt32LE(at + 18) : null;
+    const topicLength = buf.readUInt32LE(at + 22);
+    at += 26;
+    const topic = buf.toString('utf8', at, at + topicLength);
+    at += topicLength;
+    const dataLength = buf.readUInt32LE(at);
+    at += 4;
+    // A copy: the record's bytes belong to LMDB's read buffer.
+    const data = new Uint8Array(buf.subarray(at, at + dataLength));
+    at += dataLength;
+    rows[i] = { recv, slot, qos, uid, topic, data };
+  }
+  return { first: rows[0]?.recv ?? 0n, last, rows };
+}

@@ -115,8 +115,9 @@ export class Replays {
         return undefined;
       case 'setup':
         // JL re-registers with `setup` after a reconnect, which makes its twin reactive again (JL broker).
-        if (twin.paused) this.reactive(twin, state, undefined, true);
-        return undefined;
+        // The resume runs once the reply has left (a durable broker answers after its commit), so
+        // the component sees the answer before the replayed messages.
+        return twin.paused ? () => this.reactive(twin, state, undefined, true) : undefined;
       default: return undefined;
     }
   }

@@ -59,9 +59,10 @@ export class Declarations {
     this.admin$(session, topic, cmd).subscribe({
       error: (err: unknown) => {
         // A lost link is reported on status$; the declaration is repeated after the next login.
-        const level = err instanceof ConnectionClosedError ? 'debug' : 'warn';
-        this.log[level]({ topic, cmd: cmd['cmd'], err: errorText(err) }, 'admin command failed');
-        onRefused?.(err);
+        const lost = err instanceof ConnectionClosedError;
+        this.log[lost ? 'debug' : 'warn']({ topic, cmd: cmd['cmd'], err: errorText(err) }, 'admin command failed');
+        // Only a refusal ends the stream; a link lost (or the component closed) mid-request is not one.
+        if (!lost) onRefused?.(err);
       },
     });
   }

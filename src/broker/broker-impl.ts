@@ -328,6 +328,9 @@ export class BrokerImpl {
     this.rpc.detach(session);
   }
 
+  /** Every named twin, online or not (for the stats snapshot). */
+  twinList(): Iterable<Twin> { return this.named.values(); }
+
   stats(): BrokerStats {
     let outboxed = 0;
     let held = 0;

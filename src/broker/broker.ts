@@ -10,6 +10,8 @@ import { openBridges, type Bridges } from './bridges.js';
 import type { DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
+import { Observability } from '../http/index.js';
+import { startStatsTopic } from './stats-topic.js';
 
 /** Default WebSocket port of Rembus (spec §1.2). */
 export const DEFAULT_PORT = 8338;
@@ -39,9 +41,13 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   const security = options.security ?? (options.dataDir === undefined ? undefined
     : await openSecurityStore(join(options.dataDir, name)));
   // DuckDB is loaded only when something needs it: a broker in memory does not map its library.
-  const store = options.store ?? (options.dataDir === undefined ? undefined
+  // `auth: 'required'` (security) refuses anonymous HTTP as it refuses anonymous WebSocket logins.
+  const requireAuth = (options as { auth?: unknown }).auth === 'required';
+  const observe = options.http === false ? undefined : new Observability({ requireAuth, ...options.http });
+  const opened = options.store ?? (options.dataDir === undefined ? undefined
     : await (await import('../store/duckdb/duckdb-store.js'))
       .openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
+  const store = opened === undefined || observe === undefined ? opened : observe.wrapStore(opened);
   const impl = new BrokerImpl({ ...options, store, security });
   let data: DataStage | undefined;
   let bridges: Bridges | undefined;
@@ -60,14 +66,23 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     await impl.close();
     throw err;
   }
+  const handle = (link: Link): void => impl.handle(observe?.wrapLink(link) ?? link);
+  const served = observe?.attach({ name: impl.name, stats: () => ({ ...api.stats() }), twins: () => impl.twinList(),
+    messages$: impl.messages$, handle, requestTimeout: options.requestTimeout ?? 10_000, log: impl.log,
+    auth: { hasKey: async (cid) => (await impl.auth.store.keyFor(cid)) !== undefined } });
+  const statsInterval = options.http === false ? 0 : options.http?.statsInterval ?? 1_000;
+  const stopStats = served === undefined || statsInterval <= 0 ? undefined
+    : startStatsTopic((topic, snapshot) => impl.publish(topic, [snapshot]), served.snapshot, { interval: statsInterval });
   const port = options.port === undefined ? DEFAULT_PORT : options.port;
   const host = options.host ?? '0.0.0.0';
   let listener: WsListener | undefined;
   if (port !== null) {
     try {
-      listener = await listenWebSocket((link) => impl.handle(link),
-        { port, host, pingInterval: options.pingInterval, maxPayload: options.maxPayload, tls: options.tls });
+      listener = await listenWebSocket(handle, { port, host, pingInterval: options.pingInterval,
+        maxPayload: options.maxPayload, tls: options.tls, http: served?.http });
     } catch (err) {
+      stopStats?.();
+      observe?.close();
       await bridges?.close();
       await impl.close();
       throw err;
@@ -87,11 +102,13 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
       return schema === undefined ? impl.stats() : { ...impl.stats(), schema };
     },
     links$: bridges?.links$ ?? of([]),
-    handle: (link: Link) => impl.handle(link),
+    handle,
     publish: (topic: string, ...args: unknown[]) => impl.publish(validateTopic(topic), args),
     expose: (method: string, handler: Handler) => impl.expose(method, handler),
     close: () => closing ??= (async () => {
       try {
+        stopStats?.();
+        observe?.close();
         await listener?.close();
         await bridges?.close();
         await data?.close();

@@ -1,0 +1,165 @@
+/**
+ * Wire metering for `/metrics` and the stats topic: a Link wrapper that counts frames, bytes,
+ * publishes in and out, RPC calls, errors and latencies, replays and slow consumers cut, in
+ * plain numbers. Nothing is formatted here: the Prometheus registry and the stats topic read
+ * these counters when they are scraped (so the routing path pays an increment, not a metric).
+ *
+ * Frames are classified by their head only (spec §2.2: a definite array whose first element is
+ * the type byte). RPC ids and methods are read in place from the canonical CBOR head — the same
+ * layout the broker's lazy PUB path reads — because decoding a whole RPC frame again, payload
+ * included, would double the cost of every call. JSON (text) frames are counted, not classified.
+ */
+import { tap } from 'rxjs';
+import { decodeCbor } from '../codec/cbor.js';
+import type { Frame, Link } from '../transport/link.js';
+import { RpcLatency } from './rpc-latency.js';
+
+/** Calls remembered per link while they await their answer; past it the oldest is forgotten. */
+const MAX_PENDING_PER_LINK = 10_000;
+const TYPE_PUB = 1;
+const TYPE_RPC = 2;
+const TYPE_ADMIN = 3;
+const TYPE_RESPONSE = 4;
+/** RESPONSE flags: a streamed item (0x20) is not the end of the call (README streaming RPC). */
+const RESPONSE_ITEM = 0x20;
+
+/** Counters of everything that crossed the broker's links since it started. */
+export class WireMeter {
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  publishesIn = 0;
+  publishesOut = 0;
+  linksOpened = 0;
+  slowConsumersCut = 0;
+  replays = 0;
+  readonly rpc = new RpcLatency();
+  private readonly now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.now = now;
+  }
+
+  /** A Link that behaves as `link` and feeds these counters. */
+  wrap(link: Link): Link {
+    this.linksOpened++;
+    const pending = new Map<string, { method: string; start: number }>();
+    const meter = this;
+    const wrapped: Link = {
+      frames$: link.frames$.pipe(tap((frame) => meter.inbound(frame, pending))),
+      send(frame) {
+        meter.outbound(frame, pending);
+        link.send(frame);
+      },
+      close(code, reason) {
+        if (code === 1008 && reason?.startsWith('slow consumer') === true && link.isOpen) meter.slowConsumersCut++;
+        link.close(code, reason);
+      },
+      get isOpen() { return link.isOpen; },
+      get bufferedAmount() { return link.bufferedAmount; },
+      get remote() { return link.remote; },
+    };
+    if (link.pause !== undefined && link.resume !== undefined) {
+      wrapped.pause = () => link.pause!();
+      wrapped.resume = () => link.resume!();
+    }
+    if (link.abort !== undefined) {
+      // The broker aborts only congested links that read nothing (flow-control.ts).
+      wrapped.abort = () => {
+        if (link.isOpen) meter.slowConsumersCut++;
+        link.abort!();
+      };
+    }
+    return wrapped;
+  }
+
+  private inbound(frame: Frame, pending: Map<string, { method: string; start: number }>): void {
+    this.framesIn++;
+    if (typeof frame === 'string') {
+      this.bytesIn += frame.length;
+      return;
+    }
+    this.bytesIn += frame.length;
+    const type = typeOf(frame);
+    if (type === TYPE_PUB) this.publishesIn++;
+    else if (type === TYPE_RPC) {
+      const head = rpcHead(frame);
+      if (head === undefined) return;
+      if (pending.size >= MAX_PENDING_PER_LINK) pending.delete(pending.keys().next().value!);
+      pending.set(head.id, { method: head.method, start: this.now() });
+    } else if (type === TYPE_ADMIN && isReactive(frame)) this.replays++;
+  }
+
+  private outbound(frame: Frame, pending: Map<string, { method: string; start: number }>): void {
+    this.framesOut++;
+    if (typeof frame === 'string') {
+      this.bytesOut += frame.length;
+      return;
+    }
+    this.bytesOut += frame.length;
+    const byte = typeByteOf(frame);
+    const type = byte & 0x0f;
+    if (type === TYPE_PUB) this.publishesOut++;
+    else if (type === TYPE_RESPONSE && pending.size > 0) {
+      const flags = byte & 0xf0;
+      if (flags === RESPONSE_ITEM) return;
+      const id = idAt(frame, 2);
+      const call = id === undefined ? undefined : pending.get(id);
+      if (call === undefined) return;
+      pending.delete(id!);
+      // Status is a CBOR uint after the id; a stream's END carries the final status too.
+      this.rpc.observe(call.method, (this.now() - call.start) / 1000, frame[11] !== 0x00);
+    }
+  }
+}
+
+/** The type byte of a CBOR frame (first element of a definite array), or -1. */
+function typeByteOf(frame: Uint8Array): number {
+  const head = frame[0] ?? 0;
+  if (head < 0x81 || head > 0x97) return -1;
+  const t = frame[1] ?? 0xff;
+  if (t < 0x18) return t;
+  return t === 0x18 ? frame[2] ?? -1 : -1;
+}
+
+function typeOf(frame: Uint8Array): number {
+  const byte = typeByteOf(frame);
+  return byte < 0 ? -1 : byte & 0x0f;
+}
+
+/** The 8-byte id string at `at` (spec §2.4), as a map key; undefined for any other layout. */
+function idAt(frame: Uint8Array, at: number): string | undefined {
+  if (frame[at] !== 0x48 || frame.length < at + 9) return undefined;
+  let key = '';
+  for (let i = at + 1; i < at + 9; i++) key += String.fromCharCode(frame[i]!);
+  return key;
+}
+
+const utf8 = new TextDecoder();
+
+/** `[2, id, method, …]` read in place: the call's id and method. */
+function rpcHead(frame: Uint8Array): { id: string; method: string } | undefined {
+  if (frame[1] !== TYPE_RPC) return undefined;
+  const id = idAt(frame, 2);
+  if (id === undefined) return undefined;
+  let p = 11;
+  const t = frame[p] ?? 0;
+  if ((t & 0xe0) !== 0x60) return undefined;
+  const info = t & 0x1f;
+  let len: number;
+  if (info < 24) { len = info; p += 1; }
+  else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
+  else return undefined;
+  return { id, method: utf8.decode(frame.subarray(p, p + len)) };
+}
+
+/** An ADMIN frame asking for a replay (`reactive` on, spec §4.7). Admin frames are rare: decoded. */
+function isReactive(frame: Uint8Array): boolean {
+  try {
+    const msg = decodeCbor(frame);
+    return msg.type === 'admin' && msg.cmd['cmd'] === 'reactive' && msg.cmd['status'] !== false;
+  } catch {
+    return false;
+  }
+}

@@ -64,10 +64,19 @@ export function registerBroker(program: Command, env: Env): void {
         if (err instanceof RembusError) {
           throw new CliError(err.message, err.code === 'SCHEMA' ? EXIT.usage : EXIT.failure, { cause: err });
         }
-        throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`, EXIT.failure, { cause: err });
+        const text = (err as Error).message;
+        // DuckDB's lock (another process owns the data directory) is not a listen failure.
+        if (/could not set lock|conflicting lock/i.test(text)) {
+          throw new CliError(`data directory ${resolveDataDir(flags.dataDir, env)} is locked by another broker: ${text}`,
+            EXIT.failure, { cause: err });
+        }
+        throw new CliError(`cannot listen on ${flags.host}:${port}: ${text}`, EXIT.failure, { cause: err });
       }
       const scheme = tls === undefined ? 'ws' : 'wss';
       log.info({ name: running.name, host: flags.host, port: running.port }, `broker listening on ${scheme}://${flags.host}:${running.port}`);
+      log.info({ dataDir: flags.persist ? resolveDataDir(flags.dataDir, env) : null, store: flags.persist ? 'duckdb' : 'memory' },
+        flags.persist ? `data in ${resolveDataDir(flags.dataDir, env)} (DuckDB); dashboard and REST on http://${flags.host}:${running.port}/`
+          : `data in memory only (--no-persist); dashboard and REST on http://${flags.host}:${running.port}/`);
       // An admin's `shutdown` command closes the broker too.
       const signal = await Promise.race([stop, running.closed.then(() => 'shutdown' as const)]);
       log.info({ signal }, 'broker stopping');

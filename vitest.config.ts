@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The package's `imports` map points #platform at dist/; tests run the sources (Node variant).
+  resolve: { alias: { '#platform': fileURLToPath(new URL('./src/component/platform-node.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts', 'marbles/**/*.marbles.ts'],
     testTimeout: 20_000,

@@ -23,11 +23,20 @@ export interface RetryBackoffConfig {
    * the error that caused it (logging, `status$` updates). Default: none.
    */
   onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+  /**
+   * Share of each delay drawn at random, from `0` (exact delays) to `1` ("full jitter": anywhere
+   * between 0 and the delay). With `0.5` a delay of 1 s becomes 0.5–1 s, so clients dropped
+   * together by one broker restart do not reconnect in lock-step. Default `0`.
+   */
+  jitter?: number;
+  /** Source of randomness in [0, 1) for `jitter` (tests pass a fixed sequence). Default `Math.random`. */
+  random?: () => number;
 }
 
 /**
  * Resubscribe to the source after an error, waiting `initialDelay * 2^(attempt - 1)` ms
- * (1×, 2×, 4× … `initialDelay`) capped at `maxDelay`. This is the component's reconnect loop.
+ * (1×, 2×, 4× … `initialDelay`) capped at `maxDelay`, less a random share `jitter` of it.
+ * This is the component's reconnect loop.
  *
  * Delays use RxJS `timer`, so they follow the active scheduler (and `TestScheduler.run`).
  *
@@ -39,6 +48,7 @@ export interface RetryBackoffConfig {
  *   retryBackoff({
  *     initialDelay: 500,
  *     maxDelay: 10_000,
+ *     jitter: 0.5,
  *     shouldRetry: (e) => !(e instanceof AuthError),
  *     onRetry: (attempt, delayMs) => status$.next({ type: 'reconnecting', attempt, delayMs }),
  *   }),
@@ -59,7 +69,10 @@ export function retryBackoff<T>({
   shouldRetry = () => true,
   resetOnSuccess = true,
   onRetry,
+  jitter = 0,
+  random = Math.random,
 }: RetryBackoffConfig = {}): MonoTypeOperatorFunction<T> {
+  const share = Math.min(1, Math.max(0, jitter));
   return retry<T>({
     count: maxRetries,
     resetOnSuccess,
@@ -67,7 +80,8 @@ export function retryBackoff<T>({
       // User callbacks must error the stream, never throw out of the retry machinery.
       try {
         if (!shouldRetry(error)) return throwError(() => error);
-        const delayMs = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
+        const capped = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
+        const delayMs = share === 0 ? capped : Math.round(capped * (1 - share * random()));
         onRetry?.(attempt, delayMs, error);
         return timer(delayMs);
       } catch (callbackError) {

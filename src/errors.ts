@@ -39,6 +39,41 @@ export class AuthError extends RembusError {
   }
 }
 
+/**
+ * The broker refused the name because a component of that name is already connected (status
+ * 60, spec §3.1). After the component has been up, its own dropped link may still hold the name
+ * for a moment, so reconnects retry it; on a first connection it is final.
+ */
+export class NameTakenError extends RembusError {
+  readonly code = 'NAME_TAKEN';
+  readonly remoteCode = 60;
+  constructor(readonly componentName: string, options?: ErrorOptions) {
+    super(`the name '${componentName}' is already connected to the broker`, options);
+    this.name = 'NameTakenError';
+  }
+}
+
+/** A component URL whose scheme this build cannot dial (`tcp://`, or `mqtt://` outside Node). */
+export class UnsupportedSchemeError extends RembusError {
+  readonly code = 'UNSUPPORTED_SCHEME';
+  constructor(readonly url: string, readonly scheme: string, hint: string, options?: ErrorOptions) {
+    super(`unsupported scheme '${scheme}:' in ${JSON.stringify(url)}: ${hint}`, options);
+    this.name = 'UnsupportedSchemeError';
+  }
+}
+
+/**
+ * A feature needs an optional package that is not installed (DuckDB for the durable store,
+ * nodejs-polars for DataFrames, mqtt for MQTT). `packageName` is what to `npm install`.
+ */
+export class MissingPackageError extends RembusError {
+  readonly code = 'MISSING_PACKAGE';
+  constructor(readonly packageName: string, readonly feature: string, options?: ErrorOptions) {
+    super(`${feature} needs the optional package '${packageName}': npm install ${packageName}`, options);
+    this.name = 'MissingPackageError';
+  }
+}
+
 /** A topic, pattern or method name is not acceptable (empty, or holds a forbidden character). */
 export class InvalidTopicError extends RembusError {
   readonly code = 'INVALID_TOPIC';

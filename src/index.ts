@@ -4,6 +4,9 @@ export type { RegisterOptions } from './component/register.js';
 export { admin, AdminCommandError, AdminUnauthorizedError, UnknownAdminCommandError } from './component/admin.js';
 export type { Admin, BrokerConfig } from './component/admin.js';
 export { Now, LastReceived, period } from './component/msgfrom.js';
+export { useDataFrames } from './component/frames.js';
+export { ArrowIpc, ipcFrames, arrowFrames } from './dataframe/frames.js';
+export type { DataFrameCodec, ArrowModule } from './dataframe/frames.js';
 export { parseComponentUrl, DEFAULT_BASE_URL } from './component/url.js';
 export type { Component, ComponentOptions, Dialer } from './component/types.js';
 export type { OverflowPolicy, PublishOptions } from './component/publisher.js';
@@ -15,5 +18,5 @@ export type {
 export {
   RembusError, ConnectionError, ConnectionClosedError, AuthError, InvalidTopicError, EncodeError, DecodeError,
   ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, ActionPreemptedError,
-  QuorumError, NotSupportedError, statusName,
+  QuorumError, NotSupportedError, NameTakenError, UnsupportedSchemeError, MissingPackageError, statusName,
 } from './errors.js';

@@ -169,4 +169,60 @@ describe('retryBackoff', () => {
       expectSubscriptions(source.subscriptions).toBe(sourceSubs);
     });
   });
+  describe('jitter', () => {
+    it('takes a random share of each delay off, within [delay × (1 − jitter), delay]', () => {
+      scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const draws = [0.5, 0, 0.999];
+        const source = cold('-#', undefined, dropped);
+        // delays 100, 200, 400 less 0.5 × draw: 75, 200, 200 (400 × 0.5005 → 200)
+        const sourceSubs = [' ^!', ' 76ms ^!', ' 277ms ^!', ' 478ms ^!'];
+        const expected = '     479ms #';
+        const result = source.pipe(retryBackoff({ initialDelay: 100, maxRetries: 3, jitter: 0.5, random: () => draws.shift()! }));
+        expectObservable(result).toBe(expected, undefined, dropped);
+        expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+      });
+    });
+
+    it('spreads the first retry of many clients over the window (full jitter)', () => {
+      scheduler.run(({ cold, expectObservable, flush }) => {
+        const delays: number[] = [];
+        const random = (): number => (delays.length % 10) / 10;
+        for (let i = 0; i < 10; i++) {
+          const source = cold('#', undefined, dropped);
+          expectObservable(source.pipe(retryBackoff({
+            initialDelay: 1000, maxRetries: 1, jitter: 1, random, onRetry: (_a, d) => delays.push(d),
+          }))).toBe(`${1000 - i * 100}ms #`, undefined, dropped);
+        }
+        flush();
+        expect(new Set(delays).size).toBe(10);
+        expect(Math.min(...delays)).toBe(100);
+        expect(Math.max(...delays)).toBe(1000);
+      });
+    });
+
+    it('passes the error on when the jittered retries run out', () => {
+      scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('  -#', undefined, dropped);
+        // waits 10 × (1 − 0.5 × 0.999) = 5: resubscribe at 6, whose error is passed on
+        const sourceSubs = ['  ^!', ' 6ms ^!'];
+        const expected = '     7ms #';
+        const result = source.pipe(retryBackoff({ initialDelay: 10, maxRetries: 1, jitter: 0.5, random: () => 0.999 }));
+        expectObservable(result).toBe(expected, undefined, dropped);
+        expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+      });
+    });
+
+    it('releases the source and the pending timer on early unsubscribe', () => {
+      scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('  -a-#', undefined, dropped);
+        // waits 100 × (1 − 0.5 × 0.5) = 75: resubscribe at 78; unsubscribed at 80, and at 90 during the next wait
+        const sourceSubs = ['  ^--!', ' 78ms ^-!'];
+        const unsub = '        80ms !';
+        const expected = '     -a- 75ms -a';
+        const result = source.pipe(retryBackoff({ initialDelay: 100, maxRetries: 5, jitter: 0.5, random: () => 0.5 }));
+        expectObservable(result, unsub).toBe(expected);
+        expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+      });
+    });
+  });
 });

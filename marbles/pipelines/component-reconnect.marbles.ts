@@ -51,7 +51,7 @@ describe('component reconnect pipeline', () => {
   it('reconnects with backoff and declares its subscriptions and methods again', () => {
     scheduler.run(({ expectObservable }) => {
       const fake = new FakeBroker(scheduler);
-      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10, maxDelay: 40 } });
+      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10, maxDelay: 40, jitter: 0 } });
       const topic = node.subscribe$('a/*');
       node.expose('m', () => 1);
       scheduler.schedule(() => { fake.refuse = 2; fake.links[0]!.close(); }, 20);
@@ -70,7 +70,7 @@ describe('component reconnect pipeline', () => {
   it('sends identity, its declarations and reactive, in that order, on every connect', () => {
     const fake = new FakeBroker(scheduler);
     scheduler.run(() => {
-      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10 } });
+      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10, jitter: 0 } });
       node.subscribe$('a/*').subscribe();
       node.expose('m', () => 1);
       scheduler.schedule(() => fake.links[0]!.close(), 20);
@@ -86,7 +86,7 @@ describe('component reconnect pipeline', () => {
   it('holds QoS0 publishes while down and flushes them in order on reconnect', () => {
     const fake = new FakeBroker(scheduler);
     scheduler.run(() => {
-      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10 } });
+      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10, jitter: 0 } });
       scheduler.schedule(() => fake.links[0]!.close(), 5);
       scheduler.schedule(() => { node.publish('t1', 1); node.publish('t2', 2); }, 7);
       scheduler.schedule(() => void node.close(), 40);
@@ -97,7 +97,7 @@ describe('component reconnect pipeline', () => {
   it('fails pending calls with ConnectionClosedError when the link drops', () => {
     scheduler.run(({ expectObservable }) => {
       const fake = new FakeBroker(scheduler);
-      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10 } });
+      const node = component('ws://broker:8338/me', { dial: fake.dial, reconnect: { initialDelay: 10, jitter: 0 } });
       // The fake never answers RPCs, so the call is still pending when the link drops.
       scheduler.schedule(() => fake.links[0]!.close(), 30);
       scheduler.schedule(() => void node.close(), 60);

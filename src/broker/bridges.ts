@@ -6,6 +6,7 @@
  * forever, and reports its state on `links$`.
  */
 import { combineLatest, map, type Observable, of } from 'rxjs';
+import { importOptional } from '../internal/optional.js';
 import { FederationAgent } from '../bridge/federation-agent.js';
 import type { LinkState } from '../bridge/link-state.js';
 import type { Logger, Status } from '../types.js';
@@ -54,7 +55,7 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
   try {
     if (options.mqtt !== undefined) {
       // MQTT.js is an optional peer: loaded only by a broker that bridges to MQTT.
-      const { mqttBridge } = await import('../bridge/mqtt-bridge.js');
+      const { mqttBridge } = await importOptional('mqtt', 'the MQTT bridge (--mqtt)', () => import('../bridge/mqtt-bridge.js'));
       const link = mqttBridge(host, { url: options.mqtt, logger: log });
       links.push({ kind: 'mqtt', url: options.mqtt, status$: link.status$, close: () => link.close() });
     }

@@ -7,6 +7,7 @@ import type { Handler } from '../types.js';
 import { silentLogger } from '../internal/logger.js';
 import { BrokerImpl } from './broker-impl.js';
 import { openBridges, type Bridges } from './bridges.js';
+import { importOptional } from '../internal/optional.js';
 import type { DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
@@ -45,7 +46,8 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   const requireAuth = (options as { auth?: unknown }).auth === 'required';
   const observe = options.http === false ? undefined : new Observability({ requireAuth, ...options.http });
   const opened = options.store ?? (options.dataDir === undefined ? undefined
-    : await (await import('../store/duckdb/duckdb-store.js'))
+    : await (await importOptional('@duckdb/node-api', 'the durable store (--data-dir; --no-persist runs without it)',
+      () => import('../store/duckdb/duckdb-store.js')))
       .openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
   const store = opened === undefined || observe === undefined ? opened : observe.wrapStore(opened);
   const impl = new BrokerImpl({ ...options, store, security });
@@ -54,7 +56,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   try {
     await impl.start();
     if (options.schema !== undefined || options.ducklake !== undefined) {
-      const { openDataStage } = await import('./data-stage.js');
+      const { openDataStage } = await importOptional('@duckdb/node-api', 'schema tables', () => import('./data-stage.js'));
       data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, store, writes: options.schemaWrites,
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);

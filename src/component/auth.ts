@@ -1,19 +1,20 @@
 /**
  * The component side of authentication and provisioning (spec §3.1, §3.3, §3.5): IDENTITY,
  * then ATTESTATION when the broker challenges; REGISTER and UNREGISTER. The signing code
- * (node:crypto) is loaded only when a challenge or a registration needs it.
+ * (node:crypto on Node, WebCrypto elsewhere) is loaded only when a challenge or a registration needs it.
  */
 import { defer, from, ignoreElements, map, Observable, switchMap } from 'rxjs';
 import { newMsgId } from '../codec/msgid.js';
-import { AuthError, RembusError } from '../errors.js';
+import { AuthError, NameTakenError, RembusError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg } from '../protocol/messages.js';
-import type { ComponentKey } from '../security/crypto.js';
+import { platform } from '#platform';
+import type { ComponentKey } from './types.js';
 
 /** Sends one request and emits its RESPONSE (the component's request mux). */
 export type Request$ = (msg: Msg & { id: MsgId }, what: string) => Observable<ResponseMsg>;
 
-const crypto$ = defer(() => from(import('../security/crypto.js')));
+const signer$ = defer(() => from(platform.signer()));
 
 /**
  * Log in as `name`: IDENTITY, and when the broker answers 11 with a challenge, ATTESTATION
@@ -24,12 +25,13 @@ export function identify$(request$: Request$, name: string, key: ComponentKey | 
   return request$({ type: 'identity', id: newMsgId(), cid: name }, 'identity').pipe(
     switchMap((resp) => {
       if (resp.status === STATUS.OK) return [];
+      if (resp.status === STATUS.NAME_ALREADY_TAKEN) throw new NameTakenError(name);
       if (resp.status !== STATUS.CHALLENGE) throw refused(`login of '${name}'`, resp);
       if (key === undefined) {
         throw new AuthError(`login of '${name}' refused: the broker wants a key (challenge) and none was given`, resp.status);
       }
-      return crypto$.pipe(
-        map(({ attestationFor }) => withKey(() => attestationFor(challengeOf(resp.data), name, key))),
+      return signer$.pipe(
+        switchMap((signer) => withKey(() => signer.attestationFor(challengeOf(resp.data), name, key))),
         switchMap((sig) => request$({ type: 'attestation', id: newMsgId(), cid: name, signature: sig }, 'attestation')),
         map((answer) => {
           if (answer.status !== STATUS.OK) throw refused(`authentication of '${name}'`, answer);
@@ -42,8 +44,8 @@ export function identify$(request$: Request$, name: string, key: ComponentKey | 
 
 /** REGISTER the public half of `key` for `cid` with the tenant's `pin`; completes on status 0. */
 export function register$(request$: Request$, cid: string, pin: string, key: ComponentKey): Observable<void> {
-  return crypto$.pipe(
-    map(({ registrationKey }) => withKey(() => registrationKey(key))),
+  return signer$.pipe(
+    switchMap((signer) => withKey(() => signer.registrationKey(key))),
     switchMap(({ pubkey, keyType }) =>
       request$({ type: 'register', id: newMsgId(), cid, pin, pubkey, keyType }, 'register')),
     map((resp) => {
@@ -64,11 +66,11 @@ function refused(what: string, resp: ResponseMsg): AuthError {
 }
 
 /** Run key code; an unusable key is an AuthError (fatal), keeping InvalidKeyError as its cause. */
-function withKey<T>(fn: () => T): T {
+async function withKey<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
-    if (err instanceof RembusError) throw new AuthError(err.message, undefined, { cause: err });
+    if (err instanceof RembusError && !(err instanceof AuthError)) throw new AuthError(err.message, undefined, { cause: err });
     throw err;
   }
 }

@@ -8,23 +8,22 @@ import {
   EMPTY, finalize, ReplaySubject, type Subscription,
 } from 'rxjs';
 import { dedupeById } from '../../operators/dedupe-by-id.js';
-import { retryBackoff } from '../../operators/retry-backoff.js';
 import type { Frame } from '../codec/wire.js';
-import { AuthError, ConnectionClosedError, RpcTimeoutError } from '../errors.js';
+import { AuthError, ConnectionClosedError, NameTakenError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import { decodeDataFrames } from '../dataframe/index.js';
 import {
   CONFIG_TOPIC, STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
 import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
-import { dialWebSocket } from '../transport/ws-link.js';
+import { platform } from '#platform';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   Message, PresenceState, QoS, Status, SubscribeOptions,
 } from '../types.js';
-import type { ComponentKey } from '../security/crypto.js';
 import { identify$, register$, unregister$ } from './auth.js';
-import { ClientSession, connection$ } from './connection.js';
+import type { ClientSession } from './connection.js';
+import { frames } from './frames.js';
+import { links$ } from './links.js';
 import { Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
@@ -33,8 +32,8 @@ import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations } from './declarations.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
-import type { Component, ComponentOptions, Dialer } from './types.js';
-import { parseComponentUrl, type ComponentAddress } from './url.js';
+import type { Component, ComponentKey, ComponentOptions, Dialer } from './types.js';
+import { parseComponentUrls, type ComponentAddress } from './url.js';
 
 interface TopicEntry { subject: Subject<Message>; msgFrom: number }
 
@@ -73,9 +72,10 @@ export class ComponentImpl implements Component {
   private wasUp = false;
   private closed = false;
 
-  constructor(url: string, options: ComponentOptions = {}) {
+  constructor(url: string | readonly string[], options: ComponentOptions = {}) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    this.address = parseComponentUrl(url, options.baseUrl ?? env?.['REMBUS_BASE_URL']);
+    const addresses = parseComponentUrls(url, options.baseUrl ?? env?.['REMBUS_BASE_URL']);
+    this.address = addresses[0]!;
     this.name = this.address.name;
     this.log = options.logger ?? silentLogger;
     this.requestTimeout = options.requestTimeout ?? 10_000;
@@ -94,22 +94,20 @@ export class ComponentImpl implements Component {
     const connectTimeout = options.connectTimeout ?? 10_000;
     this.key = options.key;
     const ca = options.ca;
-    // ws passes `ca` to tls.connect, which takes any byte view as well as a string.
-    const wsOptions = ca === undefined ? {} : { ca: ca as string | Buffer };
-    const dial: Dialer = options.dial ?? ((u) => dialWebSocket(u, { connectTimeout, wsOptions }));
-    const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity } = options.reconnect ?? {};
-    this.connection = connection$(this.address.url, dial, {
+    const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout } : { connectTimeout, ca }));
+    const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity, jitter = 0.5, failback = 10_000 } = options.reconnect ?? {};
+    this.connection = links$(addresses.map((a) => a.url), dial, {
       onFrame: (session, frame) => this.onFrame(session, frame),
       login$: (session) => this.login$(session),
       onDown: (session, error) => this.onDown(session, error),
-    }).pipe(retryBackoff({
-      initialDelay, maxDelay, maxRetries,
-      shouldRetry: (err) => !this.isFatal(err),
-      onRetry: (attempt, delayMs, error) => {
-        this.log.info({ attempt, delayMs, err: errorText(error) }, 'reconnecting');
+    }, {
+      initialDelay, maxDelay, maxRetries, jitter, failback,
+      isFatal: (err) => this.isFatal(err),
+      onRetry: (attempt, delayMs, error, next) => {
+        this.log.info({ attempt, delayMs, url: next, err: errorText(error) }, 'reconnecting');
         this.statusSubject.next({ type: 'reconnecting', attempt, delayMs, error });
       },
-    })).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) });
+    }).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) });
   }
 
   ready(): Promise<void> {
@@ -120,7 +118,7 @@ export class ComponentImpl implements Component {
 
   private isFatal(err: unknown): boolean {
     // A name still held by our own dropped link is retried once we have been up (spec §3.6).
-    return err instanceof AuthError && !(this.wasUp && err.remoteCode === STATUS.NAME_ALREADY_TAKEN);
+    return err instanceof AuthError || (err instanceof NameTakenError && !this.wasUp);
   }
 
   private login$(session: ClientSession): Observable<unknown> {
@@ -144,7 +142,7 @@ export class ComponentImpl implements Component {
   private onUp(session: ClientSession): void {
     this.wasUp = true;
     this.publisher.flush(session);
-    this.statusSubject.next({ type: 'up', url: this.address.url });
+    this.statusSubject.next({ type: 'up', url: session.url });
     this.session$.next(session);
     this.settleReady();
   }
@@ -168,7 +166,7 @@ export class ComponentImpl implements Component {
   private onFrame(session: ClientSession, frame: Frame): void {
     let msg: Msg;
     try {
-      msg = session.codec.decode(frame);
+      msg = session.decode(frame);
     } catch (err) {
       this.log.warn({ err: errorText(err) }, 'frame dropped');
       return;
@@ -198,7 +196,7 @@ export class ComponentImpl implements Component {
   }
 
   private deliver(msg: PubMsg): void {
-    const args = decodeDataFrames(msg.args); // tag 80 → polars DataFrame (spec §7, top level)
+    const args = frames.decodeArgs(msg.args); // tag 80 → DataFrame (spec §7, top level)
     const qos = msg.flags & 0x30;
     const qosLevel: QoS = qos === 0x30 ? 2 : qos === 0x10 ? 1 : 0;
     const slot = slotOf(msg);

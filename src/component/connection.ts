@@ -4,20 +4,34 @@
  * component wraps it in `retryBackoff` to reconnect. No Promise inside, so the whole flow
  * runs in marble time over an in-memory link.
  */
-import { defer, from, Observable, switchMap, type Subscription } from 'rxjs';
-import { WireCodec, type Frame } from '../codec/wire.js';
-import { ConnectionClosedError } from '../errors.js';
+import { isObservable, Observable, switchMap, type Subscription } from 'rxjs';
+import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import type { Frame } from '../codec/wire.js';
+import { ConnectionClosedError, DecodeError } from '../errors.js';
 import type { Msg } from '../protocol/messages.js';
 import type { Link } from '../transport/link.js';
 import type { Dialer } from './types.js';
 
-/** A live link with its wire codec. */
+/**
+ * A live link. A component speaks CBOR only (spec §1.1: the broker answers in the kind the peer
+ * sends), so the JSON-RPC codec stays out of the browser bundle.
+ */
 export class ClientSession {
-  readonly codec = new WireCodec();
-  constructor(readonly link: Link) {}
+  /** @param url the broker URL this link was dialled at */
+  constructor(readonly link: Link, readonly url: string) {}
 
   send(msg: Msg): void {
-    this.link.send(this.codec.encode(msg));
+    this.link.send(encodeCbor(msg));
+  }
+
+  /**
+   * Decode one inbound frame. A Node `Buffer` frame is read through a plain `Uint8Array` view,
+   * so byte strings reach the application as `Uint8Array`s on every platform (no copy).
+   */
+  decode(frame: Frame): Msg {
+    if (typeof frame === 'string') throw new DecodeError('a text frame on a CBOR link');
+    if (frame.constructor !== Uint8Array) frame = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+    return decodeCbor(frame);
   }
 }
 
@@ -33,12 +47,30 @@ export interface ConnectionHooks {
 
 /** One attempt: emits the session when up, errors when the link drops. */
 export function connection$(url: string, dial: Dialer, hooks: ConnectionHooks): Observable<ClientSession> {
-  return defer(() => from(dial(url))).pipe(switchMap((link) => session$(link, hooks)));
+  return dial$(url, dial).pipe(switchMap((link) => session$(link, url, hooks)));
 }
 
-function session$(link: Link, hooks: ConnectionHooks): Observable<ClientSession> {
+/**
+ * The dialer's link as an Observable. A Promise cannot be cancelled: a link that opens after
+ * the attempt was torn down (connect timeout, `close()`) is closed at once instead of leaking.
+ */
+export function dial$(url: string, dial: Dialer): Observable<Link> {
+  return new Observable<Link>((subscriber) => {
+    const result = dial(url);
+    if (isObservable(result)) return result.subscribe(subscriber);
+    let active = true;
+    result.then((link) => {
+      if (!active) return link.close();
+      subscriber.next(link);
+      subscriber.complete();
+    }, (err: unknown) => { if (active) subscriber.error(err); });
+    return () => { active = false; };
+  });
+}
+
+function session$(link: Link, url: string, hooks: ConnectionHooks): Observable<ClientSession> {
   return new Observable<ClientSession>((subscriber) => {
-    const session = new ClientSession(link);
+    const session = new ClientSession(link, url);
     let down = false;
     const goDown = (error: unknown): void => {
       if (down) return;

@@ -12,7 +12,7 @@
  */
 import { Observable, Subject, type BehaviorSubject, type Subscriber, type Subscription } from 'rxjs';
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
-import { encodeDataFrames } from '../dataframe/index.js';
+import { frames } from './frames.js';
 import { newMsgId, newSlottedMsgId } from '../codec/msgid.js';
 import { ConnectionClosedError, QueueFullError } from '../errors.js';
 import { QOS2, QOS1, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
@@ -92,7 +92,7 @@ export class Publisher {
 
   /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
   message(topic: string, rawArgs: unknown[], { qos = 0, slot }: PublishOptions): PubMsg {
-    const args = encodeDataFrames(rawArgs); // a polars DataFrame travels as tag 80 (spec §7)
+    const args = frames.encodeArgs(rawArgs); // a DataFrame travels as tag 80 (spec §7)
     const flags = (qos === 2 ? QOS2 : qos === 1 ? QOS1 : 0) | (slot === undefined ? 0 : SLOT);
     if (flags === 0) return { type: 'pub', flags, topic, args };
     return { type: 'pub', flags, id: slot === undefined ? newMsgId() : newSlottedMsgId(slot), topic, args };

@@ -4,7 +4,7 @@
  */
 import { lastValueFrom } from 'rxjs';
 import { AuthError, InvalidTopicError } from '../errors.js';
-import type { ComponentKey } from '../security/crypto.js';
+import type { ComponentKey } from './types.js';
 import { ComponentImpl } from './component-impl.js';
 import type { Component, ComponentOptions } from './types.js';
 import { parseComponentUrl } from './url.js';

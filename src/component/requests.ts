@@ -10,8 +10,7 @@ import {
   asyncScheduler, Observable, Subscription, type BehaviorSubject, type SchedulerAction, type Subscriber,
 } from 'rxjs';
 import { newMsgId } from '../codec/msgid.js';
-import { encodeDataFrames } from '../dataframe/index.js';
-import { decodeResult } from '../dataframe/index.js';
+import { frames } from './frames.js';
 import { ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import type { ClientSession } from './connection.js';
@@ -130,7 +129,7 @@ class RpcCall implements Pending {
 
   private start(session: ClientSession): void {
     const { method, args, target, stream } = this.call;
-    const msg: RpcMsg = { type: 'rpc', id: newMsgId(), topic: method, target, args: encodeDataFrames(args), stream };
+    const msg: RpcMsg = { type: 'rpc', id: newMsgId(), topic: method, target, args: frames.encodeArgs(args), stream };
     this.session = session;
     this.id = msg.id;
     this.pending.set(msg.id, this);
@@ -199,7 +198,7 @@ function startTimeout(target: { error: (err: unknown) => void }, timeoutMs: numb
 
 /** Map a RESPONSE to its result, or throw the typed error its status stands for. */
 export function rpcResult(method: string, resp: ResponseMsg): unknown {
-  if (resp.status === STATUS.OK) return decodeResult(resp.data); // a DataFrame result is tag 80 (spec §7)
+  if (resp.status === STATUS.OK) return frames.decodeResult(resp.data); // a DataFrame result is tag 80 (spec §7)
   if (resp.status === STATUS.METHOD_NOT_FOUND) throw new MethodNotFoundError(method);
   throw new RpcError(method, resp.status, resp.data);
 }

@@ -6,7 +6,7 @@
  * withdrawn (the caller's cancel, relayed by the broker) or this component's link drops.
  */
 import { defaultIfEmpty, from, isObservable, type Observable, Subscription, takeLast } from 'rxjs';
-import { decodeDataFrames, encodeResult } from '../dataframe/index.js';
+import { frames } from './frames.js';
 import { errorText } from '../internal/logger.js';
 import { STATUS, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import type { Handler, RpcContext } from '../types.js';
@@ -43,7 +43,7 @@ export class Serving {
     const accepts = msg.stream === true;
     let result: unknown;
     try {
-      const args = decodeDataFrames(msg.args);
+      const args = frames.decodeArgs(msg.args);
       if (contextual.has(handler)) {
         entry = running(session);
         result = handler(...args, context(entry, msg.topic, accepts));
@@ -56,7 +56,7 @@ export class Serving {
     }
     // A plain value is the answer: no subscription, no table entry (the common, cheap case).
     if (!isObservable(result) && !isPromiseLike(result)) {
-      send(session, msg.id, STATUS.OK, encodeResult(result) ?? null);
+      send(session, msg.id, STATUS.OK, frames.encodeResult(result) ?? null);
       return;
     }
     this.follow(msg, entry ?? running(session), result, accepts);
@@ -78,7 +78,7 @@ export class Serving {
     entry.subscription.add(result$.subscribe({
       next: (value) => {
         // A value the wire cannot carry was answered with 40: that ends the call.
-        const sent = respond(STATUS.OK, encodeResult(value) ?? null, streaming ? 'item' : undefined);
+        const sent = respond(STATUS.OK, frames.encodeResult(value) ?? null, streaming ? 'item' : undefined);
         if (!sent) this.release(msg.id, entry);
       },
       error: (err: unknown) => {

@@ -1,12 +1,20 @@
 import type { Observable } from 'rxjs';
 import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
-import type { ComponentKey } from '../security/crypto.js';
 import type { Link } from '../transport/link.js';
 import type { OverflowPolicy, PublishOptions } from './publisher.js';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   Message, PresenceState, Status, SubscribeOptions,
 } from '../types.js';
+
+/** A private key object: a Node `KeyObject` or a WebCrypto `CryptoKey` (structural, so no runtime's types are needed). */
+export interface PrivateKeyObject { readonly type: string }
+
+/**
+ * A component's secret: a private RSA/ECDSA key (PEM text or DER bytes, a `KeyObject`, a
+ * `CryptoKey`), or the text of a shared secret.
+ */
+export type ComponentKey = string | Uint8Array | PrivateKeyObject;
 
 /** Opens a link to `scheme://host:port`; may return a Promise or an Observable of the link. */
 export type Dialer = (url: string) => Promise<Link> | Observable<Link>;
@@ -15,10 +23,19 @@ export type Dialer = (url: string) => Promise<Link> | Observable<Link>;
 export interface ComponentOptions {
   /** RPC, admin and login timeout, ms. Default 10_000 (spec §11, PY). */
   requestTimeout?: number;
-  /** Give up one attempt to open the link after this many ms. Default 10_000. */
+  /**
+   * Give up one attempt to open the link after this many ms; `connect()` also rejects with
+   * `ConnectionError` (naming the last cause) when not up within it. Default 10_000.
+   */
   connectTimeout?: number;
-  /** Reconnect backoff. Default `{ initialDelay: 250, maxDelay: 5_000 }`, retried forever. */
-  reconnect?: Pick<RetryBackoffConfig, 'initialDelay' | 'maxDelay' | 'maxRetries'>;
+  /**
+   * Reconnect backoff. Default `{ initialDelay: 250, maxDelay: 5_000, jitter: 0.5 }`, retried
+   * forever. `failback`: while up on a failover URL, probe the first one this often (ms) and
+   * go back to it once it answers; default 10_000, 0 never.
+   */
+  reconnect?: Pick<RetryBackoffConfig, 'initialDelay' | 'maxDelay' | 'maxRetries' | 'jitter'> & { failback?: number };
+  /** `connect()` only: give up waiting for the first connection when this aborts. Default none. */
+  signal?: AbortSignal;
   /** Publishes held while disconnected (QoS1/2 ones waiting for the link included). Default 10_000. */
   offlineCapacity?: number;
   /** When the offline buffer is full: throw `QueueFullError`, or drop the oldest or the newest. Default 'error'. */

@@ -2,7 +2,7 @@
  * Component URL forms (spec §1.2): `ws://host:port/name`, a bare `name` (scheme, host and port
  * from the base URL), `ws://:port/name` (host from the base URL), `ws://host:port` (anonymous).
  */
-import { InvalidTopicError } from '../errors.js';
+import { InvalidTopicError, UnsupportedSchemeError } from '../errors.js';
 
 /** Default base URL: the spec's code default (some reference docs say port 8000; code says 8338). */
 export const DEFAULT_BASE_URL = 'ws://127.0.0.1:8338';
@@ -59,4 +59,27 @@ function parseBase(baseUrl: string): { scheme: string; host: string; port: numbe
 
 function address(scheme: string, host: string, port: number, name: string | undefined): ComponentAddress {
   return { url: `${scheme}://${host}:${port}`, scheme, host, port, name };
+}
+
+/** Schemes a Rembus component dials itself (spec §1.1); `mqtt(s)` goes to rembus/mqtt. */
+const REMBUS_SCHEMES = new Set(['ws', 'wss']);
+
+/**
+ * Parse one URL or a failover list (Rembus.jl `failovers`): the first names the component,
+ * the others are where to go when it is down (their names, if any, are ignored).
+ * @throws InvalidTopicError for an empty list or a string that is neither a URL nor a name;
+ * UnsupportedSchemeError for a scheme other than ws/wss.
+ */
+export function parseComponentUrls(input: string | readonly string[], baseUrl?: string): ComponentAddress[] {
+  const list = typeof input === 'string' ? [input] : input;
+  if (list.length === 0) throw new InvalidTopicError(input, 'an empty list of broker URLs');
+  const addresses = list.map((u) => parseComponentUrl(u, baseUrl));
+  addresses.forEach((a, i) => {
+    if (!REMBUS_SCHEMES.has(a.scheme)) {
+      const hint = a.scheme.startsWith('mqtt') ? 'an MQTT broker takes one URL, not a failover list' : 'use ws:// or wss://';
+      throw new UnsupportedSchemeError(list[i]!, a.scheme, hint);
+    }
+  });
+  const name = addresses[0]!.name;
+  return addresses.map((a) => ({ ...a, name }));
 }

@@ -7,10 +7,10 @@
 import { Tag } from 'cbor-x';
 import type { DataFrame } from 'nodejs-polars';
 import { DecodeError, EncodeError } from '../errors.js';
+import { DATAFRAME_TAG, isDataFrameTag } from './frames.js';
 import { loadPolars, requirePolars } from './polars.js';
 
-/** The CBOR tag of an Arrow IPC stream DataFrame (spec §7). */
-export const DATAFRAME_TAG = 80;
+export { DATAFRAME_TAG, isDataFrameTag };
 
 /**
  * Is `value` a nodejs-polars DataFrame? Duck-typed, so it never loads polars: polars frames
@@ -28,11 +28,6 @@ export function isDataFrame(value: unknown): value is DataFrame {
   return value !== null && typeof value === 'object'
     && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'DataFrame'
     && typeof (value as { writeIPCStream?: unknown }).writeIPCStream === 'function';
-}
-
-/** Is `value` a CBOR tag 80 (a DataFrame still in its wire form)? */
-export function isDataFrameTag(value: unknown): value is Tag {
-  return value instanceof Tag && value.tag === DATAFRAME_TAG;
 }
 
 /**

@@ -10,3 +10,4 @@ export { EpochNs, columnValues, dataFrameColumns, seriesValues, int64Series, dat
 export type { TimeUnit } from './columns.js';
 export { loadPolars, requirePolars } from './polars.js';
 export type { PolarsModule } from './polars.js';
+export { polarsFrames } from './polars-frames.js';

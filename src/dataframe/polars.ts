@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Polars from 'nodejs-polars';
-import { DecodeError } from '../errors.js';
+import { MissingPackageError } from '../errors.js';
 
 /** The nodejs-polars module namespace. */
 export type PolarsModule = typeof Polars;
@@ -30,10 +30,10 @@ export function loadPolars(): PolarsModule | undefined {
 
 /**
  * nodejs-polars, loaded on first use.
- * @throws DecodeError when nodejs-polars is not installed.
+ * @throws MissingPackageError when nodejs-polars is not installed.
  */
 export function requirePolars(): PolarsModule {
   const pl = loadPolars();
-  if (pl === undefined) throw new DecodeError('nodejs-polars is not installed: DataFrames need it (npm i nodejs-polars)');
+  if (pl === undefined) throw new MissingPackageError('nodejs-polars', 'polars DataFrames');
   return pl;
 }

@@ -18,7 +18,7 @@ describe('broker keep-alive', () => {
     // A peer gone without a TCP close: its socket no longer reads, so pings go unanswered.
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const taken = await scope.connect(b, 'sleeper').then(() => 'connected', (err: Error) => err.name);
-    expect(taken).toBe('AuthError');
+    expect(taken).toBe('NameTakenError');
     // Within two ping periods the broker gives up on it; the name is free again.
     await new Promise((resolve) => setTimeout(resolve, 400));
     const again = await scope.connect(b, 'sleeper');

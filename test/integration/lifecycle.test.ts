@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, NEVER } from 'rxjs';
 import { broker, type Broker } from '../../src/broker/index.js';
 import {
-  AuthError, ConnectionClosedError, connect, type Component, type Message, type Status,
+  AuthError, NameTakenError, ConnectionClosedError, connect, type Component, type Message, type Status,
 } from '../../src/index.js';
 import {
   collect, decoded, hex, RawClient, relay, roundTrip, tappedDial, textHex, toHex, useScope, waitFor, type Tap,
@@ -31,8 +31,10 @@ describe('connect', () => {
     const got = collect(first.subscribe$('still'), 1);
     await roundTrip(first);
     const err = await rejection(scope.connect(b, 'dup'));
-    expect(err).toBeInstanceOf(AuthError);
-    expect((err as AuthError).message).toContain('already connected');
+    expect(err).toBeInstanceOf(NameTakenError);
+    expect(err).not.toBeInstanceOf(AuthError);
+    expect((err as NameTakenError).code).toBe('NAME_TAKEN');
+    expect((err as NameTakenError).message).toContain("'dup' is already connected");
     expect(await first.rpc('rid')).toBe('broker');
     peer.publish('still', 'here');
     expect((await got.done)[0]!.args).toEqual(['here']);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
 import { attestationFor, generateKeyPair } from '../../src/security/crypto.js';
-import { AuthError, register, unregister, type Component } from '../../src/index.js';
+import { AuthError, NameTakenError, register, unregister, type Component } from '../../src/index.js';
 import type { Broker } from '../../src/broker/index.js';
 import { useScope, waitFor } from './helpers.js';
 
@@ -122,8 +122,9 @@ describe('login with a key on file', () => {
     raw.sendText(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'alice', params: { type: 11, signature } }));
     expect(JSON.parse(await raw.nextText())).toMatchObject({ id: 2, result: { sts: 0 } });
     // Bound: the name is taken.
-    const err = await authError(scope.connect(b, 'alice', { key: ec.privateKey }));
-    expect(err.remoteCode).toBe(60);
+    const err: unknown = await scope.connect(b, 'alice', { key: ec.privateKey }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NameTakenError);
+    expect((err as NameTakenError).remoteCode).toBe(60);
   });
 });
 

@@ -13,6 +13,7 @@ import type { Broker, BrokerOptions } from './types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
 import { Observability } from '../http/index.js';
 import { startStatsTopic } from './stats-topic.js';
+import { memoryStore } from '../store/memory-store.js';
 
 /** Default WebSocket port of Rembus (spec §1.2). */
 export const DEFAULT_PORT = 8338;
@@ -49,7 +50,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     : await (await importOptional('@duckdb/node-api', 'the durable store (--data-dir; --no-persist runs without it)',
       () => import('../store/duckdb/duckdb-store.js')))
       .openDuckDbStore({ path: join(options.dataDir, `${name}.duckdb`), brokerName: name, logger: options.logger }));
-  const store = opened === undefined || observe === undefined ? opened : observe.wrapStore(opened);
+  const store = observe === undefined ? opened : observe.wrapStore(opened ?? memoryStore());
   const impl = new BrokerImpl({ ...options, store, security });
   let data: DataStage | undefined;
   let bridges: Bridges | undefined;

@@ -11,6 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROOTS = [join(here, 'dashboard'), join(here, '..', '..', '..', 'src', 'http', 'dashboard')];
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css' };
 const FILES = new Set(['index.html', 'dashboard.js', 'dashboard.css', 'client.js']);
+/** `client.js` is the root entry's browser bundle (`npm run build:browser`): from dist/src/http or src/http. */
+const BUNDLES = [join(here, '..', '..', 'browser', 'rembus.js'), join(here, '..', '..', 'dist', 'browser', 'rembus.js')];
 const cache = new Map<string, { type: string; body: Uint8Array }>();
 
 /** The asset for `path` (`/` is the page), or undefined. */
@@ -19,9 +21,9 @@ export function dashboardAsset(path: string): { type: string; body: Uint8Array }
   if (!FILES.has(file)) return undefined;
   let asset = cache.get(file);
   if (asset === undefined) {
-    for (const root of ROOTS) {
+    for (const path of file === 'client.js' ? BUNDLES : ROOTS.map((root) => join(root, file))) {
       try {
-        asset = { type: TYPES[file.split('.').pop()!] ?? 'application/octet-stream', body: readFileSync(join(root, file)) };
+        asset = { type: TYPES[file.split('.').pop()!] ?? 'application/octet-stream', body: readFileSync(path) };
         break;
       } catch { /* try the next root */ }
     }

@@ -67,6 +67,8 @@ async function serve(host: HttpHost, req: IncomingMessage): Promise<HttpReply> {
     const asset = host.dashboard(path);
     if (asset !== undefined) return { status: 200, body: asset.body, type: asset.type };
   }
+  // Browsers ask for it on every page: not a method call.
+  if (method === 'GET' && path === '/favicon.ico') return { status: 204 };
   let identity: HttpIdentity;
   try {
     identity = await host.authenticate(req.headers.authorization);

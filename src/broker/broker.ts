@@ -71,7 +71,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   }
   const handle = (link: Link): void => impl.handle(observe?.wrapLink(link) ?? link);
   const served = observe?.attach({ name: impl.name, stats: () => ({ ...api.stats() }), twins: () => impl.twinList(),
-    messages$: impl.messages$, handle, requestTimeout: options.requestTimeout ?? 10_000, log: impl.log,
+    handle, requestTimeout: options.requestTimeout ?? 10_000, log: impl.log,
     auth: { hasKey: async (cid) => (await impl.auth.store.keyFor(cid)) !== undefined } });
   const statsInterval = options.http === false ? 0 : options.http?.statsInterval ?? 1_000;
   const stopStats = served === undefined || statsInterval <= 0 ? undefined

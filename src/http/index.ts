@@ -3,7 +3,6 @@
  * on every link, a timed store, the stats snapshot (and its topic), and the HTTP handler for
  * the listener. Lower rooms are reached only through the functions passed in here.
  */
-import type { Observable } from 'rxjs';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Logger } from '../types.js';
@@ -35,7 +34,6 @@ export interface ObservedBroker {
   readonly name: string;
   stats(): Readonly<Record<string, unknown>>;
   twins(): Iterable<TwinView>;
-  readonly messages$: Observable<{ readonly topic: string }>;
   handle(link: Link): void;
   requestTimeout: number;
   auth: Omit<HttpAuthPolicy, 'requireAuth'>;

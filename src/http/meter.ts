@@ -14,6 +14,10 @@ import { decodeCbor } from '../codec/cbor.js';
 import type { Frame, Link } from '../transport/link.js';
 import { RpcLatency } from './rpc-latency.js';
 
+/** Distinct topics counted; later ones are counted under `"__other__"`. */
+export const MAX_TOPICS = 1_000;
+interface LastTopic { bytes: Uint8Array; entry: { published: number } | undefined }
+
 /** Calls remembered per link while they await their answer; past it the oldest is forgotten. */
 const MAX_PENDING_PER_LINK = 10_000;
 const TYPE_PUB = 1;
@@ -35,6 +39,8 @@ export class WireMeter {
   slowConsumersCut = 0;
   replays = 0;
   readonly rpc = new RpcLatency();
+  /** PUB frames received per topic (bounded: past {@link MAX_TOPICS} topics, `"__other__"`). */
+  readonly topics = new Map<string, { published: number }>();
   private readonly now: () => number;
 
   constructor(now: () => number = () => performance.now()) {
@@ -44,37 +50,11 @@ export class WireMeter {
   /** A Link that behaves as `link` and feeds these counters. */
   wrap(link: Link): Link {
     this.linksOpened++;
-    const pending = new Map<string, { method: string; start: number }>();
-    const meter = this;
-    const wrapped: Link = {
-      frames$: link.frames$.pipe(tap((frame) => meter.inbound(frame, pending))),
-      send(frame) {
-        meter.outbound(frame, pending);
-        link.send(frame);
-      },
-      close(code, reason) {
-        if (code === 1008 && reason?.startsWith('slow consumer') === true && link.isOpen) meter.slowConsumersCut++;
-        link.close(code, reason);
-      },
-      get isOpen() { return link.isOpen; },
-      get bufferedAmount() { return link.bufferedAmount; },
-      get remote() { return link.remote; },
-    };
-    if (link.pause !== undefined && link.resume !== undefined) {
-      wrapped.pause = () => link.pause!();
-      wrapped.resume = () => link.resume!();
-    }
-    if (link.abort !== undefined) {
-      // The broker aborts only congested links that read nothing (flow-control.ts).
-      wrapped.abort = () => {
-        if (link.isOpen) meter.slowConsumersCut++;
-        link.abort!();
-      };
-    }
-    return wrapped;
+    return new MeteredLink(link, this);
   }
 
-  private inbound(frame: Frame, pending: Map<string, { method: string; start: number }>): void {
+  /** @internal */
+  inbound(frame: Frame, pending: Map<string, { method: string; start: number }>, last: LastTopic): void {
     this.framesIn++;
     if (typeof frame === 'string') {
       this.bytesIn += frame.length;
@@ -82,8 +62,10 @@ export class WireMeter {
     }
     this.bytesIn += frame.length;
     const type = typeOf(frame);
-    if (type === TYPE_PUB) this.publishesIn++;
-    else if (type === TYPE_RPC) {
+    if (type === TYPE_PUB) {
+      this.publishesIn++;
+      this.countTopic(frame, last);
+    } else if (type === TYPE_RPC) {
       const head = rpcHead(frame);
       if (head === undefined) return;
       if (pending.size >= MAX_PENDING_PER_LINK) pending.delete(pending.keys().next().value!);
@@ -91,7 +73,41 @@ export class WireMeter {
     } else if (type === TYPE_ADMIN && isReactive(frame)) this.replays++;
   }
 
-  private outbound(frame: Frame, pending: Map<string, { method: string; start: number }>): void {
+  private countTopic(frame: Uint8Array, last: LastTopic): void {
+    // [type, (id,) topic, …]: the id, a 0x48 8-byte string, is there iff the flags nibble is set.
+    let p = frame[1] === 0x18 ? 3 : 2;
+    if (frame[p] === 0x48) p += 9;
+    const t = frame[p] ?? 0;
+    if ((t & 0xe0) !== 0x60) return;
+    const info = t & 0x1f;
+    let len: number;
+    if (info < 24) { len = info; p += 1; }
+    else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
+    else return;
+    const prev = last.bytes;
+    if (last.entry !== undefined && prev.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) if (prev[i] !== frame[p + i]) { same = false; break; }
+      if (same) {
+        last.entry.published++;
+        return;
+      }
+    }
+    const bytes = frame.slice(p, p + len);
+    const topic = utf8.decode(bytes);
+    let entry = this.topics.get(topic);
+    if (entry === undefined) {
+      const key = this.topics.size >= MAX_TOPICS ? '__other__' : topic;
+      entry = this.topics.get(key) ?? { published: 0 };
+      this.topics.set(key, entry);
+    }
+    entry.published++;
+    last.bytes = bytes;
+    last.entry = entry;
+  }
+
+  /** @internal */
+  outbound(frame: Frame, pending: Map<string, { method: string; start: number }>): void {
     this.framesOut++;
     if (typeof frame === 'string') {
       this.bytesOut += frame.length;
@@ -112,6 +128,51 @@ export class WireMeter {
       this.rpc.observe(call.method, (this.now() - call.start) / 1000, frame[11] !== 0x00);
     }
   }
+}
+
+type Pending = Map<string, { method: string; start: number }>;
+
+/**
+ * The metered link: a class, so every instance shares one shape and the broker's hot accesses
+ * (`send`, `isOpen`, `bufferedAmount`) stay monomorphic — per-object getters would not.
+ */
+class MeteredLink implements Link {
+  readonly frames$: Link['frames$'];
+  readonly pause?: () => void;
+  readonly resume?: () => void;
+  readonly abort?: () => void;
+  private readonly pending: Pending = new Map();
+  /** The topic of this link's previous publish (see `WireMeter.countTopic`). */
+  private readonly last: LastTopic = { bytes: new Uint8Array(0), entry: undefined };
+
+  constructor(private readonly link: Link, private readonly meter: WireMeter) {
+    this.frames$ = link.frames$.pipe(tap((frame) => meter.inbound(frame, this.pending, this.last)));
+    if (link.pause !== undefined && link.resume !== undefined) {
+      this.pause = () => link.pause!();
+      this.resume = () => link.resume!();
+    }
+    if (link.abort !== undefined) {
+      // The broker aborts only congested links that read nothing (flow-control.ts).
+      this.abort = () => {
+        if (link.isOpen) meter.slowConsumersCut++;
+        link.abort!();
+      };
+    }
+  }
+
+  send(frame: Frame): void {
+    this.meter.outbound(frame, this.pending);
+    this.link.send(frame);
+  }
+
+  close(code?: number, reason?: string): void {
+    if (code === 1008 && reason?.startsWith('slow consumer') === true && this.link.isOpen) this.meter.slowConsumersCut++;
+    this.link.close(code, reason);
+  }
+
+  get isOpen(): boolean { return this.link.isOpen; }
+  get bufferedAmount(): number { return this.link.bufferedAmount; }
+  get remote(): string { return this.link.remote; }
 }
 
 /** The type byte of a CBOR frame (first element of a definite array), or -1. */

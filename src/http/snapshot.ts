@@ -1,16 +1,12 @@
 /**
  * The broker's stats snapshot: what `__broker__/stats` carries every second, `rembus stats`
  * prints and the dashboard draws. Built from counters the broker and the wire meter already
- * keep; per-topic publish counts come from the broker's `messages$` (one Map increment per
- * publish, bounded to {@link MAX_TOPICS} topics).
+ * keep, per-topic publish counts included (read from PUB frame heads, not from `messages$`:
+ * observing that would make the broker decode every publish's args).
  */
-import type { Observable, Subscription } from 'rxjs';
 import type { StoreMeter } from './store-meter.js';
 import type { WireMeter } from './meter.js';
 import { quantile, type MethodLatency } from './rpc-latency.js';
-
-/** Distinct topics counted; later ones are counted under `"__other__"`. */
-export const MAX_TOPICS = 1_000;
 
 /** What the snapshot reads of one twin (the broker's `Twin` has this shape). */
 export interface TwinView {
@@ -28,7 +24,6 @@ export interface BrokerView {
   readonly name: string;
   stats(): Readonly<Record<string, unknown>>;
   twins(): Iterable<TwinView>;
-  readonly messages$: Observable<{ readonly topic: string }>;
 }
 
 /** One component in the snapshot. */
@@ -62,24 +57,10 @@ export interface StatsSnapshot {
 }
 
 export class StatsCollector {
-  private readonly topics = new Map<string, number>();
   private readonly since = new WeakMap<object, number>();
   private readonly started = Date.now();
-  private readonly subscription: Subscription;
 
-  constructor(private readonly broker: BrokerView, private readonly meter: WireMeter, private readonly storage: StoreMeter) {
-    this.subscription = broker.messages$.subscribe((p) => this.count(p.topic));
-  }
-
-  private count(topic: string): void {
-    const n = this.topics.get(topic);
-    if (n !== undefined) {
-      this.topics.set(topic, n + 1);
-      return;
-    }
-    const key = this.topics.size >= MAX_TOPICS ? '__other__' : topic;
-    this.topics.set(key, (this.topics.get(key) ?? 0) + 1);
-  }
+  constructor(private readonly broker: BrokerView, private readonly meter: WireMeter, private readonly storage: StoreMeter) {}
 
   snapshot(): StatsSnapshot {
     const now = Date.now();
@@ -109,7 +90,7 @@ export class StatsCollector {
       wire: { framesIn: meter.framesIn, framesOut: meter.framesOut, bytesIn: meter.bytesIn, bytesOut: meter.bytesOut,
         publishesIn: meter.publishesIn, publishesOut: meter.publishesOut, links: meter.linksOpened,
         slowConsumersCut: meter.slowConsumersCut, replays: meter.replays },
-      topics: [...this.topics].map(([topic, published]) => ({ topic, published })),
+      topics: [...meter.topics].map(([topic, t]) => ({ topic, published: t.published })),
       rpc,
       components,
       storage: { ok: this.storage.lastError === undefined, error: this.storage.lastError ?? null,
@@ -129,6 +110,6 @@ export class StatsCollector {
   }
 
   close(): void {
-    this.subscription.unsubscribe();
+    // Nothing held: the snapshot reads counters when asked.
   }
 }

@@ -10,3 +10,5 @@ export {
   InvalidKeyError, InvalidNameError, KeyExistsError, SecurityConfigError, TlsConfigError,
 } from '../security/index.js';
 export type { MemorySecurityConfig, SecurityStore, TlsFiles, TlsServerOptions } from '../security/index.js';
+export { STATS_TOPIC } from './stats-topic.js';
+export type { HttpOptions, StatsSnapshot } from '../http/index.js';

@@ -61,15 +61,18 @@ export class Observability {
   attach(broker: ObservedBroker): { snapshot: () => StatsSnapshot; http: ReturnType<typeof httpHandler> } {
     const collector = new StatsCollector(broker, this.meter, this.storage);
     this.collector = collector;
-    const registry = this.options.metrics === false ? undefined : metricsRegistry(collector);
+    // Built on the first scrape: prom-client's default metrics start an event-loop monitor.
+    let registry: ReturnType<typeof metricsRegistry> | undefined;
     const requireAuth = this.options.requireAuth ?? false;
     const http = httpHandler({
       handle: (link) => broker.handle(link),
       authenticate: basicAuth({ requireAuth: () => requireAuth, hasKey: (cid) => broker.auth.hasKey(cid) }),
       notReady: () => this.closing ? 'closing'
         : this.storage.lastError === undefined ? undefined : `storage failed: ${this.storage.lastError}`,
-      metrics: registry === undefined ? undefined
-        : async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      metrics: this.options.metrics === false ? undefined : async () => {
+        registry ??= metricsRegistry(collector);
+        return { contentType: registry.contentType, body: await registry.metrics() };
+      },
       dashboard: this.options.dashboard === false ? undefined : dashboardAsset,
       requestTimeout: broker.requestTimeout,
       log: broker.log,

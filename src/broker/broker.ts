@@ -75,7 +75,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     auth: { hasKey: async (cid) => (await impl.auth.store.keyFor(cid)) !== undefined } });
   const statsInterval = options.http === false ? 0 : options.http?.statsInterval ?? 1_000;
   const stopStats = served === undefined || statsInterval <= 0 ? undefined
-    : startStatsTopic((topic, snapshot) => impl.publish(topic, [snapshot]), served.snapshot, { interval: statsInterval });
+    : startStatsTopic((topic, snapshot) => impl.publishLocal(topic, [snapshot]), served.snapshot, { interval: statsInterval });
   const port = options.port === undefined ? DEFAULT_PORT : options.port;
   const host = options.host ?? '0.0.0.0';
   let listener: WsListener | undefined;

@@ -1,9 +1,8 @@
 /**
  * Broker stats as a topic: every `interval` ms the broker publishes one snapshot on
- * {@link STATS_TOPIC}, logged and routed like any publish — so it is replayable, and any
- * component (Python and Julia ones too) can watch it with a plain subscribe. Nothing is built
- * while nobody could see it: with no subscriber on the topic and `whenUnwatched: 'skip'`, the
- * tick costs one lookup.
+ * {@link STATS_TOPIC}. It is logged, so it is replayable, and any component (Python and Julia
+ * ones too) can watch it with a plain subscribe; like MQTT's `$SYS` it reaches subscribers of
+ * the exact topic only (not `**`) and is not federated: each broker's stats stay its own.
  */
 
 /** The reserved topic of the stats snapshots. */

@@ -37,6 +37,20 @@ describe('__broker__/stats', () => {
     expect(first.args[0].time).toBeLessThan(since - 100);
   });
 
+  it('reaches exact subscribers only: a catch-all subscriber never sees it (MQTT $SYS rule)', async () => {
+    const b = await scope.broker({ http: { statsInterval: 30 } });
+    const all = await scope.connect(b, 'all');
+    const exact = await scope.connect(b, 'exact');
+    const seen: string[] = [];
+    all.subscribe$('**').subscribe((m) => seen.push(m.topic));
+    await firstValueFrom(exact.subscribe$('__broker__/stats').pipe(take(3)), { defaultValue: undefined });
+    // The catch-all does receive ordinary publishes (of another component: no loopback).
+    exact.publish('ping', 1);
+    const deadline = Date.now() + 5_000;
+    while (!seen.includes('ping') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual(['ping']);
+  });
+
   it('is not published with statsInterval 0', async () => {
     const b = await scope.broker({ http: { statsInterval: 0 } });
     const node = await scope.connect(b, 'w');

@@ -47,7 +47,15 @@ try {
     ...(dataDir === undefined ? {} : { dataDir: str(args, 'data-dir') }),
     ...(args['fsync'] === undefined ? {} : { fsync: str(args, 'fsync') as 'off' | 'interval' | 'always' }),
     ...(schemaName === undefined ? {} : { schema: TELEMETRY_SCHEMA }),
+    // A/B of issue 16's metering cost: REMBUS_BENCH_HTTP=off serves no HTTP and meters nothing.
+    ...(process.env['REMBUS_BENCH_HTTP'] === 'off' ? { http: false as const } : {}),
   });
+  // REMBUS_BENCH_SCRAPE=<ms>: scrape /metrics and build a stats snapshot that often, as Prometheus would.
+  const scrapeMs = Number(process.env['REMBUS_BENCH_SCRAPE'] ?? 0);
+  if (scrapeMs > 0) {
+    setInterval(() => void fetch(`http://127.0.0.1:${b.port!}/metrics`).then((r) => r.text()).catch(() => undefined),
+      scrapeMs).unref();
+  }
   const schemaStats = (): { persisted: number; rejected: number; batches: number; dropped: number } =>
     b.stats().schema ?? { persisted: 0, rejected: 0, batches: 0, dropped: 0 };
   let cutAt = 0;

@@ -1,6 +1,8 @@
 export { component, connect } from './component/component.js';
 export { register, unregister } from './component/register.js';
 export type { RegisterOptions } from './component/register.js';
+export { admin, AdminCommandError, AdminUnauthorizedError, UnknownAdminCommandError } from './component/admin.js';
+export type { Admin, BrokerConfig } from './component/admin.js';
 export { Now, LastReceived, period } from './component/msgfrom.js';
 export { useDataFrames } from './component/frames.js';
 export { ArrowIpc, ipcFrames, arrowFrames } from './dataframe/frames.js';

@@ -175,6 +175,12 @@ export class BrokerImpl {
     this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin);
   }
 
+  /** Logged for replay, delivered to exact subscribers only, not federated (the stats topic, like MQTT's $SYS). */
+  publishLocal(topic: string, args: unknown[]): void {
+    const msg = { type: 'pub', flags: 0, topic, args } as const;
+    this.router.publishExact(msg, this.messageLog.append(msg, undefined), this.guard.receivers(null, topic));
+  }
+
   /**
    * Handle one inbound frame, or hold it while a login step of this connection awaits the
    * security store, so frames keep their order. A failure handling one frame is logged and
@@ -362,6 +368,9 @@ export class BrokerImpl {
     this.log.error({ err: errorText(err) }, 'durable store failed: broker stopping');
     this.onShutdown();
   }
+
+  /** Every named twin, online or not (for the stats snapshot). */
+  twinList(): Iterable<Twin> { return this.named.values(); }
 
   stats(): BrokerStats {
     let outboxed = 0;

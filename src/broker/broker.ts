@@ -8,11 +8,15 @@ import { silentLogger } from '../internal/logger.js';
 import { BrokerImpl } from './broker-impl.js';
 import { openBridges, type Bridges } from './bridges.js';
 import { importOptional } from '../internal/optional.js';
+import { lockDataDir } from '../store/data-dir-lock.js';
 import type { DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
 import type { DuckDbHandle } from '../store/duckdb/database.js';
 import type { Store } from '../store/types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
+import { Observability } from '../http/index.js';
+import { startStatsTopic } from './stats-topic.js';
+import { memoryStore } from '../store/memory-store.js';
 
 /**
  * The interface a broker listens on when no host is given: every one only when it refuses
@@ -43,18 +47,36 @@ export const DEFAULT_PORT = 8338;
  * @param options see {@link BrokerOptions}
  * @returns the running broker
  * @throws the listen error (e.g. `EADDRINUSE`) when the port cannot be bound; SecurityConfigError
- * naming a malformed `tenants.json`, `admins.json` or `topic_auth.json`
+ * naming a malformed `tenants.json`, `admins.json` or `topic_auth.json`; DataDirLockedError when
+ * another live broker of that name runs on `dataDir`
  */
 export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   const name = options.name ?? 'broker';
+  // One broker per data directory and name (LMDB would let a second process write the same log).
+  const release = options.dataDir === undefined ? undefined : lockDataDir(options.dataDir, name);
+  try {
+    const api = await start(options, name);
+    void api.closed.then(release);
+    return api;
+  } catch (err) {
+    release?.();
+    throw err;
+  }
+}
+
+async function start(options: BrokerOptions, name: string): Promise<Broker> {
   // Read before anything is opened: a malformed provisioning file fails the start, naming the file.
   const security = options.security ?? (options.dataDir === undefined ? undefined
     : await openSecurityStore(join(options.dataDir, name)));
   // LMDB and DuckDB are loaded only when something needs them: a broker in memory maps neither.
-  const store = options.store ?? (options.dataDir === undefined ? undefined
+  // `auth: 'required'` (security) refuses anonymous HTTP as it refuses anonymous WebSocket logins.
+  const requireAuth = options.auth === 'required';
+  const observe = options.http === false ? undefined : new Observability({ requireAuth, ...options.http });
+  const opened = options.store ?? (options.dataDir === undefined ? undefined
     : await (await import('../store/lmdb/lmdb-store.js')).openLmdbStore({
       path: join(options.dataDir, `${name}.lmdb`), fsync: options.fsync, fsyncInterval: options.fsyncInterval, logger: options.logger,
     }));
+  const store = observe === undefined ? opened : observe.wrapStore(opened ?? memoryStore());
   const impl = new BrokerImpl({ ...options, store, security });
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;
@@ -78,14 +100,23 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     await impl.close();
     throw err;
   }
+  const handle = (link: Link): void => impl.handle(observe?.wrapLink(link) ?? link);
+  const served = observe?.attach({ name: impl.name, stats: () => ({ ...api.stats() }), twins: () => impl.twinList(),
+    handle, requestTimeout: options.requestTimeout ?? 10_000, log: impl.log,
+    auth: { hasKey: async (cid) => (await impl.auth.store.keyFor(cid)) !== undefined } });
+  const statsInterval = options.http === false ? 0 : options.http?.statsInterval ?? 1_000;
+  const stopStats = served === undefined || statsInterval <= 0 ? undefined
+    : startStatsTopic((topic, snapshot) => impl.publishLocal(topic, [snapshot]), served.snapshot, { interval: statsInterval });
   const port = options.port === undefined ? DEFAULT_PORT : options.port;
   const host = options.host ?? defaultHost(options.auth);
   let listener: WsListener | undefined;
   if (port !== null) {
     try {
-      listener = await listenWebSocket((link) => impl.handle(link),
-        { port, host, pingInterval: options.pingInterval, maxPayload: options.maxPayload, tls: options.tls });
+      listener = await listenWebSocket(handle, { port, host, pingInterval: options.pingInterval,
+        maxPayload: options.maxPayload, tls: options.tls, http: served?.http });
     } catch (err) {
+      stopStats?.();
+      observe?.close();
       await bridges?.close();
       await impl.close();
       throw err;
@@ -105,11 +136,13 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
       return schema === undefined ? impl.stats() : { ...impl.stats(), schema };
     },
     links$: bridges?.links$ ?? of([]),
-    handle: (link: Link) => impl.handle(link),
+    handle,
     publish: (topic: string, ...args: unknown[]) => impl.publish(validateTopic(topic), args),
     expose: (method: string, handler: Handler) => impl.expose(method, handler),
     close: () => closing ??= (async () => {
       try {
+        stopStats?.();
+        observe?.close();
         await listener?.close();
         await bridges?.close();
         await data?.close();

@@ -8,8 +8,11 @@ export type { Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord, LogQuery 
 export { openLmdbStore } from '../store/lmdb/lmdb-store.js';
 export type { FsyncMode, LmdbStoreOptions } from '../store/lmdb/lmdb-store.js';
 export { StoreFailedError, StoreUnavailableError } from '../store/errors.js';
+export { DataDirLockedError } from '../store/data-dir-lock.js';
 export {
   caOptions, findCaFile, generateKeyPair, keystoreTlsFiles, loadTlsOptions, memorySecurityStore, openSecurityStore,
   InvalidKeyError, InvalidNameError, KeyExistsError, SecurityConfigError, TlsConfigError,
 } from '../security/index.js';
 export type { MemorySecurityConfig, SecurityStore, TlsFiles, TlsServerOptions } from '../security/index.js';
+export { STATS_TOPIC } from './stats-topic.js';
+export type { HttpOptions, StatsSnapshot } from '../http/index.js';

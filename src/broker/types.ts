@@ -8,6 +8,7 @@ import type { SchemaStageContext } from '../schema/types.js';
 /** The write options of the schema stage that a broker passes on (see `BrokerOptions.schemaWrites`). */
 export type SchemaWriteOptions = Pick<SchemaStageContext, 'batchSize' | 'flushInterval' | 'maxPendingBytes' | 'overflow'>;
 import type { Link } from '../transport/link.js';
+import type { HttpOptions } from '../http/index.js';
 import type { Handler, Logger } from '../types.js';
 
 /** Options of {@link broker}. */
@@ -144,6 +145,11 @@ export interface BrokerOptions {
   maxTwins?: number;
   /** Largest frame accepted, bytes; a bigger one closes its link (code 1009). Default 60 MiB (spec §1.1). */
   maxPayload?: number;
+  /**
+   * HTTP on the listener (REST, JSON-RPC, `/metrics`, `/healthz`, `/readyz`, dashboard), wire
+   * metrics and the `__broker__/stats` topic (docs/http.md). `false` turns all of it off. Default `{}`: all on.
+   */
+  http?: HttpOptions | false;
 }
 
 /** A snapshot of the broker's load, for monitoring and tests of its bounds. */

@@ -3,6 +3,7 @@
  * `handle(link)`. The broker itself owns no socket. With TLS material it serves `wss://` from an
  * HTTPS server (spec §1.1).
  */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_FRAME_BYTES, wsLink } from '../transport/ws-link.js';
@@ -23,6 +24,13 @@ export interface ListenOptions {
   maxPayload?: number | undefined;
   /** Certificate chain and private key (PEM): serve wss://. */
   tls?: { cert: string | Uint8Array; key: string | Uint8Array } | undefined;
+  /** Plain HTTP requests (not upgrades) on the same port (src/http). Default: answer 426. */
+  http?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+}
+
+/** What `ws` answers to plain HTTP when it owns the server. */
+function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426, { 'Content-Type': 'text/plain' }).end('Upgrade Required');
 }
 
 /**
@@ -31,32 +39,20 @@ export interface ListenOptions {
  * its name freed (spec §1.1 keep-alive; 0 disables).
  */
 export async function listenWebSocket(handle: (link: Link) => void, options: ListenOptions): Promise<WsListener> {
-  const { port, host, pingInterval = 30_000, maxPayload = MAX_FRAME_BYTES, tls } = options;
+  const { port, host, pingInterval = 30_000, maxPayload = MAX_FRAME_BYTES, tls, http = upgradeRequired } = options;
   const common = { maxPayload, perMessageDeflate: false } as const;
-  let https: Server | undefined;
-  if (tls !== undefined) {
-    https = createServer({ cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) });
-    // A client that fails the TLS handshake must not bring the server down.
-    https.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      https!.once('error', reject);
-      https!.listen(port, host, () => {
-        https!.off('error', reject);
-        resolve();
-      });
+  const httpServer: Server | HttpServer = tls === undefined ? createHttpServer(http)
+    : createServer({ cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) }, http);
+  // A client that fails the TLS handshake must not bring the server down.
+  httpServer.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', reject);
+      resolve();
     });
-  }
-  const server = https === undefined ? new WebSocketServer({ port, host, ...common })
-    : new WebSocketServer({ server: https, ...common });
-  if (https === undefined) {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.once('listening', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  }
+  });
+  const server = new WebSocketServer({ server: httpServer, ...common });
   const alive = new WeakSet<WebSocket>();
   const pinger = pingInterval > 0 ? setInterval(() => {
     for (const client of server.clients) {
@@ -72,7 +68,7 @@ export async function listenWebSocket(handle: (link: Link) => void, options: Lis
     ws.on('error', () => undefined);
     handle(wsLink(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`));
   });
-  const address = (https ?? server).address();
+  const address = httpServer.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   let closing: Promise<void> | undefined;
   return {
@@ -81,9 +77,8 @@ export async function listenWebSocket(handle: (link: Link) => void, options: Lis
       clearInterval(pinger);
       for (const client of server.clients) client.terminate();
       server.close(() => {
-        if (https === undefined) return done();
-        https.closeAllConnections();
-        https.close(() => done());
+        httpServer.closeAllConnections();
+        httpServer.close(() => done());
       });
     }),
   };

@@ -86,11 +86,16 @@ export function registerBroker(program: Command, env: Env): void {
         if (err instanceof RembusError) {
           throw new CliError(err.message, err.code === 'SCHEMA' ? EXIT.usage : EXIT.failure, { cause: err });
         }
+        // A data directory held by another broker is a RembusError (DataDirLockedError) above.
         throw new CliError(`cannot listen on ${host}:${port}: ${(err as Error).message}`, EXIT.failure, { cause: err });
       }
       const scheme = tls === undefined ? 'ws' : 'wss';
       log.info({ name: running.name, host, port: running.port, auth: flags.auth },
         `broker listening on ${scheme}://${host}:${running.port} (${startMode(flags.auth, host)})`);
+      const dataDir = flags.persist ? resolveDataDir(flags.dataDir, env) : null;
+      log.info({ dataDir, store: flags.persist ? 'lmdb' : 'memory', fsync: flags.persist ? flags.fsync : undefined },
+        (dataDir !== null ? `data in ${dataDir} (LMDB log and twins, fsync ${flags.fsync}; schema tables in DuckDB)`
+          : 'data in memory only (--no-persist)') + `; dashboard and REST on http://${host}:${running.port}/`);
       // An admin's `shutdown` command closes the broker too.
       const signal = await Promise.race([stop, running.closed.then(() => 'shutdown' as const)]);
       log.info({ signal }, 'broker stopping');

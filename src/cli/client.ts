@@ -81,24 +81,47 @@ export async function openClient({ globals, env, log, files = {} }: ClientContex
   const url = componentUrl(server, name);
   const security = await securityOptions(files, name, env);
   log.debug({ url }, 'connecting');
+  // While connecting, the component's own failure lines stay quiet: the CLI prints the cause once.
+  const clientLog = log.child({ component: 'client' });
+  if (log.levelVal > log.levels.values['debug']!) clientLog.level = 'silent';
   const node = component(url, {
     ...security,
     reconnect: RECONNECT,
     connectTimeout: DIAL_TIMEOUT_MS,
-    logger: log.child({ component: 'client' }),
+    logger: clientLog,
     ...(requestTimeout === undefined ? {} : { requestTimeout }),
+  });
+  let lastFailure: unknown;
+  const watch = node.status$.subscribe((status) => {
+    if (status.type === 'down' && status.error !== undefined) lastFailure = status.error;
   });
   try {
     await firstValueFrom(race(
       from(node.ready()),
-      timer(CONNECT_TIMEOUT_MS).pipe(map(() => { throw new ConnectionError(`no answer in ${CONNECT_TIMEOUT_MS} ms`); })),
+      timer(CONNECT_TIMEOUT_MS).pipe(map(() => {
+        throw new ConnectionError(`no WebSocket handshake within ${CONNECT_TIMEOUT_MS} ms (is it a Rembus broker?)`, { cause: lastFailure });
+      })),
     ));
   } catch (err) {
     await node.close();
     if (err instanceof AuthError) throw new CliError(err.message, EXIT.failure, { cause: err });
-    throw new CliError(`cannot connect to ${server}`, EXIT.failure, { cause: err });
+    throw new CliError(`cannot connect to ${server}: ${causeText(err)}`, EXIT.failure, { cause: err });
+  } finally {
+    watch.unsubscribe();
   }
+  clientLog.level = log.level;
   return node;
+}
+
+/** The innermost useful text of a failure: the message, then its causes, without repeats. */
+function causeText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (text !== '' && !parts.some((p) => p.includes(text))) parts.push(text);
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(': ') || 'unknown error';
 }
 
 /** The exit code of a failure, and the line to print for it (undefined when already printed). */

@@ -21,18 +21,31 @@ export function parseJson(text: string): unknown {
   return parse(text, null, parseNumber);
 }
 
-/** One command-line argument: its JSON value, or the text itself when it is not JSON. */
-export function parseArg(text: string): unknown {
+/** Text that starts like a JSON value other than a bare word: `{`, `[`, `"`, a digit, `-`. */
+const LOOKS_LIKE_JSON = /^\s*[[{"\d-]/;
+
+/**
+ * One command-line argument: its JSON value; a bare word (`hello`) is that text. Text that
+ * starts like JSON but is not (`{"a":1`, `[1,2`, `12abc`) is refused rather than sent as a
+ * string by accident; with `asText` every argument is taken as a string, as is.
+ * @throws CliError (exit 1) for malformed JSON
+ */
+export function parseArg(text: string, asText = false): unknown {
+  if (asText) return text;
   try {
     return parseJson(text);
-  } catch {
+  } catch (err) {
+    if (LOOKS_LIKE_JSON.test(text)) {
+      throw new CliError(`argument '${text}' is not valid JSON (${(err as Error).message}); use --text to send arguments as strings`,
+        EXIT.usage);
+    }
     return text;
   }
 }
 
 /** The positional arguments of `pub`/`rpc`: each parsed by {@link parseArg}; a lone `-` reads a JSON array from stdin. */
-export async function readArgs(args: readonly string[], stdin: AsyncIterable<string | Uint8Array>): Promise<unknown[]> {
-  if (!args.includes('-')) return args.map(parseArg);
+export async function readArgs(args: readonly string[], stdin: AsyncIterable<string | Uint8Array>, asText = false): Promise<unknown[]> {
+  if (!args.includes('-') || asText) return args.map((a) => parseArg(a, asText));
   if (args.length !== 1) throw new CliError("'-' (args from stdin) cannot be combined with other args", EXIT.usage);
   let text = '';
   const decoder = new TextDecoder();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `rembus` command: broker | sub | pub | rpc. The only module that reads `process.argv` and
+ * The `rembus` command: broker | sub | pub | rpc | expose | admin | register | unregister | stats | top | bench. The only module that reads `process.argv` and
  * `process.env`; the library takes option objects (STYLE §11).
  */
 import { Command } from 'commander';
@@ -13,6 +13,13 @@ import type { Env } from './options.js';
 import { registerPub } from './pub.js';
 import { registerRpc } from './rpc.js';
 import { registerSub } from './sub.js';
+import { registerAdmin } from './admin.js';
+import { registerBench } from './bench.js';
+import { registerExpose } from './expose.js';
+import { setLogFormat } from './logger.js';
+import { registerRegister } from './register.js';
+import { registerStats } from './stats.js';
+import { registerTop } from './top.js';
 
 /** After the exit code is set, lingering handles (a socket mid-close) get this long. */
 const EXIT_GRACE_MS = 2_000;
@@ -40,15 +47,23 @@ function program(env: Env): Command {
     .option('-s, --server <url>', 'broker URL (env REMBUS_SERVER, then REMBUS_BASE_URL; default ws://127.0.0.1:8338)')
     .option('--name <name>', 'component name (env REMBUS_NAME; anonymous when absent); for broker, its name')
     .option('-v, --verbose', 'log debug lines to stderr (else env REMBUS_LOG_LEVEL)')
+    .option('--log-format <format>', 'auto (coloured lines on a terminal, JSON when piped), pretty or json (env REMBUS_LOG_FORMAT)')
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (root) => setLogFormat(root.opts<{ logFormat?: string }>().logFormat));
   registerBroker(cli, env);
   registerSub(cli, env);
   registerPub(cli, env);
   registerRpc(cli, env);
   registerBridge(cli, env);
   registerLog(cli, env);
+  registerExpose(cli, env);
+  registerAdmin(cli, env);
+  registerRegister(cli, env);
+  registerStats(cli, env);
+  registerTop(cli, env);
+  registerBench(cli, env);
   return cli;
 }
 

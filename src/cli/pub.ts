@@ -11,11 +11,12 @@ export function registerPub(program: Command, env: Env): void {
   securityFlags(program.command('pub'))
     .description('publish ARGS on TOPIC')
     .argument('<topic>', 'the topic')
-    .argument('[args...]', "each a JSON value (plain text when not JSON); '-' reads one JSON array from stdin")
+    .argument('[args...]', "each a JSON value (a bare word is text; malformed JSON is refused); '-' reads one JSON array from stdin")
+    .option('--text', 'send every argument as a string, as is')
     .option('-q, --qos <qos>', 'quality of service: 0, 1 (acknowledged) or 2 (exactly once)', intArg('qos', 0, 2), 0)
-    .action(async (topic: string, rawArgs: string[], flags: SecurityFlags & { qos: 0 | 1 | 2 }, cmd: Command) => {
+    .action(async (topic: string, rawArgs: string[], flags: SecurityFlags & { qos: 0 | 1 | 2; text?: boolean }, cmd: Command) => {
       validateTopic(topic);
-      const args = await readArgs(rawArgs, process.stdin);
+      const args = await readArgs(rawArgs, process.stdin, flags.text === true);
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const log = cliLogger('pub', globals.verbose, env, 'warn');
       const node = await openClient({ globals, env, log, files: flags });

@@ -247,6 +247,11 @@ export class ComponentImpl implements Component {
     return register$((msg, what) => this.requestNow$(msg, what), cid, pin, key);
   }
 
+  /** One ADMIN request (spec §6) on the current session: its RESPONSE, whatever the status (admin.ts). */
+  adminRequest(msg: Msg & { type: 'admin'; id: MsgId }): Promise<ResponseMsg> {
+    return lastValueFrom(this.requestNow$(msg, `admin ${String(msg.cmd['cmd'])}`));
+  }
+
   unregister(): Promise<void> {
     if (this.name === undefined) return Promise.reject(new AuthError('an anonymous component has no key to unregister'));
     return lastValueFrom(unregister$((msg, what) => this.requestNow$(msg, what), this.name));

@@ -1,0 +1,87 @@
+/**
+ * The broker's observability and HTTP room, wired by `broker()` in a few lines: a wire meter
+ * on every link, a timed store, the stats snapshot (and its topic), and the HTTP handler for
+ * the listener. Lower rooms are reached only through the functions passed in here.
+ */
+import type { Store } from '../store/types.js';
+import type { Link } from '../transport/link.js';
+import type { Logger } from '../types.js';
+import { basicAuth, type HttpAuthPolicy } from './auth.js';
+import { dashboardAsset } from './dashboard.js';
+import { WireMeter } from './meter.js';
+import { metricsRegistry } from './metrics.js';
+import { httpHandler } from './server.js';
+import { StatsCollector, type StatsSnapshot, type TwinView } from './snapshot.js';
+import { StoreMeter } from './store-meter.js';
+
+export type { StatsSnapshot } from './snapshot.js';
+export { STATS_TOPIC } from '../broker/stats-topic.js';
+
+/** What the broker serves over HTTP and measures (see `BrokerOptions.http`). */
+export interface HttpOptions {
+  /** Count wire traffic and serve `GET /metrics`. Default true. */
+  metrics?: boolean;
+  /** Period of the `__broker__/stats` snapshots, ms; 0 stops them. Default 1_000. */
+  statsInterval?: number;
+  /** Serve the dashboard at `GET /`. Default true. */
+  dashboard?: boolean;
+  /** Refuse anonymous HTTP (and names without a key). Default false; `--auth required` sets it. */
+  requireAuth?: boolean;
+}
+
+/** What {@link Observability.attach} reads of the running broker. */
+export interface ObservedBroker {
+  readonly name: string;
+  stats(): Readonly<Record<string, unknown>>;
+  twins(): Iterable<TwinView>;
+  handle(link: Link): void;
+  requestTimeout: number;
+  auth: Omit<HttpAuthPolicy, 'requireAuth'>;
+  log: Logger;
+}
+
+export class Observability {
+  readonly meter = new WireMeter();
+  readonly storage = new StoreMeter();
+  private collector: StatsCollector | undefined;
+  closing = false;
+
+  constructor(readonly options: HttpOptions) {}
+
+  /** The link the broker should serve: metered unless metrics are off. */
+  wrapLink(link: Link): Link {
+    return this.options.metrics === false ? link : this.meter.wrap(link);
+  }
+
+  wrapStore(store: Store): Store {
+    return this.storage.wrap(store);
+  }
+
+  /** Start reading the broker; returns the snapshot function and the HTTP handler. */
+  attach(broker: ObservedBroker): { snapshot: () => StatsSnapshot; http: ReturnType<typeof httpHandler> } {
+    const collector = new StatsCollector(broker, this.meter, this.storage);
+    this.collector = collector;
+    // Built on the first scrape: prom-client's default metrics start an event-loop monitor.
+    let registry: ReturnType<typeof metricsRegistry> | undefined;
+    const requireAuth = this.options.requireAuth ?? false;
+    const http = httpHandler({
+      handle: (link) => broker.handle(link),
+      authenticate: basicAuth({ requireAuth: () => requireAuth, hasKey: (cid) => broker.auth.hasKey(cid) }),
+      notReady: () => this.closing ? 'closing'
+        : this.storage.lastError === undefined ? undefined : `storage failed: ${this.storage.lastError}`,
+      metrics: this.options.metrics === false ? undefined : async () => {
+        registry ??= metricsRegistry(collector);
+        return { contentType: registry.contentType, body: await registry.metrics() };
+      },
+      dashboard: this.options.dashboard === false ? undefined : dashboardAsset,
+      requestTimeout: broker.requestTimeout,
+      log: broker.log,
+    });
+    return { snapshot: () => collector.snapshot(), http };
+  }
+
+  close(): void {
+    this.closing = true;
+    this.collector?.close();
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Wire metering for `/metrics` and the stats topic: a Link wrapper that counts frames, bytes,
+ * publishes in and out, RPC calls, errors and latencies, replays and slow consumers cut, in
+ * plain numbers. Nothing is formatted here: the Prometheus registry and the stats topic read
+ * these counters when they are scraped (so the routing path pays an increment, not a metric).
+ *
+ * Frames are classified by their head only (spec §2.2: a definite array whose first element is
+ * the type byte). RPC ids and methods are read in place from the canonical CBOR head — the same
+ * layout the broker's lazy PUB path reads — because decoding a whole RPC frame again, payload
+ * included, would double the cost of every call. JSON (text) frames are counted, not classified.
+ */
+import { tap } from 'rxjs';
+import { decodeCbor } from '../codec/cbor.js';
+import type { Frame, Link } from '../transport/link.js';
+import { RpcLatency } from './rpc-latency.js';
+
+/** Distinct topics counted; later ones are counted under `"__other__"`. */
+export const MAX_TOPICS = 1_000;
+interface LastTopic { bytes: Uint8Array; entry: { published: number } | undefined }
+
+/** Calls remembered per link while they await their answer; past it the oldest is forgotten. */
+const MAX_PENDING_PER_LINK = 10_000;
+const TYPE_PUB = 1;
+const TYPE_RPC = 2;
+const TYPE_ADMIN = 3;
+const TYPE_RESPONSE = 4;
+/** RESPONSE flags: a streamed item (0x20) is not the end of the call (README streaming RPC). */
+const RESPONSE_ITEM = 0x20;
+
+/** Counters of everything that crossed the broker's links since it started. */
+export class WireMeter {
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  publishesIn = 0;
+  publishesOut = 0;
+  linksOpened = 0;
+  slowConsumersCut = 0;
+  replays = 0;
+  readonly rpc = new RpcLatency();
+  /** PUB frames received per topic (bounded: past {@link MAX_TOPICS} topics, `"__other__"`). */
+  readonly topics = new Map<string, { published: number }>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.now = now;
+  }
+
+  /** A Link that behaves as `link` and feeds these counters. */
+  wrap(link: Link): Link {
+    this.linksOpened++;
+    return new MeteredLink(link, this);
+  }
+
+  /** @internal */
+  inbound(frame: Frame, pending: Map<string, { method: string; start: number }>, last: LastTopic): void {
+    this.framesIn++;
+    if (typeof frame === 'string') {
+      this.bytesIn += frame.length;
+      return;
+    }
+    this.bytesIn += frame.length;
+    const type = typeOf(frame);
+    if (type === TYPE_PUB) {
+      this.publishesIn++;
+      this.countTopic(frame, last);
+    } else if (type === TYPE_RPC) {
+      const head = rpcHead(frame);
+      if (head === undefined) return;
+      if (pending.size >= MAX_PENDING_PER_LINK) pending.delete(pending.keys().next().value!);
+      pending.set(head.id, { method: head.method, start: this.now() });
+    } else if (type === TYPE_ADMIN && isReactive(frame)) this.replays++;
+  }
+
+  private countTopic(frame: Uint8Array, last: LastTopic): void {
+    // [type, (id,) topic, …]: the id, a 0x48 8-byte string, is there iff the flags nibble is set.
+    let p = frame[1] === 0x18 ? 3 : 2;
+    if (frame[p] === 0x48) p += 9;
+    const t = frame[p] ?? 0;
+    if ((t & 0xe0) !== 0x60) return;
+    const info = t & 0x1f;
+    let len: number;
+    if (info < 24) { len = info; p += 1; }
+    else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
+    else return;
+    const prev = last.bytes;
+    if (last.entry !== undefined && prev.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) if (prev[i] !== frame[p + i]) { same = false; break; }
+      if (same) {
+        last.entry.published++;
+        return;
+      }
+    }
+    const bytes = frame.slice(p, p + len);
+    const topic = utf8.decode(bytes);
+    let entry = this.topics.get(topic);
+    if (entry === undefined) {
+      const key = this.topics.size >= MAX_TOPICS ? '__other__' : topic;
+      entry = this.topics.get(key) ?? { published: 0 };
+      this.topics.set(key, entry);
+    }
+    entry.published++;
+    last.bytes = bytes;
+    last.entry = entry;
+  }
+
+  /** @internal */
+  outbound(frame: Frame, pending: Map<string, { method: string; start: number }>): void {
+    this.framesOut++;
+    if (typeof frame === 'string') {
+      this.bytesOut += frame.length;
+      return;
+    }
+    this.bytesOut += frame.length;
+    const byte = typeByteOf(frame);
+    const type = byte & 0x0f;
+    if (type === TYPE_PUB) this.publishesOut++;
+    else if (type === TYPE_RESPONSE && pending.size > 0) {
+      const flags = byte & 0xf0;
+      if (flags === RESPONSE_ITEM) return;
+      const id = idAt(frame, 2);
+      const call = id === undefined ? undefined : pending.get(id);
+      if (call === undefined) return;
+      pending.delete(id!);
+      // Status is a CBOR uint after the id; a stream's END carries the final status too.
+      this.rpc.observe(call.method, (this.now() - call.start) / 1000, frame[11] !== 0x00);
+    }
+  }
+}
+
+type Pending = Map<string, { method: string; start: number }>;
+
+/**
+ * The metered link: a class, so every instance shares one shape and the broker's hot accesses
+ * (`send`, `isOpen`, `bufferedAmount`) stay monomorphic — per-object getters would not.
+ */
+class MeteredLink implements Link {
+  readonly frames$: Link['frames$'];
+  readonly pause?: () => void;
+  readonly resume?: () => void;
+  readonly abort?: () => void;
+  private readonly pending: Pending = new Map();
+  /** The topic of this link's previous publish (see `WireMeter.countTopic`). */
+  private readonly last: LastTopic = { bytes: new Uint8Array(0), entry: undefined };
+
+  constructor(private readonly link: Link, private readonly meter: WireMeter) {
+    this.frames$ = link.frames$.pipe(tap((frame) => meter.inbound(frame, this.pending, this.last)));
+    if (link.pause !== undefined && link.resume !== undefined) {
+      this.pause = () => link.pause!();
+      this.resume = () => link.resume!();
+    }
+    if (link.abort !== undefined) {
+      // The broker aborts only congested links that read nothing (flow-control.ts).
+      this.abort = () => {
+        if (link.isOpen) meter.slowConsumersCut++;
+        link.abort!();
+      };
+    }
+  }
+
+  send(frame: Frame): void {
+    this.meter.outbound(frame, this.pending);
+    this.link.send(frame);
+  }
+
+  close(code?: number, reason?: string): void {
+    if (code === 1008 && reason?.startsWith('slow consumer') === true && this.link.isOpen) this.meter.slowConsumersCut++;
+    this.link.close(code, reason);
+  }
+
+  get isOpen(): boolean { return this.link.isOpen; }
+  get bufferedAmount(): number { return this.link.bufferedAmount; }
+  get remote(): string { return this.link.remote; }
+}
+
+/** The type byte of a CBOR frame (first element of a definite array), or -1. */
+function typeByteOf(frame: Uint8Array): number {
+  const head = frame[0] ?? 0;
+  if (head < 0x81 || head > 0x97) return -1;
+  const t = frame[1] ?? 0xff;
+  if (t < 0x18) return t;
+  return t === 0x18 ? frame[2] ?? -1 : -1;
+}
+
+function typeOf(frame: Uint8Array): number {
+  const byte = typeByteOf(frame);
+  return byte < 0 ? -1 : byte & 0x0f;
+}
+
+/** The 8-byte id string at `at` (spec §2.4), as a map key; undefined for any other layout. */
+function idAt(frame: Uint8Array, at: number): string | undefined {
+  if (frame[at] !== 0x48 || frame.length < at + 9) return undefined;
+  let key = '';
+  for (let i = at + 1; i < at + 9; i++) key += String.fromCharCode(frame[i]!);
+  return key;
+}
+
+const utf8 = new TextDecoder();
+
+/** `[2, id, method, …]` read in place: the call's id and method. */
+function rpcHead(frame: Uint8Array): { id: string; method: string } | undefined {
+  if (frame[1] !== TYPE_RPC) return undefined;
+  const id = idAt(frame, 2);
+  if (id === undefined) return undefined;
+  let p = 11;
+  const t = frame[p] ?? 0;
+  if ((t & 0xe0) !== 0x60) return undefined;
+  const info = t & 0x1f;
+  let len: number;
+  if (info < 24) { len = info; p += 1; }
+  else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
+  else return undefined;
+  return { id, method: utf8.decode(frame.subarray(p, p + len)) };
+}
+
+/** An ADMIN frame asking for a replay (`reactive` on, spec §4.7). Admin frames are rare: decoded. */
+function isReactive(frame: Uint8Array): boolean {
+  try {
+    const msg = decodeCbor(frame);
+    return msg.type === 'admin' && msg.cmd['cmd'] === 'reactive' && msg.cmd['status'] !== false;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * One HTTP request acts through an in-process connection: a memory link handed to the broker
+ * like any connection, logged in as the request's identity (IDENTITY, and ATTESTATION when the
+ * broker challenges: its own check of the secret, `identify$`), used for one call and closed.
+ * So REST sees the same names, private topics and admin rights as WebSocket clients, and the
+ * broker has no second dispatch path. It is not a component: it sends no `reactive` and
+ * declares nothing, so logging in as a named twin never triggers that twin's replay.
+ */
+import { defer, filter, firstValueFrom, lastValueFrom, Subject, take, throwError, timeout, type Observable } from 'rxjs';
+import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { identify$ } from '../component/auth.js';
+import { RpcTimeoutError } from '../errors.js';
+import type { Msg, MsgId, ResponseMsg } from '../protocol/messages.js';
+import { memoryLinkPair } from '../transport/memory-link.js';
+import type { Link } from '../transport/link.js';
+import type { HttpIdentity } from './auth.js';
+
+export class HttpSession {
+  private readonly responses = new Subject<ResponseMsg>();
+
+  constructor(private readonly link: Link, private readonly requestTimeout: number) {
+    link.frames$.subscribe({
+      next: (frame) => {
+        if (typeof frame === 'string') return;
+        try {
+          const msg = decodeCbor(frame);
+          if (msg.type === 'response') this.responses.next(msg);
+        } catch { /* a frame this session cannot read concerns nobody */ }
+      },
+      complete: () => this.responses.complete(),
+    });
+  }
+
+  /** Send `msg`; the RESPONSE with its id (rejects with RpcTimeoutError or EmptyError on close). */
+  request$(msg: Msg & { id: MsgId }, what: string): Observable<ResponseMsg> {
+    return defer(() => {
+      // Sent once the answer is awaited: the broker may answer a memory link synchronously.
+      queueMicrotask(() => this.link.send(encodeCbor(msg)));
+      return this.responses.pipe(filter((r) => r.id === msg.id && r.stream !== 'item'), take(1),
+        timeout({ first: this.requestTimeout, with: () => throwError(() => new RpcTimeoutError(what, this.requestTimeout)) }));
+    });
+  }
+
+  request(msg: Msg & { id: MsgId }, what: string): Promise<ResponseMsg> {
+    return firstValueFrom(this.request$(msg, what));
+  }
+
+  /** Send without waiting (a QoS0 publish). */
+  send(msg: Msg): void {
+    this.link.send(encodeCbor(msg));
+  }
+
+  close(): void {
+    this.link.close(1000, 'http request done');
+  }
+}
+
+/** Log in as `identity` over a fresh memory link served by `handle`. @throws AuthError, RpcTimeoutError */
+export async function openSession(handle: (link: Link) => void, identity: HttpIdentity, requestTimeout: number,
+  remote: string): Promise<HttpSession> {
+  const [client, server] = memoryLinkPair([`http:${remote}`, `http:${remote}`]);
+  const session = new HttpSession(client, requestTimeout);
+  handle(server);
+  if (identity.name === undefined) return session;
+  try {
+    await lastValueFrom(identify$((msg, what) => session.request$(msg, what), identity.name, identity.secret),
+      { defaultValue: undefined });
+  } catch (err) {
+    session.close();
+    throw err;
+  }
+  return session;
+}

@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { RembusError } from '../errors.js';
 import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
+import { RPC_POLICIES, type RpcPolicyName } from '../broker/rpc-policy.js';
 import { loadTlsOptions } from '../security/tls.js';
 import { untilSignal } from './client.js';
 import { cliLogger } from './logger.js';
@@ -21,6 +22,8 @@ interface BrokerFlags {
   key?: string;
   mqtt?: string;
   join: string[];
+  policy?: RpcPolicyName;
+  tcp?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -42,6 +45,9 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--ducklake <url>', 'DuckLake catalog for the tables (env DUCKLAKE_URL); needs the ducklake extension')
     .option('--mqtt <url>', 'bridge with this MQTT broker, mqtt://host:1883 (env REMBUS_MQTT_URL)')
     .option('--join <url>', 'join another Rembus broker, ws://host:port (repeatable)', collect, [])
+    .option('--policy <policy>', 'which exposer serves a call: first_up, round_robin (default), less_busy', policyName)
+    .option('--tcp <port>', 'also accept tcp:// components on PORT (tls:// with --cert; Rembus.jl uses 8337)',
+      intArg('tcp port', 0, 65_535))
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -66,6 +72,8 @@ export function registerBroker(program: Command, env: Env): void {
           ...(tls === undefined ? {} : { tls }),
           ...optional('mqtt', flags.mqtt ?? env['REMBUS_MQTT_URL']),
           ...(flags.join.length > 0 ? { join: flags.join } : {}),
+          ...(flags.policy === undefined ? {} : { rpcPolicy: flags.policy }),
+          ...(flags.tcp === undefined ? {} : { tcp: { port: flags.tcp } }),
         });
       } catch (err) {
         // A bad schema names its file and field; DuckLake names the missing extension.
@@ -77,12 +85,18 @@ export function registerBroker(program: Command, env: Env): void {
       const scheme = tls === undefined ? 'ws' : 'wss';
       log.info({ name: running.name, host, port: running.port, auth: flags.auth },
         `broker listening on ${scheme}://${host}:${running.port} (${startMode(flags.auth, host)})`);
+      if (running.tcpUrl !== undefined) log.info({ url: running.tcpUrl }, `broker listening on ${running.tcpUrl}`);
       // An admin's `shutdown` command closes the broker too.
       const signal = await Promise.race([stop, running.closed.then(() => 'shutdown' as const)]);
       log.info({ signal }, 'broker stopping');
       await running.close();
       log.info('broker stopped');
     });
+}
+
+function policyName(value: string): RpcPolicyName {
+  if ((RPC_POLICIES as readonly string[]).includes(value)) return value as RpcPolicyName;
+  throw new InvalidArgumentError(`must be one of ${RPC_POLICIES.join(', ')}`);
 }
 
 function authMode(value: string): 'optional' | 'required' {

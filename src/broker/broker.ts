@@ -10,6 +10,7 @@ import { openBridges, type Bridges } from './bridges.js';
 import type { DataStage } from './data-stage.js';
 import type { Broker, BrokerOptions } from './types.js';
 import { listenWebSocket, type WsListener } from './ws-server.js';
+import { listenTcp, type TcpListener } from './tcp-server.js';
 
 /**
  * The interface a broker listens on when no host is given: every one only when it refuses
@@ -72,11 +73,15 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   const port = options.port === undefined ? DEFAULT_PORT : options.port;
   const host = options.host ?? defaultHost(options.auth);
   let listener: WsListener | undefined;
-  if (port !== null) {
+  let tcp: TcpListener | undefined;
+  if (port !== null || options.tcp !== undefined) {
     try {
-      listener = await listenWebSocket((link) => impl.handle(link),
+      if (port !== null) listener = await listenWebSocket((link) => impl.handle(link),
         { port, host, pingInterval: options.pingInterval, maxPayload: options.maxPayload, tls: options.tls });
+      if (options.tcp !== undefined) tcp = await listenTcp((link) => impl.handle(link),
+        { port: options.tcp.port, host: options.tcp.host ?? host, maxPayload: options.maxPayload, tls: options.tls });
     } catch (err) {
+      await listener?.close();
       await bridges?.close();
       await impl.close();
       throw err;
@@ -90,6 +95,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     name: impl.name,
     port: listener?.port,
     url: listener === undefined ? undefined : `${scheme}://${dialHost}:${listener.port}`,
+    tcpUrl: tcp === undefined ? undefined : `${tcp.scheme}://${dialHost}:${tcp.port}`,
     messages$: impl.messages$.asObservable(),
     stats: () => {
       const schema = data?.stage?.stats();
@@ -102,6 +108,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
     close: () => closing ??= (async () => {
       try {
         await listener?.close();
+        await tcp?.close();
         await bridges?.close();
         await data?.close();
         await impl.close();

@@ -19,6 +19,7 @@ import {
 import { REFUSALS_KEY } from '../protocol/refusals.js';
 import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
 import { dialWebSocket } from '../transport/ws-link.js';
+import { dialTcp, isTcpUrl } from '../transport/tcp-dial.js';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   Message, PresenceState, QoS, Status, SubscribeOptions,
@@ -97,7 +98,8 @@ export class ComponentImpl implements Component {
     const ca = options.ca;
     // ws passes `ca` to tls.connect, which takes any byte view as well as a string.
     const wsOptions = ca === undefined ? {} : { ca: ca as string | Buffer };
-    const dial: Dialer = options.dial ?? ((u) => dialWebSocket(u, { connectTimeout, wsOptions }));
+    const dial: Dialer = options.dial ?? ((u) => (isTcpUrl(u) ? dialTcp(u, { connectTimeout, ca })
+      : dialWebSocket(u, { connectTimeout, wsOptions })));
     const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity } = options.reconnect ?? {};
     this.connection = connection$(this.address.url, dial, {
       onFrame: (session, frame) => this.onFrame(session, frame),

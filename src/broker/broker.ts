@@ -63,7 +63,7 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
-    bridges = await openBridges({ mqtt: options.mqtt, join: options.join, name,
+    bridges = await openBridges({ mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name,
       logger: options.logger ?? silentLogger }, impl);
   } catch (err) {
     await data?.close();

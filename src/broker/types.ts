@@ -68,6 +68,8 @@ export interface BrokerOptions {
   ducklake?: string;
   /** Bridge with an MQTT broker (spec §9): publishes flow both ways, topics 1:1. Default none. */
   mqtt?: string;
+  /** Methods served on the `mqtt` side that this broker's components may call (src/bridge/mqtt-rpc.ts). Default none. */
+  mqttMethods?: readonly string[];
   /** Join other Rembus brokers: publishes and RPCs cross in both directions. Default none. */
   join?: string[];
   /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */

@@ -26,6 +26,7 @@ try {
   if (schemaName !== undefined && schemaName !== 'telemetry') throw new Error(`unknown --schema ${schemaName}`);
   const b = await broker({
     port: 0, host: '127.0.0.1',
+    ...(args['tcp'] === undefined ? {} : { tcp: { port: 0 } }),
     ...(dataDir === undefined ? {} : { dataDir: str(args, 'data-dir') }),
     ...(schemaName === undefined ? {} : { schema: TELEMETRY_SCHEMA }),
   });
@@ -60,7 +61,8 @@ try {
     });
     onParent({ stop: report });
   }
-  tell({ type: 'ready', port: b.port! });
+  // `--tcp 1`: clients dial tcp:// (spec §1.4), the port reported is the TCP one.
+  tell({ type: 'ready', port: b.tcpUrl === undefined ? b.port! : Number(new URL(b.tcpUrl).port) });
 } catch (err) {
   die(err);
 }

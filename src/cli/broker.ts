@@ -24,6 +24,7 @@ interface BrokerFlags {
   join: string[];
   policy?: RpcPolicyName;
   tcp?: number;
+  mqttMethod: string[];
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -45,6 +46,7 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--ducklake <url>', 'DuckLake catalog for the tables (env DUCKLAKE_URL); needs the ducklake extension')
     .option('--mqtt <url>', 'bridge with this MQTT broker, mqtt://host:1883 (env REMBUS_MQTT_URL)')
     .option('--join <url>', 'join another Rembus broker, ws://host:port (repeatable)', collect, [])
+    .option('--mqtt-method <name>', 'a method served on the --mqtt side that components may call (repeatable)', collect, [])
     .option('--policy <policy>', 'which exposer serves a call: first_up, round_robin (default), less_busy', policyName)
     .option('--tcp <port>', 'also accept tcp:// components on PORT (tls:// with --cert; Rembus.jl uses 8337)',
       intArg('tcp port', 0, 65_535))
@@ -74,6 +76,7 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.join.length > 0 ? { join: flags.join } : {}),
           ...(flags.policy === undefined ? {} : { rpcPolicy: flags.policy }),
           ...(flags.tcp === undefined ? {} : { tcp: { port: flags.tcp } }),
+          ...(flags.mqttMethod.length > 0 ? { mqttMethods: flags.mqttMethod } : {}),
         });
       } catch (err) {
         // A bad schema names its file and field; DuckLake names the missing extension.

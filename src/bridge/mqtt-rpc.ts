@@ -12,7 +12,8 @@
  *   Response Topic. When the broker has no such method (or target, or only the bridge serves
  *   it), the bridge stays silent: an MQTT exposer of the method answers instead.
  *
- * Needs MQTT 5 (properties); over 3.1.1 calls fail with 42. Private methods are not callable
+ * Needs MQTT 5 (properties): over 3.1.1, or while the link is down, calls fail at once with 40
+ * (calls in flight when the link drops too). Private methods are not callable
  * from MQTT (the bridge's component holds no authorization).
  */
 import { firstValueFrom, timeout as rxTimeout } from 'rxjs';

@@ -85,6 +85,20 @@ function rpcSuite(start: () => Promise<TestBroker>): void {
     await expect(ws.rpc('only_mqtt')).rejects.toBeInstanceOf(MethodNotFoundError);
   });
 
+  it('fails a call to MQTT at once with 40 while the MQTT link is down (not by the caller timeout)', async () => {
+    const mqtt = await start();
+    const { b, ws, overMqtt } = await bridged(mqtt, ['mqtt_echo']);
+    overMqtt.expose('mqtt_echo', (s: string) => s);
+    expect(await eventually(() => ws.call('mqtt_echo', ['up'], { timeout: 1_000 }))).toBe('up');
+    await mqtt.close();
+    await firstValueFrom(b.links$.pipe(filter((links) => links[0]?.status.type !== 'up'), timeout(10_000)));
+    // The caller would wait 60 s: an RpcError 40 (not an RpcTimeoutError) proves the bridge answered.
+    const err = await ws.call('mqtt_echo', ['down'], { timeout: 60_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ remoteCode: 40 });
+    expect(String((err as RpcError).details)).toMatch(/MQTT link down/);
+  });
+
   it('does not let MQTT callers reach a private method', async () => {
     const { ws, overMqtt } = await bridged(await start(), [], { private: ['secret'] });
     ws.expose('secret', () => 'classified');

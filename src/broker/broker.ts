@@ -27,7 +27,8 @@ export const DEFAULT_PORT = 8338;
  * Start a broker. With a `port` (default 8338; `0` picks a free one) it listens for WebSocket
  * upgrades on any path — `wss://` when `tls` is given — on `host`, by default loopback unless
  * `auth: 'required'` ({@link defaultHost}); with `port: null` it serves only the links given to
- * `handle`. Security (tenants, admins, private topics, component keys) comes from
+ * `handle`. With `tcp: { port }` it also accepts `tcp://` components (`tls://` with `tls`,
+ * spec §1.4; tcp-server.ts). Security (tenants, admins, private topics, component keys) comes from
  * `security`, else `<dataDir>/<name>/`, else an empty in-memory store (everything open).
  *
  * @example

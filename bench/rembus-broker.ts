@@ -44,6 +44,7 @@ try {
   };
   const b = await broker({
     port: 0, host: '127.0.0.1', ...(watchSlow ? { logger } : {}),
+    ...(args['tcp'] === undefined ? {} : { tcp: { port: 0 } }),
     ...(dataDir === undefined ? {} : { dataDir: str(args, 'data-dir') }),
     ...(args['fsync'] === undefined ? {} : { fsync: str(args, 'fsync') as 'off' | 'interval' | 'always' }),
     ...(schemaName === undefined ? {} : { schema: TELEMETRY_SCHEMA }),
@@ -102,7 +103,8 @@ try {
     });
     onParent({ stop: report });
   }
-  tell({ type: 'ready', port: b.port! });
+  // `--tcp 1`: clients dial tcp:// (spec §1.4), the port reported is the TCP one.
+  tell({ type: 'ready', port: b.tcpUrl === undefined ? b.port! : Number(new URL(b.tcpUrl).port) });
 } catch (err) {
   die(err);
 }

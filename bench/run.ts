@@ -5,7 +5,8 @@
  * Flags:
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
  *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W8b, W9, W11 are rembus only)
- *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto and nats when on PATH)
+ *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto and nats when on PATH;
+ *                     rembus-tcp, the rembus broker and client over tcp://, only when named)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
  *   --chunk N         messages written per event-loop turn by publishers (default 500)
@@ -72,6 +73,13 @@ const rembus: System = {
   wildcardPattern: '*/*/*/telemetry',
   qos1: true,
 };
+/** The same broker and client over `tcp://` (spec §1.4 framing) instead of ws:// (`--systems rembus,rembus-tcp`). */
+const rembusTcp: System = {
+  ...rembus,
+  name: 'rembus-tcp',
+  startBroker: (run) => run.spawnRole('rembus-broker.ts', ['--tcp', '1'], { profile: true, broker: true }),
+  url: (port) => `tcp://127.0.0.1:${port}`,
+};
 const aedes: System = {
   name: 'aedes',
   startBroker: (run) => run.spawnRole('aedes-broker.ts', [], { profile: true, broker: true }),
@@ -133,7 +141,8 @@ if (natsPath !== undefined) {
     + 'JetStream is a separate persistence layer); its W7 is a native process without a JS runtime.');
 } else notes.push('NATS: skipped, `nats-server` not found on PATH.');
 const wanted = flags['systems']?.split(',').map((s) => s.trim());
-const SYSTEMS = wanted === undefined ? available : available.filter((s) => wanted.includes(s.name));
+available.push(rembusTcp); // only when asked for by name
+const SYSTEMS = wanted === undefined ? available.filter((s) => s !== rembusTcp) : available.filter((s) => wanted.includes(s.name));
 const PEERS = SYSTEMS.filter((s) => s !== rembus);
 
 // ---- workloads ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import { mqttFilterMatches } from '../mqtt/translate.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Logger, Status } from '../types.js';
 import { EchoFilter } from './echo-filter.js';
+import { MqttRpc } from './mqtt-rpc.js';
 import type { BridgeHost } from './types.js';
 
 /** The MQTT 5 user property naming the bridge that published a message. */
@@ -78,6 +79,14 @@ export interface MqttBridgeOptions {
    * way. `false` bridges every topic. Default `'rembus'`.
    */
   readonly rpcPrefix?: string | false;
+  /**
+   * Methods served by `mqtt://` components (or any MQTT 5 client on the RPC topics) that Rembus
+   * components may call through the bridge (mqtt-rpc.ts); MQTT callers reach every method of the
+   * broker anyway. Default none.
+   */
+  readonly methods?: readonly string[];
+  /** Give up a call forwarded to MQTT after this many ms. Default 10_000. */
+  readonly requestTimeout?: number;
   /** Further MQTT.js options (credentials, TLS); the bridge's own settings win. Default none. */
   readonly clientOptions?: IClientOptions;
   /** pino-shaped logger. Default silent. */
@@ -126,6 +135,7 @@ class MqttBridgeImpl implements MqttBridge {
   private readonly echoes: EchoFilter;
   private readonly reserved: (topic: string) => boolean;
   private readonly outbound: Subscription;
+  private readonly rpc: MqttRpc | undefined;
   private readonly reconnectPeriod: number;
   private version: 4 | 5;
   private readonly auto: boolean;
@@ -169,6 +179,11 @@ class MqttBridgeImpl implements MqttBridge {
     this.client.on('close', () => this.onClose());
     this.client.on('message', (topic, payload, packet) => this.inbound(topic, payload, packet));
     this.outbound = host.messages$.subscribe((m) => this.forward(m));
+    this.rpc = host.attach === undefined || rpcPrefix === false ? undefined : new MqttRpc({
+      client: this.client, clientId: this.clientId, prefix: rpcPrefix, methods: options.methods ?? [],
+      requestTimeout: options.requestTimeout ?? 10_000, attach: host.attach, brokerName: host.name, log: this.log,
+      v5: () => this.connected && this.version === 5,
+    });
   }
 
   // ---- link -------------------------------------------------------------------------------
@@ -180,6 +195,7 @@ class MqttBridgeImpl implements MqttBridge {
     this.maxQos = max === 0 || max === 1 ? max : 2;
     const v5 = this.version === 5;
     // A clean session starts empty: subscribe again after every CONNACK.
+    if (v5 && this.rpc !== undefined) this.client.subscribe(this.rpc.filters, { qos: 0, nl: true });
     this.client.subscribe(this.filter, { qos: 1, ...(v5 ? { nl: true } : {}) }, (err, granted) => {
       if (this.closing !== undefined || !this.connected) return;
       const code = granted?.[0]?.qos ?? 0;
@@ -217,6 +233,7 @@ class MqttBridgeImpl implements MqttBridge {
     } else if (this.attempt === 1) {
       this.log.warn({ err: error === undefined ? undefined : errorText(error) }, 'MQTT broker unreachable: retrying');
     }
+    this.rpc?.linkLost();
     const attempt = this.attempt++;
     this.log.debug({ attempt, delayMs: this.reconnectPeriod }, 'reconnecting');
     this.status.next({ type: 'reconnecting', attempt, delayMs: this.reconnectPeriod, error });
@@ -225,7 +242,10 @@ class MqttBridgeImpl implements MqttBridge {
   // ---- MQTT → Rembus ----------------------------------------------------------------------
 
   private inbound(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    if (this.reserved(topic)) return;
+    if (this.reserved(topic)) {
+      if (this.version === 5 && this.rpc?.isRpc(topic) === true) this.rpc.onMessage(topic, payload, packet);
+      return;
+    }
     if (this.version === 5) {
       const from = packet.properties?.userProperties?.[ORIGIN_PROPERTY];
       if (from === this.clientId || (Array.isArray(from) && from.includes(this.clientId))) return;
@@ -278,7 +298,9 @@ class MqttBridgeImpl implements MqttBridge {
       this.status.next({ type: 'closed' });
       this.status.complete();
       const client = this.client;
-      this.closing = new Promise<void>((resolve) => { client.end(!client.connected, {}, () => resolve()); });
+      const rpc = this.rpc?.close();
+      this.closing = Promise.all([rpc, new Promise<void>((resolve) => { client.end(!client.connected, {}, () => resolve()); })])
+        .then(() => undefined);
     }
     return this.closing;
   }

@@ -5,6 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { Published } from '../broker/types.js';
+import type { Link } from '../transport/link.js';
 import type { Logger, Status } from '../types.js';
 
 export type { LinkState } from './link-state.js';
@@ -19,6 +20,8 @@ export interface BridgeHost {
   publish(topic: string, args: unknown[], origin: string): void;
   /** Is `topic` private (spec §6.2)? Bridges carry public topics only. */
   isPrivate(topic: string): boolean;
+  /** Serve a link the bridge opens to the broker (its in-process component, for RPC). Optional. */
+  attach?: (link: Link) => void;
 }
 
 /** Options of {@link federate} and {@link bridge}. */

@@ -16,6 +16,8 @@ import type { BrokerImpl } from './broker-impl.js';
 export interface BridgeOptions {
   /** MQTT broker URL to bridge with (`mqtt://host:1883`, `mqtts://…`). */
   readonly mqtt?: string;
+  /** Methods of the MQTT side this broker's components may call. */
+  readonly mqttMethods?: readonly string[] | undefined;
   /** Rembus brokers to join (`ws://host:8338`, …). */
   readonly join?: readonly string[];
   readonly name: string;
@@ -57,7 +59,9 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
     if (options.mqtt !== undefined) {
       // MQTT.js is an optional peer: loaded only by a broker that bridges to MQTT.
       const { mqttBridge } = await importOptional('mqtt', 'the MQTT bridge (--mqtt)', () => import('../bridge/mqtt-bridge.js'));
-      const link = mqttBridge(host, { url: options.mqtt, logger: log });
+      // Its in-process RPC component is the broker's own, trusted like a join's (trusted-links.ts).
+      const link = mqttBridge({ ...host, attach: (l) => broker.handle(trustLink(l)) },
+        { url: options.mqtt, logger: log, methods: options.mqttMethods ?? [] });
       links.push({ kind: 'mqtt', url: options.mqtt, status$: link.status$, close: () => link.close() });
     }
     if (options.join !== undefined && options.join.length > 0) {

@@ -89,7 +89,7 @@ export class BrokerImpl {
       name: this.name, log: this.log, router: this.router, guard: this.guard,
       named: (cid) => this.named.get(cid),
       reply: (session, id, status, data) => this.reply(session, id, status, data),
-    }, this.opts.requestTimeout);
+    }, this.opts.requestTimeout, options.rpcPolicy);
     this.presence = new Presence({ router: this.router, guard: this.guard, twins: () => this.named.values(),
       logHead: () => this.messageLog.head });
     this.presence.register(this.rpc);

@@ -17,6 +17,7 @@ import { listenWebSocket, type WsListener } from './ws-server.js';
 import { Observability } from '../http/index.js';
 import { startStatsTopic } from './stats-topic.js';
 import { memoryStore } from '../store/memory-store.js';
+import { listenTcp, type TcpListener } from './tcp-server.js';
 
 /**
  * The interface a broker listens on when no host is given: every one only when it refuses
@@ -33,7 +34,8 @@ export const DEFAULT_PORT = 8338;
  * Start a broker. With a `port` (default 8338; `0` picks a free one) it listens for WebSocket
  * upgrades on any path — `wss://` when `tls` is given — on `host`, by default loopback unless
  * `auth: 'required'` ({@link defaultHost}); with `port: null` it serves only the links given to
- * `handle`. Security (tenants, admins, private topics, component keys) comes from
+ * `handle`. With `tcp: { port }` it also accepts `tcp://` components (`tls://` with `tls`,
+ * spec §1.4; tcp-server.ts). Security (tenants, admins, private topics, component keys) comes from
  * `security`, else `<dataDir>/<name>/`, else an empty in-memory store (everything open).
  *
  * @example
@@ -92,7 +94,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
-    bridges = await openBridges({ mqtt: options.mqtt, join: options.join, name,
+    bridges = await openBridges({ mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name,
       logger: options.logger ?? silentLogger }, impl);
   } catch (err) {
     await data?.close();
@@ -110,13 +112,17 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
   const port = options.port === undefined ? DEFAULT_PORT : options.port;
   const host = options.host ?? defaultHost(options.auth);
   let listener: WsListener | undefined;
-  if (port !== null) {
+  let tcp: TcpListener | undefined;
+  if (port !== null || options.tcp !== undefined) {
     try {
-      listener = await listenWebSocket(handle, { port, host, pingInterval: options.pingInterval,
+      if (port !== null) listener = await listenWebSocket(handle, { port, host, pingInterval: options.pingInterval,
         maxPayload: options.maxPayload, tls: options.tls, http: served?.http });
+      if (options.tcp !== undefined) tcp = await listenTcp(handle,
+        { port: options.tcp.port, host: options.tcp.host ?? host, maxPayload: options.maxPayload, tls: options.tls });
     } catch (err) {
       stopStats?.();
       observe?.close();
+      await listener?.close();
       await bridges?.close();
       await impl.close();
       throw err;
@@ -130,6 +136,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     name: impl.name,
     port: listener?.port,
     url: listener === undefined ? undefined : `${scheme}://${dialHost}:${listener.port}`,
+    tcpUrl: tcp === undefined ? undefined : `${tcp.scheme}://${dialHost}:${tcp.port}`,
     messages$: impl.messages$.asObservable(),
     stats: () => {
       const schema = data?.stage?.stats();
@@ -144,6 +151,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
         stopStats?.();
         observe?.close();
         await listener?.close();
+        await tcp?.close();
         await bridges?.close();
         await data?.close();
         await tables?.close();

@@ -1,6 +1,8 @@
 export { broker, DEFAULT_PORT } from './broker.js';
 export type { Broker, BrokerOptions, BrokerStats, Published, SchemaWriteOptions } from './types.js';
 export type { FlowControlOptions } from './flow-control.js';
+export { RpcPolicyError } from './rpc-policy.js';
+export type { RpcPolicy, RpcPolicyName } from './rpc-policy.js';
 export type { LinkState } from '../bridge/types.js';
 export { memoryStore } from '../store/memory-store.js';
 export type { MemoryStoreOptions } from '../store/memory-store.js';

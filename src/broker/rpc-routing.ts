@@ -16,6 +16,7 @@ import { STATUS, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/m
 import type { Handler, Logger } from '../types.js';
 import type { Guard } from './guard.js';
 import type { Router } from './router.js';
+import { ExposerPicker, type RpcPolicy } from './rpc-policy.js';
 import type { Session, Twin } from './twin.js';
 
 interface PendingRpc { caller: Session; exposer: Session; topic: string; deadline: number }
@@ -42,8 +43,14 @@ export class RpcRouting {
   /** Broker-local methods whose answer depends on the caller (what it may see). */
   readonly callerAware = new Map<string, CallerAwareHandler>();
   private readonly pending = new Map<MsgId, PendingRpc>();
+  /** Calls in flight per exposer session (the `less_busy` load). */
+  private readonly inflight = new Map<Session, number>();
+  private readonly picker: ExposerPicker;
 
-  constructor(private readonly host: RpcHost, private readonly requestTimeout: number) {}
+  /** @throws RpcPolicyError for an unknown policy name */
+  constructor(private readonly host: RpcHost, private readonly requestTimeout: number, policy?: RpcPolicy) {
+    this.picker = new ExposerPicker(policy);
+  }
 
   /** Calls forwarded and not yet answered. */
   get size(): number {
@@ -74,7 +81,8 @@ export class RpcRouting {
       return;
     }
     if (msg.target === host.name) return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
-    const choice = host.router.pickExposer(msg.topic, caller, host.guard.servers(caller, msg.topic));
+    const choice = this.picker.pick(msg.topic, host.router.exposersOf(msg.topic), caller,
+      host.guard.servers(caller, msg.topic), (twin) => (twin.session === null ? 0 : this.inflight.get(twin.session) ?? 0));
     switch (choice) {
       case 'not_found': return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
       case 'unavailable': return reply(STATUS.METHOD_UNAVAILABLE, msg.topic);
@@ -84,7 +92,9 @@ export class RpcRouting {
   }
 
   private forward(caller: Session, exposer: Session, msg: RpcMsg, frame: Frame): void {
+    if (this.pending.has(msg.id)) this.forget(msg.id);
     this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: Date.now() + this.requestTimeout });
+    this.inflight.set(exposer, (this.inflight.get(exposer) ?? 0) + 1);
     if (frame instanceof Uint8Array && exposer.codec.kind === 'cbor') exposer.sendFrame(frame);
     else exposer.send(msg);
   }
@@ -99,7 +109,7 @@ export class RpcRouting {
     // A started stream lives until its end, an error, a cancel or a disconnect: however slow
     // its items, it is not forgotten.
     if (msg.stream === 'item') pending.deadline = Number.POSITIVE_INFINITY;
-    else this.pending.delete(msg.id);
+    else this.forget(msg.id);
     const caller = pending.caller;
     if (caller.twin.session !== caller) return;
     if (frame instanceof Uint8Array && caller.codec.kind === 'cbor') caller.sendFrame(frame);
@@ -113,7 +123,7 @@ export class RpcRouting {
       pending.caller.send(msg);
     } catch (err) {
       this.host.reply(pending.caller, msg.id, STATUS.METHOD_EXCEPTION, errorText(err));
-      if (this.pending.delete(msg.id)) this.cancel(pending.exposer, msg.id);
+      if (this.forget(msg.id)) this.cancel(pending.exposer, msg.id);
     }
   }
 
@@ -124,8 +134,19 @@ export class RpcRouting {
       this.host.log.debug({ id: id.toString(16) }, 'cancel of an unknown call ignored');
       return;
     }
-    this.pending.delete(id);
+    this.forget(id);
     this.cancel(pending.exposer, id);
+  }
+
+  /** Drop call `id` from the table and from its exposer's load; false when unknown. */
+  private forget(id: MsgId): boolean {
+    const pending = this.pending.get(id);
+    if (pending === undefined) return false;
+    this.pending.delete(id);
+    const load = (this.inflight.get(pending.exposer) ?? 1) - 1;
+    if (load > 0) this.inflight.set(pending.exposer, load);
+    else this.inflight.delete(pending.exposer);
+    return true;
   }
 
   private cancel(exposer: Session, id: MsgId): void {
@@ -136,11 +157,11 @@ export class RpcRouting {
   detach(session: Session): void {
     for (const [id, pending] of this.pending) {
       if (pending.exposer === session) {
-        this.pending.delete(id);
+        this.forget(id);
         this.host.reply(pending.caller, id, STATUS.METHOD_UNAVAILABLE, pending.topic);
       } else if (pending.caller === session) {
         // Nobody will read the answer: the exposer releases the handler (streams above all).
-        this.pending.delete(id);
+        this.forget(id);
         this.cancel(pending.exposer, id);
       }
     }
@@ -153,12 +174,13 @@ export class RpcRouting {
   sweep(now: number): void {
     for (const [id, pending] of this.pending) {
       if (pending.deadline > now) continue;
-      this.pending.delete(id);
+      this.forget(id);
       this.cancel(pending.exposer, id);
     }
   }
 
   clear(): void {
     this.pending.clear();
+    this.inflight.clear();
   }
 }

@@ -3,6 +3,7 @@ import type { LinkState } from '../bridge/link-state.js';
 import type { SecurityStore } from '../security/types.js';
 import type { Store } from '../store/types.js';
 import type { FlowControlOptions } from './flow-control.js';
+import type { RpcPolicy } from './rpc-policy.js';
 import type { SchemaStageContext } from '../schema/types.js';
 
 /** The write options of the schema stage that a broker passes on (see `BrokerOptions.schemaWrites`). */
@@ -25,6 +26,18 @@ export interface BrokerOptions {
   name?: string;
   /** How long a routed RPC waits for its exposer's answer before the mapping is forgotten, ms. Default 10_000. */
   requestTimeout?: number;
+  /**
+   * Which exposer serves a call when several expose the method (Rembus.jl's names): `first_up`,
+   * `round_robin` (default) or `less_busy` (fewest calls in flight), or
+   * `{ default, methods: { name: policy } }` to choose per method. See src/broker/rpc-policy.ts.
+   */
+  rpcPolicy?: RpcPolicy;
+  /**
+   * Also accept components over raw TCP (spec §1.4 framing) on `port` (`0` = any free one;
+   * Rembus.jl's conventional 8337), on `host` (default: the WebSocket one); `tls://` when `tls`
+   * is given, as Rembus.jl's `--secure` does. See src/broker/tcp-server.ts.
+   */
+  tcp?: { port: number; host?: string };
   /** Deliver live publishes only to twins that sent `reactive` (JL behaviour). Default false (PY, spec §4.4). */
   requireReactive?: boolean;
   /** WebSocket keep-alive: ping period, ms; a socket silent for a whole period is closed. 0 disables. Default 30_000. */
@@ -72,6 +85,8 @@ export interface BrokerOptions {
   ducklake?: string;
   /** Bridge with an MQTT broker (spec §9): publishes flow both ways, topics 1:1. Default none. */
   mqtt?: string;
+  /** Methods served on the `mqtt` side that this broker's components may call (src/bridge/mqtt-rpc.ts). Default none. */
+  mqttMethods?: readonly string[];
   /** Join other Rembus brokers: publishes and RPCs cross in both directions. Default none. */
   join?: string[];
   /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */
@@ -213,6 +228,8 @@ export interface Broker {
   readonly port: number | undefined;
   /** `ws://host:port` (`wss://` with `tls`) clients can dial, or undefined without a listener. */
   readonly url: string | undefined;
+  /** `tcp://host:port` (`tls://` with `tls`) when `tcp` was given, else undefined. */
+  readonly tcpUrl?: string | undefined;
   /** Serve one more connection: the broker accepts any Link. */
   handle(link: Link): void;
   /** Every publish the broker accepts, after it is logged and routed. Hot. */

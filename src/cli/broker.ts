@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { RembusError } from '../errors.js';
 import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
+import { RPC_POLICIES, type RpcPolicyName } from '../broker/rpc-policy.js';
 import { loadTlsOptions } from '../security/tls.js';
 import { untilSignal } from './client.js';
 import { cliLogger } from './logger.js';
@@ -26,6 +27,9 @@ interface BrokerFlags {
   fsync: 'off' | 'interval' | 'always';
   fsyncInterval?: number;
   storeFailureTimeout?: number;
+  policy?: RpcPolicyName;
+  tcp?: number;
+  mqttMethod: string[];
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -52,6 +56,10 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--join <url>', 'join another Rembus broker, ws://host:port (repeatable)', collect, [])
     .option('--twin-ttl <seconds>', 'forget a named component unseen this long (default 2592000, 30 days)', intArg('twin-ttl', 1))
     .option('--max-twins <n>', 'refuse logins past this many named components (default 100000)', intArg('max-twins', 1))
+    .option('--mqtt-method <name>', 'a method served on the --mqtt side that components may call (repeatable)', collect, [])
+    .option('--policy <policy>', 'which exposer serves a call: first_up, round_robin (default), less_busy', policyName)
+    .option('--tcp <port>', 'also accept tcp:// components on PORT (tls:// with --cert; Rembus.jl uses 8337)',
+      intArg('tcp port', 0, 65_535))
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -80,6 +88,9 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.join.length > 0 ? { join: flags.join } : {}),
           ...(flags.twinTtl === undefined ? {} : { twinTtl: flags.twinTtl * 1000 }),
           ...(flags.maxTwins === undefined ? {} : { maxTwins: flags.maxTwins }),
+          ...(flags.policy === undefined ? {} : { rpcPolicy: flags.policy }),
+          ...(flags.tcp === undefined ? {} : { tcp: { port: flags.tcp } }),
+          ...(flags.mqttMethod.length > 0 ? { mqttMethods: flags.mqttMethod } : {}),
         });
       } catch (err) {
         // A bad schema names its file and field; DuckLake names the missing extension.
@@ -96,6 +107,7 @@ export function registerBroker(program: Command, env: Env): void {
       log.info({ dataDir, store: flags.persist ? 'lmdb' : 'memory', fsync: flags.persist ? flags.fsync : undefined },
         (dataDir !== null ? `data in ${dataDir} (LMDB log and twins, fsync ${flags.fsync}; schema tables in DuckDB)`
           : 'data in memory only (--no-persist)') + `; dashboard and REST on http://${host}:${running.port}/`);
+      if (running.tcpUrl !== undefined) log.info({ url: running.tcpUrl }, `broker listening on ${running.tcpUrl}`);
       // An admin's `shutdown` command closes the broker too.
       const signal = await Promise.race([stop, running.closed.then(() => 'shutdown' as const)]);
       log.info({ signal }, 'broker stopping');
@@ -104,6 +116,11 @@ export function registerBroker(program: Command, env: Env): void {
       if (running.failure !== undefined) throw new CliError(running.failure.message, EXIT.failure, { cause: running.failure });
       log.info('broker stopped');
     });
+}
+
+function policyName(value: string): RpcPolicyName {
+  if ((RPC_POLICIES as readonly string[]).includes(value)) return value as RpcPolicyName;
+  throw new InvalidArgumentError(`must be one of ${RPC_POLICIES.join(', ')}`);
 }
 
 function authMode(value: string): 'optional' | 'required' {

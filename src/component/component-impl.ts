@@ -9,7 +9,9 @@ import {
 } from 'rxjs';
 import { dedupeById } from '../../operators/dedupe-by-id.js';
 import type { Frame } from '../codec/wire.js';
-import { AuthError, ConnectionClosedError, NameTakenError, RpcTimeoutError, TwinLimitError } from '../errors.js';
+import {
+  AuthError, ConnectionClosedError, NameTakenError, RpcTimeoutError, TwinLimitError, UnsupportedSchemeError,
+} from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import {
   STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
@@ -123,7 +125,7 @@ export class ComponentImpl implements Component {
 
   private isFatal(err: unknown): boolean {
     // A name still held by our own dropped link is retried once we have been up (spec §3.6).
-    if (err instanceof TwinLimitError) return true;
+    if (err instanceof TwinLimitError || err instanceof UnsupportedSchemeError) return true;
     return err instanceof AuthError || (err instanceof NameTakenError && !this.wasUp);
   }
 

@@ -61,14 +61,17 @@ function address(scheme: string, host: string, port: number, name: string | unde
   return { url: `${scheme}://${host}:${port}`, scheme, host, port, name };
 }
 
-/** Schemes a Rembus component dials itself (spec §1.1); `mqtt(s)` goes to rembus/mqtt. */
-const REMBUS_SCHEMES = new Set(['ws', 'wss']);
+/**
+ * Schemes a Rembus component dials itself (spec §1.1; `tcp`/`tls` §1.4, Node only); `mqtt(s)`
+ * goes to rembus/mqtt.
+ */
+const REMBUS_SCHEMES = new Set(['ws', 'wss', 'tcp', 'tls']);
 
 /**
  * Parse one URL or a failover list (Rembus.jl `failovers`): the first names the component,
  * the others are where to go when it is down (their names, if any, are ignored).
  * @throws InvalidTopicError for an empty list or a string that is neither a URL nor a name;
- * UnsupportedSchemeError for a scheme other than ws/wss.
+ * UnsupportedSchemeError for a scheme other than ws/wss/tcp/tls.
  */
 export function parseComponentUrls(input: string | readonly string[], baseUrl?: string): ComponentAddress[] {
   const list = typeof input === 'string' ? [input] : input;
@@ -76,7 +79,7 @@ export function parseComponentUrls(input: string | readonly string[], baseUrl?: 
   const addresses = list.map((u) => parseComponentUrl(u, baseUrl));
   addresses.forEach((a, i) => {
     if (!REMBUS_SCHEMES.has(a.scheme)) {
-      const hint = a.scheme.startsWith('mqtt') ? 'an MQTT broker takes one URL, not a failover list' : 'use ws:// or wss://';
+      const hint = a.scheme.startsWith('mqtt') ? 'an MQTT broker takes one URL, not a failover list' : 'use ws://, wss://, tcp:// or tls://';
       throw new UnsupportedSchemeError(list[i]!, a.scheme, hint);
     }
   });

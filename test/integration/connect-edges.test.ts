@@ -60,12 +60,13 @@ describe('connect, first contact', () => {
   });
 
   it('refuses an unsupported scheme at once, alone or in a failover list', async () => {
-    const err = await rejection(connect('tcp://127.0.0.1:8338/x'));
+    // tcp:// and tls:// are Rembus transports (spec §1.4, test/integration/tcp-transport.test.ts).
+    const err = await rejection(connect('ftp://127.0.0.1:8338/x'));
     expect(err).toBeInstanceOf(UnsupportedSchemeError);
     expect((err as UnsupportedSchemeError).code).toBe('UNSUPPORTED_SCHEME');
-    expect((err as UnsupportedSchemeError).scheme).toBe('tcp');
+    expect((err as UnsupportedSchemeError).scheme).toBe('ftp');
     expect(() => component('http://127.0.0.1:8338/x')).toThrow(UnsupportedSchemeError);
-    expect(await rejection(connect(['ws://127.0.0.1:1/x', 'tcp://127.0.0.1:2']))).toBeInstanceOf(UnsupportedSchemeError);
+    expect(await rejection(connect(['ws://127.0.0.1:1/x', 'zmq://127.0.0.1:2']))).toBeInstanceOf(UnsupportedSchemeError);
     expect(await rejection(connect([]))).toBeInstanceOf(InvalidTopicError);
   });
 

@@ -95,7 +95,6 @@ export class Router {
   private readonly patterns = new PatternIndex<Twin>();
   private readonly catchAll = new Set<Twin>();
   private readonly exposers = new Map<string, Twin[]>();
-  private readonly cursor = new Map<string, number>();
 
   constructor(private readonly requireReactive: boolean) {}
 
@@ -136,10 +135,7 @@ export class Router {
     if (list !== undefined) {
       const at = list.indexOf(twin);
       if (at >= 0) list.splice(at, 1);
-      if (list.length === 0) {
-        this.exposers.delete(method);
-        this.cursor.delete(method);
-      }
+      if (list.length === 0) this.exposers.delete(method);
     }
     return true;
   }
@@ -150,30 +146,7 @@ export class Router {
     for (const method of [...twin.exposed]) this.unexpose(twin, method);
   }
 
-  /**
-   * Round-robin over the connected exposers other than the caller (spec §5.2 step 3, with
-   * JL's loopback rule). Exposers `admits` refuses (another tenant) count as absent.
-   */
-  pickExposer(method: string, caller: Twin, admits?: Admits): ExposerChoice {
-    const list = this.exposers.get(method);
-    if (list === undefined || list.length === 0) return 'not_found';
-    const start = this.cursor.get(method) ?? 0;
-    let callerExposes = false;
-    let candidates = 0;
-    for (let i = 0; i < list.length; i++) {
-      const at = (start + i) % list.length;
-      const twin = list[at]!;
-      if (admits !== undefined && twin !== caller && !admits(twin)) continue;
-      candidates++;
-      if (twin === caller) { callerExposes = true; continue; }
-      if (twin.session !== null) {
-        this.cursor.set(method, (at + 1) % list.length);
-        return twin;
-      }
-    }
-    if (candidates === 0) return 'not_found';
-    return callerExposes && candidates === 1 ? 'loopback' : 'unavailable';
-  }
+
 
   /** Exposed methods known to the router, for `broker_config`-style introspection. */
   exposedMethods(): string[] {

@@ -172,6 +172,8 @@ class MeteredLink implements Link {
 
   get isOpen(): boolean { return this.link.isOpen; }
   get bufferedAmount(): number { return this.link.bufferedAmount; }
+  /** Flow control sees a slow reader's progress byte by byte through it: never hide it. */
+  get writeQueueSize(): number | undefined { return this.link.writeQueueSize; }
   get remote(): string { return this.link.remote; }
 }
 

@@ -86,7 +86,8 @@ describe('a stalled ** subscriber against a broker process', () => {
       peak = Math.max(peak, rssMiB(broker.child.pid!));
       if (broker.stderr().includes('slow consumer cut')) after++;
     }
-    expect(broker.stderr()).toMatch(/slow consumer cut: nothing written for 2000 ms/);
+    // Whichever comes first: the 2 s write deadline, or (on a fast box) more than 64 MiB unread.
+    expect(broker.stderr()).toMatch(/slow consumer cut: (nothing written for 2000 ms|more than 67108864 bytes unread)/);
     await roundTrip(subA, fastB);
     const all = [...Array(sent).keys()];
     expect(got.a).toEqual(all);
@@ -99,7 +100,7 @@ describe('a stalled ** subscriber against a broker process', () => {
     const line = broker.stderr().split('\n').find((l) => l.includes('slow consumer cut'))!;
     const held = (JSON.parse(line) as { buffered: number }).buffered;
     expect(held).toBeGreaterThan(1024 * 1024);
-    expect(held).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(held).toBeLessThanOrEqual(64 * 1024 * 1024 + 65_536); // the cut comes with the frame that crosses the bound
     expect(peak - before).toBeLessThan(200);
     stuck.terminate();
   }, 90_000);

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { from } from 'rxjs';
 import { broker, memorySecurityStore, type Broker, type BrokerOptions } from '../../src/broker/index.js';
 import { connect, type Component } from '../../src/index.js';
+import { waitForMatch } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -35,15 +36,7 @@ function start(args: string[], env: Record<string, string> = {}): { child: Child
 }
 const run = (args: string[], env?: Record<string, string>): Promise<Run> => start(args, env).exit;
 
-async function until(read: () => string, re: RegExp, ms = 10_000): Promise<RegExpExecArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const m = re.exec(read());
-    if (m !== null) return m;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (read: () => string, re: RegExp, ms = 10_000): Promise<RegExpExecArray> => waitForMatch(read, re, ms);
 
 async function hub(options: BrokerOptions = {}): Promise<Broker> {
   const b = await broker({ port: 0, host: '127.0.0.1', ...options });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/index.js';
+import { waitForMatch } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -26,15 +27,7 @@ function start(args: string[]): { child: ChildProcess; stderr: () => string; exi
   return { child, stderr: () => stderr, exit };
 }
 
-async function waitFor(read: () => string, re: RegExp, ms = 8_000): Promise<RegExpExecArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const m = re.exec(read());
-    if (m !== null) return m;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (read: () => string, re: RegExp, ms = 8_000): Promise<RegExpExecArray> => waitForMatch(read, re, ms);
 
 beforeAll(() => {
   // The CLI under test is the compiled one: build it when missing (cli.test.ts rebuilds when stale).

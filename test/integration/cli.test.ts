@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { broker, type Broker } from '../../src/broker/index.js';
 import { connect, TwinLimitError, type Component, type Message } from '../../src/index.js';
+import { waitForMatch } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -38,16 +39,7 @@ function run(args: string[], options: { env?: Record<string, string>; input?: st
   return start(args, options).exit;
 }
 
-/** Resolves once `read()` matches `re`, polling; rejects after `ms`. */
-async function waitFor(read: () => string, re: RegExp, ms = 8_000): Promise<RegExpExecArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const m = re.exec(read());
-    if (m !== null) return m;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (read: () => string, re: RegExp, ms = 8_000): Promise<RegExpExecArray> => waitForMatch(read, re, ms);
 
 function newestMtime(dir: string): number {
   let newest = 0;

@@ -10,10 +10,10 @@ import { afterEach, beforeEach } from 'vitest';
 import { tap as tapOperator, type Observable, type Subscription } from 'rxjs';
 import WebSocket from 'ws';
 import { broker, type Broker, type BrokerOptions } from '../../src/broker/index.js';
-import { decodeCbor } from '../../src/codec/index.js';
+import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
 import type { Frame } from '../../src/codec/wire.js';
 import { connect, type Component, type ComponentOptions } from '../../src/index.js';
-import type { Msg } from '../../src/protocol/messages.js';
+import type { Msg, ResponseMsg } from '../../src/protocol/messages.js';
 import type { Link } from '../../src/transport/link.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
 
@@ -144,6 +144,26 @@ function trackTimers(): TimerTracker {
 function origin(stack: string | undefined): string {
   const frames = (stack ?? '').split('\n').slice(2).map((l) => l.trim());
   return frames.find((f) => !f.includes('helpers.ts') && !f.includes('node:')) ?? frames[0] ?? '?';
+}
+
+/** Resolves once `read()` (a child process's output so far) matches `re`, polling; rejects after `ms`. */
+export async function waitForMatch(read: () => string, re: RegExp, ms = 8_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const m = re.exec(read());
+    if (m !== null) return m;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in:\n${read()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Send `msg` (CBOR) on a raw socket and resolve with the RESPONSE carrying its id; other frames are passed over. */
+export async function rawRequest(raw: RawClient, msg: Msg & { id: bigint }): Promise<ResponseMsg> {
+  raw.sendBinary(encodeCbor(msg));
+  for (;;) {
+    const reply = decodeCbor(await raw.next() as Uint8Array);
+    if (reply.type === 'response' && reply.id === msg.id) return reply;
+  }
 }
 
 /**

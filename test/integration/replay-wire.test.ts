@@ -10,18 +10,12 @@ import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
 import { LastReceived, type Message } from '../../src/index.js';
 import type { Msg, PubMsg, ResponseMsg } from '../../src/protocol/messages.js';
 import type { Store } from '../../src/store/types.js';
-import { collect, roundTrip, useScope, type RawClient } from './helpers.js';
+import { collect, roundTrip, useScope, type RawClient, rawRequest } from './helpers.js';
 
 const scope = useScope();
 let nextId = 1n;
 
-async function request(raw: RawClient, msg: Msg): Promise<ResponseMsg> {
-  raw.sendBinary(encodeCbor(msg));
-  for (;;) {
-    const reply = decodeCbor(await raw.next() as Uint8Array);
-    if (reply.type === 'response' && reply.id === (msg as { id: bigint }).id) return reply;
-  }
-}
+const request = (raw: RawClient, msg: Msg): Promise<ResponseMsg> => rawRequest(raw, msg as Msg & { id: bigint });
 
 async function login(b: Broker, cid: string): Promise<RawClient> {
   const raw = await scope.raw(b);

@@ -13,7 +13,7 @@ import { broker, type Broker } from '../../src/broker/index.js';
 import { generateKeyPair } from '../../src/security/crypto.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
 import { keystoreTlsFiles, loadTlsOptions } from '../../src/security/tls.js';
-import { RawClient } from './helpers.js';
+import { RawClient, waitForMatch } from './helpers.js';
 import { loggedIn, rawPeer } from './security-peer.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -37,15 +37,7 @@ function start(args: string[]): { child: ChildProcess; stderr: () => string; exi
   return { child, stderr: () => stderr, exit };
 }
 
-async function waitForText(read: () => string, re: RegExp, ms = 20_000): Promise<RegExpExecArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const m = re.exec(read());
-    if (m !== null) return m;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitForText = (read: () => string, re: RegExp, ms = 20_000): Promise<RegExpExecArray> => waitForMatch(read, re, ms);
 
 const hasOpenssl = ((): boolean => {
   try {

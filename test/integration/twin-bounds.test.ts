@@ -11,18 +11,12 @@ import { broker, memoryStore, type Broker } from '../../src/broker/index.js';
 import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
 import { connect, LastReceived, TwinLimitError } from '../../src/index.js';
 import type { Msg, ResponseMsg } from '../../src/protocol/messages.js';
-import { collect, roundTrip, useScope, waitFor, type RawClient } from './helpers.js';
+import { collect, roundTrip, useScope, waitFor, type RawClient, rawRequest } from './helpers.js';
 
 const scope = useScope();
 let nextId = 1n;
 
-async function request(raw: RawClient, msg: Msg): Promise<ResponseMsg> {
-  raw.sendBinary(encodeCbor(msg));
-  for (;;) {
-    const reply = decodeCbor(await raw.next() as Uint8Array);
-    if (reply.type === 'response' && reply.id === (msg as { id: bigint }).id) return reply;
-  }
-}
+const request = (raw: RawClient, msg: Msg): Promise<ResponseMsg> => rawRequest(raw, msg as Msg & { id: bigint });
 
 /** Log in as `cid` on a raw socket, subscribe to 5 topics and expose one method; returns the socket. */
 async function mint(b: Broker, cid: string): Promise<RawClient> {

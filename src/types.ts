@@ -80,6 +80,15 @@ export interface SubscribeOptions {
    * value is refused by the broker: the stream errors with `RpcError`.
    */
   msgfrom?: number;
+  /**
+   * Join the shared subscription `group` of the pattern (README "Shared subscriptions"): each
+   * message goes to one member of the group, round robin among those that can take it, instead
+   * of to every subscriber. A separate stream from the plain subscription of the same pattern.
+   * Needs a rembus TS broker (on an MQTT component: MQTT 5 `$share/<group>/<pattern>`); a
+   * group has no `msgfrom` (the broker refuses one: the stream errors with `RpcError`).
+   * Default: none, a plain subscription. @throws InvalidTopicError for a name with `/`, `*`, `+` or `#`
+   */
+  group?: string;
 }
 
 /** Options of `call$`/`call`: an RPC with more than positional arguments. */

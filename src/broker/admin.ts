@@ -10,6 +10,7 @@ import { validatePattern, validateTopic } from '../topic/validate.js';
 import type { Logger } from '../types.js';
 import { msgFromOf } from './msg-from.js';
 import type { Router } from './router.js';
+import { shareOf, type Share } from '../protocol/share.js';
 import type { Twin } from './twin.js';
 
 export type AdminReply = [status: number, data: unknown];
@@ -39,6 +40,10 @@ export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg, may: MayD
   const cmd = msg.cmd['cmd'];
   if (typeof cmd !== 'string') return [STATUS.ERROR, 'admin message without cmd'];
   try {
+    if (cmd === 'subscribe' || cmd === 'unsubscribe') {
+      const share = shareOf(msg.topic, msg.cmd);
+      if (share !== undefined) return groupCommand(router, twin, cmd, share, msg.cmd['msg_from'], may);
+    }
     switch (cmd) {
       case 'subscribe': {
         // A bad msg_from is refused, never stored (10, as both references answer a bad admin message).
@@ -68,6 +73,33 @@ export function handleAdmin(router: Router, twin: Twin, msg: AdminMsg, may: MayD
   } catch (err) {
     return [STATUS.ERROR, errorText(err)];
   }
+}
+
+/** Is this a group (shared) subscribe or unsubscribe? Those are not durable and never replay. */
+export function isGroupCommand(msg: AdminMsg): boolean {
+  const cmd = msg.cmd['cmd'];
+  return (cmd === 'subscribe' || cmd === 'unsubscribe') && (msg.cmd['group'] != null || msg.topic.startsWith('$share/'));
+}
+
+/**
+ * Join or leave a group (README "Shared subscriptions"). Authorized as a plain subscribe of the
+ * pattern; a msg_from other than Now is refused: group messages are never replayed (each went
+ * to one member), what no member could take waits in the group instead.
+ */
+function groupCommand(router: Router, twin: Twin, cmd: 'subscribe' | 'unsubscribe', share: Share, msgFrom: unknown,
+  may: MayDeclare): AdminReply {
+  const groups = router.groups;
+  if (groups === undefined) return [STATUS.ERROR, 'shared subscriptions are not supported'];
+  if (cmd === 'unsubscribe') {
+    groups.leave(twin, share);
+    return OK;
+  }
+  const from = msgFromOf(msgFrom);
+  if (typeof from !== 'number') return [STATUS.ERROR, from.refused];
+  if (from !== 0) return [STATUS.ERROR, 'a group subscription has no msg_from: group messages are not replayed'];
+  if (!may('subscribe', share.pattern)) return UNAUTHORIZED;
+  groups.join(twin, share);
+  return OK;
 }
 
 /** An admin-only broker command: 10 "unauthorized" for anyone but an admin (spec §6.1). */
@@ -107,7 +139,11 @@ function setup(router: Router, twin: Twin, cmd: Record<string, unknown>, may: Ma
   const subscribers = (Array.isArray(cmd['subscribers']) ? cmd['subscribers'] : []).map((t) => validatePattern(t));
   if (!exposers.every((m) => may('expose', m)) || !subscribers.every((t) => may('subscribe', t))) return UNAUTHORIZED;
   for (const m of exposers) router.expose(twin, m);
-  for (const t of subscribers) router.subscribe(twin, t, 0);
+  for (const t of subscribers) {
+    const share = shareOf(t, {});
+    if (share === undefined) router.subscribe(twin, t, 0);
+    else router.groups?.join(twin, share);
+  }
   twin.reactive = true;
   return OK;
 }

@@ -17,14 +17,15 @@ import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
 import {
-  BROKER_ADMIN_COMMANDS, brokerAdminCommand, brokerConfig, handleAdmin, setDebug, type BrokerControl,
+  BROKER_ADMIN_COMMANDS, brokerAdminCommand, brokerConfig, handleAdmin, isGroupCommand, setDebug, type BrokerControl,
 } from './admin.js';
 import { decodeFrames, type Inbound } from './decode-frames.js';
 import { FlowControl } from './flow-control.js';
 import { Guard, identityOf } from './guard.js';
 import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
 import { MessageLog } from './message-log.js';
-import { Outbox } from './outbox.js';
+import { DEFAULT_MAX_INFLIGHT, Outbox } from './outbox.js';
+import { Groups } from './groups.js';
 import { Replays } from './replay.js';
 import { Router } from './router.js';
 import { Presence } from './presence.js';
@@ -104,6 +105,8 @@ export class BrokerImpl {
     });
     this.maxInflight = options.maxInflight;
     this.flow = new FlowControl(options.flowControl ?? {}, this.opts.maxBufferedBytes, this.log);
+    this.router.groups = new Groups({ window: this.maxInflight ?? DEFAULT_MAX_INFLIGHT, capacity: this.opts.outboxCapacity,
+      behind: (s) => this.flow.isBehind(s), requireReactive: options.requireReactive ?? false, log: this.log.child({ component: 'groups' }) });
     this.store = options.store ?? memoryStore();
     this.twins = new TwinPersistence(this.store);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
@@ -256,7 +259,7 @@ export class BrokerImpl {
     const [status, data] = handleAdmin(this.router, twin, msg,
       (action, topic) => this.guard.mayDeclare(twin, action, topic));
     if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
-    if (status === STATUS.OK && !twin.anonymous) {
+    if (status === STATUS.OK && !twin.anonymous && !isGroupCommand(msg)) {
       // Replays (replay.ts): a subscription's own replay starts once its reply has left.
       const replay = this.replays.afterAdmin(twin, msg.cmd, msg.topic, existed);
       if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
@@ -343,6 +346,7 @@ export class BrokerImpl {
       twin.session = null;
       // What was queued or held is in the log: the next replay delivers it.
       twin.outbox?.clear();
+      this.router.groups?.offline(twin);
       this.replays.unbound(twin);
     }
     if (twin.anonymous) this.router.drop(twin);

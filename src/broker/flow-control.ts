@@ -75,6 +75,11 @@ export class FlowControl {
     this.checkInterval = options.checkInterval ?? 5;
   }
 
+  /** Was the link above high water when last written to? (a full member of a group, groups.ts) */
+  isBehind(session: Session): boolean {
+    return this.behind.has(session);
+  }
+
   /** Links above high water now, publishers paused now, links cut as slow consumers since start. */
   get counts(): { congested: number; paused: number; slowConsumers: number } {
     return { congested: this.behind.size, paused: this.paused.size, slowConsumers: this.cuts };

@@ -27,6 +27,8 @@ export interface OutboxEntry {
   readonly id: MsgId | undefined;
   /** Transmit the message once. */
   readonly send: () => void;
+  /** Told how the message left the outbox (shared subscriptions take back what a member did not get, groups.ts). */
+  readonly settled?: (outcome: AckWindowEvent<unknown>['type']) => void;
 }
 
 export interface OutboxConfig {
@@ -123,6 +125,7 @@ export class Outbox {
   private settled(event: AckWindowEvent<Tracked>): void {
     this.pending--;
     const { entry } = event.msg;
+    entry.settled?.(event.type);
     switch (event.type) {
       case 'dropped':
         if (++this.dropped === 1 || this.dropped % 1000 === 0) {

@@ -15,6 +15,7 @@ import type { PubMsg } from '../protocol/messages.js';
 import { PatternIndex } from '../topic/pattern-index.js';
 import { isPattern } from '../topic/validate.js';
 import type { Admits } from './guard.js';
+import type { Groups } from './groups.js';
 import type { Session, Twin } from './twin.js';
 
 /** The catch-all subscription: every topic, delivered with its own topic (spec §4.6, JL). */
@@ -96,6 +97,9 @@ export class Router {
   private readonly catchAll = new Set<Twin>();
   private readonly exposers = new Map<string, Twin[]>();
 
+  /** Shared subscriptions (groups.ts); set by the broker. */
+  groups: Groups | undefined;
+
   constructor(private readonly requireReactive: boolean) {}
 
   subscribe(twin: Twin, topic: string, msgFrom: number): void {
@@ -144,6 +148,7 @@ export class Router {
   drop(twin: Twin): void {
     for (const topic of [...twin.subscriptions.keys()]) this.unsubscribe(twin, topic);
     for (const method of [...twin.exposed]) this.unexpose(twin, method);
+    this.groups?.leaveAll(twin);
   }
 
 
@@ -171,6 +176,8 @@ export class Router {
     // A twin subscribed to the topic and to the catch-all gets one copy (its client fans it out).
     for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out, admits);
     if (this.patterns.size > 0) this.publishToPatterns(origin, msg, recv, admits);
+    // One copy per group besides the plain subscribers' (README "Shared subscriptions").
+    if (this.groups !== undefined && this.groups.size > 0) this.groups.publish(origin, msg, recv, admits);
   }
 
   /**

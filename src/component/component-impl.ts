@@ -32,6 +32,7 @@ import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations, subscribeCmd } from './declarations.js';
+import { SHARE_PREFIX, shareOf, shareTopic, validateGroup } from '../protocol/share.js';
 import { Reactivity } from './reactivity.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
@@ -198,6 +199,12 @@ export class ComponentImpl implements Component {
 
   private onPublish(session: ClientSession, msg: PubMsg): void {
     const qos = msg.flags & 0x30;
+    if (msg.topic.startsWith(SHARE_PREFIX) && !this.topics.has(msg.topic)) {
+      // A copy for a group left: not ACKed, so the broker gives it to another member — unless
+      // it is a QoS2 message this component already has (then the ACK says so, spec §4.2).
+      if (qos === 0x30 && msg.id !== undefined && this.qos2Seen.has(msg.id)) session.send({ type: 'ack', id: msg.id });
+      return;
+    }
     if (qos !== 0 && msg.id !== undefined) {
       // ACK every copy first; QoS2 copies already delivered are dropped until ACK2 (spec §4.2).
       session.send({ type: 'ack', id: msg.id });
@@ -215,11 +222,12 @@ export class ComponentImpl implements Component {
     if (entry !== undefined && !entry.pending) {
       // A wildcard delivery carries the pattern as topic and the real topic first (spec §4.5).
       const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof args[0] === 'string';
-      entry.subject.next(message(wildcard ? args[0] as string : msg.topic,
-        wildcard ? args.slice(1) : args, msg.topic, qosLevel, slot));
+      const share = msg.topic.startsWith(SHARE_PREFIX) ? shareOf(msg.topic, {}) : undefined;
+      entry.subject.next(message(wildcard ? args[0] as string : share?.pattern ?? msg.topic,
+        wildcard ? args.slice(1) : args, share?.pattern ?? msg.topic, qosLevel, slot));
     }
     const all = this.topics.get('*');
-    if (all !== undefined && all !== entry && !all.pending && !isPattern(msg.topic)) {
+    if (all !== undefined && all !== entry && !all.pending && !isPattern(msg.topic) && !msg.topic.startsWith(SHARE_PREFIX)) {
       all.subject.next(message(msg.topic, args, '*', qosLevel, slot));
     }
   }
@@ -264,6 +272,8 @@ export class ComponentImpl implements Component {
   subscribe$<A extends unknown[] = unknown[]>(pattern: string, options: SubscribeOptions = {}): Observable<Message<A>> {
     validatePattern(pattern);
     if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
+    // A group subscription is its own stream, named with the group's spelling (README "Shared subscriptions").
+    if (options.group !== undefined) pattern = shareTopic(validateGroup(options.group), pattern);
     let stream = this.streams.get(pattern);
     if (stream === undefined) {
       const msgFrom = options.msgfrom ?? 0;

@@ -10,6 +10,7 @@ import { newMsgId } from '../codec/msgid.js';
 import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
 import type { Msg, MsgId, ResponseMsg } from '../protocol/messages.js';
+import { shareOf } from '../protocol/share.js';
 import type { Logger } from '../types.js';
 import type { ClientSession } from './connection.js';
 import { rpcResult } from './requests.js';
@@ -45,7 +46,10 @@ export class Declarations {
   /** One admin command on `session`; its result, or the broker's refusal as an error. */
   admin$(session: ClientSession, topic: string, cmd: Record<string, unknown>): Observable<unknown> {
     const what = `${String(cmd['cmd'])} ${topic}`;
-    return this.request$(session, { type: 'admin', id: newMsgId(), topic, cmd }, what).pipe(
+    // A group subscription is kept as `$share/<group>/<pattern>` and declared with the TS `group` key.
+    const share = shareOf(topic, {});
+    const wire = share === undefined ? { topic, cmd } : { topic: share.pattern, cmd: { ...cmd, group: share.group } };
+    return this.request$(session, { type: 'admin', id: newMsgId(), ...wire }, what).pipe(
       tap(() => { if (cmd['cmd'] === 'subscribe') this.answered(topic); }),
       map((resp) => rpcResult(what, resp)));
   }

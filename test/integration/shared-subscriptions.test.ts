@@ -1,0 +1,170 @@
+/**
+ * Shared subscriptions (issue 17 item 2, README "Shared subscriptions") through a real broker:
+ * round robin among members, a member that stops reading is skipped, a member whose link drops
+ * with QoS1/2 in flight (QoS1 to another member, QoS2 back to it: none lost, none twice), join
+ * and leave under load, the `$share/<group>/<pattern>` spelling of reference peers (raw frames).
+ */
+import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/broker/index.js';
+import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
+import type { Component, Message } from '../../src/index.js';
+import type { Msg, PubMsg, ResponseMsg } from '../../src/protocol/messages.js';
+import { collect, rawRequest, roundTrip, useScope, waitFor, type RawClient } from './helpers.js';
+
+const scope = useScope();
+let nextId = 1n;
+
+const request = (raw: RawClient, msg: Msg): Promise<ResponseMsg> => rawRequest(raw, msg as Msg & { id: bigint });
+
+async function rawMember(b: Broker, topic: string, cid?: string): Promise<RawClient> {
+  const raw = await scope.raw(b);
+  if (cid !== undefined) expect((await request(raw, { type: 'identity', id: nextId++, cid })).status).toBe(0);
+  const reply = await request(raw, { type: 'admin', id: nextId++, topic, cmd: { cmd: 'subscribe', msg_from: 0 } });
+  expect(reply.status).toBe(0);
+  return raw;
+}
+
+/** The PUB frames a raw client received so far. */
+const pubsOf = (raw: RawClient): PubMsg[] =>
+  raw.frames.map((f) => decodeCbor(f as Uint8Array)).filter((m): m is PubMsg => m.type === 'pub');
+
+const numbers = (messages: readonly Message[]): number[] => messages.map((m) => m.args[0] as number);
+
+async function publishAll(c: Component, topic: string, n: number, qos: 0 | 1 | 2, from = 0): Promise<void> {
+  await Promise.all(Array.from({ length: n }, (_, i) => lastValueFrom(c.publish$(topic, [from + i], { qos }), { defaultValue: undefined })));
+}
+
+describe('subscribe$ with a group', () => {
+  it('gives each message to one member, round robin, and every plain subscriber its copy', async () => {
+    const b = await scope.broker();
+    const [m1, m2, m3, plain, pub] = await scope.connectAll(b, 'm1', 'm2', 'm3', 'plain', 'pub');
+    const got = [m1, m2, m3].map((m) => collect(m.subscribe$('jobs', { group: 'workers' }), 3));
+    const all = collect(plain.subscribe$('jobs'), 9);
+    await roundTrip(m1, m2, m3, plain);
+    for (let i = 0; i < 9; i++) pub.publish('jobs', i);
+    const [a, b2, c] = await Promise.all(got.map((g) => g.done));
+    expect(numbers(a!)).toEqual([0, 3, 6]);
+    expect(numbers(b2!)).toEqual([1, 4, 7]);
+    expect(numbers(c!)).toEqual([2, 5, 8]);
+    expect(a![0]).toMatchObject({ topic: 'jobs', pattern: 'jobs', qos: 0 });
+    expect(numbers(await all.done)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    await roundTrip(pub, m1, m2, m3);
+    expect(got.map((g) => g.values.length)).toEqual([3, 3, 3]);
+  });
+
+  it('gives each message matching a wildcard pattern to one member, with its topic', async () => {
+    const b = await scope.broker();
+    const [m1, m2, pub] = await scope.connectAll(b, 'w1', 'w2', 'pub');
+    const got = [m1, m2].map((m) => collect(m.subscribe$('plant/*/alarm', { group: 'ops' }), 2));
+    await roundTrip(m1, m2);
+    for (let i = 0; i < 4; i++) await lastValueFrom(pub.publish$(`plant/${i}/alarm`, [i], { qos: 1 }), { defaultValue: undefined });
+    const received = (await Promise.all(got.map((g) => g.done))).flat();
+    expect(received.map((m) => m.topic).sort()).toEqual(['plant/0/alarm', 'plant/1/alarm', 'plant/2/alarm', 'plant/3/alarm']);
+    expect(received.every((m) => m.pattern === 'plant/*/alarm' && m.qos === 1 && m.args[0] === Number(m.topic.split('/')[1]))).toBe(true);
+  });
+
+  it('refuses a group with a msg_from: group messages are not replayed', async () => {
+    const b = await scope.broker();
+    const c = await scope.connect(b, 'late');
+    await expect(firstValueFrom(c.subscribe$('jobs', { group: 'w', msgfrom: 1e9 }))).rejects.toThrow(/no msg_from/);
+  });
+
+  it('keeps QoS1/2 messages while no member is online and gives them to the first that joins', async () => {
+    const b = await scope.broker();
+    const pub = await scope.connect(b, 'pub');
+    const m1 = await scope.connect(b, 'm1');
+    const first = m1.subscribe$('jobs', { group: 'w' }).subscribe();
+    await roundTrip(m1);
+    await m1.close(); // m1 stays a member (named) while offline: the group lives on
+    await waitFor(() => b.stats().connections === 1, { what: 'm1 to be offline' });
+    await publishAll(pub, 'jobs', 5, 2);
+    pub.publish('jobs', 99); // QoS0 with no member online: dropped
+    await roundTrip(pub);
+    first.unsubscribe();
+    const m2 = await scope.connect(b, 'm2');
+    const got = collect(m2.subscribe$('jobs', { group: 'w' }), 5);
+    expect(numbers(await got.done).sort()).toEqual([0, 1, 2, 3, 4]);
+    await roundTrip(pub, m2);
+    expect(got.values).toHaveLength(5);
+  });
+});
+
+describe('shared subscriptions under faults', () => {
+  it('skips a member that stops acknowledging and gives its unacknowledged messages to another', async () => {
+    const b = await scope.broker({ maxInflight: 4, ackTimeout: 100, sendRetries: 1 });
+    const [m1, pub] = await scope.connectAll(b, 'm1', 'pub');
+    const got = collect(m1.subscribe$('jobs', { group: 'w' }), 40, { timeout: 8_000 });
+    // A reference peer joins with the `$share` spelling, reads nothing more and never ACKs.
+    const stuck = await rawMember(b, '$share/w/jobs');
+    stuck.pause();
+    await roundTrip(m1);
+    await publishAll(pub, 'jobs', 40, 1);
+    expect(numbers(await got.done).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    stuck.resume();
+    await waitFor(() => pubsOf(stuck).length > 0, { what: 'the frames the stuck member was sent' });
+    const frames = pubsOf(stuck);
+    // The window (4) filled, then it was skipped; its copies carry the group's spelling and QoS1.
+    expect(frames.length).toBeGreaterThan(0);
+    expect(new Set(frames.map((f) => f.args[0])).size).toBeLessThanOrEqual(4);
+    expect(frames.every((f) => f.topic === '$share/w/jobs' && (f.flags & 0x30) === 0x10)).toBe(true);
+  });
+
+  it('gives QoS1 in flight to a member whose link drops to another, and QoS2 back to it on rejoin: none lost, none twice', async () => {
+    const b = await scope.broker({ ackTimeout: 30_000 });
+    const [m1, pub] = await scope.connectAll(b, 'm1', 'pub');
+    const got = collect(m1.subscribe$('jobs', { group: 'w' }), 20, { timeout: 8_000 });
+    const raw = await rawMember(b, '$share/w/jobs', 'r1');
+    await roundTrip(m1);
+    await Promise.all([publishAll(pub, 'jobs', 10, 1), publishAll(pub, 'jobs', 10, 2, 100)]);
+    await waitFor(() => pubsOf(raw).length + got.values.length >= 20, { what: 'every message to reach a member' });
+    const rawFirst = pubsOf(raw);
+    expect(rawFirst.length).toBeGreaterThan(0);
+    await raw.close(); // never acknowledged anything
+    // Its QoS1 messages go to m1 now; its QoS2 ones wait for r1 (they may have reached its application).
+    const rawQos2 = rawFirst.filter((p) => (p.flags & 0x30) === 0x30).map((p) => p.args[0] as number);
+    const rawQos1 = rawFirst.filter((p) => (p.flags & 0x30) === 0x10).map((p) => p.args[0] as number);
+    await waitFor(() => rawQos1.every((n) => numbers(got.values).includes(n)), { what: 'QoS1 redelivered to m1' });
+    const back = await rawMember(b, '$share/w/jobs', 'r1');
+    await waitFor(() => pubsOf(back).length >= rawQos2.length, { what: 'QoS2 sent again to r1' });
+    const again = pubsOf(back);
+    expect(again.map((p) => p.args[0]).sort()).toEqual([...rawQos2].sort());
+    expect(again.map((p) => p.id).sort()).toEqual(rawFirst.filter((p) => (p.flags & 0x30) === 0x30).map((p) => p.id).sort());
+    for (const p of again) back.sendBinary(encodeCbor({ type: 'ack', id: p.id! }));
+    await roundTrip(pub, m1);
+    const m1Numbers = numbers(got.values);
+    const all = [...m1Numbers, ...rawQos2];
+    const expected = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 100 + i)];
+    expect([...new Set(all)].sort((x, y) => x - y)).toEqual(expected);
+    // Exactly once for QoS2: no QoS2 message reached both r1 and m1, nor m1 twice.
+    const m1Qos2 = m1Numbers.filter((n) => n >= 100);
+    expect(m1Qos2.filter((n) => rawQos2.includes(n))).toEqual([]);
+    expect(new Set(m1Qos2).size).toBe(m1Qos2.length);
+  });
+
+  it('delivers every QoS2 message exactly once while members join and leave under load', async () => {
+    const b = await scope.broker({ ackTimeout: 150, sendRetries: 2 });
+    const [stable, pub] = await scope.connectAll(b, 'stable', 'pub');
+    const seen: number[] = [];
+    const keep = stable.subscribe$('load', { group: 'w' }).subscribe((m) => seen.push(m.args[0] as number));
+    const churners = await scope.connectAll(b, 'c1', 'c2');
+    await roundTrip(stable);
+    const N = 600;
+    const batches: Promise<void>[] = [];
+    let churned = 0;
+    for (let round = 0; round < 6; round++) {
+      const subs = churners.map((c) => c.subscribe$('load', { group: 'w' }).subscribe((m) => { churned++; seen.push(m.args[0] as number); }));
+      await roundTrip(...churners); // joined
+      // A batch in flight while the churners leave: what they had not acknowledged goes to another member.
+      batches.push(publishAll(pub, 'load', N / 6, 2, round * (N / 6)));
+      await new Promise((r) => setTimeout(r, 2 * round));
+      for (const s of subs) s.unsubscribe();
+    }
+    await Promise.all(batches);
+    await waitFor(() => new Set(seen).size >= N, { timeout: 10_000, what: `all ${N} messages (got ${new Set(seen).size})` });
+    await roundTrip(pub, stable, ...churners);
+    expect(seen).toHaveLength(N); // none twice
+    expect(churned).toBeGreaterThan(0); // the members that came and went did take part
+    keep.unsubscribe();
+  });
+});

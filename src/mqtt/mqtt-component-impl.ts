@@ -27,6 +27,7 @@ import { PendingCalls, rpcResult, type RpcPublish } from './rpc.js';
 import { rpcTopics, type RpcTopics } from './rpc-topics.js';
 import { TopicStreams } from './topic-streams.js';
 import { toMqttFilter, validateMqttTopic } from './translate.js';
+import { shareTopic, validateGroup } from '../protocol/share.js';
 import type { MqttComponentOptions } from './types.js';
 
 export class MqttComponentImpl implements Component {
@@ -121,11 +122,14 @@ export class MqttComponentImpl implements Component {
 
   // ---- Pub/Sub ----------------------------------------------------------------------------
 
-  subscribe$<A extends unknown[] = unknown[]>(pattern: string, _options?: SubscribeOptions): Observable<Message<A>> {
+  subscribe$<A extends unknown[] = unknown[]>(pattern: string, options: SubscribeOptions = {}): Observable<Message<A>> {
     const mqttFilter = toMqttFilter(pattern);
     if (this.topics.isReserved(mqttFilter)) throw new InvalidTopicError(pattern, 'reserved for RPC over MQTT');
     if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
-    return this.streams.stream$(pattern, mqttFilter) as Observable<Message<A>>;
+    if (options.group === undefined) return this.streams.stream$(pattern, mqttFilter) as Observable<Message<A>>;
+    // A group is an MQTT 5 shared subscription (README "Shared subscriptions").
+    const group = validateGroup(options.group);
+    return this.streams.stream$(pattern, shareTopic(group, mqttFilter), shareTopic(group, pattern)) as Observable<Message<A>>;
   }
 
   publish(topic: string, ...args: unknown[]): void {

@@ -6,6 +6,7 @@
 import { defer, finalize, type Observable, share, Subject } from 'rxjs';
 import { errorText } from '../internal/logger.js';
 import type { TopicMatcher } from '../topic/pattern.js';
+import { SHARE_PREFIX } from '../protocol/share.js';
 import type { Logger, Message, QoS } from '../types.js';
 import type { FilterEntry, FilterTable } from './filters.js';
 import { decodeArgs } from './payload.js';
@@ -34,10 +35,11 @@ export class TopicStreams {
 
   /**
    * The shared stream of `pattern`: the first subscriber takes a reference on `mqttFilter`, the
-   * last one drops it; it completes or errors with the component.
+   * last one drops it; it completes or errors with the component. `key` names the stream: the
+   * pattern, or `$share/<group>/<pattern>` for a group (README "Shared subscriptions").
    */
-  stream$(pattern: string, mqttFilter: string): Observable<Message> {
-    let stream = this.streams.get(pattern);
+  stream$(pattern: string, mqttFilter: string, key = pattern): Observable<Message> {
+    let stream = this.streams.get(key);
     if (stream !== undefined) return stream;
     let entry: PatternEntry | undefined;
     stream = defer(() => {
@@ -45,14 +47,15 @@ export class TopicStreams {
       let set = this.byFilter.get(mqttFilter);
       if (set === undefined) this.byFilter.set(mqttFilter, (set = new Set()));
       set.add(entry);
-      // No Local: a component never receives its own publishes (Rembus semantics; spec §9 no_local).
-      const { entry: f, created } = this.host.filters.acquire(mqttFilter, true,
+      // No Local: a component never receives its own publishes (Rembus semantics; spec §9 no_local),
+      // except on a shared subscription, where No Local is a protocol error (MQTT 5 §3.8.3.1).
+      const { entry: f, created } = this.host.filters.acquire(mqttFilter, !mqttFilter.startsWith(SHARE_PREFIX),
         (topic, payload, qos) => this.deliver(mqttFilter, topic, payload, qos));
       if (created) this.host.subscribe(f);
       return entry.subject;
     }).pipe(
       finalize(() => {
-        this.streams.delete(pattern);
+        this.streams.delete(key);
         const set = this.byFilter.get(mqttFilter);
         if (entry !== undefined) set?.delete(entry);
         if (set?.size === 0) this.byFilter.delete(mqttFilter);
@@ -60,7 +63,7 @@ export class TopicStreams {
       }),
       share({ resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
     );
-    this.streams.set(pattern, stream);
+    this.streams.set(key, stream);
     return stream;
   }
 

@@ -4,13 +4,16 @@
  * with QoS1/2 in flight (QoS1 to another member, QoS2 back to it: none lost, none twice), join
  * and leave under load, the `$share/<group>/<pattern>` spelling of reference peers (raw frames).
  */
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { connect as mqttConnect, type MqttClient } from 'mqtt';
+import { filter, firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
 import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
 import type { Component, Message } from '../../src/index.js';
 import type { Msg, PubMsg, ResponseMsg } from '../../src/protocol/messages.js';
+import { mqttComponent } from '../../src/mqtt/index.js';
 import { collect, rawRequest, roundTrip, useScope, waitFor, type RawClient } from './helpers.js';
+import { MOSQUITTO, mosquittoBroker, settle } from './mqtt-helpers.js';
 
 const scope = useScope();
 let nextId = 1n;
@@ -166,5 +169,61 @@ describe('shared subscriptions under faults', () => {
     expect(seen).toHaveLength(N); // none twice
     expect(churned).toBeGreaterThan(0); // the members that came and went did take part
     keep.unsubscribe();
+  });
+});
+
+/** A raw MQTT 5 client in a `$share` group, recording the numbers it receives. */
+async function mqttMember(url: string, shareFilter: string): Promise<{ client: MqttClient; got: number[] }> {
+  const client = mqttConnect(url, { protocolVersion: 5, reconnectPeriod: 0 });
+  scope.track({ close: () => client.endAsync() });
+  await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+  const got: number[] = [];
+  client.on('message', (_topic, payload) => got.push(JSON.parse(payload.toString('utf8')) as number));
+  await client.subscribeAsync(shareFilter, { qos: 1 });
+  return { client, got };
+}
+
+const sorted = (xs: readonly number[]): number[] => [...xs].sort((x, y) => x - y);
+const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+// Skipped only where no mosquitto binary exists (.ci/run installs it).
+describe.skipIf(MOSQUITTO === undefined)('shared subscriptions over MQTT (Mosquitto)', () => {
+  it('maps subscribe$ with a group of mqtt:// components to a $share subscription', async () => {
+    const mqtt = scope.track(await mosquittoBroker());
+    const [m1, m2, plain, pub] = ['m1', 'm2', 'plain', 'pub'].map((n) => scope.track(mqttComponent(`${mqtt.url}/${n}`)));
+    await Promise.all([m1, m2, plain, pub].map((c) => c!.ready()));
+    const members = [m1, m2].map((m) => collect(m!.subscribe$('jobs', { group: 'w' }), 1, { timeout: 8_000 }));
+    const all = collect(plain!.subscribe$('jobs'), 10);
+    await settle(m1!, m2!, plain!);
+    await publishAll(pub!, 'jobs', 10, 1);
+    expect(numbers(await all.done)).toEqual(range(10));
+    await waitFor(() => members.reduce((n, m) => n + m.values.length, 0) >= 10, { what: 'the group to get all 10' });
+    await settle(pub!, m1!, m2!);
+    const got = members.flatMap((m) => numbers(m.values));
+    expect(sorted(got)).toEqual(range(10)); // each once, to one member
+    expect(members.every((m) => m.values.length > 0)).toBe(true);
+    expect(members[0]!.values[0]).toMatchObject({ topic: 'jobs', pattern: 'jobs' });
+  });
+
+  it('gives one copy to the group on each side of the MQTT bridge, either way', async () => {
+    const mqtt = scope.track(await mosquittoBroker());
+    const b = await scope.broker({ mqtt: mqtt.url });
+    await firstValueFrom(b.links$.pipe(filter((l) => l.length > 0 && l.every((x) => x.status.type === 'up')), timeout(5_000)));
+    const [r1, r2, pub] = await scope.connectAll(b, 'r1', 'r2', 'pub');
+    const rembusSide: number[] = [];
+    for (const r of [r1, r2]) r.subscribe$('jobs', { group: 'w' }).subscribe((m) => rembusSide.push(m.args[0] as number));
+    await roundTrip(r1, r2);
+    const q = [await mqttMember(mqtt.url, '$share/w/jobs'), await mqttMember(mqtt.url, '$share/w/jobs')];
+    const mqttSide = (): number[] => q.flatMap((m) => m.got);
+    // From the Rembus side: the Rembus group gets one copy, the bridge forwards one to MQTT's group.
+    await publishAll(pub, 'jobs', 10, 1);
+    await waitFor(() => rembusSide.length >= 10 && mqttSide().length >= 10, { what: 'both groups to get 10' });
+    // From the MQTT side.
+    const sender = (await mqttMember(mqtt.url, 'unrelated')).client;
+    for (const n of range(10, 100)) await sender.publishAsync('jobs', JSON.stringify(n), { qos: 1 });
+    await waitFor(() => rembusSide.length >= 20 && mqttSide().length >= 20, { what: 'both groups to get 20' });
+    await roundTrip(pub, r1, r2);
+    expect(sorted(rembusSide)).toEqual([...range(10), ...range(10, 100)]);
+    expect(sorted(mqttSide())).toEqual([...range(10), ...range(10, 100)]);
   });
 });

@@ -12,6 +12,7 @@ import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
 import type { Component, Message } from '../../src/index.js';
 import type { Msg, PubMsg, ResponseMsg } from '../../src/protocol/messages.js';
 import { mqttComponent } from '../../src/mqtt/index.js';
+import { memorySecurityStore } from '../../src/security/memory-store.js';
 import { collect, rawRequest, roundTrip, useScope, waitFor, type RawClient } from './helpers.js';
 import { MOSQUITTO, mosquittoBroker, settle } from './mqtt-helpers.js';
 
@@ -90,6 +91,46 @@ describe('subscribe$ with a group', () => {
     expect(numbers(await got.done).sort()).toEqual([0, 1, 2, 3, 4]);
     await roundTrip(pub, m2);
     expect(got.values).toHaveLength(5);
+  });
+});
+
+describe('shared subscriptions and authorization', () => {
+  const secret = (name: string): string => `${name}-secret`;
+  const proven = (b: Broker, name: string) => scope.connect(b, name, { key: secret(name) });
+
+  it('never crosses tenants and skips members not authorized for a private topic', async () => {
+    const names = ['pub.t1', 'a.t1', 'b.t1', 'x.t2', 'pub.t2'];
+    const b = await scope.broker({ security: memorySecurityStore({
+      tenants: { t1: '1111', t2: '2222' }, topicAuth: { jobs: names.filter((n) => n !== 'b.t1') },
+      keys: Object.fromEntries(names.map((n) => [n, secret(n)])) }) });
+    const [pub1, a, b1, x, pub2] = await Promise.all(names.map((n) => proven(b, n)));
+    const got = new Map<string, number[]>();
+    for (const [name, c] of [['a', a], ['b', b1], ['x', x]] as const) {
+      got.set(name, []);
+      c!.subscribe$('jobs', { group: 'w' }).subscribe((m) => got.get(name)!.push(m.args[0] as number));
+    }
+    await roundTrip(a!, b1!, x!);
+    await publishAll(pub1!, 'jobs', 6, 1);
+    await publishAll(pub2!, 'jobs', 3, 1, 100);
+    await roundTrip(pub1!, pub2!, a!, b1!, x!);
+    // t1's publishes go to a.t1 only (b.t1 may not read the private topic), t2's to x.t2 only.
+    expect(got.get('a')).toEqual(range(6));
+    expect(got.get('b')).toEqual([]);
+    expect(got.get('x')).toEqual(range(3, 100));
+  });
+
+  it('lets one component hold a plain and a group subscription of one pattern, each its own stream', async () => {
+    const b = await scope.broker();
+    const [both, other, pub] = await scope.connectAll(b, 'both', 'other', 'pub');
+    const plain = collect(both.subscribe$('jobs'), 4);
+    const mine = collect(both.subscribe$('jobs', { group: 'w' }), 2);
+    const theirs = collect(other.subscribe$('jobs', { group: 'w' }), 2);
+    await roundTrip(both, other);
+    for (let i = 0; i < 4; i++) pub.publish('jobs', i);
+    expect(numbers(await plain.done)).toEqual(range(4));
+    expect(sorted([...numbers(await mine.done), ...numbers(await theirs.done)])).toEqual(range(4));
+    await roundTrip(pub, both, other);
+    expect([plain.values.length, mine.values.length, theirs.values.length]).toEqual([4, 2, 2]);
   });
 });
 

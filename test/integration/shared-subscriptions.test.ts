@@ -68,6 +68,26 @@ describe('subscribe$ with a group', () => {
     expect(received.every((m) => m.pattern === 'plant/*/alarm' && m.qos === 1 && m.args[0] === Number(m.topic.split('/')[1]))).toBe(true);
   });
 
+  it('lets a reference peer join with $share in subscribe or setup (JL), and leave with unsubscribe', async () => {
+    const b = await scope.broker();
+    const pub = await scope.connect(b, 'pub');
+    const raw = await scope.raw(b);
+    expect((await request(raw, { type: 'identity', id: nextId++, cid: 'jl' })).status).toBe(0);
+    const setup = await request(raw, { type: 'admin', id: nextId++, topic: '__config__',
+      cmd: { cmd: 'setup', exposers: [], subscribers: ['$share/w/jobs/*'] } });
+    expect(setup.status).toBe(0);
+    pub.publish('jobs/1', 'a', 1);
+    await waitFor(() => pubsOf(raw).length === 1, { what: 'the group copy' });
+    expect(pubsOf(raw)[0]).toMatchObject({ topic: '$share/w/jobs/*', flags: 0, args: ['jobs/1', 'a', 1] });
+    const left = await request(raw, { type: 'admin', id: nextId++, topic: '$share/w/jobs/*', cmd: { cmd: 'unsubscribe' } });
+    expect(left.status).toBe(0);
+    pub.publish('jobs/2', 'b');
+    await roundTrip(pub);
+    const bad = await request(raw, { type: 'admin', id: nextId++, topic: '$share/w', cmd: { cmd: 'subscribe', msg_from: 0 } });
+    expect(bad.status).toBe(10);
+    expect(pubsOf(raw)).toHaveLength(1);
+  });
+
   it('refuses a group with a msg_from: group messages are not replayed', async () => {
     const b = await scope.broker();
     const c = await scope.connect(b, 'late');

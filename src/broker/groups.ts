@@ -1,7 +1,7 @@
 /**
  * Shared subscriptions (README "Shared subscriptions"): each message published on a group's
  * pattern goes to one member of the group, round robin ({@link pickMember}) among the members
- * that can take it now — online, not paused, admitted for the message (private topics,
+ * that can take it now — online, not paused nor replaying, admitted for the message (private topics,
  * tenants: a group never crosses tenants), not its publisher, and not *full* (as many messages
  * in its outbox as it may have in flight, or its link above flow control's high water).
  *
@@ -175,7 +175,9 @@ export class Groups {
 
   private eligible(twin: Twin, d: Delivery): boolean {
     const session = twin.session;
-    if (session === null || twin === d.origin || twin.paused || (this.config.requireReactive && !twin.reactive)) return false;
+    // A twin whose replay runs (`held`) waits: a group delivery would move its mark past held messages.
+    if (session === null || twin === d.origin || twin.paused || twin.held !== null
+      || (this.config.requireReactive && !twin.reactive)) return false;
     if (d.admits !== undefined && !d.admits(twin)) return false;
     return (twin.outbox?.size ?? 0) < this.config.window && !this.config.behind(session);
   }

@@ -206,6 +206,40 @@ describe('shared subscriptions under faults', () => {
     expect(new Set(m1Qos2).size).toBe(m1Qos2.length);
   });
 
+  it('never gives a QoS2 message transmitted to an anonymous member whose link dropped to another', async () => {
+    const b = await scope.broker({ ackTimeout: 30_000 });
+    const [m1, pub] = await scope.connectAll(b, 'm1', 'pub');
+    const got = collect(m1.subscribe$('jobs', { group: 'w' }), 5);
+    const raw = await rawMember(b, '$share/w/jobs'); // anonymous, never ACKs
+    await roundTrip(m1);
+    await publishAll(pub, 'jobs', 10, 2);
+    await waitFor(() => pubsOf(raw).length + got.values.length >= 10, { what: 'all 10 to reach a member' });
+    const rawNumbers = pubsOf(raw).map((p) => p.args[0] as number);
+    expect(rawNumbers).toHaveLength(5);
+    await raw.close();
+    await waitFor(() => b.stats().connections === 2, { what: 'the raw member to be gone' });
+    await roundTrip(pub, m1);
+    // It may have reached the application over there: given up (MQTT 5 §4.8.2), not duplicated here.
+    expect(numbers(got.values).filter((n) => rawNumbers.includes(n))).toEqual([]);
+    expect(got.values).toHaveLength(5);
+  });
+
+  it('keeps at most outboxCapacity messages waiting in a group, dropping the oldest', async () => {
+    const b = await scope.broker({ outboxCapacity: 3 });
+    const pub = await scope.connect(b, 'pub');
+    const m1 = await scope.connect(b, 'm1');
+    m1.subscribe$('jobs', { group: 'w' }).subscribe();
+    await roundTrip(m1);
+    await m1.close();
+    await waitFor(() => b.stats().connections === 1, { what: 'm1 to be offline' });
+    await publishAll(pub, 'jobs', 5, 1);
+    const m2 = await scope.connect(b, 'm2');
+    const got = collect(m2.subscribe$('jobs', { group: 'w' }), 3);
+    expect(numbers(await got.done).sort()).toEqual([2, 3, 4]);
+    await roundTrip(pub, m2);
+    expect(got.values).toHaveLength(3);
+  });
+
   it('delivers every QoS2 message exactly once while members join and leave under load', async () => {
     const b = await scope.broker({ ackTimeout: 150, sendRetries: 2 });
     const [stable, pub] = await scope.connectAll(b, 'stable', 'pub');

@@ -27,13 +27,19 @@ export function later(scheduler: SchedulerLike | undefined, ms: number, fn: () =
 
 /** Call `fn` every `ms` until cancelled. The real timer does not keep the process alive. */
 export function every(scheduler: SchedulerLike | undefined, ms: number, fn: () => void): Cancel {
-  if (scheduler !== undefined) {
-    const action = scheduler.schedule(housekeeping(function (this: { schedule(state?: unknown, delay?: number): unknown }) {
-      fn();
-      this.schedule(undefined, ms);
-    }), ms);
-    return () => action.unsubscribe();
-  }
+  if (scheduler !== undefined) return periodic(scheduler, ms, fn, false);
+  const timer = setInterval(fn, ms);
+  (timer as MaybeUnref).unref?.();
+  return () => clearInterval(timer);
+}
+
+/**
+ * {@link every} for periodic housekeeping (sweeps, the log's flush interval): a virtual-time
+ * runner (rembus/testing) does not wait for these to stop, as a process does not for `unref`'d
+ * timers.
+ */
+export function housekeeping(scheduler: SchedulerLike | undefined, ms: number, fn: () => void): Cancel {
+  if (scheduler !== undefined) return periodic(scheduler, ms, fn, true);
   const timer = setInterval(fn, ms);
   (timer as MaybeUnref).unref?.();
   return () => clearInterval(timer);
@@ -62,13 +68,15 @@ export function now(scheduler: SchedulerLike | undefined): number {
 /** A cancel that does nothing (a slot with no timer yet). */
 export const NO_TIMER: Cancel = noop;
 
-/**
- * Marks periodic housekeeping (sweeps, the log's flush interval): a virtual-time runner
- * (rembus/testing) does not wait for these to stop, as a process does not for `unref`'d timers.
- */
+/** Marks the work of a {@link housekeeping} action (read by rembus/testing's runner). */
 export const HOUSEKEEPING = Symbol.for('rembus.housekeeping');
 
-function housekeeping<F extends object>(work: F): F {
-  (work as Record<symbol, boolean>)[HOUSEKEEPING] = true;
-  return work;
+function periodic(scheduler: SchedulerLike, ms: number, fn: () => void, background: boolean): Cancel {
+  const work = function (this: { schedule(state?: unknown, delay?: number): unknown }): void {
+    fn();
+    this.schedule(undefined, ms);
+  };
+  if (background) (work as unknown as Record<symbol, boolean>)[HOUSEKEEPING] = true;
+  const action = scheduler.schedule(work, ms);
+  return () => action.unsubscribe();
 }

@@ -28,6 +28,8 @@ export interface VirtualRunHelpers {
   sleep(ms: number): Promise<void>;
   /** The virtual time, ms since the run began. */
   now(): number;
+  /** Timers scheduled now, periodic housekeeping (the broker's sweeps) left out: 0 once a flow is torn down. */
+  timers(): number;
 }
 
 /** Options of {@link runInVirtualTime}. */
@@ -106,6 +108,7 @@ export async function runInVirtualTime<T>(scheduler: TestScheduler, body: (helpe
       expectSubscriptions: scheduler.expectSubscriptions.bind(scheduler),
       sleep: (ms) => new Promise((resolve) => { scheduler.schedule(() => resolve(), ms); }),
       now: () => scheduler.now(),
+      timers: () => s.actions.filter((a) => a.work[HOUSEKEEPING] !== true).length,
     };
     const outcome = track(body(helpers));
     await drive(s, outcome, timeLimit);

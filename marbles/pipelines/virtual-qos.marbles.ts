@@ -88,6 +88,24 @@ describe('QoS pipelines through broker and components, in virtual time', () => {
     expect(sends).toEqual([0, 10, 20]);
   });
 
+  it('the run closes every component and the broker at its end, cancelling every timer (retries, backoff, sweeps)', async () => {
+    const net = virtualNetwork({ scheduler: createScheduler() });
+    await net.run(async ({ expectObservable, sleep, timers }) => {
+      const pub = net.component('pub', { ackTimeout: 50, loss: { drop: (f, d) => d === 'in' && typeOf(f) === 'ack' } });
+      const sub = net.component('sub', { reconnect: { initialDelay: 1_000, jitter: 0 } });
+      net.scheduler.schedule(() => net.drop('sub'), 10);
+      expectObservable(pub.publish$('t', [1], { qos: 1 }), '^ 20ms !').toBe('');
+      expectObservable(sub.status$.pipe(map((s) => letter[s.type]))).toBe('u 9ms (dr) 16ms (x|)');
+      pub.publish$('t', [2], { qos: 1 }).subscribe({ error: () => undefined });
+      await sleep(30);
+      // Still re-sending (the second publish) and still reconnecting (sub): close cancels both.
+      expect(timers()).toBeGreaterThan(0);
+      await net.close();
+      expect(timers()).toBe(0);
+    });
+    expect((net.scheduler as unknown as { actions: unknown[] }).actions).toHaveLength(0);
+  });
+
   it('a flow that would never end fails with VirtualTimeHangError instead of hanging', async () => {
     const net = virtualNetwork({ scheduler: createScheduler(), timeLimit: 5_000 });
     const run = net.run(() => {

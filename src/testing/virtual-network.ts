@@ -75,6 +75,8 @@ export interface VirtualNetwork {
    * @throws VirtualTimeHangError for a flow that would not end; Error naming leftover timers
    */
   run<T>(body: (helpers: VirtualRunHelpers) => T | Promise<T>): Promise<T>;
+  /** Close every component and the broker (inside `run`; `run` does it at its end). Idempotent. */
+  close(): Promise<void>;
 }
 
 /**
@@ -103,6 +105,11 @@ export function virtualNetwork(options: VirtualNetworkOptions = {}): VirtualNetw
   const refusals = new Map<string, number>();
   const nodes: Component[] = [];
   let ran = false;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => closing ??= (async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+    await impl.close();
+  })();
   const nameOf = (url: string): string => (url === '' ? '' : url.includes('://') ? parseComponentUrl(url).name ?? '' : url);
 
   const broker: VirtualBroker = {
@@ -152,15 +159,13 @@ export function virtualNetwork(options: VirtualNetworkOptions = {}): VirtualNetw
     refuse(name, count) {
       refusals.set(name, (refusals.get(name) ?? 0) + count);
     },
+    close,
     run(body) {
       if (ran) return Promise.reject(new Error('virtualNetwork: a network runs once; make a new one per test'));
       ran = true;
       const runOptions: VirtualRunOptions = {
         ...(options.timeLimit === undefined ? {} : { timeLimit: options.timeLimit }),
-        teardown: async () => {
-          await Promise.all(nodes.map((n) => n.close()));
-          await impl.close();
-        },
+        teardown: close,
       };
       return runInVirtualTime(scheduler, body, runOptions).then((value) => {
         const left = (scheduler as unknown as { actions: unknown[] }).actions.length;

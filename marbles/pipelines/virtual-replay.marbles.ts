@@ -10,6 +10,18 @@ import { virtualNetwork } from '../../src/testing/index.js';
 import { createScheduler } from '../helpers.js';
 
 describe('replay pipelines through broker and components, in virtual time', () => {
+  it('the README example: a message published while the link was down is replayed on its return', async () => {
+    const net = virtualNetwork({ scheduler: createScheduler(), broker: { ackTimeout: 100 } });
+    await net.run(({ expectObservable }) => {
+      const sub = net.component('sub', { reconnect: { initialDelay: 50, jitter: 0 } });
+      const pub = net.component('pub', { ackTimeout: 100 });
+      net.scheduler.schedule(() => net.drop('sub'), 20);
+      net.scheduler.schedule(() => pub.publish('t', 'missed'), 30);
+      expectObservable(sub.subscribe$('t', { msgfrom: LastReceived }).pipe(map((m) => m.args[0])))
+        .toBe('70ms m', { m: 'missed' });
+    });
+  });
+
   it('replays a named component\'s missed messages on reconnect, then live ones, no gap, no duplicate', async () => {
     const net = virtualNetwork({ scheduler: createScheduler() });
     await net.run(({ expectObservable }) => {

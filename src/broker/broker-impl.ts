@@ -5,7 +5,7 @@
  */
 import { Subject, Subscription, type SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
-import { housekeeping, now as clockNow, type Cancel } from '../internal/clock.js';
+import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { STATUS, type AdminMsg, type Msg, type MsgId } from '../protocol/messages.js';
 import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
@@ -283,7 +283,7 @@ export class BrokerImpl {
     shutdown: () => {
       this.log.warn('shutdown requested by an admin');
       // After the reply has left: the close would otherwise race it.
-      setImmediate(() => this.onShutdown());
+      soon(this.scheduler, () => this.onShutdown());
     },
     debug: (on) => setDebug(this.log, on),
   };

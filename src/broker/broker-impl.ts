@@ -3,8 +3,9 @@
  * fan-out → `messages$` for the stages downstream, publish-path.ts). `handle(link)` accepts
  * any Link; the WebSocket server adapter (ws-server.ts) only feeds it.
  */
-import { Subject, Subscription } from 'rxjs';
+import { Subject, Subscription, type SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
+import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { STATUS, type AdminMsg, type Msg, type MsgId } from '../protocol/messages.js';
 import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
@@ -62,8 +63,9 @@ export class BrokerImpl {
   private readonly admins: readonly string[];
   /** Called by the `shutdown` admin command; the factory closes the listener too. */
   onShutdown: () => void = () => void this.close();
-  private readonly timers: ReturnType<typeof setInterval>[] = [];
-  private readonly started = Date.now();
+  private readonly timers: Cancel[] = [];
+  private readonly started: number;
+  private readonly scheduler: SchedulerLike | undefined;
   closed = false;
   /** Why the broker stopped by itself, when it did. */
   failure: StoreFailedError | undefined;
@@ -76,6 +78,9 @@ export class BrokerImpl {
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
     this.log = options.logger ?? silentLogger;
+    const { scheduler } = options;
+    this.scheduler = scheduler;
+    this.started = clockNow(scheduler);
     this.router = new Router(options.requireReactive ?? false);
     this.opts = {
       requestTimeout: options.requestTimeout ?? 10_000, ackTimeout: options.ackTimeout ?? 2_000,
@@ -89,7 +94,7 @@ export class BrokerImpl {
     this.rpc = new RpcRouting({
       name: this.name, log: this.log, router: this.router, guard: this.guard,
       named: (cid) => this.named.get(cid),
-      reply: (session, id, status, data) => this.reply(session, id, status, data),
+      reply: (session, id, status, data) => this.reply(session, id, status, data), scheduler,
     }, this.opts.requestTimeout, options.rpcPolicy);
     this.presence = new Presence({ router: this.router, guard: this.guard, twins: () => this.named.values(),
       logHead: () => this.messageLog.head });
@@ -101,37 +106,36 @@ export class BrokerImpl {
       isLive: (session) => this.sessions.has(session) && session.link.isOpen,
       bindName: (session, cid) => this.bindName(session, cid),
       admit: (cid) => this.registry.admit(cid),
-      reply: (session, id, status, data) => this.reply(session, id, status, data),
+      reply: (session, id, status, data) => this.reply(session, id, status, data), scheduler,
     });
     this.maxInflight = options.maxInflight;
-    this.flow = new FlowControl(options.flowControl ?? {}, this.opts.maxBufferedBytes, this.log);
+    this.flow = new FlowControl(options.flowControl ?? {}, this.opts.maxBufferedBytes, this.log,
+      scheduler === undefined ? Date.now : () => scheduler.now(), scheduler);
     this.router.groups = new Groups({ window: this.maxInflight ?? DEFAULT_MAX_INFLIGHT, capacity: this.opts.outboxCapacity,
       behind: (s) => this.flow.isBehind(s), requireReactive: options.requireReactive ?? false, log: this.log.child({ component: 'groups' }) });
     this.store = options.store ?? memoryStore();
     this.twins = new TwinPersistence(this.store);
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
-      this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err),
+      this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err), scheduler,
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
     this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
-      admits: (twin) => this.guard.replayable(twin) });
+      admits: (twin) => this.guard.replayable(twin), scheduler });
     this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
       ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS,
-      forget: (twin) => this.twins.forget(twin) });
+      forget: (twin) => this.twins.forget(twin), scheduler });
     this.every(this.registry.sweepInterval, () => void this.registry.sweep());
-    this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(Date.now()));
+    this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(clockNow(scheduler)));
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
     this.rpc.local.set('rid', () => this.name);
     this.rpc.local.set('version', () => VERSION);
-    this.rpc.local.set('uptime', () => `up for ${Math.floor((Date.now() - this.started) / 1000)} seconds`);
+    this.rpc.local.set('uptime', () => `up for ${Math.floor((clockNow(this.scheduler) - this.started) / 1000)} seconds`);
   }
 
   private every(ms: number, fn: () => void): void {
-    const timer = setInterval(fn, ms);
-    timer.unref();
-    this.timers.push(timer);
+    this.timers.push(housekeeping(this.scheduler, ms, fn));
   }
 
   /** Restore the durable state: the log clock and every named twin (spec §3.1 step 4). */
@@ -282,7 +286,7 @@ export class BrokerImpl {
     shutdown: () => {
       this.log.warn('shutdown requested by an admin');
       // After the reply has left: the close would otherwise race it.
-      setImmediate(() => this.onShutdown());
+      soon(this.scheduler, () => this.onShutdown());
     },
     debug: (on) => setDebug(this.log, on),
   };
@@ -308,7 +312,7 @@ export class BrokerImpl {
     session.twin = twin;
     twin.replayed = false;
     twin.outbox ??= new Outbox({
-      ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity,
+      ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity, scheduler: this.scheduler,
       ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
       delivered: (recv, ack2) => {
         twin.delivered(recv);
@@ -338,7 +342,7 @@ export class BrokerImpl {
     this.sessions.delete(session);
     this.flow.forget(session);
     subscription.unsubscribe();
-    clearTimeout(session.closeTimer);
+    session.closeTimer?.();
     session.backlog = null;
     session.link.close();
     const twin = session.twin;
@@ -396,7 +400,7 @@ export class BrokerImpl {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
+    for (const cancel of this.timers) cancel();
     this.flow.close();
     for (const session of [...this.sessions.keys()]) {
       session.link.close(1001, 'broker closing');

@@ -26,6 +26,8 @@
  * So the broker holds at most `maxBuffered` (+ one frame) per link, and a stalled reader costs
  * its publishers nothing but the copies it is sent until it is cut.
  */
+import type { SchedulerLike } from 'rxjs';
+import { every, type Cancel } from '../internal/clock.js';
 import type { Logger } from '../types.js';
 import { SLOW_CONSUMER_CLOSE, type Session } from './twin.js';
 
@@ -58,7 +60,7 @@ export class FlowControl {
   private readonly behind = new Map<Session, Behind>();
   /** Paused publishers: when, and the links whose draining resumes them. */
   private readonly paused = new Map<Session, { at: number; waiting: readonly Session[] }>();
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private timer: Cancel | undefined;
   /** The tally of the publish being routed (between `routing` and `published`). */
   private tallying = false;
   private roomy = false;
@@ -68,7 +70,7 @@ export class FlowControl {
 
   /** `maxBuffered`: unread bytes per link past which it is cut (`BrokerOptions.maxBufferedBytes`). */
   constructor(options: FlowControlOptions, private readonly maxBuffered: number, private readonly log: Logger,
-    private readonly now = Date.now) {
+    private readonly now = Date.now, private readonly scheduler?: SchedulerLike) {
     this.highWater = options.highWater ?? 1024 * 1024;
     this.maxPause = options.maxPause ?? 1_000;
     this.stallTimeout = options.stallTimeout ?? 2_000;
@@ -132,7 +134,7 @@ export class FlowControl {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.timer?.();
     this.timer = undefined;
     for (const session of this.paused.keys()) session.link.resume?.();
     this.paused.clear();
@@ -151,8 +153,7 @@ export class FlowControl {
 
   private watch(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => this.check(), this.checkInterval);
-    this.timer.unref();
+    this.timer = every(this.scheduler, this.checkInterval, () => this.check());
   }
 
   private check(): void {
@@ -180,7 +181,7 @@ export class FlowControl {
       }
     }
     if (this.behind.size === 0 && this.paused.size === 0) {
-      clearInterval(this.timer);
+      this.timer?.();
       this.timer = undefined;
     }
   }

@@ -5,6 +5,8 @@
  * until the step settles (see `Session.backlog`), and every check that can change meanwhile —
  * the link is open, the name is free — is made again after the await.
  */
+import type { SchedulerLike } from 'rxjs';
+import { later } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import {
   STATUS, type AttestationMsg, type IdentityMsg, type MsgId, type RegisterMsg, type UnregisterMsg,
@@ -26,6 +28,8 @@ export interface LoginHost {
   readonly log: Logger;
   /** Under `auth: 'required'`, a connection that has not proven a name after this long is closed, ms. */
   readonly loginTimeout: number;
+  /** Virtual time (rembus/testing); default the real clock. */
+  readonly scheduler?: SchedulerLike | undefined;
   /** Is a live connection bound to `cid`? */
   isConnected(cid: string): boolean;
   /** Is the session still served (open and not detached)? */
@@ -49,12 +53,11 @@ export class Login {
   opened(session: Session): void {
     if (isTrustedLink(session.link)) session.login.trusted = true;
     if (this.host.auth.mode !== 'required' || session.login.trusted) return;
-    session.closeTimer = setTimeout(() => {
+    session.closeTimer = later(this.host.scheduler, this.host.loginTimeout, () => {
       if (session.login.authenticated) return;
       this.host.log.info({ remote: session.link.remote }, 'no authentication in time: link closed');
       session.link.close(1008, 'authentication required');
-    }, this.host.loginTimeout);
-    session.closeTimer.unref?.();
+    });
   }
 
   /**
@@ -80,9 +83,8 @@ export class Login {
       if (reply.status === STATUS.OK) return this.bind(session, msg.id, msg.cid);
       host.log.info({ cid: msg.cid, reason: reply.data }, 'attestation refused');
       host.reply(session, msg.id, reply.status, reply.data);
-      clearTimeout(session.closeTimer);
-      session.closeTimer = setTimeout(() => session.link.close(1008, 'authentication failed'), FAILED_LOGIN_CLOSE_MS);
-      session.closeTimer.unref?.();
+      session.closeTimer?.();
+      session.closeTimer = later(host.scheduler, FAILED_LOGIN_CLOSE_MS, () => session.link.close(1008, 'authentication failed'));
     });
   }
 
@@ -114,7 +116,7 @@ export class Login {
     if (refusal !== null) return host.reply(session, id, STATUS.ERROR, refusal);
     host.bindName(session, cid);
     // Proven: the login deadline of auth 'required' (opened) no longer applies.
-    if (session.login.authenticated) clearTimeout(session.closeTimer);
+    if (session.login.authenticated) session.closeTimer?.();
     host.reply(session, id, STATUS.OK, null);
   }
 

@@ -8,7 +8,9 @@
  * A failed commit keeps its rows and state for the next attempt (retried with backoff) and
  * acknowledges nothing; a store still failing after `failureTimeout` is reported to `onFatal`.
  */
+import type { SchedulerLike } from 'rxjs';
 import { encodeValue } from '../codec/cbor.js';
+import { housekeeping, later, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { PubMsg } from '../protocol/messages.js';
 import type { LogQuery, Store, StoredMessage } from '../store/types.js';
@@ -23,6 +25,8 @@ export interface MessageLogDeps {
   readonly onFatal: (err: unknown) => void;
   /** Default 30_000. */
   readonly failureTimeout?: number;
+  /** Virtual time (rembus/testing): receive times and timers follow it. Default the real clock. */
+  readonly scheduler?: SchedulerLike | undefined;
 }
 
 /** First retry of a failed commit, ms; doubled up to {@link RETRY_MAX}. */
@@ -37,15 +41,15 @@ export class MessageLog {
   private flushing: Promise<void> | undefined;
   private again = false;
   private readonly waiters: (() => void)[] = [];
-  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly timer: Cancel;
   private closed = false;
   /** Entries that trigger a flush before the interval (the store's `appendBatch`). */
   private readonly batch: number;
-  private immediate: ReturnType<typeof setImmediate> | undefined;
+  private immediate: Cancel | undefined;
   /** Since when commits fail (0: they do not), and the pending retry. */
   private failingSince = 0;
   private retryDelay = RETRY_FIRST;
-  private retry: ReturnType<typeof setTimeout> | undefined;
+  private retry: Cancel | undefined;
   /** Set once the store is given up: nothing is acknowledged any more. */
   failed: unknown;
 
@@ -57,8 +61,7 @@ export class MessageLog {
     private readonly deps: MessageLogDeps = { collect: () => ({ deltas: [], restore: () => undefined }), onFatal: () => undefined },
   ) {
     this.batch = store.appendBatch ?? Infinity;
-    this.timer = setInterval(() => void this.flush(), interval);
-    this.timer.unref();
+    this.timer = housekeeping(deps.scheduler, interval, () => void this.flush());
   }
 
   /** Continue the receive clock after what the store already holds. */
@@ -83,7 +86,7 @@ export class MessageLog {
 
   /** A strictly increasing receive time, ns since the epoch. */
   private now(): bigint {
-    const ns = BigInt(Date.now()) * 1_000_000n;
+    const ns = BigInt(clockNow(this.deps.scheduler)) * 1_000_000n;
     this.last = ns > this.last ? ns : this.last + 1n;
     return this.last;
   }
@@ -127,7 +130,7 @@ export class MessageLog {
   afterCommit(done: () => void): void {
     this.waiters.push(done);
     if (this.immediate === undefined && this.retry === undefined && this.failed === undefined) {
-      this.immediate = setImmediate(() => {
+      this.immediate = soon(this.deps.scheduler, () => {
         this.immediate = undefined;
         void this.flush();
       });
@@ -169,7 +172,7 @@ export class MessageLog {
         return;
       }
       if (this.failingSince !== 0) {
-        this.log.warn({ failedFor: Date.now() - this.failingSince }, 'message log store writable again');
+        this.log.warn({ failedFor: clockNow(this.deps.scheduler) - this.failingSince }, 'message log store writable again');
         this.failingSince = 0;
         this.retryDelay = RETRY_FIRST;
       }
@@ -180,7 +183,7 @@ export class MessageLog {
 
   /** Retry with backoff; past `failureTimeout` the store is given up. */
   private commitFailed(err: unknown): void {
-    const now = Date.now();
+    const now = clockNow(this.deps.scheduler);
     if (this.failingSince === 0) this.failingSince = now;
     const failedFor = now - this.failingSince;
     if (failedFor >= (this.deps.failureTimeout ?? 30_000)) {
@@ -191,10 +194,10 @@ export class MessageLog {
     }
     this.log.error({ err: errorText(err), retryIn: this.retryDelay }, 'message log commit failed: nothing acknowledged until it succeeds');
     if (this.retry === undefined && !this.closed) {
-      this.retry = setTimeout(() => {
+      this.retry = later(this.deps.scheduler, this.retryDelay, () => {
         this.retry = undefined;
         void this.flush();
-      }, this.retryDelay);
+      });
       this.retryDelay = Math.min(RETRY_MAX, this.retryDelay * 2);
     }
   }
@@ -213,16 +216,16 @@ export class MessageLog {
 
   /** Drop logged messages older than `maxAge` ms. */
   async prune(maxAge: number): Promise<number> {
-    const before = BigInt(Date.now() - maxAge) * 1_000_000n;
+    const before = BigInt(clockNow(this.deps.scheduler) - maxAge) * 1_000_000n;
     return this.store.pruneMessages(before);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    clearInterval(this.timer);
-    clearTimeout(this.retry);
+    this.timer();
+    this.retry?.();
     this.retry = undefined;
-    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate?.();
     this.immediate = undefined;
     if (this.failed === undefined) await this.flush(); // the twins' last marks go with the last rows
     this.closed = true;

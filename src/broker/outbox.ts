@@ -12,7 +12,7 @@
  * One `ackWindow` stream per connected twin carries every message (one table, one timer), so
  * a message costs no operator chain, Subject or timer of its own.
  */
-import { Subject, type Subscription } from 'rxjs';
+import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { errorText } from '../internal/logger.js';
 import type { MsgId } from '../protocol/messages.js';
@@ -37,6 +37,8 @@ export interface OutboxConfig {
   readonly capacity: number;
   /** Messages that may await their ACK at once. Default {@link DEFAULT_MAX_INFLIGHT}. */
   readonly maxInflight?: number;
+  /** Scheduler of the ACK timeouts (virtual time in rembus/testing). Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike | undefined;
   /**
    * Called when the contiguous prefix of delivered messages grows: the new mark, and the ids
    * of the QoS2 messages of that prefix that were acknowledged (whose ACK2 is due once the
@@ -106,7 +108,7 @@ export class Outbox {
           this.config.log.warn({ err: errorText(err) }, 'delivery failed');
         }
       },
-      ackTimeout: this.config.ackTimeout,
+      ackTimeout: this.config.ackTimeout, scheduler: this.config.scheduler,
       sendRetries: this.config.sendRetries,
       maxInflight: this.config.maxInflight ?? DEFAULT_MAX_INFLIGHT,
       capacity: this.config.capacity,

@@ -2,7 +2,9 @@
  * Sending one replay (spec §4.7): the logged messages inside each subscription's window, oldest
  * first, a page at a time, waiting for the socket and the outbox to drain between pages.
  */
+import type { SchedulerLike } from 'rxjs';
 import { decodeValue } from '../codec/cbor.js';
+import { later } from '../internal/clock.js';
 import type { PubMsg } from '../protocol/messages.js';
 import type { StoredMessage } from '../store/types.js';
 import { isPattern, matches } from '../topic/index.js';
@@ -22,7 +24,7 @@ export interface Window { since: bigint; upTo: bigint }
  * `admits` (undefined: all) skips the topics it may not receive (private topics, spec §6.2).
  */
 export async function sendWindows(twin: Twin, session: Session, windows: Map<string, Window>, log: MessageLog,
-  admits: ((topic: string) => boolean) | undefined): Promise<void> {
+  admits: ((topic: string) => boolean) | undefined, scheduler?: SchedulerLike): Promise<void> {
   if (windows.size === 0) return;
   let after = [...windows.values()].reduce((a, w) => (w.since < a ? w.since : a), windows.values().next().value!.since);
   const upTo = [...windows.values()].reduce((a, w) => (w.upTo > a ? w.upTo : a), 0n);
@@ -33,7 +35,7 @@ export async function sendWindows(twin: Twin, session: Session, windows: Map<str
     for (const stored of page) if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
     after = page.at(-1)!.recv;
     // Bounded memory: the next page waits until the socket and the outbox have drained.
-    while (live() && (session.link.bufferedAmount > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5);
+    while (live() && (session.link.bufferedAmount > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5, scheduler);
   }
 }
 
@@ -56,6 +58,6 @@ function deliverStored(twin: Twin, stored: StoredMessage, windows: Map<string, W
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, scheduler: SchedulerLike | undefined): Promise<void> {
+  return new Promise((resolve) => { later(scheduler, ms, resolve); });
 }

@@ -14,6 +14,8 @@
  *
  * The replays of one twin run one after the other; live deliveries wait until none is left.
  */
+import type { SchedulerLike } from 'rxjs';
+import { later, now as clockNow } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { Logger } from '../types.js';
 import type { MessageLog } from './message-log.js';
@@ -58,9 +60,11 @@ export interface ReplayDeps {
   readonly reactiveWait: number;
   /** The topics `twin` may receive on replay; undefined: all (private topics, spec §6.2). */
   admits(twin: Twin): ((topic: string) => boolean) | undefined;
+  /** Virtual time (rembus/testing); default the real clock. */
+  readonly scheduler?: SchedulerLike | undefined;
 }
 
-const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+const nowNs = (scheduler: SchedulerLike | undefined): bigint => BigInt(clockNow(scheduler)) * 1_000_000n;
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 export class Replays {
@@ -87,7 +91,7 @@ export class Replays {
     const state = this.states.get(twin);
     this.states.delete(twin);
     if (state !== undefined) state.jobs.length = 0;
-    clearTimeout(twin.holdTimer);
+    twin.holdTimer?.();
     twin.holdTimer = undefined;
     twin.held = null;
     twin.heldOverflow = undefined;
@@ -159,7 +163,7 @@ export class Replays {
   /** Where a declared subscription's replay starts; null for a msg_from that cannot replay. */
   private since(state: SessionReplay, topic: string, msgFrom: number): bigint | null {
     if (!validMsgFrom(msgFrom)) return null;
-    const now = nowNs();
+    const now = nowNs(this.deps.scheduler);
     let since = max(state.floor, now - state.maxPeriod);
     if (msgFrom !== Infinity) since = max(since, now - BigInt(Math.floor(msgFrom)));
     const left = state.left.get(topic);
@@ -170,7 +174,7 @@ export class Replays {
   private pause(twin: Twin, state: SessionReplay): void {
     if (state.awaitingReactive) {
       // Paused at login: nothing to wait for; the resume replays.
-      clearTimeout(twin.holdTimer);
+      twin.holdTimer?.();
       twin.holdTimer = undefined;
       state.awaitingReactive = false;
       this.release(twin, state);
@@ -187,7 +191,7 @@ export class Replays {
     // The first replay ends where the login hold began; a later one where this command found the log.
     const upTo = !twin.replayed && state.loginUpTo !== undefined ? state.loginUpTo : twin.held !== null ? twin.holdStart : head;
     if (twin.held === null) this.hold(twin);
-    clearTimeout(twin.holdTimer); // the queue releases the hold now, however long it takes
+    twin.holdTimer?.(); // the queue releases the hold now, however long it takes
     twin.holdTimer = undefined;
     state.awaitingReactive = false;
     const period = typeof maxPeriod === 'number' && maxPeriod > 0 && Number.isFinite(maxPeriod)
@@ -210,7 +214,7 @@ export class Replays {
 
   /** The spec §4.7 replay of the subscriptions without their own: newer than the mark, inside msg_from and the period. */
   private specWindows(twin: Twin, state: SessionReplay, period: bigint, upTo: bigint): Map<string, Window> {
-    const now = nowNs();
+    const now = nowNs(this.deps.scheduler);
     const floor = max(now - period, twin.mark);
     const windows = new Map<string, Window>();
     for (const [topic, msgFrom] of twin.subscriptions) {
@@ -236,13 +240,12 @@ export class Replays {
   private awaitReactive(twin: Twin, state: SessionReplay): void {
     state.awaitingReactive = true;
     state.loginUpTo ??= twin.holdStart;
-    clearTimeout(twin.holdTimer);
-    twin.holdTimer = setTimeout(() => {
+    twin.holdTimer?.();
+    twin.holdTimer = later(this.deps.scheduler, this.deps.reactiveWait, () => {
       this.deps.logger.debug({ cid: twin.name }, 'no reactive command: live delivery resumes without replay');
       state.awaitingReactive = false;
       this.release(twin, state);
-    }, this.deps.reactiveWait);
-    twin.holdTimer.unref?.();
+    });
   }
 
   /** Run the ready jobs in order; a job failing costs that job only. */
@@ -261,7 +264,7 @@ export class Replays {
         }
         const batch = state.jobs.slice(0, taken);
         try {
-          await sendWindows(twin, state.session, windows, this.deps.log, this.deps.admits(twin));
+          await sendWindows(twin, state.session, windows, this.deps.log, this.deps.admits(twin), this.deps.scheduler);
         } catch (err) {
           this.deps.logger.error({ cid: twin.name, err: errorText(err) }, 'replay failed');
         }

@@ -8,8 +8,10 @@
  * to the exposer; a caller that disconnects cancels its calls; an exposer that disconnects
  * fails them with 43.
  */
+import type { SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { encodeResult } from '../dataframe/index.js';
+import { now as clockNow } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import { invokeHandler } from '../internal/invoke.js';
 import { STATUS, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
@@ -30,6 +32,8 @@ const BUILTINS = new Set(['rid', 'version', 'uptime']);
 /** What RPC routing needs from the broker. */
 export interface RpcHost {
   readonly name: string;
+  /** Virtual time (rembus/testing); default the real clock. */
+  readonly scheduler?: SchedulerLike | undefined;
   readonly log: Logger;
   readonly router: Router;
   readonly guard: Guard;
@@ -93,7 +97,7 @@ export class RpcRouting {
 
   private forward(caller: Session, exposer: Session, msg: RpcMsg, frame: Frame): void {
     if (this.pending.has(msg.id)) this.forget(msg.id);
-    this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: Date.now() + this.requestTimeout });
+    this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: clockNow(this.host.scheduler) + this.requestTimeout });
     this.inflight.set(exposer, (this.inflight.get(exposer) ?? 0) + 1);
     if (frame instanceof Uint8Array && exposer.codec.kind === 'cbor') exposer.sendFrame(frame);
     else exposer.send(msg);

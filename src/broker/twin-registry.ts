@@ -5,7 +5,9 @@
  * and at most `maxTwins` named twins exist: a login that would create one more is refused with
  * status 10 and a reason naming the limit (the TS component raises `TwinLimitError`).
  */
+import type { SchedulerLike } from 'rxjs';
 import { TwinLimitError } from '../errors.js';
+import { now as clockNow } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { Store } from '../store/types.js';
 import type { Logger } from '../types.js';
@@ -28,6 +30,8 @@ export interface TwinRegistryOptions {
   readonly maxTwins: number;
   /** Discard a dropped twin's uncommitted changes, so no commit writes it back after deleteTwin. */
   readonly forget?: (twin: Twin) => void;
+  /** Virtual time (rembus/testing); default the real clock. */
+  readonly scheduler?: SchedulerLike | undefined;
 }
 
 export class TwinRegistry {
@@ -58,7 +62,7 @@ export class TwinRegistry {
     this.offlineSince.delete(twin.name);
   }
 
-  offline(twin: Twin, now = Date.now()): void {
+  offline(twin: Twin, now = clockNow(this.opts.scheduler)): void {
     this.offlineSince.delete(twin.name);
     this.offlineSince.set(twin.name, now);
   }
@@ -67,7 +71,7 @@ export class TwinRegistry {
    * Expire the twins offline for `ttl` or longer: their subscriptions, exposures, mark and QoS2
    * set go, in memory and in the store. Resolves once the store has deleted them.
    */
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now = clockNow(this.opts.scheduler)): Promise<number> {
     const { named, router, store, log, ttl } = this.opts;
     const gone: string[] = [];
     for (const [name, since] of this.offlineSince) {

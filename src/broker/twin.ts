@@ -4,6 +4,7 @@
  * §3.6); an anonymous twin is dropped with its connection (spec §3.2).
  */
 import { WireCodec, type Frame } from '../codec/wire.js';
+import type { Cancel } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { Msg, MsgId } from '../protocol/messages.js';
 import { newLoginState, type LoginState } from '../security/authenticator.js';
@@ -35,7 +36,7 @@ export class Session {
    */
   backlog: Inbound[] | null = null;
   /** Closes the link a while after a failed attestation (JL). */
-  closeTimer: ReturnType<typeof setTimeout> | undefined;
+  closeTimer: Cancel | undefined;
 
   /** Bytes of every frame queued on the link so far; with its unread bytes, what was written. */
   queued = 0;
@@ -108,7 +109,7 @@ export class Twin {
   heldOverflow: bigint | undefined;
   /** The log head when holding started: the replay window's upper bound. */
   holdStart = 0n;
-  holdTimer: ReturnType<typeof setTimeout> | undefined;
+  holdTimer: Cancel | undefined;
   /** Whether this session already had its reactive replay. */
   replayed = false;
   outbox: Outbox | undefined;

@@ -1,4 +1,4 @@
-import type { Observable } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { LinkState } from '../bridge/link-state.js';
 import type { SecurityStore } from '../security/types.js';
 import type { Store } from '../store/types.js';
@@ -91,6 +91,12 @@ export interface BrokerOptions {
   join?: string[];
   /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */
   dataDir?: string;
+  /**
+   * Virtual time: every broker timer (QoS re-sends, replay holds, RPC and login deadlines, twin
+   * expiry, log flushes) and every receive time follows this scheduler, e.g. a `TestScheduler`
+   * (rembus/testing `virtualNetwork`). Default: the real clock (Node timers, `Date.now()`).
+   */
+  scheduler?: SchedulerLike;
   /** How often the message log is flushed, ms (QoS1/2 publishes flush at once). Default 1_000. */
   archiverInterval?: number;
   /** Unflushed log entries kept in memory before the oldest QoS0 entry is dropped. Default 1_000_000. */

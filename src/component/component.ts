@@ -1,4 +1,5 @@
 import { platform } from '#platform';
+import { asyncScheduler } from 'rxjs';
 import { ConnectionError, UnsupportedSchemeError } from '../errors.js';
 import { ComponentImpl } from './component-impl.js';
 import { deferredComponent } from './deferred-component.js';
@@ -79,13 +80,14 @@ function firstUp(node: Component, url: string | readonly string[], timeoutMs: nu
       if ((s.type === 'reconnecting' || s.type === 'down') && s.error !== undefined) cause = s.error;
     });
     const onAbort = (): void => done(signal!.reason);
-    const timer = setTimeout(() => {
+    // asyncScheduler, not setTimeout: the deadline follows TestScheduler.run (rembus/testing).
+    const timer = asyncScheduler.schedule(() => {
       const where = typeof url === 'string' ? url : url.join(', ');
       const why = cause === undefined ? 'no answer' : cause instanceof Error ? cause.message : String(cause);
       done(new ConnectionError(`cannot connect to ${where} within ${timeoutMs} ms: ${why}`, { cause }));
     }, timeoutMs);
     const done = (err?: unknown): void => {
-      clearTimeout(timer);
+      timer.unsubscribe();
       watch.unsubscribe();
       signal?.removeEventListener('abort', onAbort);
       if (err === undefined) resolve();

@@ -2,7 +2,7 @@
  * A Link wrapper that loses, duplicates and delays frames on a script, in both directions:
  * the network misbehaving, for QoS tests.
  */
-import { delay, EMPTY, from, mergeMap, of, type Observable } from 'rxjs';
+import { asyncScheduler, delay, EMPTY, from, mergeMap, of, type Observable } from 'rxjs';
 import type { Frame, Link } from '../transport/link.js';
 
 /** Which way a frame travels through the wrapped link. */
@@ -19,13 +19,24 @@ export interface LossScript {
 }
 
 /**
- * Wrap `inner` so that frames are dropped, duplicated or delayed as `script` says.
+ * Wrap `inner` so that frames are dropped, duplicated or delayed as `script` says. Delays use
+ * `asyncScheduler`, so they follow virtual time (`TestScheduler.run`, `virtualNetwork`).
  *
  * @example
  * ```ts
- * import { lossyLink } from 'rembus/testing';
- * const node = component(url, { dial: async (u) => lossyLink(await dialWebSocket(u), { drop: (_f, d, i) => d === 'in' && i === 3 }) });
+ * import { component } from 'rembus';
+ * import { broker } from 'rembus/broker';
+ * import { lossyLink, memoryLinkPair, decodeFrame } from 'rembus/testing';
+ * const hub = await broker({ port: null });
+ * // Lose the broker's first ACK to this component (it re-sends the QoS1 publish).
+ * const dropFirstAck = (frame: Frame, dir: Direction) => dir === 'in' && decodeFrame(frame as Uint8Array).type === 'ack';
+ * const node = component('ws://broker/pub', { dial: async () => {
+ *   const [client, server] = memoryLinkPair();
+ *   hub.handle(server);
+ *   return lossyLink(client, { drop: dropFirstAck });
+ * } });
  * ```
+ * Inside a {@link virtualNetwork}, `net.component('pub', { loss: { drop: dropFirstAck } })` does the same.
  */
 export function lossyLink(inner: Link, script: LossScript): Link {
   let outCount = 0;
@@ -51,7 +62,7 @@ export function lossyLink(inner: Link, script: LossScript): Link {
       const index = ++outCount;
       const ms = script.delay?.(frame, 'out', index) ?? 0;
       for (const copy of copies(frame, 'out', index)) {
-        if (ms > 0) setTimeout(() => inner.send(copy), ms);
+        if (ms > 0) asyncScheduler.schedule(() => inner.send(copy), ms);
         else inner.send(copy);
       }
     },

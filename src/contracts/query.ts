@@ -3,7 +3,7 @@
  * §8.4), its DataFrame answer turned into typed rows. Browser-safe: the DataFrame arrives in the
  * process's representation (polars on Node, an apache-arrow Table with `arrowFrames`).
  */
-import { map, type Observable } from 'rxjs';
+import { map, throwError, type Observable } from 'rxjs';
 import { NotSupportedError, RembusError } from '../errors.js';
 import type { ContractHost } from './client.js';
 import type { TopicContract, TopicRow } from './topic.js';
@@ -33,7 +33,7 @@ export class ContractTableError extends RembusError {
 export function queryContract$<C extends TopicContract>(host: ContractHost, contract: C,
   options: ContractQueryOptions = {}): Observable<readonly TopicRow<C>[] | unknown> {
   const table = contract.table?.name;
-  if (table === undefined) throw new ContractTableError(contract.pattern);
+  if (table === undefined) return throwError(() => new ContractTableError(contract.pattern));
   const args = options.where === undefined ? [] : [{ where: options.where }];
   const answer$ = host.call$<unknown>(`query_${table}`, args, { stream: false });
   return options.frame === true ? answer$ : answer$.pipe(map((frame) => rowsOf(frame) as TopicRow<C>[]));

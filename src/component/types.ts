@@ -156,6 +156,7 @@ export interface Component {
   rpc<M extends MethodContract>(method: M, ...args: MethodArgs<M>): Promise<MethodResult<M>>;
   /** Promise helper: one answer (a streaming handler's last value), without the stream flag. */
   rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R>;
+  call<M extends MethodContract>(method: M, args: MethodArgs<M>, options?: CallOptions): Promise<MethodResult<M>>;
   /** Promise helper over `call$`; `stream` defaults to false (one answer). */
   call<R = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<R>;
   /**

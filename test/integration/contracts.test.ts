@@ -113,6 +113,7 @@ describe('method contracts', () => {
     server.expose(greet, ({ name }) => `hello ${name}`);
     await roundTrip(server);
     expect(await client.rpc(add, 1, 2)).toBe(3);
+    expect(await client.call(add, [4, 5], { timeout: 5_000 })).toBe(9);
     expect(await firstValueFrom(client.rpc$(greet, { name: 'ada' }))).toBe('hello ada');
     // The caller refuses bad arguments before sending anything.
     await expect(client.rpc(add, 1, 'two' as never)).rejects.toMatchObject({ code: 'CONTRACT_INVALID', stage: 'args' });

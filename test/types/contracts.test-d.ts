@@ -77,6 +77,7 @@ describe('method contracts', () => {
     expectTypeOf(node.rpc$(add, 1, 2)).toEqualTypeOf<Observable<number>>();
     expectTypeOf(node.rpc(greet, { name: 'ada' })).toEqualTypeOf<Promise<string>>();
     expectTypeOf(node.call$(add, [1, 2], { timeout: 100 })).toEqualTypeOf<Observable<number>>();
+    expectTypeOf(node.call(add, [1, 2], { timeout: 100 })).toEqualTypeOf<Promise<number>>();
     // @ts-expect-error too few arguments
     void node.rpc(add, 1);
     // @ts-expect-error a string where a number belongs

@@ -112,7 +112,9 @@ export class BrokerImpl {
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
       this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err),
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
-    this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts);
+    const deadLetter = options.deadLetter;
+    this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts, deadLetter === undefined
+      ? undefined : (topic, reason, args) => this.publish(deadLetter, [{ topic, reason, args }]));
     this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,

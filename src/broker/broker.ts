@@ -80,6 +80,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
       path: join(options.dataDir, `${name}.lmdb`), fsync: options.fsync, fsyncInterval: options.fsyncInterval, logger: options.logger,
     }));
   const store = observe === undefined ? opened : observe.wrapStore(opened ?? memoryStore());
+  if (options.deadLetter !== undefined) validateTopic(options.deadLetter);
   const impl = new BrokerImpl({ ...options, store, security });
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;

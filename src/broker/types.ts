@@ -54,6 +54,12 @@ export interface BrokerOptions {
    */
   contracts?: readonly TopicContract[];
   /**
+   * With `contracts`: a topic on which the broker republishes each publish a contract refused or
+   * dropped, as `{ topic, reason, args }` (a dead letter, logged and routed like any publish).
+   * Default none.
+   */
+  deadLetter?: string;
+  /**
    * Durable state: the message log, twins' declarations, marks and QoS2 sets. Default: an LMDB
    * file `<dataDir>/<name>.lmdb` (package `lmdb`) when `dataDir` is given, otherwise in memory.
    */

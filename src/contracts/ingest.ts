@@ -3,7 +3,8 @@
  * contract's pattern must carry a value that fits its schema. One that does not is not logged,
  * routed or stored: a QoS1/2 publisher that asked for refusal notices hears so at once
  * (`"invalid (<issues>): <topic>"`, src/protocol/refusals.ts; others time out as for any refused
- * publish, spec §4.2), a QoS0 one is dropped; both are counted. Schemas must answer
+ * publish, spec §4.2), a QoS0 one is dropped; both are counted, and republished on the
+ * broker's dead-letter topic when it has one. Schemas must answer
  * synchronously here: a publish met by an async schema is refused. Pure: no I/O.
  */
 import { INVALID_REASON } from '../protocol/refusals.js';
@@ -26,7 +27,12 @@ export class ContractIngest {
   private readonly byLength = new Map<number, TopicContract[]>();
   private counts = { checked: 0, refused: 0, dropped: 0 };
 
-  constructor(contracts: readonly TopicContract[]) {
+  /**
+   * @param contracts checked in order: the first whose pattern a topic fits decides
+   * @param onInvalid told of every refused or dropped publish (the broker's dead-letter topic)
+   */
+  constructor(contracts: readonly TopicContract[],
+    private readonly onInvalid?: (topic: string, reason: string, args: readonly unknown[]) => void) {
     for (const c of contracts) {
       const n = c.compiled.segments.length;
       const list = this.byLength.get(n) ?? [];
@@ -58,7 +64,9 @@ export class ContractIngest {
     if (problem === undefined) return undefined;
     if (qos === 0) this.counts.dropped++;
     else this.counts.refused++;
-    return `${INVALID_REASON} (${problem.replaceAll(/[()]/g, '')})`;
+    const reason = `${INVALID_REASON} (${problem.replaceAll(/[()]/g, '')})`;
+    this.onInvalid?.(topic, reason, values);
+    return reason;
   }
 
   stats(): IngestStats {

@@ -12,6 +12,7 @@ import {
   ContractParamsError, ContractRefusedError, ContractValidationError, method, topic, type InvalidValue, RpcError,
 } from '../../src/index.js';
 import { newMsgId } from '../../src/codec/msgid.js';
+import { broker } from '../../src/broker/index.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
 
 const Reading = z.object({ temp: z.number(), ok: z.boolean().optional() });
@@ -186,6 +187,22 @@ describe('broker contracts at ingest', () => {
     expect(all.values).toHaveLength(2);
     expect(b.stats().contracts).toEqual({ checked: 5, refused: 2, dropped: 2 });
     all.unsubscribe();
+  });
+
+  it('republishes what it refused or dropped on its dead-letter topic', async () => {
+    const b = await scope.broker({ contracts: [telemetry], deadLetter: 'rembus/invalid' });
+    const [plain, ops] = await scope.connectAll(b, 'plain', 'ops');
+    const dead = collect(ops.subscribe$('rembus/invalid'), 2);
+    await roundTrip(ops);
+    plain.publish('plant/a/x/telemetry', { temp: 'hot' });
+    await plain.publishAsync('plant/a/x/telemetry', [{ temp: 1 }], { qos: 1 });
+    await plain.publishAsync('plant/b/x/telemetry', [], { qos: 1 }).catch(() => undefined);
+    const [d1, d2] = (await dead.done).map((m) => m.args[0] as { topic: string; reason: string; args: unknown[] });
+    expect(d1).toMatchObject({ topic: 'plant/a/x/telemetry', args: [{ temp: 'hot' }] });
+    expect(d1!.reason).toMatch(/^invalid \(temp: /);
+    expect(d2).toMatchObject({ topic: 'plant/b/x/telemetry', args: [] });
+    dead.unsubscribe();
+    await expect(broker({ port: null, contracts: [telemetry], deadLetter: 'dead/*' })).rejects.toMatchObject({ code: 'INVALID_TOPIC' });
   });
 
   it('a refused publish from a peer that did not ask for notices gets no answer (it times out as for spec §4.2)', async () => {

@@ -21,3 +21,19 @@ export {
   QuorumError, NotSupportedError, UnauthorizedError, TwinLimitError, NameTakenError, UnsupportedSchemeError,
   MissingPackageError, statusName,
 } from './errors.js';
+export { topic, isTopicContract } from './contracts/topic.js';
+export { method, isMethodContract } from './contracts/method.js';
+export {
+  ContractValidationError, ContractParamsError, ContractAsyncError, ContractRefusedError,
+} from './contracts/errors.js';
+export { ContractTableError } from './contracts/query.js';
+export type { ContractStage } from './contracts/errors.js';
+export type {
+  TopicContract, TopicContractOptions, TopicInput, TopicValue, TopicRow, ContractTable, ContractColumn,
+} from './contracts/topic.js';
+export type { MethodContract, MethodArgs, MethodParams, MethodResult, MethodHandler, ArgsSchema } from './contracts/method.js';
+export type { Params, ParamNames } from './contracts/params.js';
+export type { ContractMessage } from './contracts/client.js';
+export type { ContractQueryOptions } from './contracts/query.js';
+export type { InvalidValue } from './contracts/violations.js';
+export type { StandardSchemaV1, StandardJSONSchemaV1 } from './contracts/standard-schema.js';

@@ -36,6 +36,7 @@ import { TwinPersistence } from './twin-persistence.js';
 import { DEFAULT_MAX_TWINS, DEFAULT_TWIN_TTL, TwinRegistry } from './twin-registry.js';
 import { Session, Twin } from './twin.js';
 import type { BrokerOptions, BrokerStats, Published } from './types.js';
+import { ContractIngest } from '../contracts/ingest.js';
 
 const VERSION = 'typescript_0.1.0';
 /** Default of `maxBufferedBytes`: unread bytes a peer may leave before it is cut as a slow consumer. */
@@ -57,6 +58,8 @@ export class BrokerImpl {
     'requestTimeout' | 'ackTimeout' | 'sendRetries' | 'outboxCapacity' | 'reactiveWait' | 'retention' | 'maxBufferedBytes'>>;
   readonly auth: Authenticator;
   readonly guard: Guard;
+  /** The contract check of `broker({ contracts })`, if any (src/contracts/ingest.ts). */
+  readonly ingest: ContractIngest | undefined;
   private readonly rpc: RpcRouting;
   private readonly presence: Presence;
   private readonly login: Login;
@@ -118,7 +121,10 @@ export class BrokerImpl {
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
       this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err), scheduler,
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
-    this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
+    const deadLetter = options.deadLetter;
+    this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts, deadLetter === undefined
+      ? undefined : (topic, reason, args) => this.publish(deadLetter, [{ topic, reason, args }]));
+    this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
       admits: (twin) => this.guard.replayable(twin), scheduler });
@@ -394,7 +400,7 @@ export class BrokerImpl {
     return { connections: this.sessions.size, twins: this.named.size, expiredTwins: this.registry.expired,
       refusedTwins: this.registry.refused, pendingRpcs: this.rpc.size, outboxed, held,
       logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused,
-      slowConsumers: flow.slowConsumers };
+      slowConsumers: flow.slowConsumers, ...(this.ingest === undefined ? {} : { contracts: this.ingest.stats() }) };
   }
 
   async close(): Promise<void> {

@@ -18,6 +18,7 @@ import { Observability } from '../http/index.js';
 import { startStatsTopic } from './stats-topic.js';
 import { memoryStore } from '../store/memory-store.js';
 import { listenTcp, type TcpListener } from './tcp-server.js';
+import { contractTables } from '../contracts/table.js';
 
 /**
  * The interface a broker listens on when no host is given: every one only when it refuses
@@ -79,17 +80,19 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
       path: join(options.dataDir, `${name}.lmdb`), fsync: options.fsync, fsyncInterval: options.fsyncInterval, logger: options.logger,
     }));
   const store = observe === undefined ? opened : observe.wrapStore(opened ?? memoryStore());
+  if (options.deadLetter !== undefined) validateTopic(options.deadLetter);
   const impl = new BrokerImpl({ ...options, store, security });
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
   try {
     await impl.start();
-    if (options.schema !== undefined || options.ducklake !== undefined) {
+    const contractTablesJson = contractTables(options.contracts ?? []);
+    if (options.schema !== undefined || options.ducklake !== undefined || contractTablesJson.length > 0) {
       const { openDataStage } = await importOptional('@duckdb/node-api', 'schema tables', () => import('./data-stage.js'));
       // The tables live in DuckDB: the store's own file, else `<dataDir>/<name>.duckdb`.
       tables = await tablesDb(store, options.dataDir, name);
-      data = await openDataStage({ schema: options.schema, ducklake: options.ducklake,
+      data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, contractTables: contractTablesJson,
         store: tables === undefined ? store : ({ db: tables } as unknown as Store), writes: options.schemaWrites,
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);

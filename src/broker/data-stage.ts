@@ -4,7 +4,7 @@
  */
 import { RembusError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
-import { attachSchema, loadSchemaFile, parseSchema, type SchemaStage } from '../schema/index.js';
+import { attachSchema, loadSchemaFile, parseSchema, SchemaError, type Schema, type SchemaStage } from '../schema/index.js';
 import type { Published } from '../schema/types.js';
 import { openDatabase, type DuckDbHandle } from '../store/duckdb/database.js';
 import type { Store } from '../store/types.js';
@@ -26,6 +26,8 @@ export class DuckLakeUnavailableError extends RembusError {
 export interface DataStageOptions {
   /** A schema file path or the parsed JSON object. */
   readonly schema?: string | object;
+  /** Tables of `broker({ contracts })` in the schema file's form (src/contracts/table.ts), after the file's. */
+  readonly contractTables?: readonly object[];
   /** A DuckLake catalog URL (`ducklake:sqlite:x.sqlite`, `ducklake:x.ducklake`, …). */
   readonly ducklake?: string;
   /** DuckLake DATA_PATH. */
@@ -48,10 +50,13 @@ interface BrokerSide {
 
 /** Open the schema stage (tables created or migrated before this resolves). */
 export async function openDataStage(options: DataStageOptions, broker: BrokerSide): Promise<DataStage | undefined> {
-  if (options.schema === undefined && options.ducklake === undefined) return undefined;
+  const contracts = options.contractTables === undefined || options.contractTables.length === 0 ? undefined
+    : parseSchema({ tables: options.contractTables });
+  if (options.schema === undefined && options.ducklake === undefined && contracts === undefined) return undefined;
   // Read and check the schema before opening anything: a bad file fails start-up naming the field.
-  const schema = options.schema === undefined ? undefined
+  const file = options.schema === undefined ? undefined
     : typeof options.schema === 'string' ? await loadSchemaFile(options.schema) : parseSchema(options.schema);
+  const schema = mergeSchemas(file, contracts);
   const shared = storeDb(options.store);
   const db = shared ?? await openDatabase(':memory:');
   try {
@@ -72,6 +77,15 @@ export async function openDataStage(options: DataStageOptions, broker: BrokerSid
     if (shared === undefined) await db.close();
     throw err;
   }
+}
+
+/** The file's tables, then the contracts' (one stage, one path); a name in both fails start-up. */
+function mergeSchemas(file: Schema | undefined, contracts: Schema | undefined): Schema | undefined {
+  if (file === undefined || contracts === undefined) return file ?? contracts;
+  const names = new Set(file.tables.map((t) => t.name.toLowerCase()));
+  const twice = contracts.tables.find((t) => names.has(t.name.toLowerCase()));
+  if (twice !== undefined) throw new SchemaError('tables', `contract table '${twice.name}' is also a table of the schema file`);
+  return { tables: [...file.tables, ...contracts.tables] };
 }
 
 function storeDb(store: Store | undefined): DuckDbHandle | undefined {

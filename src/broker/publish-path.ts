@@ -16,6 +16,7 @@ import { publishedOf } from './published.js';
 import type { Router } from './router.js';
 import type { Session, Twin } from './twin.js';
 import type { Published } from './types.js';
+import type { ContractIngest } from '../contracts/ingest.js';
 
 export interface PublishPathDeps {
   readonly guard: Guard;
@@ -24,6 +25,8 @@ export interface PublishPathDeps {
   readonly flow: FlowControl;
   readonly messages$: Subject<Published>;
   readonly log: Logger;
+  /** The contract check at ingest (`broker({ contracts })`, src/contracts/ingest.ts). */
+  readonly ingest?: ContractIngest;
 }
 
 export class PublishPath {
@@ -40,6 +43,12 @@ export class PublishPath {
       return;
     }
     const qos = msg.flags & 0x30;
+    const invalid = this.deps.ingest?.check(msg.topic, () => msg.args, qos);
+    if (invalid !== undefined) {
+      this.deps.log.debug({ cid: twin.name, topic: msg.topic, reason: invalid }, 'publish refused by contract');
+      this.deps.guard.refusePublish(session, msg.flags, msg.id, msg.topic, invalid);
+      return;
+    }
     if (qos === 0 || msg.id === undefined) {
       this.accept(twin, msg, frame, twin.name);
       return;

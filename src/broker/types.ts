@@ -1,3 +1,5 @@
+import type { TopicContract } from '../contracts/topic.js';
+import type { IngestStats } from '../contracts/ingest.js';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { LinkState } from '../bridge/link-state.js';
 import type { SecurityStore } from '../security/types.js';
@@ -44,6 +46,19 @@ export interface BrokerOptions {
   pingInterval?: number;
   /** pino-shaped logger. Default silent. */
   logger?: Logger;
+  /**
+   * Typed contracts (README "Typed contracts"): a publish whose topic fits a contract's pattern
+   * must fit its schema, else a QoS1/2 one is refused (a TS component gets ContractRefusedError)
+   * and a QoS0 one dropped, both counted in `stats().contracts`. A contract with a `table` is
+   * stored like a schema table (spec §8) with its `query_<t>` RPCs. Default none.
+   */
+  contracts?: readonly TopicContract[];
+  /**
+   * With `contracts`: a topic on which the broker republishes each publish a contract refused or
+   * dropped, as `{ topic, reason, args }` (a dead letter, logged and routed like any publish).
+   * Default none.
+   */
+  deadLetter?: string;
   /**
    * Durable state: the message log, twins' declarations, marks and QoS2 sets. Default: an LMDB
    * file `<dataDir>/<name>.lmdb` (package `lmdb`) when `dataDir` is given, otherwise in memory.
@@ -201,6 +216,8 @@ export interface BrokerStats {
    * The schema stage (with `schema`): rows persisted, payloads rejected, batches written, rows
    * dropped past its memory bound, and rows (and their estimated bytes) waiting for DuckDB.
    */
+  /** The contract check at ingest (with `contracts`): publishes checked, refused (QoS1/2) and dropped (QoS0). */
+  readonly contracts?: IngestStats;
   readonly schema?: { readonly persisted: number; readonly rejected: number; readonly batches: number; readonly dropped: number;
     readonly pendingRows: number; readonly pendingBytes: number };
 }

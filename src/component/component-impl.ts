@@ -37,6 +37,10 @@ import { Reactivity } from './reactivity.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentKey, ComponentOptions, Dialer } from './types.js';
+import { ContractSupport } from '../contracts/support.js';
+import type { TopicContract } from '../contracts/topic.js';
+import type { MethodContract } from '../contracts/method.js';
+import type { ContractQueryOptions } from '../contracts/query.js';
 import { parseComponentUrls, type ComponentAddress } from './url.js';
 
 /** `pending`: a replaying subscription awaiting its subscribe's answer; what comes before it the replay sends again. */
@@ -77,6 +81,9 @@ export class ComponentImpl implements Component {
   private current: ClientSession | null = null;
   private wasUp = false;
   private closed = false;
+  /** Typed contracts (src/contracts): invalid values, validated streams. */
+  private readonly contracts = new ContractSupport(this);
+  readonly invalid$ = this.contracts.invalid$;
 
   constructor(url: string | readonly string[], options: ComponentOptions = {}) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
@@ -269,7 +276,8 @@ export class ComponentImpl implements Component {
 
   // ---- public API -------------------------------------------------------------------------
 
-  subscribe$<A extends unknown[] = unknown[]>(pattern: string, options: SubscribeOptions = {}): Observable<Message<A>> {
+  subscribe$(pattern: string | TopicContract, options: SubscribeOptions = {}): Observable<any> {
+    if (typeof pattern !== 'string') return this.contracts.subscribe$(pattern, options);
     validatePattern(pattern);
     if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
     // A group subscription is its own stream, named with the group's spelling (README "Shared subscriptions").
@@ -292,7 +300,7 @@ export class ComponentImpl implements Component {
       );
       this.streams.set(pattern, stream);
     }
-    return stream as Observable<Message<A>>;
+    return stream;
   }
 
   reactive(): Promise<void> {
@@ -303,13 +311,15 @@ export class ComponentImpl implements Component {
     return lastValueFrom(this.reactivity.set$(false), { defaultValue: undefined });
   }
 
-  publish(topic: string, ...args: unknown[]): void {
+  publish(topic: string | TopicContract, ...args: any[]): void {
+    if (typeof topic !== 'string') return this.contracts.publish(topic, args[0], args[1]);
     validateTopic(topic);
     if (this.closed) throw new ConnectionClosedError('component closed');
     this.publisher.send(this.publisher.message(topic, args, {}));
   }
 
-  publish$(topic: string, args: unknown[] = [], options: PublishOptions = {}): Observable<void> {
+  publish$(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Observable<void> {
+    if (typeof topic !== 'string') return this.contracts.publish$(topic, args, options, more);
     validateTopic(topic);
     const msg = this.publisher.message(topic, args, options);
     if ((msg.flags & 0x30) !== 0) return this.publisher.acked$(msg);
@@ -320,34 +330,36 @@ export class ComponentImpl implements Component {
     });
   }
 
-  publishAsync(topic: string, args: unknown[] = [], options: PublishOptions = {}): Promise<void> {
-    return lastValueFrom(this.publish$(topic, args, options), { defaultValue: undefined });
+  publishAsync(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Promise<void> {
+    return lastValueFrom(this.publish$(topic, args, options, more), { defaultValue: undefined });
   }
 
-  rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R> {
-    return this.call$<R>(method, args);
+  rpc$(method: string | MethodContract, ...args: unknown[]): Observable<any> {
+    return this.call$(method, args);
   }
 
-  call$<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Observable<R> {
+  call$(method: string | MethodContract, args: any, options: CallOptions = {}): Observable<any> {
+    if (typeof method !== 'string') return this.contracts.call$(method, args, options);
     validateTopic(method);
     // After close() session$ has completed: the call errors with ConnectionClosedError.
     const call$ = this.requests.call$(this.session$, {
       method, args, target: options.target ?? null, stream: options.stream ?? true,
       timeoutMs: options.timeout ?? this.requestTimeout,
-    }) as Observable<R>;
+    });
     const signal = options.signal;
     return signal === undefined ? call$ : call$.pipe(takeUntil(fromEvent(signal, 'abort')));
   }
 
-  rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R> {
-    return this.call<R>(method, args);
+  rpc(method: string | MethodContract, ...args: unknown[]): Promise<any> {
+    return this.call(method, args);
   }
 
-  call<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Promise<R> {
-    return lastAnswer(this.call$<R>(method, args, { ...options, stream: options.stream ?? false }), options.signal);
+  call(method: string | MethodContract, args: any, options: CallOptions = {}): Promise<any> {
+    return lastAnswer(this.call$(method, args, { ...options, stream: options.stream ?? false }), options.signal);
   }
 
-  expose(method: string, handler: Handler, options: ExposeOptions = {}): () => void {
+  expose(method: string | MethodContract, handler: Handler, options: ExposeOptions = {}): () => void {
+    if (typeof method !== 'string') return this.contracts.expose(method, handler, options);
     validateTopic(method);
     if (options.context === true) handler = withContext(handler);
     this.exposed.set(method, handler);
@@ -357,6 +369,10 @@ export class ComponentImpl implements Component {
       this.exposed.delete(method);
       if (!this.closed) this.declarations.withdraw(method, 'unexpose');
     };
+  }
+
+  query$(contract: TopicContract, options?: ContractQueryOptions): Observable<any> {
+    return this.contracts.query$(contract, options);
   }
 
   action$<F = unknown, R = unknown>(name: string, goal: unknown,
@@ -411,6 +427,7 @@ export class ComponentImpl implements Component {
       else entry.subject.complete();
     }
     this.publisher.clear();
+    this.contracts.close();
     this.qos2$.complete();
     this.ack2$.complete();
     this.session$.complete();

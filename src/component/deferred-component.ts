@@ -7,6 +7,8 @@ import { BehaviorSubject, from, isObservable, Observable, switchMap } from 'rxjs
 import { ConnectionClosedError } from '../errors.js';
 import type { Status } from '../types.js';
 import type { Component } from './types.js';
+import { publishContract, type ContractHost } from '../contracts/client.js';
+import type { TopicContract } from '../contracts/topic.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -46,9 +48,15 @@ export function deferredComponent(name: string | undefined, load: () => Promise<
   const special: Record<string | symbol, unknown> = {
     name,
     status$: status$.asObservable(),
+    invalid$: from(loading).pipe(switchMap((c) => c.invalid$)),
     ready: () => loading.then((c) => c.ready()),
     publish: (...args: unknown[]) => {
       if (closed) throw new ConnectionClosedError('component closed');
+      // A contract publish is checked now (its error is the caller's), sent once loaded.
+      if (typeof args[0] !== 'string') {
+        const host = { publish: (...a: unknown[]) => later((c) => (c.publish as AnyFn)(...a)) } as ContractHost;
+        return publishContract(host, args[0] as TopicContract, args[1] as Record<string, string>, args[2]);
+      }
       later((c) => (c.publish as AnyFn)(...args));
     },
     expose: (...args: unknown[]) => declare('expose', args),

@@ -15,7 +15,8 @@ import { Observable, Subject, type BehaviorSubject, type Subscriber, type Subscr
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { frames } from './frames.js';
 import { newMsgId, newSlottedMsgId } from '../codec/msgid.js';
-import { ConnectionClosedError, QueueFullError, UnauthorizedError } from '../errors.js';
+import { ConnectionClosedError, QueueFullError } from '../errors.js';
+import { refusalError } from '../contracts/errors.js';
 import { QOS2, QOS1, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { QoS } from '../types.js';
 import type { ClientSession } from './connection.js';
@@ -167,7 +168,7 @@ export class Publisher {
     this.calls.delete(id);
     if (event.type === 'expired') return caller.error(event.error);
     const refusal = this.refusals.get(id);
-    if (refusal !== undefined) return caller.error(new UnauthorizedError(event.msg.topic, refusal));
+    if (refusal !== undefined) return caller.error(refusalError(event.msg.topic, refusal));
     if ((event.msg.flags & QOS2) === QOS2) this.session$.value?.send({ type: 'ack2', id });
     caller.complete();
   }

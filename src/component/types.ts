@@ -6,6 +6,12 @@ import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   Message, PresenceState, Status, SubscribeOptions,
 } from '../types.js';
+import type { ContractMessage } from '../contracts/client.js';
+import type { MethodArgs, MethodContract, MethodHandler, MethodResult } from '../contracts/method.js';
+import type { Params } from '../contracts/params.js';
+import type { ContractQueryOptions } from '../contracts/query.js';
+import type { TopicContract, TopicInput, TopicRow } from '../contracts/topic.js';
+import type { InvalidValue } from '../contracts/violations.js';
 
 /** A private key object: a Node `KeyObject` or a WebCrypto `CryptoKey` (structural, so no runtime's types are needed). */
 export interface PrivateKeyObject { readonly type: string }
@@ -77,6 +83,12 @@ export interface Component {
   readonly status$: Observable<Status>;
   /** Resolves when the component is first up; rejects if it closes or fails for good first. */
   ready(): Promise<void>;
+  /**
+   * A contract's shared hot stream (README "Typed contracts"): `{ params, value, topic, … }` with
+   * the pattern's parameters and the schema's output. A value that does not fit is never
+   * delivered: it is counted and reported on `invalid$`.
+   */
+  subscribe$<C extends TopicContract>(contract: C, options?: SubscribeOptions): Observable<ContractMessage<C>>;
   /** A shared hot stream of the messages published on `pattern`. @throws InvalidTopicError */
   subscribe$<A extends unknown[] = unknown[]>(pattern: string, options?: SubscribeOptions): Observable<Message<A>>;
   /**
@@ -95,8 +107,21 @@ export interface Component {
    * msgfrom. @see reactive
    */
   unreactive(): Promise<void>;
+  /**
+   * Values that failed their contract at this component (on receipt, a call's arguments at the
+   * exposer, an answer at the caller), each with the running `count`. Hot; completes on `close()`.
+   */
+  readonly invalid$: Observable<InvalidValue>;
+  /**
+   * Publish through a contract with QoS0: the value is checked first and nothing is sent when it
+   * does not fit. @throws ContractValidationError, ContractParamsError, ContractAsyncError (an async
+   * schema: use `publish$`), QueueFullError
+   */
+  publish<C extends TopicContract>(contract: C, params: Params<C['pattern']>, value: TopicInput<C>): void;
   /** Publish with QoS0. Buffered while disconnected. @throws InvalidTopicError, QueueFullError */
   publish(topic: string, ...args: unknown[]): void;
+  /** `publish$` through a contract: errors with ContractValidationError (nothing sent) or, from a TS broker with the contract, ContractRefusedError. */
+  publish$<C extends TopicContract>(contract: C, params: Params<C['pattern']>, value: TopicInput<C>, options?: PublishOptions): Observable<void>;
   /**
    * Publish with a QoS; cold. QoS0 completes at once; QoS1 completes on the ACK, QoS2 after
    * the ACK2 is sent; errors with `AckTimeoutError` after the last retry, `UnauthorizedError`
@@ -107,7 +132,14 @@ export interface Component {
    */
   publish$(topic: string, args?: unknown[], options?: PublishOptions): Observable<void>;
   /** Promise helper over `publish$`. */
+  publishAsync<C extends TopicContract>(contract: C, params: Params<C['pattern']>, value: TopicInput<C>, options?: PublishOptions): Promise<void>;
   publishAsync(topic: string, args?: unknown[], options?: PublishOptions): Promise<void>;
+  /**
+   * A cold RPC through a contract: the arguments are checked (nothing sent when they do not fit:
+   * ContractValidationError), each answer is checked and typed (an answer that does not fit
+   * errors the call with ContractValidationError and is counted on `invalid$`).
+   */
+  rpc$<M extends MethodContract>(method: M, ...args: MethodArgs<M>): Observable<MethodResult<M>>;
   /**
    * A cold RPC: one request per subscription. Emits every value the exposer sends (an
    * Observable handler streams, README "Streaming RPC on the wire"; a value, a Promise or a
@@ -118,18 +150,33 @@ export interface Component {
    * shows the timer rather than the caller), `ConnectionClosedError`.
    */
   rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R>;
+  call$<M extends MethodContract>(method: M, args: MethodArgs<M>, options?: CallOptions): Observable<MethodResult<M>>;
   /** `rpc$` with options (direct target, timeout, `stream: false` for one answer). */
   call$<R = unknown>(method: string, args: unknown[], options?: CallOptions): Observable<R>;
+  rpc<M extends MethodContract>(method: M, ...args: MethodArgs<M>): Promise<MethodResult<M>>;
   /** Promise helper: one answer (a streaming handler's last value), without the stream flag. */
   rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R>;
+  call<M extends MethodContract>(method: M, args: MethodArgs<M>, options?: CallOptions): Promise<MethodResult<M>>;
   /** Promise helper over `call$`; `stream` defaults to false (one answer). */
   call<R = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<R>;
+  /**
+   * Serve a contract method: the handler gets the checked arguments (schema outputs); arguments
+   * that do not fit never reach it (the caller gets RpcError 40, counted on `invalid$`), nor does
+   * a result that does not fit reach the caller.
+   */
+  expose<M extends MethodContract>(method: M, handler: MethodHandler<M>, options?: ExposeOptions): () => void;
   /**
    * Serve `method` with a value, Promise or Observable handler (see `Handler`); with
    * `{ context: true }` the handler also gets an `RpcContext` (abort signal) as last argument.
    * Returns the teardown that unexposes it. @throws InvalidTopicError
    */
   expose(method: string, handler: Handler, options?: ExposeOptions): () => void;
+  /**
+   * The rows of a contract's table at a broker that has the contract (`query_<table>`, spec
+   * §8.4): one emission, then complete. With `{ frame: true }` the DataFrame as received.
+   */
+  query$<C extends TopicContract>(contract: C, options?: ContractQueryOptions & { frame?: false }): Observable<readonly TopicRow<C>[]>;
+  query$<C extends TopicContract>(contract: C, options: ContractQueryOptions & { frame: true }): Observable<unknown>;
   /**
    * Send `goal` to action `name` (served by `exposeAction`): emits `{ type: 'feedback', value }`
    * while it runs, then `{ type: 'result', value }`, and completes. Unsubscribing cancels the

@@ -92,12 +92,14 @@ export function metricsRegistry(stats: StatsCollector): Registry {
     collected('rembus_schema_rows_rejected_total', 'Payloads the schema refused.', 'counter',
       () => [{ value: schema(snap().stats, 'rejected') }]),
     collected('rembus_schema_rows_pending', 'Schema rows waiting for DuckDB.', 'gauge', () => [{ value: schema(snap().stats, 'pendingRows') }]),
+    collected('rembus_contract_invalid_total', 'Publishes that did not fit a broker contract: QoS1/2 refused, QoS0 dropped.', 'counter',
+      () => (['refused', 'dropped'] as const).map((action) => ({ labels: { action }, value: schema(snap().stats, action, 'contracts') }))),
   ];
   for (const metric of metrics) registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
   return registry;
 }
 
-function schema(stats: Record<string, unknown>, key: string): number {
-  const s = stats['schema'] as Record<string, unknown> | undefined;
+function schema(stats: Record<string, unknown>, key: string, group = 'schema'): number {
+  const s = stats[group] as Record<string, unknown> | undefined;
   return Number(s?.[key] ?? 0);
 }

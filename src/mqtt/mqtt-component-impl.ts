@@ -29,6 +29,10 @@ import { TopicStreams } from './topic-streams.js';
 import { toMqttFilter, validateMqttTopic } from './translate.js';
 import { shareTopic, validateGroup } from '../protocol/share.js';
 import type { MqttComponentOptions } from './types.js';
+import { ContractSupport } from '../contracts/support.js';
+import type { TopicContract } from '../contracts/topic.js';
+import type { MethodContract } from '../contracts/method.js';
+import type { ContractQueryOptions } from '../contracts/query.js';
 
 export class MqttComponentImpl implements Component {
   readonly name: string | undefined;
@@ -44,6 +48,9 @@ export class MqttComponentImpl implements Component {
   private readonly readyPromise: Promise<void>;
   private settleReady!: (err?: unknown) => void;
   private closed = false;
+  /** Typed contracts (src/contracts), as on a Rembus component. */
+  private readonly contracts = new ContractSupport(this);
+  readonly invalid$ = this.contracts.invalid$;
 
   constructor(url: string, options: MqttComponentOptions = {}) {
     const address = parseComponentUrl(url, 'mqtt://127.0.0.1:1883');
@@ -122,23 +129,26 @@ export class MqttComponentImpl implements Component {
 
   // ---- Pub/Sub ----------------------------------------------------------------------------
 
-  subscribe$<A extends unknown[] = unknown[]>(pattern: string, options: SubscribeOptions = {}): Observable<Message<A>> {
+  subscribe$(pattern: string | TopicContract, options: SubscribeOptions = {}): Observable<any> {
+    if (typeof pattern !== 'string') return this.contracts.subscribe$(pattern, options);
     const mqttFilter = toMqttFilter(pattern);
     if (this.topics.isReserved(mqttFilter)) throw new InvalidTopicError(pattern, 'reserved for RPC over MQTT');
     if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
-    if (options.group === undefined) return this.streams.stream$(pattern, mqttFilter) as Observable<Message<A>>;
+    if (options.group === undefined) return this.streams.stream$(pattern, mqttFilter) as Observable<Message>;
     // A group is an MQTT 5 shared subscription (README "Shared subscriptions").
     const group = validateGroup(options.group);
-    return this.streams.stream$(pattern, shareTopic(group, mqttFilter), shareTopic(group, pattern)) as Observable<Message<A>>;
+    return this.streams.stream$(pattern, shareTopic(group, mqttFilter), shareTopic(group, pattern)) as Observable<Message>;
   }
 
-  publish(topic: string, ...args: unknown[]): void {
+  publish(topic: string | TopicContract, ...args: any[]): void {
+    if (typeof topic !== 'string') return this.contracts.publish(topic, args[0], args[1]);
     this.checkPublishTopic(topic);
     if (this.closed) throw new ConnectionClosedError('component closed');
     this.publisher.publish(topic, encodePublish(args));
   }
 
-  publish$(topic: string, args: unknown[] = [], options: PublishOptions = {}): Observable<void> {
+  publish$(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Observable<void> {
+    if (typeof topic !== 'string') return this.contracts.publish$(topic, args, options, more);
     this.checkPublishTopic(topic);
     const qos = options.qos ?? 0; // `slot` has no MQTT form and is ignored
     if (qos !== 0) return defer(() => this.publisher.acked$(topic, encodePublish(args), qos));
@@ -148,8 +158,8 @@ export class MqttComponentImpl implements Component {
     });
   }
 
-  publishAsync(topic: string, args: unknown[] = [], options: PublishOptions = {}): Promise<void> {
-    return lastValueFrom(this.publish$(topic, args, options), { defaultValue: undefined });
+  publishAsync(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Promise<void> {
+    return lastValueFrom(this.publish$(topic, args, options, more), { defaultValue: undefined });
   }
 
   private checkPublishTopic(topic: string): void {
@@ -159,11 +169,12 @@ export class MqttComponentImpl implements Component {
 
   // ---- RPC --------------------------------------------------------------------------------
 
-  rpc$<R = unknown>(method: string, ...args: unknown[]): Observable<R> {
-    return this.call$<R>(method, args);
+  rpc$(method: string | MethodContract, ...args: unknown[]): Observable<any> {
+    return this.call$(method, args);
   }
 
-  call$<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Observable<R> {
+  call$<R = unknown>(method: string | MethodContract, args: any, options: CallOptions = {}): Observable<R> {
+    if (typeof method !== 'string') return this.contracts.call$(method, args, options) as Observable<R>;
     validateMqttTopic(method);
     const topic = options.target === undefined ? this.topics.requestTopic(method)
       : this.topics.directTopic(validateMqttTopic(options.target), method);
@@ -184,11 +195,11 @@ export class MqttComponentImpl implements Component {
     return signal === undefined ? call$ : call$.pipe(takeUntil(fromEvent(signal, 'abort')));
   }
 
-  rpc<R = unknown>(method: string, ...args: unknown[]): Promise<R> {
+  rpc<R = unknown>(method: string | MethodContract, ...args: unknown[]): Promise<R> {
     return firstValueFrom(this.call$<R>(method, args));
   }
 
-  call<R = unknown>(method: string, args: unknown[], options: CallOptions = {}): Promise<R> {
+  call<R = unknown>(method: string | MethodContract, args: any, options: CallOptions = {}): Promise<R> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return firstValueFrom(this.call$<R>(method, args, options)).catch((err: unknown) => {
@@ -196,13 +207,18 @@ export class MqttComponentImpl implements Component {
     });
   }
 
-  expose(method: string, handler: Handler, options: ExposeOptions = {}): () => void {
+  expose(method: string | MethodContract, handler: Handler, options: ExposeOptions = {}): () => void {
+    if (typeof method !== 'string') return this.contracts.expose(method, handler, options);
     validateMqttTopic(method);
     if (this.closed) return () => undefined;
     // MQTT 5 request/response has no cancel: the context's signal never aborts.
     const served: Handler = options.context !== true ? handler
       : (...args: unknown[]) => handler(...args, { signal: new AbortController().signal, method, stream: false });
     return this.exposer.expose(method, served);
+  }
+
+  query$(contract: TopicContract, options?: ContractQueryOptions): Observable<any> {
+    return this.contracts.query$(contract, options);
   }
 
   // ---- built on RPC; no broker to ask, so no gather or presence ----------------------------
@@ -264,6 +280,7 @@ export class MqttComponentImpl implements Component {
 
   private shutdown(reason: unknown): void {
     this.closed = true;
+    this.contracts.close();
     void this.session.end();
     this.settleReady(reason);
     this.calls.failAll(reason);

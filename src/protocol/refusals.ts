@@ -8,6 +8,10 @@
  * a refused QoS1/2 publish of that connection with `[4, id, 10, "unauthorized: <topic>"]`: a
  * RESPONSE carrying the publish's own id. It is never sent to a peer that did not ask: a PY client
  * would take any frame with a pending publish id as its acknowledgement.
+ *
+ * A publish that does not fit the broker's contract for its topic (`broker({ contracts })`) is
+ * refused the same way with `"invalid (<issues>): <topic>"` ({@link INVALID_REASON}); the
+ * component raises `ContractRefusedError` for it instead of `UnauthorizedError`.
  */
 
 /** Key of the `reactive` admin map by which a peer asks for refusal notices; value `true`. */
@@ -17,3 +21,6 @@ export const REFUSALS_KEY = 'ts_refusals';
 export function asksForRefusals(cmd: Record<string, unknown>): boolean {
   return cmd[REFUSALS_KEY] === true;
 }
+
+/** The reason prefix of a publish refused by a broker contract. */
+export const INVALID_REASON = 'invalid';

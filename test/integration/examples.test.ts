@@ -69,6 +69,13 @@ describe('examples', () => {
     expect(result.stdout).toContain('dev1: average 22.50 °C');
   }, 40_000);
 
+  it('typed-contracts.ts checks, delivers, calls and stores through its own broker', async () => {
+    const run = await start('typed-contracts.ts', {}).done;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('turin/oven1: 231.5 °C\nrefused before sending: CONTRACT_INVALID\n1 + 2 = 3\nstored: oven1 231.5\n');
+  }, 40_000);
+
   it('broker.ts starts a broker that answers rid and echo', async () => {
     const b = start('broker.ts', { REMBUS_PORT: '0' });
     await until(() => /listening on (ws:\/\/\S+)/.test(b.out()), 'broker to listen');

@@ -21,3 +21,7 @@ export {
   QuorumError, NotSupportedError, UnauthorizedError, TwinLimitError, NameTakenError, UnsupportedSchemeError,
   MissingPackageError, statusName,
 } from './errors.js';
+export {
+  QueryError, UnknownTableError, LiveQueryUnsupportedError, LiveQueryLimitError, LiveQueryEndedError,
+} from './protocol/live-query.js';
+export type { QueryOptions, LiveQueryOptions, LiveQueryEvent } from './component/query.js';

@@ -30,6 +30,7 @@ import { Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
+import { liveQuery$, oneShotQuery$, type LiveQueryEvent, type LiveQueryOptions, type QueryOptions } from './query.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations, subscribeCmd } from './declarations.js';
 import { Reactivity } from './reactivity.js';
@@ -356,6 +357,12 @@ export class ComponentImpl implements Component {
 
   exposeAction<G = any, F = unknown, R = unknown>(name: string, handler: ActionHandler<G, F, R>): () => void {
     return exposeAction(this, name, handler);
+  }
+
+  query$<R = Record<string, unknown>>(table: string, options: LiveQueryOptions): Observable<LiveQueryEvent<R>>;
+  query$<R = Record<string, unknown>>(table: string, options?: QueryOptions): Observable<R[]>;
+  query$<R>(table: string, options: QueryOptions | LiveQueryOptions = {}): Observable<R[] | LiveQueryEvent<R>> {
+    return options.live === true ? liveQuery$<R>(this, table, options) : oneShotQuery$<R>(this, table, options);
   }
 
   gather$<R = unknown>(method: string, args: unknown[], options: GatherOptions = {}): Observable<GatherReply<R>> {

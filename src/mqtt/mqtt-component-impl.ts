@@ -213,6 +213,10 @@ export class MqttComponentImpl implements Component {
     return exposeAction(this, name, handler);
   }
 
+  query$(): Observable<never> {
+    return throwError(() => new NotSupportedError('query$ on an MQTT component (schema tables live on a Rembus broker)'));
+  }
+
   gather$<R = unknown>(_method: string, _args: unknown[], _options?: GatherOptions): Observable<GatherReply<R>> {
     return throwError(() => new NotSupportedError('gather$ on an MQTT component'));
   }

@@ -36,8 +36,13 @@ function compare(a: V, b: V): number {
     const x = instant(a), y = instant(b);
     return x < y ? -1 : x > y ? 1 : 0;
   }
-  if (isNum(a) && isNum(b)) return a < b ? -1 : a > b ? 1 : 0;
-  if (isNum(a) || isNum(b)) { const x = num(a), y = num(b); return x < y ? -1 : x > y ? 1 : 0; }
+  if (isNum(a) || isNum(b)) {
+    const x = isNum(a) ? a : num(a), y = isNum(b) ? b : num(b);
+    // DuckDB orders NaN above every number and equal to itself.
+    const xNaN = Number.isNaN(x), yNaN = Number.isNaN(y);
+    if (xNaN || yNaN) return Number(xNaN) - Number(yNaN);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   if (a instanceof Uint8Array && b instanceof Uint8Array) {
     for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
@@ -56,17 +61,20 @@ function instant(v: V): bigint {
 
 function arithmetic(op: string, a: V, b: V): V {
   if (op === '||') return String(a) + String(b);
-  if (typeof a === 'bigint' && typeof b === 'bigint' && op !== '/') {
-    if ((op === '%') && b === 0n) return null;
-    return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a % b;
+  const integral = (v: V): boolean => typeof v === 'bigint' || Number.isInteger(v);
+  if (op !== '/' && (typeof a === 'bigint' || typeof b === 'bigint') && integral(a) && integral(b)) {
+    // 64-bit integers stay exact (a number literal joins them as a bigint).
+    const x = BigInt(a as number | bigint), y = BigInt(b as number | bigint);
+    if (op === '%' && y === 0n) return null; // DuckDB: integer modulo by zero is NULL
+    return op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : x % y;
   }
   const x = num(a), y = num(b);
   switch (op) {
     case '+': return x + y;
     case '-': return x - y;
     case '*': return x * y;
-    case '/': return y === 0 ? null : x / y; // DuckDB: `/` is float division, by zero NULL
-    default: return y === 0 ? null : x % y;
+    case '/': return x / y; // DuckDB: `/` is float division, IEEE by zero (Infinity, NaN)
+    default: return y === 0 && integral(a) && integral(b) ? null : x % y;
   }
 }
 

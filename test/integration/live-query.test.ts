@@ -187,6 +187,66 @@ describe('query$ live', () => {
   });
 });
 
+describe('query$ live at the edges', () => {
+  it('releases a query unsubscribed before its snapshot arrived', async () => {
+    const b = await schemaBroker();
+    const [pub, reader] = await scope.connectAll(b, 'pub', 'reader');
+    for (let i = 0; i < 2_000; i++) pub.publish('a/reading', { dev: 'a', seq: i, value: i });
+    for (let round = 0; round < 5; round++) {
+      const sub = reader.query$('reading', { live: true }).subscribe();
+      await new Promise((resolve) => setImmediate(resolve)); // the call is on the wire, its answer is not back
+      sub.unsubscribe();
+    }
+    await roundTrip(reader);
+    await waitFor(() => liveCount(b) === 0, { what: 'every early-unsubscribed query released' });
+  });
+
+  it('lets no other connection stop or read a live query by naming its topic', async () => {
+    const b = await schemaBroker();
+    const [pub, owner, intruder] = await scope.connectAll(b, 'pub', 'owner', 'intruder');
+    const events = collect(owner.query$<Reading>('reading', { live: true, topic: 'owned' }), 1);
+    await events.done;
+    const spy = collect(intruder.subscribe$('owned'), 1, { timeout: 500 });
+    expect(await intruder.rpc('unlive_reading', 'owned')).toBe(false);
+    // The same topic on another connection is its own query.
+    const theirs = collect(intruder.query$<Reading>('reading', { live: true, topic: 'owned', where: "dev = 'zz'" }), 1);
+    await theirs.done;
+    pub.publish('a/reading', { dev: 'a', seq: 5, value: 5 });
+    await waitFor(() => events.values.length === 2, { what: 'the owner still gets rows' });
+    expect(events.values[1]).toMatchObject({ type: 'rows', rows: [{ seq: 5 }] });
+    await roundTrip(pub, intruder);
+    expect(theirs.values).toHaveLength(1); // its where matches nothing: no rows of the owner's
+    await expect(spy.done).rejects.toThrow(); // a plain subscriber of the topic gets nothing
+    expect(liveCount(b)).toBe(2);
+    events.unsubscribe();
+    theirs.unsubscribe();
+    spy.unsubscribe();
+  });
+
+  it('refuses a second live query on a topic the connection already uses', async () => {
+    const b = await schemaBroker();
+    const reader = await scope.connect(b, 'reader');
+    const first = collect(reader.query$('reading', { live: true, topic: 'dup' }), 1);
+    await first.done;
+    await expect(firstValueFrom(reader.query$('reading', { live: true, topic: 'dup' }))).rejects.toThrow(/already carries a live query/);
+    expect(liveCount(b)).toBe(1);
+    first.unsubscribe();
+  });
+
+  it('reports rows stored by upsert_<t> and by DataFrame publishes', async () => {
+    const b = await schemaBroker();
+    const [pub, reader] = await scope.connectAll(b, 'pub', 'reader');
+    const events = collect(reader.query$<Reading>('reading', { where: 'value >= 10', live: true }), 3);
+    await waitFor(() => events.values.length === 1, { what: 'the snapshot' });
+    await pub.rpc('upsert_reading', [{ dev: 'u', seq: 1, value: 10 }, { dev: 'u', seq: 2, value: 1 }]);
+    pub.publish('d/reading', pl.DataFrame({ dev: ['d', 'd'], seq: [1, 2], value: [5, 50] }));
+    const [, upserted, framed] = await events.done;
+    expect(upserted).toMatchObject({ type: 'rows', rows: [{ dev: 'u', seq: 1, value: 10 }] });
+    expect(framed).toMatchObject({ type: 'rows', rows: [{ dev: 'd', seq: 2, value: 50 }] });
+    events.unsubscribe();
+  });
+});
+
 describe('live_<t> / unlive_<t> from a reference client (raw frames)', () => {
   it('answers the snapshot as a DataFrame, publishes new rows on the topic, and stops on unlive', async () => {
     const b = await schemaBroker();

@@ -111,7 +111,7 @@ export function attachLiveRpc(hub: LiveQueryHub, schema: Schema, host: LiveRpcHo
         rows: (rows) => send(session, topic, [encode(rows)]),
         end: (err) => {
           release(session, topic, running);
-          send(session, topic, [null, { code: err.code, message: err.message }]);
+          send(session, topic, [null, { code: err.code, reason: err.reason, message: err.message }]);
         },
       }));
     } catch (err) {

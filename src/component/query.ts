@@ -82,9 +82,9 @@ export function liveQuery$<R>(client: QueryClient, table: string, options: LiveQ
       let accepting = false;
       const topicSub: Subscription = client.subscribe$(topic).subscribe({
         next: (m) => {
-          const [rows, end] = m.args as [unknown, { message?: string } | undefined];
+          const [rows, end] = m.args as [unknown, { reason?: unknown; message?: unknown } | undefined];
           if (rows === null) {
-            subscriber.error(new LiveQueryEndedError(table, String(end?.message ?? 'ended')));
+            subscriber.error(new LiveQueryEndedError(table, String(end?.reason ?? end?.message ?? 'ended')));
           } else if (accepting) {
             const list = rowsOf<R>(rows);
             if (list.length > 0) subscriber.next({ type: 'rows', rows: list });

@@ -8,7 +8,7 @@
  *   commit: args `[rows]` (same form as the answer). No row is in both, none is missed.
  * - `unlive_<t>(topic)` stops it (true if it was running). A disconnect stops it too.
  * - A live query the broker ends by itself (its close, a schema stage stopping) gets a last PUB
- *   on its topic with args `[null, { code, message }]`.
+ *   on its topic with args `[null, { code, reason, message }]`.
  *
  * Refusals answer the RPC with status 41 (method exception) and a message that starts with a
  * stable code, `<CODE>: <reason>`; {@link liveQueryError} rebuilds the typed error from it.

@@ -53,8 +53,13 @@ describe('query$ live', () => {
     const [w1, w2, reader] = await scope.connectAll(b, 'w1', 'w2', 'reader');
     const total = 1_500;
     let sent = 0;
+    const queries: { events: LiveQueryEvent<Reading>[]; startedAt: number }[] = [];
     const write = async (w: Component, dev: string): Promise<void> => {
       for (let seq = 0; seq < total; seq++) {
+        // The last 200 rows of each writer follow every query's snapshot: each has a live part.
+        if (seq === total - 200) {
+          await waitFor(() => queries.length === 4 && queries.every((q) => q.events.length > 0), { timeout: 20_000, what: 'four snapshots' });
+        }
         w.publish(`${dev}/reading`, { dev, seq, value: seq });
         sent++;
         if (seq % 25 === 24) await new Promise((resolve) => setImmediate(resolve));
@@ -63,7 +68,6 @@ describe('query$ live', () => {
     };
     const writers = Promise.all([write(w1, 'a'), write(w2, 'b')]);
     // Four queries, started at different points of the stream: each must see every even seq once.
-    const queries: { events: LiveQueryEvent<Reading>[]; startedAt: number }[] = [];
     for (const at of [200, 900, 1_600, 2_300]) {
       await waitFor(() => sent >= at, { timeout: 20_000, what: `${at} publishes` });
       const events: LiveQueryEvent<Reading>[] = [];

@@ -37,3 +37,7 @@ export type { ContractMessage } from './contracts/client.js';
 export type { ContractQueryOptions } from './contracts/query.js';
 export type { InvalidValue } from './contracts/violations.js';
 export type { StandardSchemaV1, StandardJSONSchemaV1 } from './contracts/standard-schema.js';
+export {
+  QueryError, UnknownTableError, LiveQueryUnsupportedError, LiveQueryLimitError, LiveQueryEndedError,
+} from './protocol/live-query.js';
+export type { QueryOptions, LiveQueryOptions, LiveQueryEvent } from './component/query.js';

@@ -31,7 +31,7 @@ import { Replays } from './replay.js';
 import { Router } from './router.js';
 import { Presence } from './presence.js';
 import { PublishPath } from './publish-path.js';
-import { RpcRouting } from './rpc-routing.js';
+import { RpcRouting, type CallerAwareHandler } from './rpc-routing.js';
 import { TwinPersistence } from './twin-persistence.js';
 import { DEFAULT_MAX_TWINS, DEFAULT_TWIN_TTL, TwinRegistry } from './twin-registry.js';
 import { Session, Twin } from './twin.js';
@@ -49,6 +49,8 @@ export class BrokerImpl {
   readonly log: Logger;
   readonly router: Router;
   readonly messages$ = new Subject<Published>();
+  /** Each session as it ends (live queries release theirs). */
+  readonly detached$ = new Subject<Session>();
   private readonly named = new Map<string, Twin>();
   private readonly sessions = new Map<Session, Subscription>();
   private readonly store: Store;
@@ -181,6 +183,12 @@ export class BrokerImpl {
     return () => {
       if (this.rpc.local.get(method) === handler) this.rpc.local.delete(method);
     };
+  }
+
+  /** {@link expose} for a handler told who calls it (live queries). */
+  exposeAware(method: string, handler: CallerAwareHandler): () => void {
+    this.rpc.callerAware.set(method, handler);
+    return () => { if (this.rpc.callerAware.get(method) === handler) this.rpc.callerAware.delete(method); };
   }
 
   /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
@@ -368,6 +376,7 @@ export class BrokerImpl {
       if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
     }
     this.rpc.detach(session);
+    this.detached$.next(session);
   }
 
   private sendAck2(twin: Twin, ids: readonly MsgId[]): void {

@@ -94,6 +94,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
       tables = await tablesDb(store, options.dataDir, name);
       data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, contractTables: contractTablesJson,
         store: tables === undefined ? store : ({ db: tables } as unknown as Store), writes: options.schemaWrites,
+        liveQueries: options.liveQueries,
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
@@ -143,7 +144,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     messages$: impl.messages$.asObservable(),
     stats: () => {
       const schema = data?.stage?.stats();
-      return schema === undefined ? impl.stats() : { ...impl.stats(), schema };
+      return schema === undefined ? impl.stats() : { ...impl.stats(), schema: { ...schema, liveQueries: data?.live?.size ?? 0 } };
     },
     links$: bridges?.links$ ?? of([]),
     handle,

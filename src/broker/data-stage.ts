@@ -11,6 +11,8 @@ import type { Store } from '../store/types.js';
 import type { Handler, Logger } from '../types.js';
 import type { SchemaWriteOptions } from './types.js';
 import type { Observable } from 'rxjs';
+import { LiveQueryHub } from '../schema/live-query.js';
+import { attachLiveRpc, type LiveRpc, type LiveRpcHost } from './live-rpc.js';
 
 /** DuckLake was asked for (`ducklake` / `DUCKLAKE_URL`) but cannot be used here. */
 export class DuckLakeUnavailableError extends RembusError {
@@ -36,14 +38,26 @@ export interface DataStageOptions {
   readonly logger: Logger;
   /** Batching and memory bound of the schema stage. Default: the stage's. */
   readonly writes?: SchemaWriteOptions;
+  /** Bounds of live queries (`live_<t>`). Default: see {@link LiveQueryLimits}. */
+  readonly liveQueries?: LiveQueryLimits;
+}
+
+/** Bounds of live queries (README "Live queries"). */
+export interface LiveQueryLimits {
+  /** Live queries one connection may run at once; one more is refused (LIVE_QUERY_LIMIT). Default 32. */
+  readonly maxPerConnection?: number;
+  /** Rows held for one query while its snapshot is sent; past it the query ends. Default 100 000. */
+  readonly maxPending?: number;
 }
 
 export interface DataStage {
   readonly stage: SchemaStage | undefined;
+  /** The live queries of the stage's tables. */
+  readonly live: LiveRpc | undefined;
   close(): Promise<void>;
 }
 
-interface BrokerSide {
+interface BrokerSide extends LiveRpcHost {
   readonly messages$: Observable<Published>;
   expose(method: string, handler: Handler): () => void;
 }
@@ -66,9 +80,14 @@ export async function openDataStage(options: DataStageOptions, broker: BrokerSid
       logger: options.logger.child({ component: 'schema' }), ...options.writes,
     });
     await stage?.ready;
+    const live = stage === undefined || schema === undefined ? undefined
+      : attachLiveRpc(new LiveQueryHub({ db, commits: stage.commits, ready: stage.ready, flush: () => stage.flush() }, options.liveQueries?.maxPending),
+        schema, broker, options.liveQueries);
     return {
       stage,
+      live,
       close: async () => {
+        live?.close();
         await stage?.close();
         if (shared === undefined) await db.close();
       },

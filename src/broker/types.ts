@@ -93,6 +93,11 @@ export interface BrokerOptions {
    */
   schemaWrites?: SchemaWriteOptions;
   /**
+   * Bounds of live queries (`live_<t>`, README "Live queries"): `maxPerConnection` (32) queries
+   * at once per connection, `maxPending` (100,000) rows held per query while its snapshot is sent.
+   */
+  liveQueries?: { readonly maxPerConnection?: number; readonly maxPending?: number };
+  /**
    * A DuckLake catalog URL for the schema tables. Start-up fails with DuckLakeUnavailableError
    * when the ducklake extension cannot be loaded (it is downloaded on first use). Default none:
    * a plain DuckDB file.
@@ -219,7 +224,9 @@ export interface BrokerStats {
   /** The contract check at ingest (with `contracts`): publishes checked, refused (QoS1/2) and dropped (QoS0). */
   readonly contracts?: IngestStats;
   readonly schema?: { readonly persisted: number; readonly rejected: number; readonly batches: number; readonly dropped: number;
-    readonly pendingRows: number; readonly pendingBytes: number };
+    readonly pendingRows: number; readonly pendingBytes: number;
+    /** Live queries running now (README "Live queries"). */
+    readonly liveQueries?: number };
 }
 
 /** A publish the broker accepted, as its stages (schema tables, bridges) see it. */

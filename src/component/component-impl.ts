@@ -30,6 +30,7 @@ import { Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
+import { liveQuery$, oneShotQuery$, type LiveQueryEvent, type LiveQueryOptions, type QueryOptions } from './query.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations, subscribeCmd } from './declarations.js';
 import { SHARE_PREFIX, shareOf, shareTopic, validateGroup } from '../protocol/share.js';
@@ -40,7 +41,7 @@ import type { Component, ComponentKey, ComponentOptions, Dialer } from './types.
 import { ContractSupport } from '../contracts/support.js';
 import type { TopicContract } from '../contracts/topic.js';
 import type { MethodContract } from '../contracts/method.js';
-import type { ContractQueryOptions } from '../contracts/query.js';
+import { ContractTableError, type ContractQueryOptions } from '../contracts/query.js';
 import { parseComponentUrls, type ComponentAddress } from './url.js';
 
 /** `pending`: a replaying subscription awaiting its subscribe's answer; what comes before it the replay sends again. */
@@ -371,10 +372,6 @@ export class ComponentImpl implements Component {
     };
   }
 
-  query$(contract: TopicContract, options?: ContractQueryOptions): Observable<any> {
-    return this.contracts.query$(contract, options);
-  }
-
   action$<F = unknown, R = unknown>(name: string, goal: unknown,
     options?: ActionOptions): Observable<ActionEvent<F, R>> {
     return action$<F, R>(this, name, goal, options);
@@ -382,6 +379,18 @@ export class ComponentImpl implements Component {
 
   exposeAction<G = any, F = unknown, R = unknown>(name: string, handler: ActionHandler<G, F, R>): () => void {
     return exposeAction(this, name, handler);
+  }
+
+  /** A table by name (live or one-shot), or a contract's table (typed; live via its table name). */
+  query$(target: string | TopicContract, options: QueryOptions | LiveQueryOptions | ContractQueryOptions = {}): Observable<any> {
+    const live = (options as { live?: boolean }).live === true;
+    if (typeof target !== 'string') {
+      if (!live) return this.contracts.query$(target, options as ContractQueryOptions);
+      const table = target.table?.name;
+      if (table === undefined) return throwError(() => new ContractTableError(target.pattern));
+      return liveQuery$(this, table, options as LiveQueryOptions);
+    }
+    return live ? liveQuery$(this, target, options as LiveQueryOptions) : oneShotQuery$(this, target, options as QueryOptions);
   }
 
   gather$<R = unknown>(method: string, args: unknown[], options: GatherOptions = {}): Observable<GatherReply<R>> {

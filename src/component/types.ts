@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
 import type { Link } from '../transport/link.js';
 import type { OverflowPolicy, PublishOptions } from './publisher.js';
+import type { LiveQueryEvent, LiveQueryOptions, QueryOptions } from './query.js';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   Message, PresenceState, Status, SubscribeOptions,
@@ -173,8 +174,10 @@ export interface Component {
   expose(method: string, handler: Handler, options?: ExposeOptions): () => void;
   /**
    * The rows of a contract's table at a broker that has the contract (`query_<table>`, spec
-   * §8.4): one emission, then complete. With `{ frame: true }` the DataFrame as received.
+   * §8.4): one emission, then complete. With `{ frame: true }` the DataFrame as received. With
+   * `{ live: true }` the live query of the contract's table (see the table-name form below).
    */
+  query$<C extends TopicContract>(contract: C, options: Omit<LiveQueryOptions, 'where'> & { readonly where?: string }): Observable<LiveQueryEvent<TopicRow<C>>>;
   query$<C extends TopicContract>(contract: C, options?: ContractQueryOptions & { frame?: false }): Observable<readonly TopicRow<C>[]>;
   query$<C extends TopicContract>(contract: C, options: ContractQueryOptions & { frame: true }): Observable<unknown>;
   /**
@@ -196,6 +199,17 @@ export interface Component {
    * the rest. Errors: `QuorumError` when failures or the timeout leave the quorum unmet.
    */
   gather$<R = unknown>(method: string, args: unknown[], options?: GatherOptions): Observable<GatherReply<R>>;
+  /**
+   * Query a broker schema table (README "Live queries"). Without `live`: emits the rows matching
+   * `where` now, once, and completes. With `live: true`: emits `{ type: 'snapshot', rows }`,
+   * then `{ type: 'rows', rows }` for each commit of matching rows, with no gap and no duplicate
+   * between them; a reconnect emits a fresh snapshot; unsubscribing stops the broker's work.
+   * Rows are objects (timestamps as `Date`, 64-bit integers as bigint). Errors:
+   * `UnknownTableError`, `QueryError` (bad `where`), `LiveQueryUnsupportedError`,
+   * `LiveQueryLimitError`, `LiveQueryEndedError`, and those of `call$`.
+   */
+  query$<R = Record<string, unknown>>(table: string, options: LiveQueryOptions): Observable<LiveQueryEvent<R>>;
+  query$<R = Record<string, unknown>>(table: string, options?: QueryOptions): Observable<R[]>;
   /**
    * The connected named components and what they expose: the broker's snapshot, then its
    * `component_info` events (spec §4.4); refreshed after every reconnect. Shared; replays the

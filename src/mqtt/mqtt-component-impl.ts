@@ -217,10 +217,6 @@ export class MqttComponentImpl implements Component {
     return this.exposer.expose(method, served);
   }
 
-  query$(contract: TopicContract, options?: ContractQueryOptions): Observable<any> {
-    return this.contracts.query$(contract, options);
-  }
-
   // ---- built on RPC; no broker to ask, so no gather or presence ----------------------------
 
   /** Actions over MQTT: the result only (MQTT RPC has one response: no feedback, no cancel). */
@@ -231,6 +227,12 @@ export class MqttComponentImpl implements Component {
 
   exposeAction<G = any, F = unknown, R = unknown>(name: string, handler: ActionHandler<G, F, R>): () => void {
     return exposeAction(this, name, handler);
+  }
+
+  /** A contract's one-shot query runs over MQTT RPC; live queries and tables by name need a Rembus broker. */
+  query$(target: string | TopicContract, options?: ContractQueryOptions & { live?: boolean }): Observable<any> {
+    if (typeof target !== 'string' && options?.live !== true) return this.contracts.query$(target, options);
+    return throwError(() => new NotSupportedError('query$ on an MQTT component (schema tables live on a Rembus broker)'));
   }
 
   gather$<R = unknown>(_method: string, _args: unknown[], _options?: GatherOptions): Observable<GatherReply<R>> {

@@ -9,7 +9,7 @@ import { columnType, ident } from './column-types.js';
 import type { DbColumn } from './ddl.js';
 
 /** The instant of a DuckDB DATE/TIMESTAMP value in ns (the value classes name their field by unit). */
-function instantNs(v: DuckDBValue): bigint | null {
+export function instantNs(v: DuckDBValue): bigint | null {
   if (v === null || typeof v !== 'object') return null;
   const o = v as unknown as Record<string, unknown>;
   if (typeof o['nanos'] === 'bigint') return o['nanos'];

@@ -12,6 +12,7 @@ import { silentLogger, errorText } from '../internal/logger.js';
 import type { Logger } from '../types.js';
 import { collectRows } from './collect-rows.js';
 import { ColumnBatch } from './column-batch.js';
+import { CommitFeed } from './commit-feed.js';
 import { ensureTable, isDuckLake, type TableCatalog } from './ddl.js';
 import { PendingWrites, type PendingGroup } from './pending-writes.js';
 import { tableRpcHandlers } from './rpc.js';
@@ -40,6 +41,8 @@ const GROUP_COMMIT_BATCHES = 40;
 
 class SchemaStageImpl implements SchemaStage {
   readonly ready: Promise<void>;
+  /** The seam "rows were committed to table T" (commit-feed.ts): live queries listen here. */
+  readonly commits = new CommitFeed();
   private readonly setup: Promise<Ready>;
   private readonly logger: Logger;
   private readonly counters = { persisted: 0, rejected: 0, batches: 0 };
@@ -136,7 +139,9 @@ class SchemaStageImpl implements SchemaStage {
     for (const [table, batches] of byTable) {
       const writer = ready.writers.get(table)!;
       try {
+        const seq = this.commits.next(); // numbered as it is queued: see CommitFeed
         await this.ctx.db.transaction((c) => writer.write(c, batches));
+        this.commits.committed(table, seq, () => batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.row(r))));
         for (const b of batches) this.counters.persisted += b.length;
       } catch (err) {
         const rows = batches.reduce((n, b) => n + b.length, 0);
@@ -144,7 +149,9 @@ class SchemaStageImpl implements SchemaStage {
         for (const batch of batches) {
           for (let r = 0; r < batch.length; r++) {
             try {
+              const seq = this.commits.next();
               await this.ctx.db.transaction((c) => writer.writeRows(c, [batch.row(r)]));
+              this.commits.committed(table, seq, () => [batch.row(r)]);
               this.counters.persisted++;
             } catch {
               this.counters.rejected++;
@@ -165,7 +172,9 @@ class SchemaStageImpl implements SchemaStage {
       },
       write: async (rows, nulls) => {
         const writer = (await this.setup).writers.get(table)!;
+        const seq = this.commits.next();
         await this.ctx.db.transaction((c) => writer.writeRows(c, rows, { nulls }));
+        this.commits.committed(table, seq, () => rows);
       },
     });
     for (const [method, handler] of Object.entries(handlers)) this.unexpose.push(this.ctx.expose(method, handler));

@@ -6,6 +6,7 @@ import type { Observable } from 'rxjs';
 import type { DuckDbHandle } from '../store/duckdb/database.js';
 import type { Logger } from '../types.js';
 import type { ColumnType } from './column-types.js';
+import type { CommitFeed } from './commit-feed.js';
 import type { StorageOverflow } from './pending-writes.js';
 
 export type { StorageOverflow } from './pending-writes.js';
@@ -127,6 +128,8 @@ export interface SchemaStage {
   stats(): SchemaStageStats;
   /** Write every row received so far; resolves once DuckDB has them. */
   flush(): Promise<void>;
+  /** Committed rows per table, for live queries (commit-feed.ts). */
+  readonly commits: CommitFeed;
   /** Flush, stop taking messages and unexpose the RPCs. Idempotent; never closes `db`. */
   close(): Promise<void>;
 }

@@ -1,9 +1,11 @@
 /**
- * The recursive-descent parser behind `compileWhere`: each rule returns the SQL it accepted,
- * rebuilt from tokens, so text outside the grammar never reaches DuckDB.
+ * The recursive-descent parser behind `compileWhere`: each rule returns the parse tree of what
+ * it accepted (where-ast.ts), from which the SQL is re-emitted, so text outside the grammar
+ * never reaches DuckDB.
  */
 import { columnType } from './column-types.js';
 import { WhereClauseError } from './errors.js';
+import type { WhereNode } from './where-ast.js';
 import { tokenize, type Token } from './where-lexer.js';
 
 /** Scalar functions a condition may call (case-insensitive). */
@@ -22,9 +24,7 @@ const TYPED_LITERALS = new Set(['DATE', 'TIMESTAMP', 'INTERVAL']);
 /** Deepest nesting accepted (parentheses, NOT, unary minus): keeps recursion bounded. */
 const MAX_DEPTH = 64;
 
-const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
-/** Parses one condition over `columns` (lower-cased name → SQL-escaped name). */
+/** Parses one condition over `columns` (lower-cased name → the table's spelling). */
 export class WhereParser {
   private pos = 0;
   private depth = 0;
@@ -49,91 +49,93 @@ export class WhereParser {
     try { return parse(); } finally { this.depth--; }
   }
 
-  condition(): string {
-    const sql = this.or();
+  condition(): WhereNode {
+    const node = this.or();
     if (this.tok.kind !== 'end') this.fail(`unexpected '${this.tok.text}'`);
-    return sql;
+    return node;
   }
-  private or(): string {
-    let sql = this.and();
-    while (this.take('OR')) sql = `(${sql} OR ${this.and()})`;
-    return sql;
+  private or(): WhereNode {
+    let node = this.and();
+    for (let at = this.tok.at; this.take('OR'); at = this.tok.at) node = { kind: 'logic', op: 'OR', left: node, right: this.and(), at };
+    return node;
   }
-  private and(): string {
-    let sql = this.not();
-    while (this.take('AND')) sql = `(${sql} AND ${this.not()})`;
-    return sql;
+  private and(): WhereNode {
+    let node = this.not();
+    for (let at = this.tok.at; this.take('AND'); at = this.tok.at) node = { kind: 'logic', op: 'AND', left: node, right: this.not(), at };
+    return node;
   }
-  private not(): string {
-    return this.take('NOT') ? this.nested(() => `(NOT ${this.not()})`) : this.predicate();
+  private not(): WhereNode {
+    const at = this.tok.at;
+    return this.take('NOT') ? this.nested(() => ({ kind: 'not', operand: this.not(), at })) : this.predicate();
   }
-  private predicate(): string {
+  private predicate(): WhereNode {
     const left = this.additive();
+    const at = this.tok.at;
     if (this.tok.kind === 'op' && COMPARE.has(this.tok.text)) {
       const op = this.tok.text === '==' ? '=' : this.tok.text;
       this.pos++;
-      return `(${left} ${op} ${this.additive()})`;
+      return { kind: 'binary', op, left, right: this.additive(), at };
     }
     if (this.take('IS')) {
-      const not = this.take('NOT') ? 'NOT ' : '';
+      const not = this.take('NOT');
       const what = this.upper();
       if (what !== 'NULL' && what !== 'TRUE' && what !== 'FALSE') this.fail('expected NULL, TRUE or FALSE after IS');
       this.pos++;
-      return `(${left} IS ${not}${what})`;
+      return { kind: 'is', operand: left, not, what, at };
     }
-    const not = this.take('NOT') ? 'NOT ' : '';
-    if (this.take('IN')) return `(${left} ${not}IN (${this.list()}))`;
+    const not = this.take('NOT');
+    if (this.take('IN')) return { kind: 'in', operand: left, not, items: this.list(), at };
     if (this.take('BETWEEN')) {
       const lo = this.additive();
       if (!this.take('AND')) this.fail('expected AND in BETWEEN');
-      return `(${left} ${not}BETWEEN ${lo} AND ${this.additive()})`;
+      return { kind: 'between', operand: left, not, lo, hi: this.additive(), at };
     }
     const like = this.upper();
     if (like === 'LIKE' || like === 'ILIKE') {
       this.pos++;
-      return `(${left} ${not}${like} ${this.additive()})`;
+      return { kind: 'like', operand: left, not, op: like, pattern: this.additive(), at };
     }
-    if (not !== '') this.fail('expected IN, BETWEEN, LIKE or ILIKE after NOT');
+    if (not) this.fail('expected IN, BETWEEN, LIKE or ILIKE after NOT');
     return left;
   }
-  private list(): string {
+  private list(): WhereNode[] {
     this.expectOp('(');
     if (STATEMENT_WORDS.has(this.upper())) this.fail('subqueries are not allowed');
     const items = [this.additive()];
     while (this.isOp(',')) { this.pos++; items.push(this.additive()); }
     this.expectOp(')');
-    return items.join(', ');
+    return items;
   }
-  private additive(): string {
-    let sql = this.multiplicative();
+  private additive(): WhereNode {
+    let node = this.multiplicative();
     while (this.isOp('+') || this.isOp('-') || this.isOp('||')) {
-      const op = this.tok.text;
+      const { text: op, at } = this.tok;
       this.pos++;
-      sql = `(${sql} ${op} ${this.multiplicative()})`;
+      node = { kind: 'binary', op, left: node, right: this.multiplicative(), at };
     }
-    return sql;
+    return node;
   }
-  private multiplicative(): string {
-    let sql = this.unary();
+  private multiplicative(): WhereNode {
+    let node = this.unary();
     while (this.isOp('*') || this.isOp('/') || this.isOp('%')) {
-      const op = this.tok.text;
+      const { text: op, at } = this.tok;
       this.pos++;
-      sql = `(${sql} ${op} ${this.unary()})`;
+      node = { kind: 'binary', op, left: node, right: this.unary(), at };
     }
-    return sql;
+    return node;
   }
-  private unary(): string {
+  private unary(): WhereNode {
     if (this.isOp('-') || this.isOp('+')) {
-      const op = this.tok.text;
+      const op = this.tok.text as '-' | '+', at = this.tok.at;
       this.pos++;
-      return this.nested(() => `(${op}${this.unary()})`);
+      return this.nested(() => ({ kind: 'unary', op, operand: this.unary(), at }));
     }
     return this.primary();
   }
-  private primary(): string {
+  private primary(): WhereNode {
     const tok = this.tok;
-    if (tok.kind === 'num') { this.pos++; return tok.text; }
-    if (tok.kind === 'str') { this.pos++; return quote(tok.text); }
+    if (tok.kind === 'num') { this.pos++; return { kind: 'num', text: tok.text, at: tok.at }; }
+    if (tok.kind === 'str') { this.pos++; return { kind: 'str', value: tok.text, at: tok.at }; }
     if (this.isOp('(')) {
       this.pos++;
       if (STATEMENT_WORDS.has(this.upper())) this.fail('subqueries are not allowed');
@@ -144,11 +146,14 @@ export class WhereParser {
     if (tok.kind !== 'word') this.fail(tok.kind === 'end' ? 'unexpected end of condition' : `unexpected '${tok.text}'`);
     return this.word(tok);
   }
-  private word(tok: Token): string {
+  private word(tok: Token): WhereNode {
     const upper = tok.text.toUpperCase();
     const next = this.tokens[this.pos + 1];
-    if (upper === 'NULL' || upper === 'TRUE' || upper === 'FALSE') { this.pos++; return upper; }
-    if (TYPED_LITERALS.has(upper) && next?.kind === 'str') { this.pos += 2; return `${upper} ${quote(next.text)}`; }
+    if (upper === 'NULL' || upper === 'TRUE' || upper === 'FALSE') { this.pos++; return { kind: 'const', value: upper, at: tok.at }; }
+    if (TYPED_LITERALS.has(upper) && next?.kind === 'str') {
+      this.pos += 2;
+      return { kind: 'typed', type: upper as 'DATE' | 'TIMESTAMP' | 'INTERVAL', value: next.text, at: tok.at };
+    }
     if (upper === 'CAST') return this.cast();
     if (STATEMENT_WORDS.has(upper)) this.fail(upper === 'SELECT' || upper === 'WITH' ? 'subqueries are not allowed' : `'${tok.text}' is not allowed`);
     if (next?.kind === 'op' && next.text === '(') return this.call(tok);
@@ -156,22 +161,23 @@ export class WhereParser {
     const column = this.columns.get(tok.text.toLowerCase());
     if (column === undefined) this.fail(`unknown column '${tok.text}'`);
     this.pos++;
-    return `"${column}"`;
+    return { kind: 'column', name: column, at: tok.at };
   }
-  private call(tok: Token): string {
+  private call(tok: Token): WhereNode {
     const name = tok.text.toLowerCase();
     if (!WHERE_FUNCTIONS.has(name)) this.fail(`function '${tok.text}' is not allowed`);
     this.pos += 2;
-    const args: string[] = [];
+    const args: WhereNode[] = [];
     if (!this.isOp(')')) {
       if (STATEMENT_WORDS.has(this.upper())) this.fail('subqueries are not allowed');
       args.push(this.nested(() => this.or()));
       while (this.isOp(',')) { this.pos++; args.push(this.nested(() => this.or())); }
     }
     this.expectOp(')');
-    return `${name}(${args.join(', ')})`;
+    return { kind: 'call', name, args, at: tok.at };
   }
-  private cast(): string {
+  private cast(): WhereNode {
+    const at = this.tok.at;
     this.pos++;
     this.expectOp('(');
     const value = this.nested(() => this.or());
@@ -182,6 +188,6 @@ export class WhereParser {
     const type = columnType(spelled);
     if (type === undefined) this.fail(`unknown type '${spelled}' in CAST`, start.at);
     this.expectOp(')');
-    return `CAST(${value} AS ${type})`;
+    return { kind: 'cast', value, type, at };
   }
 }

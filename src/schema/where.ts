@@ -3,8 +3,11 @@
  * parsed against a small grammar and re-emitted from the parse tree, so only the table's own
  * columns, literals and whitelisted functions can reach DuckDB.
  */
+import { whereToSql, type WhereNode } from './where-ast.js';
 import { tokenize } from './where-lexer.js';
 import { WhereParser } from './where-parser.js';
+
+export type { WhereNode } from './where-ast.js';
 
 export { WHERE_FUNCTIONS } from './where-parser.js';
 
@@ -59,6 +62,14 @@ export { WHERE_FUNCTIONS } from './where-parser.js';
  * @throws WhereClauseError naming the character offset and what is wrong.
  */
 export function compileWhere(where: string, columns: readonly string[]): string {
-  const names = new Map(columns.map((c) => [c.toLowerCase(), c.replace(/"/g, '""')]));
-  return new WhereParser(tokenize(where), names).condition();
+  return whereToSql(parseWhere(where, columns));
+}
+
+/**
+ * The parse tree of a `where` condition (the grammar of {@link compileWhere}); its `column`
+ * nodes carry the table's spelling of the name.
+ * @throws WhereClauseError naming the character offset and what is wrong.
+ */
+export function parseWhere(where: string, columns: readonly string[]): WhereNode {
+  return new WhereParser(tokenize(where), new Map(columns.map((c) => [c.toLowerCase(), c]))).condition();
 }

@@ -21,3 +21,5 @@ export type { GatherQuorumConfig, GatherSettled } from './gather-quorum.js';
 export { presenceScan } from './presence-scan.js';
 export { actionEvents } from './action-events.js';
 export type { ActionItem } from './action-events.js';
+export { retainedMerge } from './retained-merge.js';
+export type { RetainedMergeConfig } from './retained-merge.js';

@@ -27,6 +27,9 @@ import { MessageLog } from './message-log.js';
 import { Outbox } from './outbox.js';
 import { Replays } from './replay.js';
 import { Router } from './router.js';
+import { metaPolicy, negotiateMeta, type MetaPolicy } from './meta-frames.js';
+import type { PublishOptionsIn } from './pub-options.js';
+import { RetainedValues } from './retained.js';
 import { Presence } from './presence.js';
 import { PublishPath } from './publish-path.js';
 import { RpcRouting } from './rpc-routing.js';
@@ -71,6 +74,9 @@ export class BrokerImpl {
   private readonly publishes: PublishPath;
   private readonly replays: Replays;
   private readonly registry: TwinRegistry;
+  /** Retained values and delivery metadata (retained.ts, meta-frames.ts). */
+  readonly retained: RetainedValues;
+  private readonly metaPolicy: MetaPolicy;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -109,8 +115,10 @@ export class BrokerImpl {
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
       this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err),
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
+    this.retained = new RetainedValues(this.auth, this.log, options.retained);
+    this.metaPolicy = metaPolicy(this.auth, options.publisherNames ?? true);
     this.publishes = new PublishPath({ guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
-      messages$: this.messages$, log: this.log });
+      messages$: this.messages$, log: this.log, retained: this.retained });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
       admits: (twin) => this.guard.replayable(twin) });
     this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
@@ -136,6 +144,7 @@ export class BrokerImpl {
     if (this.admins.length > 0) await this.auth.store.addAdmins(this.admins);
     await warnAdminsWithoutCredentials(this.auth.store, this.log);
     await this.messageLog.init();
+    await this.retained.restore(this.store);
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
       this.registry.offline(twin);
@@ -171,8 +180,8 @@ export class BrokerImpl {
   }
 
   /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
-  publish(topic: string, args: unknown[], origin = ''): void {
-    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin);
+  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn): void {
+    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options);
   }
 
   /** Logged for replay, delivered to exact subscribers only, not federated (the stats topic, like MQTT's $SYS). */
@@ -253,8 +262,11 @@ export class BrokerImpl {
       return this.reply(session, msg.id, status, data);
     }
     const existed = twin.subscriptions.has(msg.topic);
-    const [status, data] = handleAdmin(this.router, twin, msg,
+    const [status, reply] = handleAdmin(this.router, twin, msg,
       (action, topic) => this.guard.mayDeclare(twin, action, topic));
+    // TS extensions: publish metadata (pub-meta.ts); a new subscription's retained values first (retained.ts).
+    const data = negotiateMeta(session, msg.cmd, status, reply, this.metaPolicy);
+    if (status === STATUS.OK && cmd === 'subscribe') this.retained.deliver(twin, msg.topic, (out) => this.router.deliverTo(twin, out));
     if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous) {
       // Replays (replay.ts): a subscription's own replay starts once its reply has left.

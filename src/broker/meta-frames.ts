@@ -50,6 +50,7 @@ export function negotiateMeta(session: Session, cmd: Record<string, unknown>, st
   const asked = pubMetaAsked(cmd);
   if (asked === 'none') return data;
   session.meta = policy;
-  session.metaAll = asked === 'all';
+  // Never downgraded: a later subscribe offers options only, after a `reactive` that asked for all.
+  if (asked === 'all') session.metaAll = true;
   return status === STATUS.OK && cmd['cmd'] === 'reactive' ? PUB_OPTS_REPLY : data;
 }

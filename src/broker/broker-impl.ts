@@ -264,9 +264,10 @@ export class BrokerImpl {
     const existed = twin.subscriptions.has(msg.topic);
     const [status, reply] = handleAdmin(this.router, twin, msg,
       (action, topic) => this.guard.mayDeclare(twin, action, topic));
-    // TS extensions: publish metadata (pub-meta.ts); a new subscription's retained values first (retained.ts).
+    // TS extensions: publish metadata (pub-meta.ts); a subscription's retained values right after its reply (retained.ts).
     const data = negotiateMeta(session, msg.cmd, status, reply, this.metaPolicy);
-    if (status === STATUS.OK && cmd === 'subscribe') this.retained.deliver(twin, msg.topic, (out) => this.router.deliverTo(twin, out));
+    const retained = status === STATUS.OK && cmd === 'subscribe' ? this.retained.sender(twin, msg.topic, this.messageLog.head,
+      (out) => this.router.deliverTo(twin, out)) : undefined;
     if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous) {
       // Replays (replay.ts): a subscription's own replay starts once its reply has left.
@@ -277,12 +278,14 @@ export class BrokerImpl {
         this.twins.declared(twin, cmd, msg.topic);
         this.messageLog.afterCommit(() => {
           this.reply(session, msg.id, status, data);
+          retained?.();
           replay?.();
         });
         return;
       }
     }
     this.reply(session, msg.id, status, data);
+    retained?.();
   }
 
   private readonly control: BrokerControl = {

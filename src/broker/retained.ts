@@ -3,9 +3,12 @@
  * keeps the last retained publish of each topic and sends it, first, to every new subscription
  * whose topic or pattern matches it. An empty retained publish clears the topic.
  *
- * Delivery goes through the router's own path (`deliverTo`), synchronously as the subscription
- * is made: nothing published after it can overtake the retained values (no gap, no duplicate),
- * and a twin whose replay is being prepared gets them behind that replay, like live messages.
+ * Delivery goes through the router's own path (`deliverTo`) right after the subscribe's reply
+ * (a PY client registers its callback only then): for an anonymous twin in the same turn, so
+ * nothing live comes between; for a named one after the commit that makes the subscription
+ * durable, so a live message published in that window (a few ms) may come first. Only values
+ * published before the subscription are sent — a newer one reached the subscriber live — so
+ * there is no gap and no duplicate. A twin whose replay runs gets them behind that replay.
  * A retained value obeys private topics (the receiver must be authorized to receive it) and
  * tenants (only the publisher's tenant sees it), as a live delivery does (spec §6.2 revised).
  *
@@ -89,10 +92,19 @@ export class RetainedValues {
   }
 
   /**
-   * `twin` subscribed to `subscription`: send it the matching retained values it may receive,
-   * oldest first, each marked retained, through `send` (the router's live path).
+   * `twin` subscribed to `subscription` when the log head was `upTo`: what sends it, once the
+   * subscribe's reply has left (a PY client registers its callback only on that reply), the
+   * matching retained values it may receive, oldest first, each marked retained, through `send`
+   * (the router's live path: behind a replay hold if one runs). Values newer than `upTo` reached
+   * it live and are not sent again.
    */
-  deliver(twin: Twin, subscription: string, send: (out: Outgoing) => void): void {
+  sender(twin: Twin, subscription: string, upTo: bigint, send: (out: Outgoing) => void): () => void {
+    return () => {
+      if (twin.session !== null && twin.subscriptions.has(subscription)) this.deliver(twin, subscription, upTo, send);
+    };
+  }
+
+  private deliver(twin: Twin, subscription: string, upTo: bigint, send: (out: Outgoing) => void): void {
     if (this.values.size === 0) return;
     const now = Date.now();
     const wildcard = subscription !== CATCH_ALL && isPattern(subscription);
@@ -107,7 +119,7 @@ export class RetainedValues {
         this.remove(e.msg.topic, e);
         continue;
       }
-      if (wildcard && !matches(subscription, e.msg.topic)) continue;
+      if (e.recv > upTo || (wildcard && !matches(subscription, e.msg.topic))) continue;
       if (!this.admits(e, twin)) continue;
       send(wildcard ? Outgoing.wildcard(subscription, e.msg, e.recv, e.origin, OUT_RETAINED, e.expires)
         : new Outgoing(e.msg, null, e.recv, e.origin, OUT_RETAINED, e.expires));

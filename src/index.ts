@@ -19,5 +19,5 @@ export {
   RembusError, ConnectionError, ConnectionClosedError, AuthError, InvalidTopicError, EncodeError, DecodeError,
   ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, ActionPreemptedError,
   QuorumError, NotSupportedError, UnauthorizedError, TwinLimitError, NameTakenError, UnsupportedSchemeError,
-  MissingPackageError, statusName,
+  MissingPackageError, InvalidOptionError, statusName,
 } from './errors.js';

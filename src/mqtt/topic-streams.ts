@@ -47,7 +47,7 @@ export class TopicStreams {
       set.add(entry);
       // No Local: a component never receives its own publishes (Rembus semantics; spec §9 no_local).
       const { entry: f, created } = this.host.filters.acquire(mqttFilter, true,
-        (topic, payload, qos) => this.deliver(mqttFilter, topic, payload, qos));
+        (topic, payload, qos, _properties, retain) => this.deliver(mqttFilter, topic, payload, qos, retain === true));
       if (created) this.host.subscribe(f);
       return entry.subject;
     }).pipe(
@@ -79,7 +79,7 @@ export class TopicStreams {
     }
   }
 
-  private deliver(mqttFilter: string, topic: string, payload: Uint8Array, qos: QoS): void {
+  private deliver(mqttFilter: string, topic: string, payload: Uint8Array, qos: QoS, retained: boolean): void {
     if (this.host.isReserved(topic)) return; // RPC traffic seen through a broad filter (`#`)
     let args: unknown[] | undefined;
     for (const entry of [...this.byFilter.get(mqttFilter) ?? []]) {
@@ -93,7 +93,8 @@ export class TopicStreams {
           return;
         }
       }
-      entry.subject.next({ topic, args, pattern: entry.pattern, qos });
+      // MQTT's retain flag on a delivery: a retained value sent because the subscription is new.
+      entry.subject.next(retained ? { topic, args, pattern: entry.pattern, qos, retained } : { topic, args, pattern: entry.pattern, qos });
     }
   }
 }

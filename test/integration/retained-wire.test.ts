@@ -38,7 +38,7 @@ async function subscribed(b: Broker, identity: string, subscribe: string): Promi
 }
 
 describe('retained values to reference clients', () => {
-  it('sends a PY client the retained value as the spec's PUB, after its subscribe reply, without metadata', async () => {
+  it('sends a PY client the retained value as the spec PUB, after its subscribe reply, without metadata', async () => {
     const b = await scope.broker();
     await retainedTemp(b);
     const py = await subscribed(b, `83 00 ${ID} ${textHex('pysub')}`, SUBSCRIBE_NOW);

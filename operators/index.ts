@@ -23,3 +23,5 @@ export { actionEvents } from './action-events.js';
 export type { ActionItem } from './action-events.js';
 export { groupDispatch, pickMember } from './group-dispatch.js';
 export type { GroupDispatchConfig, GroupAssignment } from './group-dispatch.js';
+export { retainedMerge } from './retained-merge.js';
+export type { RetainedMergeConfig } from './retained-merge.js';

@@ -223,6 +223,15 @@ export class NotSupportedError extends RembusError {
   }
 }
 
+/** An option out of its range (e.g. a publish `ttl` that is not a positive integer of ms). */
+export class InvalidOptionError extends RembusError {
+  readonly code = 'INVALID_OPTION';
+  constructor(readonly option: string, reason: string, options?: ErrorOptions) {
+    super(`invalid option ${option}: ${reason}`, options);
+    this.name = 'InvalidOptionError';
+  }
+}
+
 const STATUS_NAMES: Record<number, string> = {
   0: 'OK', 10: 'ERROR', 11: 'CHALLENGE', 20: 'IDENTIFICATION_ERROR', 40: 'METHOD_EXCEPTION',
   41: 'METHOD_ARGS_ERROR', 42: 'METHOD_NOT_FOUND', 43: 'METHOD_UNAVAILABLE', 44: 'METHOD_LOOPBACK',

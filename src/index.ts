@@ -19,7 +19,7 @@ export {
   RembusError, ConnectionError, ConnectionClosedError, AuthError, InvalidTopicError, EncodeError, DecodeError,
   ProtocolError, RpcTimeoutError, MethodNotFoundError, RpcError, QueueFullError, AckTimeoutError, ActionPreemptedError,
   QuorumError, NotSupportedError, UnauthorizedError, TwinLimitError, NameTakenError, UnsupportedSchemeError,
-  MissingPackageError, statusName,
+  MissingPackageError, InvalidOptionError, statusName,
 } from './errors.js';
 export { topic, isTopicContract } from './contracts/topic.js';
 export { method, isMethodContract } from './contracts/method.js';

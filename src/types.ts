@@ -28,6 +28,17 @@ export interface Message<A extends unknown[] = unknown[]> {
   readonly qos: QoS;
   /** The slot carried by a slotted publish (spec §2.4), if any. */
   readonly slot?: number;
+  /**
+   * The broker's id of this message: its receive time in ns, unique and increasing per broker;
+   * the same on a retained or replayed copy. TS brokers only (message metadata, README).
+   */
+  readonly id?: bigint;
+  /** When the broker received it, ms since the epoch (TS brokers only). */
+  readonly receivedAt?: number;
+  /** The publisher's name, when the broker knows it and its policy gives it (never an anonymous one). */
+  readonly from?: string;
+  /** True for a retained value sent because this subscription is new (`publish$(…, { retain: true })`, MQTT retain). */
+  readonly retained?: boolean;
 }
 
 /** Connection state of a component, as a discriminated union on `type`. */

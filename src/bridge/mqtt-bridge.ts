@@ -28,6 +28,7 @@ import { parseComponentUrl } from '../component/url.js';
 import { InvalidTopicError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import { decodeArgs, encodePublish } from '../mqtt/payload.js';
+import { CLEAR_PAYLOAD, fromMqtt, toMqtt } from '../mqtt/retain-expiry.js';
 import { rpcTopics } from '../mqtt/rpc-topics.js';
 import { mqttFilterMatches } from '../mqtt/translate.js';
 import { validateTopic } from '../topic/validate.js';
@@ -196,7 +197,8 @@ class MqttBridgeImpl implements MqttBridge {
     const v5 = this.version === 5;
     // A clean session starts empty: subscribe again after every CONNACK.
     if (v5 && this.rpc !== undefined) this.client.subscribe(this.rpc.filters, { qos: 0, nl: true });
-    this.client.subscribe(this.filter, { qos: 1, ...(v5 ? { nl: true } : {}) }, (err, granted) => {
+    // rap: a live retained publish keeps its flag, so the Rembus side retains it too (MQTT 5).
+    this.client.subscribe(this.filter, { qos: 1, ...(v5 ? { nl: true, rap: true } : {}) }, (err, granted) => {
       if (this.closing !== undefined || !this.connected) return;
       const code = granted?.[0]?.qos ?? 0;
       if (err != null || code >= 0x80) {
@@ -255,7 +257,8 @@ class MqttBridgeImpl implements MqttBridge {
     let args: unknown[];
     try {
       validateTopic(topic);
-      args = decodeArgs(payload);
+      // An empty retained payload clears the topic (MQTT): empty args with retain, on the Rembus side.
+      args = packet.retain && payload.byteLength === 0 ? [] : decodeArgs(payload);
     } catch (err) {
       this.log.warn({ topic, err: errorText(err) }, 'MQTT message dropped');
       return;
@@ -264,7 +267,10 @@ class MqttBridgeImpl implements MqttBridge {
       this.log.debug({ topic }, 'MQTT message on a private topic dropped');
       return;
     }
-    this.host.publish(topic, args, this.origin);
+    // MQTT's retain flag and message expiry become Rembus's retain and ttl (retain-expiry.ts).
+    const options = fromMqtt(packet.retain, packet.properties?.messageExpiryInterval);
+    if (options === undefined) this.host.publish(topic, args, this.origin);
+    else this.host.publish(topic, args, this.origin, options);
   }
 
   // ---- Rembus → MQTT ----------------------------------------------------------------------
@@ -275,20 +281,25 @@ class MqttBridgeImpl implements MqttBridge {
       if (this.dropped++ % 1_000 === 0) this.log.debug({ topic: m.topic, dropped: this.dropped }, 'MQTT link down: publish not bridged');
       return;
     }
+    const v5 = this.version === 5;
+    const mapped = toMqtt(m.retain === true, m.expires ?? 0, v5, Date.now());
+    if (mapped === null) return; // expired before it left
     let payload: string;
     try {
-      payload = encodePublish(m.args);
+      payload = mapped.retain && m.args.length === 0 ? CLEAR_PAYLOAD : encodePublish(m.args);
     } catch (err) {
       this.log.debug({ topic: m.topic, err: errorText(err) }, 'publish not bridged');
       return;
     }
     const qos = Math.min(qosOf(m.flags), this.maxQos) as 0 | 1 | 2;
-    if (this.version === 5) {
-      this.client.publish(m.topic, payload, { qos, properties: { userProperties: { [ORIGIN_PROPERTY]: this.clientId } } });
+    const retain = mapped.retain;
+    if (v5) {
+      const expiry = mapped.messageExpiryInterval === undefined ? {} : { messageExpiryInterval: mapped.messageExpiryInterval };
+      this.client.publish(m.topic, payload, { qos, retain, properties: { userProperties: { [ORIGIN_PROPERTY]: this.clientId }, ...expiry } });
       return;
     }
     if (mqttFilterMatches(this.filter, m.topic)) this.echoes.add(m.topic, payload);
-    this.client.publish(m.topic, payload, { qos });
+    this.client.publish(m.topic, payload, { qos, retain });
   }
 
   close(): Promise<void> {

@@ -17,7 +17,7 @@ export interface BridgeHost {
   /** Every publish the broker accepted, after it was logged and routed. Hot. */
   readonly messages$: Observable<Published>;
   /** Log and route a QoS0 publish as if sent by `origin` (see `Published.origin`). */
-  publish(topic: string, args: unknown[], origin: string): void;
+  publish(topic: string, args: unknown[], origin: string, options?: { retain?: boolean; ttl?: number }): void;
   /** Is `topic` private (spec §6.2)? Bridges carry public topics only. */
   isPrivate(topic: string): boolean;
   /** Serve a link the bridge opens to the broker (its in-process component, for RPC). Optional. */

@@ -46,7 +46,8 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
   const host = {
     name: options.name,
     messages$: broker.messages$,
-    publish: (topic: string, args: unknown[], origin: string) => broker.publish(topic, args, origin),
+    publish: (topic: string, args: unknown[], origin: string, options?: { retain?: boolean; ttl?: number }) =>
+      broker.publish(topic, args, origin, options),
     isPrivate: (topic: string) => broker.auth.store.hasPrivateTopics && broker.auth.store.isPrivate(topic),
   };
   const agent = new FederationAgent({

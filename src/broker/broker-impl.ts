@@ -29,6 +29,9 @@ import { DEFAULT_MAX_INFLIGHT, Outbox } from './outbox.js';
 import { Groups } from './groups.js';
 import { Replays } from './replay.js';
 import { Router } from './router.js';
+import { metaPolicy, negotiateMeta, type MetaPolicy } from './meta-frames.js';
+import type { PublishOptionsIn } from './pub-options.js';
+import { RetainedValues } from './retained.js';
 import { Presence } from './presence.js';
 import { PublishPath } from './publish-path.js';
 import { RpcRouting, type CallerAwareHandler } from './rpc-routing.js';
@@ -79,6 +82,9 @@ export class BrokerImpl {
   private readonly publishes: PublishPath;
   private readonly replays: Replays;
   private readonly registry: TwinRegistry;
+  /** Retained values and delivery metadata (retained.ts, meta-frames.ts). */
+  readonly retained: RetainedValues;
+  private readonly metaPolicy: MetaPolicy;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -126,8 +132,10 @@ export class BrokerImpl {
     const deadLetter = options.deadLetter;
     this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts, deadLetter === undefined
       ? undefined : (topic, reason, args) => this.publish(deadLetter, [{ topic, reason, args }]));
+    this.retained = new RetainedValues(this.auth, this.log, options.retained);
+    this.metaPolicy = metaPolicy(this.auth, options.publisherNames ?? true);
     this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
-      messages$: this.messages$, log: this.log });
+      messages$: this.messages$, log: this.log, retained: this.retained });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
       admits: (twin) => this.guard.replayable(twin), scheduler });
     this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
@@ -151,6 +159,7 @@ export class BrokerImpl {
     if (this.admins.length > 0) await this.auth.store.addAdmins(this.admins);
     await warnAdminsWithoutCredentials(this.auth.store, this.log);
     await this.messageLog.init();
+    await this.retained.restore(this.store);
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
       this.registry.offline(twin);
@@ -192,8 +201,8 @@ export class BrokerImpl {
   }
 
   /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
-  publish(topic: string, args: unknown[], origin = ''): void {
-    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin);
+  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn): void {
+    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options);
   }
 
   /** Logged for replay, delivered to exact subscribers only, not federated (the stats topic, like MQTT's $SYS). */
@@ -274,8 +283,12 @@ export class BrokerImpl {
       return this.reply(session, msg.id, status, data);
     }
     const existed = twin.subscriptions.has(msg.topic);
-    const [status, data] = handleAdmin(this.router, twin, msg,
+    const [status, reply] = handleAdmin(this.router, twin, msg,
       (action, topic) => this.guard.mayDeclare(twin, action, topic));
+    // TS extensions: publish metadata (pub-meta.ts); a subscription's retained values right after its reply (retained.ts).
+    const data = negotiateMeta(session, msg.cmd, status, reply, this.metaPolicy);
+    const retained = status === STATUS.OK && cmd === 'subscribe' ? this.retained.sender(twin, msg.topic, this.messageLog.head,
+      (out) => this.router.deliverTo(twin, out)) : undefined;
     if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous && !isGroupCommand(msg)) {
       // Replays (replay.ts): a subscription's own replay starts once its reply has left.
@@ -286,12 +299,14 @@ export class BrokerImpl {
         this.twins.declared(twin, cmd, msg.topic);
         this.messageLog.afterCommit(() => {
           this.reply(session, msg.id, status, data);
+          retained?.();
           replay?.();
         });
         return;
       }
     }
     this.reply(session, msg.id, status, data);
+    retained?.();
   }
 
   private readonly control: BrokerControl = {

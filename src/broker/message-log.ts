@@ -29,6 +29,9 @@ export interface MessageLogDeps {
   readonly scheduler?: SchedulerLike | undefined;
 }
 
+/** The TS publish options of one row, given its receive time. */
+export type RowExtras = (recv: bigint) => Pick<StoredMessage, 'expires' | 'retain' | 'origin'>;
+
 /** First retry of a failed commit, ms; doubled up to {@link RETRY_MAX}. */
 const RETRY_FIRST = 50;
 const RETRY_MAX = 2_000;
@@ -95,7 +98,7 @@ export class MessageLog {
    * Log one publish; returns its receive time. `argsBytes`, when given, are the publisher's own
    * encoding of the args (no re-encoding on the hot path).
    */
-  append(msg: PubMsg, slot: number | undefined, argsBytes?: Uint8Array): bigint {
+  append(msg: PubMsg, slot: number | undefined, argsBytes?: Uint8Array, extra?: RowExtras): bigint {
     const recv = this.now();
     if (this.closed) return recv;
     if (this.buffer.length >= this.capacity) {
@@ -106,9 +109,11 @@ export class MessageLog {
       if (at >= 0) this.buffer.splice(at, 1);
       this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
-    this.buffer.push({
+    const row: StoredMessage = {
       recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
-    });
+    };
+    // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
+    this.buffer.push(extra === undefined ? row : { ...row, ...extra(recv) });
     // A full batch goes now rather than on the interval, in the size the store appends well.
     if (this.buffer.length >= this.batch) void this.flush();
     return recv;

@@ -13,6 +13,10 @@ import type { FlowControl } from './flow-control.js';
 import type { Guard } from './guard.js';
 import type { MessageLog } from './message-log.js';
 import { publishedOf } from './published.js';
+import { encodeValue } from '../codec/cbor.js';
+import { OUT_RETAIN } from './meta-frames.js';
+import { expiryOf, splitMeta, type PublishOptionsIn } from './pub-options.js';
+import type { RetainedValues } from './retained.js';
 import type { Router } from './router.js';
 import type { Session, Twin } from './twin.js';
 import type { Published } from './types.js';
@@ -27,14 +31,18 @@ export interface PublishPathDeps {
   readonly log: Logger;
   /** The contract check at ingest (`broker({ contracts })`, src/contracts/ingest.ts). */
   readonly ingest?: ContractIngest;
+  readonly retained: RetainedValues;
 }
 
 export class PublishPath {
   constructor(private readonly deps: PublishPathDeps) {}
 
   /** A PUB from a component. */
-  onPublish(session: Session, msg: PubMsg, frame: Frame): void {
+  onPublish(session: Session, msg: PubMsg, frame: Frame | null): void {
     const twin = session.twin;
+    let options: PublishOptionsIn | undefined;
+    // TS publish options (src/protocol/pub-meta.ts): subscribers and the log get the plain message.
+    if (msg.meta !== undefined) ({ msg, options } = splitMeta(msg)), frame = null;
     if (!this.deps.guard.mayPublish(twin, msg.topic)) {
       // JL: an unauthorized publish is dropped without ACK; a QoS1/2 publisher times out (spec §4.2),
       // unless it asked to hear of it at once (TS extension, src/protocol/refusals.ts).
@@ -50,7 +58,7 @@ export class PublishPath {
       return;
     }
     if (qos === 0 || msg.id === undefined) {
-      this.accept(twin, msg, frame, twin.name);
+      this.accept(twin, msg, frame, twin.name, options);
       return;
     }
     if (this.deps.messageLog.saturated) {
@@ -60,12 +68,13 @@ export class PublishPath {
     }
     // Every copy is acked; QoS2 copies seen before are not delivered again (spec §4.2). The
     // id joins the twin's QoS2 set in the same commit as the message's log row.
-    if (qos !== 0x30 || twin.rememberQos2(msg.id)) this.accept(twin, msg, frame, twin.name);
+    if (qos !== 0x30 || twin.rememberQos2(msg.id)) this.accept(twin, msg, frame, twin.name, options);
     this.ackWhenDurable(session, msg.id);
   }
 
   /** Log, route and pass on an authorized publish; `twin` null for the broker's own. */
-  accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string): void {
+  accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string, options?: PublishOptionsIn): void {
+    if (options !== undefined) return this.acceptWithOptions(twin, msg, origin, options);
     const { messageLog, router, flow, messages$, guard } = this.deps;
     const slot = slotOf(msg);
     // The publisher's own encoding of the args, when the frame was read in place.
@@ -76,6 +85,29 @@ export class PublishPath {
     flow.published(twin?.session ?? null);
     // Args stay encoded: a stage decodes them if it needs the values (published.ts).
     if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, argsBytes));
+  }
+
+  /** A publish with `retain` or `ttl` (retained.ts, pub-options.ts): off the plain hot path. */
+  private acceptWithOptions(twin: Twin | null, msg: PubMsg, origin: string, options: PublishOptionsIn): void {
+    const { messageLog, router, flow, messages$, guard, retained } = this.deps;
+    const slot = slotOf(msg);
+    const argsBytes = encodeValue(msg.args);
+    const expires = expiryOf(options, Date.now());
+    // '' an anonymous publisher (its tenant is the default one), undefined the broker itself.
+    const publisher = twin === null ? undefined : twin.anonymous ? '' : twin.name;
+    let retain = false;
+    const recv = messageLog.append(msg, slot, argsBytes, (at) => {
+      retain = options.retain === true && retained.offer(msg, at, expires, publisher, argsBytes.byteLength);
+      return { expires: expires === 0 ? null : BigInt(expires) * 1_000_000n, retain,
+        ...(publisher === undefined ? {} : { origin: publisher }) };
+    });
+    flow.routing();
+    router.publish(twin, msg, null, recv, guard.receivers(twin, msg.topic), options.retain === true ? OUT_RETAIN : 0, expires);
+    flow.published(twin?.session ?? null);
+    if (messages$.observed) {
+      messages$.next({ ...publishedOf(msg, slot, recv, origin, argsBytes),
+        ...(options.retain === true ? { retain: true } : {}), ...(expires === 0 ? {} : { expires }) });
+    }
   }
 
   /**

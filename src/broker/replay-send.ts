@@ -32,7 +32,12 @@ export async function sendWindows(twin: Twin, session: Session, windows: Map<str
   while (after < upTo && live()) {
     const page = await log.read({ after, upTo, limit: PAGE });
     if (page.length === 0 || !live()) break;
-    for (const stored of page) if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    for (const stored of page) {
+      // An expired message (TS publish `ttl`) is not replayed.
+      if (stored.expires != null && stored.expires <= now) continue;
+      if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
+    }
     after = page.at(-1)!.recv;
     // Bounded memory: the next page waits until the socket and the outbox have drained.
     while (live() && (session.link.bufferedAmount > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5, scheduler);

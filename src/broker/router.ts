@@ -16,6 +16,7 @@ import { PatternIndex } from '../topic/pattern-index.js';
 import { isPattern } from '../topic/validate.js';
 import type { Admits } from './guard.js';
 import type { Groups } from './groups.js';
+import { deliveryFrame, type MetaPolicy } from './meta-frames.js';
 import type { Session, Twin } from './twin.js';
 
 /** The catch-all subscription: every topic, delivered with its own topic (spec §4.6, JL). */
@@ -27,14 +28,21 @@ export type ExposerChoice = Twin | 'not_found' | 'unavailable' | 'loopback';
 /** Caches the encoded frames of one publish so each encoding is produced at most once. */
 export class Outgoing {
   private cbor: Uint8Array | undefined;
+  /** Frames with delivery metadata (meta-frames.ts): without and with the publisher's name. */
+  private metaFrames: [Uint8Array | undefined, Uint8Array | undefined] | undefined;
 
-  constructor(readonly msg: PubMsg, original: Frame | null, readonly recv: bigint) {
+  /**
+   * `origin`: the named publisher (metadata); `extra`: OUT_RETAIN / OUT_RETAINED bits;
+   * `expires`: ms since the epoch after which it is not delivered, 0 never (TS publish options).
+   */
+  constructor(readonly msg: PubMsg, original: Frame | null, readonly recv: bigint,
+    readonly origin?: string, readonly extra = 0, readonly expires = 0) {
     if (original instanceof Uint8Array) this.cbor = original;
   }
 
   /** A wildcard delivery of `source` to `pattern`; spliced from the publisher's bytes when it can be. */
-  static wildcard(pattern: string, source: PubMsg, recv: bigint): Outgoing {
-    const out = new Outgoing(new WildcardPub(pattern, source), null, recv);
+  static wildcard(pattern: string, source: PubMsg, recv: bigint, origin?: string, extra = 0, expires = 0): Outgoing {
+    const out = new Outgoing(new WildcardPub(pattern, source), null, recv, origin, extra, expires);
     if (source instanceof LazyPub) out.cbor = wildcardFrame(pattern, source);
     return out;
   }
@@ -46,12 +54,21 @@ export class Outgoing {
    */
   sendTo(session: Session): void {
     try {
-      if (session.codec.kind === 'cbor') session.sendFrame(this.cbor ??= encodeCbor(this.msg));
-      else session.send(this.msg);
+      if (session.codec.kind !== 'cbor') session.send(this.msg);
+      else if (session.meta === null || (this.extra === 0 && !session.metaAll)) session.sendFrame(this.cbor ??= encodeCbor(this.msg));
+      else session.sendFrame(this.metaFrame(session, session.meta));
     } catch (err) {
       if (!(err instanceof EncodeError) && !(err instanceof DecodeError)) throw err;
       session.dropped(err);
     }
+  }
+
+  /** The frame for a subscriber that negotiated metadata (TS extension, src/protocol/pub-meta.ts). */
+  private metaFrame(session: Session, policy: MetaPolicy): Uint8Array {
+    const from = policy.from(this.origin, session.twin);
+    const frames = this.metaFrames ??= [undefined, undefined];
+    const i = from === undefined ? 0 : 1;
+    return frames[i] ??= deliveryFrame(this.cbor ??= encodeCbor(this.msg), this.recv, from, this.extra);
   }
 }
 
@@ -81,6 +98,8 @@ class WildcardPub implements PubMsg {
 export function deliverNow(twin: Twin, out: Outgoing): void {
   const session = twin.session;
   if (session === null) return;
+  // Expired (TS publish `ttl`) while held behind a replay: not delivered.
+  if (out.expires !== 0 && out.expires <= Date.now()) return;
   const qos = out.msg.flags & 0x30;
   const outbox = twin.outbox;
   if (outbox === undefined || (qos === 0 && outbox.idle)) {
@@ -167,17 +186,23 @@ export class Router {
    * Deliver a publish to every interested twin except its origin and those `admits` refuses
    * (private topic, other tenant); `admits` undefined is the fast path: everyone.
    */
-  publish(origin: Twin | null, msg: PubMsg, original: Frame | null, recv: bigint, admits?: Admits): void {
-    const out = new Outgoing(msg, original, recv);
+  publish(origin: Twin | null, msg: PubMsg, original: Frame | null, recv: bigint, admits?: Admits,
+    extra = 0, expires = 0): void {
+    const out = new Outgoing(msg, original, recv, origin === null || origin.anonymous ? undefined : origin.name, extra, expires);
     const subscribers = this.exact.get(msg.topic);
     if (subscribers !== undefined) {
       for (const twin of subscribers) this.deliver(twin, origin, out, admits);
     }
     // A twin subscribed to the topic and to the catch-all gets one copy (its client fans it out).
     for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out, admits);
-    if (this.patterns.size > 0) this.publishToPatterns(origin, msg, recv, admits);
+    if (this.patterns.size > 0) this.publishToPatterns(origin, out, admits);
     // One copy per group besides the plain subscribers' (README "Shared subscriptions").
     if (this.groups !== undefined && this.groups.size > 0) this.groups.publish(origin, msg, recv, admits);
+  }
+
+  /** One delivery to one twin, as a live one (waits behind its replay): retained values (retained.ts). */
+  deliverTo(twin: Twin, out: Outgoing): void {
+    this.deliver(twin, null, out, undefined);
   }
 
   /**
@@ -203,12 +228,12 @@ export class Router {
     deliverNow(twin, out);
   }
 
-  private publishToPatterns(origin: Twin | null, msg: PubMsg, recv: bigint, admits: Admits): void {
-    this.patterns.match(msg.topic, (pattern, twins) => {
+  private publishToPatterns(origin: Twin | null, source: Outgoing, admits: Admits): void {
+    this.patterns.match(source.msg.topic, (pattern, twins) => {
       let out: Outgoing | undefined;
       for (const twin of twins) {
         if (twin.session === null || twin === origin) continue;
-        out ??= Outgoing.wildcard(pattern, msg, recv);
+        out ??= Outgoing.wildcard(pattern, source.msg, source.recv, source.origin, source.extra, source.expires);
         this.deliver(twin, origin, out, admits);
       }
     });

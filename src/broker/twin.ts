@@ -12,6 +12,7 @@ import type { Link } from '../transport/link.js';
 import type { Logger } from '../types.js';
 import type { Inbound } from './decode-frames.js';
 import type { FlowControl } from './flow-control.js';
+import type { MetaPolicy } from './meta-frames.js';
 import type { Outbox } from './outbox.js';
 
 /** Capacity of the per-twin QoS2 de-duplication set; oldest ids are evicted past it. */
@@ -37,6 +38,13 @@ export class Session {
   backlog: Inbound[] | null = null;
   /** Closes the link a while after a failed attestation (JL). */
   closeTimer: Cancel | undefined;
+
+  /**
+   * Set when the peer negotiated publish metadata (src/protocol/pub-meta.ts): its retained
+   * deliveries carry it, and every delivery when `metaAll`.
+   */
+  meta: MetaPolicy | null = null;
+  metaAll = false;
 
   /** Bytes of every frame queued on the link so far; with its unread bytes, what was written. */
   queued = 0;

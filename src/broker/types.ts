@@ -1,5 +1,6 @@
 import type { TopicContract } from '../contracts/topic.js';
 import type { IngestStats } from '../contracts/ingest.js';
+import type { RetainedLimits } from './retained.js';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { LinkState } from '../bridge/link-state.js';
 import type { SecurityStore } from '../security/types.js';
@@ -40,6 +41,17 @@ export interface BrokerOptions {
    * is given, as Rembus.jl's `--secure` does. See src/broker/tcp-server.ts.
    */
   tcp?: { port: number; host?: string };
+  /**
+   * Bounds of the retained values (TS `publish$(…, { retain: true })`): topics and bytes of
+   * topics and args. Past either, a retained publish is delivered but not retained (the topic
+   * keeps its previous value). Default `{ maxCount: 10_000, maxBytes: 16 MiB }`.
+   */
+  retained?: RetainedLimits;
+  /**
+   * Tell subscribers that negotiated metadata (TS components) the publisher's name. Never an
+   * anonymous publisher's, never across tenants. Default true.
+   */
+  publisherNames?: boolean;
   /** Deliver live publishes only to twins that sent `reactive` (JL behaviour). Default false (PY, spec §4.4). */
   requireReactive?: boolean;
   /** WebSocket keep-alive: ping period, ms; a socket silent for a whole period is closed. 0 disables. Default 30_000. */
@@ -248,6 +260,10 @@ export interface Published {
   readonly recv: bigint;
   /** Name of the publishing twin; '' for the broker itself. */
   readonly origin: string;
+  /** Published with `retain` (TS publish option; the MQTT bridge maps it to MQTT's retain flag). */
+  readonly retain?: boolean;
+  /** Expiry of a publish with `ttl`, ms since the epoch (MQTT 5 message expiry on the bridge). */
+  readonly expires?: number;
 }
 
 /** A running broker. */

@@ -8,6 +8,7 @@ import { DecodeError, EncodeError } from '../errors.js';
 import {
   RPC_STREAM, TYPE, type AttestationMsg, type IdentityMsg, type Msg, type PubMsg, type ResponseMsg, type RpcMsg,
 } from '../protocol/messages.js';
+import { metaFromWire, metaToWire } from '../protocol/pub-meta.js';
 import { definiteStrings } from './definite-strings.js';
 import { msgIdFromBytes, msgIdToBytes, readMsgId, writeMsgId } from './msgid.js';
 import { streamFlags, streamOf, withStream } from './stream-flags.js';
@@ -44,9 +45,13 @@ function toArray(msg: Msg): unknown[] {
         : [TYPE.IDENTITY, msgIdToBytes(msg.id), msg.cid, msg.meta];
     case 'pub':
       // The id element is present iff the flags nibble is non-zero (spec §2.3).
-      if ((msg.flags & 0x70) === 0) return [TYPE.PUB, msg.topic, msg.args];
+      // A trailing metadata map only between peers that negotiated it (src/protocol/pub-meta.ts).
+      if ((msg.flags & 0x70) === 0) {
+        return msg.meta === undefined ? [TYPE.PUB, msg.topic, msg.args] : [TYPE.PUB, msg.topic, msg.args, metaToWire(msg.meta)];
+      }
       if (msg.id === undefined) throw new EncodeError(`publish with flags 0x${msg.flags.toString(16)} needs an id`);
-      return [TYPE.PUB | (msg.flags & 0xf0), msgIdToBytes(msg.id), msg.topic, msg.args];
+      return msg.meta === undefined ? [TYPE.PUB | (msg.flags & 0xf0), msgIdToBytes(msg.id), msg.topic, msg.args]
+        : [TYPE.PUB | (msg.flags & 0xf0), msgIdToBytes(msg.id), msg.topic, msg.args, metaToWire(msg.meta)];
     case 'rpc':
       return [TYPE.RPC | (msg.stream === true ? RPC_STREAM : 0), msgIdToBytes(msg.id), msg.topic, msg.target, msg.args];
     case 'admin': return [TYPE.ADMIN, msgIdToBytes(msg.id), msg.topic, msg.cmd];
@@ -246,12 +251,17 @@ function fromArray(value: unknown): Msg {
 }
 
 function decodePub(v: unknown[], flags: number): PubMsg {
+  // One more element than the spec's: the TS metadata map (src/protocol/pub-meta.ts).
   if ((flags & 0x70) === 0) {
-    need(v, 3, 3, 'publish');
-    return { type: 'pub', flags: 0, topic: text(v[1], 'topic'), args: argsOf(v[2]) };
+    need(v, 3, 4, 'publish');
+    const msg: PubMsg = { type: 'pub', flags: 0, topic: text(v[1], 'topic'), args: argsOf(v[2]) };
+    if (v.length === 4) msg.meta = metaFromWire(v[3]);
+    return msg;
   }
-  need(v, 4, 4, 'publish');
-  return { type: 'pub', flags, id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'), args: argsOf(v[3]) };
+  need(v, 4, 5, 'publish');
+  const msg: PubMsg = { type: 'pub', flags, id: msgIdFromBytes(v[1]), topic: text(v[2], 'topic'), args: argsOf(v[3]) };
+  if (v.length === 5) msg.meta = metaFromWire(v[4]);
+  return msg;
 }
 
 /** A non-array payload is one argument; null is none (spec §2.1, TS decision). */

@@ -3,7 +3,7 @@
  * cold streams; the Promise helpers wrap them.
  */
 import {
-  BehaviorSubject, defer, lastValueFrom, fromEvent, Observable, share,
+  BehaviorSubject, defer, from, lastValueFrom, fromEvent, Observable, share,
   Subject, takeUntil, throwError, concat, ignoreElements, catchError,
   EMPTY, finalize, ReplaySubject, type Subscription,
 } from 'rxjs';
@@ -35,6 +35,10 @@ import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations, subscribeCmd } from './declarations.js';
 import { SHARE_PREFIX, shareOf, shareTopic, validateGroup } from '../protocol/share.js';
 import { Reactivity } from './reactivity.js';
+import { RetainedCache } from './retained-cache.js';
+import { withMeta } from './message-meta.js';
+import { retainedMerge } from '../../operators/retained-merge.js';
+import type { PubMeta } from '../protocol/pub-meta.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
 import type { Component, ComponentKey, ComponentOptions, Dialer } from './types.js';
@@ -45,7 +49,7 @@ import { ContractTableError, type ContractQueryOptions } from '../contracts/quer
 import { parseComponentUrls, type ComponentAddress } from './url.js';
 
 /** `pending`: a replaying subscription awaiting its subscribe's answer; what comes before it the replay sends again. */
-interface TopicEntry { subject: Subject<Message>; msgFrom: number; pending: boolean }
+interface TopicEntry { subject: Subject<Message>; msgFrom: number; pending: boolean; retained: RetainedCache }
 
 /** Capacity of the QoS2 de-duplication set (ids awaiting ACK2); oldest evicted past it. */
 const QOS2_SEEN_CAPACITY = 100_000;
@@ -95,11 +99,13 @@ export class ComponentImpl implements Component {
     this.requestTimeout = options.requestTimeout ?? 10_000;
     this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), () => this.current, this.log,
       (topic) => { const e = this.topics.get(topic); if (e !== undefined) e.pending = false; });
-    this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), () => this.current);
+    this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), () => this.current,
+      options.metadata === true);
     this.publisher = new Publisher(this.session$, {
       capacity: options.offlineCapacity ?? 10_000, overflow: options.offlineOverflow ?? 'error',
       ackTimeout: options.ackTimeout ?? 2_000, sendRetries: options.sendRetries ?? 10,
       maxInflight: options.maxInflight ?? 1_024, queueCapacity: options.inflightQueueCapacity ?? 100_000,
+      log: this.log,
     }, () => this.closed);
     this.qos2$.pipe(dedupeById({ key: (m: PubMsg) => m.id!, clear$: this.ack2$, seen: this.qos2Seen, capacity: QOS2_SEEN_CAPACITY }))
       .subscribe((m) => this.deliver(m));
@@ -231,12 +237,12 @@ export class ComponentImpl implements Component {
       // A wildcard delivery carries the pattern as topic and the real topic first (spec §4.5).
       const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof args[0] === 'string';
       const share = msg.topic.startsWith(SHARE_PREFIX) ? shareOf(msg.topic, {}) : undefined;
-      entry.subject.next(message(wildcard ? args[0] as string : share?.pattern ?? msg.topic,
-        wildcard ? args.slice(1) : args, share?.pattern ?? msg.topic, qosLevel, slot));
+      emit(entry, message(wildcard ? args[0] as string : share?.pattern ?? msg.topic,
+        wildcard ? args.slice(1) : args, share?.pattern ?? msg.topic, qosLevel, slot, msg.meta), msg.meta);
     }
     const all = this.topics.get('*');
     if (all !== undefined && all !== entry && !all.pending && !isPattern(msg.topic) && !msg.topic.startsWith(SHARE_PREFIX)) {
-      all.subject.next(message(msg.topic, args, '*', qosLevel, slot));
+      emit(all, message(msg.topic, args, '*', qosLevel, slot, msg.meta), msg.meta);
     }
   }
 
@@ -287,7 +293,8 @@ export class ComponentImpl implements Component {
     if (stream === undefined) {
       const msgFrom = options.msgfrom ?? 0;
       stream = defer(() => {
-        const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom, pending: msgFrom !== 0 && this.current !== null };
+        const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom, pending: msgFrom !== 0 && this.current !== null,
+          retained: new RetainedCache() };
         this.topics.set(pattern, entry);
         this.declarations.declare(pattern, subscribeCmd(msgFrom), (err) => entry.subject.error(err));
         return entry.subject;
@@ -298,6 +305,8 @@ export class ComponentImpl implements Component {
           if (!this.closed) this.declarations.withdraw(pattern, 'unsubscribe');
         }),
         share({ resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
+        // A later local subscriber first gets the retained values this subscription received.
+        retainedMerge(defer(() => from(this.topics.get(pattern)?.retained.snapshot() ?? [])), { key: (m) => m.id ?? m }),
       );
       this.streams.set(pattern, stream);
     }
@@ -444,6 +453,12 @@ export class ComponentImpl implements Component {
   }
 }
 
-function message(topic: string, args: unknown[], pattern: string, qos: QoS, slot: number | undefined): Message {
-  return slot === undefined ? { topic, args, pattern, qos } : { topic, args, pattern, qos, slot };
+function message(topic: string, args: unknown[], pattern: string, qos: QoS, slot: number | undefined, meta?: PubMeta): Message {
+  const m: Message = slot === undefined ? { topic, args, pattern, qos } : { topic, args, pattern, qos, slot };
+  return meta === undefined ? m : withMeta(m, meta);
+}
+
+/** Deliver to a subscription; metadata first updates its retained values (a retained value seen before is dropped). */
+function emit(entry: TopicEntry, m: Message, meta: PubMeta | undefined): void {
+  if (meta === undefined || entry.retained.note(m, meta)) entry.subject.next(m);
 }

@@ -17,6 +17,12 @@ import type { Dialer } from './types.js';
  * sends), so the JSON-RPC codec stays out of the browser bundle.
  */
 export class ClientSession {
+  /**
+   * The broker takes publish options (`retain`, `ttl`): it answered this login's `reactive`
+   * with the TS extension's key (src/protocol/pub-meta.ts). Until then PUBs go out plain.
+   */
+  pubMeta = false;
+
   /** @param url the broker URL this link was dialled at */
   constructor(readonly link: Link, readonly url: string) {}
 

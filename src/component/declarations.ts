@@ -11,6 +11,7 @@ import { ConnectionClosedError, MethodNotFoundError, RpcError } from '../errors.
 import { errorText } from '../internal/logger.js';
 import type { Msg, MsgId, ResponseMsg } from '../protocol/messages.js';
 import { shareOf } from '../protocol/share.js';
+import { PUB_OPTS_KEY } from '../protocol/pub-meta.js';
 import type { Logger } from '../types.js';
 import type { ClientSession } from './connection.js';
 import { rpcResult } from './requests.js';
@@ -28,7 +29,10 @@ const UNDO: Record<string, Withdrawal | undefined> = { subscribe: 'unsubscribe',
  * broker then replays it whenever it is declared, after its RESPONSE.
  */
 export function subscribeCmd(msgFrom: number): Record<string, unknown> {
-  return msgFrom === 0 ? { cmd: 'subscribe', msg_from: msgFrom } : { cmd: 'subscribe', msg_from: msgFrom, replay: true };
+  // PUB_OPTS_KEY: a TS broker marks this connection's retained values from this very subscription
+  // on (a re-declaration comes before the login's `reactive`); references ignore it (pub-meta.ts).
+  return msgFrom === 0 ? { cmd: 'subscribe', msg_from: msgFrom, [PUB_OPTS_KEY]: true }
+    : { cmd: 'subscribe', msg_from: msgFrom, replay: true, [PUB_OPTS_KEY]: true };
 }
 
 export class Declarations {

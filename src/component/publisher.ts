@@ -15,10 +15,11 @@ import { Observable, Subject, type BehaviorSubject, type Subscriber, type Subscr
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { frames } from './frames.js';
 import { newMsgId, newSlottedMsgId } from '../codec/msgid.js';
-import { ConnectionClosedError, QueueFullError } from '../errors.js';
+import { ConnectionClosedError, InvalidOptionError, QueueFullError } from '../errors.js';
 import { refusalError } from '../contracts/errors.js';
 import { QOS2, QOS1, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
-import type { QoS } from '../types.js';
+import type { PubMeta } from '../protocol/pub-meta.js';
+import type { Logger, QoS } from '../types.js';
 import type { ClientSession } from './connection.js';
 
 /** What happens to a publish made while the offline queue is full. */
@@ -33,6 +34,8 @@ export interface PublisherConfig {
   readonly maxInflight: number;
   /** Acknowledged publishes waiting for room in the window. */
   readonly queueCapacity: number;
+  /** Told once when publish options must be dropped (a reference broker). */
+  readonly log?: Logger;
 }
 
 /** Options of `publish$`. */
@@ -41,6 +44,17 @@ export interface PublishOptions {
   qos?: QoS;
   /** A 32-bit slot carried in the message id (spec §2.4), e.g. a time bucket. Default none. */
   slot?: number;
+  /**
+   * Keep this as the topic's retained value at the broker: every new subscription first gets it
+   * (`Message.retained`). Empty args clear it. A TS broker or an MQTT one; a PY/JL broker does
+   * not take it (the publish goes out without it, logged once). Default false.
+   */
+  retain?: boolean;
+  /**
+   * Expire the message this many ms after the broker received it: not delivered, replayed or
+   * retained after that (MQTT 5 message expiry). A positive integer. TS or MQTT 5 broker only, as `retain`.
+   */
+  ttl?: number;
 }
 
 export class Publisher {
@@ -51,6 +65,7 @@ export class Publisher {
   private readonly calls = new Map<MsgId, Subscriber<void>>();
   /** The broker's reason for a refused publish, while its settlement passes through the window. */
   private readonly refusals = new Map<MsgId, string>();
+  private warnedMeta = false;
   /** Publishes entering the retry window, and the ids that settle them (ACKs, withdrawals). */
   private outgoing = new Subject<PubMsg>();
   private readonly settle = new Subject<MsgId>();
@@ -95,17 +110,31 @@ export class Publisher {
   }
 
   /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
-  message(topic: string, rawArgs: unknown[], { qos = 0, slot }: PublishOptions): PubMsg {
+  message(topic: string, rawArgs: unknown[], { qos = 0, slot, retain, ttl }: PublishOptions): PubMsg {
     const args = frames.encodeArgs(rawArgs); // a DataFrame travels as tag 80 (spec §7)
     const flags = (qos === 2 ? QOS2 : qos === 1 ? QOS1 : 0) | (slot === undefined ? 0 : SLOT);
-    if (flags === 0) return { type: 'pub', flags, topic, args };
-    return { type: 'pub', flags, id: slot === undefined ? newMsgId() : newSlottedMsgId(slot), topic, args };
+    const msg: PubMsg = flags === 0 ? { type: 'pub', flags, topic, args }
+      : { type: 'pub', flags, id: slot === undefined ? newMsgId() : newSlottedMsgId(slot), topic, args };
+    const meta = publishMeta(retain, ttl);
+    if (meta !== undefined) msg.meta = meta;
+    return msg;
+  }
+
+  /** `msg` as `session` may carry it: publish options only to a broker that takes them (pub-meta.ts). */
+  private forSession(session: ClientSession, msg: PubMsg): PubMsg {
+    if (msg.meta === undefined || session.pubMeta) return msg;
+    if (!this.warnedMeta) {
+      this.warnedMeta = true;
+      this.config.log?.warn({ topic: msg.topic }, 'this broker takes no publish options (retain, ttl): sent without them');
+    }
+    const { meta: _dropped, ...plain } = msg;
+    return plain;
   }
 
   /** Send a QoS0 publish now, or hold it while the link is down. @throws QueueFullError */
   send(msg: PubMsg): void {
     const session = this.session$.value;
-    if (session !== null) return session.send(msg);
+    if (session !== null) return session.send(this.forSession(session, msg));
     if (this.queue.length + this.held.length >= this.config.capacity) {
       if (this.config.overflow === 'error') throw new QueueFullError(this.config.capacity, 'offline publish buffer');
       if (this.config.overflow === 'dropNewest') return;
@@ -148,7 +177,7 @@ export class Publisher {
     const session = this.session$.value;
     if (session === null) return;
     try {
-      session.send(msg);
+      session.send(this.forSession(session, msg));
     } catch (err) {
       // This message cannot be sent (e.g. not encodable): its publish fails, the others go on.
       const caller = this.calls.get(msg.id!);
@@ -189,7 +218,7 @@ export class Publisher {
 
   /** Send what was held while the link was down, in order. */
   flush(session: ClientSession): void {
-    while (this.queue.length > 0 && session.link.isOpen) session.send(this.queue.shift()!);
+    while (this.queue.length > 0 && session.link.isOpen) session.send(this.forSession(session, this.queue.shift()!));
   }
 
   /** The component closes: pending acknowledged publishes fail with ConnectionClosedError. */
@@ -207,4 +236,11 @@ export class Publisher {
     this.held.length = 0;
     for (const caller of callers) caller.error(reason);
   }
+}
+
+/** The metadata map of a publish with `retain` / `ttl`, or undefined. @throws InvalidOptionError */
+function publishMeta(retain: boolean | undefined, ttl: number | undefined): PubMeta | undefined {
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) throw new InvalidOptionError('ttl', 'a positive integer of ms');
+  if (retain !== true && ttl === undefined) return undefined;
+  return { ...(retain === true ? { retain: true } : {}), ...(ttl === undefined ? {} : { ttl }) };
 }

@@ -72,6 +72,12 @@ export interface ComponentOptions {
   key?: ComponentKey;
   /** CA bundle (PEM) to trust for `wss://` beyond the system roots (spec §1.1). Default none. */
   ca?: string | Uint8Array;
+  /**
+   * Ask a TS broker for metadata on every message (`Message.id`, `receivedAt`, `from`; TS
+   * extension, README "Message metadata"). Retained values are marked either way. It costs the
+   * broker one copy of each frame it sends this component. Default false.
+   */
+  metadata?: boolean;
   /** pino-shaped logger. Default silent. */
   logger?: Logger;
 }

@@ -8,7 +8,8 @@
 import { mqttFilterMatches } from './translate.js';
 
 /** Where a delivery goes: the concrete topic, the raw payload, QoS and MQTT 5 properties. */
-export type Delivery = (topic: string, payload: Uint8Array, qos: 0 | 1 | 2, properties: DeliveryProperties) => void;
+/** `retain`: the MQTT broker sent a retained value (on subscribing). */
+export type Delivery = (topic: string, payload: Uint8Array, qos: 0 | 1 | 2, properties: DeliveryProperties, retain?: boolean) => void;
 
 /** The MQTT 5 publish properties a component reads. */
 export interface DeliveryProperties {

@@ -11,7 +11,7 @@ import type { PublishOptions } from '../component/publisher.js';
 import type { Component } from '../component/types.js';
 import { parseComponentUrl } from '../component/url.js';
 import {
-  AuthError, ConnectionClosedError, ConnectionError, InvalidTopicError, NotSupportedError, RpcTimeoutError,
+  AuthError, ConnectionClosedError, InvalidOptionError, ConnectionError, InvalidTopicError, NotSupportedError, RpcTimeoutError,
 } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import type {
@@ -20,7 +20,8 @@ import type {
 } from '../types.js';
 import { action$, exposeAction } from '../component/action.js';
 import { Exposer } from './exposer.js';
-import { MqttPublisher } from './mqtt-publisher.js';
+import { MqttPublisher, type PublishExtra } from './mqtt-publisher.js';
+import { CLEAR_PAYLOAD } from './retain-expiry.js';
 import { MqttSession } from './mqtt-session.js';
 import { encodePublish } from './payload.js';
 import { PendingCalls, rpcResult, type RpcPublish } from './rpc.js';
@@ -91,7 +92,10 @@ export class MqttComponentImpl implements Component {
       unsubscribe: (f) => this.session.unsubscribe(f),
     });
     this.publisher = new MqttPublisher(this.session.up$, options.offlineCapacity ?? 10_000,
-      (topic, payload, qos, done) => this.session.publish(topic, payload, { qos }, done), () => this.closed);
+      (topic, payload, qos, done, extra) => this.session.publish(topic, payload, extra === undefined ? { qos } : {
+        qos, retain: extra.retain,
+        ...(extra.messageExpiryInterval === undefined ? {} : { properties: { messageExpiryInterval: extra.messageExpiryInterval } }),
+      }, done), () => this.closed);
     // Always subscribed: the responses to our calls.
     filters.acquire(this.topics.replyTopic, false, (_t, payload, _q, props) => this.calls.onResponse(payload, props));
     this.exposer = new Exposer({
@@ -151,9 +155,14 @@ export class MqttComponentImpl implements Component {
     if (typeof topic !== 'string') return this.contracts.publish$(topic, args, options, more);
     this.checkPublishTopic(topic);
     const qos = options.qos ?? 0; // `slot` has no MQTT form and is ignored
-    if (qos !== 0) return defer(() => this.publisher.acked$(topic, encodePublish(args), qos));
+    // retain → MQTT retain flag (empty args: the empty payload that clears), ttl → MQTT 5 message expiry.
+    const extra = mqttExtra(options);
+    const payload = extra?.retain === true && args.length === 0 ? CLEAR_PAYLOAD : encodePublish(args);
+    if (qos !== 0) return defer(() => this.publisher.acked$(topic, payload, qos, extra));
     return defer(() => {
-      this.publish(topic, ...args);
+      this.checkPublishTopic(topic);
+      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
+      this.publisher.publish(topic, payload, extra);
       return EMPTY;
     });
   }
@@ -289,4 +298,11 @@ export class MqttComponentImpl implements Component {
     this.publisher.end(reason);
     this.streams.end(reason instanceof ConnectionClosedError ? undefined : reason);
   }
+}
+
+/** `retain` / `ttl` of a publish as the MQTT publisher takes them; undefined for neither. @throws InvalidOptionError */
+function mqttExtra({ retain, ttl }: PublishOptions): PublishExtra | undefined {
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) throw new InvalidOptionError('ttl', 'a positive integer of ms');
+  if (retain !== true && ttl === undefined) return undefined;
+  return { retain: retain === true, expires: ttl === undefined ? 0 : Date.now() + ttl };
 }

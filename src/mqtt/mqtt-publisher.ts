@@ -6,12 +6,17 @@
  */
 import { type BehaviorSubject, defer, filter, finalize, Observable, type Subscriber, switchMap, take, throwError, throwIfEmpty } from 'rxjs';
 import { ConnectionClosedError, QueueFullError } from '../errors.js';
+import { toMqtt, type MqttPublishOptions } from './retain-expiry.js';
 
 /** Sends one PUBLISH; `done` runs on the acknowledgement (QoS 1/2) or once written (QoS 0). */
-export type PublishSend = (topic: string, payload: string, qos: 0 | 1 | 2, done?: (err?: Error) => void) => void;
+export type PublishSend = (topic: string, payload: string, qos: 0 | 1 | 2, done?: (err?: Error) => void,
+  extra?: MqttPublishOptions) => void;
+
+/** `retain` and the expiry (ms since the epoch, 0 none) of one publish (retain-expiry.ts). */
+export interface PublishExtra { readonly retain: boolean; readonly expires: number }
 
 export class MqttPublisher {
-  private readonly queue: { topic: string; payload: string }[] = [];
+  private readonly queue: { topic: string; payload: string; extra: PublishExtra | undefined }[] = [];
   /** QoS 1/2 publishes waiting for the connection. */
   private waiting = 0;
   /** QoS 1/2 publishes waiting for their acknowledgement; failed by {@link end}. */
@@ -25,14 +30,22 @@ export class MqttPublisher {
   ) {}
 
   /** QoS 0: send now if up, else hold. @throws QueueFullError past `capacity`. */
-  publish(topic: string, payload: string): void {
-    if (this.up$.value) return this.send(topic, payload, 0);
+  publish(topic: string, payload: string, extra?: PublishExtra): void {
+    if (this.up$.value) return this.sendNow(topic, payload, 0, undefined, extra);
     if (this.queue.length + this.waiting >= this.capacity) throw new QueueFullError(this.capacity, 'offline publish buffer');
-    this.queue.push({ topic, payload });
+    this.queue.push({ topic, payload, extra });
+  }
+
+  /** Send with the MQTT retain flag and message expiry; an expired publish is dropped (done at once). */
+  private sendNow(topic: string, payload: string, qos: 0 | 1 | 2, done?: (err?: Error) => void, extra?: PublishExtra): void {
+    if (extra === undefined) return this.send(topic, payload, qos, done);
+    const mapped = toMqtt(extra.retain, extra.expires, true, Date.now());
+    if (mapped === null) return done?.();
+    this.send(topic, payload, qos, done, mapped);
   }
 
   /** QoS 1/2 as a cold Observable: waits for the connection, completes on the acknowledgement. */
-  acked$(topic: string, payload: string, qos: 1 | 2): Observable<void> {
+  acked$(topic: string, payload: string, qos: 1 | 2, extra?: PublishExtra): Observable<void> {
     return defer(() => {
       if (this.isClosed()) return throwError(() => new ConnectionClosedError('component closed'));
       const offline = !this.up$.value;
@@ -51,7 +64,7 @@ export class MqttPublisher {
         throwIfEmpty(() => new ConnectionClosedError('component closed')),
         switchMap(() => {
           uncount();
-          return this.sendAcked$(topic, payload, qos);
+          return this.sendAcked$(topic, payload, qos, extra);
         }),
         finalize(uncount),
       );
@@ -61,8 +74,8 @@ export class MqttPublisher {
   /** Send what waited, in order (called when the component is up again). */
   flush(): void {
     while (this.queue.length > 0 && this.up$.value) {
-      const { topic, payload } = this.queue.shift()!;
-      this.send(topic, payload, 0);
+      const { topic, payload, extra } = this.queue.shift()!;
+      this.sendNow(topic, payload, 0, undefined, extra);
     }
   }
 
@@ -72,13 +85,13 @@ export class MqttPublisher {
     for (const subscriber of [...this.unacked]) subscriber.error(reason);
   }
 
-  private sendAcked$(topic: string, payload: string, qos: 1 | 2): Observable<void> {
+  private sendAcked$(topic: string, payload: string, qos: 1 | 2, extra?: PublishExtra): Observable<void> {
     return new Observable<void>((subscriber) => {
       this.unacked.add(subscriber);
-      this.send(topic, payload, qos, (err) => {
+      this.sendNow(topic, payload, qos, (err) => {
         if (err) subscriber.error(new ConnectionClosedError(`publish on '${topic}' not acknowledged`, { cause: err }));
         else subscriber.complete();
-      });
+      }, extra);
       return () => { this.unacked.delete(subscriber); };
     });
   }

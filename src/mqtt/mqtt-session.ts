@@ -61,7 +61,7 @@ export class MqttSession {
     this.client.on('message', (topic, payload, packet) => {
       const properties = packet.properties ?? {};
       for (const entry of this.filters.route(topic, properties.subscriptionIdentifier)) {
-        entry.deliver(topic, payload, packet.qos, properties);
+        entry.deliver(topic, payload, packet.qos, properties, packet.retain);
       }
     });
   }

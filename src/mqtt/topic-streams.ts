@@ -50,7 +50,7 @@ export class TopicStreams {
       // No Local: a component never receives its own publishes (Rembus semantics; spec §9 no_local),
       // except on a shared subscription, where No Local is a protocol error (MQTT 5 §3.8.3.1).
       const { entry: f, created } = this.host.filters.acquire(mqttFilter, !mqttFilter.startsWith(SHARE_PREFIX),
-        (topic, payload, qos) => this.deliver(mqttFilter, topic, payload, qos));
+        (topic, payload, qos, _properties, retain) => this.deliver(mqttFilter, topic, payload, qos, retain === true));
       if (created) this.host.subscribe(f);
       return entry.subject;
     }).pipe(
@@ -82,7 +82,7 @@ export class TopicStreams {
     }
   }
 
-  private deliver(mqttFilter: string, topic: string, payload: Uint8Array, qos: QoS): void {
+  private deliver(mqttFilter: string, topic: string, payload: Uint8Array, qos: QoS, retained: boolean): void {
     if (this.host.isReserved(topic)) return; // RPC traffic seen through a broad filter (`#`)
     let args: unknown[] | undefined;
     for (const entry of [...this.byFilter.get(mqttFilter) ?? []]) {
@@ -96,7 +96,8 @@ export class TopicStreams {
           return;
         }
       }
-      entry.subject.next({ topic, args, pattern: entry.pattern, qos });
+      // MQTT's retain flag on a delivery: a retained value sent because the subscription is new.
+      entry.subject.next(retained ? { topic, args, pattern: entry.pattern, qos, retained } : { topic, args, pattern: entry.pattern, qos });
     }
   }
 }

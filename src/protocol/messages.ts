@@ -5,6 +5,7 @@
  * Message ids are unsigned 64-bit integers kept as `bigint` (spec §2.4: never a JS number);
  * on the CBOR wire they are 8-byte little-endian byte strings.
  */
+import type { PubMeta } from './pub-meta.js';
 
 /** An unsigned 64-bit message id. */
 export type MsgId = bigint;
@@ -76,8 +77,11 @@ export const MSG_FROM_NOW = 0;
 export const MSG_FROM_LAST_RECEIVED = Number.POSITIVE_INFINITY;
 
 export interface IdentityMsg { type: 'identity'; id: MsgId; cid: string; meta?: Record<string, unknown> }
-/** `flags` is the high nibble of the type byte; `id` is present iff flags ≠ 0. */
-export interface PubMsg { type: 'pub'; flags: number; id?: MsgId; topic: string; args: unknown[] }
+/**
+ * `flags` is the high nibble of the type byte; `id` is present iff flags ≠ 0. `meta`: the TS
+ * extension's trailing map (src/protocol/pub-meta.ts), only between peers that negotiated it.
+ */
+export interface PubMsg { type: 'pub'; flags: number; id?: MsgId; topic: string; args: unknown[]; meta?: PubMeta }
 /** `stream`: the caller accepts a stream of answers (flag 0x20, TS extension). */
 export interface RpcMsg {
   type: 'rpc'; id: MsgId; topic: string; target: string | null; args: unknown[]; stream?: boolean;

@@ -3,6 +3,7 @@
  * bounded by the broker's retention and by its own size limits.
  */
 import { MessageRing } from './message-ring.js';
+import { applyRetained } from './retained-rows.js';
 import { applyTwinDelta } from './twin-delta.js';
 import type { LogQuery, Store, StoreBatch, StoredMessage, TwinRecord } from './types.js';
 
@@ -23,6 +24,8 @@ class MemoryStore implements Store {
   readonly appendBatch = 512;
   private readonly log: MessageRing;
   private readonly twins = new Map<string, TwinRecord>();
+  /** topic → its retained row (bounded by the broker's retained limits). */
+  private readonly retained = new Map<string, StoredMessage>();
 
   constructor({ maxMessages = 1_000_000, maxBytes = 64 * 1024 * 1024 }: MemoryStoreOptions) {
     this.log = new MessageRing({ maxMessages, maxBytes });
@@ -30,11 +33,17 @@ class MemoryStore implements Store {
 
   async commit({ messages, twins }: StoreBatch): Promise<void> {
     for (const m of messages) this.log.append(m);
+    applyRetained(this.retained, messages);
     for (const delta of twins) this.twins.set(delta.name, applyTwinDelta(this.twins.get(delta.name), delta));
   }
 
   async appendMessages(batch: readonly StoredMessage[]): Promise<void> {
     for (const m of batch) this.log.append(m);
+    applyRetained(this.retained, batch);
+  }
+
+  async loadRetained(): Promise<StoredMessage[]> {
+    return [...this.retained.values()];
   }
 
   async readMessages(query: LogQuery): Promise<StoredMessage[]> {

@@ -16,6 +16,7 @@ const SEGMENT_ENTRIES = 4096;
 const ARENA_BYTES = 512 * 1024;
 const HAS_UID = 0x100;
 const HAS_SLOT = 0x200;
+const HAS_EXPIRES = 0x400;
 
 class Segment {
   count = 0;
@@ -24,7 +25,9 @@ class Segment {
   readonly recv = new BigUint64Array(SEGMENT_ENTRIES);
   readonly uid = new BigUint64Array(SEGMENT_ENTRIES);
   readonly slot = new Uint32Array(SEGMENT_ENTRIES);
-  /** qos byte | HAS_UID | HAS_SLOT. */
+  /** Expiry (TS `ttl`), ns; read only with HAS_EXPIRES. */
+  readonly expires = new BigUint64Array(SEGMENT_ENTRIES);
+  /** qos byte | HAS_UID | HAS_SLOT | HAS_EXPIRES. */
   readonly flags = new Uint16Array(SEGMENT_ENTRIES);
   /** Start of each entry's bytes in `arena`; entry i ends where i + 1 starts. */
   readonly offset = new Uint32Array(SEGMENT_ENTRIES + 1);
@@ -58,7 +61,10 @@ class Segment {
     this.recv[i] = m.recv;
     this.uid[i] = m.uid ?? 0n;
     this.slot[i] = m.slot ?? 0;
-    this.flags[i] = (m.qos & 0xff) | (m.uid === null ? 0 : HAS_UID) | (m.slot === null ? 0 : HAS_SLOT);
+    const expires = m.expires ?? null;
+    if (expires !== null) this.expires[i] = expires;
+    this.flags[i] = (m.qos & 0xff) | (m.uid === null ? 0 : HAS_UID) | (m.slot === null ? 0 : HAS_SLOT)
+      | (expires === null ? 0 : HAS_EXPIRES);
     this.topicBytes[i] = topicBytes;
     this.offset[i + 1] = at + size;
     this.count++;
@@ -81,7 +87,7 @@ class Segment {
     const end = this.offset[i + 1]!;
     const topicEnd = at + this.topicBytes[i]!;
     const flags = this.flags[i]!;
-    return {
+    const row = {
       recv: this.recv[i]!,
       slot: (flags & HAS_SLOT) === 0 ? null : this.slot[i]!,
       qos: flags & 0xff,
@@ -90,6 +96,7 @@ class Segment {
       // A copy: a reader keeping it must not pin the arena.
       data: new Uint8Array(this.arena.subarray(topicEnd, end)),
     };
+    return (flags & HAS_EXPIRES) === 0 ? row : { ...row, expires: this.expires[i]! };
   }
 }
 

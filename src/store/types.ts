@@ -17,6 +17,15 @@ export interface StoredMessage {
   readonly topic: string;
   /** CBOR encoding of the args array (the PY form; DataFrames stay tag 80). */
   readonly data: Uint8Array;
+  /** When it expires (a TS publish `ttl`), ns since the epoch; absent or null: never. Never replayed after. */
+  readonly expires?: bigint | null;
+  /**
+   * Published with `retain` (TS): besides the log row, the store keeps it as its topic's
+   * retained value, in the same commit; empty args (`data` = `[]`) clear that value instead.
+   */
+  readonly retain?: boolean;
+  /** The publisher's name, kept with retained values (tenants, metadata); absent for the broker's own and anonymous ones. */
+  readonly origin?: string;
 }
 
 /** What the broker remembers of a named component between its connections. */
@@ -93,6 +102,12 @@ export interface Store {
   saveMarks(marks: ReadonlyMap<string, bigint>): Promise<void>;
   loadTwins(): Promise<TwinRecord[]>;
   deleteTwin(name: string): Promise<void>;
+  /**
+   * The retained values (rows committed with `retain`, latest per topic, cleared by an empty
+   * one), in no particular order; they are never pruned with the log. A backend without it
+   * keeps none: the broker then holds retained values in memory only (lost on restart).
+   */
+  loadRetained?(): Promise<StoredMessage[]>;
   /** Release every resource. Idempotent. */
   close(): Promise<void>;
 }

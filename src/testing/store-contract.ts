@@ -20,6 +20,15 @@ const plain = (twins: readonly TwinRecord[]) => twins
     exposed: [...t.exposed].sort() }))
   .sort((a, b) => a.name.localeCompare(b.name));
 
+/** Options of {@link storeContract}. */
+export interface StoreContractOptions {
+  /**
+   * The backend keeps TS publish options (`StoredMessage.expires`, `retain`, `origin`) and
+   * implements `loadRetained`: check them too. Default false (a PY-schema store such as DuckDB's).
+   */
+  readonly publishOptions?: boolean;
+}
+
 /**
  * Register a vitest `describe` block that checks a Store backend against the contract of
  * `Store` (spec §4.7): log windows, pruning, exact bytes and uint64 values, twin records,
@@ -35,7 +44,7 @@ const plain = (twins: readonly TwinRecord[]) => twins
  * @param makeStore Returns a new, empty store each time it is called.
  * @see memoryStore, openDuckDbStore
  */
-export function storeContract(name: string, makeStore: () => Promise<Store>): void {
+export function storeContract(name: string, makeStore: () => Promise<Store>, { publishOptions = false }: StoreContractOptions = {}): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     beforeEach(async () => { store = await makeStore(); });
@@ -180,6 +189,31 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       expect((await store.readMessages({ after: 0n, upTo: MAX_U64, limit: 1 }))[0]?.recv).toBe(5_000n);
       expect(await store.lastRecv()).toBe(10_000n);
     });
+
+    if (publishOptions) {
+      it('round-trips a row\'s expiry', async () => {
+        const rows = [msg(1n, { expires: MAX_U64 - 1n, retain: true, origin: 'pub.tenant' }), msg(2n, { expires: 5n }), msg(3n)];
+        await store.commit({ messages: rows, twins: [] });
+        const back = await store.readMessages({ after: 0n, upTo: MAX_U64, limit: 10 });
+        expect(back.map((m) => m.expires ?? null)).toEqual([MAX_U64 - 1n, 5n, null]);
+      });
+
+      it('keeps the latest retained row per topic, cleared by empty args, apart from the log and its pruning', async () => {
+        const empty = Uint8Array.of(0x80);
+        await store.commit({ messages: [
+          msg(1n, { topic: 'a', retain: true, data: Uint8Array.of(0x81, 0x01), origin: 'pub.tenant', expires: 7n }),
+          msg(2n, { topic: 'b', retain: true, data: Uint8Array.of(0x81, 0x02), origin: 'p' }),
+          msg(3n, { topic: 'a', data: Uint8Array.of(0x81, 0x09) }), // not retained: a keeps 1
+          msg(4n, { topic: 'c', retain: true, data: Uint8Array.of(0x81, 0x03) }),
+        ], twins: [] });
+        await store.appendMessages([msg(5n, { topic: 'c', retain: true, data: empty }), msg(6n, { topic: 'b', retain: true, data: Uint8Array.of(0x81, 0x04) })]);
+        expect(await store.pruneMessages(100n)).toBe(6);
+        const kept = (await store.loadRetained!()).sort((x, y) => x.topic.localeCompare(y.topic));
+        expect(kept.map((m) => [m.topic, m.recv, [...m.data]])).toEqual([['a', 1n, [0x81, 0x01]], ['b', 6n, [0x81, 0x04]]]);
+        expect([kept[0]!.origin, kept[0]!.expires]).toEqual(['pub.tenant', 7n]);
+        expect(kept[1]!.origin).toBeUndefined();
+      });
+    }
 
     it('closes idempotently', async () => {
       await store.close();

@@ -25,11 +25,12 @@ const msg = (recv: bigint, extra: Partial<StoredMessage> = {}): StoredMessage =>
 });
 const all = { after: 0n, upTo: MAX_U64, limit: 1_000_000 };
 
-storeContract('memoryStore', async () => memoryStore());
+storeContract('memoryStore', async () => memoryStore(), { publishOptions: true });
 storeContract('openDuckDbStore (file)', () => openDuckDbStore({ path: freshPath() }));
 storeContract("openDuckDbStore (':memory:')", () => openDuckDbStore({ path: ':memory:' }));
-storeContract('openLmdbStore', () => openLmdbStore({ path: freshPath().replace(/duckdb$/, 'lmdb') }));
-storeContract("openLmdbStore (fsync: 'always')", () => openLmdbStore({ path: freshPath().replace(/duckdb$/, 'lmdb'), fsync: 'always' }));
+storeContract('openLmdbStore', () => openLmdbStore({ path: freshPath().replace(/duckdb$/, 'lmdb') }), { publishOptions: true });
+storeContract("openLmdbStore (fsync: 'always')", () => openLmdbStore({ path: freshPath().replace(/duckdb$/, 'lmdb'), fsync: 'always' }),
+  { publishOptions: true });
 
 /** Spawn a node process (no npx wrapper, so SIGKILL hits the process that holds the file). */
 function runChild(script: string, dbPath: string): Promise<{ out: string; signal: NodeJS.Signals | null }> {

@@ -14,6 +14,7 @@ import { importOptional } from '../../internal/optional.js';
 import { silentLogger } from '../../internal/logger.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { LogQuery, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
+import { clearsRetained } from '../retained-rows.js';
 import { decodeRecord, encodeRecord, recvKey, type LogRecord } from './log-record.js';
 import { twinKey, twinPrefix, parseTwinKey } from './twin-keys.js';
 
@@ -47,7 +48,8 @@ class LmdbStoreImpl implements Store {
   private seq = Date.now() * 1000;
 
   constructor(private readonly root: RootDatabase, private readonly log: Database<Uint8Array, Buffer>,
-    private readonly twins: Database<unknown, Buffer>, private readonly syncTimer: ReturnType<typeof setInterval> | undefined,
+    private readonly twins: Database<unknown, Buffer>, private readonly retained: Database<Uint8Array, string>,
+    private readonly syncTimer: ReturnType<typeof setInterval> | undefined,
     private readonly logger: Logger) {}
 
   commit({ messages, twins }: StoreBatch): Promise<void> {
@@ -55,6 +57,12 @@ class LmdbStoreImpl implements Store {
       for (let at = 0; at < messages.length; at += RECORD_ROWS) {
         const rows = messages.slice(at, at + RECORD_ROWS);
         this.log.putSync(recvKey(rows[0]!.recv), encodeRecord(rows));
+      }
+      // Retained values: one key per topic, in the same transaction as their log rows.
+      for (const m of messages) {
+        if (m.retain !== true) continue;
+        if (clearsRetained(m)) this.retained.removeSync(m.topic);
+        else this.retained.putSync(m.topic, encodeRecord([m]));
       }
       for (const delta of twins) this.applyDelta(delta);
     });
@@ -80,6 +88,10 @@ class LmdbStoreImpl implements Store {
       }
     }
     return out;
+  }
+
+  loadRetained(): Promise<StoredMessage[]> {
+    return this.serial(() => [...this.retained.getRange({})].flatMap(({ value }) => decodeRecord(value).rows));
   }
 
   lastRecv(): Promise<bigint> {
@@ -244,13 +256,14 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
   });
   const log = root.openDB<Uint8Array, Buffer>({ name: 'log', keyEncoding: 'binary', encoding: 'binary' });
   const twins = root.openDB<unknown, Buffer>({ name: 'twins', keyEncoding: 'binary' });
+  const retained = root.openDB<Uint8Array, string>({ name: 'retained', encoding: 'binary' });
   let timer: ReturnType<typeof setInterval> | undefined;
   if (fsync === 'interval') {
     const sync = (root as unknown as { sync(cb: (err?: unknown) => void): void }).sync.bind(root);
     timer = setInterval(() => sync(() => undefined), options.fsyncInterval ?? 1_000);
     timer.unref();
   }
-  return new LmdbStoreImpl(root, log, twins, timer, options.logger ?? silentLogger);
+  return new LmdbStoreImpl(root, log, twins, retained, timer, options.logger ?? silentLogger);
 }
 
 async function loadLmdb(): Promise<typeof import('lmdb')> {

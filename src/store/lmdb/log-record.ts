@@ -4,8 +4,11 @@
  * the same rows cost more than the LMDB commit itself on the broker's main thread):
  *
  *   u8 version (1) · u32 count · u64 last recv · count × message
- *   message: u64 recv · u8 qos · u8 has (1 uid, 2 slot) · u64 uid · u32 slot · u32 topic bytes ·
- *            topic (UTF-8) · u32 data bytes · data
+ *   message: u64 recv · u8 qos · u8 has (1 uid, 2 slot, 4 expires, 8 retain, 16 origin) · u64 uid ·
+ *            u32 slot · u32 topic bytes · topic (UTF-8) · u32 data bytes · data ·
+ *            [u64 expires if has & 4] · [u32 origin bytes · origin (UTF-8) if has & 16]
+ *
+ * (Bits 4–16 are TS publish options: records without them read as before.)
  *
  * All integers little-endian.
  */
@@ -40,6 +43,8 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
     if (t === undefined) topics.set(m.topic, t = Buffer.from(m.topic, 'utf8'));
     topicBytes[i] = t;
     size += FIXED + t.byteLength + m.data.byteLength;
+    if (m.expires != null) size += 8;
+    if (m.origin !== undefined) size += 4 + Buffer.byteLength(m.origin, 'utf8');
   }
   const out = Buffer.allocUnsafe(size);
   out.writeUInt8(VERSION, 0);
@@ -50,7 +55,8 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
     const m = rows[i]!;
     out.writeBigUInt64LE(m.recv, at);
     out[at + 8] = m.qos;
-    out[at + 9] = (m.uid === null ? 0 : 1) | (m.slot === null ? 0 : 2);
+    out[at + 9] = (m.uid === null ? 0 : 1) | (m.slot === null ? 0 : 2) | (m.expires == null ? 0 : 4)
+      | (m.retain === true ? 8 : 0) | (m.origin === undefined ? 0 : 16);
     out.writeBigUInt64LE(m.uid ?? 0n, at + 10);
     out.writeUInt32LE(m.slot ?? 0, at + 18);
     const t = topicBytes[i]!;
@@ -62,6 +68,15 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
     at += 4;
     out.set(m.data, at);
     at += m.data.byteLength;
+    if (m.expires != null) {
+      out.writeBigUInt64LE(m.expires, at);
+      at += 8;
+    }
+    if (m.origin !== undefined) {
+      const n = out.write(m.origin, at + 4, 'utf8');
+      out.writeUInt32LE(n, at);
+      at += 4 + n;
+    }
   }
   return out;
 }
@@ -88,7 +103,19 @@ export function decodeRecord(bytes: Uint8Array): LogRecord {
     // A copy: the record's bytes belong to LMDB's read buffer.
     const data = new Uint8Array(buf.subarray(at, at + dataLength));
     at += dataLength;
-    rows[i] = { recv, slot, qos, uid, topic, data };
+    let row: StoredMessage = { recv, slot, qos, uid, topic, data };
+    if ((has & 0x1c) !== 0) {
+      let expires: bigint | null = null;
+      if (has & 4) { expires = buf.readBigUInt64LE(at); at += 8; }
+      let origin: string | undefined;
+      if (has & 16) {
+        const n = buf.readUInt32LE(at);
+        origin = buf.toString('utf8', at + 4, at + 4 + n);
+        at += 4 + n;
+      }
+      row = { ...row, expires, ...(has & 8 ? { retain: true } : {}), ...(origin === undefined ? {} : { origin }) };
+    }
+    rows[i] = row;
   }
   return { first: rows[0]?.recv ?? 0n, last, rows };
 }

@@ -86,7 +86,7 @@ describe('tcp transport', () => {
   });
 
   it('drops a tcp subscriber that reads nothing (flow control) and lets a tcp publisher go on', async () => {
-    const b = await scope.broker({ tcp: { port: 0 }, flowControl: { highWater: 256 * 1024, stallTimeout: 300, maxPause: 60_000 } });
+    const b = await scope.broker({ tcp: { port: 0 }, flowControl: { highWater: 256 * 1024, stallTimeout: 2_000, maxPause: 60_000 } });
     const stuck = await rawPeer(b.tcpUrl!);
     stuck.socket.write(encodeFrame(hex(`84 03 48 01 00 00 00 00 00 00 00 ${textHex('bulk')} a1 63 63 6d 64 69 73 75 62 73 63 72 69 62 65`)));
     await waitFor(() => stuck.frames.length === 1, { what: 'the subscribe to be acknowledged' });
@@ -94,14 +94,14 @@ describe('tcp transport', () => {
     const pub = scope.track(await connect(`${b.tcpUrl!}/bulk_pub`));
     const other = scope.track(await connect(`${b.tcpUrl!}/bulk_sub`));
     const count = 30_000;
-    const got = collect(other.subscribe$('bulk'), count, { timeout: 30_000 });
+    const got = collect(other.subscribe$('bulk'), count, { timeout: 60_000 });
     await roundTrip(other);
     for (let i = 0; i < count; i++) pub.publish('bulk', i, 'x'.repeat(1000));
     await waitFor(() => b.stats().connections === 2, { timeout: 20_000, what: 'the stuck subscriber to be dropped' });
     stuck.socket.resume();
     await stuck.closed;
     expect((await got.done).map((m) => m.args[0])).toEqual([...Array(count).keys()]);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses a connection when nothing listens, with ConnectionError', async () => {
     const b = await scope.broker({ tcp: { port: 0 } });

@@ -30,7 +30,7 @@ import type { StoredMessage } from '../src/store/types.js';
 import { encodeCbor, encodeValue } from '../src/codec/cbor.js';
 import { decodeLazyPub } from '../src/codec/lazy-pub.js';
 import { publishedOf } from '../src/broker/published.js';
-import { num, parseArgs, schemaFrame, schemaTelemetry, schemaTopic, str, TELEMETRY_SCHEMA } from './common.js';
+import { mainThreadCpuUs, num, parseArgs, schemaFrame, schemaTelemetry, schemaTopic, str, TELEMETRY_SCHEMA } from './common.js';
 
 const args = parseArgs();
 const N = num(args, 'rows', 200_000);
@@ -44,22 +44,25 @@ function published(i: number): Published {
   return { topic: schemaTopic(i), args: [schemaTelemetry(i)], flags: 0, recv: 1_700_000_000_000_000_000n + BigInt(i), origin: 'pub' };
 }
 
-interface Sample { wall: number; cpu: number }
+interface Sample { wall: number; cpu: number; main: number | undefined }
 
-/** Wall ms and process CPU ms (every thread) of `work`. */
+/** Wall ms, process CPU ms (every thread) and main-thread CPU ms (Linux, 10 ms ticks) of `work`. */
 async function measure(work: () => Promise<void> | void): Promise<Sample> {
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuUs();
   const t0 = performance.now();
   await work();
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  return { wall, cpu: (c.user + c.system) / 1000 };
+  const m1 = mainThreadCpuUs();
+  return { wall, cpu: (c.user + c.system) / 1000, main: m0 === undefined || m1 === undefined ? undefined : (m1 - m0) / 1000 };
 }
 
 function line(step: string, rows: number, s: Sample, extra = ''): void {
   const rate = Math.round((rows * 1000) / s.wall).toLocaleString('en');
   process.stdout.write(`${step.padEnd(8)} ${rate.padStart(10)} rows/s wall  ${(s.wall * 1000 / rows).toFixed(2).padStart(6)} µs/row wall  `
-    + `${(s.cpu * 1000 / rows).toFixed(2).padStart(6)} µs/row cpu${extra}\n`);
+    + `${(s.cpu * 1000 / rows).toFixed(2).padStart(6)} µs/row cpu  `
+    + `${s.main === undefined ? '' : `${(s.main * 1000 / rows).toFixed(2).padStart(6)} µs/row main-thread cpu`}${extra}\n`);
 }
 
 const msgs = Array.from({ length: N }, (_, i) => published(i));

@@ -8,6 +8,9 @@
  *
  * - `map`: matchTable + mapPublish of N object publishes into column batches of 5,000 rows (no database).
  * - `schema`: TableWriter.write of those batches (one transaction each).
+ * - `txn`: the same rows written in transactions of 1,000 … 200,000 rows (what the stage's
+ *   `batchSize` and group commit choose): the fixed cost of a transaction, on the main thread
+ *   and in DuckDB's threads.
  * - `log`: store.appendMessages of N message-log rows in batches of 90,000 (one per second at the W1 rate).
  * - `stage`: the whole schema stage (attachSchema) fed N publishes through a Subject, until flushed.
  * - `frame`: the stage fed N rows as DataFrame publishes of `--frame 1000` rows each (tag 80).
@@ -97,6 +100,25 @@ try {
           }
         });
         line('schema', N, w, `  (write ${(main * 1000 / N).toFixed(2)} µs/row of it)`);
+        await db.close();
+      }
+    }
+    if (STEPS.includes('txn')) {
+      const table = schema.tables[0]!;
+      for (const size of [1_000, 5_000, 20_000, 100_000, 200_000]) {
+        const batches: ColumnBatch[] = [];
+        for (let i = 0; i < msgs.length; i++) {
+          const m = msgs[i]!;
+          const match = matchTable(schema, m.topic)!;
+          if (i % size === 0) batches.push(new ColumnBatch(match.table, size, size));
+          mapPublish(match.table, m, batches.at(-1)!, match.vars);
+        }
+        const db = await openDatabase(join(dir, `txn-${r}-${size}.duckdb`));
+        const writer = new TableWriter(table, await db.write((c) => ensureTable(c, table, 0)));
+        const w = await measure(async () => {
+          for (const batch of batches) await db.transaction((c) => writer.write(c, [batch]));
+        });
+        line(`txn ${size}`, N, w);
         await db.close();
       }
     }

@@ -11,6 +11,8 @@
  * - `txn`: the same rows written in transactions of 1,000 … 200,000 rows (what the stage's
  *   `batchSize` and group commit choose): the fixed cost of a transaction, on the main thread
  *   and in DuckDB's threads.
+ * - `record`: encodeRecord of N message-log rows in LMDB records of 4,096 (the durable broker's
+ *   log, packed on the main thread).
  * - `log`: store.appendMessages of N message-log rows in batches of 90,000 (one per second at the W1 rate).
  * - `stage`: the whole schema stage (attachSchema) fed N publishes through a Subject, until flushed.
  * - `frame`: the stage fed N rows as DataFrame publishes of `--frame 1000` rows each (tag 80).
@@ -29,6 +31,8 @@ import { dataFrameToTag } from '../src/dataframe/index.js';
 import { attachSchema, ColumnBatch, ensureTable, mapPublish, matchTable, parseSchema, TableWriter, type Published } from '../src/schema/index.js';
 import { openDuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { openDatabase } from '../src/store/duckdb/database.js';
+import { encodeRecord } from '../src/store/lmdb/log-record.js';
+import { RECORD_ROWS } from '../src/store/lmdb/lmdb-store.js';
 import type { StoredMessage } from '../src/store/types.js';
 import { encodeCbor, encodeValue } from '../src/codec/cbor.js';
 import { decodeLazyPub } from '../src/codec/lazy-pub.js';
@@ -121,6 +125,13 @@ try {
         line(`txn ${size}`, N, w);
         await db.close();
       }
+    }
+    if (STEPS.includes('record')) {
+      const log: StoredMessage[] = msgs.map((m) => ({ recv: m.recv, slot: null, qos: 0, uid: null, topic: m.topic, data: encodeValue(m.args) }));
+      const s = await measure(() => {
+        for (let i = 0; i < log.length; i += RECORD_ROWS) encodeRecord(log.slice(i, i + RECORD_ROWS));
+      });
+      line('record', N, s);
     }
     if (STEPS.includes('log')) {
       const store = await openDuckDbStore({ path: join(dir, `log-${r}.duckdb`) });

@@ -4,7 +4,7 @@
  * real DuckDB file. It separates main-thread time (what delays routing) from process CPU
  * (all threads, DuckDB's included), which matters as much on a 2-core box.
  *
- * Usage: `npx tsx bench/storage-micro.ts [--rows 200000] [--step map,schema,log,stage,frame] [--repeat 3] [--batch 5000]`
+ * Usage: `npx tsx bench/storage-micro.ts [--rows 200000] [--step map,schema,log,stage,frame] [--repeat 3] [--batch 20000 (the stage's default)]`
  *
  * - `map`: matchTable + mapPublish of N object publishes into column batches of 5,000 rows (no database).
  * - `schema`: TableWriter.write of those batches (one transaction each).
@@ -28,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import pl from 'nodejs-polars';
 import { Subject } from 'rxjs';
 import { dataFrameToTag } from '../src/dataframe/index.js';
-import { attachSchema, ColumnBatch, ensureTable, mapPublish, matchTable, parseSchema, TableWriter, type Published } from '../src/schema/index.js';
+import { attachSchema, ColumnBatch, DEFAULT_BATCH_SIZE, ensureTable, mapPublish, matchTable, parseSchema, TableWriter, type Published } from '../src/schema/index.js';
 import { openDuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { openDatabase } from '../src/store/duckdb/database.js';
 import { encodeRecord } from '../src/store/lmdb/log-record.js';
@@ -43,7 +43,7 @@ const args = parseArgs();
 const N = num(args, 'rows', 200_000);
 const REPEAT = num(args, 'repeat', 3);
 const FRAME = num(args, 'frame', 1_000);
-const BATCH = num(args, 'batch', 5_000);
+const BATCH = num(args, 'batch', DEFAULT_BATCH_SIZE);
 const STEPS = str(args, 'step', 'map,schema,log,stage,frame,wire').split(',');
 const schema = parseSchema(TELEMETRY_SCHEMA);
 

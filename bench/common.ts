@@ -7,6 +7,7 @@
  * - parent → child: `{ type: 'go' }` (start measuring), `{ type: 'stop' }` (time limit reached:
  *   report what you have), `{ type: 'exit' }` (exit cleanly, so `--cpu-prof` is written)
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** Parsed `--key value` pairs of a role's argv. */
@@ -326,4 +327,18 @@ export function awaitedPublisher(args: Args, publish: (i: number) => Promise<unk
     stop: () => { stopped = true; },
   });
   tell({ type: 'ready' });
+}
+
+/**
+ * CPU time of this process's main thread, µs (Linux `/proc/self/task/<pid>/stat` utime + stime,
+ * in clock ticks of 10 ms); undefined where /proc is not there. Node 20 has no per-thread CPU call.
+ */
+export function mainThreadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000; // fields 14 and 15 of stat(5)
+  } catch {
+    return undefined;
+  }
 }

@@ -21,11 +21,10 @@
  *   while none was cut), `behindAt` (when a link was first behind, past `highWater`) and
  *   `cutBuffered` (the bytes the broker held for the link it cut, from its warn line).
  */
-import { readFileSync } from 'node:fs';
 import { take } from 'rxjs';
 import { broker } from '../src/broker/index.js';
 import type { Logger } from '../src/index.js';
-import { die, now, num, onParent, parseArgs, str, tell, TELEMETRY_SCHEMA } from './common.js';
+import { die, mainThreadCpuUs, now, num, onParent, parseArgs, str, tell, TELEMETRY_SCHEMA } from './common.js';
 
 const args = parseArgs();
 
@@ -109,16 +108,3 @@ try {
   die(err);
 }
 
-/**
- * CPU time of this process's main thread, µs (Linux `/proc/self/task/<pid>/stat` utime + stime,
- * in clock ticks of 10 ms); undefined where /proc is not there. Node 20 has no per-thread CPU call.
- */
-function mainThreadCpuUs(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000; // fields 14 and 15 of stat(5)
-  } catch {
-    return undefined;
-  }
-}

@@ -98,7 +98,7 @@ export interface BrokerOptions {
    */
   schema?: string | object;
   /**
-   * How the schema stage batches and bounds its writes: `batchSize` rows (5,000) or
+   * How the schema stage batches and bounds its writes: `batchSize` rows (20,000) or
    * `flushInterval` ms (200) per batch; at most `maxPendingBytes` (128 MiB, estimated) of rows
    * waiting for DuckDB, past which `overflow` (`'dropOldest'` | `'dropNewest'`, default
    * `'dropOldest'`) drops rows, every one counted in `stats().schema.dropped`.

@@ -9,7 +9,9 @@ import {
   DuckDBBlobValue, DuckDBDateValue, DuckDBTimestampMillisecondsValue, DuckDBTimestampNanosecondsValue,
   DuckDBTimestampSecondsValue, DuckDBTimestampTZValue, DuckDBTimestampValue,
 } from '@duckdb/node-api';
+import { DuckDBTypeId } from '@duckdb/node-api';
 import type { DuckDBValue, DuckDBVector } from '@duckdb/node-api';
+import { RAW_8_BYTES, type RawVector } from '../store/duckdb/append-columns.js';
 import type { EpochNs } from '../dataframe/columns.js';
 import type { ColumnType } from './column-types.js';
 import type { Row, TableDef } from './types.js';
@@ -53,6 +55,8 @@ const nsOf = (v: unknown): bigint => (v as EpochNs).ns;
 /** The DuckDB value a vector of `type` takes for a canonical JS value (see `coerce`). */
 type ToVector = (value: unknown) => DuckDBValue;
 const AS_IS: ToVector = (v) => v as DuckDBValue;
+/** VARCHAR cells: strings, as they are. */
+const AS_TEXT: ToVector = (v) => v as DuckDBValue;
 const TO_VECTOR: Partial<Record<ColumnType, ToVector>> = {
   BLOB: (v) => new DuckDBBlobValue(v as Uint8Array),
   DATE: (v) => new DuckDBDateValue(Number(per(nsOf(v), 86_400_000_000_000n))),
@@ -70,7 +74,8 @@ interface Column {
   set(row: number, value: unknown): number;
   get(row: number): unknown;
   grow(capacity: number): void;
-  fill(vector: DuckDBVector, from: number, count: number): void;
+  /** Write rows `from …` into the chunk: through `raw` when the layouts agree (returns true), else `vector`. */
+  fill(vector: DuckDBVector, from: number, count: number, raw?: RawVector): boolean;
 }
 
 type Cells = Float64Array | BigInt64Array | BigUint64Array;
@@ -83,7 +88,14 @@ type Cells = Float64Array | BigInt64Array | BigUint64Array;
 class TypedColumn<T extends number | bigint> implements Column {
   private data: Cells;
   private nulls: Uint8Array | undefined;
-  constructor(private readonly make: (capacity: number) => Cells, capacity: number) { this.data = make(capacity); }
+  /**
+   * @param make Allocates the cells.
+   * @param width The vector type whose items have the cells' layout (DOUBLE for a Float64Array,
+   * BIGINT, UBIGINT), so a chunk of that type takes them as they are.
+   */
+  constructor(private readonly make: (capacity: number) => Cells, capacity: number, private readonly width: DuckDBTypeId) {
+    this.data = make(capacity);
+  }
   set(row: number, value: unknown): number {
     if (value === null) (this.nulls ??= new Uint8Array(this.data.length))[row] = 1;
     else {
@@ -99,11 +111,18 @@ class TypedColumn<T extends number | bigint> implements Column {
     this.data = data;
     if (this.nulls !== undefined) { const nulls = new Uint8Array(capacity); nulls.set(this.nulls); this.nulls = nulls; }
   }
-  fill(vector: DuckDBVector, from: number, count: number): void {
+  fill(vector: DuckDBVector, from: number, count: number, raw?: RawVector): boolean {
     const { data, nulls } = this;
+    // Doubles and 64-bit integers are held as the vector holds them: one copy per chunk.
+    if (raw !== undefined && RAW_8_BYTES.has(raw.type.typeId) && this.width === raw.type.typeId) {
+      raw.copy(data.buffer, data.byteOffset + from * 8, count * 8);
+      if (nulls !== undefined) raw.nulls(count, (i) => nulls[from + i] === 1);
+      return true;
+    }
     const v = vector as DuckDBVector<T>;
     if (nulls === undefined) for (let i = 0; i < count; i++) v.setItem(i, data[from + i] as T);
     else for (let i = 0; i < count; i++) v.setItem(i, nulls[from + i] === 1 ? null : data[from + i] as T);
+    return false;
   }
 }
 
@@ -117,20 +136,27 @@ class ValueColumn implements Column {
   }
   get(row: number): unknown { return this.data[row]; }
   grow(): void { /* a plain array grows by itself */ }
-  fill(vector: DuckDBVector, from: number, count: number): void {
+  fill(vector: DuckDBVector, from: number, count: number, raw?: RawVector): boolean {
     const { data, toVector } = this;
+    // Text (coerced values are strings) goes into the VARCHAR slots directly (see RawVector.strings).
+    if (raw !== undefined && toVector === AS_TEXT && raw.type.typeId === DuckDBTypeId.VARCHAR) {
+      raw.strings(count, (i) => (data[from + i] ?? null) as string | null);
+      return true;
+    }
     const v = vector as DuckDBVector<DuckDBValue>;
     for (let i = 0; i < count; i++) {
       const value = data[from + i];
       v.setItem(i, value === null || value === undefined ? null : toVector(value));
     }
+    return false;
   }
 }
 
 function column(type: ColumnType, capacity: number): Column {
-  if (NUMBER_TYPES.has(type)) return new TypedColumn<number>((n) => new Float64Array(n), capacity);
-  if (type === 'BIGINT') return new TypedColumn<bigint>((n) => new BigInt64Array(n), capacity);
-  if (type === 'UBIGINT') return new TypedColumn<bigint>((n) => new BigUint64Array(n), capacity);
+  if (NUMBER_TYPES.has(type)) return new TypedColumn<number>((n) => new Float64Array(n), capacity, DuckDBTypeId.DOUBLE);
+  if (type === 'BIGINT') return new TypedColumn<bigint>((n) => new BigInt64Array(n), capacity, DuckDBTypeId.BIGINT);
+  if (type === 'UBIGINT') return new TypedColumn<bigint>((n) => new BigUint64Array(n), capacity, DuckDBTypeId.UBIGINT);
+  if (type === 'VARCHAR') return new ValueColumn(AS_TEXT);
   return new ValueColumn(TO_VECTOR[type] ?? AS_IS);
 }
 
@@ -218,7 +244,7 @@ export class ColumnBatch implements RowTarget {
    * Write rows `from … from + count - 1` of layout column `columnIndex` into a DuckDB vector of
    * that column's type, at positions `0 … count - 1` (see `appendColumns`).
    */
-  fill(columnIndex: number, vector: DuckDBVector, from: number, count: number): void {
-    this.columns[columnIndex]!.fill(vector, from, count);
+  fill(columnIndex: number, vector: DuckDBVector, from: number, count: number, raw?: RawVector): boolean {
+    return this.columns[columnIndex]!.fill(vector, from, count, raw);
   }
 }

@@ -22,7 +22,7 @@ export { createTableSql, ensureTable, isStaged } from './ddl.js';
 export type { DbColumn, TableCatalog } from './ddl.js';
 export { TableWriter } from './writer.js';
 export type { MergeOptions } from './writer.js';
-export { attachSchema, DEFAULT_MAX_PENDING_BYTES } from './stage.js';
+export { attachSchema, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PENDING_BYTES } from './stage.js';
 export { COLUMN_TYPES, columnType, parseInstant } from './column-types.js';
 export type { ColumnType } from './column-types.js';
 export { SchemaError, TableRpcError, WhereClauseError } from './errors.js';

@@ -32,12 +32,23 @@ const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
  */
 export const DEFAULT_MAX_PENDING_BYTES = 128 * 1024 * 1024;
 /**
- * A backlog is written in transactions of up to this many batches' worth of rows (200,000 by
- * default): each write costs a few event-loop round trips (BEGIN, Appender, COMMIT) that a busy
- * routing thread delays by 100–300 ms, so a backlog drains in few, large transactions. The
- * appends of one write still yield to routing every 32,768 rows (appendColumns).
+ * Default `batchSize`. A transaction costs DuckDB a fixed ~1–1.5 ms of the broker's main thread
+ * and ~5 ms of its own threads whatever its size (`bench/storage-micro.ts --step txn`): at 5,000
+ * rows per write that was 0.5 µs/row on the routing thread and 1.8 µs/row of process CPU, at
+ * 20,000 rows 0.3 and 1.2. Below the rate that fills a batch within `flushInterval`, the
+ * interval decides and the batch size does not matter.
  */
-const GROUP_COMMIT_BATCHES = 40;
+export const DEFAULT_BATCH_SIZE = 20_000;
+/**
+ * A backlog is written in transactions of up to this many rows: each write costs a few
+ * event-loop round trips (BEGIN, Appender, COMMIT) that a busy routing thread delays by 100–300
+ * ms, so a backlog drains in few, large transactions — but below one DuckDB row group (122,880
+ * rows): a transaction that fills row groups has DuckDB compress and write them on the calling
+ * (main) thread, and cost 1.5–1.6 µs/row of process CPU at 200,000 rows against 0.8–1.0 at
+ * 100,000. A batch larger than this is still one transaction. The appends of one write yield to
+ * routing every 32,768 rows (appendColumns).
+ */
+const GROUP_COMMIT_ROWS = 100_000;
 
 class SchemaStageImpl implements SchemaStage {
   readonly ready: Promise<void>;
@@ -58,7 +69,7 @@ class SchemaStageImpl implements SchemaStage {
 
   constructor(private readonly ctx: SchemaStageContext) {
     this.logger = ctx.logger ?? silentLogger;
-    this.batchSize = ctx.batchSize ?? 5_000;
+    this.batchSize = ctx.batchSize ?? DEFAULT_BATCH_SIZE;
     this.pending = new PendingWrites({ maxBytes: ctx.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
       overflow: ctx.overflow ?? 'dropOldest', logger: this.logger });
     this.setup = ctx.db.write(async (c) => {
@@ -115,8 +126,8 @@ class SchemaStageImpl implements SchemaStage {
     this.draining = true;
     try {
       const ready = await this.setup.catch(() => undefined);
-      for (let groups = this.pending.take(this.batchSize * GROUP_COMMIT_BATCHES); groups.length > 0;
-        groups = this.pending.take(this.batchSize * GROUP_COMMIT_BATCHES)) {
+      const maxRows = Math.max(this.batchSize, GROUP_COMMIT_ROWS);
+      for (let groups = this.pending.take(maxRows); groups.length > 0; groups = this.pending.take(maxRows)) {
         if (ready === undefined) for (const g of groups) this.counters.rejected += g.rows;
         else await this.writeGroups(ready, groups);
         this.pending.settle(groups);
@@ -185,7 +196,7 @@ class SchemaStageImpl implements SchemaStage {
  * Attach the storage stage of a schema to a broker: create or migrate its tables, store every
  * matching publish, and expose `query_<t>`, `delete_<t>` and `upsert_<t>` (spec §8.4).
  *
- * Rows are batched by count (`batchSize`) and time (`flushInterval`) and appended in order,
+ * Rows are batched by count (`batchSize`, 20,000) and time (`flushInterval`, 200 ms) and appended in order,
  * column-wise, one transaction per table and write; when DuckDB falls behind, queued batches
  * are merged into larger writes. A publish that does not fit its table is logged at warn and
  * counted in `stats().rejected`.

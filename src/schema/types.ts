@@ -85,7 +85,7 @@ export interface SchemaStageContext {
   expose(method: string, handler: (...args: any[]) => unknown): () => void;
   /** Where rejected messages and dropped rows are reported. Default: silent. */
   logger?: Logger;
-  /** Rows per batch before it is written at once. Default 5 000. */
+  /** Rows per batch before it is written at once. Default 20 000 (`DEFAULT_BATCH_SIZE`). */
   batchSize?: number;
   /** Longest a row waits in the batch buffer, ms. Default 200. */
   flushInterval?: number;

@@ -6,7 +6,7 @@
  */
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { EpochNs } from '../dataframe/columns.js';
-import { appendColumns, type ColumnSource } from '../store/duckdb/append-columns.js';
+import { appendColumns, type ColumnSource, type RawVector } from '../store/duckdb/append-columns.js';
 import { ColumnBatch } from './column-batch.js';
 import { ident } from './column-types.js';
 import { isStaged, mergeTableName, type TableCatalog } from './ddl.js';
@@ -76,7 +76,8 @@ export class TableWriter {
     const { physical } = this;
     return {
       length: batch.length,
-      fill: (column: number, vector: DuckDBVector, from: number, count: number) => batch.fill(physical[column]!, vector, from, count),
+      fill: (column: number, vector: DuckDBVector, from: number, count: number, raw: RawVector) =>
+        batch.fill(physical[column]!, vector, from, count, raw),
     };
   }
 

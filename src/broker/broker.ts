@@ -83,6 +83,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
+  let cluster: { close(): Promise<void> } | undefined;
   try {
     await impl.start();
     if (options.schema !== undefined || options.ducklake !== undefined) {
@@ -96,7 +97,11 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     }
     bridges = await openBridges({ mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name,
       logger: options.logger ?? silentLogger }, impl);
+    // NATS is loaded only by a broker in a cluster (src/cluster/attach.ts).
+    if (options.cluster !== undefined) cluster = await (await import('../cluster/attach.js'))
+      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000);
   } catch (err) {
+    await bridges?.close();
     await data?.close();
     await tables?.close();
     await impl.close();
@@ -123,6 +128,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
       stopStats?.();
       observe?.close();
       await listener?.close();
+      await cluster?.close();
       await bridges?.close();
       await impl.close();
       throw err;
@@ -152,6 +158,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
         observe?.close();
         await listener?.close();
         await tcp?.close();
+        await cluster?.close();
         await bridges?.close();
         await data?.close();
         await tables?.close();

@@ -1,3 +1,4 @@
+import type { ClusterOptions } from '../cluster/types.js';
 import type { Observable } from 'rxjs';
 import type { LinkState } from '../bridge/link-state.js';
 import type { SecurityStore } from '../security/types.js';
@@ -89,6 +90,8 @@ export interface BrokerOptions {
   mqttMethods?: readonly string[];
   /** Join other Rembus brokers: publishes and RPCs cross in both directions. Default none. */
   join?: string[];
+  /** Form one logical broker with the other brokers of a NATS cluster (README "Cluster"). Default none. */
+  cluster?: ClusterOptions;
   /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */
   dataDir?: string;
   /** How often the message log is flushed, ms (QoS1/2 publishes flush at once). Default 1_000. */

@@ -20,7 +20,9 @@
 import { BehaviorSubject, type Observable, type Subscription } from 'rxjs';
 import { Decoder, Encoder } from 'cbor-x';
 import { connect, headers, type NatsConnection, type Msg } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
+import {
+  type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JsMsg, type OrderedConsumerOptions, RetentionPolicy, StorageType,
+} from '@nats-io/jetstream';
 import type { Published } from '../broker/types.js';
 import type { Session, Twin } from '../broker/twin.js';
 import { InvalidTopicError } from '../errors.js';
@@ -99,6 +101,8 @@ class ClusterImpl implements Cluster {
   private readonly rpc: ClusterRpc;
   private readonly js;
   private stopConsumer: (() => void) | undefined;
+  /** Stream sequence of the last message routed. */
+  private lastSeq = 0;
   private closing: Promise<void> | undefined;
 
   static async start(nc: NatsConnection, host: ClusterHost, options: ClusterOptions, name: string, id: string): Promise<ClusterImpl> {
@@ -200,13 +204,40 @@ class ClusterImpl implements Cluster {
     );
   }
 
+  /**
+   * Route the stream's messages from now on. The ordered consumer re-creates itself after a
+   * NATS node is lost; should it give up (JetStream without a leader for a while), a new one
+   * starts after the last message routed, so none is skipped and none routed twice.
+   */
   private async consume(stream: string): Promise<void> {
-    const consumer = await this.js.consumers.get(stream, { deliver_policy: DeliverPolicy.New });
-    const messages = await consumer.consume();
+    let opts: Partial<OrderedConsumerOptions> = { deliver_policy: DeliverPolicy.New };
+    const open = async (): Promise<ConsumerMessages> => (await this.js.consumers.get(stream, opts)).consume();
+    let messages = await open();
     this.stopConsumer = () => void messages.close();
     void (async () => {
-      for await (const m of messages) this.inbound1(m);
-    })().catch((err: unknown) => this.host.log.error({ err: errorText(err) }, 'cluster stream consumer stopped'));
+      while (this.closing === undefined) {
+        try {
+          for await (const m of messages) {
+            this.lastSeq = m.seq;
+            this.inbound1(m);
+          }
+        } catch (err) {
+          this.host.log.warn({ err: errorText(err) }, 'cluster stream consumer lost: resuming');
+        }
+        while (this.closing === undefined) {
+          opts = this.lastSeq === 0 ? { deliver_policy: DeliverPolicy.New }
+            : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 };
+          try {
+            messages = await open();
+            this.stopConsumer = () => void messages.close();
+            break;
+          } catch (err) {
+            this.host.log.debug({ err: errorText(err) }, 'cluster stream consumer: retrying');
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      }
+    })();
   }
 
   private inbound1(m: JsMsg): void {

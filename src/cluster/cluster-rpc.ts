@@ -1,7 +1,8 @@
 /**
  * RPC across the brokers of a cluster, on NATS request/reply:
  *
- * - **Directory.** Every `advertiseInterval` each broker publishes on `rembus.<c>.adv` the
+ * - **Directory.** At once when one of its components comes, goes, exposes or withdraws a
+ *   method (the broker's `component_info` presence events), and every `advertiseInterval`, each broker publishes on `rembus.<c>.adv` the
  *   methods its own components expose and the names connected to it; an entry not refreshed
  *   for three intervals is dropped (a broker killed with -9 leaves the directory that fast).
  *   A broker hearing a broker it does not know yet answers with its own advert at once.
@@ -16,13 +17,14 @@
  * fails with 42 as on a broker where it is not exposed.
  */
 import { Decoder, Encoder } from 'cbor-x';
+import type { Subscription } from 'rxjs';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Session } from '../broker/twin.js';
 import { component } from '../component/component.js';
 import type { Component } from '../component/types.js';
 import { MethodNotFoundError, RpcError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
-import { STATUS, type RpcMsg } from '../protocol/messages.js';
+import { COMPONENT_INFO_TOPIC, STATUS, type RpcMsg } from '../protocol/messages.js';
 import { memoryLinkPair } from '../transport/memory-link.js';
 import type { ClusterHost, RemoteRpc } from './cluster-host.js';
 
@@ -38,6 +40,8 @@ export class ClusterRpc implements RemoteRpc {
   private readonly localName: string;
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
+  private readonly presence: Subscription;
+  private pendingAdvert: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly nc: NatsConnection, private readonly host: ClusterHost, private readonly prefix: string,
     private readonly id: string, private readonly interval: number, private readonly timeout: number) {
@@ -52,9 +56,20 @@ export class ClusterRpc implements RemoteRpc {
     });
     nc.subscribe(`${prefix}.adv`, { callback: (err, m) => { if (err === null) this.onAdvert(m); } });
     nc.subscribe(`${prefix}.rpc.${id}`, { callback: (err, m) => { if (err === null) void this.serve(m); } });
+    // Presence events (a component up or down, a method exposed or withdrawn): advertise at once.
+    this.presence = this.local.subscribe$(COMPONENT_INFO_TOPIC).subscribe(() => this.soon());
     this.timer = setInterval(() => this.advertise(), interval);
     this.timer.unref();
     this.advertise();
+  }
+
+  /** Advertise once after the events of this turn. */
+  private soon(): void {
+    if (this.pendingAdvert !== undefined) return;
+    this.pendingAdvert = setTimeout(() => {
+      this.pendingAdvert = undefined;
+      this.advertise();
+    }, 0);
   }
 
   private advertise(): void {
@@ -136,6 +151,8 @@ export class ClusterRpc implements RemoteRpc {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.pendingAdvert);
+    this.presence.unsubscribe();
     await this.local.close();
   }
 }

@@ -17,8 +17,8 @@ beforeAll(async () => { nats = await startNats(1); }, 30_000);
 afterAll(async () => { await nats?.close(); });
 
 /** Two brokers of a fresh cluster (own name: tests do not see each other's traffic). */
-async function pair(extra: BrokerOptions = {}): Promise<[Broker, Broker]> {
-  const cluster = { servers: nats.urls, name: `t${process.pid}_${++n}`, advertiseInterval: 200 };
+async function pair(extra: BrokerOptions = {}, advertiseInterval = 200): Promise<[Broker, Broker]> {
+  const cluster = { servers: nats.urls, name: `t${process.pid}_${++n}`, advertiseInterval };
   return [await scope.broker({ ...extra, name: 'a', cluster }), await scope.broker({ ...extra, name: 'b', cluster })];
 }
 
@@ -107,6 +107,17 @@ describe('cluster RPC', () => {
     expect(await caller.call('add', [4, 5], { target: 'server' })).toBe(9);
     await expect(caller.rpc('boom')).rejects.toThrow(/kaput/u);
     await expect(caller.rpc('nowhere')).rejects.toThrow(/not found/u);
+  }, 20_000);
+
+  it('learns an exposure from the presence event, not the periodic advert', async () => {
+    const [a, b] = await pair({}, 600_000);
+    const caller = await scope.connect(a, 'caller');
+    const server = await scope.connect(b, 'server');
+    server.expose('mul', (x: number, y: number) => x * y);
+    await roundTrip(server);
+    // Within 2 s, where the next periodic advert is 10 minutes away.
+    await waitFor(async () => (await caller.rpc<number>('mul', 6, 7).catch(() => 0)) === 42,
+      { timeout: 2_000, interval: 20, what: 'mul to be callable' });
   }, 20_000);
 
   it('takes turns between exposers on both brokers', async () => {

@@ -68,8 +68,9 @@ export class RpcRouting {
     if (!open) return reply(STATUS.ERROR, 'unauthorized');
     if (msg.target !== null && msg.target !== host.name) {
       // Another tenant's names are not visible: as if never seen (spec §5.3, 45).
-      const target = host.guard.sees(caller, msg.target) ? host.named(msg.target) : undefined;
-      if (target?.session == null && this.remote?.target(session, msg) === true) return;
+      const visible = host.guard.sees(caller, msg.target);
+      const target = visible ? host.named(msg.target) : undefined;
+      if (visible && target?.session == null && this.remote?.target(session, msg) === true) return;
       if (target === undefined) return reply(STATUS.TARGET_NOT_FOUND, msg.target);
       if (target.session === null) return reply(STATUS.TARGET_DOWN, msg.target);
       return this.forward(session, target.session, msg, frame);

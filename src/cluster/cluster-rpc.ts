@@ -13,12 +13,12 @@
  * - **Serving.** Each broker answers on `rembus.<c>.rpc.<id>` through an in-process component,
  *   which is never routed to another broker again (no loops).
  *
- * Streaming RPC does not cross brokers yet: a stream call to a method served only elsewhere
- * fails with 42 as on a broker where it is not exposed.
+ * A call that accepts a stream (`rpc$`) is relayed item by item on an inbox of the calling
+ * broker. A cancel by the caller is not passed on: the serving broker runs the stream to its end.
  */
 import { Decoder, Encoder } from 'cbor-x';
 import type { Subscription } from 'rxjs';
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { Session } from '../broker/twin.js';
 import { component } from '../component/component.js';
 import type { Component } from '../component/types.js';
@@ -94,7 +94,7 @@ export class ClusterRpc implements RemoteRpc {
   }
 
   method(caller: Session, msg: RpcMsg, localExposers: number): boolean {
-    if (msg.stream === true || caller.twin.name === this.localName) return false;
+    if (caller.twin.name === this.localName) return false;
     const remote: string[] = [];
     for (const [id, entry] of this.peers) if (entry.methods.has(msg.topic)) remote.push(id);
     if (remote.length === 0) return false;
@@ -109,7 +109,7 @@ export class ClusterRpc implements RemoteRpc {
   }
 
   target(caller: Session, msg: RpcMsg): boolean {
-    if (msg.stream === true || caller.twin.name === this.localName || msg.target === null) return false;
+    if (caller.twin.name === this.localName || msg.target === null) return false;
     for (const [id, entry] of this.peers) {
       if (entry.names.has(msg.target)) {
         this.forward(caller, msg, id);
@@ -121,23 +121,52 @@ export class ClusterRpc implements RemoteRpc {
 
   private forward(caller: Session, msg: RpcMsg, broker: string): void {
     const reply = (status: number, data: unknown): void => this.host.reply(caller, msg.id, status, data);
-    this.nc.request(`${this.prefix}.rpc.${broker}`, cbor.encode([msg.topic, msg.target, msg.args]), { timeout: this.timeout })
+    const subject = `${this.prefix}.rpc.${broker}`;
+    if (msg.stream === true) return this.forwardStream(caller, msg, subject);
+    this.nc.request(subject, cbor.encode([msg.topic, msg.target, msg.args]), { timeout: this.timeout })
       .then((m) => {
         const [status, data] = decoder.decode(m.data) as [number, unknown];
         reply(status, data);
       }, (err: unknown) => reply(STATUS.METHOD_UNAVAILABLE, `${msg.topic}: broker ${broker}: ${errorText(err)}`));
   }
 
+  /**
+   * A call that accepts a stream: the serving broker publishes `[kind, status, data]` on an
+   * inbox of this one, kind `item`, `end` or `final` (one answer or an error), relayed to the
+   * caller as the broker relays a local stream.
+   */
+  private forwardStream(caller: Session, msg: RpcMsg, subject: string): void {
+    const inbox = createInbox();
+    const sub = this.nc.subscribe(inbox, { callback: (err, m) => {
+      if (err !== null) {
+        sub.unsubscribe();
+        this.host.reply(caller, msg.id, STATUS.METHOD_UNAVAILABLE, `${msg.topic}: ${errorText(err)}`);
+        return;
+      }
+      const [kind, status, data] = decoder.decode(m.data) as ['item' | 'end' | 'final', number, unknown];
+      if (kind !== 'item') sub.unsubscribe();
+      if (kind === 'final') return this.host.reply(caller, msg.id, status, data);
+      if (caller.link.isOpen) caller.send({ type: 'response', id: msg.id, status: STATUS.OK, data, stream: kind });
+    } });
+    this.nc.publish(subject, cbor.encode([msg.topic, msg.target, msg.args, true]), { reply: inbox });
+  }
+
   private async serve(m: Msg): Promise<void> {
     let status: number = STATUS.OK;
     let data: unknown;
+    let request: [string, string | null, unknown[], boolean?];
     try {
-      const [method, target, args] = decoder.decode(m.data) as [string, string | null, unknown[]];
-      data = await this.local.call(method, args, target === null ? {} : { target });
+      request = decoder.decode(m.data) as typeof request;
+    } catch {
+      return;
+    }
+    const [method, target, args, stream] = request;
+    const options = target === null ? {} : { target };
+    if (stream === true && m.reply !== undefined) return this.serveStream(m.reply, method, args, options);
+    try {
+      data = await this.local.call(method, args, options);
     } catch (err) {
-      status = err instanceof MethodNotFoundError ? STATUS.METHOD_NOT_FOUND
-        : err instanceof RpcError ? err.remoteCode : STATUS.METHOD_EXCEPTION;
-      data = err instanceof RpcError ? err.details : errorText(err);
+      [status, data] = failure(err);
     }
     if (this.closed) return;
     try {
@@ -145,6 +174,22 @@ export class ClusterRpc implements RemoteRpc {
     } catch (err) {
       m.respond(cbor.encode([STATUS.METHOD_EXCEPTION, errorText(err)]));
     }
+  }
+
+  private serveStream(reply: string, method: string, args: unknown[], options: { target?: string }): void {
+    const send = (kind: string, status: number, data: unknown): void => {
+      if (this.closed || this.nc.isClosed()) return;
+      try {
+        this.nc.publish(reply, cbor.encode([kind, status, data ?? null]));
+      } catch (err) {
+        this.nc.publish(reply, cbor.encode(['final', STATUS.METHOD_EXCEPTION, errorText(err)]));
+      }
+    };
+    this.local.call$(method, args, { ...options, stream: true }).subscribe({
+      next: (v) => send('item', STATUS.OK, v),
+      complete: () => send('end', STATUS.OK, null),
+      error: (err: unknown) => send('final', ...failure(err)),
+    });
   }
 
   async close(): Promise<void> {
@@ -155,4 +200,11 @@ export class ClusterRpc implements RemoteRpc {
     this.presence.unsubscribe();
     await this.local.close();
   }
+}
+
+/** The status and data a failed call answers with. */
+function failure(err: unknown): [number, unknown] {
+  const status = err instanceof MethodNotFoundError ? STATUS.METHOD_NOT_FOUND
+    : err instanceof RpcError ? err.remoteCode : STATUS.METHOD_EXCEPTION;
+  return [status, err instanceof RpcError ? err.details : errorText(err)];
 }

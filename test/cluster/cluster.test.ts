@@ -3,6 +3,7 @@
  * pub/sub (exact, wildcard, catch-all) and RPC (round robin, targeted) cross brokers, with no
  * echo and each publisher's order kept; QoS1/2 publishes are acked once JetStream has them.
  */
+import { concat, firstValueFrom, interval, of, take, throwError } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker, BrokerOptions } from '../../src/broker/index.js';
 import { type Component, type Message } from '../../src/index.js';
@@ -118,6 +119,24 @@ describe('cluster RPC', () => {
     // Within 2 s, where the next periodic advert is 10 minutes away.
     await waitFor(async () => (await caller.rpc<number>('mul', 6, 7).catch(() => 0)) === 42,
       { timeout: 2_000, interval: 20, what: 'mul to be callable' });
+  }, 20_000);
+
+  it('relays a stream item by item across brokers, and an error after the items before it', async () => {
+    const [a, b] = await pair();
+    const caller = await scope.connect(a, 'caller');
+    const server = await scope.connect(b, 'server');
+    server.expose('count', (k: number) => interval(30).pipe(take(k)));
+    server.expose('flaky', () => concat(of(1, 2), throwError(() => new Error('sensor lost'))));
+    server.expose('plain', () => 'single');
+    await callWhenKnown(caller, 'plain');
+    const got = collect(caller.rpc$<number>('count', 4), 4);
+    expect(await got.done).toEqual([0, 1, 2, 3]);
+    await waitFor(() => got.completed, { what: 'the stream to complete' });
+    const flaky = collect(caller.rpc$('flaky'), 3);
+    await expect(flaky.done).rejects.toThrow(/errored after 2/u);
+    expect(flaky.values).toEqual([1, 2]);
+    expect(flaky.error).toMatchObject({ remoteCode: 40, details: 'sensor lost' });
+    expect(await firstValueFrom(caller.rpc$('plain'))).toBe('single');
   }, 20_000);
 
   it('takes turns between exposers on both brokers', async () => {

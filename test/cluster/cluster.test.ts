@@ -154,3 +154,25 @@ describe('cluster RPC', () => {
     expect(seen.filter((s) => s === 'there').length).toBe(3);
   }, 20_000);
 });
+
+describe('cluster without NATS', () => {
+  it('does not ack a QoS1 publish while NATS is down, and delivers it once NATS is back', async () => {
+    const [a, b] = await pair();
+    const pub = await scope.connect(a, 'pub', { ackTimeout: 300, sendRetries: 1_000 });
+    const sub = await scope.connect(b, 'sub');
+    const got = collect(sub.subscribe$('outage'), 1, { timeout: 30_000 });
+    await roundTrip(sub);
+    await nats.kill(nats.nodes[0]!);
+    let acked = false;
+    const publishing = pub.publishAsync('outage', ['kept'], { qos: 1 }).then(() => { acked = true; });
+    await quiet(1_500);
+    expect(acked).toBe(false);
+    await nats.restart(nats.nodes[0]!);
+    await publishing;
+    expect((await got.done).map((m) => m.args[0])).toEqual(['kept']);
+    // Re-sent every 300 ms during the outage: stored once (JetStream's duplicate window).
+    await quiet(500);
+    await roundTrip(sub);
+    expect(got.values).toHaveLength(1);
+  }, 60_000);
+});

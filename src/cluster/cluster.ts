@@ -21,7 +21,7 @@ import { BehaviorSubject, type Observable, type Subscription } from 'rxjs';
 import { Decoder, Encoder } from 'cbor-x';
 import { connect, headers, type NatsConnection, type Msg } from '@nats-io/transport-node';
 import {
-  type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JsMsg, type OrderedConsumerOptions, RetentionPolicy, StorageType,
+  type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JsMsg, RetentionPolicy, StorageType,
 } from '@nats-io/jetstream';
 import type { Published } from '../broker/types.js';
 import type { Session, Twin } from '../broker/twin.js';
@@ -76,19 +76,19 @@ export async function openCluster(host: ClusterHost, options: ClusterOptions): P
 /** How long start-up waits for JetStream to answer, ms. */
 const START_TIMEOUT_MS = 30_000;
 
-async function ensureStream(nc: NatsConnection, stream: string, config: Record<string, unknown>): Promise<void> {
+/** Make sure the stream exists; resolves with the sequence of its last message (0: none). */
+async function ensureStream(nc: NatsConnection, stream: string, config: Record<string, unknown>): Promise<number> {
   const jsm = await jetstreamManager(nc);
   try {
-    await jsm.streams.info(stream);
-    return;
+    return (await jsm.streams.info(stream)).state.last_seq;
   } catch {
     // not there yet
   }
   try {
-    await jsm.streams.add({ name: stream, ...config });
+    return (await jsm.streams.add({ name: stream, ...config })).state.last_seq;
   } catch (err) {
     // Another broker created it meanwhile: fine, anything else is not.
-    await jsm.streams.info(stream).catch(() => { throw err; });
+    return (await jsm.streams.info(stream).catch(() => { throw err; })).state.last_seq;
   }
 }
 
@@ -115,9 +115,10 @@ class ClusterImpl implements Cluster {
     };
     // A NATS cluster that just started elects its JetStream leader within seconds: retry until then.
     const deadline = Date.now() + START_TIMEOUT_MS;
+    let lastSeq: number;
     for (;;) {
       try {
-        await ensureStream(nc, stream, config);
+        lastSeq = await ensureStream(nc, stream, config);
         break;
       } catch (err) {
         if (Date.now() > deadline) throw err;
@@ -126,9 +127,9 @@ class ClusterImpl implements Cluster {
       }
     }
     const cluster = new ClusterImpl(nc, host, options, prefix, id);
-    await cluster.consume(stream);
+    await cluster.consume(stream, lastSeq);
     host.use({ replicate: (session, msg) => cluster.replicate(session, msg), remote: cluster.rpc });
-    host.log.info({ cluster: name, id, stream }, 'cluster joined');
+    host.log.info({ cluster: name, id, stream, server: nc.getServer() }, 'cluster joined');
     return cluster;
   }
 
@@ -148,6 +149,9 @@ class ClusterImpl implements Cluster {
       if (s.type === 'disconnect') this.status.next({ type: 'down' });
       else if (s.type === 'reconnect') this.status.next({ type: 'up', url: s.server });
       if (s.type === 'disconnect' || s.type === 'reconnect') this.host.log.warn({ nats: s.type, server: s.server }, 'cluster link');
+      // The ordered consumer may stall on another node until its heartbeats time out: start a
+      // new one after the last message routed at once.
+      if (s.type === 'reconnect') this.stopConsumer?.();
     }
   }
 
@@ -205,13 +209,14 @@ class ClusterImpl implements Cluster {
   }
 
   /**
-   * Route the stream's messages from now on. The ordered consumer re-creates itself after a
-   * NATS node is lost; should it give up (JetStream without a leader for a while), a new one
-   * starts after the last message routed, so none is skipped and none routed twice.
+   * Route the stream's messages from `lastSeq` on. The ordered consumer re-creates itself after
+   * a NATS node is lost; after a reconnect, or should it give up (JetStream without a leader for
+   * a while), a new one starts after the last message routed, so none is skipped and none routed twice.
    */
-  private async consume(stream: string): Promise<void> {
-    let opts: Partial<OrderedConsumerOptions> = { deliver_policy: DeliverPolicy.New };
-    const open = async (): Promise<ConsumerMessages> => (await this.js.consumers.get(stream, opts)).consume();
+  private async consume(stream: string, lastSeq: number): Promise<void> {
+    this.lastSeq = lastSeq;
+    const open = async (): Promise<ConsumerMessages> => (await this.js.consumers.get(stream,
+      { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 })).consume({ expires: 5_000 });
     let messages = await open();
     this.stopConsumer = () => void messages.close();
     void (async () => {
@@ -225,8 +230,6 @@ class ClusterImpl implements Cluster {
           this.host.log.warn({ err: errorText(err) }, 'cluster stream consumer lost: resuming');
         }
         while (this.closing === undefined) {
-          opts = this.lastSeq === 0 ? { deliver_policy: DeliverPolicy.New }
-            : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 };
           try {
             messages = await open();
             this.stopConsumer = () => void messages.close();

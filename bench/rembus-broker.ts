@@ -16,6 +16,7 @@
  *   /proc on Linux, absent elsewhere); `complete` means all N were
  *   persisted. A run that dropped rows thus reports its rate and its loss, instead of waiting for
  *   rows that will never come until the time limit.
+ * - `--cluster nats://…`: a broker of a cluster (rembus-cluster, two of them per run).
  * - `--watch-slow` (W11): poll `stats().slowConsumers` every 5 ms and note when the first slow
  *   consumer was cut; the `stats` reply then also carries `slowConsumers`, `cutAt` (`now()`, 0
  *   while none was cut), `behindAt` (when a link was first behind, past `highWater`) and
@@ -47,6 +48,8 @@ try {
     ...(dataDir === undefined ? {} : { dataDir: str(args, 'data-dir') }),
     ...(args['fsync'] === undefined ? {} : { fsync: str(args, 'fsync') as 'off' | 'interval' | 'always' }),
     ...(schemaName === undefined ? {} : { schema: TELEMETRY_SCHEMA }),
+    // rembus-cluster: a broker of the cluster `bench` over this NATS server (README "Cluster").
+    ...(args['cluster'] === undefined ? {} : { cluster: { servers: str(args, 'cluster'), name: 'bench' } }),
     // A/B of issue 16's metering cost: REMBUS_BENCH_HTTP=off serves no HTTP and meters nothing.
     ...(process.env['REMBUS_BENCH_HTTP'] === 'off' ? { http: false as const } : {}),
   });

@@ -6,7 +6,8 @@
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
  *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W8b, W9, W11 are rembus only)
  *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto and nats when on PATH;
- *                     rembus-tcp, the rembus broker and client over tcp://, only when named)
+ *                     rembus-tcp, the rembus broker and client over tcp://, and rembus-cluster, two
+ *                     brokers of a cluster over nats-server -js (publishers on one, subscribers on the other), only when named)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
  *   --chunk N         messages written per event-loop turn by publishers (default 500)
@@ -56,6 +57,8 @@ interface System {
   startBroker(run: RunContext): Promise<number>;
   clientScript: string;
   url(port: number): string;
+  /** Where publishers and RPC callers connect, when not `url` (rembus-cluster: the other broker). */
+  pubUrl?(port: number): string;
   exactPattern: string;
   /** W3 wildcard: equivalent single-level wildcards in each system's syntax. */
   wildcardPattern: string;
@@ -79,6 +82,24 @@ const rembusTcp: System = {
   name: 'rembus-tcp',
   startBroker: (run) => run.spawnRole('rembus-broker.ts', ['--tcp', '1'], { profile: true, broker: true }),
   url: (port) => `tcp://127.0.0.1:${port}`,
+};
+/**
+ * Two rembus brokers of one cluster over a local `nats-server -js` (`--systems rembus,rembus-cluster`):
+ * publishers and RPC callers on one broker, subscribers and the RPC server on the other, so every
+ * message and call takes the cluster hop (README "Cluster").
+ */
+const clusterPeers = new Map<number, number>();
+const rembusCluster: System = {
+  ...rembus,
+  name: 'rembus-cluster',
+  startBroker: async (run) => {
+    const nats = `nats://127.0.0.1:${await run.startNats(true)}`;
+    const a = await run.spawnRole('rembus-broker.ts', ['--cluster', nats], { profile: true, broker: true });
+    const b = await run.spawnRole('rembus-broker.ts', ['--cluster', nats], { profile: true });
+    clusterPeers.set(b, a);
+    return b;
+  },
+  pubUrl: (port) => `ws://127.0.0.1:${clusterPeers.get(port)!}`,
 };
 const aedes: System = {
   name: 'aedes',
@@ -142,7 +163,8 @@ if (natsPath !== undefined) {
 } else notes.push('NATS: skipped, `nats-server` not found on PATH.');
 const wanted = flags['systems']?.split(',').map((s) => s.trim());
 available.push(rembusTcp); // only when asked for by name
-const SYSTEMS = wanted === undefined ? available.filter((s) => s !== rembusTcp) : available.filter((s) => wanted.includes(s.name));
+if (natsPath !== undefined) available.push(rembusCluster); // likewise
+const SYSTEMS = wanted === undefined ? available.filter((s) => s !== rembusTcp && s !== rembusCluster) : available.filter((s) => wanted.includes(s.name));
 const PEERS = SYSTEMS.filter((s) => s !== rembus);
 
 // ---- workloads ----------------------------------------------------------------------------
@@ -467,12 +489,16 @@ class RunContext {
     return port;
   }
 
-  /** `nats-server` on loopback with its defaults (no config file: no JetStream, no monitoring port). */
-  async startNats(): Promise<number> {
+  /**
+   * `nats-server` on loopback with its defaults (no config file: no JetStream, no monitoring port);
+   * `jetStream`: with JetStream in a fresh store directory, for rembus-cluster (not the broker measured).
+   */
+  async startNats(jetStream = false): Promise<number> {
     const port = await freePort();
-    const proc = spawn(natsPath!, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const js = jetStream ? ['-js', '-sd', this.tempDir('bench-nats-js-')] : [];
+    const proc = spawn(natsPath!, ['-a', '127.0.0.1', '-p', String(port), ...js], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.roles.push(new Role('nats-server', proc));
-    this.brokerPid = proc.pid;
+    if (!jetStream) this.brokerPid = proc.pid;
     await waitForTcp(port, SETUP_MS);
     return port;
   }
@@ -538,7 +564,7 @@ async function pubsub(run: RunContext, system: System, w: Workload & { plan: { k
   const subs = Array.from({ length: plan.subscribers }, () => run.spawn(system.clientScript,
     ['--mode', 'sub', '--url', url, '--pattern', pattern, '--expect', String(plan.count), '--qos', String(plan.qos)],
     { profile: true }));
-  const pubArgs = ['--mode', 'pub', '--url', url, '--count', String(plan.count), '--chunk', String(CHUNK),
+  const pubArgs = ['--mode', 'pub', '--url', system.pubUrl?.(port) ?? url, '--count', String(plan.count), '--chunk', String(CHUNK),
     '--qos', String(plan.qos), ...(plan.topics === 1000 ? ['--topics', '1000'] : ['--topic', plan.topic ?? EXACT_TOPIC]),
     ...(plan.payload === undefined ? [] : ['--payload', plan.payload])];
   const pub = run.spawn(system.clientScript, pubArgs, { profile: true });
@@ -580,7 +606,7 @@ async function rpc(run: RunContext, system: System, w: Workload & { plan: { kind
   const url = system.url(port);
   const server = run.spawn(system.clientScript, ['--mode', 'rpc-server', '--url', url], { profile: true });
   expectType(await server.next('ready'), 'ready', 'rpc server');
-  const caller = run.spawn(system.clientScript, ['--mode', 'rpc-caller', '--url', url, '--count', String(plan.count),
+  const caller = run.spawn(system.clientScript, ['--mode', 'rpc-caller', '--url', system.pubUrl?.(port) ?? url, '--count', String(plan.count),
     '--concurrency', String(plan.concurrency), '--warmup', String(plan.warmup)], { profile: true });
   expectType(await caller.next('ready'), 'ready', 'rpc caller');
   caller.send({ type: 'go' });

@@ -7,7 +7,8 @@ import { Subject, Subscription, type SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import { STATUS, type AdminMsg, type Msg, type MsgId } from '../protocol/messages.js';
+import type { ClusterHooks } from '../cluster/cluster-host.js';
+import { STATUS, type AdminMsg, type Msg, type MsgId, type PubMsg } from '../protocol/messages.js';
 import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
 import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
 import { warnAdminsWithoutCredentials } from '../security/admin-audit.js';
@@ -203,6 +204,17 @@ export class BrokerImpl {
   /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
   publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn): void {
     this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options);
+  }
+
+  /** A publish from another broker of the cluster (src/cluster): logged and routed, `from` skipped. */
+  inject(msg: PubMsg, origin: string, from: Twin | null): void {
+    this.publishes.accept(from, msg, null, origin);
+  }
+
+  /** Install or remove the cluster's hooks (src/cluster/cluster-host.ts). */
+  useCluster(hooks: ClusterHooks | undefined): void {
+    this.publishes.replicate = hooks?.replicate;
+    this.rpc.remote = hooks?.remote;
   }
 
   /** Logged for replay, delivered to exact subscribers only, not federated (the stats topic, like MQTT's $SYS). */

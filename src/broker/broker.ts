@@ -85,6 +85,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
+  let cluster: { close(): Promise<void> } | undefined;
   try {
     await impl.start();
     const contractTablesJson = contractTables(options.contracts ?? []);
@@ -100,7 +101,11 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     }
     bridges = await openBridges({ mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name,
       logger: options.logger ?? silentLogger }, impl);
+    // NATS is loaded only by a broker in a cluster (src/cluster/attach.ts).
+    if (options.cluster !== undefined) cluster = await (await import('../cluster/attach.js'))
+      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000);
   } catch (err) {
+    await bridges?.close();
     await data?.close();
     await tables?.close();
     await impl.close();
@@ -127,6 +132,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
       stopStats?.();
       observe?.close();
       await listener?.close();
+      await cluster?.close();
       await bridges?.close();
       await impl.close();
       throw err;
@@ -156,6 +162,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
         observe?.close();
         await listener?.close();
         await tcp?.close();
+        await cluster?.close();
         await bridges?.close();
         await data?.close();
         await tables?.close();

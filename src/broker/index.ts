@@ -4,6 +4,7 @@ export type { FlowControlOptions } from './flow-control.js';
 export { RpcPolicyError } from './rpc-policy.js';
 export type { RpcPolicy, RpcPolicyName } from './rpc-policy.js';
 export type { LinkState } from '../bridge/types.js';
+export type { ClusterOptions } from '../cluster/types.js';
 export { memoryStore } from '../store/memory-store.js';
 export type { MemoryStoreOptions } from '../store/memory-store.js';
 export type { Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord, LogQuery } from '../store/types.js';

@@ -35,6 +35,9 @@ export interface PublishPathDeps {
 }
 
 export class PublishPath {
+  /** Set by a cluster (src/cluster): takes QoS1/2 publishes, stores them cluster-wide, ACKs them. */
+  replicate: ((session: Session, msg: PubMsg) => void) | undefined;
+
   constructor(private readonly deps: PublishPathDeps) {}
 
   /** A PUB from a component. */
@@ -66,6 +69,7 @@ export class PublishPath {
       this.deps.log.warn({ cid: twin.name }, 'message log full: acknowledged publish refused');
       return;
     }
+    if (this.replicate !== undefined) return this.replicate(session, msg);
     // Every copy is acked; QoS2 copies seen before are not delivered again (spec §4.2). The
     // id joins the twin's QoS2 set in the same commit as the message's log row.
     if (qos !== 0x30 || twin.rememberQos2(msg.id)) this.accept(twin, msg, frame, twin.name, options);

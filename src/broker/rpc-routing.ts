@@ -16,6 +16,7 @@ import { errorText } from '../internal/logger.js';
 import { invokeHandler } from '../internal/invoke.js';
 import { STATUS, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import type { Handler, Logger } from '../types.js';
+import type { RemoteRpc } from '../cluster/cluster-host.js';
 import type { Guard } from './guard.js';
 import type { Router } from './router.js';
 import { ExposerPicker, type RpcPolicy } from './rpc-policy.js';
@@ -50,6 +51,8 @@ export class RpcRouting {
   /** Calls in flight per exposer session (the `less_busy` load). */
   private readonly inflight = new Map<Session, number>();
   private readonly picker: ExposerPicker;
+  /** Set by a cluster (src/cluster): routes calls to the other brokers. */
+  remote: RemoteRpc | undefined;
 
   /** @throws RpcPolicyError for an unknown policy name */
   constructor(private readonly host: RpcHost, private readonly requestTimeout: number, policy?: RpcPolicy) {
@@ -69,7 +72,9 @@ export class RpcRouting {
     if (!open) return reply(STATUS.ERROR, 'unauthorized');
     if (msg.target !== null && msg.target !== host.name) {
       // Another tenant's names are not visible: as if never seen (spec §5.3, 45).
-      const target = host.guard.sees(caller, msg.target) ? host.named(msg.target) : undefined;
+      const visible = host.guard.sees(caller, msg.target);
+      const target = visible ? host.named(msg.target) : undefined;
+      if (visible && target?.session == null && this.remote?.target(session, msg) === true) return;
       if (target === undefined) return reply(STATUS.TARGET_NOT_FOUND, msg.target);
       if (target.session === null) return reply(STATUS.TARGET_DOWN, msg.target);
       return this.forward(session, target.session, msg, frame);
@@ -85,6 +90,7 @@ export class RpcRouting {
       return;
     }
     if (msg.target === host.name) return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
+    if (this.remote?.method(session, msg, host.router.exposersOf(msg.topic).length) === true) return;
     const choice = this.picker.pick(msg.topic, host.router.exposersOf(msg.topic), caller,
       host.guard.servers(caller, msg.topic), (twin) => (twin.session === null ? 0 : this.inflight.get(twin.session) ?? 0));
     switch (choice) {

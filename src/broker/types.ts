@@ -1,5 +1,6 @@
 import type { TopicContract } from '../contracts/topic.js';
 import type { IngestStats } from '../contracts/ingest.js';
+import type { ClusterOptions } from '../cluster/types.js';
 import type { RetainedLimits } from './retained.js';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { LinkState } from '../bridge/link-state.js';
@@ -121,6 +122,8 @@ export interface BrokerOptions {
   mqttMethods?: readonly string[];
   /** Join other Rembus brokers: publishes and RPCs cross in both directions. Default none. */
   join?: string[];
+  /** Form one logical broker with the other brokers of a NATS cluster (README "Cluster"). Default none. */
+  cluster?: ClusterOptions;
   /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */
   dataDir?: string;
   /**

@@ -30,6 +30,9 @@ interface BrokerFlags {
   policy?: RpcPolicyName;
   tcp?: number;
   mqttMethod: string[];
+  cluster: string[];
+  clusterName?: string;
+  clusterReplicas?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -60,6 +63,9 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--policy <policy>', 'which exposer serves a call: first_up, round_robin (default), less_busy', policyName)
     .option('--tcp <port>', 'also accept tcp:// components on PORT (tls:// with --cert; Rembus.jl uses 8337)',
       intArg('tcp port', 0, 65_535))
+    .option('--cluster <url>', 'form one logical broker with the other brokers of this NATS cluster, nats://host:4222 (repeatable: NATS failover list)', collect, [])
+    .option('--cluster-name <name>', 'the cluster joined with --cluster (default "default")')
+    .option('--cluster-replicas <n>', 'JetStream replicas of acknowledged publishes (default 1; 3 on a 3-node NATS cluster)', intArg('cluster-replicas', 1, 5))
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -91,6 +97,8 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.policy === undefined ? {} : { rpcPolicy: flags.policy }),
           ...(flags.tcp === undefined ? {} : { tcp: { port: flags.tcp } }),
           ...(flags.mqttMethod.length > 0 ? { mqttMethods: flags.mqttMethod } : {}),
+          ...(flags.cluster.length > 0 ? { cluster: { servers: flags.cluster, ...optional('name', flags.clusterName),
+            ...(flags.clusterReplicas === undefined ? {} : { replicas: flags.clusterReplicas }) } } : {}),
         });
       } catch (err) {
         // A bad schema names its file and field; DuckLake names the missing extension.

@@ -5,7 +5,7 @@
  * Flags:
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
  *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W8b, W9, W11 are rembus only)
- *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto and nats when on PATH;
+ *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto, nats and redis when on PATH;
  *                     rembus-tcp, the rembus broker and client over tcp://, only when named)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
@@ -118,6 +118,17 @@ const nats: System = {
   qos1: false, // core NATS has no per-message ack; JetStream would be another product
 };
 
+/** Native `redis-server`; PUBLISH/SUBSCRIBE (PSUBSCRIBE for W3), RPC over lists (redis-client.ts). */
+const redis: System = {
+  name: 'redis',
+  startBroker: (run) => run.startRedis(),
+  clientScript: 'redis-client.ts',
+  url: (port) => `redis://127.0.0.1:${port}`,
+  exactPattern: EXACT_TOPIC,
+  wildcardPattern: '*/*/*/telemetry',
+  qos1: false, // Redis pub/sub is at-most-once
+};
+
 function onPath(cmd: string): string | undefined {
   const r = spawnSync('which', [cmd], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : undefined;
@@ -140,6 +151,15 @@ if (natsPath !== undefined) {
     + 'W3 subscribes to `*.*.*.telemetry`; RPC is NATS request/reply (muxed inbox); no QoS1 in core NATS (W6 n/a, '
     + 'JetStream is a separate persistence layer); its W7 is a native process without a JS runtime.');
 } else notes.push('NATS: skipped, `nats-server` not found on PATH.');
+const redisPath = onPath('redis-server') ?? (onPath('/usr/sbin/redis-server') ? '/usr/sbin/redis-server' : undefined);
+if (redisPath !== undefined) {
+  available.push(redis);
+  const version = /v=(\S+)/.exec(spawnSync(redisPath, ['--version'], { encoding: 'utf8' }).stdout)?.[1];
+  notes.push(`Redis: ${redisPath} (${version ?? 'version unknown'}, native, no persistence), client \`redis\` (node-redis); `
+    + 'PUBLISH/SUBSCRIBE on the topic as channel, W3 PSUBSCRIBE `*/*/*/telemetry` (a glob: `*` also matches `/`); RPC is a '
+    + 'list work queue (LPUSH request, BLMPOP COUNT 100 on each side, reply LPUSHed on the caller\'s list, correlated by id); '
+    + 'no QoS1 in Redis pub/sub (W6 n/a); its W7 is a native process without a JS runtime.');
+} else notes.push('Redis: skipped, `redis-server` not found on PATH.');
 const wanted = flags['systems']?.split(',').map((s) => s.trim());
 available.push(rembusTcp); // only when asked for by name
 const SYSTEMS = wanted === undefined ? available.filter((s) => s !== rembusTcp) : available.filter((s) => wanted.includes(s.name));
@@ -472,6 +492,18 @@ class RunContext {
     const port = await freePort();
     const proc = spawn(natsPath!, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.roles.push(new Role('nats-server', proc));
+    this.brokerPid = proc.pid;
+    await waitForTcp(port, SETUP_MS);
+    return port;
+  }
+
+  /** `redis-server` on loopback, no persistence (RDB snapshots and AOF off), no config file. */
+  async startRedis(): Promise<number> {
+    const port = await freePort();
+    const dir = this.tempDir('bench-redis-');
+    const proc = spawn(redisPath!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir, '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.roles.push(new Role('redis-server', proc));
     this.brokerPid = proc.pid;
     await waitForTcp(port, SETUP_MS);
     return port;

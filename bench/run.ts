@@ -10,13 +10,15 @@
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
  *   --chunk N         messages written per event-loop turn by publishers (default 500)
+ *   --node-argv a,b   extra Node flags, without their `--`, for every Node role (e.g. trace-gc); with
+ *                     --node-log FILE their stdout is appended to FILE, each line tagged with run and role
  *   --cpu-prof DIR    run the Node processes with `node --cpu-prof` (one sub-directory each) into DIR;
  *                     combine with --systems; summarise with bench/profile-summary.ts
  *
  * See bench/README.md for the method.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,6 +45,9 @@ const CHUNK = Number(flags['chunk'] ?? 500);
 const ONLY = flags['only']?.split(',').map((s) => s.trim().toUpperCase());
 const CPU_PROF = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof']);
 const OUT = flags['out'];
+/** `--node-argv trace-gc`: extra Node flags (without their `--`) for every Node role; their stdout goes to `--node-log FILE`. */
+const NODE_ARGV = flags['node-argv']?.split(',').filter((a) => a !== '').map((a) => `--${a}`) ?? [];
+const NODE_LOG = flags['node-log'] === undefined ? undefined : resolve(flags['node-log']);
 /** Time to start a broker and connect every client of one run (tsx start-up on a busy box). */
 const SETUP_MS = 40_000;
 /** Time given to processes to report partial results after `stop`, and to exit after `exit`. */
@@ -447,11 +452,17 @@ class RunContext {
       mkdirSync(dir, { recursive: true });
       execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
     }
+    execArgv.push(...NODE_ARGV);
     const proc = fork(join(ROLES_DIR, script.replace(/\.ts$/, '.js')), args, {
       cwd: ROOT, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });
     const role = new Role(`${script} ${args.slice(0, 2).join(' ')}`, proc);
+    if (NODE_LOG !== undefined) {
+      const tag = `${script.replace(/\.ts$/, '')}${args.includes('--mode') ? `-${args[args.indexOf('--mode') + 1]}` : ''}`;
+      proc.stdout?.on('data', (chunk: Buffer) => appendFileSync(NODE_LOG,
+        chunk.toString().split('\n').filter((l) => l !== '').map((l) => `${this.label} ${tag} ${l}\n`).join('')));
+    }
     this.roles.push(role);
     if (options.broker === true) this.brokerPid = proc.pid;
     return role;

@@ -191,8 +191,9 @@ export function decodeCbor(frame: Uint8Array): Msg {
  * hands back as bigint; those that fit a JS number become numbers.
  */
 function decodeInts(bytes: Uint8Array): unknown {
-  if (!hasWideInts(bytes)) return decodeRaw(bytes, decoder);
-  if (wideIntsSafe(bytes)) return decodeRaw(bytes, decoderSafeInts);
+  const wide = wideInts(bytes);
+  if (wide === WIDE_NONE) return decodeRaw(bytes, decoder);
+  if (wide === WIDE_SAFE) return decodeRaw(bytes, decoderSafeInts);
   return normalizeInts(decodeRaw(bytes, decoder));
 }
 
@@ -210,21 +211,32 @@ function decodeRaw(bytes: Uint8Array, with_: Decoder = decoder): unknown {
   }
 }
 
+const WIDE_NONE = 0;
+const WIDE_SAFE = 1;
+const WIDE_CAREFUL = 2;
+
 /**
- * True when every unsigned 8-byte integer head the frame may hold (any 0x1b byte, head or not)
- * is followed by a value below 0x1f << 48, well inside the safe range, and neither a negative
- * one (0x3b: cbor-x's `int64AsNumber` reads those through a 32-bit `~`, wrongly) nor a bignum
- * tag (0xc2, 0xc3) can be there: then reading 8-byte integers as numbers is exact and gives
- * what {@link normalizeInts} would. A data byte that merely looks like such a head only sends
- * the frame the slow way. Native byte scans, no walk of the items.
+ * One pass over the frame's bytes: {@link WIDE_NONE} when no byte can be an 8-byte integer head
+ * (0x1b, 0x3b); {@link WIDE_SAFE} when every unsigned one (any 0x1b byte, head or not) is
+ * followed by a value below 0x1f << 48, well inside the safe range, and neither a negative one
+ * (0x3b: cbor-x's `int64AsNumber` reads those through a 32-bit `~`, wrongly) nor a bignum tag
+ * (0xc2, 0xc3) can be there: then reading 8-byte integers as numbers is exact and gives what
+ * {@link normalizeInts} would; else {@link WIDE_CAREFUL}. A data byte that merely looks like
+ * such a head only sends the frame the careful way. No walk of the items.
  */
-function wideIntsSafe(frame: Uint8Array): boolean {
-  if (frame.indexOf(0x3b) !== -1 || frame.indexOf(0xc2) !== -1 || frame.indexOf(0xc3) !== -1) return false;
-  for (let p = frame.indexOf(0x1b); p !== -1; p = frame.indexOf(0x1b, p + 1)) {
-    if (p + 8 >= frame.length) return false;
-    if (frame[p + 1] !== 0 || frame[p + 2] !== 0 || frame[p + 3]! >= 0x1f) return false;
+function wideInts(frame: Uint8Array): number {
+  let found = WIDE_NONE;
+  let tags = false;
+  const n = frame.length;
+  for (let p = 0; p < n; p++) {
+    const b = frame[p]!;
+    if (b === 0x1b) {
+      if (p + 8 >= n || frame[p + 1] !== 0 || frame[p + 2] !== 0 || frame[p + 3]! >= 0x1f) return WIDE_CAREFUL;
+      found = WIDE_SAFE;
+    } else if (b === 0x3b) return WIDE_CAREFUL;
+    else if (b === 0xc2 || b === 0xc3) tags = true;
   }
-  return true;
+  return found === WIDE_SAFE && tags ? WIDE_CAREFUL : found;
 }
 
 function fromArray(value: unknown): Msg {
@@ -317,11 +329,6 @@ function uint(value: unknown, field: string): number {
     throw new DecodeError(`${field} must be an unsigned integer`);
   }
   return value;
-}
-
-/** Does the frame hold 8-byte integer heads (0x1b, 0x3b)? A cheap, native byte scan. */
-function hasWideInts(frame: Uint8Array): boolean {
-  return frame.indexOf(0x1b) !== -1 || frame.indexOf(0x3b) !== -1;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);

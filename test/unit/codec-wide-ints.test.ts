@@ -68,6 +68,11 @@ describe('decodeValue of 8-byte integers (fast path when all are safe)', () => {
     expect(decodeValue(pair(text, wide(0x1b, 2n ** 40n)))).toEqual([`\x1b${'\x7f'.repeat(8)}`, 2 ** 40]);
   });
 
+  it('still normalises a bignum (tag 2) that fits a number when the frame also has an 8-byte integer', () => {
+    const bignumOne = Uint8Array.of(0xc2, 0x41, 0x01);
+    expect(decodeValue(pair(bignumOne, wide(0x1b, 2n ** 40n)))).toEqual([1, 2 ** 40]);
+  });
+
   it('agrees with the bigint decoding on any array of 64-bit integers', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })), { maxLength: 6 }),
       (items) => {

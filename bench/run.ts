@@ -5,19 +5,21 @@
  * Flags:
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
  *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W8b, W9, W11 are rembus only)
- *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto and nats when on PATH;
+ *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto, nats and redis when on PATH;
  *                     rembus-tcp, the rembus broker and client over tcp://, and rembus-cluster, two
  *                     brokers of a cluster over nats-server -js (publishers on one, subscribers on the other), only when named)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
  *   --chunk N         messages written per event-loop turn by publishers (default 500)
+ *   --node-argv a,b   extra Node flags, without their `--`, for every Node role (e.g. trace-gc); with
+ *                     --node-log FILE their stdout is appended to FILE, each line tagged with run and role
  *   --cpu-prof DIR    run the Node processes with `node --cpu-prof` (one sub-directory each) into DIR;
  *                     combine with --systems; summarise with bench/profile-summary.ts
  *
  * See bench/README.md for the method.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +46,9 @@ const CHUNK = Number(flags['chunk'] ?? 500);
 const ONLY = flags['only']?.split(',').map((s) => s.trim().toUpperCase());
 const CPU_PROF = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof']);
 const OUT = flags['out'];
+/** `--node-argv trace-gc`: extra Node flags (without their `--`) for every Node role; their stdout goes to `--node-log FILE`. */
+const NODE_ARGV = flags['node-argv']?.split(',').filter((a) => a !== '').map((a) => `--${a}`) ?? [];
+const NODE_LOG = flags['node-log'] === undefined ? undefined : resolve(flags['node-log']);
 /** Time to start a broker and connect every client of one run (tsx start-up on a busy box). */
 const SETUP_MS = 40_000;
 /** Time given to processes to report partial results after `stop`, and to exit after `exit`. */
@@ -139,6 +144,17 @@ const nats: System = {
   qos1: false, // core NATS has no per-message ack; JetStream would be another product
 };
 
+/** Native `redis-server`; PUBLISH/SUBSCRIBE (PSUBSCRIBE for W3), RPC over lists (redis-client.ts). */
+const redis: System = {
+  name: 'redis',
+  startBroker: (run) => run.startRedis(),
+  clientScript: 'redis-client.ts',
+  url: (port) => `redis://127.0.0.1:${port}`,
+  exactPattern: EXACT_TOPIC,
+  wildcardPattern: '*/*/*/telemetry',
+  qos1: false, // Redis pub/sub is at-most-once
+};
+
 function onPath(cmd: string): string | undefined {
   const r = spawnSync('which', [cmd], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : undefined;
@@ -161,6 +177,15 @@ if (natsPath !== undefined) {
     + 'W3 subscribes to `*.*.*.telemetry`; RPC is NATS request/reply (muxed inbox); no QoS1 in core NATS (W6 n/a, '
     + 'JetStream is a separate persistence layer); its W7 is a native process without a JS runtime.');
 } else notes.push('NATS: skipped, `nats-server` not found on PATH.');
+const redisPath = onPath('redis-server') ?? (onPath('/usr/sbin/redis-server') ? '/usr/sbin/redis-server' : undefined);
+if (redisPath !== undefined) {
+  available.push(redis);
+  const version = /v=(\S+)/.exec(spawnSync(redisPath, ['--version'], { encoding: 'utf8' }).stdout)?.[1];
+  notes.push(`Redis: ${redisPath} (${version ?? 'version unknown'}, native, no persistence), client \`redis\` (node-redis); `
+    + 'PUBLISH/SUBSCRIBE on the topic as channel, W3 PSUBSCRIBE `*/*/*/telemetry` (a glob: `*` also matches `/`); RPC is a '
+    + 'list work queue (LPUSH request, BLMPOP COUNT 100 on each side, reply LPUSHed on the caller\'s list, correlated by id); '
+    + 'no QoS1 in Redis pub/sub (W6 n/a); its W7 is a native process without a JS runtime.');
+} else notes.push('Redis: skipped, `redis-server` not found on PATH.');
 const wanted = flags['systems']?.split(',').map((s) => s.trim());
 available.push(rembusTcp); // only when asked for by name
 if (natsPath !== undefined) available.push(rembusCluster); // likewise
@@ -449,11 +474,17 @@ class RunContext {
       mkdirSync(dir, { recursive: true });
       execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
     }
+    execArgv.push(...NODE_ARGV);
     const proc = fork(join(ROLES_DIR, script.replace(/\.ts$/, '.js')), args, {
       cwd: ROOT, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });
     const role = new Role(`${script} ${args.slice(0, 2).join(' ')}`, proc);
+    if (NODE_LOG !== undefined) {
+      const tag = `${script.replace(/\.ts$/, '')}${args.includes('--mode') ? `-${args[args.indexOf('--mode') + 1]}` : ''}`;
+      proc.stdout?.on('data', (chunk: Buffer) => appendFileSync(NODE_LOG,
+        chunk.toString().split('\n').filter((l) => l !== '').map((l) => `${this.label} ${tag} ${l}\n`).join('')));
+    }
     this.roles.push(role);
     if (options.broker === true) this.brokerPid = proc.pid;
     return role;
@@ -499,6 +530,18 @@ class RunContext {
     const proc = spawn(natsPath!, ['-a', '127.0.0.1', '-p', String(port), ...js], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.roles.push(new Role('nats-server', proc));
     if (!jetStream) this.brokerPid = proc.pid;
+    await waitForTcp(port, SETUP_MS);
+    return port;
+  }
+
+  /** `redis-server` on loopback, no persistence (RDB snapshots and AOF off), no config file. */
+  async startRedis(): Promise<number> {
+    const port = await freePort();
+    const dir = this.tempDir('bench-redis-');
+    const proc = spawn(redisPath!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir, '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.roles.push(new Role('redis-server', proc));
+    this.brokerPid = proc.pid;
     await waitForTcp(port, SETUP_MS);
     return port;
   }

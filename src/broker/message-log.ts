@@ -41,6 +41,8 @@ export class MessageLog {
   /** Rows handed to the store but not yet confirmed: still served to readers. */
   private writing: StoredMessage[] = [];
   private last = 0n;
+  /** The millisecond `last` was last derived from the clock (see `now`). */
+  private lastMs = -1;
   private flushing: Promise<void> | undefined;
   private again = false;
   private readonly waiters: (() => void)[] = [];
@@ -70,6 +72,7 @@ export class MessageLog {
   /** Continue the receive clock after what the store already holds. */
   async init(): Promise<void> {
     this.last = await this.store.lastRecv();
+    this.lastMs = -1;
   }
 
   /** Entries not yet confirmed by the store. */
@@ -89,7 +92,11 @@ export class MessageLog {
 
   /** A strictly increasing receive time, ns since the epoch. */
   private now(): bigint {
-    const ns = BigInt(clockNow(this.deps.scheduler)) * 1_000_000n;
+    // Within one millisecond the clock cannot pass `last`: one bigint increment, no conversion.
+    const ms = clockNow(this.deps.scheduler);
+    if (ms === this.lastMs) return ++this.last;
+    this.lastMs = ms;
+    const ns = BigInt(ms) * 1_000_000n;
     this.last = ns > this.last ? ns : this.last + 1n;
     return this.last;
   }

@@ -9,7 +9,7 @@ import type { Logger } from '../types.js';
 import { basicAuth, type HttpAuthPolicy } from './auth.js';
 import { dashboardAsset } from './dashboard.js';
 import { WireMeter } from './meter.js';
-import { metricsRegistry } from './metrics.js';
+import type { metricsRegistry } from './metrics.js';
 import { httpHandler } from './server.js';
 import { StatsCollector, type StatsSnapshot, type TwinView } from './snapshot.js';
 import { StoreMeter } from './store-meter.js';
@@ -61,7 +61,8 @@ export class Observability {
   attach(broker: ObservedBroker): { snapshot: () => StatsSnapshot; http: ReturnType<typeof httpHandler> } {
     const collector = new StatsCollector(broker, this.meter, this.storage);
     this.collector = collector;
-    // Built on the first scrape: prom-client's default metrics start an event-loop monitor.
+    // Built on the first scrape: prom-client's default metrics start an event-loop monitor, and
+    // prom-client is loaded only then (a broker nobody scrapes does not carry its modules).
     let registry: ReturnType<typeof metricsRegistry> | undefined;
     const requireAuth = this.options.requireAuth ?? false;
     const http = httpHandler({
@@ -70,7 +71,7 @@ export class Observability {
       notReady: () => this.closing ? 'closing'
         : this.storage.lastError === undefined ? undefined : `storage failed: ${this.storage.lastError}`,
       metrics: this.options.metrics === false ? undefined : async () => {
-        registry ??= metricsRegistry(collector);
+        registry ??= (await import('./metrics.js')).metricsRegistry(collector);
         return { contentType: registry.contentType, body: await registry.metrics() };
       },
       dashboard: this.options.dashboard === false ? undefined : dashboardAsset,

@@ -32,3 +32,56 @@ describe('encodeValue integers beyond 32 bits', () => {
     }), { numRuns: 2_000 });
   });
 });
+
+/** A CBOR 8-byte integer head (0x1b unsigned, 0x3b negative) with its value n. */
+function wide(head: 0x1b | 0x3b, n: bigint): Uint8Array {
+  const out = new Uint8Array(9);
+  out[0] = head;
+  new DataView(out.buffer).setBigUint64(1, n);
+  return out;
+}
+
+/** `[a, b]` as a CBOR array of two items given as bytes. */
+function pair(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return Uint8Array.of(0x82, ...a, ...b);
+}
+
+describe('decodeValue of 8-byte integers (fast path when all are safe)', () => {
+  const MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+  it('gives numbers for safe values and bigints for unsafe ones, in the same frame', () => {
+    expect(decodeValue(pair(wide(0x1b, 1_796_606_252_632n), wide(0x1b, MAX + 1n)))).toEqual([1_796_606_252_632, MAX + 1n]);
+    expect(decodeValue(pair(wide(0x3b, 1_796_606_252_631n), wide(0x3b, MAX)))).toEqual([-1_796_606_252_632, -MAX - 1n]);
+  });
+
+  it('is exact at the edges of the safe range', () => {
+    expect(decodeValue(wide(0x1b, MAX))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(decodeValue(wide(0x3b, MAX - 1n))).toBe(Number.MIN_SAFE_INTEGER);
+    expect(decodeValue(wide(0x1b, MAX + 1n))).toBe(MAX + 1n);
+    expect(decodeValue(wide(0x3b, MAX))).toBe(-MAX - 1n);
+    expect(decodeValue(wide(0x1b, 2n ** 64n - 1n))).toBe(2n ** 64n - 1n);
+  });
+
+  it('reads a 0x1b byte inside a string as data, not as a head', () => {
+    // Text "\x1b\xff..." then a safe wide int: the decoy byte sends the frame the careful way.
+    const text = Uint8Array.of(0x69, 0x1b, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f);
+    expect(decodeValue(pair(text, wide(0x1b, 2n ** 40n)))).toEqual([`\x1b${'\x7f'.repeat(8)}`, 2 ** 40]);
+  });
+
+  it('still normalises a bignum (tag 2) that fits a number when the frame also has an 8-byte integer', () => {
+    const bignumOne = Uint8Array.of(0xc2, 0x41, 0x01);
+    expect(decodeValue(pair(bignumOne, wide(0x1b, 2n ** 40n)))).toEqual([1, 2 ** 40]);
+  });
+
+  it('agrees with the bigint decoding on any array of 64-bit integers', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })), { maxLength: 6 }),
+      (items) => {
+        const bytes = Uint8Array.of(0x80 | items.length, ...items.flatMap(([neg, n]) => [...wide(neg ? 0x3b : 0x1b, n)]));
+        const expected = items.map(([neg, n]) => {
+          const v = neg ? -1n - n : n;
+          return v <= MAX && v >= -MAX ? Number(v) : v;
+        });
+        expect(decodeValue(bytes)).toEqual(expected);
+      }), { numRuns: 2_000 });
+  });
+});

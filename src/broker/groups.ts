@@ -50,6 +50,8 @@ interface Delivery {
   readonly recv: bigint;
   readonly origin: Twin | null;
   readonly admits: Admits;
+  /** The router's copy: the publisher's name, retain bits and `ttl` expiry (retained.ts, pub-meta.ts). */
+  readonly source: Outgoing | undefined;
   attempt: Attempt | undefined;
 }
 
@@ -149,12 +151,12 @@ export class Groups {
   }
 
   /** Give a publish to one member of each group whose pattern matches its topic. */
-  publish(origin: Twin | null, msg: PubMsg, recv: bigint, admits: Admits): void {
-    this.index.match(msg.topic, (group) => this.dispatch(group, msg, recv, origin, admits));
+  publish(origin: Twin | null, msg: PubMsg, recv: bigint, admits: Admits, source?: Outgoing): void {
+    this.index.match(msg.topic, (group) => this.dispatch(group, msg, recv, origin, admits, source));
   }
 
-  private dispatch(group: Group, msg: PubMsg, recv: bigint, origin: Twin | null, admits: Admits): void {
-    const d: Delivery = { msg, recv, origin, admits, attempt: undefined };
+  private dispatch(group: Group, msg: PubMsg, recv: bigint, origin: Twin | null, admits: Admits, source: Outgoing | undefined): void {
+    const d: Delivery = { msg, recv, origin, admits, source, attempt: undefined };
     if (qosOf(d) === 0) {
       if (!this.send(group, d)) this.drop(d, undefined);
       return;
@@ -166,6 +168,9 @@ export class Groups {
 
   /** Send to the next member that can take it; false when none can. */
   private send(group: Group, d: Delivery): boolean {
+    // Expired (TS publish `ttl`) while it waited for a member: given to nobody, consumed.
+    const expires = d.source?.expires ?? 0;
+    if (expires !== 0 && expires <= Date.now()) return true;
     const at = pickMember(group.members, group.cursor, (twin) => this.eligible(twin, d));
     if (at < 0) return false;
     group.cursor = at + 1;
@@ -183,7 +188,8 @@ export class Groups {
   }
 
   private deliverTo(group: Group, twin: Twin, d: Delivery): void {
-    const out = new Outgoing(GroupPub.of(group.spelling, group.pattern, d.msg), null, d.recv);
+    const src = d.source;
+    const out = new Outgoing(GroupPub.of(group.spelling, group.pattern, d.msg), null, d.recv, src?.origin, src?.extra, src?.expires);
     const outbox = twin.outbox;
     const session = twin.session!;
     const qos = qosOf(d);

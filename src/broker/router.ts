@@ -197,7 +197,7 @@ export class Router {
     for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out, admits);
     if (this.patterns.size > 0) this.publishToPatterns(origin, out, admits);
     // One copy per group besides the plain subscribers' (README "Shared subscriptions").
-    if (this.groups !== undefined && this.groups.size > 0) this.groups.publish(origin, msg, recv, admits);
+    if (this.groups !== undefined && this.groups.size > 0) this.groups.publish(origin, msg, recv, admits, out);
   }
 
   /** One delivery to one twin, as a live one (waits behind its replay): retained values (retained.ts). */

@@ -114,6 +114,32 @@ describe('subscribe$ with a group', () => {
   });
 });
 
+describe('shared subscriptions with publish options', () => {
+  it('gives nobody a QoS1 message whose ttl passed while it waited for a member; others wait on', async () => {
+    const b = await scope.broker();
+    const pub = await scope.connect(b, 'pub');
+    const m1 = await scope.connect(b, 'm1');
+    const first = m1.subscribe$('jobs', { group: 'w' }).subscribe();
+    await roundTrip(m1);
+    await m1.close();
+    await waitFor(() => b.stats().connections === 1, { what: 'm1 to be offline' });
+    const deadline = Date.now() + 50;
+    await pub.publishAsync('jobs', ['short-lived'], { qos: 1, ttl: 50 });
+    await pub.publishAsync('jobs', ['long-lived'], { qos: 1, ttl: 60_000 });
+    await pub.publishAsync('jobs', ['forever'], { qos: 1 });
+    await waitFor(() => Date.now() > deadline + 20, { timeout: 5_000, what: 'the ttl to pass' });
+    first.unsubscribe();
+    const m2 = await scope.connect(b, 'm2', { metadata: true });
+    const got = collect(m2.subscribe$('jobs', { group: 'w' }), 2);
+    const [a, c] = await got.done;
+    expect([a!.args[0], c!.args[0]]).toEqual(['long-lived', 'forever']);
+    // A group copy carries the metadata a plain one does, for a component that asked.
+    expect([a!.from, c!.from]).toEqual(['pub', 'pub']);
+    await roundTrip(pub, m2);
+    expect(got.values).toHaveLength(2);
+  });
+});
+
 describe('shared subscriptions and authorization', () => {
   const secret = (name: string): string => `${name}-secret`;
   const proven = (b: Broker, name: string) => scope.connect(b, name, { key: secret(name) });

@@ -166,6 +166,23 @@ describe('method contracts', () => {
 describe('broker contracts at ingest', () => {
   const scope = useScope();
 
+  it('checks publishes over HTTP too (REST and JSON-RPC notifications): no way around the contract', async () => {
+    const b = await scope.broker({ contracts: [telemetry] });
+    const sub = await scope.connect(b, 'sub');
+    const all = collect(sub.subscribe$('plant/*/*/telemetry'), 1);
+    await roundTrip(sub);
+    const post = (path: string, body: unknown): Promise<Response> => fetch(`http://127.0.0.1:${String(b.port)}${path}`,
+      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    await post('/plant/a/x/telemetry', { temp: 'hot' });
+    await post('/', { jsonrpc: '2.0', method: 'plant/a/x/telemetry', params: [{ temp: 'cold' }] });
+    await post('/plant/a/x/telemetry', { temp: 21 });
+    const [m] = await all.done;
+    expect(m!.args).toEqual([{ temp: 21 }]);
+    await roundTrip(sub);
+    expect(all.values).toHaveLength(1);
+    expect(b.stats().contracts).toEqual({ checked: 3, refused: 0, dropped: 2 });
+  });
+
   it('refuses a QoS1/2 publish that does not fit with ContractRefusedError, drops QoS0 ones, counts both', async () => {
     const b = await scope.broker({ contracts: [telemetry, alarms] });
     const [plain, sub] = await scope.connectAll(b, 'plain', 'sub');

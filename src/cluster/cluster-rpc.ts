@@ -15,6 +15,9 @@
  *
  * A call that accepts a stream (`rpc$`) is relayed item by item on an inbox of the calling
  * broker. A cancel by the caller is not passed on: the serving broker runs the stream to its end.
+ * A stream whose serving broker leaves the directory (killed, or closed mid-stream) ends for its
+ * caller with status 43 (method unavailable) instead of waiting forever; so do the streams
+ * still open when this broker closes.
  */
 import { Decoder, Encoder } from 'cbor-x';
 import type { Subscription } from 'rxjs';
@@ -42,6 +45,8 @@ export class ClusterRpc implements RemoteRpc {
   private closed = false;
   private readonly presence: Subscription;
   private pendingAdvert: ReturnType<typeof setTimeout> | undefined;
+  /** Streams relayed from each serving broker: how to end each one if that broker goes. */
+  private readonly streams = new Map<string, Set<(why: string) => void>>();
 
   constructor(private readonly nc: NatsConnection, private readonly host: ClusterHost, private readonly prefix: string,
     private readonly id: string, private readonly interval: number, private readonly timeout: number) {
@@ -75,7 +80,11 @@ export class ClusterRpc implements RemoteRpc {
   private advertise(): void {
     if (this.closed || this.nc.isClosed()) return;
     const now = Date.now();
-    for (const [id, entry] of this.peers) if (entry.expires < now) this.peers.delete(id);
+    for (const [id, entry] of this.peers) {
+      if (entry.expires >= now) continue;
+      this.peers.delete(id);
+      this.endStreams(id, `broker ${id} left the cluster`);
+    }
     this.nc.publish(`${this.prefix}.adv`, cbor.encode({ id: this.id, m: this.host.exposed(), n: this.host.online() }));
   }
 
@@ -122,7 +131,7 @@ export class ClusterRpc implements RemoteRpc {
   private forward(caller: Session, msg: RpcMsg, broker: string): void {
     const reply = (status: number, data: unknown): void => this.host.reply(caller, msg.id, status, data);
     const subject = `${this.prefix}.rpc.${broker}`;
-    if (msg.stream === true) return this.forwardStream(caller, msg, subject);
+    if (msg.stream === true) return this.forwardStream(caller, msg, subject, broker);
     this.nc.request(subject, cbor.encode([msg.topic, msg.target, msg.args]), { timeout: this.timeout })
       .then((m) => {
         const [status, data] = decoder.decode(m.data) as [number, unknown];
@@ -135,20 +144,35 @@ export class ClusterRpc implements RemoteRpc {
    * inbox of this one, kind `item`, `end` or `final` (one answer or an error), relayed to the
    * caller as the broker relays a local stream.
    */
-  private forwardStream(caller: Session, msg: RpcMsg, subject: string): void {
+  private forwardStream(caller: Session, msg: RpcMsg, subject: string, broker: string): void {
     const inbox = createInbox();
+    let open = this.streams.get(broker);
+    if (open === undefined) this.streams.set(broker, (open = new Set()));
+    const streams = open;
+    const done = (): void => {
+      sub.unsubscribe();
+      streams.delete(end);
+      if (streams.size === 0 && this.streams.get(broker) === streams) this.streams.delete(broker);
+    };
+    const end = (why: string): void => {
+      done();
+      this.host.reply(caller, msg.id, STATUS.METHOD_UNAVAILABLE, `${msg.topic}: ${why}`);
+    };
     const sub = this.nc.subscribe(inbox, { callback: (err, m) => {
-      if (err !== null) {
-        sub.unsubscribe();
-        this.host.reply(caller, msg.id, STATUS.METHOD_UNAVAILABLE, `${msg.topic}: ${errorText(err)}`);
-        return;
-      }
+      if (err !== null) return end(errorText(err));
       const [kind, status, data] = decoder.decode(m.data) as ['item' | 'end' | 'final', number, unknown];
-      if (kind !== 'item') sub.unsubscribe();
+      if (kind !== 'item') done();
       if (kind === 'final') return this.host.reply(caller, msg.id, status, data);
       if (caller.link.isOpen) caller.send({ type: 'response', id: msg.id, status: STATUS.OK, data, stream: kind });
     } });
+    streams.add(end);
     this.nc.publish(subject, cbor.encode([msg.topic, msg.target, msg.args, true]), { reply: inbox });
+  }
+
+  private endStreams(broker: string, why: string): void {
+    const open = this.streams.get(broker);
+    if (open === undefined) return;
+    for (const end of [...open]) end(why);
   }
 
   private async serve(m: Msg): Promise<void> {
@@ -198,6 +222,7 @@ export class ClusterRpc implements RemoteRpc {
     clearInterval(this.timer);
     clearTimeout(this.pendingAdvert);
     this.presence.unsubscribe();
+    for (const broker of [...this.streams.keys()]) this.endStreams(broker, 'broker closing');
     await this.local.close();
   }
 }

@@ -3,11 +3,16 @@
  * pub/sub (exact, wildcard, catch-all) and RPC (round robin, targeted) cross brokers, with no
  * echo and each publisher's order kept; QoS1/2 publishes are acked once JetStream has them.
  */
-import { concat, firstValueFrom, interval, of, take, throwError } from 'rxjs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { concat, firstValueFrom, interval, NEVER, of, take, throwError } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker, BrokerOptions } from '../../src/broker/index.js';
-import { type Component, type Message } from '../../src/index.js';
+import { connect, type Component, type Message } from '../../src/index.js';
 import { collect, roundTrip, useScope, waitFor } from '../integration/helpers.js';
+import { kill } from '../integration/broker-process.js';
+import { startClusterBroker } from './brokers.js';
 import { startNats, type NatsCluster } from './nats.js';
 
 const scope = useScope();
@@ -138,6 +143,29 @@ describe('cluster RPC', () => {
     expect(flaky.error).toMatchObject({ remoteCode: 40, details: 'sensor lost' });
     expect(await firstValueFrom(caller.rpc$('plain'))).toBe('single');
   }, 20_000);
+
+  it('ends a relayed stream with status 43 when its serving broker is killed, instead of hanging', async () => {
+    const name = `t${process.pid}_${++n}`;
+    const a = await scope.broker({ name: 'a', cluster: { servers: nats.urls, name } });
+    const dir = await mkdtemp(join(tmpdir(), 'rembus-cluster-stream-'));
+    const b = await startClusterBroker(dir, nats.urls, ['--cluster-name', name]);
+    try {
+      const caller = await scope.connect(a, 'caller');
+      const server = scope.track(await connect(`${b.url}/server`, { reconnect: { maxRetries: 0 } }));
+      server.expose('forever', () => concat(of(1), NEVER));
+      server.expose('plain', () => 'single');
+      await callWhenKnown(caller, 'plain');
+      const got = collect(caller.rpc$<number>('forever'), 2, { timeout: 15_000 });
+      await waitFor(() => got.values.length === 1, { what: 'the first item' });
+      await kill(b.proc); // SIGKILL: nothing ends its stream but the directory's expiry
+      await expect(got.done).rejects.toThrow(/errored after 1/u);
+      expect(got.error).toMatchObject({ remoteCode: 43 });
+      expect(String((got.error as { details?: unknown }).details)).toMatch(/left the cluster/u);
+    } finally {
+      await kill(b.proc);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 
   it('takes turns between exposers on both brokers', async () => {
     const [a, b] = await pair();

@@ -3,8 +3,8 @@
  *
  * - **Directory.** At once when one of its components comes, goes, exposes or withdraws a
  *   method (the broker's `component_info` presence events), and every `advertiseInterval`, each broker publishes on `rembus.<c>.adv` the
- *   methods its own components expose and the names connected to it; an entry not refreshed
- *   for three intervals is dropped (a broker killed with -9 leaves the directory that fast).
+ *   methods its own components expose and the names connected to it (and its interval); an
+ *   entry not refreshed for three of the sender's intervals is dropped (a broker killed with -9 leaves the directory that fast).
  *   A broker hearing a broker it does not know yet answers with its own advert at once.
  * - **Round robin.** A call whose method is exposed on other brokers takes turns, per method,
  *   between this broker (when one of its components exposes it: the broker's own policy then
@@ -85,11 +85,11 @@ export class ClusterRpc implements RemoteRpc {
       this.peers.delete(id);
       this.endStreams(id, `broker ${id} left the cluster`);
     }
-    this.nc.publish(`${this.prefix}.adv`, cbor.encode({ id: this.id, m: this.host.exposed(), n: this.host.online() }));
+    this.nc.publish(`${this.prefix}.adv`, cbor.encode({ id: this.id, m: this.host.exposed(), n: this.host.online(), i: this.interval }));
   }
 
   private onAdvert(m: Msg): void {
-    let value: { id?: unknown; m?: unknown; n?: unknown };
+    let value: { id?: unknown; m?: unknown; n?: unknown; i?: unknown };
     try {
       value = decoder.decode(m.data) as typeof value;
     } catch {
@@ -98,7 +98,9 @@ export class ClusterRpc implements RemoteRpc {
     if (typeof value.id !== 'string' || value.id === this.id) return;
     const known = this.peers.has(value.id);
     const strings = (v: unknown): Set<string> => new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-    this.peers.set(value.id, { methods: strings(value.m), names: strings(value.n), expires: Date.now() + 3 * this.interval });
+    // Three of the sender's intervals (it may advertise less often than this broker does).
+    const every = typeof value.i === 'number' && value.i > 0 ? Math.max(value.i, this.interval) : this.interval;
+    this.peers.set(value.id, { methods: strings(value.m), names: strings(value.n), expires: Date.now() + 3 * every });
     if (!known) this.advertise();
   }
 

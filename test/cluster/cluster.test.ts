@@ -167,6 +167,23 @@ describe('cluster RPC', () => {
     }
   }, 40_000);
 
+  it('keeps a broker that advertises less often than this one in the directory between its adverts', async () => {
+    const name = `t${process.pid}_${++n}`;
+    const a = await scope.broker({ name: 'a', cluster: { servers: nats.urls, name, advertiseInterval: 100 } });
+    const b = await scope.broker({ name: 'b', cluster: { servers: nats.urls, name, advertiseInterval: 1_000 } });
+    const caller = await scope.connect(a, 'caller');
+    const server = await scope.connect(b, 'server');
+    server.expose('there', () => 'there');
+    await callWhenKnown(caller, 'there');
+    // Over two of b's intervals (20 of a's): every call finds it.
+    const failures: unknown[] = [];
+    for (let i = 0; i < 20; i++) {
+      await caller.rpc('there').catch((err: unknown) => failures.push(err));
+      await quiet(100);
+    }
+    expect(failures).toEqual([]);
+  }, 20_000);
+
   it('takes turns between exposers on both brokers', async () => {
     const [a, b] = await pair();
     const [caller, here] = await scope.connectAll(a, 'caller', 'here');

@@ -394,6 +394,8 @@ export class RawClient {
   }
 
   close(): Promise<void> {
+    // A paused socket never reads the peer's close (or its cut): read again so that it ends.
+    if (this.ws.isPaused) this.ws.resume();
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     if (this.ws.readyState !== WebSocket.CLOSING) this.ws.close();
     return this.closedPromise;

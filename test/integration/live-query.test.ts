@@ -283,6 +283,27 @@ describe('live_<t> / unlive_<t> from a reference client (raw frames)', () => {
     expect(again.data).toBe(false);
   });
 
+  it('cuts a client that stops reading its live rows, and releases its query (bounded memory)', async () => {
+    const b = await schemaBroker({ flowControl: { highWater: 64 * 1024, stallTimeout: 500 } });
+    const pub = await scope.connect(b, 'pub');
+    const raw = await scope.raw(b);
+    expect((await request(raw, { type: 'identity', id: nextId++, cid: 'stuck' })).status).toBe(0);
+    expect((await request(raw, { type: 'admin', id: nextId++, topic: 'rows', cmd: { cmd: 'subscribe' } })).status).toBe(0);
+    const ok = await request(raw, { type: 'rpc', id: nextId++, topic: 'live_reading', target: null,
+      args: [{ topic: 'rows', format: 'rows' }] });
+    expect(ok.status).toBe(0);
+    expect(liveCount(b)).toBe(1);
+    raw.pause();
+    const dev = 'd'.repeat(500);
+    for (let seq = 0; seq < 40_000 && b.stats().connections === 2; seq++) {
+      pub.publish(`${dev}/reading`, { dev, seq, value: seq });
+      if (seq % 500 === 499) await roundTrip(pub);
+    }
+    await waitFor(() => liveCount(b) === 0 && b.stats().connections === 1,
+      { timeout: 30_000, what: 'the stalled client to be cut and its live query released' });
+    expect(b.stats().slowConsumers).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
   it('refuses bad options with status 40 and a stable code, and releases a query when the socket drops', async () => {
     const b = await schemaBroker();
     const raw = await scope.raw(b);

@@ -107,7 +107,19 @@ export function deliverNow(twin: Twin, out: Outgoing): void {
     twin.delivered(out.recv);
     return;
   }
-  outbox.push({ recv: out.recv, qos, id: out.msg.id, send: () => out.sendTo(session) });
+  if (out.expires === 0) {
+    outbox.push({ recv: out.recv, qos, id: out.msg.id, send: () => out.sendTo(session) });
+    return;
+  }
+  // With a `ttl`: decided once, as it leaves the outbox (the window reads `id` right before
+  // `send`); expired by then, it is not sent and no ACK is awaited for it.
+  let expired: boolean | undefined;
+  const gone = (): boolean => (expired ??= out.expires <= Date.now());
+  outbox.push({
+    recv: out.recv, qos,
+    get id() { return gone() ? undefined : out.msg.id; },
+    send: () => { if (!gone()) out.sendTo(session); },
+  });
 }
 
 export class Router {

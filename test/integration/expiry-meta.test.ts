@@ -7,7 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { firstValueFrom } from 'rxjs';
 import { InvalidOptionError, LastReceived, type Message } from '../../src/index.js';
-import { collect, roundTrip, useScope, waitFor } from './helpers.js';
+import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
+import type { PubMsg } from '../../src/protocol/messages.js';
+import { collect, rawRequest, roundTrip, useScope, waitFor } from './helpers.js';
 
 const scope = useScope();
 
@@ -59,6 +61,31 @@ describe('expiry (ttl)', () => {
     for (const ttl of [0, -5, 1.5, Number.NaN]) {
       expect(() => pub.publish$('t', [], { ttl })).toThrow(InvalidOptionError);
     }
+  });
+});
+
+describe('expiry in a subscriber\'s outbox', () => {
+  it('does not send a QoS1 message whose ttl passed while it waited behind an unacknowledged one', async () => {
+    const b = await scope.broker({ maxInflight: 1 });
+    const raw = await scope.raw(b);
+    let id = 1n;
+    expect((await rawRequest(raw, { type: 'identity', id: id++, cid: 'slow' } as never)).status).toBe(0);
+    expect((await rawRequest(raw, { type: 'admin', id: id++, topic: 't', cmd: { cmd: 'subscribe' } } as never)).status).toBe(0);
+    const pub = await scope.connect(b, 'pub');
+    const nextPub = async (): Promise<PubMsg> => {
+      for (;;) {
+        const msg = decodeCbor(await raw.next(5_000) as Uint8Array);
+        if (msg.type === 'pub') return msg;
+      }
+    };
+    await pub.publishAsync('t', ['first'], { qos: 1 });
+    const first = await nextPub(); // in flight, not acknowledged: what follows waits in the outbox
+    await pub.publishAsync('t', ['short-lived'], { qos: 1, ttl: 50 });
+    await pub.publishAsync('t', ['long-lived'], { qos: 1, ttl: 60_000 });
+    const deadline = Date.now() + 50;
+    await waitFor(() => Date.now() > deadline + 20, { timeout: 5_000, what: 'the ttl to pass' });
+    raw.sendBinary(encodeCbor({ type: 'ack', id: first.id! }));
+    expect((await nextPub()).args).toEqual(['long-lived']);
   });
 });
 

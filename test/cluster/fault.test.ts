@@ -21,6 +21,7 @@ import { component, type Component } from '../../src/index.js';
 import { kill } from '../integration/broker-process.js';
 import { startClusterBroker, type ClusterBroker } from './brokers.js';
 import { startNats, type NatsCluster } from './nats.js';
+import { qosLoad, Tally } from '../integration/qos-load.js';
 
 const WINDOW = 16;
 const CLUSTER = ['--cluster-name', 'fault', '--cluster-replicas', '3'];
@@ -44,13 +45,6 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-class Tally {
-  readonly counts = new Map<number, number>();
-  add(n: number): void { this.counts.set(n, (this.counts.get(n) ?? 0) + 1); }
-  missing(acked: readonly number[]): number[] { return acked.filter((n) => !this.counts.has(n)); }
-  duplicates(): number[] { return [...this.counts].filter(([, c]) => c > 1).map(([n]) => n); }
-}
 
 async function until(done: () => boolean | Promise<boolean>, timeout: number): Promise<void> {
   const end = Date.now() + timeout;
@@ -109,24 +103,9 @@ describe('cluster faults', () => {
     // Connected to b0, fails over to b1; re-sends what is not acknowledged every 500 ms.
     const pub = open([`${b[0]!.url}/producer`, b[1]!.url], { ackTimeout: 500, sendRetries: 10_000 });
     await pub.ready();
-    const acked = { q1: [] as number[], q2: [] as number[] };
-    let next = 0;
-    let inFlight = 0;
-    let pumping = true;
-    let failed = 0;
-    const pump = (): void => {
-      while (pumping && inFlight < WINDOW) {
-        const n = next++;
-        const topic = n % 2 === 0 ? 'q2' : 'q1';
-        inFlight++;
-        pub.publishAsync(topic, [n], { qos: topic === 'q2' ? 2 : 1 }).then(
-          () => acked[topic].push(n),
-          () => failed++,
-        ).finally(() => { inFlight--; pump(); });
-      }
-    };
-    const total = (): number => acked.q1.length + acked.q2.length;
-    pump();
+    const load = qosLoad(pub, WINDOW);
+    const { acked } = load;
+    const total = load.total;
 
     // 1. The rembus broker of the publisher dies.
     await until(() => total() >= 200, 30_000);
@@ -146,10 +125,10 @@ describe('cluster faults', () => {
     expect(total()).toBeGreaterThanOrEqual(atNatsKill + 200);
     await nats.restart(natsNode!);
 
-    pumping = false;
-    await until(() => inFlight === 0, 30_000);
-    expect(inFlight).toBe(0);
-    expect(failed).toBe(0);
+    load.stop();
+    await until(() => load.inFlight() === 0, 30_000);
+    expect(load.inFlight()).toBe(0);
+    expect(load.failed()).toBe(0);
 
     const complete = (): boolean => live.q1.missing(acked.q1).length === 0 && live.q2.missing(acked.q2).length === 0;
     await until(complete, 30_000);

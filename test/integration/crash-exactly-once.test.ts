@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { component, LastReceived, type Component } from '../../src/index.js';
 import { freePort, kill, startBroker, type BrokerProcess } from './broker-process.js';
+import { qosLoad, Tally } from './qos-load.js';
 
 const KILLS = 5;
 /** Publishes awaiting their ACK at once. */
@@ -32,14 +33,6 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-/** Counts per payload number, for one topic. */
-class Tally {
-  readonly counts = new Map<number, number>();
-  add(n: number): void { this.counts.set(n, (this.counts.get(n) ?? 0) + 1); }
-  missing(acked: readonly number[]): number[] { return acked.filter((n) => !this.counts.has(n)); }
-  duplicates(): number[] { return [...this.counts].filter(([, c]) => c > 1).map(([n]) => n); }
-}
 
 function listen(node: Component): { q1: Tally; q2: Tally } {
   const tallies = { q1: new Tally(), q2: new Tally() };
@@ -79,38 +72,23 @@ describe('exactly-once across repeated SIGKILLs', () => {
     // Re-sends every ackTimeout while the broker is down, and again once it is back.
     const pub = open(`${url}/producer`, { ackTimeout: 500, sendRetries: 10_000 });
     await pub.ready();
-    const acked = { q1: [] as number[], q2: [] as number[] };
-    let next = 0;
-    let inFlight = 0;
-    let pumping = true;
-    let failed = 0;
-    const pump = (): void => {
-      while (pumping && inFlight < WINDOW) {
-        const n = next++;
-        const topic = n % 2 === 0 ? 'q2' : 'q1';
-        inFlight++;
-        pub.publishAsync(topic, [n], { qos: topic === 'q2' ? 2 : 1 }).then(
-          () => acked[topic].push(n),
-          () => failed++,
-        ).finally(() => { inFlight--; pump(); });
-      }
-    };
-    pump();
+    const load = qosLoad(pub, WINDOW);
+    const { acked } = load;
 
     for (let k = 0; k < KILLS; k++) {
-      const before = acked.q1.length + acked.q2.length;
+      const before = load.total();
       // Load for a random while, with at least some acknowledged traffic since the restart.
-      await until(() => acked.q1.length + acked.q2.length >= before + 50, 15_000);
+      await until(() => load.total() >= before + 50, 15_000);
       await sleep(Math.random() * 400);
       await kill(broker);
       broker = await startBroker(dir, port);
       brokers.push(broker);
     }
     await sleep(300);
-    pumping = false;
-    await until(() => inFlight === 0, 20_000);
-    expect(inFlight).toBe(0);
-    expect(failed).toBe(0);
+    load.stop();
+    await until(() => load.inFlight() === 0, 20_000);
+    expect(load.inFlight()).toBe(0);
+    expect(load.failed()).toBe(0);
     expect(acked.q2.length).toBeGreaterThan(100);
 
     const complete = (t: { q1: Tally; q2: Tally }) => () => t.q1.missing(acked.q1).length === 0 && t.q2.missing(acked.q2).length === 0;

@@ -5,6 +5,7 @@
  * round trip that proves a link has been processed, a raw WebSocket client for wire
  * transcripts, a TCP relay that cuts links, and a dialer that records a component's frames.
  */
+import { execFileSync } from 'node:child_process';
 import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, beforeEach } from 'vitest';
 import { tap as tapOperator, type Observable, type Subscription } from 'rxjs';
@@ -484,3 +485,13 @@ export function tappedDial(tap: Tap): (url: string) => Promise<Link> {
 export function decoded(frames: Frame[]): Msg[] {
   return frames.filter((f): f is Uint8Array => typeof f !== 'string').map((f) => decodeCbor(f));
 }
+
+/** The openssl binary is there (it makes the self-signed certificates of the TLS tests). */
+export const hasOpenssl = ((): boolean => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();

@@ -13,7 +13,7 @@ import { broker, type Broker } from '../../src/broker/index.js';
 import { generateKeyPair } from '../../src/security/crypto.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
 import { keystoreTlsFiles, loadTlsOptions } from '../../src/security/tls.js';
-import { RawClient, waitForMatch } from './helpers.js';
+import { hasOpenssl, RawClient, waitForMatch } from './helpers.js';
 import { loggedIn, rawPeer } from './security-peer.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,15 +38,6 @@ function start(args: string[]): { child: ChildProcess; stderr: () => string; exi
 }
 
 const waitForText = (read: () => string, re: RegExp, ms = 20_000): Promise<RegExpExecArray> => waitForMatch(read, re, ms);
-
-const hasOpenssl = ((): boolean => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let dir: string;
 

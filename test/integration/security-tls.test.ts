@@ -15,15 +15,7 @@ import { ConnectionError } from '../../src/errors.js';
 import { connect } from '../../src/index.js';
 import { caOptions, keystoreTlsFiles, loadTlsOptions, TlsConfigError } from '../../src/security/index.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
-
-const hasOpenssl = ((): boolean => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasOpenssl } from './helpers.js';
 
 let dir: string;
 const openssl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' }); };

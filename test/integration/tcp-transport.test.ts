@@ -14,7 +14,7 @@ import { ConnectionError } from '../../src/errors.js';
 import { connect, type Component } from '../../src/index.js';
 import { keystoreTlsFiles, loadTlsOptions } from '../../src/security/index.js';
 import { encodeFrame, FrameDecoder } from '../../src/transport/tcp-framing.js';
-import { collect, hex, roundTrip, textHex, useScope, waitFor } from './helpers.js';
+import { collect, hasOpenssl, hex, roundTrip, textHex, useScope, waitFor } from './helpers.js';
 
 const scope = useScope();
 
@@ -118,15 +118,6 @@ describe('tcp transport', () => {
     await peer.closed;
   });
 });
-
-const hasOpenssl = ((): boolean => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 // Skipped only where the openssl binary is missing: it makes the self-signed certificate.
 describe.skipIf(!hasOpenssl)('tls transport', () => {

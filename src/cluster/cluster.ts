@@ -169,16 +169,21 @@ class ClusterImpl implements Cluster {
     this.nc.publish(topicToSubject(`${this.prefix}.m0`, p.topic), body);
   }
 
+  /** A cluster message's args; undefined (logged) when they do not decode. */
+  private argsOf(topic: string, data: Uint8Array): unknown[] | undefined {
+    try {
+      return decoder.decode(data) as unknown[];
+    } catch (err) {
+      this.host.log.warn({ topic, err: errorText(err) }, 'cluster message dropped');
+      return undefined;
+    }
+  }
+
   private inbound0(m: Msg): void {
     const topic = subjectToTopic(`${this.prefix}.m0`, m.subject);
     if (topic === undefined) return;
-    let args: unknown[];
-    try {
-      args = decoder.decode(m.data) as unknown[];
-    } catch (err) {
-      this.host.log.warn({ topic, err: errorText(err) }, 'cluster message dropped');
-      return;
-    }
+    const args = this.argsOf(topic, m.data);
+    if (args === undefined) return;
     this.host.inject({ type: 'pub', flags: 0, topic, args }, 'cluster:', null);
   }
 
@@ -247,13 +252,8 @@ class ClusterImpl implements Cluster {
     const topic = subjectToTopic(`${this.prefix}.m1`, m.subject);
     const h = m.headers;
     if (topic === undefined || h === undefined) return;
-    let args: unknown[];
-    try {
-      args = decoder.decode(m.data) as unknown[];
-    } catch (err) {
-      this.host.log.warn({ topic, err: errorText(err) }, 'cluster message dropped');
-      return;
-    }
+    const args = this.argsOf(topic, m.data);
+    if (args === undefined) return;
     const idHex = h.get('i');
     const origin = h.get('o');
     const key = `${origin}:${idHex}`;

@@ -25,7 +25,7 @@ import type { PubMsg } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
 import type { Admits } from './guard.js';
 import { GroupIndex } from './group-index.js';
-import { deliverNow, Outgoing } from './router.js';
+import { deliverNow, expiredWhenSent, Outgoing } from './router.js';
 import { GroupPub, shareTopic, type Share } from '../protocol/share.js';
 import type { Session, Twin } from './twin.js';
 
@@ -195,6 +195,7 @@ export class Groups {
     const qos = qosOf(d);
     if (qos === 0 || outbox === undefined) return deliverNow(twin, out);
     const attempt: Attempt = { transmitted: false, revoked: false };
+    const gone = expiredWhenSent(out);
     d.attempt = attempt;
     let inflight = group.inflight.get(twin);
     if (inflight === undefined) group.inflight.set(twin, (inflight = new Set()));
@@ -202,9 +203,9 @@ export class Groups {
     outbox.push({
       recv: d.recv, qos,
       // A copy taken back before it left is sent as nothing, awaiting no ACK (the outbox keys ACKs by id).
-      get id() { return attempt.revoked && !attempt.transmitted ? undefined : d.msg.id; },
+      get id() { return (attempt.revoked && !attempt.transmitted) || gone() ? undefined : d.msg.id; },
       send: () => {
-        if (attempt.revoked) return;
+        if (attempt.revoked || gone()) return;
         attempt.transmitted = true;
         out.sendTo(session);
       },

@@ -92,6 +92,17 @@ class WildcardPub implements PubMsg {
 }
 
 /**
+ * For an outbox entry of a delivery with a `ttl`: has it expired? Decided once, as it leaves the
+ * outbox (the ACK window reads the entry's `id` right before `send`); expired by then, it is not
+ * sent and no ACK is awaited for it. Always false without a `ttl`.
+ */
+export function expiredWhenSent(out: Outgoing): () => boolean {
+  if (out.expires === 0) return () => false;
+  let expired: boolean | undefined;
+  return () => (expired ??= out.expires <= Date.now());
+}
+
+/**
  * Send now: QoS0 straight to the socket when nothing waits before it, otherwise through the
  * twin's ordered outbox (which waits for ACKs, spec §4.3).
  */
@@ -111,10 +122,7 @@ export function deliverNow(twin: Twin, out: Outgoing): void {
     outbox.push({ recv: out.recv, qos, id: out.msg.id, send: () => out.sendTo(session) });
     return;
   }
-  // With a `ttl`: decided once, as it leaves the outbox (the window reads `id` right before
-  // `send`); expired by then, it is not sent and no ACK is awaited for it.
-  let expired: boolean | undefined;
-  const gone = (): boolean => (expired ??= out.expires <= Date.now());
+  const gone = expiredWhenSent(out);
   outbox.push({
     recv: out.recv, qos,
     get id() { return gone() ? undefined : out.msg.id; },

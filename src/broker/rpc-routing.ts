@@ -141,6 +141,7 @@ export class RpcRouting {
   private onCancel(session: Session, id: MsgId): void {
     const pending = this.pending.get(id);
     if (pending === undefined || pending.caller !== session) {
+      if (this.remote?.cancel(session, id) === true) return;
       this.host.log.debug({ id: id.toString(16) }, 'cancel of an unknown call ignored');
       return;
     }
@@ -165,6 +166,7 @@ export class RpcRouting {
 
   /** A session is gone: calls routed to it will never be answered, so tell their callers now. */
   detach(session: Session): void {
+    this.remote?.detach(session);
     for (const [id, pending] of this.pending) {
       if (pending.exposer === session) {
         this.forget(id);

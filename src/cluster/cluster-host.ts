@@ -22,6 +22,10 @@ export interface RemoteRpc {
   method(caller: Session, msg: RpcMsg, localExposers: number): boolean;
   /** Take a call whose target is not connected here? */
   target(caller: Session, msg: RpcMsg): boolean;
+  /** The caller cancels call `id`: true when it was a stream served by another broker (then cancelled there). */
+  cancel(caller: Session, id: MsgId): boolean;
+  /** A session is gone: cancel its calls served by other brokers. */
+  detach(session: Session): void;
 }
 
 export interface ClusterHooks {

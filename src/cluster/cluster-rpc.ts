@@ -13,28 +13,30 @@
  * - **Serving.** Each broker answers on `rembus.<c>.rpc.<id>` through an in-process component,
  *   which is never routed to another broker again (no loops).
  *
- * A call that accepts a stream (`rpc$`) is relayed item by item on an inbox of the calling
- * broker. A cancel by the caller is not passed on: the serving broker runs the stream to its end.
- * A stream whose serving broker leaves the directory (killed, or closed mid-stream) ends for its
- * caller with status 43 (method unavailable) instead of waiting forever; so do the streams
- * still open when this broker closes.
+ * A call that accepts a stream (`rpc$`) is relayed item by item, and cancelled across brokers
+ * (cluster-stream.ts): the caller's cancel or disconnect stops it on the serving broker, and so
+ * does the calling broker leaving the directory. A stream whose serving broker leaves the
+ * directory (killed, or closed mid-stream) ends for its caller with status 43 (method
+ * unavailable) instead of waiting forever; so do the streams still open when this broker closes.
  */
 import { Decoder, Encoder } from 'cbor-x';
 import type { Subscription } from 'rxjs';
-import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Session } from '../broker/twin.js';
 import { component } from '../component/component.js';
 import type { Component } from '../component/types.js';
 import { MethodNotFoundError, RpcError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
-import { COMPONENT_INFO_TOPIC, STATUS, type RpcMsg } from '../protocol/messages.js';
+import { COMPONENT_INFO_TOPIC, STATUS, type MsgId, type RpcMsg } from '../protocol/messages.js';
 import { memoryLinkPair } from '../transport/memory-link.js';
 import type { ClusterHost, RemoteRpc } from './cluster-host.js';
+import { StreamRelay } from './cluster-stream.js';
 
 const cbor = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 
-interface Entry { methods: Set<string>; names: Set<string>; expires: number }
+/** A broker in the directory; `tentative`: known only as a caller of a stream served here, not from an advert yet. */
+interface Entry { methods: Set<string>; names: Set<string>; expires: number; tentative?: boolean }
 
 export class ClusterRpc implements RemoteRpc {
   private readonly peers = new Map<string, Entry>();
@@ -45,8 +47,8 @@ export class ClusterRpc implements RemoteRpc {
   private closed = false;
   private readonly presence: Subscription;
   private pendingAdvert: ReturnType<typeof setTimeout> | undefined;
-  /** Streams relayed from each serving broker: how to end each one if that broker goes. */
-  private readonly streams = new Map<string, Set<(why: string) => void>>();
+  /** Streaming calls to and from other brokers. */
+  readonly streams: StreamRelay;
 
   constructor(private readonly nc: NatsConnection, private readonly host: ClusterHost, private readonly prefix: string,
     private readonly id: string, private readonly interval: number, private readonly timeout: number) {
@@ -59,6 +61,7 @@ export class ClusterRpc implements RemoteRpc {
         return Promise.resolve(mine);
       },
     });
+    this.streams = new StreamRelay(nc, host, id, this.local, failure);
     nc.subscribe(`${prefix}.adv`, { callback: (err, m) => { if (err === null) this.onAdvert(m); } });
     nc.subscribe(`${prefix}.rpc.${id}`, { callback: (err, m) => { if (err === null) void this.serve(m); } });
     // Presence events (a component up or down, a method exposed or withdrawn): advertise at once.
@@ -83,7 +86,7 @@ export class ClusterRpc implements RemoteRpc {
     for (const [id, entry] of this.peers) {
       if (entry.expires >= now) continue;
       this.peers.delete(id);
-      this.endStreams(id, `broker ${id} left the cluster`);
+      this.streams.brokerGone(id, `broker ${id} left the cluster`);
     }
     this.nc.publish(`${this.prefix}.adv`, cbor.encode({ id: this.id, m: this.host.exposed(), n: this.host.online(), i: this.interval }));
   }
@@ -96,7 +99,8 @@ export class ClusterRpc implements RemoteRpc {
       return;
     }
     if (typeof value.id !== 'string' || value.id === this.id) return;
-    const known = this.peers.has(value.id);
+    const prev = this.peers.get(value.id);
+    const known = prev !== undefined && prev.tentative !== true;
     const strings = (v: unknown): Set<string> => new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     // Three of the sender's intervals (it may advertise less often than this broker does).
     const every = typeof value.i === 'number' && value.i > 0 ? Math.max(value.i, this.interval) : this.interval;
@@ -133,7 +137,7 @@ export class ClusterRpc implements RemoteRpc {
   private forward(caller: Session, msg: RpcMsg, broker: string): void {
     const reply = (status: number, data: unknown): void => this.host.reply(caller, msg.id, status, data);
     const subject = `${this.prefix}.rpc.${broker}`;
-    if (msg.stream === true) return this.forwardStream(caller, msg, subject, broker);
+    if (msg.stream === true) return this.streams.forward(caller, msg, subject, broker);
     this.nc.request(subject, cbor.encode([msg.topic, msg.target, msg.args]), { timeout: this.timeout })
       .then((m) => {
         const [status, data] = decoder.decode(m.data) as [number, unknown];
@@ -141,54 +145,34 @@ export class ClusterRpc implements RemoteRpc {
       }, (err: unknown) => reply(STATUS.METHOD_UNAVAILABLE, `${msg.topic}: broker ${broker}: ${errorText(err)}`));
   }
 
-  /**
-   * A call that accepts a stream: the serving broker publishes `[kind, status, data]` on an
-   * inbox of this one, kind `item`, `end` or `final` (one answer or an error), relayed to the
-   * caller as the broker relays a local stream.
-   */
-  private forwardStream(caller: Session, msg: RpcMsg, subject: string, broker: string): void {
-    const inbox = createInbox();
-    let open = this.streams.get(broker);
-    if (open === undefined) this.streams.set(broker, (open = new Set()));
-    const streams = open;
-    const done = (): void => {
-      sub.unsubscribe();
-      streams.delete(end);
-      if (streams.size === 0 && this.streams.get(broker) === streams) this.streams.delete(broker);
-    };
-    const end = (why: string): void => {
-      done();
-      this.host.reply(caller, msg.id, STATUS.METHOD_UNAVAILABLE, `${msg.topic}: ${why}`);
-    };
-    const sub = this.nc.subscribe(inbox, { callback: (err, m) => {
-      if (err !== null) return end(errorText(err));
-      const [kind, status, data] = decoder.decode(m.data) as ['item' | 'end' | 'final', number, unknown];
-      if (kind !== 'item') done();
-      if (kind === 'final') return this.host.reply(caller, msg.id, status, data);
-      if (caller.link.isOpen) caller.send({ type: 'response', id: msg.id, status: STATUS.OK, data, stream: kind });
-    } });
-    streams.add(end);
-    this.nc.publish(subject, cbor.encode([msg.topic, msg.target, msg.args, true]), { reply: inbox });
+  /** The caller withdraws call `id`: true when it is a stream relayed from another broker. */
+  cancel(caller: Session, id: MsgId): boolean {
+    return this.streams.cancel(caller, id);
   }
 
-  private endStreams(broker: string, why: string): void {
-    const open = this.streams.get(broker);
-    if (open === undefined) return;
-    for (const end of [...open]) end(why);
+  detach(session: Session): void {
+    this.streams.detach(session);
   }
 
   private async serve(m: Msg): Promise<void> {
     let status: number = STATUS.OK;
     let data: unknown;
-    let request: [string, string | null, unknown[], boolean?];
+    let request: [string, string | null, unknown[], boolean?, string?];
     try {
       request = decoder.decode(m.data) as typeof request;
     } catch {
       return;
     }
-    const [method, target, args, stream] = request;
+    const [method, target, args, stream, from] = request;
     const options = target === null ? {} : { target };
-    if (stream === true && m.reply !== undefined) return this.serveStream(m.reply, method, args, options);
+    if (stream === true && m.reply !== undefined && typeof from === 'string') {
+      // A caller not advertised yet (rare: every broker advertises on start and answers a new
+      // one's advert) still expires if it never is (killed before its first advert).
+      if (!this.peers.has(from)) {
+        this.peers.set(from, { methods: new Set(), names: new Set(), expires: Date.now() + 3 * Math.max(this.interval, 10_000), tentative: true });
+      }
+      return this.streams.serve(m.reply, method, args, options, from);
+    }
     try {
       data = await this.local.call(method, args, options);
     } catch (err) {
@@ -202,29 +186,13 @@ export class ClusterRpc implements RemoteRpc {
     }
   }
 
-  private serveStream(reply: string, method: string, args: unknown[], options: { target?: string }): void {
-    const send = (kind: string, status: number, data: unknown): void => {
-      if (this.closed || this.nc.isClosed()) return;
-      try {
-        this.nc.publish(reply, cbor.encode([kind, status, data ?? null]));
-      } catch (err) {
-        this.nc.publish(reply, cbor.encode(['final', STATUS.METHOD_EXCEPTION, errorText(err)]));
-      }
-    };
-    this.local.call$(method, args, { ...options, stream: true }).subscribe({
-      next: (v) => send('item', STATUS.OK, v),
-      complete: () => send('end', STATUS.OK, null),
-      error: (err: unknown) => send('final', ...failure(err)),
-    });
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.pendingAdvert);
     this.presence.unsubscribe();
-    for (const broker of [...this.streams.keys()]) this.endStreams(broker, 'broker closing');
+    this.streams.close();
     await this.local.close();
   }
 }

@@ -81,7 +81,10 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     }));
   const store = observe === undefined ? opened : observe.wrapStore(opened ?? memoryStore());
   if (options.deadLetter !== undefined) validateTopic(options.deadLetter);
-  const impl = new BrokerImpl({ ...options, store, security });
+  // In a cluster the component keys are shared through a KV bucket (src/cluster/security-kv.ts).
+  const shared = options.cluster === undefined ? undefined : await (await import('../cluster/attach.js'))
+    .shareSecurity(options.cluster, security, options.logger ?? silentLogger);
+  const impl = new BrokerImpl({ ...options, store, security: shared?.store ?? security });
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
@@ -109,6 +112,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     await data?.close();
     await tables?.close();
     await impl.close();
+    await shared?.close();
     throw err;
   }
   const handle = (link: Link): void => impl.handle(observe?.wrapLink(link) ?? link);
@@ -135,6 +139,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
       await cluster?.close();
       await bridges?.close();
       await impl.close();
+      await shared?.close();
       throw err;
     }
   }
@@ -167,6 +172,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
         await data?.close();
         await tables?.close();
         await impl.close();
+        await shared?.close();
       } finally {
         closed();
       }

@@ -6,9 +6,20 @@
 import type { BrokerImpl } from '../broker/broker-impl.js';
 import { trustLink } from '../broker/trusted-links.js';
 import { importOptional } from '../internal/optional.js';
+import { memorySecurityStore } from '../security/memory-store.js';
+import type { SecurityStore } from '../security/types.js';
+import type { Logger } from '../types.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterHost } from './cluster-host.js';
+import type { SharedSecurity } from './security-kv.js';
 import type { ClusterOptions } from './types.js';
+
+/** The component keys of `own` (memory when undefined), shared through the cluster's KV bucket (security-kv.ts). */
+export async function shareSecurity(options: ClusterOptions, own: SecurityStore | undefined, log: Logger): Promise<SharedSecurity> {
+  const { openSharedSecurity } = await importOptional('@nats-io/transport-node', 'the cluster (--cluster)',
+    () => importOptional('@nats-io/kv', 'the cluster\'s shared security (--cluster)', () => import('./security-kv.js')));
+  return openSharedSecurity(options, own ?? memorySecurityStore(), log);
+}
 
 /** Join the cluster of `options` with the broker `impl`. */
 export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, requestTimeout: number): Promise<Cluster> {

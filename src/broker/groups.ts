@@ -88,7 +88,15 @@ export class Groups {
     this.capacity = config.capacity ?? GROUP_CAPACITY;
   }
 
-  /** Groups with at least one member: 0 means publishes skip this module entirely. */
+  /** Told when a group comes or goes (the router's `changed`). */
+  changed: (() => void) | undefined;
+
+  /** The patterns of the groups with members. */
+  patterns(): string[] {
+    return [...this.groups.values()].map((g) => g.pattern);
+  }
+
+    /** Groups with at least one member: 0 means publishes skip this module entirely. */
   get size(): number {
     return this.groups.size;
   }
@@ -100,6 +108,7 @@ export class Groups {
     if (group === undefined) {
       this.groups.set(key, (group = new Group(name, pattern)));
       this.index.add(group);
+      this.changed?.();
     }
     if (!group.members.includes(twin)) {
       // A named twin forgotten while offline comes back as a new object: it replaces the old one.
@@ -274,5 +283,6 @@ export class Groups {
     for (const list of group.pinned.values()) for (const d of list) this.drop(d, 'last member left the group: pinned message dropped');
     this.groups.delete(group.spelling);
     this.index.remove(group);
+    this.changed?.();
   }
 }

@@ -139,9 +139,21 @@ export class Router {
   /** Shared subscriptions (groups.ts); set by the broker. */
   groups: Groups | undefined;
 
+  /** Told when a subscription comes or goes (a cluster's per-topic NATS interest, src/cluster/interest.ts). */
+  changed: (() => void) | undefined;
+
   constructor(private readonly requireReactive: boolean) {}
 
+  /** Topics and patterns subscribed here (`*` alone: the catch-all), groups' included; undefined above `limit`. */
+  interest(limit: number): string[] | undefined {
+    if (this.catchAll.size > 0) return [CATCH_ALL];
+    const groups = this.groups?.patterns() ?? [];
+    if (this.exact.size + this.patterns.size + groups.length > limit) return undefined;
+    return [...this.exact.keys(), ...this.patterns.patterns(), ...groups];
+  }
+
   subscribe(twin: Twin, topic: string, msgFrom: number): void {
+    this.changed?.();
     twin.subscriptions.set(topic, msgFrom);
     if (topic === CATCH_ALL) this.catchAll.add(twin);
     else if (isPattern(topic)) this.patterns.add(topic, twin);
@@ -154,6 +166,7 @@ export class Router {
 
   unsubscribe(twin: Twin, topic: string): boolean {
     if (!twin.subscriptions.delete(topic)) return false;
+    this.changed?.();
     if (topic === CATCH_ALL) this.catchAll.delete(twin);
     else if (isPattern(topic)) this.patterns.remove(topic, twin);
     else {

@@ -33,6 +33,7 @@ interface BrokerFlags {
   cluster: string[];
   clusterName?: string;
   clusterReplicas?: number;
+  clusterInterest?: 'all' | 'subscribed';
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -66,6 +67,7 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--cluster <url>', 'form one logical broker with the other brokers of this NATS cluster, nats://host:4222 (repeatable: NATS failover list)', collect, [])
     .option('--cluster-name <name>', 'the cluster joined with --cluster (default "default")')
     .option('--cluster-replicas <n>', 'JetStream replicas of acknowledged publishes (default 1; 3 on a 3-node NATS cluster)', intArg('cluster-replicas', 1, 5))
+    .option('--cluster-interest <which>', 'QoS0 publishes taken from the cluster: all (default) or subscribed (only topics subscribed here)', interestMode)
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -98,6 +100,7 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.tcp === undefined ? {} : { tcp: { port: flags.tcp } }),
           ...(flags.mqttMethod.length > 0 ? { mqttMethods: flags.mqttMethod } : {}),
           ...(flags.cluster.length > 0 ? { cluster: { servers: flags.cluster, ...optional('name', flags.clusterName),
+            ...(flags.clusterInterest === undefined ? {} : { interest: flags.clusterInterest }),
             ...(flags.clusterReplicas === undefined ? {} : { replicas: flags.clusterReplicas }) } } : {}),
         });
       } catch (err) {
@@ -129,6 +132,11 @@ export function registerBroker(program: Command, env: Env): void {
 function policyName(value: string): RpcPolicyName {
   if ((RPC_POLICIES as readonly string[]).includes(value)) return value as RpcPolicyName;
   throw new InvalidArgumentError(`must be one of ${RPC_POLICIES.join(', ')}`);
+}
+
+function interestMode(value: string): 'all' | 'subscribed' {
+  if (value === 'all' || value === 'subscribed') return value;
+  throw new InvalidArgumentError('must be all or subscribed');
 }
 
 function authMode(value: string): 'optional' | 'required' {

@@ -36,6 +36,15 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
     exposed: () => impl.router.exposedMethods().filter((m) => impl.router.exposersOf(m).some((t) => t.session !== null)),
     online: () => [...impl.twinList()].filter((t) => t.session !== null).map((t) => t.name),
     use: (hooks) => impl.useCluster(hooks),
+    interest: (limit) => impl.router.interest(limit),
+    watch: (changed) => {
+      impl.router.changed = changed;
+      if (impl.router.groups !== undefined) impl.router.groups.changed = changed;
+      return () => {
+        impl.router.changed = undefined;
+        if (impl.router.groups !== undefined) impl.router.groups.changed = undefined;
+      };
+    },
   };
   return openCluster(host, options);
 }

@@ -48,6 +48,10 @@ export interface ClusterHost {
   exposed(): string[];
   /** Named components connected to this broker. */
   online(): string[];
+  /** Topics and patterns this broker's components subscribe to, undefined above `limit` (interest.ts). */
+  interest(limit: number): string[] | undefined;
+  /** Call `changed` whenever a subscription comes or goes; returns the undo. */
+  watch(changed: () => void): () => void;
   /** Install the hooks (once the link is up) or remove them (undefined, on close). */
   use(hooks: ClusterHooks | undefined): void;
 }

@@ -31,6 +31,7 @@ import type { PubMsg } from '../protocol/messages.js';
 import type { Status } from '../types.js';
 import type { ClusterHost } from './cluster-host.js';
 import { ClusterRpc } from './cluster-rpc.js';
+import { DEFAULT_INTEREST_LIMIT, NatsInterest } from './interest.js';
 import { isToken, subjectToTopic, topicToSubject } from './subject.js';
 import type { ClusterOptions } from './types.js';
 
@@ -104,6 +105,7 @@ class ClusterImpl implements Cluster {
   /** Stream sequence of the last message routed. */
   private lastSeq = 0;
   private closing: Promise<void> | undefined;
+  private readonly interest: NatsInterest | undefined;
 
   static async start(nc: NatsConnection, host: ClusterHost, options: ClusterOptions, name: string, id: string): Promise<ClusterImpl> {
     const stream = `REMBUS_${name}`;
@@ -137,7 +139,10 @@ class ClusterImpl implements Cluster {
     private readonly options: ClusterOptions, prefix: string, readonly id: string) {
     this.prefix = prefix;
     this.js = jetstream(nc, { timeout: options.publishTimeout ?? 5_000 });
-    nc.subscribe(`${prefix}.m0.>`, { callback: (err, m) => { if (err === null) this.inbound0(m); } });
+    // Every QoS0 publish of the cluster, or only those of the topics subscribed here (interest.ts).
+    if (options.interest === 'subscribed') {
+      this.interest = new NatsInterest(nc, `${prefix}.m0`, host, options.interestLimit ?? DEFAULT_INTEREST_LIMIT, (m) => this.inbound0(m));
+    } else nc.subscribe(`${prefix}.m0.>`, { callback: (err, m) => { if (err === null) this.inbound0(m); } });
     this.outbound = host.messages$.subscribe((p) => this.forward0(p));
     this.rpc = new ClusterRpc(nc, host, prefix, id, options.advertiseInterval ?? 1_000,
       options.requestTimeout ?? host.requestTimeout);
@@ -267,6 +272,7 @@ class ClusterImpl implements Cluster {
     this.closing ??= (async () => {
       this.host.use(undefined);
       this.outbound.unsubscribe();
+      this.interest?.close();
       this.stopConsumer?.();
       await this.rpc.close();
       await this.nc.drain().catch(() => this.nc.close());

@@ -44,3 +44,35 @@ export function subjectToTopic(prefix: string, subject: string): string | undefi
 export function isToken(name: string): boolean {
   return /^[A-Za-z0-9_-]+$/u.test(name);
 }
+
+/**
+ * The NATS subject that carries every topic `pattern` matches (a superset: the broker matches
+ * exactly when it routes). A chunk `*` is a NATS `*`; from the first chunk holding `*` with
+ * anything else (`**`, `temp*`) the rest is `>`; the catch-all `*` and `**` are `<prefix>.>`.
+ * @example patternToSubject('rembus.c.m0', 'plant/*\/t') === 'rembus.c.m0.plant.*.t'
+ */
+export function patternToSubject(prefix: string, pattern: string): string {
+  if (!pattern.includes('*')) return topicToSubject(prefix, pattern);
+  const tokens: string[] = [];
+  for (const chunk of pattern.split('/')) {
+    if (chunk === '*') tokens.push('*');
+    else if (!chunk.includes('*')) tokens.push(escapeChunk(chunk));
+    else {
+      tokens.push('>');
+      break;
+    }
+  }
+  if (pattern === '*') return `${prefix}.>`;
+  return `${prefix}.${tokens.join('.')}`;
+}
+
+/** Does the NATS subject `filter` (with `*` and `>` tokens) match the subject `subject`? */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}

@@ -25,6 +25,16 @@ export interface ClusterOptions {
   readonly requestTimeout?: number;
   /** How often each broker announces its exposed methods and named components, ms. Default 1_000. */
   readonly advertiseInterval?: number;
+  /**
+   * Which QoS0 publishes of the other brokers this broker takes from NATS. `'all'` (default):
+   * every one (`rembus.<c>.m0.>`), so its log holds every QoS0 message for `msgfrom` replay and
+   * its schema tables see every topic. `'subscribed'`: only the topics its own components
+   * subscribe to (exact topics, patterns as NATS wildcards; README "Cluster"), so publishes do
+   * not cost the brokers that have no subscriber for them.
+   */
+  readonly interest?: 'all' | 'subscribed';
+  /** With `interest: 'subscribed'`: most NATS subscriptions before falling back to all. Default 1_000. */
+  readonly interestLimit?: number;
   /** NATS user credentials, when the NATS servers require them. */
   readonly user?: string;
   readonly pass?: string;

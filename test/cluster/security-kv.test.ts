@@ -13,7 +13,7 @@ import { AuthError, register, unregister } from '../../src/index.js';
 import { generateKeyPair, KEY_TYPE } from '../../src/security/crypto.js';
 import { KeyExistsError } from '../../src/security/errors.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
-import { useScope } from '../integration/helpers.js';
+import { useScope, waitFor } from '../integration/helpers.js';
 import { startNats, type NatsCluster } from './nats.js';
 
 const scope = useScope();
@@ -97,6 +97,27 @@ describe('security shared in a KV bucket', () => {
         await refusal(scope.connect(br, name, { key: keys[1 - won]!.privateKey }));
       }
     }
+  }, 60_000);
+
+  it('fails closed while NATS is down: a registered name is refused, anonymous components still served; back with NATS', async () => {
+    const [a, b] = await pair('optional');
+    await register(`${a.url!}/alice`, { pin: PIN, key: alice.privateKey });
+    await nats.kill(nats.nodes[0]!);
+    try {
+      const err = await refusal(scope.connect(b, 'alice', { key: alice.privateKey }));
+      expect(err.remoteCode).toBe(10);
+      // Nor may anyone take the name unproven while the bucket cannot be read.
+      expect((await refusal(scope.connect(b, 'alice'))).remoteCode).toBe(10);
+      const anonymous = await scope.connect(b);
+      expect(await anonymous.rpc('rid')).toBe('b');
+    } finally {
+      await nats.restart(nats.nodes[0]!);
+    }
+    await waitFor(async () => {
+      const c = await scope.connect(b, 'alice', { key: alice.privateKey }).catch(() => undefined);
+      await c?.close();
+      return c !== undefined;
+    }, { timeout: 30_000, interval: 500, what: 'alice to log in once NATS is back' });
   }, 60_000);
 
   it('saves a name once when two stores on two NATS connections race for it (store level, 20 rounds)', async () => {

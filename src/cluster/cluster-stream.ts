@@ -39,13 +39,6 @@ export class StreamRelay {
   constructor(private readonly nc: NatsConnection, private readonly host: ClusterHost, private readonly id: string,
     private readonly local: Component, private readonly failure: (err: unknown) => [number, unknown]) {}
 
-  /** Streams being served for other brokers (stats, tests). */
-  get servedCount(): number {
-    let n = 0;
-    for (const set of this.served.values()) n += set.size;
-    return n;
-  }
-
   /** Relay call `msg` of `caller`, served by `broker` on `subject`. */
   forward(caller: Session, msg: RpcMsg, subject: string, broker: string): void {
     const inbox = createInbox();

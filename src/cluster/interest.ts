@@ -40,18 +40,11 @@ export class NatsInterest {
   private pending = false;
   private closed = false;
   private readonly unwatch: () => void;
-  /** Messages taken from NATS and routed (stats, tests). */
-  received = 0;
 
   constructor(private readonly nc: NatsConnection, private readonly prefix: string, private readonly source: InterestSource,
     private readonly limit: number, private readonly onMessage: (m: Msg) => void) {
     this.unwatch = source.watch(() => this.soon());
     this.update();
-  }
-
-  /** The NATS subjects subscribed now. */
-  subjects(): string[] {
-    return [...this.subs.keys()];
   }
 
   private soon(): void {
@@ -102,7 +95,6 @@ export class NatsInterest {
   private inbound(sub: Sub, m: Msg): void {
     if (this.subs.get(sub.subject) !== sub) return;
     if (this.wild.size > 0 && !this.oldestFor(sub, m.subject)) return;
-    this.received++;
     this.onMessage(m);
   }
 

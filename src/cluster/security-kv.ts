@@ -7,9 +7,10 @@
  * key's last revision), whichever broker each REGISTER reached.
  *
  * A {@link SecurityStore} like the others, so the broker does not know it is shared: it wraps the
- * broker's own store (file store of `--data-dir`, or memory), which keeps tenants, admins and
- * private topics (per broker: provision them alike on every broker) and the key files an
- * operator placed in its `keys/` (they count on that broker, before the bucket).
+ * broker's own store (file store of `--data-dir`, or memory), which keeps the tenants and PINs
+ * (per broker: provision them alike on every broker) and the key files an operator placed in
+ * its `keys/` (they count on that broker, before the bucket). Admins and private topics are
+ * shared through the same bucket by security-rights.ts.
  *
  * Every lookup reads the bucket (one NATS round trip per login of a named component), so no
  * broker holds a stale key; with NATS unreachable the lookup fails and the login is refused
@@ -23,6 +24,7 @@ import { KeyExistsError } from '../security/errors.js';
 import { validateKeyName } from '../security/names.js';
 import type { SecurityStore } from '../security/types.js';
 import type { Logger } from '../types.js';
+import { SharedRights } from './security-rights.js';
 import type { ClusterOptions } from './types.js';
 
 /** The shared store and the NATS connection it holds. */
@@ -56,10 +58,15 @@ export async function openSharedSecurity(options: ClusterOptions, base: Security
   });
   try {
     const kv = await openBucket(nc, bucket, options.replicas ?? 1, log);
+    const rights = new SharedRights(base, kv, log);
+    await rights.start();
     let closing: Promise<void> | undefined;
     return {
-      store: kvSecurityStore(base, kv),
-      close: () => closing ??= nc.drain().catch(() => nc.close()),
+      store: kvSecurityStore(base, kv, rights),
+      close: () => closing ??= (async () => {
+        rights.stop();
+        await nc.drain().catch(() => nc.close());
+      })(),
     };
   } catch (err) {
     await nc.close();
@@ -81,13 +88,19 @@ async function openBucket(nc: NatsConnection, bucket: string, replicas: number, 
   }
 }
 
-/** `base` with its component keys held in `kv` (keys already on `base` count first, on this broker). */
-export function kvSecurityStore(base: SecurityStore, kv: KV): SecurityStore {
-  return new KvSecurityStore(base, kv);
+/**
+ * `base` with its component keys held in `kv` (keys already on `base` count first, on this
+ * broker), and its admins and private topics too when `rights` (started) follows the bucket.
+ */
+export function kvSecurityStore(base: SecurityStore, kv: KV, rights?: SharedRights): SecurityStore {
+  return new KvSecurityStore(base, kv, rights ?? base);
 }
 
+/** Where admins and private topics are changed: the shared rights, or `base` alone. */
+type Rights = Pick<SecurityStore, 'addAdmins' | 'makePrivate' | 'makePublic' | 'authorize' | 'unauthorize'> & { load?(): Promise<void> };
+
 class KvSecurityStore implements SecurityStore {
-  constructor(private readonly base: SecurityStore, private readonly kv: KV) {}
+  constructor(private readonly base: SecurityStore, private readonly kv: KV, private readonly rights: Rights) {}
 
   get dir(): string | undefined { return this.base.dir; }
   get multiTenant(): boolean { return this.base.multiTenant; }
@@ -96,15 +109,20 @@ class KvSecurityStore implements SecurityStore {
   pinFor(tenant: string): string | undefined { return this.base.pinFor(tenant); }
   isAdmin(name: string): boolean { return this.base.isAdmin(name); }
   admins(): string[] { return this.base.admins(); }
-  addAdmins(names: Iterable<string>): Promise<void> { return this.base.addAdmins(names); }
+  addAdmins(names: Iterable<string>): Promise<void> { return this.rights.addAdmins(names); }
   isPrivate(topic: string): boolean { return this.base.isPrivate(topic); }
   isAuthorized(name: string, topic: string): boolean { return this.base.isAuthorized(name, topic); }
   privateTopics(): Record<string, string[]> { return this.base.privateTopics(); }
-  makePrivate(topic: string): Promise<void> { return this.base.makePrivate(topic); }
-  makePublic(topic: string): Promise<void> { return this.base.makePublic(topic); }
-  authorize(topic: string, cid: string): Promise<void> { return this.base.authorize(topic, cid); }
-  unauthorize(topic: string, cid: string): Promise<void> { return this.base.unauthorize(topic, cid); }
-  reload(): Promise<void> { return this.base.reload(); }
+  makePrivate(topic: string): Promise<void> { return this.rights.makePrivate(topic); }
+  makePublic(topic: string): Promise<void> { return this.rights.makePublic(topic); }
+  authorize(topic: string, cid: string): Promise<void> { return this.rights.authorize(topic, cid); }
+  unauthorize(topic: string, cid: string): Promise<void> { return this.rights.unauthorize(topic, cid); }
+
+  /** Re-read the files, then apply the bucket again (it wins over the files). */
+  async reload(): Promise<void> {
+    await this.base.reload();
+    await this.rights.load?.();
+  }
   save(): Promise<void> { return this.base.save(); }
 
   async keyFor(cid: string): Promise<KeyMaterial | undefined> {

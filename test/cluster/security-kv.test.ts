@@ -13,7 +13,10 @@ import { AuthError, register, unregister } from '../../src/index.js';
 import { generateKeyPair, KEY_TYPE } from '../../src/security/crypto.js';
 import { KeyExistsError } from '../../src/security/errors.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
+import { silentLogger as silent } from '../../src/internal/logger.js';
 import { useScope, waitFor } from '../integration/helpers.js';
+import { loggedIn, rawPeer } from '../integration/security-peer.js';
+import { SharedRights } from '../../src/cluster/security-rights.js';
 import { startNats, type NatsCluster } from './nats.js';
 
 const scope = useScope();
@@ -99,6 +102,31 @@ describe('security shared in a KV bucket', () => {
     }
   }, 60_000);
 
+  it('shares admins and private topics: an admin of broker a is one on b, and its private_topic / authorize there reach a', async () => {
+    const cluster = { servers: nats.urls, name: `sec${process.pid}_${++n}`, advertiseInterval: 200 };
+    const keys = { ops: 'ops-secret' };
+    const a = await scope.broker({ name: 'a', cluster, security: memorySecurityStore({ admins: ['ops'], keys }) });
+    const b = await scope.broker({ name: 'b', cluster, security: memorySecurityStore({ keys }) });
+    const opsOn = async (br: Broker) => {
+      const peer = await loggedIn(rawPeer(await scope.raw(br)), 'ops', 'ops-secret');
+      return (topic: string, cmd: Record<string, unknown>) => peer.admin(topic, cmd);
+    };
+    const onB = await opsOn(b);
+    expect(await onB('secret', { cmd: 'private_topic' })).toEqual([0, null]);
+    expect(await onB('secret', { cmd: 'authorize', cid: 'alice' })).toEqual([0, null]);
+    expect(await onB('open', { cmd: 'private_topic' })).toEqual([0, null]);
+    expect(await onB('open', { cmd: 'public_topic' })).toEqual([0, null]);
+    const onA = await opsOn(a);
+    await waitFor(async () => JSON.stringify(await onA('__config__', { cmd: 'private_topics_config' }))
+      === JSON.stringify([0, { secret: ['alice'] }]), { timeout: 5_000, what: 'b\'s private topics on a' });
+    expect(await onA('secret', { cmd: 'unauthorize', cid: 'alice' })).toEqual([0, null]);
+    await waitFor(async () => JSON.stringify(await onB('__config__', { cmd: 'private_topics_config' }))
+      === JSON.stringify([0, { secret: [] }]), { timeout: 5_000, what: 'a\'s unauthorize on b' });
+    // A name that is no admin anywhere is none on b either.
+    const user = await loggedIn(rawPeer(await scope.raw(b)), 'user');
+    expect(await user.admin('secret', { cmd: 'public_topic' })).toEqual([10, 'unauthorized']);
+  }, 30_000);
+
   it('fails closed while NATS is down: a registered name is refused, anonymous components still served; back with NATS', async () => {
     const [a, b] = await pair('optional');
     await register(`${a.url!}/alice`, { pin: PIN, key: alice.privateKey });
@@ -142,6 +170,21 @@ describe('security shared in a KV bucket', () => {
       await s2.saveKey('n0.with dots_and spaces', pem(mallory), KEY_TYPE.ECDSA);
       await expect(s1.saveKey('n0.with dots_and spaces', pem(alice), KEY_TYPE.ECDSA)).rejects.toBeInstanceOf(KeyExistsError);
       expect(keyOfName('a.b')).toMatch(/^k\.[A-Za-z0-9_-]+$/u);
+      // Two brokers authorizing different names on one topic at once: both kept (CAS, retried).
+      const r1 = new SharedRights(memorySecurityStore(), await new Kvm(nc1).open(bucket), silent);
+      const r2 = new SharedRights(memorySecurityStore(), await new Kvm(nc2).open(bucket), silent);
+      await Promise.all([r1.start(), r2.start()]);
+      try {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? r1 : r2).authorize('shared', `name${i}`)));
+        const s3 = memorySecurityStore();
+        const r3 = new SharedRights(s3, await new Kvm(nc1).open(bucket), silent);
+        await r3.start();
+        r3.stop();
+        expect(s3.privateTopics()).toEqual({ shared: Array.from({ length: 10 }, (_, i) => `name${i}`).sort() });
+      } finally {
+        r1.stop();
+        r2.stop();
+      }
     } finally {
       await Promise.all([nc1.close(), nc2.close()]);
     }

@@ -24,9 +24,18 @@ export interface RemoteRpc {
   target(caller: Session, msg: RpcMsg): boolean;
 }
 
+/** Twins shared between brokers (twin-kv.ts). */
+export interface SharedTwins {
+  /** A named twin was bound to a connection here: take over what another broker knew of it (before its replay). */
+  bound(twin: Twin): void;
+  /** Run `run` (the ACK2s of deliveries up to the twin's mark) once that mark is shared. */
+  afterShared(twin: Twin, run: () => void): void;
+}
+
 export interface ClusterHooks {
   readonly replicate: Replicate;
   readonly remote: RemoteRpc;
+  readonly twins?: SharedTwins;
 }
 
 export interface ClusterHost {
@@ -44,6 +53,12 @@ export interface ClusterHost {
   exposed(): string[];
   /** Named components connected to this broker. */
   online(): string[];
+  /** The named twin `name`, online or not. */
+  twin(name: string): Twin | undefined;
+  subscribe(twin: Twin, topic: string, msgFrom: number): void;
+  unsubscribe(twin: Twin, topic: string): void;
+  /** recv of the last message logged (the one just injected, right after `inject`). */
+  logHead(): bigint;
   /** Install the hooks (once the link is up) or remove them (undefined, on close). */
   use(hooks: ClusterHooks | undefined): void;
 }

@@ -25,6 +25,8 @@ export interface ClusterOptions {
   readonly requestTimeout?: number;
   /** How often each broker announces its exposed methods and named components, ms. Default 1_000. */
   readonly advertiseInterval?: number;
+  /** How often changed twins are written to the KV bucket `REMBUS_<name>_TWINS`, ms. Default 50. */
+  readonly twinInterval?: number;
   /** NATS user credentials, when the NATS servers require them. */
   readonly user?: string;
   readonly pass?: string;

@@ -1,0 +1,234 @@
+/**
+ * Twins shared by the brokers of a cluster (issue 19 item 2) in the JetStream KV bucket
+ * `REMBUS_<c>_TWINS` (R = `replicas`), one key per named component:
+ *
+ * - its subscriptions with their msg_from, and its **mark as a stream sequence**: every message
+ *   of `REMBUS_<c>` up to it was delivered (and, QoS1/2, acknowledged) or is not for it;
+ * - which broker wrote it and whether the component was online there.
+ *
+ * Written when a twin changes, coalesced: every `interval` ms the online twins of this broker
+ * (and those that just left) are compared with what was last written, at most
+ * {@link MAX_WRITES_PER_TICK} writes a tick, one in flight per twin; a failed write is retried on
+ * the next tick. Read by watching the bucket into a bounded cache, so a login never waits on
+ * NATS: when a component logs in here and another broker wrote its twin last, its
+ * subscriptions and mark are taken over before its replay is computed, and the replay runs from
+ * this broker's log (which holds every stream message since it joined) after that mark.
+ *
+ * A QoS2 delivery's ACK2 leaves only once a mark covering it is in KV: a component that moves
+ * (or whose broker dies) keeps the id until then, so a replay from an older mark never hands it
+ * the message twice. With KV unreachable, ACK2s wait (the component's QoS2 set is bounded) and
+ * logins use this broker's own twin (its local store): the documented fallback.
+ */
+import { Kvm, type KV } from '@nats-io/kv';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Twin } from '../broker/twin.js';
+import { errorText } from '../internal/logger.js';
+import type { ClusterHost, SharedTwins } from './cluster-host.js';
+import type { SeqIndex } from './seq-index.js';
+
+/** What the bucket holds per named component (JSON). */
+export interface SharedTwin {
+  readonly v: 1;
+  /** The broker id that wrote it. */
+  readonly b: string;
+  /** Online at that broker when written. */
+  readonly on: boolean;
+  /** Stream sequence of its mark; null when unknown (nothing delivered since that broker joined). */
+  readonly seq: number | null;
+  /** topic → msg_from (null: +Infinity, LastReceived). */
+  readonly subs: readonly (readonly [string, number | null])[];
+  /** When written, ms since the epoch (not compared). */
+  readonly at?: number;
+}
+
+export const MAX_WRITES_PER_TICK = 1_000;
+/** Twins cached from the bucket; past it the least recently written go (their logins fall back to the local twin). */
+export const CACHE_CAPACITY = 200_000;
+/** ACK2 batches waiting for one twin's mark to be shared; past it the oldest are dropped (the component's set forgets them). */
+export const WAITERS_CAPACITY = 10_000;
+/** Twins unseen for this long are dropped from the bucket (the default twin TTL of a broker). */
+const BUCKET_TTL_MS = 30 * 86_400_000;
+
+/** The key of a twin: base64url of its name (any name, valid KV key). */
+export const twinKey = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
+const nameOf = (key: string): string => Buffer.from(key, 'base64url').toString('utf8');
+
+/** Open (or create) the bucket of cluster `name`. */
+export function openTwinBucket(js: JetStreamClient, name: string, replicas: number): Promise<KV> {
+  return new Kvm(js).create(`REMBUS_${name}_TWINS`, { replicas, history: 1, ttl: BUCKET_TTL_MS });
+}
+
+interface Written { readonly json: string; readonly rev: number; mark: bigint }
+interface Waiter { readonly recv: bigint; readonly run: () => void }
+
+export class TwinKv implements SharedTwins {
+  private readonly cache = new Map<string, { rec: SharedTwin; rev: number }>();
+  private readonly mine = new Map<string, Written>();
+  private readonly tracked = new Set<string>();
+  private readonly inflight = new Set<string>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly timer: ReturnType<typeof setInterval>;
+  private watcher: { stop(): void } | undefined;
+  private closing: Promise<void> | undefined;
+  private lastWarn = 0;
+
+  constructor(private readonly kv: KV, private readonly host: ClusterHost, private readonly id: string,
+    private readonly index: SeqIndex, interval: number) {
+    this.timer = setInterval(() => this.tick(), interval);
+    this.timer.unref?.();
+    void this.watch();
+  }
+
+  /** The cached record of `name` (tests, introspection). */
+  record(name: string): SharedTwin | undefined {
+    return this.cache.get(name)?.rec;
+  }
+
+  bound(twin: Twin): void {
+    this.tracked.add(twin.name);
+    const cached = this.cache.get(twin.name);
+    if (cached === undefined || cached.rec.b === this.id) return;
+    const { seq, subs } = cached.rec;
+    if (seq !== null) {
+      let recv = this.index.recvAt(seq);
+      if (recv === undefined) {
+        // The messages right after its mark were routed before this broker joined: not in its log.
+        this.host.log.warn({ cid: twin.name, seq, joined: this.index.first }, 'twin mark older than this broker\'s log: replay starts at its join');
+        recv = this.index.recvAt(this.index.first ?? 0);
+      }
+      if (recv !== undefined) {
+        twin.mark = recv;
+        twin.changed.mark = true;
+        twin.onChange?.(twin);
+      }
+    }
+    const want = new Map(subs.map(([t, mf]) => [t, mf ?? Number.POSITIVE_INFINITY]));
+    for (const topic of [...twin.subscriptions.keys()]) if (!want.has(topic)) this.host.unsubscribe(twin, topic);
+    for (const [topic, msgFrom] of want) if (twin.subscriptions.get(topic) !== msgFrom) this.host.subscribe(twin, topic, msgFrom);
+    this.host.log.debug({ cid: twin.name, from: cached.rec.b, seq }, 'twin taken over from another broker');
+  }
+
+  afterShared(twin: Twin, run: () => void): void {
+    if (twin.anonymous) return run();
+    if (this.closing !== undefined) return; // not shared: the component keeps the id
+    let list = this.waiters.get(twin.name);
+    if (list === undefined) this.waiters.set(twin.name, (list = []));
+    list.push({ recv: twin.mark, run });
+    if (list.length > WAITERS_CAPACITY) list.shift();
+    this.tracked.add(twin.name);
+  }
+
+  /** Write what changed. */
+  private tick(): Promise<unknown> {
+    for (const name of this.host.online()) this.tracked.add(name);
+    const writes: Promise<void>[] = [];
+    for (const name of this.tracked) {
+      if (this.inflight.has(name)) continue;
+      const twin = this.host.twin(name);
+      if (twin === undefined || twin.anonymous) {
+        this.drop(name);
+        continue;
+      }
+      const online = twin.session !== null;
+      const mark = twin.mark;
+      const seq = this.index.seqAt(mark) ?? null;
+      const rec: SharedTwin = { v: 1, b: this.id, on: online, seq,
+        subs: [...twin.subscriptions].map(([t, mf]) => [t, mf === Number.POSITIVE_INFINITY ? null : mf] as const) };
+      const json = JSON.stringify(rec);
+      const mine = this.mine.get(name);
+      if (mine?.json === json) {
+        // Same record: it stands for this mark too (same sequence).
+        mine.mark = mark;
+        this.release(name, mark);
+        if (!online) this.drop(name);
+        continue;
+      }
+      if (writes.length >= MAX_WRITES_PER_TICK) break;
+      const cached = this.cache.get(name);
+      const elsewhere = cached !== undefined && cached.rec.b !== this.id && (mine === undefined || cached.rev > mine.rev);
+      if (!online && elsewhere) {
+        // It moved on: another broker owns its record now.
+        this.drop(name);
+        continue;
+      }
+      writes.push(this.write(name, rec, json, mark, online ? undefined : mine?.rev ?? 0));
+    }
+    return Promise.all(writes);
+  }
+
+  /** Put the record; `after` (offline twins): only over our own last revision (0: only if absent). */
+  private async write(name: string, rec: SharedTwin, json: string, mark: bigint, after: number | undefined): Promise<void> {
+    this.inflight.add(name);
+    const body = JSON.stringify({ ...rec, at: Date.now() });
+    try {
+      const key = twinKey(name);
+      const rev = after === undefined ? await this.kv.put(key, body)
+        : after === 0 ? await this.kv.create(key, body) : await this.kv.update(key, body, after);
+      this.mine.set(name, { json, rev, mark });
+      this.release(name, mark);
+      if (!rec.on) this.drop(name);
+    } catch (err) {
+      if (after !== undefined) {
+        // Someone else wrote it since: theirs is newer.
+        this.host.log.debug({ cid: name, err: errorText(err) }, 'twin record superseded');
+        this.drop(name);
+      } else if (Date.now() - this.lastWarn > 5_000) {
+        this.lastWarn = Date.now();
+        this.host.log.warn({ cid: name, err: errorText(err) }, 'twin not written to KV: retrying');
+      }
+    } finally {
+      this.inflight.delete(name);
+    }
+  }
+
+  private release(name: string, mark: bigint): void {
+    const list = this.waiters.get(name);
+    if (list === undefined) return;
+    let n = 0;
+    while (n < list.length && list[n]!.recv <= mark) n++;
+    const ready = list.splice(0, n);
+    if (list.length === 0) this.waiters.delete(name);
+    for (const w of ready) w.run();
+  }
+
+  private drop(name: string): void {
+    this.tracked.delete(name);
+    this.waiters.delete(name);
+  }
+
+  private async watch(): Promise<void> {
+    while (this.closing === undefined) {
+      try {
+        const iter = await this.kv.watch({ key: '>' });
+        this.watcher = iter;
+        if (this.closing !== undefined) iter.stop();
+        for await (const e of iter) {
+          const name = nameOf(e.key);
+          this.cache.delete(name);
+          if (e.operation !== 'PUT') continue;
+          try {
+            this.cache.set(name, { rec: e.json<SharedTwin>(), rev: e.revision });
+          } catch {
+            this.host.log.warn({ cid: name }, 'unreadable twin record ignored');
+          }
+          if (this.cache.size > CACHE_CAPACITY) this.cache.delete(this.cache.keys().next().value!);
+        }
+      } catch (err) {
+        this.host.log.debug({ err: errorText(err) }, 'twin watch lost: resuming');
+      }
+      if (this.closing === undefined) await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Write what is left (bounded by the KV timeout), stop. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.timer);
+      for (const name of this.host.online()) this.tracked.add(name);
+      await this.tick().catch(() => undefined);
+      this.watcher?.stop();
+      this.waiters.clear();
+    })();
+    return this.closing;
+  }
+}

@@ -138,7 +138,8 @@ export class BrokerImpl {
     this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log, retained: this.retained });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
-      admits: (twin) => this.guard.replayable(twin), scheduler });
+      admits: (twin) => this.guard.replayable(twin), scheduler,
+      gap: (twin, session, admits, maxPeriod) => this.sharedTwins?.gap(twin, session, admits, maxPeriod) });
     this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
       ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS,
       forget: (twin) => this.twins.forget(twin), scheduler });

@@ -30,6 +30,8 @@ export interface SharedTwins {
   bound(twin: Twin): void;
   /** Run `run` (the ACK2s of deliveries up to the twin's mark) once that mark is shared. */
   afterShared(twin: Twin, run: () => void): void;
+  /** Send what the twin missed before this broker joined (once, before its first replay); undefined: nothing. */
+  gap(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined;
 }
 
 export interface ClusterHooks {

@@ -33,6 +33,7 @@ import type { Status } from '../types.js';
 import type { ClusterHost } from './cluster-host.js';
 import { ClusterRpc } from './cluster-rpc.js';
 import { SeqIndex } from './seq-index.js';
+import { replayGap } from './stream-replay.js';
 import { openTwinBucket, TwinKv } from './twin-kv.js';
 import { isToken, subjectToTopic, topicToSubject } from './subject.js';
 import type { ClusterOptions } from './types.js';
@@ -102,7 +103,7 @@ class ClusterImpl implements Cluster {
   private readonly origins = new Map<string, Twin>();
   private readonly outbound: Subscription;
   private readonly rpc: ClusterRpc;
-  private readonly js;
+  readonly js;
   private stopConsumer: (() => void) | undefined;
   /** Stream sequence ↔ this broker's recv of what it routed. */
   readonly index = new SeqIndex();
@@ -137,7 +138,8 @@ class ClusterImpl implements Cluster {
     const cluster = new ClusterImpl(nc, host, options, prefix, id);
     cluster.index.add(lastSeq, host.logHead());
     await cluster.consume(stream, lastSeq);
-    cluster.twins = new TwinKv(bucket, host, id, cluster.index, options.twinInterval ?? 50);
+    cluster.twins = new TwinKv(bucket, host, id, cluster.index, options.twinInterval ?? 50,
+      (gap, twin, session, admits, maxPeriod) => replayGap(cluster.js, stream, prefix, gap, twin, session, admits, maxPeriod));
     host.use({ replicate: (session, msg) => cluster.replicate(session, msg), remote: cluster.rpc, twins: cluster.twins });
     host.log.info({ cluster: name, id, stream, server: nc.getServer() }, 'cluster joined');
     return cluster;

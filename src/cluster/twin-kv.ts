@@ -21,10 +21,14 @@
  */
 import { Kvm, type KV } from '@nats-io/kv';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { Twin } from '../broker/twin.js';
+import type { Session, Twin } from '../broker/twin.js';
 import { errorText } from '../internal/logger.js';
 import type { ClusterHost, SharedTwins } from './cluster-host.js';
 import type { SeqIndex } from './seq-index.js';
+import type { Gap } from './stream-replay.js';
+
+/** Replays a gap of the stream to a twin (stream-replay.ts). */
+export type GapReplay = (gap: Gap, twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint) => Promise<void>;
 
 /** What the bucket holds per named component (JSON). */
 export interface SharedTwin {
@@ -71,9 +75,16 @@ export class TwinKv implements SharedTwins {
   private watcher: { stop(): void } | undefined;
   private closing: Promise<void> | undefined;
   private lastWarn = 0;
+  /** Stream messages a twin taken over here missed before this broker joined. */
+  private readonly gaps = new WeakMap<Twin, Gap>();
+  /**
+   * Twins whose gap replay is pending or unacknowledged: their shared mark stays where it was
+   * (and their ACK2s wait), so a broker dying meanwhile leaves the gap to the next one.
+   */
+  private readonly pins = new Map<string, { readonly seq: number; done: boolean }>();
 
   constructor(private readonly kv: KV, private readonly host: ClusterHost, private readonly id: string,
-    private readonly index: SeqIndex, interval: number) {
+    private readonly index: SeqIndex, interval: number, private readonly replayGap: GapReplay) {
     this.timer = setInterval(() => this.tick(), interval);
     this.timer.unref?.();
     void this.watch();
@@ -91,10 +102,12 @@ export class TwinKv implements SharedTwins {
     const { seq, subs } = cached.rec;
     if (seq !== null) {
       let recv = this.index.recvAt(seq);
-      if (recv === undefined) {
-        // The messages right after its mark were routed before this broker joined: not in its log.
-        this.host.log.warn({ cid: twin.name, seq, joined: this.index.first }, 'twin mark older than this broker\'s log: replay starts at its join');
-        recv = this.index.recvAt(this.index.first ?? 0);
+      const first = this.index.first;
+      if (recv === undefined && first !== undefined) {
+        // The messages right after its mark were routed before this broker joined: from the stream, then from the log.
+        this.gaps.set(twin, { from: seq + 1, to: first });
+        this.pins.set(twin.name, { seq, done: false });
+        recv = this.index.recvAt(first);
       }
       if (recv !== undefined) {
         twin.mark = recv;
@@ -106,6 +119,15 @@ export class TwinKv implements SharedTwins {
     for (const topic of [...twin.subscriptions.keys()]) if (!want.has(topic)) this.host.unsubscribe(twin, topic);
     for (const [topic, msgFrom] of want) if (twin.subscriptions.get(topic) !== msgFrom) this.host.subscribe(twin, topic, msgFrom);
     this.host.log.debug({ cid: twin.name, from: cached.rec.b, seq }, 'twin taken over from another broker');
+  }
+
+  gap(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined {
+    const gap = this.gaps.get(twin);
+    if (gap === undefined) return undefined;
+    this.gaps.delete(twin);
+    this.host.log.info({ cid: twin.name, ...gap }, 'replaying from the stream what this broker did not route');
+    const pin = this.pins.get(twin.name);
+    return this.replayGap(gap, twin, session, admits, maxPeriod).finally(() => { if (pin !== undefined) pin.done = true; });
   }
 
   afterShared(twin: Twin, run: () => void): void {
@@ -131,15 +153,25 @@ export class TwinKv implements SharedTwins {
       }
       const online = twin.session !== null;
       const mark = twin.mark;
-      const seq = this.index.seqAt(mark) ?? null;
+      const pin = this.pins.get(name);
+      // No replay ran (no reactive, no replaying subscription) and live delivery resumed: nothing to wait for.
+      if (pin !== undefined && !pin.done && online && twin.held === null) {
+        pin.done = true;
+        this.gaps.delete(twin);
+      }
+      if (pin !== undefined && pin.done && (twin.outbox?.size ?? 0) === 0) this.pins.delete(name);
+      const pinned = this.pins.get(name);
+      const seq = pinned?.seq ?? this.index.seqAt(mark) ?? null;
       const rec: SharedTwin = { v: 1, b: this.id, on: online, seq,
         subs: [...twin.subscriptions].map(([t, mf]) => [t, mf === Number.POSITIVE_INFINITY ? null : mf] as const) };
       const json = JSON.stringify(rec);
       const mine = this.mine.get(name);
       if (mine?.json === json) {
-        // Same record: it stands for this mark too (same sequence).
-        mine.mark = mark;
-        this.release(name, mark);
+        // Same record: it stands for this mark too (same sequence), unless pinned.
+        if (pinned === undefined) {
+          mine.mark = mark;
+          this.release(name, mark);
+        }
         if (!online) this.drop(name);
         continue;
       }
@@ -151,7 +183,7 @@ export class TwinKv implements SharedTwins {
         this.drop(name);
         continue;
       }
-      writes.push(this.write(name, rec, json, mark, online ? undefined : mine?.rev ?? 0));
+      writes.push(this.write(name, rec, json, pinned === undefined ? mark : -1n, online ? undefined : mine?.rev ?? 0));
     }
     return Promise.all(writes);
   }
@@ -193,6 +225,7 @@ export class TwinKv implements SharedTwins {
 
   private drop(name: string): void {
     this.tracked.delete(name);
+    this.pins.delete(name);
     this.waiters.delete(name);
   }
 

@@ -1,7 +1,7 @@
 /**
  * A broker without `cluster` loads no NATS code (issue 19: the single-broker path is unchanged):
  * the broker reaches src/cluster through type imports and one dynamic import of attach.ts, and
- * only cluster.ts, cluster-rpc.ts and twin-kv.ts import the NATS client, which attach.ts loads lazily.
+ * only cluster.ts, cluster-rpc.ts, twin-kv.ts and stream-replay.ts import the NATS client, which attach.ts loads lazily.
  * Checked on the built modules too: a broker process started without --cluster, asked for its
  * loaded modules through a resolve hook, has none of them.
  */
@@ -31,11 +31,11 @@ describe('NATS stays out of a broker without a cluster', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('inside src/cluster only cluster.ts, cluster-rpc.ts and twin-kv.ts import NATS, loaded only dynamically (attach.ts)', () => {
+  it('inside src/cluster only cluster.ts, cluster-rpc.ts, twin-kv.ts and stream-replay.ts import NATS, loaded only dynamically (attach.ts)', () => {
     const files = sources('src/cluster');
     const nats = files.filter((f) => valueImports(f).some((s) => s.startsWith('@nats-io/'))).map((f) => f.split('/').pop());
-    expect(nats.sort()).toEqual(['cluster-rpc.ts', 'cluster.ts', 'twin-kv.ts']);
-    const loaders = files.filter((f) => valueImports(f).some((s) => s === './cluster.js' || s === './cluster-rpc.js' || s === './twin-kv.js'))
+    expect(nats.sort()).toEqual(['cluster-rpc.ts', 'cluster.ts', 'stream-replay.ts', 'twin-kv.ts']);
+    const loaders = files.filter((f) => valueImports(f).some((s) => s === './cluster.js' || s === './cluster-rpc.js' || s === './twin-kv.js' || s === './stream-replay.js'))
       .map((f) => f.split('/').pop());
     expect(loaders).toEqual(['cluster.ts']); // cluster.ts imports cluster-rpc.ts; attach.ts imports cluster.ts dynamically
   });

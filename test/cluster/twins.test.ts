@@ -58,10 +58,10 @@ afterEach(async () => { await Promise.all(extra.splice(0).map((x) => x.close()))
  * its subscription exists: it drops those messages, and a QoS2 one is then deduplicated when
  * the subscription's own replay sends it again — not a cluster matter, see the report.)
  */
-function named(url: string, cid: string, topic: string, n: number): { c: Component; got: ReturnType<typeof collect<Message>> } {
+function named(url: string, cid: string, topic: string, n: number, timeout = 5_000): { c: Component; got: ReturnType<typeof collect<Message>> } {
   const c = component(`${url}/${cid}`);
   extra.push(c);
-  return { c, got: collect(c.subscribe$(topic, { msgfrom: LastReceived }), n) };
+  return { c, got: collect(c.subscribe$(topic, { msgfrom: LastReceived }), n, { timeout }) };
 }
 
 const numbers = (ms: { args: unknown[] }[]): number[] => ms.map((m) => m.args[0] as number);
@@ -121,6 +121,30 @@ describe('twins across brokers', () => {
     expect(seen).toEqual(range(1, last));
   }, 40_000);
 
+  it('a broker that joined after the twin\'s mark replays what it never routed from the JetStream stream, then its log, then live', async () => {
+    const name = `late${process.pid}_${++n}`;
+    const cluster = { servers: nats.urls, name, advertiseInterval: 200 };
+    const a = await scope.broker({ name: 'a', cluster });
+    const b = await scope.broker({ name: 'b', cluster });
+    const pub = await scope.connect(b, 'pub');
+    const first = named(a.url!, 'late', 't', 3);
+    await first.c.ready();
+    for (const v of range(1, 3)) await pub.publishAsync('t', [v], { qos: 2 });
+    expect(numbers(await first.got.done)).toEqual(range(1, 3));
+    await waitFor(async () => (await record(name, 'late'))?.seq === 3, { timeout: 8_000, interval: 20, what: 'mark 3 shared' });
+    await first.c.close();
+    await offlineIn(name, 'late');
+    for (const v of range(4, 6)) await pub.publishAsync('t', [v], { qos: 1 });
+    const c = await scope.broker({ name: 'c', cluster }); // joins after 6: never routed 4..6
+    await pub.publishAsync('t', [7], { qos: 2 });
+    const again = named(c.url!, 'late', 't', 5);
+    await again.c.ready();
+    await pub.publishAsync('t', [8], { qos: 1 });
+    expect(numbers(await again.got.done)).toEqual(range(4, 8));
+    await waitFor(async () => (await record(name, 'late'))?.seq === 8, { timeout: 8_000, interval: 20, what: 'mark 8 shared by c' });
+    expect(numbers(again.got.values)).toEqual(range(4, 8));
+  }, 30_000);
+
   it('takes over the subscriptions from KV: a twin that declares nothing on the new broker still gets its messages', async () => {
     const { name, a, b, c } = await trio();
     const pub = await scope.connect(b, 'pub');
@@ -169,6 +193,39 @@ describe('twins across brokers', () => {
 });
 
 describe('twins when NATS is gone', () => {
+  it('a replay from the stream that JetStream does not answer is given up after a bound: live delivery goes on, no hang', async () => {
+    const own = await startNats(1);
+    try {
+      const name = `gap${process.pid}`;
+      const cluster = { servers: own.urls, name };
+      const a = await scope.broker({ name: 'a', cluster });
+      const pub = await scope.connect(a, 'pub');
+      const first = named(a.url!, 'stuck', 't', 1);
+      await first.c.ready();
+      await pub.publishAsync('t', [1], { qos: 1 });
+      await first.got.done;
+      const kvNc = await natsConnect({ servers: own.urls });
+      const kv = await new Kvm(kvNc).open(`REMBUS_${name}_TWINS`);
+      const shared = async (): Promise<SharedTwin | undefined> => (await kv.get(twinKey('stuck')))?.json<SharedTwin>();
+      await waitFor(async () => (await shared())?.seq === 1, { timeout: 8_000, interval: 20, what: 'mark 1 shared' });
+      await first.c.close();
+      await waitFor(async () => (await shared())?.on === false, { timeout: 8_000, interval: 20, what: 'offline in KV' });
+      await kvNc.close();
+      await pub.publishAsync('t', [2], { qos: 1 });
+      const c = await scope.broker({ name: 'c', cluster }); // joined after 2: 2 is only in the stream
+      await new Promise((r) => setTimeout(r, 300)); // c's watch has the record
+      await own.kill(own.nodes[0]!);
+      const started = Date.now();
+      const again = named(c.url!, 'stuck', 't', 1, 15_000);
+      await again.c.ready();
+      expect(Date.now() - started).toBeLessThan(3_000);
+      c.publish('t', 3); // QoS0, local: held behind the replay that cannot read the stream
+      expect(numbers(await again.got.done)).toEqual([3]);
+    } finally {
+      await own.close();
+    }
+  }, 40_000);
+
   it('a broker whose NATS server died still logs components in and answers at once (its own twin: fallback)', async () => {
     const own = await startNats(1);
     try {

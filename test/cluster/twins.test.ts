@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
 import { component, LastReceived, type Component, type Message } from '../../src/index.js';
 import { twinKey, type SharedTwin } from '../../src/cluster/twin-kv.js';
+import { memorySecurityStore } from '../../src/security/index.js';
 import { collect, useScope, waitFor } from '../integration/helpers.js';
 import { startNats, type NatsCluster } from './nats.js';
 
@@ -157,6 +158,41 @@ describe('twins across brokers', () => {
     const again = await scope.connect(c, 'fresh');
     const got2 = collect(again.subscribe$('t', { msgfrom: LastReceived }), 2);
     expect(numbers(await got2.done)).toEqual([2, 3]);
+  }, 30_000);
+
+  it('a component claiming a name it cannot prove on another broker gets none of the twin\'s messages; the owner then gets them all', async () => {
+    const name = `own${process.pid}_${++n}`;
+    const cluster = { servers: nats.urls, name, advertiseInterval: 200 };
+    // Every broker provisioned with the owner's secret (each its own store, as each its own data dir).
+    const provisioned = (): ReturnType<typeof memorySecurityStore> => memorySecurityStore({ keys: { owner: 'the-secret' } });
+    const a = await scope.broker({ name: 'a', cluster, security: provisioned() });
+    const b = await scope.broker({ name: 'b', cluster, security: provisioned() });
+    const c = await scope.broker({ name: 'c', cluster, security: provisioned() });
+    const pub = await scope.connect(b, 'pub');
+    const first = component(`${a.url!}/owner`, { key: 'the-secret' });
+    extra.push(first);
+    const got1 = collect(first.subscribe$('t', { msgfrom: LastReceived }), 1);
+    await first.ready();
+    await pub.publishAsync('t', [1], { qos: 1 });
+    await got1.done;
+    await first.close();
+    await offlineIn(name, 'owner');
+    await pub.publishAsync('t', [2], { qos: 1 });
+    for (const key of [undefined, 'a-guess']) {
+      const impostor = component(`${c.url!}/owner`, { ...(key === undefined ? {} : { key }), reconnect: { maxRetries: 0 } });
+      extra.push(impostor);
+      const stolen = collect(impostor.subscribe$('t', { msgfrom: LastReceived }), 1, { timeout: 1_500 });
+      await expect(impostor.ready()).rejects.toThrow();
+      await expect(stolen.done).rejects.toThrow();
+      expect(stolen.values).toEqual([]);
+    }
+    const owner = component(`${c.url!}/owner`, { key: 'the-secret' });
+    extra.push(owner);
+    const got2 = collect(owner.subscribe$('t', { msgfrom: LastReceived }), 1);
+    await owner.ready();
+    await pub.publishAsync('t', [3], { qos: 1 });
+    await waitFor(() => got2.values.length >= 2, { timeout: 5_000, interval: 20, what: '2 and 3' });
+    expect(numbers(got2.values)).toEqual([2, 3]);
   }, 30_000);
 
   it('takes over the subscriptions from KV: a twin that declares nothing on the new broker still gets its messages', async () => {

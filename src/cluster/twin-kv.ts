@@ -26,6 +26,7 @@ import { errorText } from '../internal/logger.js';
 import type { ClusterHost, SharedTwins } from './cluster-host.js';
 import type { SeqIndex } from './seq-index.js';
 import type { Gap } from './stream-replay.js';
+import { TwinCache } from './twin-cache.js';
 
 /** Replays a gap of the stream to a twin (stream-replay.ts). */
 export type GapReplay = (gap: Gap, twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint) => Promise<void>;
@@ -46,8 +47,6 @@ export interface SharedTwin {
 }
 
 export const MAX_WRITES_PER_TICK = 1_000;
-/** Twins cached from the bucket; past it the least recently written go (their logins fall back to the local twin). */
-export const CACHE_CAPACITY = 200_000;
 /** ACK2 batches waiting for one twin's mark to be shared; past it the oldest are dropped (the component's set forgets them). */
 export const WAITERS_CAPACITY = 10_000;
 /** Twins unseen for this long are dropped from the bucket (the default twin TTL of a broker). */
@@ -55,24 +54,39 @@ const BUCKET_TTL_MS = 30 * 86_400_000;
 
 /** The key of a twin: base64url of its name (any name, valid KV key). */
 export const twinKey = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
-const nameOf = (key: string): string => Buffer.from(key, 'base64url').toString('utf8');
 
 /** Open (or create) the bucket of cluster `name`. */
 export function openTwinBucket(js: JetStreamClient, name: string, replicas: number): Promise<KV> {
   return new Kvm(js).create(`REMBUS_${name}_TWINS`, { replicas, history: 1, ttl: BUCKET_TTL_MS });
 }
 
-interface Written { readonly json: string; readonly rev: number; mark: bigint }
+/** What this broker last wrote of a twin (compared without allocating on every tick). */
+interface Written {
+  readonly rev: number;
+  mark: bigint;
+  readonly on: boolean;
+  readonly seq: number | null;
+  readonly subs: readonly (readonly [string, number])[];
+}
+
+function unchanged(w: Written | undefined, on: boolean, seq: number | null, subs: ReadonlyMap<string, number>): boolean {
+  if (w === undefined || w.on !== on || w.seq !== seq || w.subs.length !== subs.size) return false;
+  let i = 0;
+  for (const [topic, msgFrom] of subs) {
+    const [t, mf] = w.subs[i++]!;
+    if (t !== topic || mf !== msgFrom) return false;
+  }
+  return true;
+}
 interface Waiter { readonly recv: bigint; readonly run: () => void }
 
 export class TwinKv implements SharedTwins {
-  private readonly cache = new Map<string, { rec: SharedTwin; rev: number }>();
+  private readonly cache: TwinCache;
   private readonly mine = new Map<string, Written>();
   private readonly tracked = new Set<string>();
   private readonly inflight = new Set<string>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly timer: ReturnType<typeof setInterval>;
-  private watcher: { stop(): void } | undefined;
   private closing: Promise<void> | undefined;
   private lastWarn = 0;
   /** Stream messages a twin taken over here missed before this broker joined. */
@@ -87,7 +101,7 @@ export class TwinKv implements SharedTwins {
     private readonly index: SeqIndex, interval: number, private readonly replayGap: GapReplay) {
     this.timer = setInterval(() => this.tick(), interval);
     this.timer.unref?.();
-    void this.watch();
+    this.cache = new TwinCache(kv, host.log);
   }
 
   /** The cached record of `name` (tests, introspection). */
@@ -162,14 +176,11 @@ export class TwinKv implements SharedTwins {
       if (pin !== undefined && pin.done && (twin.outbox?.size ?? 0) === 0) this.pins.delete(name);
       const pinned = this.pins.get(name);
       const seq = pinned?.seq ?? this.index.seqAt(mark) ?? null;
-      const rec: SharedTwin = { v: 1, b: this.id, on: online, seq,
-        subs: [...twin.subscriptions].map(([t, mf]) => [t, mf === Number.POSITIVE_INFINITY ? null : mf] as const) };
-      const json = JSON.stringify(rec);
       const mine = this.mine.get(name);
-      if (mine?.json === json) {
+      if (unchanged(mine, online, seq, twin.subscriptions)) {
         // Same record: it stands for this mark too (same sequence), unless pinned.
         if (pinned === undefined) {
-          mine.mark = mark;
+          mine!.mark = mark;
           this.release(name, mark);
         }
         if (!online) this.drop(name);
@@ -183,20 +194,23 @@ export class TwinKv implements SharedTwins {
         this.drop(name);
         continue;
       }
-      writes.push(this.write(name, rec, json, pinned === undefined ? mark : -1n, online ? undefined : mine?.rev ?? 0));
+      const written = { on: online, seq, subs: [...twin.subscriptions] };
+      writes.push(this.write(name, written, pinned === undefined ? mark : -1n, online ? undefined : mine?.rev ?? 0));
     }
     return Promise.all(writes);
   }
 
   /** Put the record; `after` (offline twins): only over our own last revision (0: only if absent). */
-  private async write(name: string, rec: SharedTwin, json: string, mark: bigint, after: number | undefined): Promise<void> {
+  private async write(name: string, w: Omit<Written, 'rev' | 'mark'>, mark: bigint, after: number | undefined): Promise<void> {
     this.inflight.add(name);
-    const body = JSON.stringify({ ...rec, at: Date.now() });
+    const rec: SharedTwin = { v: 1, b: this.id, on: w.on, seq: w.seq, at: Date.now(),
+      subs: w.subs.map(([t, mf]) => [t, mf === Number.POSITIVE_INFINITY ? null : mf] as const) };
+    const body = JSON.stringify(rec);
     try {
       const key = twinKey(name);
       const rev = after === undefined ? await this.kv.put(key, body)
         : after === 0 ? await this.kv.create(key, body) : await this.kv.update(key, body, after);
-      this.mine.set(name, { json, rev, mark });
+      this.mine.set(name, { ...w, rev, mark });
       this.release(name, mark);
       if (!rec.on) this.drop(name);
     } catch (err) {
@@ -229,37 +243,13 @@ export class TwinKv implements SharedTwins {
     this.waiters.delete(name);
   }
 
-  private async watch(): Promise<void> {
-    while (this.closing === undefined) {
-      try {
-        const iter = await this.kv.watch({ key: '>' });
-        this.watcher = iter;
-        if (this.closing !== undefined) iter.stop();
-        for await (const e of iter) {
-          const name = nameOf(e.key);
-          this.cache.delete(name);
-          if (e.operation !== 'PUT') continue;
-          try {
-            this.cache.set(name, { rec: e.json<SharedTwin>(), rev: e.revision });
-          } catch {
-            this.host.log.warn({ cid: name }, 'unreadable twin record ignored');
-          }
-          if (this.cache.size > CACHE_CAPACITY) this.cache.delete(this.cache.keys().next().value!);
-        }
-      } catch (err) {
-        this.host.log.debug({ err: errorText(err) }, 'twin watch lost: resuming');
-      }
-      if (this.closing === undefined) await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-
   /** Write what is left (bounded by the KV timeout), stop. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.timer);
       for (const name of this.host.online()) this.tracked.add(name);
       await this.tick().catch(() => undefined);
-      this.watcher?.stop();
+      this.cache.close();
       this.waiters.clear();
     })();
     return this.closing;

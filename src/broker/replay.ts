@@ -255,8 +255,8 @@ export class Replays {
     if (state.running) return;
     state.running = true;
     try {
-      await this.deps.gap?.(twin, state.session, this.deps.admits(twin), state.maxPeriod)?.catch((err: unknown) =>
-        this.deps.logger.warn({ cid: twin.name, err: errorText(err) }, 'replay of what this broker did not log failed'));
+      const gap = this.deps.gap?.(twin, state.session, this.deps.admits(twin), state.maxPeriod);
+      if (gap !== undefined) await gap.catch((err: unknown) => this.deps.logger.warn({ cid: twin.name, err: errorText(err) }, 'replay of what this broker did not log failed'));
       while (state.jobs[0]?.ready === true && this.states.get(twin) === state) {
         // Ready jobs on distinct topics share one pass over the log (a login re-declaring many).
         const windows = new Map<string, Window>();

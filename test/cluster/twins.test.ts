@@ -195,6 +195,29 @@ describe('twins across brokers', () => {
     expect(numbers(got2.values)).toEqual([2, 3]);
   }, 30_000);
 
+  it('a subscription declared while the component fails over from a closed broker replays from the twin\'s shared mark', async () => {
+    const { name, a, b, c } = await trio();
+    const pub = await scope.connect(b, 'pub');
+    const roamer = component([`${a.url!}/roamer`, c.url!], { reconnect: { initialDelay: 50, maxDelay: 200 } });
+    extra.push(roamer);
+    const gotT = collect(roamer.subscribe$('t', { msgfrom: LastReceived }), 4);
+    await roamer.ready();
+    await pub.publishAsync('t', [1], { qos: 1 });
+    await waitFor(() => gotT.values.length === 1, { timeout: 5_000, interval: 20, what: 't 1' });
+    await waitFor(async () => (await record(name, 'roamer'))?.seq === 1, { timeout: 8_000, interval: 20, what: 'mark 1 shared' });
+    await a.close(); // its components fail over to c
+    await pub.publishAsync('u', [2], { qos: 1 });
+    await pub.publishAsync('t', [3], { qos: 1 });
+    // Declared during the failover (queued for the login on c, or sent right after it): replayed from the shared mark.
+    const gotU = collect(roamer.subscribe$('u', { msgfrom: LastReceived }), 2, { timeout: 10_000 });
+    await pub.publishAsync('t', [4], { qos: 1 });
+    await pub.publishAsync('u', [5], { qos: 1 });
+    await waitFor(() => gotT.values.length >= 3, { timeout: 10_000, interval: 20, what: 't 3 and 4' });
+    expect(numbers(await gotU.done)).toEqual([2, 5]);
+    await pub.publishAsync('t', [6], { qos: 1 });
+    expect(numbers(await gotT.done)).toEqual([1, 3, 4, 6]);
+  }, 30_000);
+
   it('takes over the subscriptions from KV: a twin that declares nothing on the new broker still gets its messages', async () => {
     const { name, a, b, c } = await trio();
     const pub = await scope.connect(b, 'pub');

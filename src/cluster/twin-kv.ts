@@ -20,7 +20,7 @@
  * logins use this broker's own twin (its local store): the documented fallback.
  */
 import { Kvm, type KV } from '@nats-io/kv';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import type { Session, Twin } from '../broker/twin.js';
 import { errorText } from '../internal/logger.js';
 import type { ClusterHost, SharedTwins } from './cluster-host.js';
@@ -95,7 +95,7 @@ export class TwinKv implements SharedTwins {
    * Twins whose gap replay is pending or unacknowledged: their shared mark stays where it was
    * (and their ACK2s wait), so a broker dying meanwhile leaves the gap to the next one.
    */
-  private readonly pins = new Map<string, { readonly seq: number; done: boolean }>();
+  private readonly pins = new Map<string, { readonly seq: number; doneAt: bigint | undefined }>();
 
   constructor(private readonly kv: KV, private readonly host: ClusterHost, private readonly id: string,
     private readonly index: SeqIndex, interval: number, private readonly replayGap: GapReplay) {
@@ -120,7 +120,7 @@ export class TwinKv implements SharedTwins {
       if (recv === undefined && first !== undefined) {
         // The messages right after its mark were routed before this broker joined: from the stream, then from the log.
         this.gaps.set(twin, { from: seq + 1, to: first });
-        this.pins.set(twin.name, { seq, done: false });
+        this.pins.set(twin.name, { seq, doneAt: undefined });
         recv = this.index.recvAt(first);
       }
       if (recv !== undefined) {
@@ -141,7 +141,7 @@ export class TwinKv implements SharedTwins {
     this.gaps.delete(twin);
     this.host.log.info({ cid: twin.name, ...gap }, 'replaying from the stream what this broker did not route');
     const pin = this.pins.get(twin.name);
-    return this.replayGap(gap, twin, session, admits, maxPeriod).finally(() => { if (pin !== undefined) pin.done = true; });
+    return this.replayGap(gap, twin, session, admits, maxPeriod).finally(() => { if (pin !== undefined) pin.doneAt = this.host.logHead(); });
   }
 
   afterShared(twin: Twin, run: () => void): void {
@@ -169,11 +169,12 @@ export class TwinKv implements SharedTwins {
       const mark = twin.mark;
       const pin = this.pins.get(name);
       // No replay ran (no reactive, no replaying subscription) and live delivery resumed: nothing to wait for.
-      if (pin !== undefined && !pin.done && online && twin.held === null) {
-        pin.done = true;
+      if (pin !== undefined && pin.doneAt === undefined && online && twin.held === null) {
+        pin.doneAt = this.host.logHead();
         this.gaps.delete(twin);
       }
-      if (pin !== undefined && pin.done && (twin.outbox?.size ?? 0) === 0) this.pins.delete(name);
+      // The gap is acknowledged once nothing waits in the outbox, or a message logged after it was.
+      if (pin?.doneAt !== undefined && ((twin.outbox?.size ?? 0) === 0 || mark > pin.doneAt)) this.pins.delete(name);
       const pinned = this.pins.get(name);
       const seq = pinned?.seq ?? this.index.seqAt(mark) ?? null;
       const mine = this.mine.get(name);
@@ -214,7 +215,8 @@ export class TwinKv implements SharedTwins {
       this.release(name, mark);
       if (!rec.on) this.drop(name);
     } catch (err) {
-      if (after !== undefined) {
+      if (after !== undefined && err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence
+        || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)) {
         // Someone else wrote it since: theirs is newer.
         this.host.log.debug({ cid: name, err: errorText(err) }, 'twin record superseded');
         this.drop(name);

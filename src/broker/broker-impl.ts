@@ -7,7 +7,7 @@ import { Subject, Subscription, type SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import type { ClusterHooks } from '../cluster/cluster-host.js';
+import type { ClusterHooks, SharedTwins } from '../cluster/cluster-host.js';
 import { STATUS, type AdminMsg, type Msg, type MsgId, type PubMsg } from '../protocol/messages.js';
 import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
 import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
@@ -138,7 +138,8 @@ export class BrokerImpl {
     this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log, retained: this.retained });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
-      admits: (twin) => this.guard.replayable(twin), scheduler });
+      admits: (twin) => this.guard.replayable(twin), scheduler,
+      gap: (twin, session, admits, maxPeriod) => this.sharedTwins?.gap(twin, session, admits, maxPeriod) });
     this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
       ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS,
       forget: (twin) => this.twins.forget(twin), scheduler });
@@ -215,7 +216,12 @@ export class BrokerImpl {
   useCluster(hooks: ClusterHooks | undefined): void {
     this.publishes.replicate = hooks?.replicate;
     this.rpc.remote = hooks?.remote;
+    this.sharedTwins = hooks?.twins;
   }
+
+  private sharedTwins: SharedTwins | undefined;
+  namedTwin(name: string): Twin | undefined { return this.named.get(name); }
+  get logHead(): bigint { return this.messageLog.head; }
 
   /** Logged for replay, delivered to exact subscribers only, not federated (the stats topic, like MQTT's $SYS). */
   publishLocal(topic: string, args: unknown[]): void {
@@ -344,7 +350,8 @@ export class BrokerImpl {
     this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
     this.presence.up(twin);
     this.registry.online(twin);
-    // A twin coming back with replaying subscriptions: hold live messages until its replay.
+    // A cluster's shared twin (src/cluster/twin-kv.ts) first; then, coming back with replaying subscriptions: hold live messages until its replay.
+    this.sharedTwins?.bound(twin);
     this.replays.bound(twin);
   }
 
@@ -361,7 +368,9 @@ export class BrokerImpl {
         // (an anonymous twin has no durable mark: at once).
         if (ack2.length === 0) return;
         if (twin.anonymous) this.sendAck2(twin, ack2);
-        else this.messageLog.afterCommit(() => this.sendAck2(twin, ack2));
+        // In a cluster, also once that mark is shared (src/cluster/twin-kv.ts).
+        else this.messageLog.afterCommit(() => (this.sharedTwins === undefined ? this.sendAck2(twin, ack2)
+          : this.sharedTwins.afterShared(twin, () => this.sendAck2(twin, ack2))));
       },
       log: this.log.child({ cid: twin.name }),
     });

@@ -62,6 +62,8 @@ export interface ReplayDeps {
   admits(twin: Twin): ((topic: string) => boolean) | undefined;
   /** Virtual time (rembus/testing); default the real clock. */
   readonly scheduler?: SchedulerLike | undefined;
+  /** What the twin missed that is not in this log (a cluster, src/cluster/stream-replay.ts): sent first, once. */
+  gap?(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined;
 }
 
 const nowNs = (scheduler: SchedulerLike | undefined): bigint => BigInt(clockNow(scheduler)) * 1_000_000n;
@@ -253,6 +255,8 @@ export class Replays {
     if (state.running) return;
     state.running = true;
     try {
+      const gap = this.deps.gap?.(twin, state.session, this.deps.admits(twin), state.maxPeriod);
+      if (gap !== undefined) await gap.catch((err: unknown) => this.deps.logger.warn({ cid: twin.name, err: errorText(err) }, 'replay of what this broker did not log failed'));
       while (state.jobs[0]?.ready === true && this.states.get(twin) === state) {
         // Ready jobs on distinct topics share one pass over the log (a login re-declaring many).
         const windows = new Map<string, Window>();

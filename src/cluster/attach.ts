@@ -24,7 +24,8 @@ export async function shareSecurity(options: ClusterOptions, own: SecurityStore 
 /** Join the cluster of `options` with the broker `impl`. */
 export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, requestTimeout: number): Promise<Cluster> {
   const { openCluster } = await importOptional('@nats-io/transport-node', 'the cluster (--cluster)',
-    () => importOptional('@nats-io/jetstream', 'the cluster (--cluster)', () => import('./cluster.js')));
+    () => importOptional('@nats-io/jetstream', 'the cluster (--cluster)',
+      () => importOptional('@nats-io/kv', 'the cluster (--cluster)', () => import('./cluster.js'))));
   const host: ClusterHost = {
     name: impl.name,
     log: impl.log.child({ cluster: options.name ?? 'default' }),
@@ -35,6 +36,10 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
     reply: (session, id, status, data) => impl.reply(session, id, status, data),
     exposed: () => impl.router.exposedMethods().filter((m) => impl.router.exposersOf(m).some((t) => t.session !== null)),
     online: () => [...impl.twinList()].filter((t) => t.session !== null).map((t) => t.name),
+    twin: (name) => impl.namedTwin(name),
+    subscribe: (twin, topic, msgFrom) => impl.router.subscribe(twin, topic, msgFrom),
+    unsubscribe: (twin, topic) => void impl.router.unsubscribe(twin, topic),
+    logHead: () => impl.logHead,
     use: (hooks) => impl.useCluster(hooks),
     interest: (limit) => impl.router.interest(limit),
     watch: (changed) => {

@@ -28,9 +28,20 @@ export interface RemoteRpc {
   detach(session: Session): void;
 }
 
+/** Twins shared between brokers (twin-kv.ts). */
+export interface SharedTwins {
+  /** A named twin was bound to a connection here: take over what another broker knew of it (before its replay). */
+  bound(twin: Twin): void;
+  /** Run `run` (the ACK2s of deliveries up to the twin's mark) once that mark is shared. */
+  afterShared(twin: Twin, run: () => void): void;
+  /** Send what the twin missed before this broker joined (once, before its first replay); undefined: nothing. */
+  gap(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined;
+}
+
 export interface ClusterHooks {
   readonly replicate: Replicate;
   readonly remote: RemoteRpc;
+  readonly twins?: SharedTwins;
 }
 
 export interface ClusterHost {
@@ -52,6 +63,12 @@ export interface ClusterHost {
   interest(limit: number): string[] | undefined;
   /** Call `changed` whenever a subscription comes or goes; returns the undo. */
   watch(changed: () => void): () => void;
+  /** The named twin `name`, online or not. */
+  twin(name: string): Twin | undefined;
+  subscribe(twin: Twin, topic: string, msgFrom: number): void;
+  unsubscribe(twin: Twin, topic: string): void;
+  /** recv of the last message logged (the one just injected, right after `inject`). */
+  logHead(): bigint;
   /** Install the hooks (once the link is up) or remove them (undefined, on close). */
   use(hooks: ClusterHooks | undefined): void;
 }

@@ -13,6 +13,7 @@
  *   re-sent to another broker after a failover is stored once (JetStream's duplicate window),
  *   and the publisher's own twin never gets its message back.
  * - **RPC** crosses brokers on request/reply (cluster-rpc.ts).
+ * - **Twins** are shared in the KV bucket `REMBUS_<c>_TWINS` (twin-kv.ts), marks as stream sequences (seq-index.ts).
  *
  * Order: one publisher's QoS0 messages keep their order, and so do its QoS1/2 messages; a QoS0
  * message may overtake a QoS1/2 message published before it (the latter waits for JetStream).
@@ -32,6 +33,9 @@ import type { Status } from '../types.js';
 import type { ClusterHost } from './cluster-host.js';
 import { ClusterRpc } from './cluster-rpc.js';
 import { DEFAULT_INTEREST_LIMIT, NatsInterest } from './interest.js';
+import { SeqIndex } from './seq-index.js';
+import { replayGap } from './stream-replay.js';
+import { openTwinBucket, TwinKv } from './twin-kv.js';
 import { isToken, subjectToTopic, topicToSubject } from './subject.js';
 import type { ClusterOptions } from './types.js';
 
@@ -100,8 +104,11 @@ class ClusterImpl implements Cluster {
   private readonly origins = new Map<string, Twin>();
   private readonly outbound: Subscription;
   private readonly rpc: ClusterRpc;
-  private readonly js;
+  readonly js;
   private stopConsumer: (() => void) | undefined;
+  /** Stream sequence ↔ this broker's recv of what it routed. */
+  readonly index = new SeqIndex();
+  twins: TwinKv | undefined;
   /** Stream sequence of the last message routed. */
   private lastSeq = 0;
   private closing: Promise<void> | undefined;
@@ -118,9 +125,11 @@ class ClusterImpl implements Cluster {
     // A NATS cluster that just started elects its JetStream leader within seconds: retry until then.
     const deadline = Date.now() + START_TIMEOUT_MS;
     let lastSeq: number;
+    let bucket: Awaited<ReturnType<typeof openTwinBucket>>;
     for (;;) {
       try {
         lastSeq = await ensureStream(nc, stream, config);
+        bucket = await openTwinBucket(jetstream(nc), name, options.replicas ?? 1);
         break;
       } catch (err) {
         if (Date.now() > deadline) throw err;
@@ -129,8 +138,11 @@ class ClusterImpl implements Cluster {
       }
     }
     const cluster = new ClusterImpl(nc, host, options, prefix, id);
+    cluster.index.add(lastSeq, host.logHead());
     await cluster.consume(stream, lastSeq);
-    host.use({ replicate: (session, msg) => cluster.replicate(session, msg), remote: cluster.rpc });
+    cluster.twins = new TwinKv(bucket, host, id, cluster.index, options.twinInterval ?? 50,
+      (gap, twin, session, admits, maxPeriod) => replayGap(cluster.js, stream, prefix, gap, twin, session, admits, maxPeriod));
+    host.use({ replicate: (session, msg) => cluster.replicate(session, msg), remote: cluster.rpc, twins: cluster.twins });
     host.log.info({ cluster: name, id, stream, server: nc.getServer() }, 'cluster joined');
     return cluster;
   }
@@ -235,6 +247,7 @@ class ClusterImpl implements Cluster {
           for await (const m of messages) {
             this.lastSeq = m.seq;
             this.inbound1(m);
+            this.index.add(m.seq, this.host.logHead());
           }
         } catch (err) {
           this.host.log.warn({ err: errorText(err) }, 'cluster stream consumer lost: resuming');
@@ -274,6 +287,7 @@ class ClusterImpl implements Cluster {
       this.outbound.unsubscribe();
       this.interest?.close();
       this.stopConsumer?.();
+      await this.twins?.close();
       await this.rpc.close();
       await this.nc.drain().catch(() => this.nc.close());
       this.status.next({ type: 'closed' });

@@ -35,6 +35,8 @@ export interface ClusterOptions {
   readonly interest?: 'all' | 'subscribed';
   /** With `interest: 'subscribed'`: most NATS subscriptions before falling back to all. Default 1_000. */
   readonly interestLimit?: number;
+  /** How often changed twins are written to the KV bucket `REMBUS_<name>_TWINS`, ms. Default 50. */
+  readonly twinInterval?: number;
   /** NATS user credentials, when the NATS servers require them. */
   readonly user?: string;
   readonly pass?: string;

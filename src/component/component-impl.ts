@@ -222,9 +222,19 @@ export class ComponentImpl implements Component {
     if (qos !== 0 && msg.id !== undefined) {
       // ACK every copy first; QoS2 copies already delivered are dropped until ACK2 (spec §4.2).
       session.send({ type: 'ack', id: msg.id });
-      if (qos === 0x30) return this.qos2$.next(msg);
+      // One no subscription takes yet is not remembered: the replay sends it again (a cluster's
+      // ACK2 waits for the shared mark, so that copy could otherwise come while its id is held).
+      if (qos === 0x30) return this.taking(msg.topic) ? this.qos2$.next(msg) : undefined;
     }
     this.deliver(msg);
+  }
+
+  /** Would `deliver` hand a message on `topic` to a subscription now? */
+  private taking(topic: string): boolean {
+    const entry = this.topics.get(topic);
+    if (entry !== undefined && !entry.pending) return true;
+    const all = this.topics.get('*');
+    return all !== undefined && !all.pending && !isPattern(topic) && !topic.startsWith(SHARE_PREFIX);
   }
 
   private deliver(msg: PubMsg): void {

@@ -108,7 +108,7 @@ export function decodeLazyCall(frame: Uint8Array): LazyRpc | LazyResponse | unde
   p += 9;
   if (type === TYPE.RESPONSE) {
     const status = readUint(frame, p, n);
-    if (status < 0 || !cborWellFormed(frame, end, n, MAX_NESTING - 1)) return undefined;
+    if (status < 0 || !wellFormed(frame, end, n)) return undefined;
     return new LazyResponse(id, status, streamOf(typeByte & 0xf0), frame, end);
   }
   const topic = readText(frame, p, n);
@@ -123,8 +123,65 @@ export function decodeLazyCall(frame: Uint8Array): LazyRpc | LazyResponse | unde
     target = named;
     p = end;
   }
-  if (p >= n || !cborWellFormed(frame, p, n, MAX_NESTING - 1)) return undefined;
+  if (p >= n || !wellFormed(frame, p, n)) return undefined;
   return new LazyRpc(id, topic, target, (typeByte & 0x20) !== 0 ? true : undefined, frame, p);
+}
+
+/** `[p, n)` is one well-formed item nested no deeper than a frame allows. */
+function wellFormed(b: Uint8Array, p: number, n: number): boolean {
+  return simpleWellFormed(b, p, n) || cborWellFormed(b, p, n, MAX_NESTING - 1);
+}
+
+/**
+ * True when `[p, n)` is one scalar (integer, definite string, false, true, null, undefined,
+ * float) or a definite array of fewer than 24 of them — the usual args and answers — checked
+ * without the general check's stack. False means "not that simple": ask the general check.
+ */
+export function simpleWellFormed(b: Uint8Array, p: number, n: number): boolean {
+  let count = 1;
+  const h = b[p]!;
+  if (h >> 5 === 4 && (h & 0x1f) < 24) {
+    count = h & 0x1f;
+    p++;
+  }
+  for (let i = 0; i < count && p >= 0; i++) p = scalarEnd(b, p, n);
+  return p === n;
+}
+
+/** End of the scalar item at `p`, or -1 when it is not a scalar that fits before `n`. */
+function scalarEnd(b: Uint8Array, p: number, n: number): number {
+  if (p >= n) return -1;
+  const h = b[p]!;
+  const major = h >> 5;
+  const info = h & 0x1f;
+  let e: number;
+  if (major === 0 || major === 1) {
+    e = info < 24 ? p + 1 : info <= 27 ? p + 1 + (1 << (info - 24)) : -1;
+  } else if (major === 2 || major === 3) {
+    if (info < 24) e = p + 1 + info;
+    else if (info === 24 && p + 1 < n) e = p + 2 + b[p + 1]!;
+    else if (info === 25 && p + 2 < n) e = p + 3 + ((b[p + 1]! << 8) | b[p + 2]!);
+    else e = -1;
+  } else if (major === 7) {
+    e = info >= 20 && info <= 23 ? p + 1 : info >= 25 && info <= 27 ? p + 1 + (1 << (info - 24)) : -1;
+  } else {
+    e = -1;
+  }
+  return e <= n ? e : -1;
+}
+
+/**
+ * Recently read topics and targets, by a hash of their bytes: a method called again is not
+ * built again (one string per distinct name instead of one per call).
+ */
+const names: ({ bytes: Uint8Array; text: string } | undefined)[] = new Array(64).fill(undefined);
+
+function cachedName(b: Uint8Array, p: number, to: number): string | undefined {
+  const len = to - p;
+  const slot = names[(len * 31 + b[p]! * 7 + b[to - 1]!) & 63];
+  if (slot === undefined || slot.bytes.length !== len) return undefined;
+  for (let i = 0; i < len; i++) if (slot.bytes[i] !== b[p + i]) return undefined;
+  return slot.text;
 }
 
 /** A definite text item at `p` (length below 64 KiB) ending before `n`; sets {@link end}. */
@@ -139,16 +196,13 @@ function readText(b: Uint8Array, p: number, n: number): string | undefined {
   else return undefined;
   if (p + len >= n) return undefined; // something must follow
   end = p + len;
-  if (len <= 64) {
-    let s = '';
-    for (let i = p; i < end; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) return utf8.decode(b.subarray(p, end));
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
-  return utf8.decode(b.subarray(p, end));
+  if (len === 0 || len > 64) return utf8.decode(b.subarray(p, end));
+  const known = cachedName(b, p, end);
+  if (known !== undefined) return known;
+  const text = utf8.decode(b.subarray(p, end));
+  // A copy: a Buffer's slice would share the frame's memory.
+  names[(len * 31 + b[p]! * 7 + b[end - 1]!) & 63] = { bytes: new Uint8Array(b.subarray(p, end)), text };
+  return text;
 }
 
 /**

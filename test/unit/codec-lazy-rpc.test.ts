@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
-import { decodeLazyCall, LazyResponse, LazyRpc } from '../../src/codec/lazy-rpc.js';
+import { decodeCbor, encodeCbor, encodeValue } from '../../src/codec/index.js';
+import { decodeLazyCall, LazyResponse, LazyRpc, simpleWellFormed } from '../../src/codec/lazy-rpc.js';
+import { cborWellFormed } from '../../src/codec/well-formed.js';
 import { DecodeError } from '../../src/errors.js';
 import type { ResponseMsg, RpcMsg } from '../../src/protocol/messages.js';
 
@@ -97,5 +98,29 @@ describe('decodeLazyCall', () => {
     const response = decodeLazyCall(bytes('84 04 48 88 77 66 55 44 33 22 11 00 d8 1d 00')) as LazyResponse; // tag 29
     expect(response.status).toBe(0);
     expect(() => response.data).toThrow(DecodeError);
+  });
+});
+
+describe('simpleWellFormed', () => {
+  it('never calls well formed what the general check refuses, and knows the usual args', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 24 }), (b) => {
+      if (simpleWellFormed(b, 0, b.length)) expect(cborWellFormed(b, 0, b.length, 500)).toBe(true);
+    }), { numRuns: 50_000 });
+    for (const v of [[1, 2], [Date.now(), -3, 1.5, 'add', null, true], 'text', 42, null, new Uint8Array(3)]) {
+      const b = encodeValue(v);
+      expect(simpleWellFormed(b, 0, b.length)).toBe(true);
+    }
+    expect(simpleWellFormed(encodeValue([[1]]), 0, 3)).toBe(false); // nested: the general check's job
+  });
+
+  it('reads a name again from its cache, not from stale bytes', () => {
+    const frame = (topic: string): Uint8Array => encodeCbor({ type: 'rpc', id: 1n, topic, target: null, args: [] });
+    const a = Buffer.from(frame('alpha'));
+    expect((decodeLazyCall(a) as LazyRpc).topic).toBe('alpha');
+    a.fill(0x61, 12, 17); // the frame's buffer now holds "aaaaa" (same cache slot): the cache kept its own copy
+    expect((decodeLazyCall(frame('aaaaa')) as LazyRpc).topic).toBe('aaaaa');
+    expect((decodeLazyCall(frame('alpha')) as LazyRpc).topic).toBe('alpha');
+    expect((decodeLazyCall(frame('alphb')) as LazyRpc).topic).toBe('alphb');
+    expect((decodeLazyCall(frame('añpha')) as LazyRpc).topic).toBe('añpha');
   });
 });

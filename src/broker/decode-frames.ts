@@ -5,6 +5,7 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { JsonRpcIdError } from '../codec/json.js';
+import { decodeLazyCall } from '../codec/lazy-rpc.js';
 import type { Frame, WireCodec } from '../codec/wire.js';
 import { errorText } from '../internal/logger.js';
 import type { Msg } from '../protocol/messages.js';
@@ -14,6 +15,8 @@ import type { Logger } from '../types.js';
 export interface Inbound { msg: Msg; frame: Frame }
 
 /**
+ * A canonical binary RPC or RESPONSE is read by its head only (src/codec/lazy-rpc.ts): the
+ * broker routes it by type, id, topic and target, or status, and forwards its bytes.
  * @param answer sends a frame back to the peer: a JSON-RPC request with an id outside uint64 is
  * answered with a JSON-RPC error (id null) rather than dropped in silence (spec §2.8).
  */
@@ -22,7 +25,9 @@ export function decodeFrames(codec: WireCodec, log: Logger, answer?: (frame: Fra
     next: (frame) => {
       let msg: Msg;
       try {
-        msg = codec.decodeLazy(frame);
+        const call = typeof frame === 'string' ? undefined : decodeLazyCall(frame);
+        if (call !== undefined) codec.kind = 'cbor';
+        msg = call ?? codec.decodeLazy(frame);
       } catch (err) {
         log.warn({ err: errorText(err) }, 'frame dropped');
         if (err instanceof JsonRpcIdError && err.reply !== undefined) answer?.(err.reply);

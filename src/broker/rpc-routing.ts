@@ -65,40 +65,48 @@ export class RpcRouting {
   }
 
   onRpc(session: Session, msg: RpcMsg, frame: Frame): void {
+    // No closure per call: every answer below is one `host.reply` (W4's tail, README).
     const { host } = this;
     const caller = session.twin;
-    const reply = (status: number, data: unknown): void => host.reply(session, msg.id, status, data);
     const open = BUILTINS.has(msg.topic) || host.guard.mayCall(caller, msg.topic);
-    if (!open) return reply(STATUS.ERROR, 'unauthorized');
+    if (!open) return host.reply(session, msg.id, STATUS.ERROR, 'unauthorized');
     if (msg.target !== null && msg.target !== host.name) {
       // Another tenant's names are not visible: as if never seen (spec §5.3, 45).
       const visible = host.guard.sees(caller, msg.target);
       const target = visible ? host.named(msg.target) : undefined;
       if (visible && target?.session == null && this.remote?.target(session, msg) === true) return;
-      if (target === undefined) return reply(STATUS.TARGET_NOT_FOUND, msg.target);
-      if (target.session === null) return reply(STATUS.TARGET_DOWN, msg.target);
+      if (target === undefined) return host.reply(session, msg.id, STATUS.TARGET_NOT_FOUND, msg.target);
+      if (target.session === null) return host.reply(session, msg.id, STATUS.TARGET_DOWN, msg.target);
       return this.forward(session, target.session, msg, frame);
     }
-    const aware = this.callerAware.get(msg.topic);
-    const local = aware === undefined ? this.local.get(msg.topic) : (...args: unknown[]) => aware(caller, ...args);
-    if (local !== undefined) {
-      invokeHandler(local, msg.args).then(
-        // A DataFrame result (query_<t>) travels as tag 80 (spec §7).
-        (result) => reply(STATUS.OK, encodeResult(result) ?? null),
-        (err: unknown) => reply(STATUS.METHOD_EXCEPTION, errorText(err)),
-      );
-      return;
-    }
-    if (msg.target === host.name) return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
+    if (this.callLocal(session, msg)) return;
+    if (msg.target === host.name) return host.reply(session, msg.id, STATUS.METHOD_NOT_FOUND, msg.topic);
     if (this.remote?.method(session, msg, host.router.exposersOf(msg.topic).length) === true) return;
     const choice = this.picker.pick(msg.topic, host.router.exposersOf(msg.topic), caller,
-      host.guard.servers(caller, msg.topic), (twin) => (twin.session === null ? 0 : this.inflight.get(twin.session) ?? 0));
+      host.guard.servers(caller, msg.topic), this.load);
     switch (choice) {
-      case 'not_found': return reply(STATUS.METHOD_NOT_FOUND, msg.topic);
-      case 'unavailable': return reply(STATUS.METHOD_UNAVAILABLE, msg.topic);
-      case 'loopback': return reply(STATUS.METHOD_LOOPBACK, msg.topic);
+      case 'not_found': return host.reply(session, msg.id, STATUS.METHOD_NOT_FOUND, msg.topic);
+      case 'unavailable': return host.reply(session, msg.id, STATUS.METHOD_UNAVAILABLE, msg.topic);
+      case 'loopback': return host.reply(session, msg.id, STATUS.METHOD_LOOPBACK, msg.topic);
       default: return this.forward(session, choice.session!, msg, frame);
     }
+  }
+
+  /** Calls in flight to a twin (the `less_busy` load); one function for every call. */
+  private readonly load = (twin: Twin): number => (twin.session === null ? 0 : this.inflight.get(twin.session) ?? 0);
+
+  /** Run a broker-local method of `msg.topic`, if there is one, and answer with its result. */
+  private callLocal(session: Session, msg: RpcMsg): boolean {
+    const { host } = this;
+    const aware = this.callerAware.get(msg.topic);
+    const local = aware === undefined ? this.local.get(msg.topic) : (...args: unknown[]) => aware(session.twin, ...args);
+    if (local === undefined) return false;
+    invokeHandler(local, msg.args).then(
+      // A DataFrame result (query_<t>) travels as tag 80 (spec §7).
+      (result) => host.reply(session, msg.id, STATUS.OK, encodeResult(result) ?? null),
+      (err: unknown) => host.reply(session, msg.id, STATUS.METHOD_EXCEPTION, errorText(err)),
+    );
+    return true;
   }
 
   private forward(caller: Session, exposer: Session, msg: RpcMsg, frame: Frame): void {
@@ -154,9 +162,8 @@ export class RpcRouting {
     const pending = this.pending.get(id);
     if (pending === undefined) return false;
     this.pending.delete(id);
-    const load = (this.inflight.get(pending.exposer) ?? 1) - 1;
-    if (load > 0) this.inflight.set(pending.exposer, load);
-    else this.inflight.delete(pending.exposer);
+    // An idle exposer keeps its 0 until it detaches: no table churn per call.
+    this.inflight.set(pending.exposer, Math.max(0, (this.inflight.get(pending.exposer) ?? 1) - 1));
     return true;
   }
 
@@ -177,6 +184,7 @@ export class RpcRouting {
         this.cancel(pending.exposer, id);
       }
     }
+    this.inflight.delete(session); // after the loop: forget() above writes the session's 0
   }
 
   /**

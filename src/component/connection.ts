@@ -6,6 +6,7 @@
  */
 import { isObservable, Observable, switchMap, type Subscription } from 'rxjs';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { encodeResponseFrame, encodeRpcFrame } from '../codec/rpc-frames.js';
 import type { Frame } from '../codec/wire.js';
 import { ConnectionClosedError, DecodeError } from '../errors.js';
 import type { Msg } from '../protocol/messages.js';
@@ -26,8 +27,10 @@ export class ClientSession {
   /** @param url the broker URL this link was dialled at */
   constructor(readonly link: Link, readonly url: string) {}
 
+  /** @throws EncodeError for a value CBOR cannot carry */
   send(msg: Msg): void {
-    this.link.send(encodeCbor(msg));
+    // Calls and answers, the most frequent frames, are written around their one encoded value.
+    this.link.send(msg.type === 'rpc' ? encodeRpcFrame(msg) : msg.type === 'response' ? encodeResponseFrame(msg) : encodeCbor(msg));
   }
 
   /**

@@ -2,16 +2,18 @@
  * The component's request mux (nats.js style): one `Map<id, pending>` of requests waiting for
  * their RESPONSE. Unsubscribing deletes the entry; a late or unknown reply is dropped.
  *
- * A call costs one map entry and at most one scheduled timeout: the streams below are written
- * by hand (no per-call operator chain, no Subject) and the timeout error is only built when
- * the timeout fires (an `Error` captures a stack trace, which is the dearest part of a call).
+ * An RPC call costs one object and one map entry: its timeout is a place in the component's
+ * one {@link TimeoutWheel} (no timer per call), the stream is written by hand (no per-call
+ * operator chain, no Subject) and the timeout error is only built when the timeout fires (an
+ * `Error` captures a stack trace, which is the dearest part of a call).
  */
 import {
-  asyncScheduler, Observable, Subscription, type BehaviorSubject, type SchedulerAction, type Subscriber,
+  asyncScheduler, Observable, Subscription, type BehaviorSubject, type Subscriber,
 } from 'rxjs';
 import { newMsgId } from '../codec/msgid.js';
 import { frames } from './frames.js';
 import { ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
+import { TimeoutWheel, type Timed } from './timeout-wheel.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import type { ClientSession } from './connection.js';
 
@@ -20,6 +22,9 @@ interface Pending { session: ClientSession; reply: (msg: ResponseMsg) => void; f
 export class Requests {
   /** Requests waiting for their RESPONSE, by id. */
   readonly pending = new Map<MsgId, Pending>();
+  /** The timeouts of every RPC call (read by tests to prove calls leave nothing behind). */
+  readonly wheel = new TimeoutWheel();
+  private closed = false;
 
   /**
    * Send `msg` on `session` and emit its RESPONSE; errors with `timeoutError()` after
@@ -56,7 +61,11 @@ export class Requests {
    * "Streaming RPC on the wire").
    */
   call$(session$: BehaviorSubject<ClientSession | null>, call: CallSpec): Observable<unknown> {
-    return new Observable<unknown>((subscriber) => new RpcCall(this.pending, session$, call, subscriber));
+    return new Observable<unknown>((subscriber) => {
+      // Closed: fail at once, as the wait for a session would, without arming the wheel again.
+      if (this.closed) return subscriber.error(new ConnectionClosedError('component closed'));
+      return new RpcCall(this.pending, this.wheel, session$, call, subscriber);
+    });
   }
 
   /** Deliver a RESPONSE to its request; false when nothing on `session` waits for that id. */
@@ -78,12 +87,14 @@ export class Requests {
     }
   }
 
-  /** Fail every request (the component closes). */
+  /** Fail every request and release the wheel's timer: the component closes. */
   failAll(reason: unknown): void {
+    this.closed = true;
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
       pending.fail(reason);
     }
+    this.wheel.clear();
   }
 }
 
@@ -100,17 +111,21 @@ export interface CallSpec {
  * One RPC call: its entry in the request table, its timeout and its withdrawal. A class
  * rather than closures: a call allocates one object, whatever the number of callbacks.
  */
-class RpcCall implements Pending {
+class RpcCall implements Pending, Timed {
   session!: ClientSession;
-  private readonly timer: Subscription;
   private waiting: Subscription | undefined;
   private id: MsgId | undefined;
   private ended = false;
+  // The wheel's bookkeeping (see Timed).
+  deadline = 0;
+  prevTimed: Timed | null = null;
+  nextTimed: Timed | null = null;
+  inWheel = false;
 
-  constructor(private readonly pending: Map<MsgId, Pending>, session$: BehaviorSubject<ClientSession | null>,
-    private readonly call: CallSpec, private readonly subscriber: Subscriber<unknown>) {
-    this.timer = Number.isFinite(call.timeoutMs)
-      ? asyncScheduler.schedule(expire, call.timeoutMs, this) : Subscription.EMPTY;
+  constructor(private readonly pending: Map<MsgId, Pending>, private readonly wheel: TimeoutWheel,
+    session$: BehaviorSubject<ClientSession | null>, private readonly call: CallSpec,
+    private readonly subscriber: Subscriber<unknown>) {
+    wheel.add(this, call.timeoutMs);
     const session = session$.value;
     if (session !== null) {
       this.start(session);
@@ -143,12 +158,12 @@ class RpcCall implements Pending {
   }
 
   /** The RpcTimeoutError is built only now: an Error captures a stack, the dearest part of a call. */
-  timeout(): void {
+  expire(): void {
     this.subscriber.error(new RpcTimeoutError(this.call.method, this.call.timeoutMs));
   }
 
   reply(resp: ResponseMsg): void {
-    this.timer.unsubscribe(); // the timeout bounds the first answer only
+    this.wheel.remove(this); // the timeout bounds the first answer only
     if (resp.stream === 'item') return this.emit(resp);
     this.ended = true;
     if (resp.stream !== 'end') this.emit(resp);
@@ -173,17 +188,13 @@ class RpcCall implements Pending {
 
   /** Teardown: withdraw the call unless it has ended. */
   unsubscribe(): void {
-    this.timer.unsubscribe();
+    this.wheel.remove(this);
     this.waiting?.unsubscribe();
     const id = this.id;
     if (id === undefined) return;
     this.pending.delete(id);
     if (!this.ended && this.session.link.isOpen) this.session.send(cancelOf(id));
   }
-}
-
-function expire(this: SchedulerAction<RpcCall>, call?: RpcCall): void {
-  call?.timeout();
 }
 
 /**

@@ -17,7 +17,7 @@ import { listenWebSocket, type WsListener } from './ws-server.js';
 import { Observability } from '../http/index.js';
 import { startStatsTopic } from './stats-topic.js';
 import { memoryStore } from '../store/memory-store.js';
-import { listenTcp, type TcpListener } from './tcp-server.js';
+import type { TcpListener } from './tcp-server.js';
 import { contractTables } from '../contracts/table.js';
 
 /**
@@ -130,7 +130,8 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     try {
       if (port !== null) listener = await listenWebSocket(handle, { port, host, pingInterval: options.pingInterval,
         maxPayload: options.maxPayload, tls: options.tls, http: served?.http });
-      if (options.tcp !== undefined) tcp = await listenTcp(handle,
+      // node:net/tls framing for tcp:// components is loaded only by a broker that listens for them.
+      if (options.tcp !== undefined) tcp = await (await import('./tcp-server.js')).listenTcp(handle,
         { port: options.tcp.port, host: options.tcp.host ?? host, maxPayload: options.maxPayload, tls: options.tls });
     } catch (err) {
       stopStats?.();

@@ -2,17 +2,25 @@
  * The broker's observability and HTTP room, wired by `broker()` in a few lines: a wire meter
  * on every link, a timed store, the stats snapshot (and its topic), and the HTTP handler for
  * the listener. Lower rooms are reached only through the functions passed in here.
+ *
+ * The handler's modules (routes, JSON-RPC, sessions, dashboard, Basic auth — and through the
+ * session the component's platform code) are loaded on the first HTTP request: a broker that
+ * serves only WebSockets does not carry them (issue 20, W7).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
+import { errorText } from '../internal/logger.js';
 import type { Logger } from '../types.js';
-import { basicAuth, type HttpAuthPolicy } from './auth.js';
-import { dashboardAsset } from './dashboard.js';
+import type { HttpAuthPolicy } from './auth.js';
 import { WireMeter } from './meter.js';
 import type { metricsRegistry } from './metrics.js';
-import { httpHandler } from './server.js';
+import type { HttpHost } from './server.js';
 import { StatsCollector, type StatsSnapshot, type TwinView } from './snapshot.js';
 import { StoreMeter } from './store-meter.js';
+
+/** A plain HTTP request handler (not upgrades). */
+export type HttpRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export type { StatsSnapshot } from './snapshot.js';
 export { STATS_TOPIC } from '../broker/stats-topic.js';
@@ -58,31 +66,57 @@ export class Observability {
   }
 
   /** Start reading the broker; returns the snapshot function and the HTTP handler. */
-  attach(broker: ObservedBroker): { snapshot: () => StatsSnapshot; http: ReturnType<typeof httpHandler> } {
+  attach(broker: ObservedBroker): { snapshot: () => StatsSnapshot; http: HttpRequestHandler } {
     const collector = new StatsCollector(broker, this.meter, this.storage);
     this.collector = collector;
     // Built on the first scrape: prom-client's default metrics start an event-loop monitor, and
     // prom-client is loaded only then (a broker nobody scrapes does not carry its modules).
     let registry: ReturnType<typeof metricsRegistry> | undefined;
     const requireAuth = this.options.requireAuth ?? false;
-    const http = httpHandler({
-      handle: (link) => broker.handle(link),
-      authenticate: basicAuth({ requireAuth: () => requireAuth, hasKey: (cid) => broker.auth.hasKey(cid) }),
-      notReady: () => this.closing ? 'closing'
-        : this.storage.lastError === undefined ? undefined : `storage failed: ${this.storage.lastError}`,
-      metrics: this.options.metrics === false ? undefined : async () => {
-        registry ??= (await import('./metrics.js')).metricsRegistry(collector);
-        return { contentType: registry.contentType, body: await registry.metrics() };
-      },
-      dashboard: this.options.dashboard === false ? undefined : dashboardAsset,
-      requestTimeout: broker.requestTimeout,
-      log: broker.log,
-    });
-    return { snapshot: () => collector.snapshot(), http };
+    const host = async (): Promise<HttpHost> => {
+      const [{ basicAuth }, { dashboardAsset }] = await Promise.all([import('./auth.js'), import('./dashboard.js')]);
+      return {
+        handle: (link) => broker.handle(link),
+        authenticate: basicAuth({ requireAuth: () => requireAuth, hasKey: (cid) => broker.auth.hasKey(cid) }),
+        notReady: () => this.closing ? 'closing'
+          : this.storage.lastError === undefined ? undefined : `storage failed: ${this.storage.lastError}`,
+        metrics: this.options.metrics === false ? undefined : async () => {
+          registry ??= (await import('./metrics.js')).metricsRegistry(collector);
+          return { contentType: registry.contentType, body: await registry.metrics() };
+        },
+        dashboard: this.options.dashboard === false ? undefined : dashboardAsset,
+        requestTimeout: broker.requestTimeout,
+        log: broker.log,
+      };
+    };
+    return { snapshot: () => collector.snapshot(), http: lazyHandler(host, broker.log) };
   }
 
   close(): void {
     this.closing = true;
     this.collector?.close();
   }
+}
+
+/**
+ * The HTTP handler, its modules loaded by the first request (which waits for them; the request
+ * stream stays paused meanwhile, so nothing of its body is lost). A failed load answers 500 and
+ * is tried again by the next request.
+ */
+function lazyHandler(host: () => Promise<HttpHost>, log: Logger): HttpRequestHandler {
+  let loading: Promise<HttpRequestHandler> | undefined;
+  let handler: HttpRequestHandler | undefined;
+  return (req, res) => {
+    if (handler !== undefined) {
+      handler(req, res);
+      return;
+    }
+    loading ??= Promise.all([import('./server.js'), host()]).then(([{ httpHandler }, h]) => handler = httpHandler(h));
+    loading.then((h) => h(req, res), (err: unknown) => {
+      loading = undefined;
+      log.error({ err: errorText(err) }, 'http handler could not be loaded');
+      res.statusCode = 500;
+      res.end();
+    });
+  };
 }

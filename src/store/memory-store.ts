@@ -9,11 +9,19 @@ import type { LogQuery, Store, StoreBatch, StoredMessage, TwinRecord } from './t
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most logged messages kept; past it the oldest 4,096 go at once. Default 1,000,000. */
+  /**
+   * Most logged messages kept; past it the oldest 4,096 go at once. Default 10,000: the last
+   * few seconds of a busy broker, for `msg_from` replays and named components that reconnect,
+   * in about 2 MiB. Raise it (and `maxBytes`) for longer replays from memory, or give the
+   * broker a `dataDir`.
+   */
   readonly maxMessages?: number;
-  /** Most bytes of logged topics and args kept; past it the oldest go. Default 64 MiB. */
+  /** Most bytes of logged topics and args kept; past it the oldest go. Default 8 MiB. */
   readonly maxBytes?: number;
 }
+
+/** Defaults of {@link MemoryStoreOptions}. */
+export const MEMORY_LOG_DEFAULTS = { maxMessages: 10_000, maxBytes: 8 * 1024 * 1024 } as const;
 
 class MemoryStore implements Store {
   /**
@@ -27,7 +35,7 @@ class MemoryStore implements Store {
   /** topic → its retained row (bounded by the broker's retained limits). */
   private readonly retained = new Map<string, StoredMessage>();
 
-  constructor({ maxMessages = 1_000_000, maxBytes = 64 * 1024 * 1024 }: MemoryStoreOptions) {
+  constructor({ maxMessages = MEMORY_LOG_DEFAULTS.maxMessages, maxBytes = MEMORY_LOG_DEFAULTS.maxBytes }: MemoryStoreOptions) {
     this.log = new MessageRing({ maxMessages, maxBytes });
   }
 

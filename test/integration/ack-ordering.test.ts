@@ -14,6 +14,12 @@ import type { StoreBatch } from '../../src/store/types.js';
 import { RawClient } from './helpers.js';
 
 /** A memory store whose commits wait for `release()`, one at a time. */
+/**
+ * No stats topic: its snapshot (one a second, logged like any publish) would join the gated
+ * commits when a loaded machine makes a test take seconds.
+ */
+const QUIET = { statsInterval: 0 };
+
 class GatedStore {
   readonly inner = memoryStore();
   readonly held: { batch: StoreBatch; go: () => void }[] = [];
@@ -67,7 +73,7 @@ function pub(c: RawClient, id: MsgId, n: number, flags = 0x10): void {
 describe('ACK, ACK2 and confirmations wait for their commit', () => {
   it('acks a publish only after the commit holding it, not after one already under way', async () => {
     const gate = new GatedStore();
-    running = await broker({ port: 0, host: '127.0.0.1', store: gate.store });
+    running = await broker({ port: 0, host: '127.0.0.1', http: QUIET, store: gate.store });
     const p = await client(running.url!, 'pub');
     const a = newMsgId();
     pub(p, a, 1);
@@ -87,7 +93,7 @@ describe('ACK, ACK2 and confirmations wait for their commit', () => {
 
   it('refuses (never acks) a QoS1 publish while the log buffer is full, and drops none it took', async () => {
     const gate = new GatedStore();
-    running = await broker({ port: 0, host: '127.0.0.1', store: gate.store, logCapacity: 2 });
+    running = await broker({ port: 0, host: '127.0.0.1', http: QUIET, store: gate.store, logCapacity: 2 });
     const p = await client(running.url!, 'pub');
     const ids = [newMsgId(), newMsgId(), newMsgId(), newMsgId()];
     pub(p, ids[0]!, 0);
@@ -104,7 +110,7 @@ describe('ACK, ACK2 and confirmations wait for their commit', () => {
 
   it('sends ACK2 to a subscriber only once the mark covering the message is committed', async () => {
     const gate = new GatedStore();
-    running = await broker({ port: 0, host: '127.0.0.1', store: gate.store });
+    running = await broker({ port: 0, host: '127.0.0.1', http: QUIET, store: gate.store });
     const s = await client(running.url!, 'sub');
     s.sendBinary(encodeCbor({ type: 'admin', id: newMsgId(), topic: 't', cmd: { cmd: 'subscribe', msg_from: 0 } }));
     await until(() => gate.held.length === 1, 'the subscription commit');

@@ -8,6 +8,7 @@ import { lossyLink, type LossScript } from '../../src/testing/index.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
 import { decodeCbor } from '../../src/codec/index.js';
 import { DEFAULT_MAX_INFLIGHT } from '../../src/broker/outbox.js';
+import { memoryStore } from '../../src/broker/index.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
 
 const isType = (frame: unknown, type: string): boolean =>
@@ -86,7 +87,8 @@ describe('offline replay', () => {
   }
 
   it('an offline subscriber that missed 10,000 messages receives them all, in order, on reconnect', async () => {
-    const b = await scope.broker();
+    // More than the in-memory log keeps by default (10,000, with the stats topic's messages).
+    const b = await scope.broker({ store: memoryStore({ maxMessages: 100_000 }) });
     const first = late(b, 'late', 'feed/*', 0, LastReceived);
     await first.node.ready();
     await roundTrip(first.node);

@@ -106,7 +106,9 @@ describe('replay from an old data dir with a bad stored msg_from', () => {
 describe('a replay under heavy live traffic', () => {
   it('sends what a full hold had to drop from the log, so the stream has no gap and no duplicate', async () => {
     // A loaded machine reads the 16 MiB back slowly: that is not the slow consumer flow control cuts.
-    const b = await scope.broker({ flowControl: { stallTimeout: 30_000 } });
+    // The log must keep all 102,010 (16 MiB): more than the in-memory default (10,000, 8 MiB).
+    const b = await scope.broker({ flowControl: { stallTimeout: 30_000 },
+      store: memoryStore({ maxMessages: 1_000_000, maxBytes: 64 * 1024 * 1024 }) });
     const big = 'x'.repeat(8_192);
     for (let i = 0; i < 2_000; i++) b.publish('t', i, big);
     const raw = await login(b, 'slowpoke');

@@ -73,3 +73,40 @@ describe('MessageRing', () => {
     expect(ring.read(ALL)).toEqual([{ ...msg(1n), topic: 'é/topic', data: Uint8Array.of(0x81, 0x01) }]);
   });
 });
+
+describe('MessageRing at its bound', () => {
+  it('reuses the dropped segment: 100,000 messages through a 10,000-message ring allocate 3 segments', () => {
+    const ring = new MessageRing({ maxMessages: 10_000, maxBytes: Infinity });
+    for (let i = 1n; i <= 100_000n; i++) ring.append(msg(i, 'bench/telemetry', new Array<number>(100).fill(1)));
+    expect(ring.allocated).toBe(3); // ⌈10,001 / 4,096⌉: then the oldest, dropped, is the next one filled
+    expect(ring.size).toBeLessThanOrEqual(10_000);
+    expect(ring.evicted + ring.size).toBe(100_000);
+    expect(recvs(ring.read(ALL))).toEqual(Array.from({ length: ring.size }, (_, i) => 100_001n - BigInt(ring.size) + BigInt(i)));
+  });
+
+  it('a reused segment shows nothing of the entries it held before (uid, slot, expiry, bytes)', () => {
+    const ring = new MessageRing({ maxMessages: 4096, maxBytes: Infinity });
+    let recv = 1n;
+    for (let i = 0; i < 4096; i++) {
+      ring.append({ recv: recv++, slot: 7, qos: 0x10, uid: 99n, topic: 'old/topic', data: Uint8Array.of(1, 2, 3), expires: 5n });
+    }
+    for (let i = 0; i < 4097; i++) ring.append(msg(recv++, 'n', [0x80 + (i % 16)])); // the first segment is dropped, then reused
+    expect(ring.allocated).toBe(2);
+    const kept = ring.read(ALL);
+    expect(kept.length).toBe(ring.size);
+    for (const [i, m] of kept.entries()) {
+      expect(m).toEqual(msg(m.recv, 'n', [0x80 + ((4097 - kept.length + i) % 16)]));
+      expect('expires' in m).toBe(false);
+    }
+  });
+
+  it('lets a larger-than-standard segment go instead of keeping it as the spare', () => {
+    const ring = new MessageRing({ maxMessages: 1, maxBytes: Infinity });
+    ring.append(msg(1n, 't', new Array<number>(600 * 1024).fill(9))); // A: its own 600 KiB arena
+    ring.append(msg(2n)); // B; A is dropped and not kept
+    ring.append(msg(3n, 't', new Array<number>(600 * 1024).fill(8))); // A would have fit: C is new; B dropped, kept
+    ring.append(msg(4n)); // B again
+    expect(ring.allocated).toBe(3);
+    expect(recvs(ring.read(ALL))).toEqual([4n]);
+  });
+});

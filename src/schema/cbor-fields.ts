@@ -20,6 +20,8 @@ const ASCII = new TextDecoder('utf-8');
 const DECLINE = Symbol('decline');
 /** CBOR `undefined` (simple 23): cbor-x gives undefined, which a map field treats as missing. */
 const MISSING = Symbol('missing');
+/** A number, left in the reader's scratch rather than boxed (a double in a plain array is a heap object). */
+const NUMBER = Symbol('number');
 
 function half(bits: number): number {
   const exp = (bits >> 10) & 0x1f, frac = bits & 0x3ff;
@@ -31,8 +33,17 @@ function half(bits: number): number {
 
 /** Reads the fields of args encoded as `[{…}]`, `{…}` or `[v, …]` into `values`. */
 export class CborFields {
-  /** Per column: the field's value after a `'map'` read, `undefined` when absent. */
+  /**
+   * Per column: the field's value after a `'map'` read, `undefined` when absent or when the
+   * value is a number (then in {@link CborFields.numbers}; {@link CborFields.value} gives either).
+   */
   readonly values: unknown[];
+  /** Per column: 1 when the field is the number in {@link CborFields.numbers} (not boxed: no garbage per cell). */
+  readonly numeric: Uint8Array;
+  /** Per column: the field's number, where {@link CborFields.numeric} says so. */
+  readonly numbers: Float64Array;
+  /** The last number {@link CborFields.scalar} read. */
+  private readonly number = new Float64Array(1);
   /** After a `'list'` read: the values in order. */
   readonly list: unknown[] = [];
   /** Number of values in {@link CborFields.list}. */
@@ -53,6 +64,8 @@ export class CborFields {
     const utf8 = new TextEncoder();
     this.names = columns.map((c) => utf8.encode(c));
     this.values = new Array<unknown>(columns.length).fill(undefined);
+    this.numeric = new Uint8Array(columns.length);
+    this.numbers = new Float64Array(columns.length);
     this.seen = new Uint32Array(columns.length);
     this.hints = new Int32Array(Math.min(64, 2 * columns.length + 4)).fill(-1);
   }
@@ -79,12 +92,18 @@ export class CborFields {
     return shape !== false && this.pos === bytes.length ? shape : false;
   }
 
+  /** Column `c`'s field after a `'map'` read, as the decoder gives it (undefined when absent). */
+  value(c: number): unknown {
+    return this.numeric[c] === 1 ? this.numbers[c] : this.values[c];
+  }
+
   private readMap(): boolean {
-    const { bytes, names, values, seen, hints } = this;
+    const { bytes, names, values, seen, hints, numeric } = this;
     const n = bytes[this.pos++]! - 0xa0;
     if (++this.stamp === 0xffffffff) { seen.fill(0); this.stamp = 1; }
     const stamp = this.stamp;
     values.fill(undefined);
+    numeric.fill(0);
     for (let k = 0; k < n; k++) {
       const key = bytes[this.pos++];
       // Keys: definite text of up to 255 bytes (a column name is an identifier).
@@ -107,7 +126,8 @@ export class CborFields {
       if (column < 0) continue; // not a column: ignored, as a decoded map's extra keys are
       if (seen[column] === stamp) return false; // a key twice: the decoder's last-wins decides
       seen[column] = stamp;
-      values[column] = value === MISSING ? undefined : value;
+      if (value === NUMBER) { numeric[column] = 1; this.numbers[column] = this.number[0]!; }
+      else values[column] = value === MISSING ? undefined : value;
     }
     return true;
   }
@@ -126,15 +146,15 @@ export class CborFields {
     for (let i = 0; i < n; i++) {
       const value = this.scalar();
       if (value === DECLINE || value === MISSING) return false;
-      list[i] = value;
+      list[i] = value === NUMBER ? this.number[0] : value;
     }
     this.listLength = n;
     return true;
   }
 
-  /** One scalar item at `pos`, or DECLINE. */
+  /** One scalar item at `pos`: NUMBER (the number in `number[0]`), another value, or DECLINE. */
   private scalar(): unknown {
-    const { bytes, view } = this;
+    const { bytes, view, number } = this;
     const b = bytes[this.pos++];
     if (b === undefined) return DECLINE;
     const major = b >> 5, info = b & 0x1f;
@@ -144,9 +164,9 @@ export class CborFields {
         case 21: return true;
         case 22: return null;
         case 23: return MISSING;
-        case 25: return this.take(2) ? half(view.getUint16(0)) : DECLINE;
-        case 26: return this.take(4) ? view.getFloat32(0) : DECLINE;
-        case 27: return this.take(8) ? view.getFloat64(0) : DECLINE;
+        case 25: if (!this.take(2)) return DECLINE; number[0] = half(view.getUint16(0)); return NUMBER;
+        case 26: if (!this.take(4)) return DECLINE; number[0] = view.getFloat32(0); return NUMBER;
+        case 27: if (!this.take(8)) return DECLINE; number[0] = view.getFloat64(0); return NUMBER;
         default: return DECLINE;
       }
     }
@@ -163,8 +183,13 @@ export class CborFields {
       arg = hi < 0x200000 ? hi * 0x100000000 + view.getUint32(4) : view.getBigUint64(0);
       if (typeof arg === 'bigint' && arg <= MAX_SAFE) arg = Number(arg);
     } else return DECLINE;
-    if (major === 0) return arg;
-    if (major === 1) return typeof arg === 'bigint' ? -1n - arg : (arg >= Number.MAX_SAFE_INTEGER ? -1n - BigInt(arg) : -1 - arg);
+    if (typeof arg === 'bigint') return major === 0 ? arg : -1n - arg;
+    if (major === 0) { number[0] = arg; return NUMBER; }
+    if (major === 1) {
+      if (arg >= Number.MAX_SAFE_INTEGER) return -1n - BigInt(arg);
+      number[0] = -1 - arg;
+      return NUMBER;
+    }
     return this.ascii(arg as number);
   }
 

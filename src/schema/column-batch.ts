@@ -22,6 +22,12 @@ export interface RowTarget {
   readonly length: number;
   /** Set cell `column` (layout index) of the row being built: a coerced value or null. */
   set(column: number, value: unknown): void;
+  /**
+   * Optional: set cell `column` to a number that fits it as it is (a float or integer column
+   * of up to 32 bits takes `value`, a 64-bit integer column a safe integer, kept as
+   * `BigInt(value)` would be) without boxing it. Targets without it get `set`.
+   */
+  setNumber?(column: number, value: number): void;
   /** The row being built is complete: keep it. A row never committed is overwritten. */
   commit(): void;
   /** Start a publish: a position to return to with {@link RowTarget.rollback}. */
@@ -72,6 +78,8 @@ const NUMBER_TYPES = new Set<ColumnType>(['TINYINT', 'SMALLINT', 'INTEGER', 'UTI
 /** One column's cells. */
 interface Column {
   set(row: number, value: unknown): number;
+  /** A number that fits (see RowTarget.setNumber); only typed columns get one. */
+  setNumber(row: number, value: number): number;
   get(row: number): unknown;
   grow(capacity: number): void;
   /** Write rows `from …` into the chunk: through `raw` when the layouts agree (returns true), else `vector`. */
@@ -79,6 +87,8 @@ interface Column {
 }
 
 type Cells = Float64Array | BigInt64Array | BigUint64Array;
+/** Index of a 64-bit cell's low word among its two 32-bit words (platform byte order). */
+const LOW = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 0 : 1;
 
 /**
  * A column held in a typed array (so a cell is no heap object), with a null mask made on first
@@ -87,6 +97,8 @@ type Cells = Float64Array | BigInt64Array | BigUint64Array;
  */
 class TypedColumn<T extends number | bigint> implements Column {
   private data: Cells;
+  /** The 64-bit cells as 32-bit words, for numbers written without a bigint (undefined for a Float64Array). */
+  private words: Uint32Array | undefined;
   private nulls: Uint8Array | undefined;
   /**
    * @param make Allocates the cells.
@@ -95,6 +107,22 @@ class TypedColumn<T extends number | bigint> implements Column {
    */
   constructor(private readonly make: (capacity: number) => Cells, capacity: number, private readonly width: DuckDBTypeId) {
     this.data = make(capacity);
+    this.words = this.wordsOf(this.data);
+  }
+  private wordsOf(data: Cells): Uint32Array | undefined {
+    return data instanceof Float64Array ? undefined : new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
+  }
+  setNumber(row: number, value: number): number {
+    const { words } = this;
+    if (words === undefined) this.data[row] = value;
+    else {
+      // Two's complement in little-endian words, as BigInt(value) would be stored (value is a safe integer).
+      const hi = Math.floor(value / 0x1_0000_0000);
+      words[2 * row + LOW] = (value - hi * 0x1_0000_0000) >>> 0;
+      words[2 * row + 1 - LOW] = hi >>> 0;
+    }
+    if (this.nulls !== undefined) this.nulls[row] = 0;
+    return 8;
   }
   set(row: number, value: unknown): number {
     if (value === null) (this.nulls ??= new Uint8Array(this.data.length))[row] = 1;
@@ -109,6 +137,7 @@ class TypedColumn<T extends number | bigint> implements Column {
     const data = this.make(capacity);
     data.set(this.data as never);
     this.data = data;
+    this.words = this.wordsOf(data);
     if (this.nulls !== undefined) { const nulls = new Uint8Array(capacity); nulls.set(this.nulls); this.nulls = nulls; }
   }
   fill(vector: DuckDBVector, from: number, count: number, raw?: RawVector): boolean {
@@ -135,6 +164,7 @@ class ValueColumn implements Column {
     return valueBytes(value);
   }
   get(row: number): unknown { return this.data[row]; }
+  setNumber(row: number, value: number): number { return this.set(row, value); }
   grow(): void { /* a plain array grows by itself */ }
   fill(vector: DuckDBVector, from: number, count: number, raw?: RawVector): boolean {
     const { data, toVector } = this;
@@ -202,6 +232,11 @@ export class ColumnBatch implements RowTarget {
     // expected size never grows for nothing.
     if (this.length === this.capacity) this.grow();
     this.rowBytes += this.columns[columnIndex]!.set(this.length, value);
+  }
+
+  setNumber(columnIndex: number, value: number): void {
+    if (this.length === this.capacity) this.grow();
+    this.rowBytes += this.columns[columnIndex]!.setNumber(this.length, value);
   }
 
   commit(): void {

@@ -25,6 +25,41 @@ export interface Plan {
   readonly fields: CborFields;
   /** Topic variables (a frozen, cached `vars` object of matchTable) → their cells, per payload column. */
   readonly varCells: WeakMap<object, VarCells>;
+  /**
+   * Per payload column: which numbers it takes as they are, without boxing or a bigint
+   * ({@link fitsAsNumber}): NUM_FLOAT, NUM_INT (with `numberRange`), NUM_INT64, NUM_UINT64, or
+   * NUM_NONE (the coercer decides).
+   */
+  readonly numberKinds: Uint8Array;
+  /** Per payload column of kind NUM_INT: its [lo, hi] bounds, flattened. */
+  readonly numberRange: Float64Array;
+}
+
+export const NUM_NONE = 0, NUM_FLOAT = 1, NUM_INT = 2, NUM_INT64 = 3, NUM_UINT64 = 4;
+const INT_BOUNDS: Readonly<Record<string, readonly [number, number]>> = {
+  TINYINT: [-128, 127], SMALLINT: [-32768, 32767], INTEGER: [-2147483648, 2147483647],
+  UTINYINT: [0, 255], USMALLINT: [0, 65535], UINTEGER: [0, 4294967295],
+};
+
+function numberKind(type: string): number {
+  if (type === 'DOUBLE' || type === 'FLOAT') return NUM_FLOAT;
+  if (type === 'BIGINT') return NUM_INT64;
+  if (type === 'UBIGINT') return NUM_UINT64;
+  return INT_BOUNDS[type] === undefined ? NUM_NONE : NUM_INT;
+}
+
+/**
+ * Does number `n` fit payload column `i` as it is (the coercer would accept it, giving `n` or
+ * `BigInt(n)`)? False means: ask the coercer, which decides and explains.
+ */
+export function fitsAsNumber(plan: Plan, i: number, n: number): boolean {
+  switch (plan.numberKinds[i]) {
+    case NUM_FLOAT: return true;
+    case NUM_INT: return Number.isInteger(n) && n >= plan.numberRange[2 * i]! && n <= plan.numberRange[2 * i + 1]!;
+    case NUM_INT64: return Number.isSafeInteger(n);
+    case NUM_UINT64: return Number.isSafeInteger(n) && n >= 0;
+    default: return false;
+  }
 }
 
 /** Per payload column: the topic variable's coerced value, undefined (no variable), or the reason it does not fit. */
@@ -50,6 +85,8 @@ export function planOf(table: TableDef): Plan {
       positional: table.columns.flatMap((c, i) => (varNames.has(c.name) ? [] : [i])),
       fields: new CborFields(table.columns.map((c) => c.name)),
       varCells: new WeakMap(),
+      numberKinds: Uint8Array.from(table.columns, (c) => numberKind(c.type)),
+      numberRange: Float64Array.from(table.columns.flatMap((c) => INT_BOUNDS[c.type] ?? [0, 0])),
     };
     plans.set(table, plan);
   }

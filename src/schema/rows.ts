@@ -8,7 +8,8 @@
  */
 import { columnValues, isDataFrame, isDataFrameTag, loadPolars, tagToDataFrame } from '../dataframe/index.js';
 import type { RowTarget } from './column-batch.js';
-import { BadCell, extras, planOf, put, varCellsOf, varsOf, type Plan, type VarCells } from './plan.js';
+import type { CborFields } from './cbor-fields.js';
+import { BadCell, extras, fitsAsNumber, planOf, put, varCellsOf, varsOf, type Plan, type VarCells } from './plan.js';
 import type { ColumnDef, Published, Row, TableDef } from './types.js';
 
 /** What a missing map field becomes: publish fills from topic/default (§8.3), upsert prefers null (§8.4). */
@@ -69,10 +70,23 @@ function fromMap(plan: Plan, target: RowTarget, map: PayloadMap, vars: VarCells,
   return undefined;
 }
 
-/** {@link fromMap} for the fields read from CBOR (`values[i]`: column i's field, undefined when absent). */
-function fromFields(plan: Plan, target: RowTarget, values: readonly unknown[], vars: VarCells): string | undefined {
+/**
+ * {@link fromMap} for the fields read from CBOR. A number that fits its column as it is goes to
+ * the target unboxed (`setNumber`: no heap number, no bigint for a 64-bit cell); anything else
+ * through `put`, the coercer and its reasons.
+ */
+function fromFields(plan: Plan, target: RowTarget, fields: CborFields, vars: VarCells): string | undefined {
+  const { values, numeric, numbers } = fields;
   for (let i = 0; i < values.length; i++) {
-    const value = values[i];
+    let value: unknown;
+    if (numeric[i] === 1) {
+      const n = numbers[i]!;
+      if (target.setNumber !== undefined && fitsAsNumber(plan, i, n)) {
+        target.setNumber(i, n);
+        continue;
+      }
+      value = n;
+    } else value = values[i];
     const bad = value === undefined ? fillMissing(plan, target, i, vars, 'publish') : put(plan, target, i, value);
     if (bad !== undefined) return bad;
   }
@@ -158,7 +172,7 @@ function mapInto(plan: Plan, msg: Published, target: RowTarget, vars?: Readonly<
   // The publisher's bytes, when the broker kept them: one map or a list of scalars is read
   // without decoding (cbor-fields.ts); any other payload is decoded below.
   const shape = msg.argsBytes === undefined ? false : plan.fields.read(msg.argsBytes);
-  if (shape === 'map') bad = fromFields(plan, target, plan.fields.values, cells);
+  if (shape === 'map') bad = fromFields(plan, target, plan.fields, cells);
   else if (shape === 'list') {
     const { list, listLength } = plan.fields;
     bad = listLength === 0 && plan.hasVars ? fromMap(plan, target, {}, cells, 'publish') : fromArgs(plan, target, list, listLength, cells);

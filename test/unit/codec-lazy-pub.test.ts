@@ -100,6 +100,25 @@ describe('decodeLazyPub', () => {
     }
   });
 
+  it('reads the topic alike from a Buffer and a plain Uint8Array: ASCII, UTF-8, bytes ≥ 0x80 that are not UTF-8', () => {
+    const raw = (topicBytes: number[]): Uint8Array => Uint8Array.of(0x83, 0x01, 0x60 + topicBytes.length, ...topicBytes, 0x80);
+    const topics = ['site1/dn7/telemetry', 'città/è', '𝄞/x', 'a'.repeat(23)];
+    for (const t of topics) {
+      const frame = encodeCbor({ type: 'pub', flags: 0, topic: t, args: [1] });
+      expect(decodeLazyPub(Buffer.from(frame))!.topic).toBe(t);
+      expect(decodeLazyPub(Uint8Array.from(frame))!.topic).toBe(t);
+    }
+    // Latin-1 would read 0xe9 as 'é': the topic is UTF-8, so an invalid byte is U+FFFD either way.
+    const invalid = raw([0x61, 0xe9, 0x62]);
+    expect(decodeLazyPub(Buffer.from(invalid))!.topic).toBe('a\ufffdb');
+    expect(decodeLazyPub(Uint8Array.from(invalid))!.topic).toBe('a\ufffdb');
+    // A topic in the middle of a larger buffer (ws hands out views of its read buffer).
+    const pool = Buffer.alloc(64, 0x7a);
+    const at = 17;
+    Buffer.from(raw([0x78, 0x2f, 0x79])).copy(pool, at);
+    expect(decodeLazyPub(pool.subarray(at, at + 7))!.topic).toBe('x/y');
+  });
+
   it('leaves every other frame to the full decoder', () => {
     expect(decodeLazyPub(encodeCbor({ type: 'ack', id: 1n }))).toBeUndefined();
     expect(decodeLazyPub(Uint8Array.of(0x83, 0x01, 0x61, 0x74))).toBeUndefined();          // no args

@@ -25,6 +25,22 @@ describe('log record', () => {
     expect(record.rows).toEqual(rows);
   });
 
+  it('sizes text by its UTF-8 bytes: 4-byte characters, lone surrogates (U+FFFD), origins and expiries', () => {
+    const rows: StoredMessage[] = [
+      { recv: 1n, slot: null, qos: 0, uid: null, topic: '𝄞/'.repeat(50), data: bytes(3, 1) },
+      { recv: 2n, slot: 5, qos: 0x10, uid: 9n, topic: 'a/\ud800/b', data: new Uint8Array(0), origin: 'é\udc00' },
+      { recv: 3n, slot: null, qos: 0, uid: null, topic: 'x', data: bytes(70, 3), expires: 2n ** 63n, retain: true, origin: '' },
+    ];
+    const out = encodeRecord(rows);
+    const back = decodeRecord(out).rows;
+    expect(back[0]).toEqual(rows[0]);
+    expect(back[1]).toEqual({ ...rows[1], topic: 'a/\ufffd/b', origin: 'é\ufffd', expires: null });
+    expect(back[2]).toEqual(rows[2]);
+    // The record is cut to what was written: 13 head bytes, 30 fixed per row, the texts' UTF-8, data, expiry.
+    const utf8 = (t: string): number => Buffer.byteLength(t, 'utf8');
+    expect(out.byteLength).toBe(13 + 3 * 30 + utf8(rows[0]!.topic) + 3 + utf8('a/\ud800/b') + 4 + utf8('é\udc00') + 1 + 70 + 8 + 4);
+  });
+
   it('writes the documented layout (little-endian, zeros for absent uid and slot)', () => {
     const bytesOut = encodeRecord([{ recv: 0x0102030405060708n, slot: null, qos: 1, uid: null, topic: 'a/b', data: Uint8Array.of(9, 8) }]);
     expect([...bytesOut]).toEqual([

@@ -58,49 +58,78 @@ export class LazyPub implements PubMsg {
   }
 }
 
+/** Where the parts of a canonical PUB frame are (see {@link readPubHead}). */
+export interface PubHead {
+  /** The type byte's flags nibble (`typeByte & 0xf0`). */
+  flags: number;
+  id: MsgId | undefined;
+  /** Offset of the topic's CBOR item (its head). */
+  topicAt: number;
+  /** Offset of the topic's text, after its head. */
+  textAt: number;
+  /** Offset of the args item, which runs to the end of the frame. */
+  argsAt: number;
+}
+
 /**
- * Read a binary PUB frame in its canonical layout — a definite array of 3 (QoS0) or 4 elements,
- * a one-byte type, an 8-byte id string, a definite text topic — with well-formed args.
- * @returns undefined for any other frame, which then takes the full decoder (and its errors).
+ * Read the head of a binary PUB frame in its canonical layout — a definite array of 3 (QoS0) or
+ * 4 elements, a one-byte type, an 8-byte id string, a definite non-empty text topic followed by
+ * at least one byte — into `into`. Nothing after the topic is looked at.
+ * @returns false for any other frame (which then takes the full decoder, and its errors).
  */
-export function decodeLazyPub(frame: Uint8Array): LazyPub | undefined {
+export function readPubHead(frame: Uint8Array, into: PubHead): boolean {
   const n = frame.length;
   const head = frame[0];
-  if ((head !== 0x83 && head !== 0x84) || n < 4) return undefined;
+  if ((head !== 0x83 && head !== 0x84) || n < 4) return false;
   let p = 1;
   let typeByte = frame[p]!;
   if (typeByte === 0x18) typeByte = frame[++p] ?? 0;
-  else if (typeByte >= 0x18) return undefined;
+  else if (typeByte >= 0x18) return false;
   p++;
-  if ((typeByte & 0x0f) !== 1) return undefined;
+  if ((typeByte & 0x0f) !== 1) return false;
   const flags = typeByte & 0xf0;
   // The id element is present iff the flags nibble is non-zero (spec §2.3).
   const withId = (flags & 0x70) !== 0;
-  if (withId !== (head === 0x84)) return undefined;
+  if (withId !== (head === 0x84)) return false;
   let id: MsgId | undefined;
   if (withId) {
-    if (frame[p] !== 0x48 || p + 9 > n) return undefined;
+    if (frame[p] !== 0x48 || p + 9 > n) return false;
     id = readMsgId(frame, p + 1);
     p += 9;
   }
   const topicAt = p;
   const t = frame[p];
-  if (t === undefined || (t & 0xe0) !== 0x60) return undefined;
+  if (t === undefined || (t & 0xe0) !== 0x60) return false;
   const info = t & 0x1f;
   let len: number;
   if (info < 24) { len = info; p += 1; }
   else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
   else if (info === 25) { len = ((frame[p + 1] ?? 0) << 8) | (frame[p + 2] ?? 0); p += 3; }
-  else return undefined;
-  if (len === 0 || p + len >= n) return undefined;
-  const topic = text(frame, p, p + len);
-  p += len;
-  if (!cborWellFormed(frame, p, n, MAX_NESTING - 1)) return undefined;
-  return new LazyPub(flags, id, topic, frame, topicAt, p);
+  else return false;
+  if (len === 0 || p + len >= n) return false;
+  into.flags = flags;
+  into.id = id;
+  into.topicAt = topicAt;
+  into.textAt = p;
+  into.argsAt = p + len;
+  return true;
 }
 
-/** Short ASCII topics are the common case: build them without a decoder call. */
-function text(b: Uint8Array, from: number, to: number): string {
+const scratch: PubHead = { flags: 0, id: undefined, topicAt: 0, textAt: 0, argsAt: 0 };
+
+/**
+ * Read a binary PUB frame in its canonical layout ({@link readPubHead}) with well-formed args.
+ * @returns undefined for any other frame, which then takes the full decoder (and its errors).
+ */
+export function decodeLazyPub(frame: Uint8Array): LazyPub | undefined {
+  if (!readPubHead(frame, scratch)) return undefined;
+  const { flags, id, topicAt, textAt, argsAt } = scratch;
+  if (!cborWellFormed(frame, argsAt, frame.length, MAX_NESTING - 1)) return undefined;
+  return new LazyPub(flags, id, topicText(frame, textAt, argsAt), frame, topicAt, argsAt);
+}
+
+/** A topic's UTF-8 text; short ASCII topics, the common case, are built without a decoder call. */
+export function topicText(b: Uint8Array, from: number, to: number): string {
   if (to - from <= 64) {
     let s = '';
     for (let i = from; i < to; i++) {

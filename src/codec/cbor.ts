@@ -124,7 +124,11 @@ function integralDoubles(bytes: Uint8Array): Uint8Array {
         const v = view.getFloat64(p + 1);
         if (isWideInt(v)) {
           bytes[p] = v >= 0 ? 0x1b : 0x3b;
-          view.setBigUint64(p + 1, BigInt(v >= 0 ? v : -1 - v));
+          // Below 2^53: two exact 32-bit halves, no BigInt made per integer.
+          const n = v >= 0 ? v : -1 - v;
+          const high = Math.floor(n / 0x100000000);
+          view.setUint32(p + 1, high);
+          view.setUint32(p + 5, n - high * 0x100000000);
         }
       }
       p += info === 27 ? 9 : info === 26 ? 5 : info === 25 ? 3 : info === 24 ? 2 : 1;

@@ -132,4 +132,14 @@ describe('wildcardFrame', () => {
     check([0xf6], []);
     check([0x98, 0x18, ...Array<number>(24).fill(0x00)], Array<number>(24).fill(0));
   });
+
+  it('writes the args head in its shortest form where the added topic makes it grow (23, 255, 65535 elements)', () => {
+    for (const n of [22, 23, 254, 255, 65_534, 65_535]) {
+      const a = Array<number>(n).fill(1);
+      const lazy = decodeLazyPub(encodeCbor({ type: 'pub', flags: 0, topic: 'x/y', args: a }))!;
+      const spliced = wildcardFrame('x/*', lazy);
+      const reencoded = encodeCbor({ type: 'pub', flags: 0, topic: 'x/*', args: ['x/y', ...a] });
+      expect(Buffer.from(spliced).equals(Buffer.from(reencoded))).toBe(true);
+    }
+  });
 });

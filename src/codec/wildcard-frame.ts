@@ -31,6 +31,27 @@ function prefixOf(pattern: string): Uint8Array {
   return prefix;
 }
 
+/**
+ * Frames are carved from shared 16 KiB slabs: a `new Uint8Array(n)` past V8's on-heap limit
+ * (64 bytes) gets a backing store of its own, which cost ~8× a view of a slab (issue 20: W3
+ * builds one frame per publish). A frame pins at most its slab; larger frames get their own.
+ */
+const SLAB_BYTES = 16 * 1024;
+const MAX_SLAB_FRAME = 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function allocFrame(n: number): Uint8Array {
+  if (n > MAX_SLAB_FRAME) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
+
 /** Bytes of the shortest CBOR head for argument `n`. */
 function headSize(n: number): number {
   return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
@@ -64,7 +85,8 @@ function writeArrayHead(out: Uint8Array, p: number, n: number): number {
 /**
  * `[1, pattern, [topic, ...args]]` for a publish read by `decodeLazyPub`. The args item may be a
  * definite or indefinite array (its elements follow the topic), null/undefined (no args) or any
- * other single value (one arg), as spec §2.1 reads it. One allocation: the frame itself.
+ * other single value (one arg), as spec §2.1 reads it. The frame is a view of a shared slab
+ * (its own buffer past 1 KiB), written once and never changed after.
  */
 export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
   const frame = pub.frame;
@@ -94,7 +116,7 @@ export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
   const topicAt = pub.topicAt;
   const topicLength = at - topicAt;
   const tail = frame.length - elementsAt;
-  const out = new Uint8Array(prefix.length + (count === -1 ? 1 : headSize(count)) + topicLength + tail);
+  const out = allocFrame(prefix.length + (count === -1 ? 1 : headSize(count)) + topicLength + tail);
   out.set(prefix, 0);
   let p = prefix.length;
   if (count === -1) out[p++] = 0x9f;

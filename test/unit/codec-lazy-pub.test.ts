@@ -133,6 +133,17 @@ describe('wildcardFrame', () => {
     check([0x98, 0x18, ...Array<number>(24).fill(0x00)], Array<number>(24).fill(0));
   });
 
+  it('gives every frame bytes of its own: thousands kept at once (slabs refilled), small and large, stay intact', () => {
+    const made: [Uint8Array, Buffer][] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const a = i % 500 === 0 ? ['x'.repeat(2_000 + i)] : [i, 'v'.repeat(i % 90)];
+      const lazy = decodeLazyPub(encodeCbor({ type: 'pub', flags: 0, topic: `t/${i}`, args: a }))!;
+      const frame = wildcardFrame('t/*', lazy);
+      made.push([frame, Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: 't/*', args: [`t/${i}`, ...a] }))]);
+    }
+    for (const [frame, expected] of made) expect(Buffer.from(frame).equals(expected)).toBe(true);
+  });
+
   it('writes the args head in its shortest form where the added topic makes it grow (23, 255, 65535 elements)', () => {
     for (const n of [22, 23, 254, 255, 65_534, 65_535]) {
       const a = Array<number>(n).fill(1);

@@ -119,13 +119,39 @@ const scratch: PubHead = { flags: 0, id: undefined, topicAt: 0, textAt: 0, argsA
 
 /**
  * Read a binary PUB frame in its canonical layout ({@link readPubHead}) with well-formed args.
+ * `topics`: the link's last topic, reused while its bytes repeat.
  * @returns undefined for any other frame, which then takes the full decoder (and its errors).
  */
-export function decodeLazyPub(frame: Uint8Array): LazyPub | undefined {
+export function decodeLazyPub(frame: Uint8Array, topics?: LastTopic): LazyPub | undefined {
   if (!readPubHead(frame, scratch)) return undefined;
   const { flags, id, topicAt, textAt, argsAt } = scratch;
   if (!cborWellFormed(frame, argsAt, frame.length, MAX_NESTING - 1)) return undefined;
-  return new LazyPub(flags, id, topicText(frame, textAt, argsAt), frame, topicAt, argsAt);
+  const topic = topics === undefined ? topicText(frame, textAt, argsAt) : topics.read(frame, textAt, argsAt);
+  return new LazyPub(flags, id, topic, frame, topicAt, argsAt);
+}
+
+/**
+ * The last topic read on one link, reused while its bytes repeat: a publisher or a subscription
+ * mostly sees one topic after another, so no string is built, and the maps it is looked up in
+ * hash a string they have hashed before.
+ */
+export class LastTopic {
+  private topic = '';
+  private bytes: Uint8Array = new Uint8Array(0);
+
+  /** The topic text at `frame[from, to)`. */
+  read(frame: Uint8Array, from: number, to: number): string {
+    const last = this.bytes;
+    const len = to - from;
+    if (last.length === len) {
+      let i = 0;
+      while (i < len && frame[from + i] === last[i]) i++;
+      if (i === len) return this.topic;
+    }
+    this.topic = topicText(frame, from, to);
+    this.bytes = new Uint8Array(frame.subarray(from, to)); // a copy: frames are not kept
+    return this.topic;
+  }
 }
 
 /** A topic's UTF-8 text; short ASCII topics, the common case, are built without a decoder call. */

@@ -8,14 +8,13 @@
 import { DecodeError } from '../errors.js';
 import type { PubMsg } from '../protocol/messages.js';
 import { argsOf, decodeValue } from './cbor.js';
-import { readPubHead, topicText, type PubHead } from './lazy-pub.js';
+import { LastTopic, readPubHead, type PubHead } from './lazy-pub.js';
 import { cborNestingExceeds, MAX_NESTING } from './nesting.js';
 
 /** One link's reader of PUB frames; it remembers the last topic it read. */
 export class PubFrameReader {
   private readonly head: PubHead = { flags: 0, id: undefined, topicAt: 0, textAt: 0, argsAt: 0 };
-  private topic = '';
-  private topicBytes: Uint8Array = new Uint8Array(0);
+  private readonly topics = new LastTopic();
 
   /**
    * Decode `frame` if it is a PUB in the canonical layout without metadata, as the full decoder
@@ -27,7 +26,7 @@ export class PubFrameReader {
     const head = this.head;
     if (!readPubHead(frame, head)) return undefined;
     const { textAt, argsAt } = head;
-    const topic = this.topicOf(frame, textAt, argsAt);
+    const topic = this.topics.read(frame, textAt, argsAt);
     // A plain Uint8Array view (not a Node Buffer), so byte strings reach the application as such.
     const args = new Uint8Array(frame.buffer, frame.byteOffset + argsAt, frame.byteLength - argsAt);
     // The message array is level 1 of the frame: its args may nest one level less than a frame.
@@ -41,19 +40,5 @@ export class PubFrameReader {
     // As decodeCbor: a frame without id has flags 0 (spec §2.3).
     if (head.id === undefined) return { type: 'pub', flags: 0, topic, args: argsOf(value) };
     return { type: 'pub', flags: head.flags, id: head.id, topic, args: argsOf(value) };
-  }
-
-  /** The topic text at `frame[from, to)`: the last one read while its bytes are the same. */
-  private topicOf(frame: Uint8Array, from: number, to: number): string {
-    const last = this.topicBytes;
-    const len = to - from;
-    if (last.length === len) {
-      let i = 0;
-      while (i < len && frame[from + i] === last[i]) i++;
-      if (i === len) return this.topic;
-    }
-    this.topic = topicText(frame, from, to);
-    this.topicBytes = new Uint8Array(frame.subarray(from, to)); // a copy: frames are not kept
-    return this.topic;
   }
 }

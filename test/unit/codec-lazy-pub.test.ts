@@ -5,6 +5,7 @@ import { decodeLazyPub } from '../../src/codec/lazy-pub.js';
 import { DecodeError } from '../../src/errors.js';
 import { cborWellFormed } from '../../src/codec/well-formed.js';
 import { wildcardFrame } from '../../src/codec/wildcard-frame.js';
+import { WireCodec } from '../../src/codec/wire.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
 
 const value = fc.letrec((tie) => ({
@@ -107,6 +108,19 @@ describe('decodeLazyPub', () => {
     expect(decodeLazyPub(Uint8Array.of(0x83, 0x01, 0x61, 0x74, 0x80, 0x00))).toBeUndefined(); // trailing byte
     expect(decodeLazyPub(Uint8Array.of(0x84, 0x01, 0x61, 0x74, 0x80, 0x00))).toBeUndefined(); // 4 elements, QoS0
     expect(decodeLazyPub(Uint8Array.of(0x9f, 0x01, 0x61, 0x74, 0x80, 0xff))).toBeUndefined(); // indefinite frame
+  });
+});
+
+describe('WireCodec.decodeLazy topics', () => {
+  it('reads each frame\'s own topic while reusing the last one: repeats, alternations, a buffer changed in place, non-ASCII', () => {
+    const codec = new WireCodec();
+    const frame = (t: string): Uint8Array => encodeCbor({ type: 'pub', flags: 0, topic: t, args: [1] });
+    const reused = frame('room/1');
+    const topics = ['a/b', 'a/b', 'a/c', 'a/b', 'café/é', 'cafe/e', 'café/é'].map((t) => (codec.decodeLazy(frame(t)) as PubMsg).topic);
+    expect(topics).toEqual(['a/b', 'a/b', 'a/c', 'a/b', 'café/é', 'cafe/e', 'café/é']);
+    expect((codec.decodeLazy(reused) as PubMsg).topic).toBe('room/1');
+    reused[reused.indexOf(0x31)] = 0x32; // a receive buffer reused for the next frame
+    expect((codec.decodeLazy(reused) as PubMsg).topic).toBe('room/2');
   });
 });
 

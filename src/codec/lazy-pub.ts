@@ -58,45 +58,100 @@ export class LazyPub implements PubMsg {
   }
 }
 
+/** Where the parts of a canonical PUB frame are (see {@link readPubHead}). */
+export interface PubHead {
+  /** The type byte's flags nibble (`typeByte & 0xf0`). */
+  flags: number;
+  id: MsgId | undefined;
+  /** Offset of the topic's CBOR item (its head). */
+  topicAt: number;
+  /** Offset of the topic's text, after its head. */
+  textAt: number;
+  /** Offset of the args item, which runs to the end of the frame. */
+  argsAt: number;
+}
+
 /**
- * Read a binary PUB frame in its canonical layout — a definite array of 3 (QoS0) or 4 elements,
- * a one-byte type, an 8-byte id string, a definite text topic — with well-formed args.
- * @returns undefined for any other frame, which then takes the full decoder (and its errors).
+ * Read the head of a binary PUB frame in its canonical layout — a definite array of 3 (QoS0) or
+ * 4 elements, a one-byte type, an 8-byte id string, a definite non-empty text topic followed by
+ * at least one byte — into `into`. Nothing after the topic is looked at.
+ * @returns false for any other frame (which then takes the full decoder, and its errors).
  */
-export function decodeLazyPub(frame: Uint8Array): LazyPub | undefined {
+export function readPubHead(frame: Uint8Array, into: PubHead): boolean {
   const n = frame.length;
   const head = frame[0];
-  if ((head !== 0x83 && head !== 0x84) || n < 4) return undefined;
+  if ((head !== 0x83 && head !== 0x84) || n < 4) return false;
   let p = 1;
   let typeByte = frame[p]!;
   if (typeByte === 0x18) typeByte = frame[++p] ?? 0;
-  else if (typeByte >= 0x18) return undefined;
+  else if (typeByte >= 0x18) return false;
   p++;
-  if ((typeByte & 0x0f) !== 1) return undefined;
+  if ((typeByte & 0x0f) !== 1) return false;
   const flags = typeByte & 0xf0;
   // The id element is present iff the flags nibble is non-zero (spec §2.3).
   const withId = (flags & 0x70) !== 0;
-  if (withId !== (head === 0x84)) return undefined;
+  if (withId !== (head === 0x84)) return false;
   let id: MsgId | undefined;
   if (withId) {
-    if (frame[p] !== 0x48 || p + 9 > n) return undefined;
+    if (frame[p] !== 0x48 || p + 9 > n) return false;
     id = readMsgId(frame, p + 1);
     p += 9;
   }
   const topicAt = p;
   const t = frame[p];
-  if (t === undefined || (t & 0xe0) !== 0x60) return undefined;
+  if (t === undefined || (t & 0xe0) !== 0x60) return false;
   const info = t & 0x1f;
   let len: number;
   if (info < 24) { len = info; p += 1; }
   else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
   else if (info === 25) { len = ((frame[p + 1] ?? 0) << 8) | (frame[p + 2] ?? 0); p += 3; }
-  else return undefined;
-  if (len === 0 || p + len >= n) return undefined;
-  const topic = text(frame, p, p + len);
-  p += len;
-  if (!cborWellFormed(frame, p, n, MAX_NESTING - 1)) return undefined;
-  return new LazyPub(flags, id, topic, frame, topicAt, p);
+  else return false;
+  if (len === 0 || p + len >= n) return false;
+  into.flags = flags;
+  into.id = id;
+  into.topicAt = topicAt;
+  into.textAt = p;
+  into.argsAt = p + len;
+  return true;
+}
+
+const scratch: PubHead = { flags: 0, id: undefined, topicAt: 0, textAt: 0, argsAt: 0 };
+
+/**
+ * Read a binary PUB frame in its canonical layout ({@link readPubHead}) with well-formed args.
+ * `topics`: the link's last topic, reused while its bytes repeat.
+ * @returns undefined for any other frame, which then takes the full decoder (and its errors).
+ */
+export function decodeLazyPub(frame: Uint8Array, topics?: LastTopic): LazyPub | undefined {
+  if (!readPubHead(frame, scratch)) return undefined;
+  const { flags, id, topicAt, textAt, argsAt } = scratch;
+  if (!cborWellFormed(frame, argsAt, frame.length, MAX_NESTING - 1)) return undefined;
+  const topic = topics === undefined ? topicText(frame, textAt, argsAt) : topics.read(frame, textAt, argsAt);
+  return new LazyPub(flags, id, topic, frame, topicAt, argsAt);
+}
+
+/**
+ * The last topic read on one link, reused while its bytes repeat: a publisher or a subscription
+ * mostly sees one topic after another, so no string is built, and the maps it is looked up in
+ * hash a string they have hashed before.
+ */
+export class LastTopic {
+  private topic = '';
+  private bytes: Uint8Array = new Uint8Array(0);
+
+  /** The topic text at `frame[from, to)`. */
+  read(frame: Uint8Array, from: number, to: number): string {
+    const last = this.bytes;
+    const len = to - from;
+    if (last.length === len) {
+      let i = 0;
+      while (i < len && frame[from + i] === last[i]) i++;
+      if (i === len) return this.topic;
+    }
+    this.topic = topicText(frame, from, to);
+    this.bytes = new Uint8Array(frame.subarray(from, to)); // a copy: frames are not kept
+    return this.topic;
+  }
 }
 
 /** Node's Buffer has it; elsewhere (browsers) the decoder does the same job. */
@@ -108,7 +163,7 @@ type Latin1Slicer = Uint8Array & { latin1Slice?: (from: number, to: number) => s
  * publish with one lookup, 0.3–0.6 through the decoder, 0.2–0.4 through `latin1Slice` (200k W8
  * topics, two lookups, `process.cpuUsage`). ASCII is checked first: other bytes take UTF-8.
  */
-function text(b: Uint8Array, from: number, to: number): string {
+export function topicText(b: Uint8Array, from: number, to: number): string {
   for (let i = from; i < to; i++) if (b[i]! >= 0x80) return utf8.decode(b.subarray(from, to));
   const slice = (b as Latin1Slicer).latin1Slice;
   return slice === undefined ? utf8.decode(b.subarray(from, to)) : slice.call(b, from, to);

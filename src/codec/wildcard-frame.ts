@@ -32,41 +32,96 @@ function prefixOf(pattern: string): Uint8Array {
 }
 
 /**
+ * Frames are carved from shared 16 KiB slabs: a `new Uint8Array(n)` past V8's on-heap limit
+ * (64 bytes) gets a backing store of its own, which cost ~8× a view of a slab (issue 20: W3
+ * builds one frame per publish). A frame pins at most its slab; larger frames get their own.
+ */
+const SLAB_BYTES = 16 * 1024;
+const MAX_SLAB_FRAME = 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function allocFrame(n: number): Uint8Array {
+  if (n > MAX_SLAB_FRAME) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
+
+/** Bytes of the shortest CBOR head for argument `n`. */
+function headSize(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Write the shortest head of an array of `n` elements at `out[p]`; returns the next offset. */
+function writeArrayHead(out: Uint8Array, p: number, n: number): number {
+  if (n < 24) {
+    out[p] = 0x80 | n;
+    return p + 1;
+  }
+  if (n < 0x100) {
+    out[p] = 0x98;
+    out[p + 1] = n;
+    return p + 2;
+  }
+  if (n < 0x10000) {
+    out[p] = 0x99;
+    out[p + 1] = n >> 8;
+    out[p + 2] = n & 0xff;
+    return p + 3;
+  }
+  out[p] = 0x9a;
+  out[p + 1] = (n >>> 24) & 0xff;
+  out[p + 2] = (n >> 16) & 0xff;
+  out[p + 3] = (n >> 8) & 0xff;
+  out[p + 4] = n & 0xff;
+  return p + 5;
+}
+
+/**
  * `[1, pattern, [topic, ...args]]` for a publish read by `decodeLazyPub`. The args item may be a
  * definite or indefinite array (its elements follow the topic), null/undefined (no args) or any
- * other single value (one arg), as spec §2.1 reads it.
+ * other single value (one arg), as spec §2.1 reads it. The frame is a view of a shared slab
+ * (its own buffer past 1 KiB), written once and never changed after.
  */
 export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
   const frame = pub.frame;
   const at = pub.argsAt;
   const first = frame[at]!;
-  let arrayHead: number[];
+  /** Elements of the new args array, -1 for an indefinite one. */
+  let count: number;
   let elementsAt: number;
   if (first === 0x9f) {
-    arrayHead = [0x9f]; // indefinite: its elements and the closing break follow as they are
+    count = -1; // indefinite: its elements and the closing break follow as they are
     elementsAt = at + 1;
   } else if (first >> 5 === 4) {
     const info = first & 0x1f;
     const size = info < 24 ? 0 : 1 << (info - 24);
     let n = info < 24 ? info : 0;
     for (let i = 1; i <= size; i++) n = n * 256 + frame[at + i]!;
-    arrayHead = head(4, n + 1);
+    count = n + 1;
     elementsAt = at + 1 + size;
   } else if (first === 0xf6 || first === 0xf7) {
-    arrayHead = [0x81];
+    count = 1;
     elementsAt = frame.length;
   } else {
-    arrayHead = [0x82];
+    count = 2;
     elementsAt = at;
   }
   const prefix = prefixOf(pattern);
-  const topic = pub.topicBytes;
+  const topicAt = pub.topicAt;
+  const topicLength = at - topicAt;
   const tail = frame.length - elementsAt;
-  const out = new Uint8Array(prefix.length + arrayHead.length + topic.length + tail);
+  const out = allocFrame(prefix.length + (count === -1 ? 1 : headSize(count)) + topicLength + tail);
   out.set(prefix, 0);
   let p = prefix.length;
-  for (const b of arrayHead) out[p++] = b;
-  out.set(topic, p);
-  out.set(frame.subarray(elementsAt), p + topic.length);
+  if (count === -1) out[p++] = 0x9f;
+  else p = writeArrayHead(out, p, count);
+  out.set(frame.subarray(topicAt, at), p);
+  out.set(frame.subarray(elementsAt), p + topicLength);
   return out;
 }

@@ -5,7 +5,7 @@
 import type { Msg } from '../protocol/messages.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { decodeJson, encodeJson } from './json.js';
-import { decodeLazyPub } from './lazy-pub.js';
+import { decodeLazyPub, LastTopic } from './lazy-pub.js';
 
 /** One frame as it travels on a link: bytes for CBOR, a string for JSON-RPC. */
 export type Frame = Uint8Array | string;
@@ -15,6 +15,7 @@ export class WireCodec {
   /** `'cbor'` until a text frame arrives; then the kind of the latest frame. */
   kind: 'cbor' | 'json';
   private idAsString = false;
+  private readonly topics = new LastTopic();
 
   constructor(kind: 'cbor' | 'json' = 'cbor') {
     this.kind = kind;
@@ -40,7 +41,7 @@ export class WireCodec {
    */
   decodeLazy(frame: Frame): Msg {
     if (typeof frame !== 'string') {
-      const pub = decodeLazyPub(frame);
+      const pub = decodeLazyPub(frame, this.topics);
       if (pub !== undefined) {
         this.kind = 'cbor';
         return pub;

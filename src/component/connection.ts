@@ -7,6 +7,7 @@
 import { isObservable, Observable, switchMap, type Subscription } from 'rxjs';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { encodeResponseFrame, encodeRpcFrame } from '../codec/rpc-frames.js';
+import { PubFrameReader } from '../codec/pub-frame.js';
 import type { Frame } from '../codec/wire.js';
 import { ConnectionClosedError, DecodeError } from '../errors.js';
 import type { Msg } from '../protocol/messages.js';
@@ -23,6 +24,8 @@ export class ClientSession {
    * with the TS extension's key (src/protocol/pub-meta.ts). Until then PUBs go out plain.
    */
   pubMeta = false;
+  /** PUB deliveries, the frames a component receives most, are read by their own path. */
+  private readonly pubs = new PubFrameReader();
 
   /** @param url the broker URL this link was dialled at */
   constructor(readonly link: Link, readonly url: string) {}
@@ -39,6 +42,8 @@ export class ClientSession {
    */
   decode(frame: Frame): Msg {
     if (typeof frame === 'string') throw new DecodeError('a text frame on a CBOR link');
+    const pub = this.pubs.read(frame);
+    if (pub !== undefined) return pub;
     if (frame.constructor !== Uint8Array) frame = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
     return decodeCbor(frame);
   }

@@ -11,6 +11,7 @@
  */
 import { tap } from 'rxjs';
 import { decodeCbor } from '../codec/cbor.js';
+import { topicText } from '../codec/lazy-pub.js';
 import type { Frame, Link } from '../transport/link.js';
 import { RpcLatency } from './rpc-latency.js';
 
@@ -94,7 +95,7 @@ export class WireMeter {
       }
     }
     const bytes = frame.slice(p, p + len);
-    const topic = utf8.decode(bytes);
+    const topic = topicText(frame, p, p + len); // ASCII without a TextDecoder call (W3: a new topic per publish)
     let entry = this.topics.get(topic);
     if (entry === undefined) {
       const key = this.topics.size >= MAX_TOPICS ? '__other__' : topic;

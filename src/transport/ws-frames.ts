@@ -19,8 +19,15 @@ export function frameOpcode(frame: Uint8Array | string): number {
   return typeof frame === 'string' ? FIN_TEXT : FIN_BINARY;
 }
 
+/**
+ * How a link masks what it sends: `false` (a server: never), `true` (a client: a random key per
+ * frame, RFC 6455 §5.3) or `'zero'` (a client on a loopback link: an all-zero key, which leaves
+ * the payload as it is; see `dialWebSocket`).
+ */
+export type Masking = boolean | 'zero';
+
 /** Bytes of the frame header for a payload of `length` bytes (RFC 6455 §5.2). */
-export function headerSize(length: number, masked: boolean): number {
+export function headerSize(length: number, masked: Masking): number {
   const base = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   return masked ? base + 4 : base;
 }
@@ -46,14 +53,15 @@ function nextMask(out: Buffer, at: number): void {
 /**
  * Write frames one after the other into `size` bytes (the sum of `headerSize(payload.length,
  * masked) + payload.length`): `payloads[i]` with first header byte `opcodes[i]`. `masked`:
- * client frames, each with its own random key. `into`: a buffer of at least `size` bytes to
- * write into; by default a new one.
+ * client frames, each with its own random key (`true`) or the all-zero key (`'zero'`: the
+ * payload is copied as it is, no random bytes drawn, and the receiver skips unmasking too).
+ * `into`: a buffer of at least `size` bytes to write into; by default a new one.
  * @returns The `size` bytes written.
  */
 export function writeFrames(opcodes: readonly number[], payloads: readonly Uint8Array[], size: number,
-  masked: boolean, into?: Buffer): Buffer {
+  masked: Masking, into?: Buffer): Buffer {
   const out = into === undefined ? Buffer.allocUnsafe(size) : into.subarray(0, size);
-  const view = masked ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined;
+  const view = masked === true ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined;
   let p = 0;
   for (let f = 0; f < payloads.length; f++) {
     const payload = payloads[f]!;
@@ -71,7 +79,11 @@ export function writeFrames(opcodes: readonly number[], payloads: readonly Uint8
       out.writeUInt32BE(length >>> 0, p + 4);
       p += 8;
     }
-    if (!masked) {
+    if (masked === 'zero') {
+      out[p] = out[p + 1] = out[p + 2] = out[p + 3] = 0;
+      p += 4;
+    }
+    if (masked !== true) {
       out.set(payload, p);
       p += length;
       continue;

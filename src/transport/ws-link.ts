@@ -10,7 +10,7 @@ import { Observable, Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Frame, Link } from './link.js';
-import { frameOpcode, framePayload, headerSize, writeFrames } from './ws-frames.js';
+import { frameOpcode, framePayload, headerSize, writeFrames, type Masking } from './ws-frames.js';
 
 /** Largest frame accepted: the PY reference configures 60 MiB (spec §1.1). */
 export const MAX_FRAME_BYTES = 60 * 1024 * 1024;
@@ -40,7 +40,7 @@ interface RawSocket {
 class WsLink implements Link {
   private readonly incoming = new Subject<Frame>();
   readonly frames$: Observable<Frame> = this.incoming.asObservable();
-  private readonly masked: boolean;
+  private readonly masked: Masking;
   /** The frames of this turn: payloads and their first header bytes. */
   private payloads: Uint8Array[] = [];
   private opcodes: number[] = [];
@@ -66,8 +66,9 @@ class WsLink implements Link {
     socket.write(writeFrames(opcodes, payloads, size, this.masked, buffer), () => release(buffer));
   };
 
-  constructor(private readonly ws: WebSocket, readonly remote: string) {
-    this.masked = (ws as unknown as { _isServer?: boolean })._isServer !== true;
+  constructor(private readonly ws: WebSocket, readonly remote: string, zeroMask: boolean) {
+    const client = (ws as unknown as { _isServer?: boolean })._isServer !== true;
+    this.masked = client && zeroMask ? 'zero' : client;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       this.incoming.next(isBinary ? bytes : bytes.toString('utf8'));
@@ -135,10 +136,27 @@ class WsLink implements Link {
   }
 }
 
-/** Wrap an open `ws` socket (server or client side) as a Link. */
-export function wsLink(ws: WebSocket, remote = 'ws'): Link {
-  return new WsLink(ws, remote);
+/**
+ * Wrap an open `ws` socket (server or client side) as a Link. `zeroMask`: a client link masks
+ * its frames with the all-zero key (only for a loopback peer, see {@link dialWebSocket}).
+ */
+export function wsLink(ws: WebSocket, remote = 'ws', zeroMask = false): Link {
+  return new WsLink(ws, remote, zeroMask);
 }
+
+/**
+ * Is `hostname` (as `URL` spells it) this machine's loopback interface: `localhost`, 127.0.0.0/8
+ * or `[::1]`?
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return h === 'localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** `ws`'s mask generator for the frames it writes itself (large ones, close, pong) on a loopback link. */
+const zeroKey = (mask: Buffer): void => {
+  mask.fill(0);
+};
 
 /** Options for {@link dialWebSocket}. */
 export interface DialWebSocketOptions {
@@ -151,6 +169,12 @@ export interface DialWebSocketOptions {
 /**
  * Open a WebSocket link. The path of `url` is dropped: the component name travels in the
  * IDENTITY message, never in the upgrade URL (spec §1.1).
+ *
+ * To a loopback host the link masks its frames with the all-zero key: masking (RFC 6455 §10.3)
+ * keeps a script in a browser from making its bytes look like requests to an intermediary (a
+ * caching proxy) on the path, and a loopback connection has no intermediary. The frames stay
+ * masked frames, as a server requires; the XOR and the random key per frame (CPU on both ends,
+ * issue 20) are what is saved. Any other host keeps a random key per frame.
  * @throws ConnectionError when the socket cannot be opened.
  */
 export function dialWebSocket(url: string, options: DialWebSocketOptions = {}): Promise<Link> {
@@ -158,7 +182,9 @@ export function dialWebSocket(url: string, options: DialWebSocketOptions = {}): 
   const target = new URL(url);
   const base = `${target.protocol}//${target.host}`;
   return new Promise<Link>((resolve, reject) => {
-    const ws = new WebSocket(base, { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: connectTimeout, ...wsOptions });
+    const zeroMask = isLoopbackHost(target.hostname);
+    const ws = new WebSocket(base, { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: connectTimeout,
+      ...(zeroMask ? { generateMask: zeroKey } : {}), ...wsOptions });
     const fail = (err: Error): void => {
       ws.removeAllListeners();
       ws.on('error', () => undefined);
@@ -169,7 +195,7 @@ export function dialWebSocket(url: string, options: DialWebSocketOptions = {}): 
     ws.once('open', () => {
       ws.off('error', fail);
       ws.setMaxListeners(0);
-      resolve(wsLink(ws, base));
+      resolve(wsLink(ws, base, zeroMask));
     });
   });
 }

@@ -38,6 +38,39 @@ describe('wsLink', () => {
     });
   }
 
+  it('masks with the all-zero key on a loopback link, the frames it batches and those ws writes', async () => {
+    server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+    await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
+    const raw: Buffer[] = [];
+    const accepted = new Promise<Link>((resolve) => server!.once('connection', (ws, req) => {
+      req.socket.on('data', (chunk: Buffer) => raw.push(chunk));
+      resolve(wsLink(ws, 'client'));
+    }));
+    const clientSide = await dialWebSocket(`ws://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const serverSide = await accepted;
+    const large = new Uint8Array(70_000).fill(7);
+    const got = firstValueFrom(serverSide.frames$.pipe(toArray()));
+    clientSide.send(Uint8Array.of(1, 2, 3));
+    clientSide.send(large);
+    clientSide.close();
+    expect((await got).map(bytes)).toEqual([Uint8Array.of(1, 2, 3), large].map(bytes));
+    // Walk the raw frames: every one (data and close) has the mask bit and a zero key.
+    const wire = Buffer.concat(raw);
+    let p = 0;
+    let frames = 0;
+    while (p < wire.length) {
+      const len7 = wire[p + 1]! & 0x7f;
+      expect(wire[p + 1]! & 0x80).toBe(0x80);
+      const ext = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+      const length = ext === 0 ? len7 : ext === 2 ? wire.readUInt16BE(p + 2) : Number(wire.readBigUInt64BE(p + 2));
+      const key = p + 2 + ext;
+      expect([...wire.subarray(key, key + 4)]).toEqual([0, 0, 0, 0]);
+      p = key + 4 + length;
+      frames++;
+    }
+    expect(frames).toBe(3);
+  });
+
   it('counts frames not yet written in bufferedAmount', async () => {
     const { serverSide } = await pair();
     serverSide.send(new Uint8Array(1000));

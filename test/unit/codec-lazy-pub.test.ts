@@ -5,6 +5,7 @@ import { decodeLazyPub } from '../../src/codec/lazy-pub.js';
 import { DecodeError } from '../../src/errors.js';
 import { cborWellFormed } from '../../src/codec/well-formed.js';
 import { wildcardFrame } from '../../src/codec/wildcard-frame.js';
+import { WireCodec } from '../../src/codec/wire.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
 
 const value = fc.letrec((tie) => ({
@@ -129,6 +130,19 @@ describe('decodeLazyPub', () => {
   });
 });
 
+describe('WireCodec.decodeLazy topics', () => {
+  it('reads each frame\'s own topic while reusing the last one: repeats, alternations, a buffer changed in place, non-ASCII', () => {
+    const codec = new WireCodec();
+    const frame = (t: string): Uint8Array => encodeCbor({ type: 'pub', flags: 0, topic: t, args: [1] });
+    const reused = frame('room/1');
+    const topics = ['a/b', 'a/b', 'a/c', 'a/b', 'café/é', 'cafe/e', 'café/é'].map((t) => (codec.decodeLazy(frame(t)) as PubMsg).topic);
+    expect(topics).toEqual(['a/b', 'a/b', 'a/c', 'a/b', 'café/é', 'cafe/e', 'café/é']);
+    expect((codec.decodeLazy(reused) as PubMsg).topic).toBe('room/1');
+    reused[reused.indexOf(0x31)] = 0x32; // a receive buffer reused for the next frame
+    expect((codec.decodeLazy(reused) as PubMsg).topic).toBe('room/2');
+  });
+});
+
 describe('wildcardFrame', () => {
   it('is the frame [1, pattern, [topic, ...args]] encodeCbor writes for the decoded values', () => {
     fc.assert(fc.property(flags, topic, args, fc.string({ minLength: 1, maxLength: 40 }), (f, t, a, pattern) => {
@@ -150,5 +164,26 @@ describe('wildcardFrame', () => {
     check([0x05], [5]);
     check([0xf6], []);
     check([0x98, 0x18, ...Array<number>(24).fill(0x00)], Array<number>(24).fill(0));
+  });
+
+  it('gives every frame bytes of its own: thousands kept at once (slabs refilled), small and large, stay intact', () => {
+    const made: [Uint8Array, Buffer][] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const a = i % 500 === 0 ? ['x'.repeat(2_000 + i)] : [i, 'v'.repeat(i % 90)];
+      const lazy = decodeLazyPub(encodeCbor({ type: 'pub', flags: 0, topic: `t/${i}`, args: a }))!;
+      const frame = wildcardFrame('t/*', lazy);
+      made.push([frame, Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: 't/*', args: [`t/${i}`, ...a] }))]);
+    }
+    for (const [frame, expected] of made) expect(Buffer.from(frame).equals(expected)).toBe(true);
+  });
+
+  it('writes the args head in its shortest form where the added topic makes it grow (23, 255, 65535 elements)', () => {
+    for (const n of [22, 23, 254, 255, 65_534, 65_535]) {
+      const a = Array<number>(n).fill(1);
+      const lazy = decodeLazyPub(encodeCbor({ type: 'pub', flags: 0, topic: 'x/y', args: a }))!;
+      const spliced = wildcardFrame('x/*', lazy);
+      const reencoded = encodeCbor({ type: 'pub', flags: 0, topic: 'x/*', args: ['x/y', ...a] });
+      expect(Buffer.from(spliced).equals(Buffer.from(reencoded))).toBe(true);
+    }
   });
 });

@@ -12,6 +12,20 @@ describe('encodeValue integers beyond 32 bits', () => {
     expect(Buffer.from(encodeValue(1.5)).toString('hex')).toBe('fb3ff8000000000000');
   });
 
+  it('writes both 32-bit halves exactly, at the edges of the safe range and of 32 bits', () => {
+    const expected = (v: number): string => {
+      const out = new DataView(new ArrayBuffer(9));
+      out.setUint8(0, v >= 0 ? 0x1b : 0x3b);
+      out.setBigUint64(1, BigInt(v >= 0 ? v : -1 - v));
+      return Buffer.from(out.buffer).toString('hex');
+    };
+    for (const v of [2 ** 32, 2 ** 32 + 1, 2 ** 33 - 1, -(2 ** 32) - 1, -(2 ** 32) - 2, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER,
+      2 ** 52 + 3, -(2 ** 52) - 3, 1_765_000_000_123, 0xffffffff * 0x10000 + 0xffff]) {
+      expect(Buffer.from(encodeValue(v)).toString('hex')).toBe(expected(v));
+      expect(decodeValue(encodeValue([v, 'x', v]))).toEqual([v, 'x', v]);
+    }
+  });
+
   it('leaves byte strings that merely contain a double head untouched', () => {
     const value = [decoy, 2 ** 40, { k: decoy }, 0.25];
     expect(decodeValue(encodeValue(value))).toEqual([Buffer.from(decoy), 2 ** 40, { k: Buffer.from(decoy) }, 0.25]);

@@ -33,6 +33,18 @@ describe('WireMeter', () => {
     expect(meter.slowConsumersCut).toBe(1);
   });
 
+  it('counts non-ASCII and long topics by their text, alternating with ASCII ones', () => {
+    const meter = new WireMeter(() => 0);
+    const [peer, raw] = memoryLinkPair();
+    meter.wrap(raw).frames$.subscribe();
+    const long = `${'é'.repeat(30)}/température`;
+    for (const topic of ['café/€', 'cafe', 'café/€', long, long, 'emoji/😀']) {
+      peer.send(encodeCbor({ type: 'pub', flags: 0, topic, args: [] }));
+    }
+    expect(Object.fromEntries([...meter.topics].map(([t, e]) => [t, e.published])))
+      .toEqual({ 'café/€': 2, cafe: 1, [long]: 2, 'emoji/😀': 1 });
+  });
+
   it('bounds the topics it counts: later ones go to __other__', () => {
     const meter = new WireMeter();
     const [peer, raw] = memoryLinkPair();

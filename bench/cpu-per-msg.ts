@@ -1,0 +1,126 @@
+/**
+ * CPU per message of each process of a pub/sub workload (W1: one topic, W3: 1,000 topics and a
+ * wildcard subscriber), read from /proc (Linux): the user + system time each process spent from
+ * `go` until the subscriber has every message, divided by the messages. Unlike a rate, this
+ * hardly depends on the load of a shared box, so two builds can be compared on one (issue 20).
+ *
+ * Usage (after `npm run bench` or `tsc -p tsconfig.bench.json` built `dist/bench`):
+ * `npx tsx bench/cpu-per-msg.ts [--workload W1|W3] [--count 200000] [--runs 3] [--dist DIR] [--system rembus|nats]`
+ * `--dist`: the `dist` directory of the build to measure (default this checkout's), e.g. another
+ * checkout's, to compare builds A/B in the same minutes. Prints one line per run and the medians.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parseArgs, str, num } from './common.js';
+
+const args = parseArgs();
+const workload = str(args, 'workload', 'W1');
+const count = num(args, 'count', workload === 'W3' ? 100_000 : 200_000);
+const runs = num(args, 'runs', 3);
+const dist = resolve(str(args, 'dist', join(import.meta.dirname, '..', 'dist')));
+const system = str(args, 'system', 'rembus');
+const TICK_US = 1e6 / 100; // USER_HZ
+
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
+}
+
+type Msg = { type: string; port?: number; message?: string };
+
+function role(script: string, argv: string[]): { proc: ChildProcess; next: (type: string) => Promise<Msg> } {
+  const proc = fork(join(dist, 'bench', script), argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
+  const queue: Msg[] = [];
+  let waiter: ((m: Msg) => void) | undefined;
+  proc.on('message', (m: Msg) => {
+    if (m.type === 'error') throw new Error(`${script}: ${m.message}`);
+    if (waiter !== undefined) { const w = waiter; waiter = undefined; w(m); } else queue.push(m);
+  });
+  const next = (type: string): Promise<Msg> => new Promise((done, fail) => {
+    const take = (m: Msg): void => (m.type === type ? done(m) : fail(new Error(`${script}: ${m.type}, not ${type}`)));
+    const m = queue.shift();
+    if (m !== undefined) take(m); else waiter = take;
+  });
+  return { proc, next };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => done(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+async function waitForTcp(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((done) => {
+      const sock = tcpConnect(port, '127.0.0.1', () => { sock.destroy(); done(true); });
+      sock.once('error', () => done(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+async function once(): Promise<Record<string, number>> {
+  let brokerPid: number;
+  let url: string;
+  let stopBroker: () => void;
+  const client = system === 'nats' ? 'nats-client.js' : 'rembus-client.js';
+  if (system === 'nats') {
+    const port = await freePort();
+    const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    await waitForTcp(port);
+    brokerPid = proc.pid!;
+    url = `nats://127.0.0.1:${port}`;
+    stopBroker = () => proc.kill();
+  } else {
+    const broker = role('rembus-broker.js', []);
+    const { port } = await broker.next('ready');
+    brokerPid = broker.proc.pid!;
+    url = `ws://127.0.0.1:${port!}`;
+    stopBroker = () => broker.proc.send({ type: 'exit' });
+  }
+  const pattern = workload === 'W3' ? '*/*/*/telemetry' : 'bench/telemetry';
+  const sub = role(client, ['--mode', 'sub', '--url', url, '--pattern', pattern, '--expect', String(count), '--qos', '0']);
+  await sub.next('ready');
+  const pub = role(client, ['--mode', 'pub', '--url', url, '--count', String(count), '--chunk', '500', '--qos', '0',
+    ...(workload === 'W3' ? ['--topics', '1000'] : ['--topic', 'bench/telemetry'])]);
+  await pub.next('ready');
+  const pids = { broker: brokerPid, sub: sub.proc.pid!, pub: pub.proc.pid! };
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuUs(pid)]));
+  const t0 = Date.now();
+  pub.proc.send({ type: 'go' });
+  await sub.next('result');
+  const wall = Date.now() - t0;
+  const out: Record<string, number> = {};
+  for (const [k, pid] of Object.entries(pids)) out[k] = (cpuUs(pid) - before[k]!) / count;
+  out['total'] = out['broker']! + out['sub']! + out['pub']!;
+  out['rate'] = count / (wall / 1000);
+  sub.proc.send({ type: 'exit' });
+  pub.proc.send({ type: 'exit' });
+  stopBroker();
+  await new Promise((r) => setTimeout(r, 300));
+  return out;
+}
+
+const results: Record<string, number>[] = [];
+const fmt = (r: Record<string, number>): string => ['broker', 'sub', 'pub', 'total'].map((k) => `${k} ${r[k]!.toFixed(2)}`).join('  ')
+  + `  (wall rate ${Math.round(r['rate']!)}/s)`;
+for (let i = 0; i < runs; i++) {
+  const r = await once();
+  results.push(r);
+  console.log(`${system} ${workload} run ${i + 1}: µs CPU/msg  ${fmt(r)}`);
+}
+const median = (k: string): number => {
+  const xs = results.map((r) => r[k]!).sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)]!;
+};
+console.log(`${system} ${workload} median (${dist}): µs CPU/msg  ${fmt(Object.fromEntries(['broker', 'sub', 'pub', 'total', 'rate'].map((k) => [k, median(k)])))}`);
+process.exit(0);

@@ -48,6 +48,9 @@ export function registerExpose(program: Command, env: Env): void {
           release();
         }
       });
+      // The broker handles one link's frames in order: once `rid` answers, the method is exposed
+      // (logged only then, so a caller that waits for the line finds it served).
+      await node.rpc('rid');
       log.info({ method, command }, `exposing ${method}`);
       await untilSignal();
       await node.close();

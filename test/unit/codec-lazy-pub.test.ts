@@ -7,16 +7,12 @@ import { cborWellFormed } from '../../src/codec/well-formed.js';
 import { wildcardFrame } from '../../src/codec/wildcard-frame.js';
 import { WireCodec } from '../../src/codec/wire.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
+import { pubFlags, topicName, unsignedValue } from './cbor-arbitraries.js';
 
-const value = fc.letrec((tie) => ({
-  leaf: fc.oneof(fc.integer(), fc.double({ noNaN: true }), fc.string(), fc.boolean(), fc.constant(null),
-    fc.uint8Array({ maxLength: 20 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
-  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ maxLength: 5 }), tie('node'), { maxKeys: 3 })),
-})).node;
+const value = unsignedValue;
 const args = fc.array(value, { maxLength: 5 });
-const flags = fc.constantFrom(0, 0x10, 0x30, 0x40, 0x50, 0x70);
-const topic = fc.string({ minLength: 1, maxLength: 300 });
+const flags = pubFlags;
+const topic = topicName;
 
 const whole = (b: Uint8Array): boolean => cborWellFormed(b, 0, b.length, 500);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

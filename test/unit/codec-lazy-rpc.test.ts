@@ -5,13 +5,9 @@ import { decodeLazyCall, LazyResponse, LazyRpc, simpleWellFormed } from '../../s
 import { cborWellFormed } from '../../src/codec/well-formed.js';
 import { DecodeError } from '../../src/errors.js';
 import type { ResponseMsg, RpcMsg } from '../../src/protocol/messages.js';
+import { unsignedValue } from './cbor-arbitraries.js';
 
-const value = fc.letrec((tie) => ({
-  leaf: fc.oneof(fc.integer(), fc.double({ noNaN: true }), fc.string(), fc.boolean(), fc.constant(null),
-    fc.uint8Array({ maxLength: 20 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
-  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ maxLength: 5 }), tie('node'), { maxKeys: 3 })),
-})).node;
+const value = unsignedValue;
 const id = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
 const name = fc.string({ minLength: 1, maxLength: 300 });
 const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex.replace(/ /g, ''), 'hex'));

@@ -19,6 +19,7 @@ import { startStatsTopic } from './stats-topic.js';
 import { memoryStore } from '../store/memory-store.js';
 import { listenTcp, type TcpListener } from './tcp-server.js';
 import { contractTables } from '../contracts/table.js';
+import type { ClusterDataGate } from '../cluster/data-gate.js';
 
 /**
  * The interface a broker listens on when no host is given: every one only when it refuses
@@ -86,16 +87,19 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
   let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
   let cluster: { close(): Promise<void> } | undefined;
+  let gate: ClusterDataGate | undefined;
   try {
     await impl.start();
     const contractTablesJson = contractTables(options.contracts ?? []);
     if (options.schema !== undefined || options.ducklake !== undefined || contractTablesJson.length > 0) {
+      // In a cluster one broker (the leader) writes the tables; the others forward their RPCs to it.
+      if (options.cluster !== undefined) gate = new (await import('../cluster/data-gate.js')).ClusterDataGate(impl, options.cluster.name ?? 'default');
       const { openDataStage } = await importOptional('@duckdb/node-api', 'schema tables', () => import('./data-stage.js'));
       // The tables live in DuckDB: the store's own file, else `<dataDir>/<name>.duckdb`.
       tables = await tablesDb(store, options.dataDir, name);
       data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, contractTables: contractTablesJson,
         store: tables === undefined ? store : ({ db: tables } as unknown as Store), writes: options.schemaWrites,
-        liveQueries: options.liveQueries,
+        liveQueries: options.liveQueries, gate,
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
@@ -103,7 +107,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
       logger: options.logger ?? silentLogger }, impl);
     // NATS is loaded only by a broker in a cluster (src/cluster/attach.ts).
     if (options.cluster !== undefined) cluster = await (await import('../cluster/attach.js'))
-      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000);
+      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000, gate);
   } catch (err) {
     await bridges?.close();
     await data?.close();

@@ -33,6 +33,7 @@ interface BrokerFlags {
   cluster: string[];
   clusterName?: string;
   clusterReplicas?: number;
+  clusterLease?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -66,6 +67,7 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--cluster <url>', 'form one logical broker with the other brokers of this NATS cluster, nats://host:4222 (repeatable: NATS failover list)', collect, [])
     .option('--cluster-name <name>', 'the cluster joined with --cluster (default "default")')
     .option('--cluster-replicas <n>', 'JetStream replicas of acknowledged publishes (default 1; 3 on a 3-node NATS cluster)', intArg('cluster-replicas', 1, 5))
+    .option('--cluster-lease <ms>', 'lease time of the cluster leader, the one writer of --schema tables and runner of --mqtt/--join (default 3000)', intArg('cluster-lease', 100))
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -98,7 +100,8 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.tcp === undefined ? {} : { tcp: { port: flags.tcp } }),
           ...(flags.mqttMethod.length > 0 ? { mqttMethods: flags.mqttMethod } : {}),
           ...(flags.cluster.length > 0 ? { cluster: { servers: flags.cluster, ...optional('name', flags.clusterName),
-            ...(flags.clusterReplicas === undefined ? {} : { replicas: flags.clusterReplicas }) } } : {}),
+            ...(flags.clusterReplicas === undefined ? {} : { replicas: flags.clusterReplicas }),
+            ...(flags.clusterLease === undefined ? {} : { leaseTtl: flags.clusterLease }) } } : {}),
         });
       } catch (err) {
         // A bad schema names its file and field; DuckLake names the missing extension.

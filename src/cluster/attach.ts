@@ -8,10 +8,12 @@ import { trustLink } from '../broker/trusted-links.js';
 import { importOptional } from '../internal/optional.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterHost } from './cluster-host.js';
+import type { ClusterDataGate } from './data-gate.js';
 import type { ClusterOptions } from './types.js';
 
 /** Join the cluster of `options` with the broker `impl`. */
-export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, requestTimeout: number): Promise<Cluster> {
+export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, requestTimeout: number,
+  data?: ClusterDataGate): Promise<Cluster> {
   const { openCluster } = await importOptional('@nats-io/transport-node', 'the cluster (--cluster)',
     () => importOptional('@nats-io/jetstream', 'the cluster (--cluster)', () => import('./cluster.js')));
   const host: ClusterHost = {
@@ -25,6 +27,7 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
     exposed: () => impl.router.exposedMethods().filter((m) => impl.router.exposersOf(m).some((t) => t.session !== null)),
     online: () => [...impl.twinList()].filter((t) => t.session !== null).map((t) => t.name),
     use: (hooks) => impl.useCluster(hooks),
+    ...(data === undefined ? {} : { data }),
   };
   return openCluster(host, options);
 }

@@ -17,7 +17,7 @@
  * Order: one publisher's QoS0 messages keep their order, and so do its QoS1/2 messages; a QoS0
  * message may overtake a QoS1/2 message published before it (the latter waits for JetStream).
  */
-import { BehaviorSubject, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, type Observable, of, type Subscription } from 'rxjs';
 import { Decoder, Encoder } from 'cbor-x';
 import { connect, headers, type NatsConnection, type Msg } from '@nats-io/transport-node';
 import {
@@ -31,6 +31,7 @@ import type { PubMsg } from '../protocol/messages.js';
 import type { Status } from '../types.js';
 import type { ClusterHost } from './cluster-host.js';
 import { ClusterRpc } from './cluster-rpc.js';
+import { startClusterData, type ClusterData } from './schema-writer.js';
 import { isToken, subjectToTopic, topicToSubject } from './subject.js';
 import type { ClusterOptions } from './types.js';
 
@@ -46,6 +47,8 @@ export interface Cluster {
   readonly id: string;
   /** The NATS link: `up`, `reconnecting`, `down`, then `closed`. Replays the latest. */
   readonly status$: Observable<Status>;
+  /** Whether this broker leads the cluster (writes its schema tables); false without tables. */
+  readonly leader$: Observable<boolean>;
   /** Leave the cluster. Idempotent. */
   close(): Promise<void>;
 }
@@ -104,6 +107,8 @@ class ClusterImpl implements Cluster {
   /** Stream sequence of the last message routed. */
   private lastSeq = 0;
   private closing: Promise<void> | undefined;
+  private data: ClusterData | undefined;
+  get leader$(): Observable<boolean> { return this.data?.leader$ ?? of(false); }
 
   static async start(nc: NatsConnection, host: ClusterHost, options: ClusterOptions, name: string, id: string): Promise<ClusterImpl> {
     const stream = `REMBUS_${name}`;
@@ -128,6 +133,8 @@ class ClusterImpl implements Cluster {
     }
     const cluster = new ClusterImpl(nc, host, options, prefix, id);
     await cluster.consume(stream, lastSeq);
+    if (host.data !== undefined) cluster.data = await startClusterData(nc, host, host.data, { cluster: name, id, prefix, stream,
+      replicas: options.replicas, leaseTtl: options.leaseTtl, timeout: options.requestTimeout ?? host.requestTimeout });
     host.use({ replicate: (session, msg) => cluster.replicate(session, msg), remote: cluster.rpc });
     host.log.info({ cluster: name, id, stream, server: nc.getServer() }, 'cluster joined');
     return cluster;
@@ -266,6 +273,7 @@ class ClusterImpl implements Cluster {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.host.use(undefined);
+      await this.data?.close();
       this.outbound.unsubscribe();
       this.stopConsumer?.();
       await this.rpc.close();

@@ -13,6 +13,8 @@
  * - **Step down.** A holder that has not renewed for `2/3 · ttl` ms (NATS unreachable) stops
  *   being leader before anyone may take over: every broker sees a revision at or after it was
  *   written, so takeover comes at least `ttl` after the holder's last renewal was sent.
+ * - **Resume.** A holder that stepped down and finds its own lease still there takes it back
+ *   by compare-and-set (another broker taking over would have changed the revision first).
  * - **Release.** `close()` deletes the lease (only its own revision): another broker takes
  *   over at its next poll instead of after `ttl`.
  *
@@ -112,6 +114,8 @@ class LeaderImpl implements Leader {
       return this.take(() => this.kv.create(KEY, this.value), sent);
     }
     const id = entry.string();
+    // Still its own lease (it stepped down for a late renewal): take it back before it lapses.
+    if (id === this.id) return this.take(() => this.kv.update(KEY, this.value, entry.revision), sent);
     if (this.seen?.revision !== entry.revision) {
       this.seen = { revision: entry.revision, since: sent, id };
       return;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { of } from 'rxjs';
+import { of, type Observable } from 'rxjs';
 import { openSecurityStore } from '../security/file-store.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Link } from '../transport/link.js';
@@ -86,7 +86,7 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
-  let cluster: { close(): Promise<void> } | undefined;
+  let cluster: { close(): Promise<void>; readonly leader$: Observable<boolean> } | undefined;
   let gate: ClusterDataGate | undefined;
   try {
     await impl.start();
@@ -103,13 +103,18 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
-    bridges = await openBridges({ mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name,
-      logger: options.logger ?? silentLogger }, impl);
+    const bridging = { mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name, logger: options.logger ?? silentLogger };
+    // In a cluster only the leader runs --mqtt/--join, so each message crosses once (src/cluster/leader-bridges.ts).
+    const leaderOnly = options.cluster !== undefined && (options.mqtt !== undefined || (options.join?.length ?? 0) > 0);
+    if (!leaderOnly) bridges = await openBridges(bridging, impl);
     // NATS is loaded only by a broker in a cluster (src/cluster/attach.ts).
     if (options.cluster !== undefined) cluster = await (await import('../cluster/attach.js'))
-      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000, gate);
+      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000, gate, leaderOnly);
+    if (leaderOnly) bridges = (await import('../cluster/leader-bridges.js'))
+      .leaderBridges(() => openBridges(bridging, impl), cluster!.leader$, impl.log);
   } catch (err) {
     await bridges?.close();
+    await cluster?.close();
     await data?.close();
     await tables?.close();
     await impl.close();

@@ -13,7 +13,7 @@ import type { ClusterOptions } from './types.js';
 
 /** Join the cluster of `options` with the broker `impl`. */
 export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, requestTimeout: number,
-  data?: ClusterDataGate): Promise<Cluster> {
+  data?: ClusterDataGate, leads = false): Promise<Cluster> {
   const { openCluster } = await importOptional('@nats-io/transport-node', 'the cluster (--cluster)',
     () => importOptional('@nats-io/jetstream', 'the cluster (--cluster)', () => import('./cluster.js')));
   const host: ClusterHost = {
@@ -28,6 +28,7 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
     online: () => [...impl.twinList()].filter((t) => t.session !== null).map((t) => t.name),
     use: (hooks) => impl.useCluster(hooks),
     ...(data === undefined ? {} : { data }),
+    leads,
   };
   return openCluster(host, options);
 }

@@ -47,6 +47,8 @@ export interface ClusterHost {
   online(): string[];
   /** The schema tables' gate, when the broker has tables (data-gate.ts): one writer, RPCs at the leader. */
   readonly data?: ClusterDataGate;
+  /** Elect a leader even without tables: the `--mqtt`/`--join` bridges run on it (leader-bridges.ts). */
+  readonly leads?: boolean;
   /** Install the hooks (once the link is up) or remove them (undefined, on close). */
   use(hooks: ClusterHooks | undefined): void;
 }

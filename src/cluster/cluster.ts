@@ -133,7 +133,7 @@ class ClusterImpl implements Cluster {
     }
     const cluster = new ClusterImpl(nc, host, options, prefix, id);
     await cluster.consume(stream, lastSeq);
-    if (host.data !== undefined) cluster.data = await startClusterData(nc, host, host.data, { cluster: name, id, prefix, stream,
+    if (host.data !== undefined || host.leads === true) cluster.data = await startClusterData(nc, host, host.data, { cluster: name, id, prefix, stream,
       replicas: options.replicas, leaseTtl: options.leaseTtl, timeout: options.requestTimeout ?? host.requestTimeout });
     host.use({ replicate: (session, msg) => cluster.replicate(session, msg), remote: cluster.rpc });
     host.log.info({ cluster: name, id, stream, server: nc.getServer() }, 'cluster joined');

@@ -49,11 +49,13 @@ export interface ClusterData {
   close(): Promise<void>;
 }
 
-/** Contend for the lease and write or forward as it says. */
-export async function startClusterData(nc: NatsConnection, host: ClusterHost, gate: ClusterDataGate,
+/** Contend for the lease; with tables, write or forward as it says. */
+export async function startClusterData(nc: NatsConnection, host: ClusterHost, gate: ClusterDataGate | undefined,
   options: ClusterDataOptions): Promise<ClusterData> {
   const leader = await electLeader(nc, { cluster: options.cluster, id: options.id, replicas: options.replicas,
     ttl: options.leaseTtl, log: host.log });
+  // Without tables the lease only says who runs the bridges (leader-bridges.ts).
+  if (gate === undefined) return { leader$: leader.leader$, close: () => leader.close() };
   return new SchemaWriter(nc, host, gate, leader, options, await jetstreamManager(nc));
 }
 
@@ -106,7 +108,7 @@ class SchemaWriter implements ClusterData {
     const held = await this.gate.positions();
     let next = Math.min(...schema.tables.map((t) => held.get(t.name) ?? 0)) + 1;
     this.fed$.next(next - 1);
-    this.host.log.info({ from: next }, 'schema writer: leading, reading the stream');
+    this.host.log.info({ from: next, held: Object.fromEntries(held) }, 'schema writer: leading, reading the stream');
     let since = 0;
     while (epoch === this.epoch && this.closing === undefined) {
       try {
@@ -116,6 +118,7 @@ class SchemaWriter implements ClusterData {
         this.messages = messages;
         for await (const m of messages) {
           if (epoch !== this.epoch) break;
+          if (m.seq > next) this.host.log.warn({ from: next, to: m.seq - 1 }, 'schema writer: these messages left the stream (maxAge) before this broker wrote them');
           next = m.seq + 1;
           if (this.take(m, held) && ++since >= FEED_WINDOW) {
             since = 0;

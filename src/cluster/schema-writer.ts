@@ -105,6 +105,9 @@ class SchemaWriter implements ClusterData {
   private async feed(epoch: number): Promise<void> {
     const { schema, stage } = this.gate;
     if (schema === undefined || stage === undefined) return;
+    // Rows pushed in an earlier term are committed first: the positions then cover them.
+    await stage.flush();
+    if (epoch !== this.epoch) return;
     const held = await this.gate.positions();
     let next = Math.min(...schema.tables.map((t) => held.get(t.name) ?? 0)) + 1;
     this.fed$.next(next - 1);

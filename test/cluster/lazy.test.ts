@@ -31,13 +31,17 @@ describe('NATS stays out of a broker without a cluster', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('inside src/cluster only cluster.ts and cluster-rpc.ts import NATS, loaded only dynamically (attach.ts)', () => {
+  it('inside src/cluster only cluster.ts and the modules it loads import NATS, loaded only dynamically (attach.ts)', () => {
     const files = sources('src/cluster');
     const nats = files.filter((f) => valueImports(f).some((s) => s.startsWith('@nats-io/'))).map((f) => f.split('/').pop());
-    expect(nats.sort()).toEqual(['cluster-rpc.ts', 'cluster.ts']);
+    expect(nats.sort()).toEqual(['cluster-rpc.ts', 'cluster.ts', 'leader.ts', 'schema-writer.ts']);
     const loaders = files.filter((f) => valueImports(f).some((s) => s === './cluster.js' || s === './cluster-rpc.js'))
       .map((f) => f.split('/').pop());
     expect(loaders).toEqual(['cluster.ts']); // cluster.ts imports cluster-rpc.ts; attach.ts imports cluster.ts dynamically
+    // cluster.ts imports schema-writer.ts, which imports leader.ts: both reached only through cluster.ts.
+    const importers = (m: string): string[] => files.filter((f) => valueImports(f).includes(m)).map((f) => f.split('/').pop()!);
+    expect(importers('./schema-writer.js')).toEqual(['cluster.ts']);
+    expect(importers('./leader.js')).toEqual(['schema-writer.ts']);
   });
 
   it('a broker started without cluster resolves no @nats-io module (built code)', () => {

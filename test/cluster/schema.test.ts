@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type pl from 'nodejs-polars';
+import pl from 'nodejs-polars';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -90,10 +90,12 @@ describe('schema tables in a cluster', () => {
 
     await clientA.rpc('upsert_device', { dev: 'x', v: 1 });
     await clientB.rpc('upsert_device', [{ dev: 'x', v: 2 }, { dev: 'y', v: 3 }]);
+    // A DataFrame argument crosses to the leader too (tag 80), whichever broker is called.
+    for (const c of [clientA, clientB]) await c.rpc('upsert_device', pl.DataFrame({ dev: ['z'], v: [4] }));
     for (const c of [clientA, clientB]) {
       const df = await c.rpc<Frame>('query_device');
       const vs = df.getColumn('v').toArray().map(Number);
-      expect(df.getColumn('dev').toArray().map((d, i) => `${String(d)}=${vs[i]}`).sort()).toEqual(['x=2', 'y=3']);
+      expect(df.getColumn('dev').toArray().map((d, i) => `${String(d)}=${vs[i]}`).sort()).toEqual(['x=2', 'y=3', 'z=4']);
     }
     await clientB.rpc('delete_reading', { where: "site = 'a0'" });
     expect(await readings(clientA)).toHaveLength(150);

@@ -50,6 +50,8 @@ export interface Leader {
   readonly leader$: Observable<boolean>;
   /** The id of the broker holding the lease as last seen (this one included); undefined: none. */
   holder(): string | undefined;
+  /** The id in the lease as the bucket has it now (between polls `holder()` may not know it yet). */
+  lookup(): Promise<string | undefined>;
   /** Stop contending; releases the lease when held. Idempotent. */
   close(): Promise<void>;
 }
@@ -85,6 +87,11 @@ class LeaderImpl implements Leader {
 
   holder(): string | undefined {
     return this.state.value ? this.id : this.seen?.id;
+  }
+
+  async lookup(): Promise<string | undefined> {
+    const entry = await this.kv.get(KEY).catch(() => null);
+    return entry === null || entry.operation !== 'PUT' ? undefined : entry.string();
   }
 
   private poll(): void {

@@ -165,7 +165,8 @@ class SchemaWriter implements ClusterData {
   }
 
   private async forward(method: string, args: unknown[]): Promise<unknown> {
-    const holder = this.leader.holder();
+    // Between two polls a follower may not have seen a new lease yet: ask the bucket.
+    const holder = this.leader.holder() ?? await this.leader.lookup();
     if (holder === undefined || holder === this.o.id) {
       throw new ClusterNoLeaderError(method, this.o.cluster, holder === undefined ? 'no broker holds the lease' : 'the lease is changing hands');
     }

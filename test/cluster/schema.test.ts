@@ -67,6 +67,8 @@ describe('schema tables in a cluster', () => {
     const [pubB, clientB] = await scope.connectAll(b, 'pubB', 'clientB');
     // Until a leader is elected the calls fail (typed, at once); then they answer.
     await waitFor(async () => (await clientA.rpc('query_reading').then(() => true, () => false)), { timeout: 10_000, what: 'a leader' });
+    // The other broker knows it at once: it asks the bucket when it has not polled the lease yet.
+    await clientB.rpc('query_reading');
 
     const acks: Promise<void>[] = [];
     for (let i = 0; i < 50; i++) {

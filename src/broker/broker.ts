@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { of } from 'rxjs';
+import { of, type Observable } from 'rxjs';
 import { openSecurityStore } from '../security/file-store.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Link } from '../transport/link.js';
@@ -19,6 +19,7 @@ import { startStatsTopic } from './stats-topic.js';
 import { memoryStore } from '../store/memory-store.js';
 import type { TcpListener } from './tcp-server.js';
 import { contractTables } from '../contracts/table.js';
+import type { ClusterDataGate } from '../cluster/data-gate.js';
 
 /**
  * The interface a broker listens on when no host is given: every one only when it refuses
@@ -88,27 +89,35 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
   let data: DataStage | undefined;
   let tables: DuckDbHandle | undefined;
   let bridges: Bridges | undefined;
-  let cluster: { close(): Promise<void> } | undefined;
+  let cluster: { close(): Promise<void>; readonly leader$: Observable<boolean> } | undefined;
+  let gate: ClusterDataGate | undefined;
   try {
     await impl.start();
     const contractTablesJson = contractTables(options.contracts ?? []);
     if (options.schema !== undefined || options.ducklake !== undefined || contractTablesJson.length > 0) {
+      // In a cluster one broker (the leader) writes the tables; the others forward their RPCs to it.
+      if (options.cluster !== undefined) gate = new (await import('../cluster/data-gate.js')).ClusterDataGate(impl, options.cluster.name ?? 'default');
       const { openDataStage } = await importOptional('@duckdb/node-api', 'schema tables', () => import('./data-stage.js'));
       // The tables live in DuckDB: the store's own file, else `<dataDir>/<name>.duckdb`.
       tables = await tablesDb(store, options.dataDir, name);
       data = await openDataStage({ schema: options.schema, ducklake: options.ducklake, contractTables: contractTablesJson,
         store: tables === undefined ? store : ({ db: tables } as unknown as Store), writes: options.schemaWrites,
-        liveQueries: options.liveQueries,
+        liveQueries: options.liveQueries, gate,
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
-    bridges = await openBridges({ mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name,
-      logger: options.logger ?? silentLogger }, impl);
+    const bridging = { mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name, logger: options.logger ?? silentLogger };
+    // In a cluster only the leader runs --mqtt/--join, so each message crosses once (src/cluster/leader-bridges.ts).
+    const leaderOnly = options.cluster !== undefined && (options.mqtt !== undefined || (options.join?.length ?? 0) > 0);
+    if (!leaderOnly) bridges = await openBridges(bridging, impl);
     // NATS is loaded only by a broker in a cluster (src/cluster/attach.ts).
     if (options.cluster !== undefined) cluster = await (await import('../cluster/attach.js'))
-      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000);
+      .attachCluster(impl, options.cluster, options.requestTimeout ?? 10_000, gate, leaderOnly);
+    if (leaderOnly) bridges = (await import('../cluster/leader-bridges.js'))
+      .leaderBridges(() => openBridges(bridging, impl), cluster!.leader$, impl.log);
   } catch (err) {
     await bridges?.close();
+    await cluster?.close();
     await data?.close();
     await tables?.close();
     await impl.close();

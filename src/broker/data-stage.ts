@@ -5,7 +5,7 @@
 import { RembusError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
 import { attachSchema, loadSchemaFile, parseSchema, SchemaError, type Schema, type SchemaStage } from '../schema/index.js';
-import type { Published } from '../schema/types.js';
+import type { Published, SchemaStageContext } from '../schema/types.js';
 import { openDatabase, type DuckDbHandle } from '../store/duckdb/database.js';
 import type { Store } from '../store/types.js';
 import type { Handler, Logger } from '../types.js';
@@ -40,6 +40,17 @@ export interface DataStageOptions {
   readonly writes?: SchemaWriteOptions;
   /** Bounds of live queries (`live_<t>`). Default: see {@link LiveQueryLimits}. */
   readonly liveQueries?: LiveQueryLimits;
+  /** In a cluster: what feeds the tables and answers their RPCs (src/cluster/data-gate.ts). */
+  readonly gate?: DataStageGate;
+}
+
+/** How a cluster takes over the stage's input and table RPCs: one writer, RPCs at the leader. */
+export interface DataStageGate {
+  readonly messages$: Observable<Published>;
+  expose(method: string, handler: Handler): () => void;
+  readonly onCommit: SchemaStageContext['onCommit'];
+  /** The stage is ready on `db`. */
+  bind(db: DuckDbHandle, schema: Schema, stage: SchemaStage): Promise<void>;
 }
 
 /** Bounds of live queries (README "Live queries"). */
@@ -76,10 +87,11 @@ export async function openDataStage(options: DataStageOptions, broker: BrokerSid
   try {
     if (options.ducklake !== undefined) await attachDuckLake(db, options.ducklake, options.dataPath);
     const stage = schema === undefined ? undefined : attachSchema({
-      schema, db, messages$: broker.messages$, expose: (m, h) => broker.expose(m, h),
-      logger: options.logger.child({ component: 'schema' }), ...options.writes,
+      schema, db, messages$: options.gate?.messages$ ?? broker.messages$, expose: (m, h) => (options.gate ?? broker).expose(m, h),
+      onCommit: options.gate?.onCommit, logger: options.logger.child({ component: 'schema' }), ...options.writes,
     });
     await stage?.ready;
+    if (stage !== undefined && schema !== undefined) await options.gate?.bind(db, schema, stage);
     const live = stage === undefined || schema === undefined ? undefined
       : attachLiveRpc(new LiveQueryHub({ db, commits: stage.commits, ready: stage.ready, flush: () => stage.flush() }, options.liveQueries?.maxPending),
         schema, broker, options.liveQueries);

@@ -34,6 +34,7 @@ interface BrokerFlags {
   clusterName?: string;
   clusterReplicas?: number;
   clusterInterest?: 'all' | 'subscribed';
+  clusterLease?: number;
 }
 
 /** Add the `broker` subcommand to `program`. */
@@ -68,6 +69,7 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--cluster-name <name>', 'the cluster joined with --cluster (default "default")')
     .option('--cluster-replicas <n>', 'JetStream replicas of acknowledged publishes (default 1; 3 on a 3-node NATS cluster)', intArg('cluster-replicas', 1, 5))
     .option('--cluster-interest <which>', 'QoS0 publishes taken from the cluster: all (default) or subscribed (only topics subscribed here)', interestMode)
+    .option('--cluster-lease <ms>', 'lease time of the cluster leader, the one writer of --schema tables and runner of --mqtt/--join (default 3000)', intArg('cluster-lease', 100))
     .action(async (flags: BrokerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const port = resolvePort(flags.port, env, DEFAULT_PORT);
@@ -101,6 +103,7 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.mqttMethod.length > 0 ? { mqttMethods: flags.mqttMethod } : {}),
           ...(flags.cluster.length > 0 ? { cluster: { servers: flags.cluster, ...optional('name', flags.clusterName),
             ...(flags.clusterInterest === undefined ? {} : { interest: flags.clusterInterest }),
+            ...(flags.clusterLease === undefined ? {} : { leaseTtl: flags.clusterLease }),
             ...(flags.clusterReplicas === undefined ? {} : { replicas: flags.clusterReplicas }) } } : {}),
         });
       } catch (err) {

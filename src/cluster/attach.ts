@@ -12,6 +12,7 @@ import type { Logger } from '../types.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterHost } from './cluster-host.js';
 import type { SharedSecurity } from './security-kv.js';
+import type { ClusterDataGate } from './data-gate.js';
 import type { ClusterOptions } from './types.js';
 
 /** The component keys of `own` (memory when undefined), shared through the cluster's KV bucket (security-kv.ts). */
@@ -22,7 +23,8 @@ export async function shareSecurity(options: ClusterOptions, own: SecurityStore 
 }
 
 /** Join the cluster of `options` with the broker `impl`. */
-export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, requestTimeout: number): Promise<Cluster> {
+export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, requestTimeout: number,
+  data?: ClusterDataGate, leads = false): Promise<Cluster> {
   const { openCluster } = await importOptional('@nats-io/transport-node', 'the cluster (--cluster)',
     () => importOptional('@nats-io/jetstream', 'the cluster (--cluster)',
       () => importOptional('@nats-io/kv', 'the cluster (--cluster)', () => import('./cluster.js'))));
@@ -50,6 +52,8 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
         if (impl.router.groups !== undefined) impl.router.groups.changed = undefined;
       };
     },
+    ...(data === undefined ? {} : { data }),
+    leads,
   };
   return openCluster(host, options);
 }

@@ -9,6 +9,7 @@ import type { Session, Twin } from '../broker/twin.js';
 import type { MsgId, PubMsg, RpcMsg } from '../protocol/messages.js';
 import type { Link } from '../transport/link.js';
 import type { Logger } from '../types.js';
+import type { ClusterDataGate } from './data-gate.js';
 
 /** Takes the QoS1/2 publishes of the broker's components (publish-path.ts). */
 export type Replicate = (session: Session, msg: PubMsg) => void;
@@ -69,6 +70,10 @@ export interface ClusterHost {
   unsubscribe(twin: Twin, topic: string): void;
   /** recv of the last message logged (the one just injected, right after `inject`). */
   logHead(): bigint;
+  /** The schema tables' gate, when the broker has tables (data-gate.ts): one writer, RPCs at the leader. */
+  readonly data?: ClusterDataGate;
+  /** Elect a leader even without tables: the `--mqtt`/`--join` bridges run on it (leader-bridges.ts). */
+  readonly leads?: boolean;
   /** Install the hooks (once the link is up) or remove them (undefined, on close). */
   use(hooks: ClusterHooks | undefined): void;
 }

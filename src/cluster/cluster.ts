@@ -18,7 +18,7 @@
  * Order: one publisher's QoS0 messages keep their order, and so do its QoS1/2 messages; a QoS0
  * message may overtake a QoS1/2 message published before it (the latter waits for JetStream).
  */
-import { BehaviorSubject, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, type Observable, of, type Subscription } from 'rxjs';
 import { Decoder, Encoder } from 'cbor-x';
 import { connect, headers, type NatsConnection, type Msg } from '@nats-io/transport-node';
 import {
@@ -36,6 +36,7 @@ import { DEFAULT_INTEREST_LIMIT, NatsInterest } from './interest.js';
 import { SeqIndex } from './seq-index.js';
 import { replayGap } from './stream-replay.js';
 import { openTwinBucket, TwinKv } from './twin-kv.js';
+import { startClusterData, type ClusterData } from './schema-writer.js';
 import { isToken, subjectToTopic, topicToSubject } from './subject.js';
 import type { ClusterOptions } from './types.js';
 
@@ -51,6 +52,8 @@ export interface Cluster {
   readonly id: string;
   /** The NATS link: `up`, `reconnecting`, `down`, then `closed`. Replays the latest. */
   readonly status$: Observable<Status>;
+  /** Whether this broker leads the cluster (writes its schema tables); false without tables. */
+  readonly leader$: Observable<boolean>;
   /** Leave the cluster. Idempotent. */
   close(): Promise<void>;
 }
@@ -113,6 +116,8 @@ class ClusterImpl implements Cluster {
   private lastSeq = 0;
   private closing: Promise<void> | undefined;
   private readonly interest: NatsInterest | undefined;
+  private data: ClusterData | undefined;
+  get leader$(): Observable<boolean> { return this.data?.leader$ ?? of(false); }
 
   static async start(nc: NatsConnection, host: ClusterHost, options: ClusterOptions, name: string, id: string): Promise<ClusterImpl> {
     const stream = `REMBUS_${name}`;
@@ -140,6 +145,8 @@ class ClusterImpl implements Cluster {
     const cluster = new ClusterImpl(nc, host, options, prefix, id);
     cluster.index.add(lastSeq, host.logHead());
     await cluster.consume(stream, lastSeq);
+    if (host.data !== undefined || host.leads === true) cluster.data = await startClusterData(nc, host, host.data, { cluster: name, id, prefix, stream,
+      replicas: options.replicas, leaseTtl: options.leaseTtl, timeout: options.requestTimeout ?? host.requestTimeout });
     cluster.twins = new TwinKv(bucket, host, id, cluster.index, options.twinInterval ?? 50,
       (gap, twin, session, admits, maxPeriod) => replayGap(cluster.js, stream, prefix, gap, twin, session, admits, maxPeriod));
     host.use({ replicate: (session, msg) => cluster.replicate(session, msg), remote: cluster.rpc, twins: cluster.twins });
@@ -284,6 +291,7 @@ class ClusterImpl implements Cluster {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.host.use(undefined);
+      await this.data?.close();
       this.outbound.unsubscribe();
       this.interest?.close();
       this.stopConsumer?.();

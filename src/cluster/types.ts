@@ -37,6 +37,11 @@ export interface ClusterOptions {
   readonly interestLimit?: number;
   /** How often changed twins are written to the KV bucket `REMBUS_<name>_TWINS`, ms. Default 50. */
   readonly twinInterval?: number;
+  /**
+   * Lease time of the cluster's leader (the one writer of the schema tables), ms: a leader
+   * killed with -9 is replaced within about 4/3 of it. Default 3_000.
+   */
+  readonly leaseTtl?: number;
   /** NATS user credentials, when the NATS servers require them. */
   readonly user?: string;
   readonly pass?: string;

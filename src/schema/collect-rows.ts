@@ -73,6 +73,7 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
         return;
       }
       rows += added;
+      if (msg.seq !== undefined && msg.seq > batch.seq) batch.seq = msg.seq;
       if (rows >= maxRows) emit();
       else if (added > 0) timeout ??= timer(maxWait, scheduler).subscribe(emit);
     };

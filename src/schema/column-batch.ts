@@ -199,6 +199,8 @@ export class ColumnBatch implements RowTarget {
   length = 0;
   /** Estimated memory of the committed rows' cells (see the stage's `maxPendingBytes`). */
   bytes = 0;
+  /** Highest `Published.seq` among its rows (a cluster's stream sequence); 0: none. */
+  seq = 0;
   private rowBytes = 0;
   private capacity: number;
   private readonly columns: Column[];

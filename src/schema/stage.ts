@@ -151,7 +151,10 @@ class SchemaStageImpl implements SchemaStage {
       const writer = ready.writers.get(table)!;
       try {
         const seq = this.commits.next(); // numbered as it is queued: see CommitFeed
-        await this.ctx.db.transaction((c) => writer.write(c, batches));
+        await this.ctx.db.transaction(async (c) => {
+          await writer.write(c, batches);
+          await this.ctx.onCommit?.(c, table, batches);
+        });
         this.commits.committed(table, seq, () => batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.row(r))));
         for (const b of batches) this.counters.persisted += b.length;
       } catch (err) {
@@ -169,6 +172,9 @@ class SchemaStageImpl implements SchemaStage {
             }
           }
         }
+        // Row by row, the position is recorded after the rows (at-least-once on this rare path).
+        const hook = this.ctx.onCommit;
+        if (hook !== undefined) await this.ctx.db.transaction((c) => hook(c, table, batches)).catch(() => undefined);
       }
     }
     this.counters.batches += groups.length;

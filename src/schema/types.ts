@@ -3,6 +3,8 @@
  * broker hands it to the storage stage, and the stage's contract.
  */
 import type { Observable } from 'rxjs';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnBatch } from './column-batch.js';
 import type { DuckDbHandle } from '../store/duckdb/database.js';
 import type { Logger } from '../types.js';
 import type { ColumnType } from './column-types.js';
@@ -68,6 +70,8 @@ export interface Published {
   recv: bigint;
   /** Name of the publishing twin; '' for the broker itself. */
   origin: string;
+  /** Its sequence in the cluster's stream, when a cluster's schema writer feeds it (src/cluster/schema-writer.ts). */
+  seq?: number;
 }
 
 /** One row: values in {@link TableDef.layout} order, already coerced to the column types. */
@@ -102,6 +106,11 @@ export interface SchemaStageContext {
    * stored stays a gap-free prefix). Default `'dropOldest'`.
    */
   overflow?: StorageOverflow;
+  /**
+   * Called inside the transaction that writes `batches` of `table`, after the rows: what it
+   * writes commits with them or not at all (a cluster's writer records the stream position).
+   */
+  onCommit?: (connection: DuckDBConnection, table: TableDef, batches: readonly ColumnBatch[]) => Promise<void>;
 }
 
 /** Counters of a {@link SchemaStage}. */

@@ -164,6 +164,9 @@ type Latin1Slicer = Uint8Array & { latin1Slice?: (from: number, to: number) => s
  * topics, two lookups, `process.cpuUsage`). ASCII is checked first: other bytes take UTF-8.
  */
 export function topicText(b: Uint8Array, from: number, to: number): string {
+  // Clamped like `subarray`: latin1Slice throws past the end (a truncated frame of a buggy peer).
+  if (to > b.length) to = b.length;
+  if (from > to) return '';
   for (let i = from; i < to; i++) if (b[i]! >= 0x80) return utf8.decode(b.subarray(from, to));
   const slice = (b as Latin1Slicer).latin1Slice;
   return slice === undefined ? utf8.decode(b.subarray(from, to)) : slice.call(b, from, to);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCbor, decodeValue, encodeCbor, encodeValue } from '../../src/codec/index.js';
-import { decodeLazyPub } from '../../src/codec/lazy-pub.js';
+import { decodeLazyPub, topicText } from '../../src/codec/lazy-pub.js';
 import { DecodeError } from '../../src/errors.js';
 import { cborWellFormed } from '../../src/codec/well-formed.js';
 import { wildcardFrame } from '../../src/codec/wildcard-frame.js';
@@ -181,5 +181,15 @@ describe('wildcardFrame', () => {
       const reencoded = encodeCbor({ type: 'pub', flags: 0, topic: 'x/*', args: ['x/y', ...a] });
       expect(Buffer.from(spliced).equals(Buffer.from(reencoded))).toBe(true);
     }
+  });
+});
+
+describe('topicText at the edges of a truncated frame', () => {
+  it('reads what is there, like subarray, instead of throwing past the end', () => {
+    const b = Buffer.from('plant/1');
+    expect(topicText(b, 0, 20)).toBe('plant/1');
+    expect(topicText(b, 6, 20)).toBe('1');
+    expect(topicText(b, 9, 20)).toBe('');
+    expect(topicText(new Uint8Array(b), 6, 20)).toBe('1');
   });
 });

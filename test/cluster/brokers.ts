@@ -5,8 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, type BrokerProcess } from '../integration/broker-process.js';
+import { afterEach } from 'vitest';
+import { component, type Component, type ComponentOptions } from '../../src/index.js';
+import { freePort, kill, type BrokerProcess } from '../integration/broker-process.js';
+import type { NatsCluster } from './nats.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = 'dist/src/cli/main.js';
@@ -40,4 +44,35 @@ export async function startClusterBroker(dataDir: string, servers: readonly stri
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`broker exited with ${code}: ${stderr}`)); });
   });
   return { port: p, url: `ws://127.0.0.1:${p}`, proc: { child, url: `ws://127.0.0.1:${p}`, exited, stderr: () => stderr } };
+}
+
+/** What one process-level cluster test started; {@link useProcesses} releases it after each test. */
+export interface Processes {
+  readonly opened: Component[];
+  readonly brokers: ClusterBroker[];
+  nats: NatsCluster | undefined;
+  dir: string | undefined;
+  /** A component with quick reconnects, closed after the test. */
+  open(url: string | string[], options?: ComponentOptions): Component;
+}
+
+/** Components, broker processes (by PID), NATS servers and the temp dir of each test, released after it. */
+export function useProcesses(): Processes {
+  const run: Processes = {
+    opened: [], brokers: [], nats: undefined, dir: undefined,
+    open(url, options = {}) {
+      const node = component(url, { reconnect: { initialDelay: 50, maxDelay: 200 }, ...options });
+      run.opened.push(node);
+      return node;
+    },
+  };
+  afterEach(async () => {
+    await Promise.all(run.opened.splice(0).map((c) => c.close()));
+    await Promise.all(run.brokers.splice(0).map((b) => kill(b.proc)));
+    await run.nats?.close();
+    run.nats = undefined;
+    if (run.dir !== undefined) await rm(run.dir, { recursive: true, force: true });
+    run.dir = undefined;
+  });
+  return run;
 }

@@ -10,41 +10,25 @@
  * Finally every process is stopped and restarted on its data: the stream still holds every
  * acknowledged message, and pub/sub and RPC cross brokers again.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decoder } from 'cbor-x';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { component, type Component } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { kill } from '../integration/broker-process.js';
-import { startClusterBroker, type ClusterBroker } from './brokers.js';
-import { startNats, type NatsCluster } from './nats.js';
+import { startClusterBroker, useProcesses, type ClusterBroker } from './brokers.js';
+import { startNats } from './nats.js';
 import { qosLoad, Tally } from '../integration/qos-load.js';
 
 const WINDOW = 16;
 const CLUSTER = ['--cluster-name', 'fault', '--cluster-replicas', '3'];
 
-const opened: Component[] = [];
-const brokers: ClusterBroker[] = [];
-let nats: NatsCluster | undefined;
-let dir: string | undefined;
+const run = useProcesses();
+const { opened, brokers, open } = run;
 
-function open(url: string | string[], options = {}): Component {
-  const node = component(url, { reconnect: { initialDelay: 50, maxDelay: 200 }, ...options });
-  opened.push(node);
-  return node;
-}
 
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-  await Promise.all(brokers.splice(0).map((b) => kill(b.proc)));
-  await nats?.close();
-  nats = undefined;
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  dir = undefined;
-});
 
 async function until(done: () => boolean | Promise<boolean>, timeout: number): Promise<void> {
   const end = Date.now() + timeout;
@@ -84,11 +68,11 @@ async function streamed(servers: string[]): Promise<Tally> {
 
 describe('cluster faults', () => {
   it('survives kill -9 of a rembus broker and of a NATS node under QoS1/2 load, and a full restart', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'rembus-cluster-'));
-    nats = await startNats(3);
+    const dir = run.dir = await mkdtemp(join(tmpdir(), 'rembus-cluster-'));
+    const nats = run.nats = await startNats(3);
     const servers = nats.urls;
     const start = async (i: number, port?: number): Promise<ClusterBroker> => {
-      const b = await startClusterBroker(join(dir!, `b${i}`), servers, CLUSTER, port);
+      const b = await startClusterBroker(join(dir, `b${i}`), servers, CLUSTER, port);
       brokers.push(b);
       return b;
     };

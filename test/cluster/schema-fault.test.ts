@@ -6,7 +6,7 @@
  * too. Then every table, queried from each surviving broker, holds each message of the stream
  * exactly once: no acknowledged row lost, none written twice.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pl from 'nodejs-polars';
@@ -14,39 +14,26 @@ import { Decoder } from 'cbor-x';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { component, type Component } from '../../src/index.js';
+import type { Component } from '../../src/index.js';
 import { kill } from '../integration/broker-process.js';
 import { qosLoad, Tally, type QosLoad } from '../integration/qos-load.js';
-import { startClusterBroker, type ClusterBroker } from './brokers.js';
-import { startNats, type NatsCluster } from './nats.js';
+import { startClusterBroker, useProcesses, type ClusterBroker } from './brokers.js';
+import { startNats } from './nats.js';
 
 const NAME = 'wf';
 const LEASE = 1_000;
 const SCHEMA = { tables: ['q1', 'q2'].map((t) => ({ table: t, topic: t, columns: [{ col: 'n', type: 'BIGINT' }] })) };
 
-const opened: Component[] = [];
-const brokers: ClusterBroker[] = [];
-let nats: NatsCluster | undefined;
-let dir: string | undefined;
+const run = useProcesses();
+const { brokers, open } = run;
 let load: QosLoad | undefined;
 
-afterEach(async () => {
-  // A publisher closed under load would have its publishes fail at once, one after the other.
+// Runs before the release of useProcesses (vitest runs afterEach hooks last registered first):
+// a publisher closed under load would have its publishes fail at once, one after the other.
+afterEach(() => {
   load?.stop();
   load = undefined;
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-  await Promise.all(brokers.splice(0).map((b) => kill(b.proc)));
-  await nats?.close();
-  nats = undefined;
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  dir = undefined;
 });
-
-function open(url: string | string[], options = {}): Component {
-  const node = component(url, { reconnect: { initialDelay: 50, maxDelay: 200 }, ...options });
-  opened.push(node);
-  return node;
-}
 
 async function until(done: () => boolean | Promise<boolean>, timeout: number): Promise<void> {
   const end = Date.now() + timeout;
@@ -89,14 +76,14 @@ async function queried(c: Component, table: 'q1' | 'q2'): Promise<Tally> {
 
 describe('schema tables of a cluster under faults', () => {
   it('elects one writer at once; kill -9 of two leaders in turn under QoS1/2 load loses no acknowledged row and writes none twice', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'rembus-cluster-writer-'));
+    const dir = run.dir = await mkdtemp(join(tmpdir(), 'rembus-cluster-writer-'));
     const schemaFile = join(dir, 'schema.json');
     await writeFile(schemaFile, JSON.stringify(SCHEMA));
-    nats = await startNats(1);
+    const nats = run.nats = await startNats(1);
     const servers = nats.urls;
     const args = ['--cluster-name', NAME, '--schema', schemaFile, '--cluster-lease', String(LEASE)];
     const start = async (i: number, port?: number): Promise<ClusterBroker> => {
-      const b = await startClusterBroker(join(dir!, `b${i}`), servers, args, port);
+      const b = await startClusterBroker(join(dir, `b${i}`), servers, args, port);
       brokers.push(b);
       return b;
     };

@@ -7,35 +7,20 @@
  * still knows what it had). QoS1 may repeat what b0 delivered after its last shared mark
  * (at least once): counted, not refused.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { component, LastReceived, type Component } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { LastReceived } from '../../src/index.js';
 import { kill } from '../integration/broker-process.js';
 import { qosLoad, Tally } from '../integration/qos-load.js';
-import { startClusterBroker, type ClusterBroker } from './brokers.js';
-import { startNats, type NatsCluster } from './nats.js';
+import { startClusterBroker, useProcesses, type ClusterBroker } from './brokers.js';
+import { startNats } from './nats.js';
 
-const opened: Component[] = [];
-const brokers: ClusterBroker[] = [];
-let nats: NatsCluster | undefined;
-let dir: string | undefined;
+const run = useProcesses();
+const { brokers, open } = run;
 
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-  await Promise.all(brokers.splice(0).map((b) => kill(b.proc)));
-  await nats?.close();
-  nats = undefined;
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  dir = undefined;
-});
 
-function open(url: string | string[], options = {}): Component {
-  const node = component(url, { reconnect: { initialDelay: 50, maxDelay: 200 }, ...options });
-  opened.push(node);
-  return node;
-}
 
 async function until(done: () => boolean, timeout: number): Promise<void> {
   const end = Date.now() + timeout;
@@ -44,10 +29,10 @@ async function until(done: () => boolean, timeout: number): Promise<void> {
 
 describe('shared twins under faults', () => {
   it('a subscriber whose broker is killed -9 under QoS1/2 load fails over and misses nothing, no QoS2 twice', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'rembus-twins-'));
-    nats = await startNats(1);
+    const dir = run.dir = await mkdtemp(join(tmpdir(), 'rembus-twins-'));
+    const nats = run.nats = await startNats(1);
     const start = async (i: number): Promise<ClusterBroker> => {
-      const b = await startClusterBroker(join(dir!, `b${i}`), nats!.urls, ['--cluster-name', 'twins']);
+      const b = await startClusterBroker(join(dir, `b${i}`), nats.urls, ['--cluster-name', 'twins']);
       brokers.push(b);
       return b;
     };

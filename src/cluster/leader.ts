@@ -1,6 +1,6 @@
 /**
  * One leader among the brokers of a cluster, on a lease in a JetStream KV bucket
- * (`rembus_<c>_leader`, key `leader`, history 1, `replicas` like the stream). nats-server 2.9
+ * (`REMBUS_<c>_LEADER`, key `leader`, history 1, `replicas` like the stream). nats-server 2.9
  * has no per-key TTL, so the lease is a revision that its holder keeps moving:
  *
  * - **Take.** A broker that finds no lease (or a released one) creates it (`create` fails if
@@ -33,7 +33,7 @@ const KEY = 'leader';
 export const DEFAULT_LEASE_TTL = 3_000;
 
 export interface LeaderOptions {
-  /** The cluster's name (bucket `rembus_<name>_leader`). */
+  /** The cluster's name (bucket `REMBUS_<name>_LEADER`). */
   readonly cluster: string;
   /** This broker's id in the cluster (the value of the lease it holds). */
   readonly id: string;
@@ -61,7 +61,7 @@ export async function electLeader(nc: NatsConnection, options: LeaderOptions): P
   const ttl = options.ttl ?? DEFAULT_LEASE_TTL;
   // The KV calls time out before a lease could lapse.
   const kvm = new Kvm(jetstream(nc, { timeout: Math.max(250, Math.floor(ttl / 3)) }));
-  const kv = await kvm.create(`rembus_${options.cluster}_leader`, { history: 1, replicas: options.replicas ?? 1 });
+  const kv = await kvm.create(`REMBUS_${options.cluster}_LEADER`, { history: 1, replicas: options.replicas ?? 1 });
   return new LeaderImpl(kv, options.id, ttl, options.log);
 }
 

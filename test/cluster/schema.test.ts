@@ -119,7 +119,7 @@ describe('schema tables in a cluster', () => {
     // A lease held by a "broker" that is no broker: renewed by the test, answering nothing.
     const nc = await natsConnect({ servers: nats.urls });
     try {
-      const kv = await new Kvm(jetstream(nc)).create(`rembus_${cluster}_leader`, { history: 1 });
+      const kv = await new Kvm(jetstream(nc)).create(`REMBUS_${cluster}_LEADER`, { history: 1 });
       let rev = await kv.create('leader', new TextEncoder().encode('ghost'));
       const renew = setInterval(() => { void kv.update('leader', new TextEncoder().encode('ghost'), rev).then((r) => { rev = r; }, () => undefined); }, LEASE / 4);
       const b = await member('b', cluster);

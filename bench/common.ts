@@ -214,6 +214,21 @@ export function qos0Publisher(args: Args, publish: (i: number) => void): void {
   tell({ type: 'ready' });
 }
 
+/**
+ * The `pub` role of a peer without per-message acks (relay, NATS core, Redis pub/sub): the QoS0
+ * publisher, and `n/a` with `why` when the run asks for QoS1.
+ */
+export function unackedPublisher(args: Args, why: string, publish: (i: number) => void): void {
+  if (num(args, 'qos', 0) !== 0) tell({ type: 'na', reason: why });
+  else qos0Publisher(args, publish);
+}
+
+/** The command line every peer client reads: its role (`--mode`) and broker URL (`--url`). */
+export function peerArgs(): { args: Args; url: string; mode: string } {
+  const args = parseArgs();
+  return { args, url: str(args, 'url'), mode: str(args, 'mode') };
+}
+
 // ---- subscriber counting ------------------------------------------------------------------
 
 /** Counts deliveries; reports once `expect` arrived, or on `stop` with what it has. */

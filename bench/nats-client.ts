@@ -23,12 +23,10 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  Counter, die, num, onParent, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
+  Counter, die, num, onParent, peerArgs, rpcCaller, str, tell, telemetry, topicFor, unackedPublisher,
 } from './common.js';
 
-const args = parseArgs();
-const url = str(args, 'url');
-const mode = str(args, 'mode');
+const { args, url, mode } = peerArgs();
 const encoder = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 
@@ -72,12 +70,8 @@ async function main(): Promise<void> {
       return;
     }
     case 'pub': {
-      if (num(args, 'qos', 0) !== 0) {
-        tell({ type: 'na', reason: 'n/a (NATS core has no per-message ack)' });
-        return;
-      }
       const subject = subjectFor();
-      qos0Publisher(args, (i) => nc.publish(subject(i), encoder.encode(telemetry(i))));
+      unackedPublisher(args, 'n/a (NATS core has no per-message ack)', (i) => nc.publish(subject(i), encoder.encode(telemetry(i))));
       return;
     }
     case 'rpc-server': {

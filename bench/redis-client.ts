@@ -24,12 +24,10 @@ import { randomUUID } from 'node:crypto';
 import { Decoder, Encoder } from 'cbor-x';
 import { createClient, RESP_TYPES } from 'redis';
 import {
-  Counter, die, num, onParent, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
+  Counter, die, num, onParent, peerArgs, rpcCaller, str, tell, telemetry, topicFor, unackedPublisher,
 } from './common.js';
 
-const args = parseArgs();
-const url = str(args, 'url');
-const mode = str(args, 'mode');
+const { args, url, mode } = peerArgs();
 const encoder = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 
@@ -82,13 +80,9 @@ async function main(): Promise<void> {
       return;
     }
     case 'pub': {
-      if (num(args, 'qos', 0) !== 0) {
-        tell({ type: 'na', reason: 'n/a (Redis pub/sub has no per-message ack)' });
-        return;
-      }
       const topic = topicFor(args);
       const fail = (err: unknown): void => die(err);
-      qos0Publisher(args, (i) => void client.publish(topic(i), encoder.encode(telemetry(i))).catch(fail));
+      unackedPublisher(args, 'n/a (Redis pub/sub has no per-message ack)', (i) => void client.publish(topic(i), encoder.encode(telemetry(i))).catch(fail));
       return;
     }
     case 'rpc-server': {

@@ -10,13 +10,11 @@
 import { Decoder, Encoder } from 'cbor-x';
 import WebSocket from 'ws';
 import {
-  Counter, die, num, onParent, parseArgs, qos0Publisher, rpcCaller, str, tell, telemetry, topicFor,
+  Counter, die, num, onParent, peerArgs, rpcCaller, tell, telemetry, topicFor, unackedPublisher,
 } from './common.js';
 import { OP } from './relay.js';
 
-const args = parseArgs();
-const url = str(args, 'url');
-const mode = str(args, 'mode');
+const { args, url, mode } = peerArgs();
 const encoder = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 
@@ -69,12 +67,8 @@ async function main(): Promise<void> {
       return;
     }
     case 'pub': {
-      if (num(args, 'qos', 0) !== 0) {
-        tell({ type: 'na', reason: 'n/a (no QoS1 in a raw relay)' });
-        return;
-      }
       const topic = topicFor(args);
-      qos0Publisher(args, (i) => ws.send(frame(OP.PUB, 0, [topic(i), telemetry(i)])));
+      unackedPublisher(args, 'n/a (no QoS1 in a raw relay)', (i) => ws.send(frame(OP.PUB, 0, [topic(i), telemetry(i)])));
       return;
     }
     case 'rpc-server': {

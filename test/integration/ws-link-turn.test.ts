@@ -88,7 +88,7 @@ describe('wsLink: one turn, many links', () => {
     c.send(Uint8Array.of(3));
     b.close(); // flushes b's frame, then the close frame
     b.send(Uint8Array.of(22)); // after close: dropped
-    c.abort(); // c's frame of the turn is dropped with the socket
+    c.abort!(); // c's frame of the turn is dropped with the socket
     c.send(Uint8Array.of(33));
     a.send(Uint8Array.of(11));
     expect(b.bufferedAmount).toBeLessThan(10); // nothing held for a closed link

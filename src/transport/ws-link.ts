@@ -39,6 +39,13 @@ function release(buffer: Buffer): void {
 let pending: WsLink[] = [];
 let flushing: WsLink[] = [];
 let scheduled = false;
+/**
+ * The turn's flush is queued as a reaction of this settled promise rather than by
+ * `queueMicrotask`, which in Node wraps every callback in an `AsyncResource`, a bound function
+ * and a closure per run (~280 bytes; ~130 for a reaction). In a sequential call every frame is
+ * a turn of its own (W4's tail, README). `flushAll` throws nothing, so no rejection can escape.
+ */
+const settled = Promise.resolve();
 
 function flushAll(): void {
   const links = pending;
@@ -73,6 +80,16 @@ class WsLink implements Link {
   private used = 0;
   /** In the list of links the turn's microtask flushes. */
   queued = false;
+  /**
+   * Pooled buffers handed to the socket, oldest first: a socket completes its writes in order
+   * and calls each write's callback once (with an error too), so one callback per link returns
+   * them (no closure per write).
+   */
+  private readonly writing: Buffer[] = [];
+  private readonly written = (): void => {
+    const buffer = this.writing.shift();
+    if (buffer !== undefined) release(buffer);
+  };
 
   /** Write this turn's frames in one socket write (or drop them when the socket is gone). */
   flush(): void {
@@ -96,7 +113,8 @@ class WsLink implements Link {
       socket.write(chunk);
       return;
     }
-    socket.write(buffer.subarray(0, used), () => release(buffer));
+    this.writing.push(buffer);
+    socket.write(buffer.subarray(0, used), this.written);
   }
 
   constructor(private readonly ws: WebSocket, readonly remote: string, zeroMask: boolean) {
@@ -146,7 +164,7 @@ class WsLink implements Link {
         pending.push(this);
         if (!scheduled) {
           scheduled = true;
-          queueMicrotask(flushAll);
+          void settled.then(flushAll);
         }
       }
     }

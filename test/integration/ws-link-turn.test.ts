@@ -119,4 +119,25 @@ describe('wsLink: one turn, many links', () => {
       expect(g1!.map(bytes)).toEqual(big.map(bytes));
     });
   }
+
+  it('a reader that stops reading gets every turn intact: a pooled buffer is reused only after its write completed', async () => {
+    const { senders, receivers } = await links(1, 'server');
+    const link = senders[0]!.link;
+    const got = all(receivers[0]!);
+    receivers[0]!.pause!(); // the socket stops reading: writes complete later, out of turn
+    // 240 turns of one 60 000-byte frame (fits the shared 64 KiB buffer), each with its own
+    // pattern: a buffer taken back before its write completed would overwrite a turn's bytes.
+    const frame = (t: number): Uint8Array => new Uint8Array(60_000).map((_, i) => (t * 7 + i) & 0xff);
+    for (let t = 0; t < 240; t++) {
+      link.send(frame(t));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(link.bufferedAmount).toBeGreaterThan(0); // the kernel's buffers are full: writes wait
+    receivers[0]!.resume!();
+    link.close();
+    const frames = await got;
+    expect(frames.length).toBe(240);
+    frames.forEach((f, t) => expect(Buffer.compare(f as Uint8Array, frame(t))).toBe(0));
+  });
 });
+

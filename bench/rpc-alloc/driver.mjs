@@ -24,7 +24,7 @@ const rows = ['broker', 'server', 'caller'].map((m) => JSON.parse(readFileSync(`
 let tot = { scav: 0, cpu: 0, alloc: 0 };
 for (const r of rows) {
   tot.scav += r.scav; tot.cpu += r.cpuMs; tot.alloc += r.allocMB ?? NaN;
-  console.log(`${r.mode.padEnd(7)} maxPause=${Math.max(0, ...r.pauses.map(([a, z]) => z - a)).toFixed(2)}ms scav=${String(r.scav).padStart(3)} mc=${r.mc} gcMs=${r.gcMs} scav/1k calls=${(r.scav / n * 1000).toFixed(2)} cpu/call=${(r.cpuMs * 1000 / n).toFixed(1)}µs alloc/call=${r.allocMB == null ? '-' : `${(r.allocMB * 1e6 / n).toFixed(0)}B`}`);
+  console.log(`${r.mode.padEnd(7)} young=${r.newSpaceMiB}MiB maxPause=${Math.max(0, ...r.pauses.map(([a, z]) => z - a)).toFixed(2)}ms scav=${String(r.scav).padStart(3)} mc=${r.mc} gcMs=${r.gcMs} scav/1k calls=${(r.scav / n * 1000).toFixed(2)} cpu/call=${(r.cpuMs * 1000 / n).toFixed(1)}µs alloc/call=${r.allocMB == null ? '-' : `${(r.allocMB * 1e6 / n).toFixed(0)}B`}`);
 }
 console.log(`total   scav=${tot.scav} cpu/call=${(tot.cpu * 1000 / n).toFixed(1)}µs alloc/call=${Number.isNaN(tot.alloc) ? '-' : `${(tot.alloc * 1e6 / n).toFixed(0)}B`}  p50=${done.p50}µs p99=${done.p99}µs`);
 // The tail: of the calls at or above p99 (and p95), how many overlapped a collection in each process.

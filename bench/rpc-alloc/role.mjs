@@ -4,6 +4,7 @@
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 const [dist, mode, url, countArg, warmArg] = process.argv.slice(2);
 const outDir = process.env.RPC_OUT ?? '/tmp/rpc-alloc';
 const prof = process.env.RPC_PROF === '1';
@@ -29,7 +30,9 @@ function mark(calls) {
   } else if (marks === 2) {
     measuring = false;
     const cpu = process.cpuUsage(start.cpu);
-    const res = { mode, pid: process.pid, scav: gc.s - start.gc.s, mc: gc.mc - start.gc.mc, gcMs: +(gc.ms - start.gc.ms).toFixed(1), cpuMs: (cpu.user + cpu.system) / 1000, pauses };
+    const res = { mode, pid: process.pid, scav: gc.s - start.gc.s, mc: gc.mc - start.gc.mc, gcMs: +(gc.ms - start.gc.ms).toFixed(1), cpuMs: (cpu.user + cpu.system) / 1000, pauses,
+      // V8 grows the young generation only once what survived scavenges adds up to its size: its size decides the scavenge count.
+      newSpaceMiB: +(getHeapSpaceStatistics().find((x) => x.space_name === 'new_space').space_size / 2 ** 20).toFixed(1) };
     const finish = (bytes) => { res.allocMB = bytes / 1e6; writeFileSync(`${outDir}/${mode}.json`, JSON.stringify(res)); if (process.send) process.send({ type: 'marked' }); };
     if (prof) session.post('HeapProfiler.stopSampling', (err, r) => {
       writeFileSync(`${outDir}/${mode}.heapprofile`, JSON.stringify(r.profile));

@@ -3,6 +3,10 @@
 // scavenges, GC ms and main-thread CPU per call; RPC_PROF=1 adds bytes allocated per call (V8's
 // sampling heap profiler counting collected objects too; profiles in $RPC_OUT, default /tmp/rpc-alloc),
 // which `node bench/rpc-alloc/categories.mjs /tmp/rpc-alloc/broker.heapprofile 20000` splits by origin.
+// Also: each process's young-generation size at the end and longest pause, and of the calls at or
+// above p95/p99 how many overlapped a collection in each process (the tail's attribution). Node flags
+// given to this driver reach the roles (fork inherits execArgv): `node --min-semi-space-size=2
+// --max-semi-space-size=2 bench/rpc-alloc/driver.mjs …` holds the young generation fixed for an A/B.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync, mkdirSync } from 'node:fs';

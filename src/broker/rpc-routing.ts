@@ -13,6 +13,7 @@ import type { Frame } from '../codec/wire.js';
 import { encodeResult } from '../dataframe/index.js';
 import { now as clockNow } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
+import { InFlight } from '../internal/in-flight.js';
 import { invokeHandler } from '../internal/invoke.js';
 import { STATUS, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import type { Handler, Logger } from '../types.js';
@@ -47,7 +48,7 @@ export class RpcRouting {
   readonly local = new Map<string, Handler>();
   /** Broker-local methods whose answer depends on the caller (what it may see). */
   readonly callerAware = new Map<string, CallerAwareHandler>();
-  private readonly pending = new Map<MsgId, PendingRpc>();
+  private readonly pending = new InFlight<MsgId, PendingRpc>();
   /** Calls in flight per exposer session (the `less_busy` load). */
   private readonly inflight = new Map<Session, number>();
   private readonly picker: ExposerPicker;

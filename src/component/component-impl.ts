@@ -70,7 +70,7 @@ export class ComponentImpl implements Component {
   private readonly serving = new Serving();
   private presence: Observable<PresenceState> | undefined;
   /** The request table (read by tests to prove no entry outlives its call). */
-  private readonly pending: ReadonlyMap<MsgId, unknown> = this.requests.pending;
+  private readonly pending: { readonly size: number } = this.requests.pending;
   private readonly key: ComponentKey | undefined;
   private readonly publisher: Publisher;
   /** QoS2 ids delivered and not yet released by ACK2; kept across reconnects (spec §4.2). */

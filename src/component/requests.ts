@@ -12,6 +12,7 @@ import {
 } from 'rxjs';
 import { newMsgId } from '../codec/msgid.js';
 import { frames } from './frames.js';
+import { InFlight } from '../internal/in-flight.js';
 import { ConnectionClosedError, MethodNotFoundError, RpcError, RpcTimeoutError } from '../errors.js';
 import { TimeoutWheel, type Timed } from './timeout-wheel.js';
 import { STATUS, type Msg, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
@@ -21,7 +22,7 @@ interface Pending { session: ClientSession; reply: (msg: ResponseMsg) => void; f
 
 export class Requests {
   /** Requests waiting for their RESPONSE, by id. */
-  readonly pending = new Map<MsgId, Pending>();
+  readonly pending = new InFlight<MsgId, Pending>();
   /** The timeouts of every RPC call (read by tests to prove calls leave nothing behind). */
   readonly wheel = new TimeoutWheel();
   private closed = false;
@@ -122,7 +123,7 @@ class RpcCall implements Pending, Timed {
   nextTimed: Timed | null = null;
   inWheel = false;
 
-  constructor(private readonly pending: Map<MsgId, Pending>, private readonly wheel: TimeoutWheel,
+  constructor(private readonly pending: InFlight<MsgId, Pending>, private readonly wheel: TimeoutWheel,
     session$: BehaviorSubject<ClientSession | null>, private readonly call: CallSpec,
     private readonly subscriber: Subscriber<unknown>) {
     wheel.add(this, call.timeoutMs);

@@ -51,54 +51,59 @@ function nextMask(out: Buffer, at: number): void {
 }
 
 /**
- * Write frames one after the other into `size` bytes (the sum of `headerSize(payload.length,
- * masked) + payload.length`): `payloads[i]` with first header byte `opcodes[i]`. `masked`:
- * client frames, each with its own random key (`true`) or the all-zero key (`'zero'`: the
+ * Write one frame at `p` in `out` (which has at least `headerSize(payload.length, masked) +
+ * payload.length` bytes from `p`): first header byte `opcode`, then the header and `payload`.
+ * `masked`: a client frame with its own random key (`true`) or the all-zero key (`'zero'`: the
  * payload is copied as it is, no random bytes drawn, and the receiver skips unmasking too).
- * `into`: a buffer of at least `size` bytes to write into; by default a new one.
+ * @returns The offset after the frame.
+ */
+export function writeFrame(out: Buffer, p: number, opcode: number, payload: Uint8Array, masked: Masking): number {
+  const length = payload.length;
+  const maskBit = masked ? 0x80 : 0;
+  out[p++] = opcode;
+  if (length < 126) out[p++] = maskBit | length;
+  else if (length < 65_536) {
+    out[p++] = maskBit | 126;
+    out[p++] = length >>> 8;
+    out[p++] = length & 0xff;
+  } else {
+    out[p++] = maskBit | 127;
+    out.writeUInt32BE(Math.floor(length / 2 ** 32), p);
+    out.writeUInt32BE(length >>> 0, p + 4);
+    p += 8;
+  }
+  if (masked === 'zero') {
+    out[p] = out[p + 1] = out[p + 2] = out[p + 3] = 0;
+    p += 4;
+  }
+  if (masked !== true) {
+    out.set(payload, p);
+    return p + length;
+  }
+  const key = p;
+  nextMask(out, key);
+  p += 4;
+  out.set(payload, p);
+  // XOR four bytes at a time: the key read as one big-endian word lines up with big-endian
+  // words of the payload; the last 0–3 bytes take the key's bytes one by one.
+  const word = out.readUInt32BE(key);
+  const words = length & ~3;
+  for (let i = 0; i < words; i += 4) out.writeUInt32BE((out.readUInt32BE(p + i) ^ word) >>> 0, p + i);
+  for (let i = words; i < length; i++) out[p + i]! ^= out[key + (i & 3)]!;
+  return p + length;
+}
+
+/**
+ * Write frames one after the other into `size` bytes (the sum of `headerSize(payload.length,
+ * masked) + payload.length`): `payloads[i]` with first header byte `opcodes[i]`, each as
+ * {@link writeFrame} writes it. `into`: a buffer of at least `size` bytes to write into; by
+ * default a new one.
  * @returns The `size` bytes written.
  */
 export function writeFrames(opcodes: readonly number[], payloads: readonly Uint8Array[], size: number,
   masked: Masking, into?: Buffer): Buffer {
   const out = into === undefined ? Buffer.allocUnsafe(size) : into.subarray(0, size);
-  const view = masked === true ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined;
   let p = 0;
-  for (let f = 0; f < payloads.length; f++) {
-    const payload = payloads[f]!;
-    const length = payload.length;
-    const maskBit = masked ? 0x80 : 0;
-    out[p++] = opcodes[f]!;
-    if (length < 126) out[p++] = maskBit | length;
-    else if (length < 65_536) {
-      out[p++] = maskBit | 126;
-      out[p++] = length >>> 8;
-      out[p++] = length & 0xff;
-    } else {
-      out[p++] = maskBit | 127;
-      out.writeUInt32BE(Math.floor(length / 2 ** 32), p);
-      out.writeUInt32BE(length >>> 0, p + 4);
-      p += 8;
-    }
-    if (masked === 'zero') {
-      out[p] = out[p + 1] = out[p + 2] = out[p + 3] = 0;
-      p += 4;
-    }
-    if (masked !== true) {
-      out.set(payload, p);
-      p += length;
-      continue;
-    }
-    const key = p;
-    nextMask(out, key);
-    p += 4;
-    out.set(payload, p);
-    // XOR four bytes at a time: the key read as one big-endian word lines up with big-endian
-    // words of the payload; the last 0–3 bytes take the key's bytes one by one.
-    const word = view!.getUint32(key);
-    const words = length & ~3;
-    for (let i = 0; i < words; i += 4) view!.setUint32(p + i, view!.getUint32(p + i) ^ word);
-    for (let i = words; i < length; i++) out[p + i]! ^= out[key + (i & 3)]!;
-    p += length;
-  }
+  for (let f = 0; f < payloads.length; f++) p = writeFrame(out, p, opcodes[f]!, payloads[f]!, masked);
   return out;
 }

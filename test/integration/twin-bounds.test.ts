@@ -36,7 +36,8 @@ describe('twinTtl', () => {
     const store = memoryStore();
     const b = await scope.broker({ store, twinTtl: 2_000 });
     const stay = await scope.connect(b, 'stay');
-    const kept = collect(stay.subscribe$('kept', { msgfrom: LastReceived }), 1);
+    // Its clock runs from here, through the TTL waits below (≥ 5 s on a loaded box): the test's bound.
+    const kept = collect(stay.subscribe$('kept', { msgfrom: LastReceived }), 1, { timeout: 19_000 });
     await roundTrip(stay);
     const names = [...Array(20).keys()].map((i) => `minted${i}`);
     await Promise.all(names.map(async (name) => (await mint(b, name)).close()));

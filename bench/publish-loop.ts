@@ -49,7 +49,12 @@ class Tap implements Link {
     if (!this.armed || typeof frame === 'string' || (frame[1]! & 0x0f) !== 1) return this.inner.send(frame);
     this.published++;
     this.bytes += frame.length;
-    if (frame[0] === 0x84) this.pending.push(Uint8Array.of(0x82, 2, 0x48, ...frame.subarray(3, 11)));
+    if (frame[0] !== 0x84) return;
+    const ack = new Uint8Array(11); // [ACK, id]: 82 05 48 and the 8 id bytes of `84 11 48 …`
+    ack[0] = 0x82;
+    ack[1] = 5;
+    ack.set(frame.subarray(2, 11), 2);
+    this.pending.push(ack);
   }
   /** Hand the ACKs of this chunk's QoS1 publishes back, as a broker would a turn later. */
   ack(): void {

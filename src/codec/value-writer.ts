@@ -36,6 +36,20 @@ function freshSlab(): void {
  * of the slab, or `undefined` when the frame needs the generic encoder.
  */
 export function writeFrame<A, B>(write: (a: A, b: B) => void, a: A, b: B): Uint8Array | undefined {
+  // A getter or proxy trap that publishes while a frame is being written: the generic path.
+  if (writing) return undefined;
+  writing = true;
+  try {
+    return writeAttempts(write, a, b);
+  } finally {
+    writing = false;
+  }
+}
+
+/** A frame is being written (the writer is not re-entrant). */
+let writing = false;
+
+function writeAttempts<A, B>(write: (a: A, b: B) => void, a: A, b: B): Uint8Array | undefined {
   for (let attempt = 0; attempt < 2; attempt++) {
     if (buf.length - pos < FRESH) freshSlab();
     const start = pos;

@@ -87,6 +87,14 @@ describe('encodePubFrame', () => {
     for (const [msg, frame] of frames) expect(hex(frame)).toBe(hex(encodeCbor(msg)));
   });
 
+  it('writes a frame whole when a getter of its args publishes meanwhile (re-entrant call)', () => {
+    let inner: Uint8Array | undefined;
+    const args = { a: 1, get b(): string { inner = encodePubFrame(pub(0, 0n, 'inner', ['x'.repeat(30)])); return 'b'; }, c: [2, 3] };
+    const outer = encodePubFrame(pub(0x10, 9n, 'outer', [args]));
+    expect(hex(inner!)).toBe(hex(encodeCbor(pub(0, 0n, 'inner', ['x'.repeat(30)]))));
+    expect(hex(outer)).toBe(hex(encodeCbor(pub(0x10, 9n, 'outer', [{ a: 1, b: 'b', c: [2, 3] }]))));
+  });
+
   it('throws EncodeError as encodeCbor does, and keeps writing afterwards', () => {
     const fn = (): number => 1;
     for (const bad of [fn, Symbol('s'), { a: [1, fn] }]) {

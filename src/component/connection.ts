@@ -6,6 +6,7 @@
  */
 import { isObservable, Observable, switchMap, type Subscription } from 'rxjs';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { encodePubFrame } from '../codec/pub-encode.js';
 import { encodeResponseFrame, encodeRpcFrame } from '../codec/rpc-frames.js';
 import { PubFrameReader } from '../codec/pub-frame.js';
 import type { Frame } from '../codec/wire.js';
@@ -32,8 +33,9 @@ export class ClientSession {
 
   /** @throws EncodeError for a value CBOR cannot carry */
   send(msg: Msg): void {
-    // Calls and answers, the most frequent frames, are written around their one encoded value.
-    this.link.send(msg.type === 'rpc' ? encodeRpcFrame(msg) : msg.type === 'response' ? encodeResponseFrame(msg) : encodeCbor(msg));
+    // Publishes, calls and answers, the most frequent frames, have writers of their own.
+    this.link.send(msg.type === 'pub' ? encodePubFrame(msg) : msg.type === 'rpc' ? encodeRpcFrame(msg)
+      : msg.type === 'response' ? encodeResponseFrame(msg) : encodeCbor(msg));
   }
 
   /**

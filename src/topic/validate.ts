@@ -19,10 +19,9 @@ import { InvalidTopicError } from '../errors.js';
  * @see {@link validatePattern}, {@link isPattern}
  */
 export function validateTopic(topic: unknown): string {
-  const s = checkString(topic);
-  if (s.includes('*')) {
-    throw new InvalidTopicError(topic, "'*' is only allowed in subscription patterns");
-  }
+  // One pass for both checks (every publish takes it): control characters are reported first.
+  const s = checkString(topic, true);
+  if (s === undefined) throw new InvalidTopicError(topic, "'*' is only allowed in subscription patterns");
   return s;
 }
 
@@ -69,20 +68,27 @@ export function isPattern(s: string): boolean {
   return s.includes('*');
 }
 
-/** Shared checks of topics and patterns: a non-empty string with no control character. */
-function checkString(value: unknown): string {
+/**
+ * Shared checks of topics and patterns: a non-empty string with no control character. With
+ * `noStar`, undefined when the string is otherwise valid but holds `*`.
+ */
+function checkString(value: unknown): string;
+function checkString(value: unknown, noStar: true): string | undefined;
+function checkString(value: unknown, noStar = false): string | undefined {
   if (typeof value !== 'string') {
     throw new InvalidTopicError(printable(value), `expected a string, got ${typeName(value)}`);
   }
   if (value.length === 0) throw new InvalidTopicError(value, 'empty');
+  let star = false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     // Control characters (NUL included) break logs, CLI output and line-oriented tools.
     if (c < 0x20 || c === 0x7f) {
       throw new InvalidTopicError(value, `control character U+${c.toString(16).padStart(4, '0')} at index ${i}`);
     }
+    if (c === 0x2a) star = true;
   }
-  return value;
+  return noStar && star ? undefined : value;
 }
 
 /**

@@ -128,6 +128,13 @@ describe('validateTopic', () => {
     expect(() => validateTopic(topic)).toThrow(InvalidTopicError);
     expect(() => validateTopic(topic)).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC' }));
   });
+
+  it('says why in the same order as before its checks shared one pass: a control character before a star', () => {
+    expect(() => validateTopic('a*\u0001')).toThrow(/control character U\+0001 at index 2/);
+    expect(() => validateTopic('a\u0001*')).toThrow(/control character U\+0001 at index 1/);
+    expect(() => validateTopic('a/*/b')).toThrow(/only allowed in subscription patterns/);
+    expect(validatePattern('a/*/b')).toBe('a/*/b');
+  });
 });
 
 describe('validatePattern', () => {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import * as ws from 'ws';
 import { WsFrameReader } from '../../src/transport/ws-reader.js';
+import { frame, pattern } from './ws-frame-builder.js';
 
 interface Receiver {
   write(chunk: Buffer): boolean;
@@ -61,31 +62,6 @@ async function ours(server: boolean, pieces: Buffer[]): Promise<{ log: string[];
   await tick();
   return { log, own };
 }
-
-interface Spec { b0: number; masked: boolean; key: number; payload: Buffer; lengthField?: 'short' | 'long' }
-
-/** One frame on the wire. `lengthField` forces a wider length encoding than needed (legal). */
-function frame({ b0, masked, key, payload, lengthField }: Spec): Buffer {
-  const n = payload.length;
-  const ext = lengthField === 'long' || n > 65_535 ? 8 : lengthField === 'short' || n > 125 ? 2 : 0;
-  const head = Buffer.alloc(2 + ext + (masked ? 4 : 0));
-  head[0] = b0;
-  head[1] = (masked ? 0x80 : 0) | (ext === 8 ? 127 : ext === 2 ? 126 : n);
-  if (ext === 2) head.writeUInt16BE(n, 2);
-  if (ext === 8) head.writeUInt32BE(n, 6);
-  const body = Buffer.from(payload);
-  if (masked) {
-    head.writeUInt32BE(key, 2 + ext);
-    for (let i = 0; i < n; i++) body[i]! ^= head[2 + ext + (i & 3)]!;
-  }
-  return Buffer.concat([head, body]);
-}
-
-const pattern = (n: number, seed: number): Buffer => {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-};
 
 const size = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 300 }) },

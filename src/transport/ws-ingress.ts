@@ -5,9 +5,10 @@
  * refuses) to the `Receiver` at frame boundaries. `ws` so keeps the close handshake, automatic
  * pongs, UTF-8 validation, every close code (1002, 1007, 1009) and its close timer.
  *
- * This leans on three internals of `ws` 8 (`_socket`, `_receiver` and its `_maxPayload`, the
- * socket's `socketOnData` listener); where one is missing (another `ws` version, a negotiated
- * extension) nothing is changed and the `Receiver` reads everything as before.
+ * This leans on internals of `ws` 8 (`_socket`, `_receiver` with its `_maxPayload` and
+ * `_allowSynchronousEvents`, the socket's `socketOnData` listener); where one is missing or
+ * differs (another `ws` version, a negotiated extension, `allowSynchronousEvents: false`)
+ * nothing is changed and the `Receiver` reads everything as before.
  */
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
@@ -25,7 +26,7 @@ interface RawSocket {
 
 interface WsInternals {
   _socket?: RawSocket;
-  _receiver?: Writable & { _maxPayload?: number };
+  _receiver?: Writable & { _maxPayload?: number; _allowSynchronousEvents?: boolean };
   _isServer?: boolean;
   _extensions?: Record<string, unknown>;
 }
@@ -40,6 +41,8 @@ export function readFrames(ws: WebSocket, deliver: (bytes: Buffer) => void): boo
   if (socket === undefined || receiver === undefined || ws.readyState !== WebSocket.OPEN) return false;
   if (extensions === undefined || Object.keys(extensions).length > 0) return false;
   if (typeof receiver._maxPayload !== 'number' || typeof receiver.write !== 'function') return false;
+  // Messages the Receiver emits a turn later could overtake ours: keep order, leave it alone.
+  if (receiver._allowSynchronousEvents !== true) return false;
   const wsOnData = socket.listeners('data').find((listener) => listener.name === 'socketOnData');
   if (wsOnData === undefined) return false;
   // A Receiver that refused a frame is `errored` at once (destroyed a tick later); one that read

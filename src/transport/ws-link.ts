@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Frame, Link } from './link.js';
 import { frameOpcode, framePayload, headerSize, writeFrame, type Masking } from './ws-frames.js';
+import { readFrames } from './ws-ingress.js';
 
 /** Largest frame accepted: the PY reference configures 60 MiB (spec §1.1). */
 export const MAX_FRAME_BYTES = 60 * 1024 * 1024;
@@ -126,6 +127,8 @@ class WsLink implements Link {
   constructor(private readonly ws: WebSocket, readonly remote: string, zeroMask: boolean) {
     const client = (ws as unknown as { _isServer?: boolean })._isServer !== true;
     this.masked = client && zeroMask ? 'zero' : client;
+    // Binary messages come from our frame reader (issue 20); the rest still from ws's 'message'.
+    readFrames(ws, (bytes) => this.incoming.next(bytes));
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       this.incoming.next(isBinary ? bytes : bytes.toString('utf8'));

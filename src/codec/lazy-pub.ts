@@ -29,6 +29,8 @@ export class LazyPub implements PubMsg {
     readonly topicAt: number,
     /** Offset of the args item in `frame`; it runs to the end of the frame. */
     readonly argsAt: number,
+    /** Offset of the topic's text, after its head (`topicAt` + 1 to 3). */
+    readonly textAt: number,
   ) {}
 
   /**
@@ -127,7 +129,7 @@ export function decodeLazyPub(frame: Uint8Array, topics?: LastTopic): LazyPub | 
   const { flags, id, topicAt, textAt, argsAt } = scratch;
   if (!cborWellFormed(frame, argsAt, frame.length, MAX_NESTING - 1)) return undefined;
   const topic = topics === undefined ? topicText(frame, textAt, argsAt) : topics.read(frame, textAt, argsAt);
-  return new LazyPub(flags, id, topic, frame, topicAt, argsAt);
+  return new LazyPub(flags, id, topic, frame, topicAt, argsAt, textAt);
 }
 
 /**

@@ -10,9 +10,11 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import { encodeValue } from '../codec/cbor.js';
+import { LazyPub } from '../codec/lazy-pub.js';
 import { housekeeping, later, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { PubMsg } from '../protocol/messages.js';
+import { FrameRow } from '../store/frame-row.js';
 import type { LogQuery, Store, StoredMessage } from '../store/types.js';
 import type { Logger } from '../types.js';
 import type { CollectedTwins } from './twin-persistence.js';
@@ -102,8 +104,9 @@ export class MessageLog {
   }
 
   /**
-   * Log one publish; returns its receive time. `argsBytes`, when given, are the publisher's own
-   * encoding of the args (no re-encoding on the hot path).
+   * Log one publish; returns its receive time. `argsBytes`, when given, are the args encoded
+   * (no re-encoding on the hot path); a publish read in place (`LazyPub`) without them is
+   * logged as a {@link FrameRow}: topic and args stay in its frame until the commit.
    */
   append(msg: PubMsg, slot: number | undefined, argsBytes?: Uint8Array, extra?: RowExtras): bigint {
     const recv = this.now();
@@ -116,11 +119,16 @@ export class MessageLog {
       if (at >= 0) this.buffer.splice(at, 1);
       this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
-    const row: StoredMessage = {
-      recv, slot: slot ?? null, qos: msg.flags & 0xf0, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
-    };
-    // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
-    this.buffer.push(extra === undefined ? row : { ...row, ...extra(recv) });
+    const qos = msg.flags & 0xf0;
+    if (argsBytes === undefined && extra === undefined && msg instanceof LazyPub) {
+      this.buffer.push(new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt));
+    } else {
+      const row: StoredMessage = {
+        recv, slot: slot ?? null, qos, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
+      };
+      // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
+      this.buffer.push(extra === undefined ? row : { ...row, ...extra(recv) });
+    }
     // A full batch goes now rather than on the interval, in the size the store appends well.
     if (this.buffer.length >= this.batch) void this.flush();
     return recv;

@@ -6,7 +6,6 @@
  */
 import type { Subject } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
-import { LazyPub } from '../codec/lazy-pub.js';
 import { slotOf, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
 import type { FlowControl } from './flow-control.js';
@@ -81,14 +80,13 @@ export class PublishPath {
     if (options !== undefined) return this.acceptWithOptions(twin, msg, origin, options);
     const { messageLog, router, flow, messages$, guard } = this.deps;
     const slot = slotOf(msg);
-    // The publisher's own encoding of the args, when the frame was read in place.
-    const argsBytes = msg instanceof LazyPub ? msg.argsBytes : undefined;
-    const recv = messageLog.append(msg, slot, argsBytes);
+    // A publish read in place is logged from its frame (src/store/frame-row.ts).
+    const recv = messageLog.append(msg, slot);
     flow.routing();
     router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
     flow.published(twin?.session ?? null);
     // Args stay encoded: a stage decodes them if it needs the values (published.ts).
-    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, argsBytes));
+    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin));
   }
 
   /** A publish with `retain` or `ttl` (retained.ts, pub-options.ts): off the plain hot path. */

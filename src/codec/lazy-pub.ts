@@ -29,6 +29,8 @@ export class LazyPub implements PubMsg {
     readonly topicAt: number,
     /** Offset of the args item in `frame`; it runs to the end of the frame. */
     readonly argsAt: number,
+    /** Offset of the topic's text, after its head (`topicAt` + 1 to 3). */
+    readonly textAt: number,
   ) {}
 
   /**
@@ -117,17 +119,20 @@ export function readPubHead(frame: Uint8Array, into: PubHead): boolean {
 
 const scratch: PubHead = { flags: 0, id: undefined, topicAt: 0, textAt: 0, argsAt: 0 };
 
+/** Reads a topic's text from a frame, reusing strings made before ({@link LastTopic}, topic-table.ts). */
+export interface TopicReader { read(frame: Uint8Array, from: number, to: number): string }
+
 /**
  * Read a binary PUB frame in its canonical layout ({@link readPubHead}) with well-formed args.
- * `topics`: the link's last topic, reused while its bytes repeat.
+ * `topics`: the link's reader of topics (its last one, the broker's table of recent ones).
  * @returns undefined for any other frame, which then takes the full decoder (and its errors).
  */
-export function decodeLazyPub(frame: Uint8Array, topics?: LastTopic): LazyPub | undefined {
+export function decodeLazyPub(frame: Uint8Array, topics?: TopicReader): LazyPub | undefined {
   if (!readPubHead(frame, scratch)) return undefined;
   const { flags, id, topicAt, textAt, argsAt } = scratch;
   if (!cborWellFormed(frame, argsAt, frame.length, MAX_NESTING - 1)) return undefined;
   const topic = topics === undefined ? topicText(frame, textAt, argsAt) : topics.read(frame, textAt, argsAt);
-  return new LazyPub(flags, id, topic, frame, topicAt, argsAt);
+  return new LazyPub(flags, id, topic, frame, topicAt, argsAt, textAt);
 }
 
 /**

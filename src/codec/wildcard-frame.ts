@@ -121,7 +121,9 @@ export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
   let p = prefix.length;
   if (count === -1) out[p++] = 0x9f;
   else p = writeArrayHead(out, p, count);
-  out.set(frame.subarray(topicAt, at), p);
-  out.set(frame.subarray(elementsAt), p + topicLength);
+  // Copied without a `subarray` of the frame: on a Node Buffer that is a Buffer made in JS.
+  if (topicLength <= 64) for (let i = 0; i < topicLength; i++) out[p + i] = frame[topicAt + i]!;
+  else out.set(new Uint8Array(frame.buffer, frame.byteOffset + topicAt, topicLength), p);
+  if (tail > 0) out.set(new Uint8Array(frame.buffer, frame.byteOffset + elementsAt, tail), p + topicLength);
   return out;
 }

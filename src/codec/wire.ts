@@ -5,7 +5,8 @@
 import type { Msg } from '../protocol/messages.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { decodeJson, encodeJson } from './json.js';
-import { decodeLazyPub, LastTopic } from './lazy-pub.js';
+import { decodeLazyPub } from './lazy-pub.js';
+import { LinkTopics } from './topic-table.js';
 
 /** One frame as it travels on a link: bytes for CBOR, a string for JSON-RPC. */
 export type Frame = Uint8Array | string;
@@ -15,7 +16,8 @@ export class WireCodec {
   /** `'cbor'` until a text frame arrives; then the kind of the latest frame. */
   kind: 'cbor' | 'json';
   private idAsString = false;
-  private readonly topics = new LastTopic();
+  /** The topics of PUB frames read in place: this link's last, then the broker's shared table. */
+  private readonly topics = new LinkTopics();
 
   constructor(kind: 'cbor' | 'json' = 'cbor') {
     this.kind = kind;

@@ -8,6 +8,7 @@
  * in the old generation, for the next full collection — 6.5 MiB of RSS after 50,000 messages
  * through a 10,000-message ring). Pure: no I/O.
  */
+import { FrameRow } from './frame-row.js';
 import type { LogQuery, StoredMessage } from './types.js';
 
 /** Entries per segment at most: the unit of allocation and of eviction. */
@@ -62,13 +63,22 @@ class Segment {
     return this.recv[this.count - 1]!;
   }
 
-  /** Append an entry of `topicBytes + m.data.length` bytes; the caller checked `fits`. */
-  push(m: StoredMessage, topicBytes: number): void {
+  /**
+   * Append an entry of `size` bytes, `topicBytes` of them the topic's; the caller checked
+   * `fits`. A {@link FrameRow} whose frame holds the topic as stored is one copy of the frame
+   * from the topic's text to its end (the topic, then the args); any other row is its topic
+   * encoded, then its `data`.
+   */
+  push(m: StoredMessage, topicBytes: number, size: number, framed: boolean): void {
     const i = this.count;
     const at = this.offset[i]!;
-    const size = topicBytes + m.data.length;
-    this.arena.write(m.topic, at, topicBytes, 'utf8');
-    this.arena.set(m.data, at + topicBytes);
+    if (framed) {
+      const { frame, textAt } = m as FrameRow;
+      this.arena.set(new Uint8Array(frame.buffer, frame.byteOffset + textAt, size), at);
+    } else {
+      this.arena.write(m.topic, at, topicBytes, 'utf8');
+      this.arena.set(m.data, at + topicBytes);
+    }
     this.recv[i] = m.recv;
     this.uid[i] = m.uid ?? 0n;
     this.slot[i] = m.slot ?? 0;
@@ -148,8 +158,16 @@ export class MessageRing {
   }
 
   append(m: StoredMessage): void {
-    const topicBytes = Buffer.byteLength(m.topic, 'utf8');
-    const size = topicBytes + m.data.length;
+    const framed = m instanceof FrameRow && m.topicInFrame;
+    let topicBytes: number;
+    let size: number;
+    if (framed) {
+      topicBytes = m.argsAt - m.textAt;
+      size = m.frame.length - m.textAt;
+    } else {
+      topicBytes = Buffer.byteLength(m.topic, 'utf8');
+      size = topicBytes + m.data.length;
+    }
     let tail = this.segments.at(-1);
     if (tail === undefined || !tail.fits(size)) {
       const spare = this.spare;
@@ -162,7 +180,7 @@ export class MessageRing {
       this.segments.push(tail);
       this.bytes += tail.arena.length;
     }
-    tail.push(m, topicBytes);
+    tail.push(m, topicBytes, size, framed);
     this.messages++;
     while (this.segments.length > 1 && (this.messages > this.options.maxMessages || this.bytes > this.options.maxBytes)) {
       this.evicted += this.dropFirst();

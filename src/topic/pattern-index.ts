@@ -18,6 +18,11 @@ interface TrieNode<V> {
   readonly entries: Entry<V>[];
 }
 
+/** Topics whose matching patterns {@link PatternIndex} remembers, at most; past it they are all forgotten. */
+export const MATCH_MEMO_CAPACITY = 4096;
+/** Longer topics are matched by a walk every time, never remembered (the memo's bytes stay bounded). */
+const MATCH_MEMO_TOPIC = 256;
+
 const newNode = <V>(parent: TrieNode<V> | undefined, key: string): TrieNode<V> =>
   ({ parent, key, children: undefined, entries: [] });
 
@@ -52,6 +57,13 @@ export class PatternIndex<V> {
   readonly #prefixRoot = newNode<V>(undefined, '');
   readonly #suffixRoot = newNode<V>(undefined, '');
   readonly #general = newNode<V>(undefined, '');
+  /**
+   * Topic → the entries matching it, for topics seen again (a wildcard subscriber's 1,000
+   * device topics: one lookup instead of a trie walk and a RegExp per publish). Forgotten
+   * whenever a pattern comes or goes, and all at once past {@link MATCH_MEMO_CAPACITY} topics;
+   * topics longer than 256 characters are not kept.
+   */
+  readonly #memo = new Map<string, readonly Entry<V>[]>();
 
   /** The number of patterns holding at least one value. */
   get size(): number {
@@ -88,6 +100,7 @@ export class PatternIndex<V> {
       const node = this.#nodeFor(pattern);
       entry = { pattern, matcher: compilePattern(pattern), values: new Set(), node, slot: node.entries.length };
       node.entries.push(entry);
+      this.#memo.clear();
       this.#entries.set(pattern, entry);
     } else if (entry.values.has(value)) {
       return false;
@@ -136,21 +149,37 @@ export class PatternIndex<V> {
   }
 
   /**
-   * Call `visit` once for every pattern matching `topic`. Allocates only the segment strings used
-   * as trie keys. Should `visit` add or remove patterns (e.g. drop a subscriber whose link just
-   * failed), the walk stays safe, but patterns changed during the call may or may not be visited.
+   * Call `visit` once for every pattern matching `topic`. A topic seen before since the last
+   * change of patterns costs one map lookup; a new one, a walk that allocates only the segment
+   * strings used as trie keys and the list remembered. Should `visit` add or remove patterns
+   * (e.g. drop a subscriber whose link just failed), the walk stays safe, but patterns changed
+   * during the call may or may not be visited (a removed one with its values as they are now).
    * @param topic - A concrete topic.
    * @param visit - Receives the pattern and its live value set (do not keep it beyond the call).
    * @returns Nothing.
    * @throws Whatever `visit` throws, which ends the walk.
    */
   match(topic: string, visit: (pattern: string, values: ReadonlySet<V>) => void): void {
+    let found = this.#memo.get(topic);
+    if (found === undefined) {
+      found = this.#find(topic);
+      if (topic.length <= MATCH_MEMO_TOPIC) {
+        if (this.#memo.size >= MATCH_MEMO_CAPACITY) this.#memo.clear();
+        this.#memo.set(topic, found);
+      }
+    }
+    for (let i = 0; i < found.length; i++) visit(found[i]!.pattern, found[i]!.values);
+  }
+
+  /** The entries matching `topic`, walking both tries and the general bucket. */
+  #find(topic: string): readonly Entry<V>[] {
+    const found: Entry<V>[] = [];
     let node: TrieNode<V> | undefined = this.#prefixRoot;
     for (let start = 0; node.children !== undefined;) {
       const end = topic.indexOf('/', start);
       node = node.children.get(end === -1 ? topic.slice(start) : topic.slice(start, end));
       if (node === undefined) break;
-      visitMatching(node.entries, topic, visit);
+      collectMatching(node.entries, topic, found);
       if (end === -1) break;
       start = end + 1;
     }
@@ -160,11 +189,12 @@ export class PatternIndex<V> {
       const sep = end === 0 ? -1 : topic.lastIndexOf('/', end - 1);
       node = node.children.get(topic.slice(sep + 1, end));
       if (node === undefined) break;
-      visitMatching(node.entries, topic, visit);
+      collectMatching(node.entries, topic, found);
       if (sep === -1) break;
       end = sep;
     }
-    visitMatching(this.#general.entries, topic, visit);
+    collectMatching(this.#general.entries, topic, found);
+    return found.length === 0 ? NONE : found;
   }
 
   /** Find or create the bucket of a pattern (see the class summary for the rule). */
@@ -179,6 +209,7 @@ export class PatternIndex<V> {
 
   #drop(entry: Entry<V>): void {
     this.#entries.delete(entry.pattern);
+    this.#memo.clear();
     const entries = entry.node.entries;
     const moved = entries.pop()!;
     if (moved !== entry) {
@@ -205,10 +236,12 @@ function descend<V>(root: TrieNode<V>, keys: readonly string[]): TrieNode<V> {
   return node;
 }
 
-function visitMatching<V>(entries: readonly Entry<V>[], topic: string,
-  visit: (pattern: string, values: ReadonlySet<V>) => void): void {
+/** No pattern matches: one shared empty list. */
+const NONE: readonly never[] = [];
+
+function collectMatching<V>(entries: readonly Entry<V>[], topic: string, found: Entry<V>[]): void {
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
-    if (entry.matcher(topic)) visit(entry.pattern, entry.values);
+    if (entry.matcher(topic)) found.push(entry);
   }
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidTopicError } from '../../src/errors.js';
+import { MATCH_MEMO_CAPACITY } from '../../src/topic/pattern-index.js';
 import {
   compilePattern, isPattern, matches, PatternIndex, validatePattern, validateTopic,
 } from '../../src/topic/index.js';
@@ -220,6 +221,30 @@ describe('PatternIndex', () => {
     expect(index.size).toBe(0);
   });
 
+  it('answers a topic seen before as a new one, across pattern changes and past its memo capacity', () => {
+    const index = new PatternIndex<number>();
+    index.add('*/*/*/telemetry', 1);
+    const topics = Array.from({ length: MATCH_MEMO_CAPACITY + 10 }, (_, i) => `site${i % 10}/t/dn${i}/telemetry`);
+    const all = (): string[][] => topics.map((t) => collect(index, t));
+    expect(all().every((f) => f.length === 1)).toBe(true);
+    expect(collect(index, topics[0]!)).toEqual(['*/*/*/telemetry']); // remembered, then forgotten at capacity: same answer
+    index.add('site0/**', 2); // a new pattern: remembered answers are not reused
+    expect(collect(index, 'site0/t/dn0/telemetry')).toEqual(['*/*/*/telemetry', 'site0/**']);
+    expect(collect(index, 'site0/t/dn0/telemetry')).toEqual(['*/*/*/telemetry', 'site0/**']);
+    index.add('site0/**', 3); // a value more on a known pattern: its live set is visited
+    let values: number[] = [];
+    index.match('site0/t/dn0/telemetry', (p, v) => { if (p === 'site0/**') values = [...v]; });
+    expect(values).toEqual([2, 3]);
+    index.removeValue(1); // a pattern gone
+    expect(collect(index, 'site0/t/dn0/telemetry')).toEqual(['site0/**']);
+    expect(collect(index, 'site1/t/dn1/telemetry')).toEqual([]);
+    const long = `a/${'x'.repeat(300)}/telemetry`; // not remembered, still matched
+    index.add('a/*/telemetry', 4);
+    expect(collect(index, long)).toEqual(['a/*/telemetry']);
+    index.remove('a/*/telemetry', 4);
+    expect(collect(index, long)).toEqual([]);
+  });
+
   it('agrees with a brute-force scan when given random patterns and topics', () => {
     const random = prng(20240611);
     const patternAlphabet = ['a', 'b', 'c', '@a', '', '*', '*', '**', '**', 'a*', '*b', 'a.c'];
@@ -247,11 +272,13 @@ describe('PatternIndex', () => {
       return hits;
     };
     expect(check()).toBeGreaterThan(500);
+    check(); // the same topics again, answered from the memo
 
     // Remove half the patterns, then all of them: results still agree and every node is pruned.
     let i = 0;
     for (const p of patterns) if (i++ % 2 === 0) index.remove(p, [...patterns].indexOf(p));
     expect(index.size).toBe(patterns.size / 2);
+    check();
     check();
     for (let v = 0; v < id; v++) index.removeValue(v);
     expect(index.size).toBe(0);

@@ -11,7 +11,7 @@ import { argsOf, decodeValue } from './cbor.js';
 import { readMsgId } from './msgid.js';
 import { MAX_NESTING } from './nesting.js';
 import { cborWellFormed } from './well-formed.js';
-import { internTopic, topicText } from './topic-intern.js';
+import { internTopic, lastInternedBytes, topicText } from './topic-intern.js';
 
 export { topicText };
 
@@ -132,14 +132,28 @@ export function decodeLazyPub(frame: Uint8Array, topics?: LastTopic): LazyPub | 
 }
 
 /**
- * The topic reader of one link (the broker's codec, the component's PUB reader): topics are
- * interned by their bytes ({@link internTopic}), so a link rotating over many topics builds no
+ * The topic reader of one link (the broker's codec, the component's PUB reader): the link's last
+ * topic is reused while its bytes repeat (one compare, no hash), and other topics are interned
+ * by their bytes ({@link internTopic}), so a link rotating over many topics (W8: 100) builds no
  * string per frame either, and the maps the topic is looked up in hash a string they have
  * hashed before.
  */
 export class LastTopic {
+  private topic = '';
+  private bytes: Uint8Array = new Uint8Array(0);
+
   /** The topic text at `frame[from, to)`. */
   read(frame: Uint8Array, from: number, to: number): string {
-    return internTopic(frame, from, to);
+    const last = this.bytes;
+    const len = to - from;
+    if (last.length === len && len > 0) {
+      let i = 0;
+      while (i < len && frame[from + i] === last[i]) i++;
+      if (i === len) return this.topic;
+    }
+    this.topic = internTopic(frame, from, to);
+    // The table's own copy (never changed in place), else one of ours: frames are not kept.
+    this.bytes = lastInternedBytes() ?? new Uint8Array(frame.subarray(from, to));
+    return this.topic;
   }
 }

@@ -21,6 +21,13 @@ const bytesAt: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SL
 const textAt: string[] = new Array<string>(SLOTS).fill('');
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** The bytes of the topic {@link internTopic} returned last (the table's copy), or undefined when not interned. */
+let last: Uint8Array | undefined;
+
+/** The table's copy of the bytes of the topic {@link internTopic} returned last; undefined if it was not interned. Never changed in place. */
+export function lastInternedBytes(): Uint8Array | undefined {
+  return last;
+}
 
 /** Node's Buffer has it; elsewhere (browsers) the decoder does the same job. */
 type Latin1Slicer = Uint8Array & { latin1Slice?: (from: number, to: number) => string };
@@ -43,7 +50,10 @@ export function topicText(b: Uint8Array, from: number, to: number): string {
 /** {@link topicText} of `b[from, to)`, the same string object as long as its slot keeps it. */
 export function internTopic(b: Uint8Array, from: number, to: number): string {
   const len = to - from;
-  if (len <= 0 || len > MAX_BYTES || to > b.length) return topicText(b, from, to);
+  if (len <= 0 || len > MAX_BYTES || to > b.length) {
+    last = undefined;
+    return topicText(b, from, to);
+  }
   // FNV-1a over the bytes, folded.
   let h = 0x811c9dc5 ^ len;
   for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
@@ -52,12 +62,16 @@ export function internTopic(b: Uint8Array, from: number, to: number): string {
   if (known !== undefined && known.length === len) {
     let i = 0;
     while (i < len && known[i] === b[from + i]) i++;
-    if (i === len) return textAt[slot]!;
+    if (i === len) {
+      last = known;
+      return textAt[slot]!;
+    }
   }
   const text = topicText(b, from, to);
   const copy = new Uint8Array(len); // a copy: frames are not kept
   for (let i = 0; i < len; i++) copy[i] = b[from + i]!;
   bytesAt[slot] = copy;
   textAt[slot] = text;
+  last = copy;
   return text;
 }

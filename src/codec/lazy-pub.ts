@@ -11,8 +11,9 @@ import { argsOf, decodeValue } from './cbor.js';
 import { readMsgId } from './msgid.js';
 import { MAX_NESTING } from './nesting.js';
 import { cborWellFormed } from './well-formed.js';
+import { internTopic, lastInternedBytes, topicText } from './topic-intern.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+export { topicText };
 
 /** A PUB message whose `args` are decoded from the frame on first read. */
 export class LazyPub implements PubMsg {
@@ -136,9 +137,11 @@ export function decodeLazyPub(frame: Uint8Array, topics?: TopicReader): LazyPub 
 }
 
 /**
- * The last topic read on one link, reused while its bytes repeat: a publisher or a subscription
- * mostly sees one topic after another, so no string is built, and the maps it is looked up in
- * hash a string they have hashed before.
+ * The topic reader of one link (the broker's codec, the component's PUB reader): the link's last
+ * topic is reused while its bytes repeat (one compare, no hash), and other topics are interned
+ * by their bytes ({@link internTopic}), so a link rotating over many topics (W8: 100) builds no
+ * string per frame either, and the maps the topic is looked up in hash a string they have
+ * hashed before.
  */
 export class LastTopic {
   private topic = '';
@@ -148,31 +151,14 @@ export class LastTopic {
   read(frame: Uint8Array, from: number, to: number): string {
     const last = this.bytes;
     const len = to - from;
-    if (last.length === len) {
+    if (last.length === len && len > 0) {
       let i = 0;
       while (i < len && frame[from + i] === last[i]) i++;
       if (i === len) return this.topic;
     }
-    this.topic = topicText(frame, from, to);
-    this.bytes = new Uint8Array(frame.subarray(from, to)); // a copy: frames are not kept
+    this.topic = internTopic(frame, from, to);
+    // The table's own copy (never changed in place), else one of ours: frames are not kept.
+    this.bytes = lastInternedBytes() ?? new Uint8Array(frame.subarray(from, to));
     return this.topic;
   }
-}
-
-/** Node's Buffer has it; elsewhere (browsers) the decoder does the same job. */
-type Latin1Slicer = Uint8Array & { latin1Slice?: (from: number, to: number) => string };
-
-/**
- * The topic as one flat string. Built by concatenating characters it was a rope that every
- * `Map` lookup (router, schema matcher, log record) had to flatten and hash: 0.6–1.0 µs per
- * publish with one lookup, 0.3–0.6 through the decoder, 0.2–0.4 through `latin1Slice` (200k W8
- * topics, two lookups, `process.cpuUsage`). ASCII is checked first: other bytes take UTF-8.
- */
-export function topicText(b: Uint8Array, from: number, to: number): string {
-  // Clamped like `subarray`: latin1Slice throws past the end (a truncated frame of a buggy peer).
-  if (to > b.length) to = b.length;
-  if (from > to) return '';
-  for (let i = from; i < to; i++) if (b[i]! >= 0x80) return utf8.decode(b.subarray(from, to));
-  const slice = (b as Latin1Slicer).latin1Slice;
-  return slice === undefined ? utf8.decode(b.subarray(from, to)) : slice.call(b, from, to);
 }

@@ -11,13 +11,13 @@
  */
 import { tap } from 'rxjs';
 import { decodeCbor } from '../codec/cbor.js';
-import { topicText } from '../codec/lazy-pub.js';
+import { internTopic } from '../codec/topic-intern.js';
 import type { Frame, Link } from '../transport/link.js';
 import { RpcLatency } from './rpc-latency.js';
 
 /** Distinct topics counted; later ones are counted under `"__other__"`. */
 export const MAX_TOPICS = 1_000;
-interface LastTopic { bytes: Uint8Array; entry: { published: number } | undefined }
+interface LastTopic { topic: string; entry: { published: number } | undefined }
 
 /** Calls remembered per link while they await their answer; past it the oldest is forgotten. */
 const MAX_PENDING_PER_LINK = 10_000;
@@ -85,17 +85,13 @@ export class WireMeter {
     if (info < 24) { len = info; p += 1; }
     else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
     else return;
-    const prev = last.bytes;
-    if (last.entry !== undefined && prev.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) if (prev[i] !== frame[p + i]) { same = false; break; }
-      if (same) {
-        last.entry.published++;
-        return;
-      }
+    // Interned by its bytes (the codec reads the same string right after): no string or copy
+    // per frame, and a string whose hash the map has computed before (W8 rotates 100 topics).
+    const topic = internTopic(frame, p, p + len);
+    if (topic === last.topic && last.entry !== undefined) {
+      last.entry.published++;
+      return;
     }
-    const bytes = frame.slice(p, p + len);
-    const topic = topicText(frame, p, p + len); // ASCII without a TextDecoder call (W3: a new topic per publish)
     let entry = this.topics.get(topic);
     if (entry === undefined) {
       const key = this.topics.size >= MAX_TOPICS ? '__other__' : topic;
@@ -103,7 +99,7 @@ export class WireMeter {
       this.topics.set(key, entry);
     }
     entry.published++;
-    last.bytes = bytes;
+    last.topic = topic;
     last.entry = entry;
   }
 
@@ -144,7 +140,7 @@ class MeteredLink implements Link {
   readonly abort?: () => void;
   private readonly pending: Pending = new Map();
   /** The topic of this link's previous publish (see `WireMeter.countTopic`). */
-  private readonly last: LastTopic = { bytes: new Uint8Array(0), entry: undefined };
+  private readonly last: LastTopic = { topic: '', entry: undefined };
 
   constructor(private readonly link: Link, private readonly meter: WireMeter) {
     this.frames$ = link.frames$.pipe(tap((frame) => meter.inbound(frame, this.pending, this.last)));

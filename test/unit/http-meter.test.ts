@@ -45,6 +45,21 @@ describe('WireMeter', () => {
       .toEqual({ 'café/€': 2, cafe: 1, [long]: 2, 'emoji/😀': 1 });
   });
 
+  it('counts a publisher rotating over many topics (W8: 100) and a receive buffer changed in place', () => {
+    const meter = new WireMeter(() => 0);
+    const [peer, raw] = memoryLinkPair();
+    meter.wrap(raw).frames$.subscribe();
+    for (let i = 0; i < 1_000; i++) peer.send(encodeCbor({ type: 'pub', flags: i % 2 === 0 ? 0 : 0x10, ...(i % 2 === 0 ? {} : { id: BigInt(i) }), topic: `site${i % 10}/dn${i % 100}/telemetry`, args: [i] }));
+    expect(meter.topics.size).toBe(100);
+    expect([...meter.topics.values()].every((e) => e.published === 10)).toBe(true);
+    const reused = encodeCbor({ type: 'pub', flags: 0, topic: 'room/1', args: [] });
+    peer.send(reused);
+    reused[reused.indexOf(0x31)] = 0x32;
+    peer.send(reused);
+    expect(meter.topics.get('room/1')?.published).toBe(1);
+    expect(meter.topics.get('room/2')?.published).toBe(1);
+  });
+
   it('bounds the topics it counts: later ones go to __other__', () => {
     const meter = new WireMeter();
     const [peer, raw] = memoryLinkPair();

@@ -41,6 +41,14 @@ describe('log record', () => {
     expect(out.byteLength).toBe(13 + 3 * 30 + utf8(rows[0]!.topic) + 3 + utf8('a/\ud800/b') + 4 + utf8('é\udc00') + 1 + 70 + 8 + 4);
   });
 
+  it('writes short topics that turn non-ASCII late, at 0x7f/0x80 and around the 64-character cut, as UTF-8', () => {
+    const topics = ['a'.repeat(63) + 'é', 'a'.repeat(64), 'a'.repeat(65), 'x\u007f', 'x\u0080', `${'b'.repeat(40)}€`, '', 'ü'];
+    const rows: StoredMessage[] = topics.map((topic, i) => ({ recv: BigInt(i + 1), slot: null, qos: 0, uid: null, topic, data: bytes(i, i) }));
+    const out = encodeRecord(rows);
+    expect(decodeRecord(out).rows.map((m) => m.topic)).toEqual(topics);
+    expect(out.byteLength).toBe(13 + rows.length * 30 + topics.reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0) + rows.reduce((n, m) => n + m.data.length, 0));
+  });
+
   it('writes the documented layout (little-endian, zeros for absent uid and slot)', () => {
     const bytesOut = encodeRecord([{ recv: 0x0102030405060708n, slot: null, qos: 1, uid: null, topic: 'a/b', data: Uint8Array.of(9, 8) }]);
     expect([...bytesOut]).toEqual([

@@ -63,7 +63,7 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
       | (m.retain === true ? 8 : 0) | (m.origin === undefined ? 0 : 16);
     if (m.uid === null) { view.setUint32(at + 10, 0, true); view.setUint32(at + 14, 0, true); } else view.setBigUint64(at + 10, m.uid, true);
     view.setUint32(at + 18, m.slot ?? 0, true);
-    const topicLength = out.write(m.topic, at + 26, 'utf8');
+    const topicLength = writeText(out, m.topic, at + 26);
     view.setUint32(at + 22, topicLength, true);
     at += 26 + topicLength;
     const { data } = m;
@@ -83,6 +83,22 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
     }
   }
   return out.subarray(0, at);
+}
+
+/**
+ * `text` as UTF-8 at `at`; returns the bytes written. A short ASCII text (a topic) is copied
+ * by its char codes: `Buffer#write` is a native call that cost more than the rest of the
+ * message's packing (W8 profile: 0.4 µs of 1.3 per row).
+ */
+function writeText(out: Buffer, text: string, at: number): number {
+  const n = text.length;
+  if (n > 64) return out.write(text, at, 'utf8');
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return out.write(text, at, 'utf8');
+    out[at + i] = c;
+  }
+  return n;
 }
 
 export function decodeRecord(bytes: Uint8Array): LogRecord {

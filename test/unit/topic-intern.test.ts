@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { internTopic, MAX_BYTES, SLOTS, topicText } from '../../src/codec/topic-intern.js';
+
+const utf8 = new TextEncoder();
+/** `text`'s bytes placed inside a larger frame, as the codec and the meter read them. */
+function framed(text: string | Uint8Array, before = 3, after = 5): { b: Uint8Array; from: number; to: number } {
+  const bytes = typeof text === 'string' ? utf8.encode(text) : text;
+  const b = new Uint8Array(before + bytes.length + after).fill(0x41);
+  b.set(bytes, before);
+  return { b, from: before, to: before + bytes.length };
+}
+const read = (text: string | Uint8Array, buffer = false): string => {
+  const { b, from, to } = framed(text);
+  return internTopic(buffer ? Buffer.from(b) : b, from, to);
+};
+
+describe('internTopic', () => {
+  it('gives what topicText gives, for any bytes, whether interned before or not, Buffer or Uint8Array', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.string({ maxLength: 120 }), fc.uint8Array({ maxLength: 120 })), { maxLength: 20 }), fc.boolean(), (texts, buffer) => {
+      for (const t of [...texts, ...texts]) {
+        const { b, from, to } = framed(t);
+        expect(read(t, buffer)).toBe(topicText(b, from, to));
+      }
+    }));
+  });
+
+  it('keeps every topic right when far more topics than slots collide and evict each other', () => {
+    const topics = Array.from({ length: SLOTS * 4 }, (_, i) => `site${i % 10}/dn${i}/telemetry`);
+    for (let round = 0; round < 3; round++) for (const t of topics) expect(read(t)).toBe(t);
+  });
+
+  it('does not keep a frame: a receive buffer changed in place reads its new topic', () => {
+    const { b, from, to } = framed('room/1');
+    expect(internTopic(b, from, to)).toBe('room/1');
+    b[to - 1] = 0x32;
+    expect(internTopic(b, from, to)).toBe('room/2');
+    b[to - 1] = 0x31;
+    expect(internTopic(b, from, to)).toBe('room/1');
+  });
+
+  it('reads long, non-ASCII, invalid UTF-8, empty and truncated topics as topicText does', () => {
+    const long = 'x'.repeat(MAX_BYTES + 1);
+    for (const t of [long, long, 'é'.repeat(MAX_BYTES), 'café/€', 'emoji/😀', Uint8Array.of(0xff, 0xfe, 0x61), Uint8Array.of(0xc3)]) {
+      const { b, from, to } = framed(t);
+      expect(internTopic(b, from, to)).toBe(topicText(b, from, to));
+    }
+    const b = utf8.encode('abc');
+    expect(internTopic(b, 1, 1)).toBe('');
+    expect(internTopic(b, 1, 10)).toBe('bc'); // past the end: what is there, as subarray
+    expect(internTopic(b, 5, 10)).toBe('');
+  });
+
+  it('tells apart topics of equal length and equal hash slots by their bytes', () => {
+    // Same length, one byte apart, in every position: none may come back as another.
+    const base = 'abcdefghijklmnop';
+    const variants = [...base].map((_, i) => base.slice(0, i) + 'Z' + base.slice(i + 1));
+    for (let round = 0; round < 2; round++) for (const t of [base, ...variants]) expect(read(t)).toBe(t);
+  });
+});

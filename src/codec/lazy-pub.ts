@@ -120,7 +120,7 @@ export function readPubHead(frame: Uint8Array, into: PubHead): boolean {
 
 const scratch: PubHead = { flags: 0, id: undefined, topicAt: 0, textAt: 0, argsAt: 0 };
 
-/** Reads a topic's text from a frame, reusing strings made before ({@link LastTopic}, topic-table.ts). */
+/** Reads a topic's text from a frame, reusing strings made before ({@link LastTopic}, topic-intern.ts). */
 export interface TopicReader { read(frame: Uint8Array, from: number, to: number): string }
 
 /**

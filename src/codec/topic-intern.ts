@@ -6,19 +6,25 @@
  * no string and no copy per frame, and every `Map` that looks the topic up hashes a string
  * whose hash V8 has already computed.
  *
- * Bounded: {@link SLOTS} entries of at most {@link MAX_BYTES} bytes; a slot holds the latest
- * topic that hashed to it (a collision, or a peer sending crafted topics, only costs a miss:
- * the text is built as it would be without the table). Pure: no I/O.
+ * One table for the whole process: a topic seen before on any link (broker links, the meter, a
+ * component's PUB reader) comes back as the very string made the first time.
+ *
+ * Bounded: {@link SLOTS} topics of at most {@link MAX_BYTES} bytes, in sets of two; a new topic
+ * replaces the one of its set used less recently (a collision, or a peer sending crafted topics,
+ * only costs a miss: the text is built as it would be without the table). Pure: no I/O.
  */
 
-/** Slots of the table (a power of two). */
-export const SLOTS = 2048;
+/** Sets of the table (a power of two), two topics each. */
+const SETS = 1024;
+/** Topics the table holds. */
+export const SLOTS = SETS * 2;
 /** Longer topics are not interned (built each time). */
-export const MAX_BYTES = 96;
+export const MAX_BYTES = 256;
 
-const MASK = SLOTS - 1;
 const bytesAt: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SLOTS).fill(undefined);
 const textAt: string[] = new Array<string>(SLOTS).fill('');
+/** Per set: the way used last (0 or 1); a miss replaces the other one. */
+const recent = new Uint8Array(SETS);
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 /** The bytes of the topic {@link internTopic} returned last (the table's copy), or undefined when not interned. */
@@ -47,31 +53,38 @@ export function topicText(b: Uint8Array, from: number, to: number): string {
   return slice === undefined ? utf8.decode(b.subarray(from, to)) : slice.call(b, from, to);
 }
 
-/** {@link topicText} of `b[from, to)`, the same string object as long as its slot keeps it. */
+/** {@link topicText} of `b[from, to)`, the same string object as long as the table keeps it. */
 export function internTopic(b: Uint8Array, from: number, to: number): string {
   const len = to - from;
   if (len <= 0 || len > MAX_BYTES || to > b.length) {
     last = undefined;
     return topicText(b, from, to);
   }
-  // FNV-1a over the bytes, folded.
+  // FNV-1a over the bytes and their count, folded to a set of two ways.
   let h = 0x811c9dc5 ^ len;
   for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  const slot = (h ^ (h >>> 13)) & MASK;
-  const known = bytesAt[slot];
-  if (known !== undefined && known.length === len) {
-    let i = 0;
-    while (i < len && known[i] === b[from + i]) i++;
-    if (i === len) {
+  const set = (h ^ (h >>> 15)) & (SETS - 1);
+  for (let way = 0; way < 2; way++) {
+    const known = bytesAt[set * 2 + way];
+    if (known !== undefined && known.length === len && same(known, b, from)) {
+      recent[set] = way;
       last = known;
-      return textAt[slot]!;
+      return textAt[set * 2 + way]!;
     }
   }
+  const slot = set * 2 + (recent[set] === 0 ? 1 : 0);
   const text = topicText(b, from, to);
   const copy = new Uint8Array(len); // a copy: frames are not kept
   for (let i = 0; i < len; i++) copy[i] = b[from + i]!;
   bytesAt[slot] = copy;
   textAt[slot] = text;
+  recent[set] = slot & 1;
   last = copy;
   return text;
+}
+
+/** Are `b[from, from + key.length)` the bytes of `key`? */
+function same(key: Uint8Array, b: Uint8Array, from: number): boolean {
+  for (let i = 0; i < key.length; i++) if (b[from + i] !== key[i]) return false;
+  return true;
 }

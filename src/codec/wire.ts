@@ -5,8 +5,7 @@
 import type { Msg } from '../protocol/messages.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { decodeJson, encodeJson } from './json.js';
-import { decodeLazyPub } from './lazy-pub.js';
-import { LinkTopics } from './topic-table.js';
+import { decodeLazyPub, LastTopic } from './lazy-pub.js';
 
 /** One frame as it travels on a link: bytes for CBOR, a string for JSON-RPC. */
 export type Frame = Uint8Array | string;
@@ -17,7 +16,7 @@ export class WireCodec {
   kind: 'cbor' | 'json';
   private idAsString = false;
   /** The topics of PUB frames read in place: this link's last, then the broker's shared table. */
-  private readonly topics = new LinkTopics();
+  private readonly topics = new LastTopic();
 
   constructor(kind: 'cbor' | 'json' = 'cbor') {
     this.kind = kind;

@@ -26,7 +26,7 @@ const f32 = new Float32Array(1);
 const f64b = new Uint8Array(f64.buffer);
 const f32b = new Uint8Array(f32.buffer);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-const ascii = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8');
 
 // The state of one decode (the decoder is not re-entrant and calls nothing that could re-enter).
 let src: Uint8Array = new Uint8Array(0);
@@ -118,7 +118,7 @@ function item(depth: number): unknown {
       for (let i = 0; i < len && !bad; i++) {
         const k = src[pos++]!;
         if (k >> 5 !== 3) return fail(); // keys other than text: the full path (cbor-x stringifies them)
-        const key = text(argument(k & 0x1f));
+        const key = keyText(argument(k & 0x1f));
         if (bad) return undefined;
         // As cbor-x's safeKey: a decoded map never sets the prototype.
         out[key === '__proto__' ? '__proto_' : key as string] = item(depth + 1);
@@ -173,18 +173,60 @@ function text(len: number): string | undefined {
   if (len < 0 || len > end - pos) return fail();
   const p = pos;
   const q = p + len;
-  if (len < 16) {
-    let s = '';
-    for (let i = p; i < q; i++) {
-      const c = src[i]!;
-      if (c >= 0x80) return fail();
-      s += String.fromCharCode(c);
-    }
-    pos = q;
-    return s;
-  }
   for (let i = p; i < q; i++) if (src[i]! >= 0x80) return fail();
   pos = q;
-  const slice = (src as Latin1Slicer).latin1Slice;
-  return slice === undefined ? ascii.decode(src.subarray(p, q)) : slice.call(src, p, q);
+  return ascii(p, len);
+}
+
+const fromCharCode = String.fromCharCode;
+
+/** `len` ASCII bytes at `p` as one flat string, built without intermediate strings. */
+function ascii(p: number, len: number): string {
+  const b = src;
+  switch (len) {
+    case 0: return '';
+    case 1: return fromCharCode(b[p]!);
+    case 2: return fromCharCode(b[p]!, b[p + 1]!);
+    case 3: return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!);
+    case 4: return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!);
+    case 5: return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!);
+    case 6: return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
+    default: {
+      const slice = (b as Latin1Slicer).latin1Slice;
+      if (slice !== undefined) return slice.call(b, p, p + len);
+      if (len <= 12) return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!) + ascii(p + 6, len - 6);
+      return utf8.decode(b.subarray(p, p + len));
+    }
+  }
+}
+
+/**
+ * Map keys repeat from one payload to the next: a key whose bytes match a remembered one is that
+ * string (no string built, and the property store finds it already internalised). 256 slots
+ * picked by length and three of the key's bytes; keys up to 32 bytes.
+ */
+const keyBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(256).fill(undefined);
+const keyStrings: string[] = new Array<string>(256).fill('');
+
+function keyText(len: number): string | undefined {
+  if (len < 0 || len > 32 || len > end - pos) return text(len);
+  const p = pos;
+  const b = src;
+  const slot = len === 0 ? 0 : (len * 7 + b[p]! * 3 + b[p + len - 1]! * 5 + b[p + (len >> 1)]!) & 0xff;
+  const known = keyBytes[slot];
+  if (known !== undefined && known.length === len) {
+    let i = 0;
+    while (i < len && b[p + i] === known[i]) i++;
+    if (i === len) {
+      pos = p + len;
+      return keyStrings[slot];
+    }
+  }
+  const key = text(len);
+  if (key === undefined) return undefined;
+  const copy = new Uint8Array(len); // not a view: the frame's memory is reused
+  for (let i = 0; i < len; i++) copy[i] = b[p + i]!;
+  keyBytes[slot] = copy;
+  keyStrings[slot] = key;
+  return key;
 }

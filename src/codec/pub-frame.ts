@@ -10,6 +10,7 @@ import type { PubMsg } from '../protocol/messages.js';
 import { argsOf, decodeValue } from './cbor.js';
 import { LastTopic, readPubHead, type PubHead } from './lazy-pub.js';
 import { cborNestingExceeds, MAX_NESTING } from './nesting.js';
+import { decodePlain, NOT_PLAIN } from './plain-decode.js';
 
 /** One link's reader of PUB frames; it remembers the last topic it read. */
 export class PubFrameReader {
@@ -27,18 +28,22 @@ export class PubFrameReader {
     if (!readPubHead(frame, head)) return undefined;
     const { textAt, argsAt } = head;
     const topic = this.topics.read(frame, textAt, argsAt);
-    // A plain Uint8Array view (not a Node Buffer), so byte strings reach the application as such.
-    const args = new Uint8Array(frame.buffer, frame.byteOffset + argsAt, frame.byteLength - argsAt);
-    // The message array is level 1 of the frame: its args may nest one level less than a frame.
-    if (cborNestingExceeds(args, MAX_NESTING - 1)) throw new DecodeError(`CBOR frame nested deeper than ${MAX_NESTING} levels`);
-    let value: unknown;
-    try {
-      value = decodeValue(args);
-    } catch (err) {
-      throw new DecodeError(`malformed CBOR frame: ${(err as Error).message}`, { cause: err });
-    }
+    // Byte strings as plain Uint8Array views (not Node Buffers), so they reach the application as such.
+    let value = decodePlain(frame, argsAt, frame.length, true);
+    if (value === NOT_PLAIN) value = decodeFull(new Uint8Array(frame.buffer, frame.byteOffset + argsAt, frame.byteLength - argsAt));
     // As decodeCbor: a frame without id has flags 0 (spec §2.3).
     if (head.id === undefined) return { type: 'pub', flags: 0, topic, args: argsOf(value) };
     return { type: 'pub', flags: head.flags, id: head.id, topic, args: argsOf(value) };
+  }
+}
+
+/** The args through the full decoder (cbor-x), as `decodeCbor` would decode them. */
+function decodeFull(args: Uint8Array): unknown {
+  // The message array is level 1 of the frame: its args may nest one level less than a frame.
+  if (cborNestingExceeds(args, MAX_NESTING - 1)) throw new DecodeError(`CBOR frame nested deeper than ${MAX_NESTING} levels`);
+  try {
+    return decodeValue(args);
+  } catch (err) {
+    throw new DecodeError(`malformed CBOR frame: ${(err as Error).message}`, { cause: err });
   }
 }

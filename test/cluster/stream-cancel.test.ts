@@ -55,13 +55,19 @@ async function serverOn(b: Broker, stream: ReturnType<typeof endless>): Promise<
   return server;
 }
 
+/** Brokers a and b in one new cluster, b with an exposer of the endless stream. */
+async function servedAcross(): Promise<{ a: Broker; stream: ReturnType<typeof endless> }> {
+  const cluster = { servers: nats.urls, name: `s${process.pid}_${++n}`, advertiseInterval: 200 };
+  const a = await scope.broker({ name: 'a', cluster });
+  const b = await scope.broker({ name: 'b', cluster });
+  const stream = endless();
+  await serverOn(b, stream);
+  return { a, stream };
+}
+
 describe('stream cancel across brokers', () => {
   it('stops the serving broker\'s stream when the caller unsubscribes, after items or before the first', async () => {
-    const cluster = { servers: nats.urls, name: `s${process.pid}_${++n}`, advertiseInterval: 200 };
-    const a = await scope.broker({ name: 'a', cluster });
-    const b = await scope.broker({ name: 'b', cluster });
-    const stream = endless();
-    await serverOn(b, stream);
+    const { a, stream } = await servedAcross();
     const caller = await scope.connect(a, 'caller');
     await whenKnown(caller, 'plain');
 
@@ -82,11 +88,7 @@ describe('stream cancel across brokers', () => {
   }, 30_000);
 
   it('stops the stream when the calling component disconnects', async () => {
-    const cluster = { servers: nats.urls, name: `s${process.pid}_${++n}`, advertiseInterval: 200 };
-    const a = await scope.broker({ name: 'a', cluster });
-    const b = await scope.broker({ name: 'b', cluster });
-    const stream = endless();
-    await serverOn(b, stream);
+    const { a, stream } = await servedAcross();
     const caller = await connect(`${a.url!}/caller`, { reconnect: { maxRetries: 0 } });
     try {
       await whenKnown(caller, 'plain');

@@ -174,7 +174,6 @@ describe('per-topic NATS interest', () => {
         await roundTrip(all);
         await deliveredOnce(pub2, 'any/thing', got);
         expect(seen2.get('any/thing')).toBe(got.values.length);
-        void b2;
       } finally {
         stop2.unsubscribe();
       }

@@ -14,7 +14,7 @@ import { generateKeyPair, KEY_TYPE } from '../../src/security/crypto.js';
 import { KeyExistsError } from '../../src/security/errors.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
 import { silentLogger as silent } from '../../src/internal/logger.js';
-import { useScope, waitFor } from '../integration/helpers.js';
+import { rejection, useScope, waitFor } from '../integration/helpers.js';
 import { loggedIn, rawPeer } from '../integration/security-peer.js';
 import { SharedRights } from '../../src/cluster/security-rights.js';
 import { startNats, type NatsCluster } from './nats.js';
@@ -42,11 +42,8 @@ async function pair(auth: 'optional' | 'required' = 'required'): Promise<[Broker
   return [await make('a'), await make('b')];
 }
 
-async function refusal(promise: Promise<unknown>): Promise<AuthError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(AuthError);
-  return err as AuthError;
-}
+/** `promise`'s rejection, which must be an AuthError. */
+const refusal = (promise: Promise<unknown>): Promise<AuthError> => rejection(promise, AuthError);
 
 describe('security shared in a KV bucket', () => {
   it('logs a name registered on broker a in on broker b, and refuses it there without its key', async () => {

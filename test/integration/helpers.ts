@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { tap as tapOperator, type Observable, type Subscription } from 'rxjs';
 import WebSocket from 'ws';
 import { broker, type Broker, type BrokerOptions } from '../../src/broker/index.js';
@@ -254,6 +254,13 @@ export function collect<T>(source: Observable<T>, n: number,
  */
 export async function roundTrip(...components: Component[]): Promise<void> {
   for (const c of components) await c.rpc('rid');
+}
+
+/** `promise`'s rejection, which must be an instance of `type` (a fulfilment fails the test). */
+export async function rejection<E>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(type);
+  return err as E;
 }
 
 /** A readable form of collected values for failure messages (bigint and bytes aware). */

@@ -11,7 +11,7 @@ import { memorySecurityStore } from '../../src/security/memory-store.js';
 import { attestationFor, generateKeyPair } from '../../src/security/crypto.js';
 import { AuthError, NameTakenError, register, unregister, type Component } from '../../src/index.js';
 import type { Broker } from '../../src/broker/index.js';
-import { useScope, waitFor } from './helpers.js';
+import { rejection, useScope, waitFor } from './helpers.js';
 
 const scope = useScope();
 const PIN = '11223344';
@@ -32,11 +32,7 @@ function securedBroker(keys: Record<string, string> = {}): Promise<Broker> {
 }
 
 /** `promise`'s rejection, which must be an AuthError. */
-async function authError(promise: Promise<unknown>): Promise<AuthError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(AuthError);
-  return err as AuthError;
-}
+const authError = (promise: Promise<unknown>): Promise<AuthError> => rejection(promise, AuthError);
 
 describe('register', () => {
   it('stores the key so the name logs in with it (RSA, ECDSA; tenant "." and a named tenant)', async () => {

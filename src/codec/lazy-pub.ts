@@ -120,15 +120,12 @@ export function readPubHead(frame: Uint8Array, into: PubHead): boolean {
 
 const scratch: PubHead = { flags: 0, id: undefined, topicAt: 0, textAt: 0, argsAt: 0 };
 
-/** Reads a topic's text from a frame, reusing strings made before ({@link LastTopic}, topic-intern.ts). */
-export interface TopicReader { read(frame: Uint8Array, from: number, to: number): string }
-
 /**
  * Read a binary PUB frame in its canonical layout ({@link readPubHead}) with well-formed args.
- * `topics`: the link's reader of topics (its last one, the broker's table of recent ones).
+ * `topics`: the link's reader of topics (its last one, then the process's table of interned ones).
  * @returns undefined for any other frame, which then takes the full decoder (and its errors).
  */
-export function decodeLazyPub(frame: Uint8Array, topics?: TopicReader): LazyPub | undefined {
+export function decodeLazyPub(frame: Uint8Array, topics?: LastTopic): LazyPub | undefined {
   if (!readPubHead(frame, scratch)) return undefined;
   const { flags, id, topicAt, textAt, argsAt } = scratch;
   if (!cborWellFormed(frame, argsAt, frame.length, MAX_NESTING - 1)) return undefined;

@@ -6,6 +6,7 @@
  *
  * Usage (after `npm run bench` or `tsc -p tsconfig.bench.json` built `dist/bench`):
  * `npx tsx bench/cpu-per-msg.ts [--workload W1|W3] [--count 200000] [--runs 3] [--dist DIR] [--system rembus|nats]`
+ * `--cpu-prof DIR`: a V8 CPU profile of every rembus role, named after it (broker.…, sub.…, pub.…).
  * `--dist`: the `dist` directory of the build to measure (default this checkout's), e.g. another
  * checkout's, to compare builds A/B in the same minutes. Prints one line per run and the medians.
  */
@@ -21,6 +22,8 @@ const count = num(args, 'count', workload === 'W3' ? 100_000 : 200_000);
 const runs = num(args, 'runs', 3);
 const dist = resolve(str(args, 'dist', join(import.meta.dirname, '..', 'dist')));
 const system = str(args, 'system', 'rembus');
+/** `--cpu-prof DIR`: every role writes a V8 CPU profile there (`<role>-*.cpuprofile`, read by profile-summary.ts). */
+const cpuProf = str(args, 'cpu-prof', '');
 const TICK_US = 1e6 / 100; // USER_HZ
 
 function cpuUs(pid: number): number {
@@ -32,7 +35,10 @@ function cpuUs(pid: number): number {
 type Msg = { type: string; port?: number; message?: string };
 
 function role(script: string, argv: string[]): { proc: ChildProcess; next: (type: string) => Promise<Msg> } {
-  const proc = fork(join(dist, 'bench', script), argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
+  const name = argv.includes('--mode') ? argv[argv.indexOf('--mode') + 1]! : 'broker';
+  // Named as profile-summary.ts expects a main thread's: <role>.<time>.0.<seq>.cpuprofile
+  const execArgv = cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.${Date.now()}.0.1.cpuprofile`];
+  const proc = fork(join(dist, 'bench', script), argv, { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
   const queue: Msg[] = [];
   let waiter: ((m: Msg) => void) | undefined;
   proc.on('message', (m: Msg) => {

@@ -10,6 +10,13 @@ import { decodeLazyPub, LastTopic } from './lazy-pub.js';
 /** One frame as it travels on a link: bytes for CBOR, a string for JSON-RPC. */
 export type Frame = Uint8Array | string;
 
+/**
+ * The PUB frame {@link WireCodec.decodeLazy} read in place last and its topic, as the codec
+ * interned it: the broker's wire meter (src/http/meter.ts) counts the frame by this topic
+ * rather than hashing its bytes a second time. Matched by frame identity; cleared by the reader.
+ */
+export const lastLazyPub: { frame: Uint8Array | undefined; topic: string } = { frame: undefined, topic: '' };
+
 /** Encoder/decoder for one link that remembers the kind of the last frame received. */
 export class WireCodec {
   /** `'cbor'` until a text frame arrives; then the kind of the latest frame. */
@@ -45,6 +52,8 @@ export class WireCodec {
       const pub = decodeLazyPub(frame, this.topics);
       if (pub !== undefined) {
         this.kind = 'cbor';
+        lastLazyPub.frame = frame;
+        lastLazyPub.topic = pub.topic;
         return pub;
       }
     }

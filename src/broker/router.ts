@@ -221,16 +221,24 @@ export class Router {
    */
   publish(origin: Twin | null, msg: PubMsg, original: Frame | null, recv: bigint, admits?: Admits,
     extra = 0, expires = 0): void {
-    const out = new Outgoing(msg, original, recv, origin === null || origin.anonymous ? undefined : origin.name, extra, expires);
+    const name = origin === null || origin.anonymous ? undefined : origin.name;
+    // Made only if a plain subscriber, the catch-all or a group takes the publisher's frame.
+    let out: Outgoing | undefined;
     const subscribers = this.exact.get(msg.topic);
     if (subscribers !== undefined) {
+      out = new Outgoing(msg, original, recv, name, extra, expires);
       for (const twin of subscribers) this.deliver(twin, origin, out, admits);
     }
     // A twin subscribed to the topic and to the catch-all gets one copy (its client fans it out).
-    for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out, admits);
-    if (this.patterns.size > 0) this.publishToPatterns(origin, out, admits);
+    if (this.catchAll.size > 0) {
+      out ??= new Outgoing(msg, original, recv, name, extra, expires);
+      for (const twin of this.catchAll) if (subscribers?.has(twin) !== true) this.deliver(twin, origin, out, admits);
+    }
+    if (this.patterns.size > 0) this.publishToPatterns(origin, msg, recv, name, extra, expires, admits);
     // One copy per group besides the plain subscribers' (README "Shared subscriptions").
-    if (this.groups !== undefined && this.groups.size > 0) this.groups.publish(origin, msg, recv, admits, out);
+    if (this.groups !== undefined && this.groups.size > 0) {
+      this.groups.publish(origin, msg, recv, admits, out ?? new Outgoing(msg, original, recv, name, extra, expires));
+    }
   }
 
   /** One delivery to one twin, as a live one (waits behind its replay): retained values (retained.ts). */
@@ -261,14 +269,19 @@ export class Router {
     deliverNow(twin, out);
   }
 
-  private publishToPatterns(origin: Twin | null, source: Outgoing, admits: Admits): void {
-    this.patterns.match(source.msg.topic, (pattern, twins) => {
+  /** One wildcard delivery per matching pattern, made once its first live subscriber is found (no closure, no iterator). */
+  private publishToPatterns(origin: Twin | null, msg: PubMsg, recv: bigint, name: string | undefined, extra: number,
+    expires: number, admits: Admits): void {
+    const found = this.patterns.matching(msg.topic);
+    for (let i = 0; i < found.length; i++) {
+      const { pattern, list } = found[i]!;
       let out: Outgoing | undefined;
-      for (const twin of twins) {
+      for (let j = 0; j < list.length; j++) {
+        const twin = list[j]!;
         if (twin.session === null || twin === origin) continue;
-        out ??= Outgoing.wildcard(pattern, source.msg, source.recv, source.origin, source.extra, source.expires);
+        out ??= Outgoing.wildcard(pattern, msg, recv, name, extra, expires);
         this.deliver(twin, origin, out, admits);
       }
-    });
+    }
   }
 }

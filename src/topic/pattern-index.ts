@@ -1,10 +1,21 @@
 import { compilePattern, type TopicMatcher } from './pattern.js';
 
-/** One registered pattern, stored in exactly one bucket (a trie node or the general bucket). */
-interface Entry<V> {
+/** A pattern matching a topic, with its values (see {@link PatternIndex.matching}). */
+export interface PatternMatch<V> {
   readonly pattern: string;
+  readonly values: ReadonlySet<V>;
+  /**
+   * The values as an array, replaced (never changed in place) when they change: a loop over it
+   * allocates no iterator, and a value added or removed meanwhile does not disturb it.
+   */
+  readonly list: readonly V[];
+}
+
+/** One registered pattern, stored in exactly one bucket (a trie node or the general bucket). */
+interface Entry<V> extends PatternMatch<V> {
   readonly matcher: TopicMatcher;
   readonly values: Set<V>;
+  list: readonly V[];
   readonly node: TrieNode<V>;
   /** Position in `node.entries`, kept up to date so removal is a swap with the last entry. */
   slot: number;
@@ -98,7 +109,7 @@ export class PatternIndex<V> {
     let entry = this.#entries.get(pattern);
     if (entry === undefined) {
       const node = this.#nodeFor(pattern);
-      entry = { pattern, matcher: compilePattern(pattern), values: new Set(), node, slot: node.entries.length };
+      entry = { pattern, matcher: compilePattern(pattern), values: new Set(), list: [], node, slot: node.entries.length };
       node.entries.push(entry);
       this.#memo.clear();
       this.#entries.set(pattern, entry);
@@ -106,6 +117,7 @@ export class PatternIndex<V> {
       return false;
     }
     entry.values.add(value);
+    entry.list = [...entry.values];
     let patterns = this.#patternsOf.get(value);
     if (patterns === undefined) this.#patternsOf.set(value, (patterns = new Set()));
     patterns.add(pattern);
@@ -122,6 +134,7 @@ export class PatternIndex<V> {
   remove(pattern: string, value: V): boolean {
     const entry = this.#entries.get(pattern);
     if (entry === undefined || !entry.values.delete(value)) return false;
+    entry.list = [...entry.values];
     const patterns = this.#patternsOf.get(value)!;
     patterns.delete(pattern);
     if (patterns.size === 0) this.#patternsOf.delete(value);
@@ -143,6 +156,7 @@ export class PatternIndex<V> {
     for (const pattern of removed) {
       const entry = this.#entries.get(pattern)!;
       entry.values.delete(value);
+      entry.list = [...entry.values];
       if (entry.values.size === 0) this.#drop(entry);
     }
     return removed;
@@ -160,6 +174,18 @@ export class PatternIndex<V> {
    * @throws Whatever `visit` throws, which ends the walk.
    */
   match(topic: string, visit: (pattern: string, values: ReadonlySet<V>) => void): void {
+    const found = this.matching(topic);
+    for (let i = 0; i < found.length; i++) visit(found[i]!.pattern, found[i]!.values);
+  }
+
+  /**
+   * The patterns matching `topic`, as {@link match} visits them, without a callback (the
+   * broker's routing loop allocates nothing per publish for a topic seen before).
+   * @param topic - A concrete topic.
+   * @returns A list to read at once, not to keep or change: it is the memo's own.
+   * @throws Never.
+   */
+  matching(topic: string): readonly PatternMatch<V>[] {
     let found = this.#memo.get(topic);
     if (found === undefined) {
       found = this.#find(topic);
@@ -168,7 +194,7 @@ export class PatternIndex<V> {
         this.#memo.set(topic, found);
       }
     }
-    for (let i = 0; i < found.length; i++) visit(found[i]!.pattern, found[i]!.values);
+    return found;
   }
 
   /** The entries matching `topic`, walking both tries and the general bucket. */

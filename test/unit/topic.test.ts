@@ -245,6 +245,28 @@ describe('PatternIndex', () => {
     expect(collect(index, long)).toEqual([]);
   });
 
+  it('matching: lists of values replaced, never changed in place, when values come and go mid-loop', () => {
+    const index = new PatternIndex<number>();
+    index.add('s/*', 1);
+    index.add('s/*', 2);
+    index.add('s/**', 3);
+    const found = index.matching('s/x');
+    expect(found.map((m) => [m.pattern, [...m.list]])).toEqual([['s/*', [1, 2]], ['s/**', [3]]]);
+    const list = found[0]!.list;
+    const seen: number[] = [];
+    for (const v of list) {
+      seen.push(v);
+      index.remove('s/*', 2); // a subscriber leaving during the fan-out
+      index.add('s/*', 4);    // one arriving: served from the next publish
+    }
+    expect(seen).toEqual([1, 2]);
+    expect(list).toEqual([1, 2]);
+    expect(index.matching('s/x').map((m) => [...m.list])).toEqual([[1, 4], [3]]);
+    index.removeValue(1);
+    index.removeValue(4);
+    expect(index.matching('s/x').map((m) => [m.pattern, [...m.list], [...m.values]])).toEqual([['s/**', [3], [3]]]);
+  });
+
   it('agrees with a brute-force scan when given random patterns and topics', () => {
     const random = prng(20240611);
     const patternAlphabet = ['a', 'b', 'c', '@a', '', '*', '*', '**', '**', 'a*', '*b', 'a.c'];

@@ -22,6 +22,7 @@ interface RawSocket {
   pause(): unknown;
   read(size: number): Buffer | null;
   readonly readableLength: number;
+  _readableState?: { readingMore?: boolean };
 }
 
 interface WsInternals {
@@ -57,7 +58,17 @@ export function readFrames(ws: WebSocket, deliver: (bytes: Buffer) => void): boo
       return open();
     },
   });
-  const onData = (chunk: Buffer): void => reader.push(chunk);
+  const state = socket._readableState;
+  const quiet = typeof state?.readingMore === 'boolean';
+  const onData = (chunk: Buffer): void => {
+    // Node's Readable queues a `process.nextTick` after each chunk of a flowing stream to read
+    // more (`maybeReadMore`), unless one is marked under way. A socket reads on its own while
+    // flowing, so that tick does nothing here but cost a tick object and a run of the tick
+    // queue, which makes a `Map` in `processPromiseRejections` (~0.45 KB per read, issue 20's
+    // W4 tail). Marking it under way skips it; a paused socket emits no 'data' and reads as usual.
+    if (quiet) state!.readingMore = true;
+    reader.push(chunk);
+  };
   socket.removeListener('data', wsOnData);
   socket.on('data', onData);
   // On 'close', ws writes what a paused socket still holds into its Receiver; that is the middle

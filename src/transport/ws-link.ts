@@ -7,10 +7,11 @@
  * write per peer instead of two queued chunks per frame. Frames of 64 KiB and more go through
  * `ws`.
  */
-import { Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Frame, Link } from './link.js';
+import { FrameChannel } from './frame-channel.js';
 import { frameOpcode, framePayload, headerSize, writeFrame, type Masking } from './ws-frames.js';
 import { readFrames } from './ws-ingress.js';
 
@@ -79,8 +80,8 @@ interface RawSocket {
 }
 
 class WsLink implements Link {
-  private readonly incoming = new Subject<Frame>();
-  readonly frames$: Observable<Frame> = this.incoming.asObservable();
+  private readonly incoming = new FrameChannel<Frame>();
+  readonly frames$: Observable<Frame> = this.incoming.frames$;
   private readonly masked: Masking;
   /** This turn's frames, written as sent: `used` bytes of `buffer`. */
   private buffer: Buffer | undefined;

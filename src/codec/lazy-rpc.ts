@@ -10,6 +10,7 @@ import { DecodeError } from '../errors.js';
 import { TYPE, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import { argsOf, decodeValue } from './cbor.js';
 import { readMsgId } from './msgid.js';
+import { decodePlain, NOT_PLAIN } from './plain-decode.js';
 import { MAX_NESTING } from './nesting.js';
 import { streamOf } from './stream-flags.js';
 import { cborWellFormed } from './well-formed.js';
@@ -75,6 +76,10 @@ export class LazyResponse implements ResponseMsg {
 }
 
 function decodeAt(frame: Uint8Array, at: number, what: string): unknown {
+  // Plain values (numbers, text, flat arrays and maps) in place: no view of the frame and no
+  // cbor-x set-up (a DataView attached to each source), ~0.3 KB less garbage per call and answer.
+  const plain = decodePlain(frame, at);
+  if (plain !== NOT_PLAIN) return plain;
   try {
     return decodeValue(frame.subarray(at));
   } catch (err) {

@@ -53,6 +53,21 @@ let scheduled = false;
  */
 const settled = Promise.resolve();
 
+/**
+ * Socket chunks being read (see {@link readChunk}): a link that sends meanwhile is flushed when
+ * the chunk has been read, rather than by the turn's microtask — a frame answered or forwarded
+ * from the chunk that brought it (an RPC call, its answer) costs no promise reaction.
+ */
+let reading = 0;
+const readChunk = {
+  enter(): void {
+    reading++;
+  },
+  leave(): void {
+    if (--reading === 0 && pendingCount > 0) flushAll();
+  },
+};
+
 function flushAll(): void {
   const links = pending;
   const count = pendingCount;
@@ -137,7 +152,7 @@ class WsLink implements Link {
     const client = (ws as unknown as { _isServer?: boolean })._isServer !== true;
     this.masked = client && zeroMask ? 'zero' : client;
     // Binary messages come from our frame reader (issue 20); the rest still from ws's 'message'.
-    readFrames(ws, (bytes) => this.incoming.next(bytes));
+    readFrames(ws, (bytes) => this.incoming.next(bytes), readChunk);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       this.incoming.next(isBinary ? bytes : bytes.toString('utf8'));
@@ -180,7 +195,7 @@ class WsLink implements Link {
       if (!this.queued) {
         this.queued = true;
         pending[pendingCount++] = this;
-        if (!scheduled) {
+        if (!scheduled && reading === 0) {
           scheduled = true;
           void settled.then(flushAll);
         }

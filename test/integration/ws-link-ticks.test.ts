@@ -56,6 +56,33 @@ describe('ws link ticks', () => {
     expect(ticks).toBeLessThan(rounds / 10);
   });
 
+  it('a frame sent while a chunk is read leaves when the chunk has been read, before any microtask, in order with later ones', async () => {
+    const [a, b] = await pair();
+    const socket = (b as unknown as { ws: { _socket: { write: (...x: unknown[]) => boolean } } }).ws._socket;
+    const write = socket.write.bind(socket);
+    let writes = 0;
+    socket.write = (...x: unknown[]) => { writes++; return write(...x); };
+    const seenByMicrotask: number[] = [];
+    b.frames$.subscribe((f) => {
+      void Promise.resolve().then(() => {
+        seenByMicrotask.push(writes);
+        b.send(new Uint8Array([(f as Uint8Array)[0]!, 2])); // a later frame, from a microtask
+      });
+      b.send(new Uint8Array([(f as Uint8Array)[0]!, 1]));
+    });
+    const got: string[] = [];
+    const done = new Promise<void>((resolve) => a.frames$.subscribe((f) => {
+      got.push(Buffer.from(f as Uint8Array).toString('hex'));
+      if (got.length === 4) resolve();
+    }));
+    a.send(new Uint8Array([7]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    a.send(new Uint8Array([8]));
+    await done;
+    expect(seenByMicrotask).toEqual([1, 3]); // the echo was written before the microtask ran
+    expect(got).toEqual(['0701', '0702', '0801', '0802']);
+  });
+
   it('a paused link still gets every frame once resumed (reads are not starved)', async () => {
     const [a, b] = await pair();
     const got: number[] = [];

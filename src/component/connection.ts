@@ -47,9 +47,11 @@ export class ClientSession {
     if (typeof frame === 'string') throw new DecodeError('a text frame on a CBOR link');
     const pub = this.pubs.read(frame);
     if (pub !== undefined) return pub;
-    if (frame.constructor !== Uint8Array) frame = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
     // Calls and answers: the head in place, the args or data decoded when read (no message array).
-    return (frame[0] === 0x84 || frame[0] === 0x85 ? decodeLazyCall(frame) : undefined) ?? decodeCbor(frame);
+    const call = frame[0] === 0x84 || frame[0] === 0x85 ? decodeLazyCall(frame, true) : undefined;
+    if (call !== undefined) return call;
+    if (frame.constructor !== Uint8Array) frame = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+    return decodeCbor(frame);
   }
 }
 

@@ -86,6 +86,26 @@ describe('RPC routed by its head, bytes forwarded', () => {
     expect(await answer).toBe('one');
   });
 
+  it('hands byte strings of args and results to both ends as plain Uint8Arrays, plain values or not', async () => {
+    const b = await scope.broker();
+    const [srv, cli] = await scope.connectAll(b, 'srv', 'cli');
+    const seen: unknown[] = [];
+    srv.expose('echo', (...args: unknown[]) => {
+      seen.push((args[0] as Uint8Array).constructor);
+      return args;
+    });
+    await roundTrip(srv);
+    const bytes = new Uint8Array([1, 2, 3]);
+    // Plain args (read in place), then args with a bignum tag (cbor-x's path).
+    for (const extra of [7, 2n ** 70n]) {
+      const [back, more] = await cli.rpc('echo', bytes, extra) as [Uint8Array, unknown];
+      expect(back.constructor).toBe(Uint8Array);
+      expect([...back]).toEqual([1, 2, 3]);
+      expect(more).toBe(extra);
+    }
+    expect(seen).toEqual([Uint8Array, Uint8Array]);
+  });
+
   it('carries JL 9-byte integers from caller to exposer and back byte for byte', async () => {
     const b = await scope.broker();
     const py = await rawExposer(b, 'jlsrv', 'add');

@@ -10,6 +10,7 @@ import { DecodeError } from '../errors.js';
 import { TYPE, type MsgId, type ResponseMsg, type RpcMsg } from '../protocol/messages.js';
 import { argsOf, decodeValue } from './cbor.js';
 import { readMsgId } from './msgid.js';
+import { decodePlain, NOT_PLAIN } from './plain-decode.js';
 import { MAX_NESTING } from './nesting.js';
 import { streamOf } from './stream-flags.js';
 import { cborWellFormed } from './well-formed.js';
@@ -31,6 +32,8 @@ export class LazyRpc implements RpcMsg {
     readonly frame: Uint8Array,
     /** Offset of the args item in `frame`; it runs to the end of the frame. */
     readonly argsAt: number,
+    /** Byte strings as plain `Uint8Array` views (else of `frame`'s own class). */
+    private readonly plainViews = false,
   ) {}
 
   /**
@@ -39,7 +42,7 @@ export class LazyRpc implements RpcMsg {
    */
   get args(): unknown[] {
     if (this.decoded === undefined) {
-      this.decoded = argsOf(decodeAt(this.frame, this.argsAt, `args of call '${this.topic}'`));
+      this.decoded = argsOf(decodeAt(this.frame, this.argsAt, `args of call '${this.topic}'`, this.plainViews));
     }
     return this.decoded;
   }
@@ -59,6 +62,8 @@ export class LazyResponse implements ResponseMsg {
     readonly frame: Uint8Array,
     /** Offset of the data item in `frame`; it runs to the end of the frame. */
     readonly dataAt: number,
+    /** Byte strings as plain `Uint8Array` views (else of `frame`'s own class). */
+    private readonly plainViews = false,
   ) {}
 
   /**
@@ -67,16 +72,22 @@ export class LazyResponse implements ResponseMsg {
    */
   get data(): unknown {
     if (!this.done) {
-      this.decoded = decodeAt(this.frame, this.dataAt, 'response data') ?? null;
+      this.decoded = decodeAt(this.frame, this.dataAt, 'response data', this.plainViews) ?? null;
       this.done = true;
     }
     return this.decoded;
   }
 }
 
-function decodeAt(frame: Uint8Array, at: number, what: string): unknown {
+function decodeAt(frame: Uint8Array, at: number, what: string, plainViews: boolean): unknown {
+  // Plain values (numbers, text, flat arrays and maps) in place: no view of the frame and no
+  // cbor-x set-up (a DataView attached to each source), ~0.3 KB less garbage per call and answer.
+  const plain = decodePlain(frame, at, frame.length, plainViews);
+  if (plain !== NOT_PLAIN) return plain;
+  const bytes = plainViews && frame.constructor !== Uint8Array
+    ? new Uint8Array(frame.buffer, frame.byteOffset + at, frame.length - at) : frame.subarray(at);
   try {
-    return decodeValue(frame.subarray(at));
+    return decodeValue(bytes);
   } catch (err) {
     throw new DecodeError(`${what} cannot be decoded: ${(err as Error).message}`, { cause: err });
   }
@@ -92,7 +103,7 @@ let end = 0;
  * item running to the end of the frame.
  * @returns undefined for any other frame, which then takes the full decoder (and its errors).
  */
-export function decodeLazyCall(frame: Uint8Array): LazyRpc | LazyResponse | undefined {
+export function decodeLazyCall(frame: Uint8Array, plainViews = false): LazyRpc | LazyResponse | undefined {
   const n = frame.length;
   const head = frame[0];
   if ((head !== 0x85 && head !== 0x84) || n < 12) return undefined;
@@ -109,7 +120,7 @@ export function decodeLazyCall(frame: Uint8Array): LazyRpc | LazyResponse | unde
   if (type === TYPE.RESPONSE) {
     const status = readUint(frame, p, n);
     if (status < 0 || !wellFormed(frame, end, n)) return undefined;
-    return new LazyResponse(id, status, streamOf(typeByte & 0xf0), frame, end);
+    return new LazyResponse(id, status, streamOf(typeByte & 0xf0), frame, end, plainViews);
   }
   const topic = readText(frame, p, n);
   if (topic === undefined || topic === '') return undefined;
@@ -124,7 +135,7 @@ export function decodeLazyCall(frame: Uint8Array): LazyRpc | LazyResponse | unde
     p = end;
   }
   if (p >= n || !wellFormed(frame, p, n)) return undefined;
-  return new LazyRpc(id, topic, target, (typeByte & 0x20) !== 0 ? true : undefined, frame, p);
+  return new LazyRpc(id, topic, target, (typeByte & 0x20) !== 0 ? true : undefined, frame, p, plainViews);
 }
 
 /** `[p, n)` is one well-formed item nested no deeper than a frame allows. */

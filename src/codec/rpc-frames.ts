@@ -9,11 +9,50 @@ import { RPC_STREAM, TYPE, type ResponseMsg, type RpcMsg } from '../protocol/mes
 import { encodeCbor, encodeValue } from './cbor.js';
 import { writeMsgId } from './msgid.js';
 import { streamFlags } from './stream-flags.js';
+import { writeByte, writeBytes, writeFrame, writeHead as writeItemHead, writeValue } from './value-writer.js';
 
 const utf8 = new TextEncoder();
 
-/** `[type, id, topic, target, args]` as `encodeCbor` writes it. @throws EncodeError */
+/**
+ * `[type, id, topic, target, args]` as `encodeCbor` writes it: plain args in one pass into
+ * value-writer.ts's slab (the frame is a view of it: no copy of the args, no cbor-x set-up),
+ * others around the value cbor-x encodes. @throws EncodeError
+ */
 export function encodeRpcFrame(msg: RpcMsg): Uint8Array {
+  return writeFrame(writeRpc, msg, undefined) ?? encodeRpcAround(msg);
+}
+
+/** `[type, id, status, data]` as `encodeCbor` writes it, plain data in one pass as {@link encodeRpcFrame}. @throws EncodeError */
+export function encodeResponseFrame(msg: ResponseMsg): Uint8Array {
+  const { status } = msg;
+  if (!Number.isInteger(status) || status < 0 || status > 0xffffffff) return encodeCbor(msg);
+  return writeFrame(writeResponse, msg, undefined) ?? encodeResponseAround(msg);
+}
+
+const idBytes = new Uint8Array(9);
+idBytes[0] = 0x48; // an 8-byte byte string
+
+function writeRpc(msg: RpcMsg, _: undefined): void {
+  writeByte(0x85);
+  writeItemHead(0, TYPE.RPC | (msg.stream === true ? RPC_STREAM : 0));
+  writeMsgId(idBytes, 1, msg.id);
+  writeBytes(idBytes);
+  writeValue(msg.topic);
+  if (msg.target === null) writeByte(0xf6);
+  else writeValue(msg.target);
+  writeValue(msg.args);
+}
+
+function writeResponse(msg: ResponseMsg, _: undefined): void {
+  writeByte(0x84);
+  writeItemHead(0, TYPE.RESPONSE | streamFlags(msg.stream));
+  writeMsgId(idBytes, 1, msg.id);
+  writeBytes(idBytes);
+  writeItemHead(0, msg.status);
+  writeValue(msg.data);
+}
+
+function encodeRpcAround(msg: RpcMsg): Uint8Array {
   const args = encoded(msg.args, msg);
   const type = TYPE.RPC | (msg.stream === true ? RPC_STREAM : 0);
   const topic = textBytes(msg.topic);
@@ -30,10 +69,8 @@ export function encodeRpcFrame(msg: RpcMsg): Uint8Array {
   return out;
 }
 
-/** `[type, id, status, data]` as `encodeCbor` writes it. @throws EncodeError */
-export function encodeResponseFrame(msg: ResponseMsg): Uint8Array {
+function encodeResponseAround(msg: ResponseMsg): Uint8Array {
   const { status } = msg;
-  if (!Number.isInteger(status) || status < 0 || status > 0xffffffff) return encodeCbor(msg);
   const data = encoded(msg.data, msg);
   const type = TYPE.RESPONSE | streamFlags(msg.stream);
   const out = new Uint8Array(1 + typeSize(type) + 9 + headSize(status) + data.length);

@@ -26,7 +26,7 @@ import { identify$, register$, unregister$ } from './auth.js';
 import type { ClientSession } from './connection.js';
 import { frames } from './frames.js';
 import { links$ } from './links.js';
-import { Requests } from './requests.js';
+import { dataOrUndefined, Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
@@ -199,7 +199,7 @@ export class ComponentImpl implements Component {
     switch (msg.type) {
       case 'response':
         if (msg.stream === 'cancel') return void this.serving.cancel(session, msg.id);
-        if (this.requests.resolve(session, msg) || this.publisher.refused(msg.id, msg.data)) return;
+        if (this.requests.resolve(session, msg) || this.publisher.refused(msg.id, dataOrUndefined(msg))) return;
         this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
         return;
       case 'pub': return this.onPublish(session, msg);

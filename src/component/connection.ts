@@ -7,6 +7,7 @@
 import { isObservable, Observable, switchMap, type Subscription } from 'rxjs';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { encodePubFrame } from '../codec/pub-encode.js';
+import { decodeLazyCall } from '../codec/lazy-rpc.js';
 import { encodeResponseFrame, encodeRpcFrame } from '../codec/rpc-frames.js';
 import { PubFrameReader } from '../codec/pub-frame.js';
 import type { Frame } from '../codec/wire.js';
@@ -46,6 +47,9 @@ export class ClientSession {
     if (typeof frame === 'string') throw new DecodeError('a text frame on a CBOR link');
     const pub = this.pubs.read(frame);
     if (pub !== undefined) return pub;
+    // Calls and answers: the head in place, the args or data decoded when read (no message array).
+    const call = frame[0] === 0x84 || frame[0] === 0x85 ? decodeLazyCall(frame, true) : undefined;
+    if (call !== undefined) return call;
     if (frame.constructor !== Uint8Array) frame = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
     return decodeCbor(frame);
   }

@@ -219,3 +219,15 @@ export function rpcResult(method: string, resp: ResponseMsg): unknown {
 export function cancelOf(id: MsgId): ResponseMsg {
   return { type: 'response', id, status: STATUS.OK, data: null, stream: 'cancel' };
 }
+
+/**
+ * The data of a RESPONSE, or undefined when it cannot be decoded: an answer's data is decoded
+ * when first read (src/codec/lazy-rpc.ts), so a peer's bad bytes surface here, not at the frame.
+ */
+export function dataOrUndefined(resp: ResponseMsg): unknown {
+  try {
+    return resp.data;
+  } catch {
+    return undefined;
+  }
+}

@@ -22,6 +22,7 @@ interface RawSocket {
   pause(): unknown;
   read(size: number): Buffer | null;
   readonly readableLength: number;
+  _readableState?: { readingMore?: boolean };
 }
 
 interface WsInternals {
@@ -31,12 +32,18 @@ interface WsInternals {
   _extensions?: Record<string, unknown>;
 }
 
+/** Called around the reading of each socket chunk (its frames are delivered in between). */
+export interface ChunkHooks {
+  enter(): void;
+  leave(): void;
+}
+
 /**
  * Read the binary messages of `ws` (open, server or client side) with a {@link WsFrameReader},
  * delivering each to `deliver`; the others still come as `ws` `'message'` events. Returns false,
  * changing nothing, when `ws`'s internals are not as expected.
  */
-export function readFrames(ws: WebSocket, deliver: (bytes: Buffer) => void): boolean {
+export function readFrames(ws: WebSocket, deliver: (bytes: Buffer) => void, chunk?: ChunkHooks): boolean {
   const { _socket: socket, _receiver: receiver, _isServer: server, _extensions: extensions } = ws as unknown as WsInternals;
   if (socket === undefined || receiver === undefined || ws.readyState !== WebSocket.OPEN) return false;
   if (extensions === undefined || Object.keys(extensions).length > 0) return false;
@@ -57,7 +64,24 @@ export function readFrames(ws: WebSocket, deliver: (bytes: Buffer) => void): boo
       return open();
     },
   });
-  const onData = (chunk: Buffer): void => reader.push(chunk);
+  const state = socket._readableState;
+  const quiet = typeof state?.readingMore === 'boolean';
+  const hooks = chunk;
+  const onData = (chunk: Buffer): void => {
+    // Node's Readable queues a `process.nextTick` after each chunk of a flowing stream to read
+    // more (`maybeReadMore`), unless one is marked under way. A socket reads on its own while
+    // flowing, so that tick does nothing here but cost a tick object and a run of the tick
+    // queue, which makes a `Map` in `processPromiseRejections` (~0.45 KB per read, issue 20's
+    // W4 tail). Marking it under way skips it; a paused socket emits no 'data' and reads as usual.
+    if (quiet) state!.readingMore = true;
+    if (hooks === undefined) return reader.push(chunk);
+    hooks.enter();
+    try {
+      reader.push(chunk);
+    } finally {
+      hooks.leave();
+    }
+  };
   socket.removeListener('data', wsOnData);
   socket.on('data', onData);
   // On 'close', ws writes what a paused socket still holds into its Receiver; that is the middle

@@ -4,6 +4,7 @@
  * any Link; the WebSocket server adapter (ws-server.ts) only feeds it.
  */
 import { Subject, Subscription, type SchedulerLike } from 'rxjs';
+import { StageSubject } from './stage-subject.js';
 import type { Frame } from '../codec/wire.js';
 import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText, silentLogger } from '../internal/logger.js';
@@ -52,7 +53,7 @@ export class BrokerImpl {
   readonly name: string;
   readonly log: Logger;
   readonly router: Router;
-  readonly messages$ = new Subject<Published>();
+  readonly messages$ = new StageSubject<Published>();
   /** Each session as it ends (live queries release theirs). */
   readonly detached$ = new Subject<Session>();
   private readonly named = new Map<string, Twin>();

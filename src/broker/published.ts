@@ -13,20 +13,26 @@ class LazyPublished implements Published {
   readonly topic: string;
   readonly flags: number;
   readonly id: bigint | undefined;
+  /** The frame and the offset of its args (the schema stage reads them there: no view per publish). */
+  readonly argsFrame: Uint8Array;
+  readonly argsAt: number;
   constructor(
     private readonly msg: LazyPub,
     readonly slot: number | undefined,
     readonly recv: bigint,
     readonly origin: string,
-    readonly argsBytes: Uint8Array,
   ) {
     this.topic = msg.topic;
     this.flags = msg.flags;
     this.id = msg.id;
+    this.argsFrame = msg.frame;
+    this.argsAt = msg.argsAt;
   }
 
   /** @throws DecodeError for args cbor-x refuses (the LazyPub's). */
   get args(): unknown[] { return this.msg.args; }
+
+  get argsBytes(): Uint8Array { return this.msg.argsBytes; }
 }
 
 /**
@@ -40,6 +46,6 @@ class LazyPublished implements Published {
  */
 export function publishedOf(msg: PubMsg, slot: number | undefined, recv: bigint, origin: string,
   argsBytes?: Uint8Array): Published {
-  if (msg instanceof LazyPub) return new LazyPublished(msg, slot, recv, origin, argsBytes ?? msg.argsBytes);
-  return { topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin };
+  if (msg instanceof LazyPub && argsBytes === undefined) return new LazyPublished(msg, slot, recv, origin);
+  return { topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin, argsBytes };
 }

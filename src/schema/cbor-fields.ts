@@ -71,21 +71,22 @@ export class CborFields {
   }
 
   /**
-   * Read `bytes`, one CBOR item (the args of a publish).
+   * Read one CBOR item (the args of a publish): `bytes` from `start` to its end (a publish's
+   * args run to the end of its frame, so the frame is read in place, without a view of it).
    * @returns `'map'` (fields in `values`), `'list'` (values in `list`), or false when the
    * payload is not in a shape this reader takes: decode it instead.
    */
-  read(bytes: Uint8Array): CborShape | false {
+  read(bytes: Uint8Array, start = 0): CborShape | false {
     this.bytes = bytes;
-    this.pos = 0;
-    const head = bytes[0];
+    this.pos = start;
+    const head = bytes[start];
     if (head === undefined) return false;
     let shape: CborShape | false;
     if (head >= 0xa0 && head <= 0xb7) shape = this.readMap() ? 'map' : false;
     else if (head >= 0x80 && head <= 0x97) {
       const n = head - 0x80;
-      this.pos = 1;
-      const first = bytes[1];
+      this.pos = start + 1;
+      const first = bytes[start + 1];
       if (n === 1 && first !== undefined && first >= 0xa0 && first <= 0xb7) shape = this.readMap() ? 'map' : false;
       else shape = this.readList(n) ? 'list' : false;
     } else shape = false;

@@ -44,6 +44,8 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
 ): OperatorFunction<Published, ColumnBatch[]> {
   return (source) => new Observable<ColumnBatch[]>((subscriber) => {
     let batches = new Map<TableDef, ColumnBatch>();
+    /** The batch of the last table written: a busy table skips the map lookup. */
+    let last: ColumnBatch | undefined;
     let rows = 0;
     let timeout: Subscription | undefined;
     const emit = (): void => {
@@ -52,14 +54,16 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
       if (rows === 0) return;
       const out = [...batches.values()].filter((b) => b.length > 0);
       batches = new Map();
+      last = undefined;
       rows = 0;
       subscriber.next(out);
     };
     const collect = (msg: Published): void => {
       const match = matchTable(schema, msg.topic);
       if (match === undefined) return;
-      let batch = batches.get(match.table);
+      let batch = last !== undefined && last.table === match.table ? last : batches.get(match.table);
       if (batch === undefined) batches.set(match.table, batch = new ColumnBatch(match.table, 1_024, maxRows));
+      last = batch;
       const before = batch.length;
       let added: number | string;
       try {
@@ -88,6 +92,7 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
       subscription?.unsubscribe();
       timeout?.unsubscribe();
       batches = new Map();
+      last = undefined;
     };
   });
 }

@@ -5,6 +5,7 @@
 import { CborFields } from './cbor-fields.js';
 import type { RowTarget } from './column-batch.js';
 import { coerce, coercer, INVALID, type Coercer } from './column-types.js';
+import type { MapTemplate } from './map-template.js';
 import type { ColumnDef, TableDef } from './types.js';
 
 export interface Plan {
@@ -16,6 +17,8 @@ export interface Plan {
   /** Per payload column: its name is also an `Object.prototype` member (`constructor`, …), so a plain lookup could find that. */
   readonly inherited: readonly boolean[];
   readonly hasVars: boolean;
+  /** The layout has extra columns (`recv_ts`, `slot`) after the payload's. */
+  readonly hasExtras: boolean;
   /**
    * Payload columns a positional payload fills, in column order: those that no topic variable
    * of the table's pattern names (the topic variables fill the others).
@@ -23,6 +26,17 @@ export interface Plan {
   readonly positional: readonly number[];
   /** Reads key_value and positional payloads from their CBOR bytes (one per table, reused). */
   readonly fields: CborFields;
+  /** The payload columns' names as UTF-8 (what a map payload's keys are compared with). */
+  readonly keyNames: readonly Uint8Array[];
+  /** The key order of the last map payload read the general way (map-template.ts): the fast path. */
+  template: MapTemplate | undefined;
+  /**
+   * Map payloads the template did not take (or could not be learned from), less those it took:
+   * past {@link MAX_TEMPLATE_MISSES} it is learned again only once per 1,024 misses (publishers
+   * whose key orders differ, or whose fields are not all numbers, would have it relearned at
+   * every publish).
+   */
+  templateMisses: number;
   /** Topic variables (a frozen, cached `vars` object of matchTable) → their cells, per payload column. */
   readonly varCells: WeakMap<object, VarCells>;
   /**
@@ -34,6 +48,8 @@ export interface Plan {
   /** Per payload column of kind NUM_INT: its [lo, hi] bounds, flattened. */
   readonly numberRange: Float64Array;
 }
+
+export const MAX_TEMPLATE_MISSES = 8;
 
 export const NUM_NONE = 0, NUM_FLOAT = 1, NUM_INT = 2, NUM_INT64 = 3, NUM_UINT64 = 4;
 const INT_BOUNDS: Readonly<Record<string, readonly [number, number]>> = {
@@ -78,12 +94,13 @@ export function planOf(table: TableDef): Plan {
   if (plan === undefined) {
     const varNames = new Set(table.topic.split('/').filter((s) => s.startsWith(':')).map((s) => s.slice(1)));
     plan = {
-      table, hasVars: varNames.size > 0,
+      table, hasVars: varNames.size > 0, hasExtras: table.layout.length > table.columns.length,
       defaults: table.columns.map((c) => (c.default === undefined || c.default === null ? undefined : coerce(c.type, c.default))),
       coercers: table.layout.map((c) => coercer(c.type)),
       inherited: table.columns.map((c) => c.name in Object.prototype),
       positional: table.columns.flatMap((c, i) => (varNames.has(c.name) ? [] : [i])),
       fields: new CborFields(table.columns.map((c) => c.name)),
+      keyNames: table.columns.map((c) => new TextEncoder().encode(c.name)), template: undefined, templateMisses: 0,
       varCells: new WeakMap(),
       numberKinds: Uint8Array.from(table.columns, (c) => numberKind(c.type)),
       numberRange: Float64Array.from(table.columns.flatMap((c) => INT_BOUNDS[c.type] ?? [0, 0])),

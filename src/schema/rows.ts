@@ -9,7 +9,8 @@
 import { columnValues, isDataFrame, isDataFrameTag, loadPolars, tagToDataFrame } from '../dataframe/index.js';
 import type { RowTarget } from './column-batch.js';
 import type { CborFields } from './cbor-fields.js';
-import { BadCell, extras, fitsAsNumber, planOf, put, varCellsOf, varsOf, type Plan, type VarCells } from './plan.js';
+import { MapTemplate } from './map-template.js';
+import { BadCell, extras, fitsAsNumber, MAX_TEMPLATE_MISSES, planOf, put, varCellsOf, varsOf, type Plan, type VarCells } from './plan.js';
 import type { ColumnDef, Published, Row, TableDef } from './types.js';
 
 /** What a missing map field becomes: publish fills from topic/default (§8.3), upsert prefers null (§8.4). */
@@ -171,8 +172,30 @@ function mapInto(plan: Plan, msg: Published, target: RowTarget, vars?: Readonly<
   let bad: string | undefined;
   // The publisher's bytes, when the broker kept them: one map or a list of scalars is read
   // without decoding (cbor-fields.ts); any other payload is decoded below.
-  const shape = msg.argsBytes === undefined ? false : plan.fields.read(msg.argsBytes);
-  if (shape === 'map') bad = fromFields(plan, target, plan.fields, cells);
+  const bytes = msg.argsFrame ?? msg.argsBytes;
+  const start = msg.argsFrame === undefined ? 0 : msg.argsAt ?? 0;
+  if (bytes !== undefined && plan.template !== undefined && target.setNumber !== undefined) {
+    // The key order seen last time, numbers only (map-template.ts); else the general way below.
+    const { template } = plan;
+    if (template.read(plan, target, bytes, start)) {
+      if (plan.templateMisses > 0) plan.templateMisses--;
+      const { rest } = template;
+      for (let k = 0; k < rest.length && bad === undefined; k++) bad = fillMissing(plan, target, rest[k]!, cells, 'publish');
+      if (bad === undefined && plan.hasExtras) bad = extras(plan, target, msg.recv, slot);
+      if (bad === undefined) target.commit();
+      return bad;
+    }
+    target.mark(); // forget the cells' byte estimate: the general way sets every cell again
+    plan.templateMisses++;
+  }
+  const shape = bytes === undefined ? false : plan.fields.read(bytes, start);
+  if (shape === 'map') {
+    bad = fromFields(plan, target, plan.fields, cells);
+    if (bad === undefined && target.setNumber !== undefined && (plan.templateMisses < MAX_TEMPLATE_MISSES || (plan.templateMisses & 1023) === 0)) {
+      plan.template = MapTemplate.learn(bytes!, start, plan.keyNames);
+      if (plan.template === undefined) plan.templateMisses++;
+    }
+  }
   else if (shape === 'list') {
     const { list, listLength } = plan.fields;
     bad = listLength === 0 && plan.hasVars ? fromMap(plan, target, {}, cells, 'publish') : fromArgs(plan, target, list, listLength, cells);
@@ -184,7 +207,7 @@ function mapInto(plan: Plan, msg: Published, target: RowTarget, vars?: Readonly<
     else if (args.length === 0 && plan.hasVars) bad = fromMap(plan, target, {}, cells, 'publish');
     else bad = fromArgs(plan, target, args, args.length, cells);
   }
-  bad ??= extras(plan, target, msg.recv, slot);
+  if (bad === undefined && plan.hasExtras) bad = extras(plan, target, msg.recv, slot);
   if (bad === undefined) target.commit();
   return bad;
 }

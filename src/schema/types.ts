@@ -61,6 +61,12 @@ export interface Published {
   readonly args: unknown[];
   /** The args item as the publisher encoded it (CBOR), when known: mapped without decoding. */
   readonly argsBytes?: Uint8Array;
+  /**
+   * The publisher's frame and the offset in it of the args item, which runs to the frame's end
+   * (both or neither): the same bytes as `argsBytes`, read in place without making that view.
+   */
+  readonly argsFrame?: Uint8Array;
+  readonly argsAt?: number;
   /** PUB flags (QoS and slot bits). */
   flags: number;
   id?: bigint;

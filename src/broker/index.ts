@@ -10,7 +10,7 @@ export type { MemoryStoreOptions } from '../store/memory-store.js';
 export type { Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord, LogQuery } from '../store/types.js';
 export { openLmdbStore } from '../store/lmdb/open.js';
 export type { FsyncMode, LmdbStoreOptions } from '../store/lmdb/lmdb-store.js';
-export { StoreFailedError, StoreUnavailableError } from '../store/errors.js';
+export { StoreFailedError, StoreUnavailableError, StoreWriteError } from '../store/errors.js';
 export { DataDirLockedError } from '../store/data-dir-lock.js';
 export {
   caOptions, findCaFile, generateKeyPair, keystoreTlsFiles, loadTlsOptions, memorySecurityStore, openSecurityStore,

@@ -22,3 +22,16 @@ export class StoreFailedError extends RembusError {
     this.name = 'StoreFailedError';
   }
 }
+
+/**
+ * One write to the durable store failed (a full disk, an I/O error): nothing of it was stored
+ * and nothing it carried is acknowledged. The broker retries it with backoff; `cause` is the
+ * engine's error.
+ */
+export class StoreWriteError extends RembusError {
+  readonly code = 'STORE_WRITE_FAILED';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreWriteError';
+  }
+}

@@ -12,7 +12,7 @@ import type { Logger } from '../../types.js';
 import { ConnectionClosedError, MissingPackageError } from '../../errors.js';
 import { importOptional } from '../../internal/optional.js';
 import { silentLogger } from '../../internal/logger.js';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError, StoreWriteError } from '../errors.js';
 import type { LogQuery, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
 import { clearsRetained } from '../retained-rows.js';
 import { decodeRecord, encodeRecord, recvKey, type LogRecord } from './log-record.js';
@@ -50,19 +50,21 @@ class LmdbStoreImpl implements Store {
   constructor(private readonly root: RootDatabase, private readonly log: Database<Uint8Array, Buffer>,
     private readonly twins: Database<unknown, Buffer>, private readonly retained: Database<Uint8Array, string>,
     private readonly syncTimer: ReturnType<typeof setInterval> | undefined,
-    private readonly logger: Logger) {}
+    private readonly logger: Logger,
+    /** Commit on lmdb's write thread (`fsync: 'always'`: the sync must not block the event loop). */
+    private readonly offLoop: boolean) {}
 
   commit({ messages, twins }: StoreBatch): Promise<void> {
     return this.write(() => {
       for (let at = 0; at < messages.length; at += RECORD_ROWS) {
         const rows = messages.slice(at, at + RECORD_ROWS);
-        this.log.putSync(recvKey(rows[0]!.recv), encodeRecord(rows));
+        void this.log.put(recvKey(rows[0]!.recv), encodeRecord(rows));
       }
       // Retained values: one key per topic, in the same transaction as their log rows.
       for (const m of messages) {
         if (m.retain !== true) continue;
-        if (clearsRetained(m)) this.retained.removeSync(m.topic);
-        else this.retained.putSync(m.topic, encodeRecord([m]));
+        if (clearsRetained(m)) void this.retained.remove(m.topic);
+        else void this.retained.put(m.topic, encodeRecord([m]));
       }
       for (const delta of twins) this.applyDelta(delta);
     });
@@ -115,8 +117,8 @@ class LmdbStoreImpl implements Store {
         removed += record.rows.length - kept.length;
         if (kept.length > 0) break;
       }
-      for (const key of drop) this.log.removeSync(key);
-      if (kept.length > 0) this.log.putSync(recvKey(kept[0]!.recv), encodeRecord(kept));
+      for (const key of drop) void this.log.remove(key);
+      if (kept.length > 0) void this.log.put(recvKey(kept[0]!.recv), encodeRecord(kept));
     });
     return removed;
   }
@@ -173,17 +175,25 @@ class LmdbStoreImpl implements Store {
   }
 
   /**
-   * One transaction, in call order, committed synchronously (a write(2) to the OS; with
-   * `fsync: 'always'` also its fsync): lmdb's asynchronous commits leave an unhandled rejection
-   * behind when one fails (a full disk would crash the process), and a commit here is a few
-   * tens of µs that the broker would wait for anyway.
+   * One transaction, in call order. The action writes with `put`/`remove`, which apply at once
+   * inside a synchronous transaction and are queued inside a `batch`.
+   *
+   * `fsync: 'off' | 'interval'`: committed synchronously, a `write(2)` to the OS of a few tens
+   * of µs that the broker would wait for anyway. `fsync: 'always'`: the action runs now, on
+   * the event loop, and the transaction commits and syncs on lmdb's write thread (`batch`:
+   * one transaction; lmdb's async transaction callbacks never resolve with lmdb 3.5.6 here), so
+   * the loop keeps serving while the disk syncs and the promise resolves once the data is on
+   * disk. A failed commit rejects with {@link StoreWriteError}; lmdb's own second rejection of
+   * it (`commitError`) is handled here, so a full disk cannot become an unhandled rejection.
    */
   private write(action: () => void): Promise<void> {
-    return this.serial(() => {
+    return this.serial(async () => {
       try {
-        this.root.transactionSync(action);
+        if (!this.offLoop) this.root.transactionSync(action);
+        else await this.root.batch(action);
       } catch (err) {
-        throw new Error(`lmdb commit failed: ${(err as Error).message}`, { cause: err });
+        const detail = await engineError(err);
+        throw new StoreWriteError(`lmdb commit failed: ${(detail as Error).message}`, { cause: detail });
       }
     });
   }
@@ -206,28 +216,38 @@ class LmdbStoreImpl implements Store {
   private applyDelta(d: TwinDelta): void {
     const { name } = d;
     const markKey = twinKey('m', name);
-    if (d.mark !== undefined) this.twins.putSync(markKey, d.mark.toString());
-    else if (this.twins.get(markKey) === undefined) this.twins.putSync(markKey, '0'); // the twin exists
+    if (d.mark !== undefined) void this.twins.put(markKey, d.mark.toString());
+    else if (this.twins.get(markKey) === undefined) void this.twins.put(markKey, '0'); // the twin exists
     for (const [topic, from] of d.subscriptions ?? []) {
-      if (from === null) this.twins.removeSync(twinKey('s', name, topic));
-      else this.twins.putSync(twinKey('s', name, topic), from);
+      if (from === null) void this.twins.remove(twinKey('s', name, topic));
+      else void this.twins.put(twinKey('s', name, topic), from);
     }
     for (const [method, on] of d.exposed ?? []) {
-      if (on) this.twins.putSync(twinKey('e', name, method), true);
-      else this.twins.removeSync(twinKey('e', name, method));
+      if (on) void this.twins.put(twinKey('e', name, method), true);
+      else void this.twins.remove(twinKey('e', name, method));
     }
     for (const [id, on] of d.awaitingAck2 ?? []) {
-      if (on) this.twins.putSync(twinKey('q', name, id.toString()), this.seq++);
-      else this.twins.removeSync(twinKey('q', name, id.toString()));
+      if (on) void this.twins.put(twinKey('q', name, id.toString()), this.seq++);
+      else void this.twins.remove(twinKey('q', name, id.toString()));
     }
   }
 
   private removeTwin(name: string): void {
     for (const kind of ['m', 's', 'e', 'q'] as const) {
       const { start, end } = twinPrefix(kind, name);
-      for (const key of [...this.twins.getKeys({ start, end })]) this.twins.removeSync(key);
+      for (const key of [...this.twins.getKeys({ start, end })]) void this.twins.remove(key);
     }
   }
+}
+
+/**
+ * The engine's own error behind lmdb's "Commit failed (see commitError for details)": lmdb
+ * rejects `commitError` in the same callback as the commit, so one macrotask bounds the wait.
+ */
+function engineError(err: unknown): Promise<unknown> {
+  const inner = (err as { commitError?: Promise<unknown> }).commitError;
+  if (inner === undefined) return Promise.resolve(err);
+  return Promise.race([inner.then(() => err, (e: unknown) => e), new Promise((done) => setImmediate(() => done(err)))]);
 }
 
 function closedError(): Error {
@@ -253,6 +273,9 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     // 'off'/'interval': a commit is a write to the OS; 'always': it waits for the sync (group commit).
     noSync: fsync !== 'always',
     overlappingSync: false,
+    // Our commits are explicit batches: no implicit per-turn batch, whose commit promise lmdb
+    // rejects with nobody listening when the disk fails.
+    eventTurnBatching: false,
   });
   const log = root.openDB<Uint8Array, Buffer>({ name: 'log', keyEncoding: 'binary', encoding: 'binary' });
   const twins = root.openDB<unknown, Buffer>({ name: 'twins', keyEncoding: 'binary' });
@@ -263,7 +286,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     timer = setInterval(() => sync(() => undefined), options.fsyncInterval ?? 1_000);
     timer.unref();
   }
-  return new LmdbStoreImpl(root, log, twins, retained, timer, options.logger ?? silentLogger);
+  return new LmdbStoreImpl(root, log, twins, retained, timer, options.logger ?? silentLogger, fsync === 'always');
 }
 
 async function loadLmdb(): Promise<typeof import('lmdb')> {

@@ -9,22 +9,27 @@
  * One table for the whole process: a topic seen before on any link (broker links, the meter, a
  * component's PUB reader) comes back as the very string made the first time.
  *
- * Bounded: {@link SLOTS} topics of at most {@link MAX_BYTES} bytes, in sets of two; a new topic
- * replaces the one of its set used less recently (a collision, or a peer sending crafted topics,
- * only costs a miss: the text is built as it would be without the table). Pure: no I/O.
+ * Bounded: {@link SLOTS} topics of at most {@link MAX_BYTES} bytes, in sets of {@link WAYS}; a
+ * new topic replaces the one of its set used least recently (a collision, or a peer sending
+ * crafted topics, only costs a miss: the text is built as it would be without the table). Four
+ * ways and twice as many slots as W3's 1,000 topics: with two ways a quarter of those topics
+ * shared a set with two others and, read in turn, missed every time (issue 20). Pure: no I/O.
  */
 
-/** Sets of the table (a power of two), two topics each. */
-const SETS = 1024;
+/** Sets of the table (a power of two). */
+const SETS = 2048;
+/** Topics per set. */
+export const WAYS = 4;
 /** Topics the table holds. */
-export const SLOTS = SETS * 2;
+export const SLOTS = SETS * WAYS;
 /** Longer topics are not interned (built each time). */
 export const MAX_BYTES = 256;
 
 const bytesAt: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SLOTS).fill(undefined);
 const textAt: string[] = new Array<string>(SLOTS).fill('');
-/** Per set: the way used last (0 or 1); a miss replaces the other one. */
-const recent = new Uint8Array(SETS);
+/** Per slot: the clock of its last use (0: never); a miss replaces the oldest way of its set. */
+const usedAt = new Float64Array(SLOTS);
+let clock = 0;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 /** The bytes of the topic {@link internTopic} returned last (the table's copy), or undefined when not interned. */
@@ -60,25 +65,26 @@ export function internTopic(b: Uint8Array, from: number, to: number): string {
     last = undefined;
     return topicText(b, from, to);
   }
-  // FNV-1a over the bytes and their count, folded to a set of two ways.
+  // FNV-1a over the bytes and their count, folded to a set.
   let h = 0x811c9dc5 ^ len;
   for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  const set = (h ^ (h >>> 15)) & (SETS - 1);
-  for (let way = 0; way < 2; way++) {
-    const known = bytesAt[set * 2 + way];
+  const first = ((h ^ (h >>> 15)) & (SETS - 1)) * WAYS;
+  let oldest = first;
+  for (let slot = first; slot < first + WAYS; slot++) {
+    const known = bytesAt[slot];
     if (known !== undefined && known.length === len && same(known, b, from)) {
-      recent[set] = way;
+      usedAt[slot] = ++clock;
       last = known;
-      return textAt[set * 2 + way]!;
+      return textAt[slot]!;
     }
+    if (usedAt[slot]! < usedAt[oldest]!) oldest = slot;
   }
-  const slot = set * 2 + (recent[set] === 0 ? 1 : 0);
   const text = topicText(b, from, to);
   const copy = new Uint8Array(len); // a copy: frames are not kept
   for (let i = 0; i < len; i++) copy[i] = b[from + i]!;
-  bytesAt[slot] = copy;
-  textAt[slot] = text;
-  recent[set] = slot & 1;
+  bytesAt[oldest] = copy;
+  textAt[oldest] = text;
+  usedAt[oldest] = ++clock;
   last = copy;
   return text;
 }

@@ -5,7 +5,7 @@
  * hardly depends on the load of a shared box, so two builds can be compared on one (issue 20).
  *
  * Usage (after `npm run bench` or `tsc -p tsconfig.bench.json` built `dist/bench`):
- * `npx tsx bench/cpu-per-msg.ts [--workload W1|W3] [--count 200000] [--runs 3] [--dist DIR] [--system rembus|nats]`
+ * `npx tsx bench/cpu-per-msg.ts [--workload W1|W3] [--count 200000] [--runs 3] [--dist DIR] [--system rembus|nats] [--cpu-prof DIR]`
  * `--dist`: the `dist` directory of the build to measure (default this checkout's), e.g. another
  * checkout's, to compare builds A/B in the same minutes. Prints one line per run and the medians.
  */
@@ -21,6 +21,9 @@ const count = num(args, 'count', workload === 'W3' ? 100_000 : 200_000);
 const runs = num(args, 'runs', 3);
 const dist = resolve(str(args, 'dist', join(import.meta.dirname, '..', 'dist')));
 const system = str(args, 'system', 'rembus');
+/** `--cpu-prof DIR`: every forked Node role runs with `--cpu-prof` into DIR/<role>-<run> (read with profile-summary.ts). */
+const cpuProf = args['cpu-prof'] === undefined ? undefined : resolve(str(args, 'cpu-prof'));
+let runNo = 0;
 const TICK_US = 1e6 / 100; // USER_HZ
 
 function cpuUs(pid: number): number {
@@ -32,7 +35,9 @@ function cpuUs(pid: number): number {
 type Msg = { type: string; port?: number; message?: string };
 
 function role(script: string, argv: string[]): { proc: ChildProcess; next: (type: string) => Promise<Msg> } {
-  const proc = fork(join(dist, 'bench', script), argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
+  const tag = script === 'rembus-broker.js' ? 'broker' : argv[1] ?? 'role';
+  const execArgv = cpuProf === undefined ? process.execArgv : [...process.execArgv, '--cpu-prof', '--cpu-prof-dir', join(cpuProf, `${tag}-${runNo}`)];
+  const proc = fork(join(dist, 'bench', script), argv, { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
   const queue: Msg[] = [];
   let waiter: ((m: Msg) => void) | undefined;
   proc.on('message', (m: Msg) => {
@@ -69,6 +74,7 @@ async function waitForTcp(port: number): Promise<void> {
 }
 
 async function once(): Promise<Record<string, number>> {
+  runNo++;
   let brokerPid: number;
   let url: string;
   let stopBroker: () => void;

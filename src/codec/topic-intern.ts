@@ -27,8 +27,12 @@ export const MAX_BYTES = 256;
 
 const bytesAt: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SLOTS).fill(undefined);
 const textAt: string[] = new Array<string>(SLOTS).fill('');
-/** Per slot: the clock of its last use (0: never); a miss replaces the oldest way of its set. */
-const usedAt = new Float64Array(SLOTS);
+/**
+ * Per slot: the clock of its last use (0: never); a miss replaces the oldest way of its set.
+ * 32 bits (the table is ~100 KB in all): after 2^32 lookups the clock wraps, and for a while
+ * the ways used since then look oldest, which costs misses, never a wrong string.
+ */
+const usedAt = new Uint32Array(SLOTS);
 let clock = 0;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -73,7 +77,7 @@ export function internTopic(b: Uint8Array, from: number, to: number): string {
   for (let slot = first; slot < first + WAYS; slot++) {
     const known = bytesAt[slot];
     if (known !== undefined && known.length === len && same(known, b, from)) {
-      usedAt[slot] = ++clock;
+      usedAt[slot] = clock = (clock + 1) >>> 0;
       last = known;
       return textAt[slot]!;
     }
@@ -84,7 +88,7 @@ export function internTopic(b: Uint8Array, from: number, to: number): string {
   for (let i = 0; i < len; i++) copy[i] = b[from + i]!;
   bytesAt[oldest] = copy;
   textAt[oldest] = text;
-  usedAt[oldest] = ++clock;
+  usedAt[oldest] = clock = (clock + 1) >>> 0;
   last = copy;
   return text;
 }

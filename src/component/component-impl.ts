@@ -253,7 +253,6 @@ export class ComponentImpl implements Component {
       emit(entry, message(split?.delivered ?? (wildcard ? args[0] as string : share?.pattern ?? msg.topic),
         wildcard ? args.slice(1) : args, share?.pattern ?? msg.topic, qosLevel, slot, msg.meta), msg.meta);
     }
-    if (split !== undefined) return; // a pattern's delivery: not one for '*'
     const all = this.topics.get('*');
     if (all !== undefined && all !== entry && !all.pending && !isPattern(msg.topic) && !msg.topic.startsWith(SHARE_PREFIX)) {
       emit(all, message(msg.topic, args, '*', qosLevel, slot, msg.meta), msg.meta);

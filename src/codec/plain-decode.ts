@@ -53,39 +53,6 @@ export function decodePlain(bytes: Uint8Array, from = 0, to = bytes.length, plai
   return ok ? value : NOT_PLAIN;
 }
 
-/**
- * Decode the `count` items that follow one another in `bytes[from, to)` as the elements of an
- * array would be ({@link decodePlain} of that array, minus its head): what the component's
- * reader of wildcard deliveries decodes once it has read their first element itself.
- * @returns the items, or {@link NOT_PLAIN}
- */
-export function decodePlainItems(bytes: Uint8Array, from: number, to: number, count: number, plainViews = false): unknown[] | typeof NOT_PLAIN {
-  if (count < 0 || count > to - from || to > bytes.length) return NOT_PLAIN; // each item takes a byte at least
-  src = bytes;
-  pos = from;
-  end = to;
-  bad = false;
-  views = plainViews;
-  const out = new Array<unknown>(count);
-  // Depth 1: the items of an array decoded at depth 0.
-  for (let i = 0; i < count && !bad; i++) out[i] = item(1);
-  const ok = !bad && pos === end;
-  src = EMPTY;
-  return ok ? out : NOT_PLAIN;
-}
-
-/** The ASCII text `bytes[from, to)` as {@link decodePlain} reads a text item's bytes, or {@link NOT_PLAIN} for other bytes. */
-export function decodePlainText(bytes: Uint8Array, from: number, to: number): string | typeof NOT_PLAIN {
-  if (to > bytes.length || from > to) return NOT_PLAIN;
-  src = bytes;
-  pos = from;
-  end = to;
-  bad = false;
-  const value = text(to - from);
-  src = EMPTY;
-  return bad || value === undefined ? NOT_PLAIN : value;
-}
-
 const EMPTY = new Uint8Array(0);
 
 function fail(): undefined {

@@ -9,7 +9,6 @@ import {
 } from 'rxjs';
 import { dedupeById } from '../../operators/dedupe-by-id.js';
 import type { Frame } from '../codec/wire.js';
-import { WildcardPub } from '../codec/pub-frame.js';
 import {
   AuthError, ConnectionClosedError, NameTakenError, RpcTimeoutError, TwinLimitError, UnsupportedSchemeError,
 } from '../errors.js';
@@ -239,18 +238,16 @@ export class ComponentImpl implements Component {
   }
 
   private deliver(msg: PubMsg): void {
-    // The reader already split a wildcard delivery's topic from its args (codec/pub-frame.ts).
-    const split = msg instanceof WildcardPub ? msg : undefined;
-    const args = frames.decodeArgs(split === undefined ? msg.args : split.rest); // tag 80 → DataFrame (spec §7, top level)
+    const args = frames.decodeArgs(msg.args); // tag 80 → DataFrame (spec §7, top level)
     const qos = msg.flags & 0x30;
     const qosLevel: QoS = qos === 0x30 ? 2 : qos === 0x10 ? 1 : 0;
     const slot = slotOf(msg);
     const entry = this.topics.get(msg.topic);
     if (entry !== undefined && !entry.pending) {
       // A wildcard delivery carries the pattern as topic and the real topic first (spec §4.5).
-      const wildcard = split === undefined && isPattern(msg.topic) && msg.topic !== '*' && typeof args[0] === 'string';
+      const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof args[0] === 'string';
       const share = msg.topic.startsWith(SHARE_PREFIX) ? shareOf(msg.topic, {}) : undefined;
-      emit(entry, message(split?.delivered ?? (wildcard ? args[0] as string : share?.pattern ?? msg.topic),
+      emit(entry, message(wildcard ? args[0] as string : share?.pattern ?? msg.topic,
         wildcard ? args.slice(1) : args, share?.pattern ?? msg.topic, qosLevel, slot, msg.meta), msg.meta);
     }
     const all = this.topics.get('*');

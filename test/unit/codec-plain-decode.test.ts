@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../../src/codec/index.js';
-import { decodePlain, decodePlainItems, decodePlainText, NOT_PLAIN } from '../../src/codec/plain-decode.js';
+import { decodePlain, NOT_PLAIN } from '../../src/codec/plain-decode.js';
 import { leaf, nested } from './cbor-arbitraries.js';
 
 /** The full path's reading (cbor-x, then integer normalisation), or its error. */
@@ -171,63 +171,5 @@ describe('decodePlain', () => {
     expect([...plain.b]).toEqual([1, 2, 3]);
     expect(plain.s).toBe('abcdefghijklmnopqrstuvwxyz');
     expect(plain.b.buffer).toBe(big.buffer); // a view, not a copy
-  });
-});
-
-/** `bytes` of an array of 1 to 23 items without its one-byte head (the items one after another). */
-function itemsOf(v: unknown[]): Uint8Array {
-  return encodeValue(v).subarray(1);
-}
-
-describe('decodePlainItems and decodePlainText (the wildcard delivery reader)', () => {
-  const items = fc.array(nested(leaf(wideInt, fc.maxSafeInteger(), trickyDouble, fc.constant(undefined))), { maxLength: 23 });
-
-  it('read items one after another as decodePlain reads the array that holds them', () => {
-    fc.assert(fc.property(items, (v) => {
-      const all = encodeValue(v);
-      const got = decodePlainItems(all, 1, all.length, v.length);
-      const whole = decodePlain(all);
-      if (whole === NOT_PLAIN) expect(got).toBe(NOT_PLAIN);
-      else expect(same(got, whole)).toBe(true);
-    }), { numRuns: 2_000 });
-  });
-
-  it('answer NOT_PLAIN for a wrong count, trailing or missing bytes, and random or mutated bytes the array reading refuses', () => {
-    const bytes = itemsOf([1, 'a', { k: 2.5 }]);
-    expect(same(decodePlainItems(bytes, 0, bytes.length, 3), [1, 'a', { k: 2.5 }])).toBe(true);
-    expect(decodePlainItems(bytes, 0, bytes.length, 2)).toBe(NOT_PLAIN); // trailing bytes
-    expect(decodePlainItems(bytes, 0, bytes.length, 4)).toBe(NOT_PLAIN); // one missing
-    expect(decodePlainItems(bytes, 0, bytes.length - 1, 3)).toBe(NOT_PLAIN); // truncated
-    expect(decodePlainItems(bytes, 0, bytes.length, -1)).toBe(NOT_PLAIN);
-    expect(decodePlainItems(bytes, 0, 2, 1_000)).toBe(NOT_PLAIN); // more items than bytes
-    expect(decodePlainItems(bytes, 0, 0, 0)).toEqual([]);
-    const mutated = fc.tuple(items, fc.nat(), fc.nat({ max: 255 })).map(([v, at, byte]) => {
-      const all = Uint8Array.from(encodeValue(v));
-      if (all.length > 1) all[1 + (at % (all.length - 1))] = byte;
-      return { all, n: v.length };
-    });
-    fc.assert(fc.property(mutated, ({ all, n }) => {
-      const got = decodePlainItems(all, 1, all.length, n);
-      const whole = decodePlain(all);
-      if (got === NOT_PLAIN) {
-        expect(whole).toBe(NOT_PLAIN);
-        return;
-      }
-      expect(same(got, whole)).toBe(true);
-      expect(same(got, full(all))).toBe(true);
-    }), { numRuns: 3_000 });
-  });
-
-  it('read ASCII text as decodePlain reads it as a text item, and nothing else', () => {
-    fc.assert(fc.property(fc.oneof(asciiText, fc.string({ maxLength: 40 })), fc.nat({ max: 5 }), (t, pad) => {
-      const item = encodeValue(t);
-      const head = item.length - new TextEncoder().encode(t).length;
-      const bytes = Uint8Array.of(...new Array<number>(pad).fill(0x7e), ...item, 0x7e);
-      const got = decodePlainText(bytes, pad + head, pad + item.length);
-      expect(got).toBe(decodePlain(item) === NOT_PLAIN ? NOT_PLAIN : t);
-    }), { numRuns: 2_000 });
-    expect(decodePlainText(Uint8Array.of(0x61, 0x80), 0, 2)).toBe(NOT_PLAIN);
-    expect(decodePlainText(Uint8Array.of(0x61), 0, 2)).toBe(NOT_PLAIN); // past the end
-    expect(decodePlainText(Buffer.from('xx site1/dn1/telemetry'), 3, 22)).toBe('site1/dn1/telemetry');
   });
 });

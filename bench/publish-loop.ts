@@ -9,12 +9,12 @@
  * which hardly depends on the load of a shared box (issue 20).
  *
  * Usage (after `npx tsc -p tsconfig.bench.json`):
- * `node dist/bench/publish-loop.js [--dist DIR] [--payload telemetry|schema] [--qos 0|1] [--count 300000] [--runs 5]`
+ * `node dist/bench/publish-loop.js [--dist DIR] [--payload telemetry|schema] [--topics 1|1000] [--qos 0|1] [--count 300000] [--runs 5]`
  * `--dist`: the `dist` directory of the build to measure (default this checkout's), to compare builds A/B.
  */
 import { join, resolve } from 'node:path';
 import { Subject, merge, type Observable } from 'rxjs';
-import { num, parseArgs, schemaTelemetry, schemaTopic, str, telemetry } from './common.js';
+import { num, parseArgs, schemaTelemetry, schemaTopic, str, telemetry, w3Topic } from './common.js';
 
 type Frame = Uint8Array | string;
 interface Link { frames$: Observable<Frame>; send(f: Frame): void; close(): void; readonly isOpen: boolean; readonly remote: string; readonly bufferedAmount: number }
@@ -24,6 +24,8 @@ const dist = resolve(str(args, 'dist', join(import.meta.dirname, '..')));
 const schema = str(args, 'payload', 'telemetry') === 'schema';
 const qos = num(args, 'qos', 0);
 const count = num(args, 'count', 300_000);
+/** `--topics 1000`: W3's topic space (a new topic string per publish, as the W3 client builds it). */
+const w3 = num(args, 'topics', 1) === 1000;
 const runs = num(args, 'runs', 5);
 const CHUNK = 500;
 
@@ -73,7 +75,7 @@ const node = component('loop', { dial: () => Promise.resolve(tap as never), infl
 await node.rpc('rid').catch(() => undefined); // logged in once a round trip returns (any answer)
 tap.armed = true;
 
-const topics = schema ? (i: number): string => schemaTopic(i) : (): string => 'bench/telemetry';
+const topics = schema ? (i: number): string => schemaTopic(i) : w3 ? w3Topic : (): string => 'bench/telemetry';
 const payload = schema ? schemaTelemetry : telemetry;
 const turn = (): Promise<void> => new Promise((done) => setImmediate(done));
 
@@ -104,6 +106,6 @@ for (let r = 0; r < runs; r++) {
   console.log(`run ${r + 1}: ${us.toFixed(3)} µs CPU/publish (${(tap.bytes / tap.published).toFixed(1)} B/frame)`);
 }
 results.sort((a, b) => a - b);
-console.log(`median ${results[Math.floor(results.length / 2)]!.toFixed(3)} µs CPU/publish  (${schema ? 'W8 payload' : 'W1 payload'}, QoS${qos}, ${dist})`);
+console.log(`median ${results[Math.floor(results.length / 2)]!.toFixed(3)} µs CPU/publish  (${schema ? 'W8 payload' : 'W1 payload'}${w3 ? ', W3 topics' : ''}, QoS${qos}, ${dist})`);
 await node.close();
 await server.close();

@@ -10,7 +10,7 @@ import { TYPE, type PubMsg } from '../protocol/messages.js';
 import { metaToWire } from '../protocol/pub-meta.js';
 import { encodeCbor } from './cbor.js';
 import { writeMsgId } from './msgid.js';
-import { writeByte, writeBytes, writeFrame, writeHead, writeValue } from './value-writer.js';
+import { writeByte, writeBytes, writeFrame, writeHead, writeTopic, writeValue } from './value-writer.js';
 
 /** `encodeCbor(msg)` for a PUB message. @throws EncodeError for values CBOR cannot carry */
 export function encodePubFrame(msg: PubMsg): Uint8Array {
@@ -36,4 +36,22 @@ function writePub(msg: PubMsg, _: undefined): void {
   writeValue(msg.topic);
   writeValue(msg.args);
   if (meta !== undefined) writeValue(metaToWire(meta));
+}
+
+/**
+ * The frame of a QoS0 publish without options, `[1, topic, args]`, with the topic checked as it
+ * is written (one pass over it instead of `validateTopic`'s and the writer's, issue 20): the
+ * bytes of `encodePubFrame({ type: 'pub', flags: 0, topic, args })`.
+ * @returns undefined when the topic is empty or holds anything but printable ASCII other than
+ *   `*`, or when the args need the generic encoder: the caller then takes the checked path.
+ */
+export function encodeCheckedPub(topic: string, args: unknown[]): Uint8Array | undefined {
+  return writeFrame(writeCheckedPub, topic, args);
+}
+
+function writeCheckedPub(topic: string, args: unknown[]): void {
+  writeByte(0x83);
+  writeByte(TYPE.PUB);
+  writeTopic(topic);
+  writeValue(args);
 }

@@ -17,9 +17,9 @@
  */
 
 /** Sets of the table (a power of two). */
-const SETS = 1024;
+const SETS = 2048;
 /** Topics per set. */
-const WAYS = 4;
+export const WAYS = 4;
 /** Topics the table holds. */
 export const SLOTS = SETS * WAYS;
 /** Longer topics are not interned (built each time). */

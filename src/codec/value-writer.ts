@@ -221,6 +221,28 @@ export function writeString(s: string): void {
   pos = p;
 }
 
+/**
+ * A topic as {@link writeString} writes it, checked in the same pass: gives up (the caller then
+ * takes `validateTopic` and the generic path) on an empty topic and on any character that is not
+ * printable ASCII or is `*`, so a topic written here is one `validateTopic` accepts.
+ */
+export function writeTopic(s: string): void {
+  const n = s.length;
+  if (n === 0) throw GIVE_UP;
+  room(5 + n);
+  const head = n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  let p = pos + head;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // Control characters, DEL and non-ASCII (c - 0x20 wraps below zero), and '*'.
+    if (((c - 0x20) >>> 0) >= 0x5f || c === 0x2a) throw GIVE_UP;
+    buf[p++] = c;
+  }
+  if (head === 1) buf[pos] = 0x60 | n;
+  else writeHeadAt(pos, n);
+  pos = p;
+}
+
 function writeWideString(s: string): void {
   room(5 + s.length * 3);
   const at = pos + 5;

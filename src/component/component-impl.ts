@@ -333,9 +333,7 @@ export class ComponentImpl implements Component {
 
   publish(topic: string | TopicContract, ...args: any[]): void {
     if (typeof topic !== 'string') return this.contracts.publish(topic, args[0], args[1]);
-    validateTopic(topic);
-    if (this.closed) throw new ConnectionClosedError('component closed');
-    this.publisher.send(this.publisher.message(topic, args, {}));
+    this.publisher.publish(topic, args);
   }
 
   publish$(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Observable<void> {

@@ -15,6 +15,8 @@ import { Observable, Subject, type BehaviorSubject, type Subscriber, type Subscr
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { frames } from './frames.js';
 import { newMsgId, newSlottedMsgId } from '../codec/msgid.js';
+import { encodeCheckedPub } from '../codec/pub-encode.js';
+import { validateTopic } from '../topic/validate.js';
 import { ConnectionClosedError, InvalidOptionError, QueueFullError } from '../errors.js';
 import { refusalError } from '../contracts/errors.js';
 import { QOS2, QOS1, SLOT, type MsgId, type PubMsg } from '../protocol/messages.js';
@@ -109,9 +111,31 @@ export class Publisher {
     });
   }
 
-  /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
-  message(topic: string, rawArgs: unknown[], { qos = 0, slot, retain, ttl }: PublishOptions): PubMsg {
+  /**
+   * `publish(topic, ...args)`: QoS0, no options. On a live link the frame is written at once with
+   * the topic checked as it is written (no PubMsg, one pass over the topic, issue 20); any
+   * other case — link down, a topic with non-ASCII, control characters or `*`, args the writer
+   * does not take — goes the general way, whose checks throw.
+   * @throws InvalidTopicError, ConnectionClosedError, QueueFullError, EncodeError
+   */
+  publish(topic: string, rawArgs: unknown[]): void {
     const args = frames.encodeArgs(rawArgs); // a DataFrame travels as tag 80 (spec §7)
+    const session = this.session$.value;
+    if (session !== null && !this.isClosed()) {
+      const frame = encodeCheckedPub(topic, args);
+      if (frame !== undefined) return session.link.send(frame);
+    }
+    validateTopic(topic);
+    if (this.isClosed()) throw new ConnectionClosedError('component closed');
+    this.send(this.build(topic, args, {}));
+  }
+
+  /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
+  message(topic: string, rawArgs: unknown[], options: PublishOptions): PubMsg {
+    return this.build(topic, frames.encodeArgs(rawArgs), options); // a DataFrame travels as tag 80 (spec §7)
+  }
+
+  private build(topic: string, args: unknown[], { qos = 0, slot, retain, ttl }: PublishOptions): PubMsg {
     const flags = (qos === 2 ? QOS2 : qos === 1 ? QOS1 : 0) | (slot === undefined ? 0 : SLOT);
     const msg: PubMsg = flags === 0 ? { type: 'pub', flags, topic, args }
       : { type: 'pub', flags, id: slot === undefined ? newMsgId() : newSlottedMsgId(slot), topic, args };

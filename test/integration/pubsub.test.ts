@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/codec/wire.js';
-import { InvalidTopicError, type Message } from '../../src/index.js';
-import { collect, decoded, roundTrip, tappedDial, useScope, type Tap } from './helpers.js';
+import { ConnectionClosedError, InvalidTopicError, type Message } from '../../src/index.js';
+import { collect, decoded, roundTrip, tappedDial, useScope, waitFor, type Tap } from './helpers.js';
 
 const scope = useScope();
 
@@ -127,6 +127,20 @@ describe('subscribe$ / publish', () => {
     pub.publish(topic, 'v', 42, { k: [1] });
     const [m] = await got.done;
     expect(m).toEqual({ topic, pattern, args: ['v', 42, { k: [1] }], qos: 0 });
+  });
+
+  it('delivers through a wildcard what the plain readers leave to the general path: non-ASCII and long topics, no args, a number first', async () => {
+    const b = await scope.broker();
+    const [pub, sub] = await scope.connectAll(b, 'pub', 'sub');
+    const topics = ['café/température/€', `long/${'x'.repeat(300)}`, 'emoji/😀', 'a/b'];
+    const got = collect(sub.subscribe$('*/**'), topics.length + 2);
+    await roundTrip(sub);
+    for (const t of topics) pub.publish(t, t.length, { t });
+    pub.publish('none/args');
+    pub.publish('num/first', 7, 'x');
+    const ms = await got.done;
+    expect(ms.map((m) => [m.topic, m.pattern, m.args])).toEqual([...topics.map((t) => [t, '*/**', [t.length, { t }]]),
+      ['none/args', '*/**', []], ['num/first', '*/**', [7, 'x']]]);
   });
 
   it('does not match a verbatim @ chunk or a topic outside the pattern with a wildcard', async () => {
@@ -252,5 +266,27 @@ describe('topic validation', () => {
     expect(() => c.expose('', () => 1)).toThrow(InvalidTopicError);
     // Still usable afterwards.
     expect(await c.rpc('rid')).toBe('broker');
+  });
+
+  it('checks the topic of publish online and offline alike, in any position, then sends the next one', async () => {
+    const b = await scope.broker();
+    const [pub, sub] = await scope.connectAll(b, 'pub', 'sub');
+    const got = collect(sub.subscribe$('ok/**'), 2);
+    await roundTrip(sub);
+    for (const bad of ['', '*', 'a/*', 'ok/x*', 'ok/\u0000', 'ok/\u007f', '\u001fok', 'ok/\n/é']) {
+      expect(() => pub.publish(bad, 1)).toThrow(InvalidTopicError);
+    }
+    pub.publish('ok/é/\u0080', 1); // non-ASCII and C1 characters are topic characters
+    pub.publish('ok/plain', 2);
+    expect((await got.done).map((m) => [m.topic, m.args])).toEqual([['ok/é/\u0080', [1]], ['ok/plain', [2]]]);
+    let down = false;
+    pub.status$.subscribe((st) => { if (st.type === 'down') down = true; });
+    await b.close();
+    await waitFor(() => down, { what: 'the link to drop' });
+    expect(() => pub.publish('a/*', 1)).toThrow(InvalidTopicError);
+    expect(() => pub.publish('offline/ok', 1)).not.toThrow(); // held for the next link
+    await pub.close();
+    expect(() => pub.publish('a/*', 1)).toThrow(InvalidTopicError);
+    expect(() => pub.publish('closed/ok', 1)).toThrow(ConnectionClosedError);
   });
 });

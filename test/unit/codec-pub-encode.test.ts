@@ -9,7 +9,8 @@ import { Tag } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCbor } from '../../src/codec/index.js';
-import { encodePubFrame } from '../../src/codec/pub-encode.js';
+import { encodeCheckedPub, encodePubFrame } from '../../src/codec/pub-encode.js';
+import { validateTopic } from '../../src/topic/validate.js';
 import { EncodeError } from '../../src/errors.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
 import { leaf, nested, pubFlags, topicName } from './cbor-arbitraries.js';
@@ -105,5 +106,46 @@ describe('encodePubFrame', () => {
     cyclic['self'] = cyclic;
     expect(() => encodePubFrame(pub(0, 0n, 't', [cyclic]))).toThrow(EncodeError);
     same(pub(0, 0n, 't', [1, 'after']));
+  });
+});
+
+/** Is `topic` one the checked writer takes: non-empty printable ASCII without '*'? */
+const plainTopic = (topic: string): boolean => /^[\x20-\x29\x2b-\x7e]+$/.test(topic);
+
+describe('encodeCheckedPub (publish: the topic checked as it is written)', () => {
+  // Topics with a character validateTopic refuses or the writer leaves to the general path, anywhere (last one included).
+  const odd = fc.constantFrom('*', '\u0000', '\u001f', '\u007f', '\n', 'é', '€', '😀', '\ud800', ' ');
+  const topic = fc.oneof(topicName, fc.tuple(fc.string({ maxLength: 40 }), odd, fc.string({ maxLength: 3 })).map(([a, c, b]) => a + c + b),
+    fc.constantFrom('', 'x'.repeat(23), 'x'.repeat(24), 'x'.repeat(255), 'x'.repeat(256), 'site1/type1/dn1/telemetry'));
+
+  it('writes the bytes of encodePubFrame for a topic validateTopic takes, and nothing for any other', () => {
+    fc.assert(fc.property(topic, fc.array(value, { maxLength: 4 }), (t, a) => {
+      const got = encodeCheckedPub(t, a);
+      const argsPlain = encodeCheckedPub('t', a) !== undefined;
+      if (got === undefined) {
+        expect(plainTopic(t) && argsPlain).toBe(false);
+        return;
+      }
+      expect(plainTopic(t)).toBe(true);
+      expect(() => validateTopic(t)).not.toThrow();
+      expect(hex(got)).toBe(hex(encodeCbor(pub(0, 0n, t, a))));
+    }), { numRuns: 3_000 });
+  });
+
+  it('refuses topics one character away from a plain one, in every position, and takes the plain one', () => {
+    const base = 'site1/type1/dn1/telemetry';
+    expect(hex(encodeCheckedPub(base, [1])!)).toBe(hex(encodeCbor(pub(0, 0n, base, [1]))));
+    for (let i = 0; i < base.length; i++) {
+      for (const c of ['*', '\u0000', '\u007f', 'é', '\ud83d']) {
+        expect(encodeCheckedPub(base.slice(0, i) + c + base.slice(i + 1), [1])).toBeUndefined();
+      }
+    }
+    expect(encodeCheckedPub('', [])).toBeUndefined();
+  });
+
+  it('leaves args the writer does not take to the general path (a Map, a Tag, a class instance)', () => {
+    for (const a of [[new Map([[1, 2]])], [new Tag(1, 80)], [new (class Reading { v = 1 })()]]) {
+      expect(encodeCheckedPub('a/b', a)).toBeUndefined();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { internTopic, MAX_BYTES, SLOTS, topicText } from '../../src/codec/topic-intern.js';
+import { internTopic, lastInternedBytes, MAX_BYTES, SLOTS, topicText, WAYS } from '../../src/codec/topic-intern.js';
 
 const utf8 = new TextEncoder();
 /** `text`'s bytes placed inside a larger frame, as the codec and the meter read them. */
@@ -56,5 +56,43 @@ describe('internTopic', () => {
     const base = 'abcdefghijklmnop';
     const variants = [...base].map((_, i) => base.slice(0, i) + 'Z' + base.slice(i + 1));
     for (let round = 0; round < 2; round++) for (const t of [base, ...variants]) expect(read(t)).toBe(t);
+  });
+
+  /** Was `text` found in the table (the table's copy of its bytes is the one it kept before)? */
+  function hits(texts: string[]): number {
+    const kept = texts.map((t) => {
+      read(t);
+      return lastInternedBytes();
+    });
+    return texts.filter((t, i) => {
+      read(t);
+      return kept[i] !== undefined && lastInternedBytes() === kept[i];
+    }).length;
+  }
+
+  it('keeps W3\'s 1,000 topics, read in turn, all at once (no set thrashing)', () => {
+    const w3 = Array.from({ length: 1000 }, (_, d) => `site${d % 10}/type${d % 5}/dn${d}/telemetry`);
+    read('warm'); // whatever other tests left in the table
+    hits(w3);
+    expect(hits(w3)).toBe(1000);
+    // Topics that differ only in their last byte, long and non-ASCII ones as well.
+    const alike = Array.from({ length: 200 }, (_, i) => `${'é'.repeat(60)}/${'x'.repeat(50)}${String.fromCharCode(0x100 + i)}`);
+    hits(alike);
+    expect(hits(alike)).toBe(200);
+  });
+
+  it('at its limit (more topics than slots, read in turn) evicts but reads each topic right, then fits again', () => {
+    const many = Array.from({ length: SLOTS + WAYS * 64 }, (_, i) => `limit/${i}/ü`);
+    for (let round = 0; round < 2; round++) for (const t of many) expect(read(t)).toBe(t);
+    expect(hits(many)).toBeLessThan(many.length); // least recently used first: a cycle over capacity misses
+    const few = many.slice(0, 500);
+    hits(few);
+    expect(hits(few)).toBe(500);
+  });
+
+  it('does not intern topics longer than MAX_BYTES (each read builds its string)', () => {
+    const long = `a/${'z'.repeat(MAX_BYTES)}`;
+    expect(read(long)).toBe(long);
+    expect(lastInternedBytes()).toBeUndefined();
   });
 });

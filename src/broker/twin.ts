@@ -48,6 +48,14 @@ export class Session {
 
   /** Bytes of every frame queued on the link so far; with its unread bytes, what was written. */
   queued = 0;
+  /**
+   * Frames held back, oldest first, while the link is behind (see {@link FlowControl}): they
+   * go to the link once it drains. Null when frames go straight to the link.
+   */
+  parked: (Frame | undefined)[] | null = null;
+  /** Index of the oldest parked frame not yet written (those before it were). */
+  parkedFirst = 0;
+  parkedBytes = 0;
 
   constructor(readonly link: Link, twin: Twin, private readonly log: Logger, private readonly flow: FlowControl) {
     this.twin = twin;
@@ -64,10 +72,19 @@ export class Session {
    */
   sendFrame(frame: Frame): void {
     const link = this.link;
-    // Read once per delivery: flow control judges the link and tallies the publish on it.
-    if (!this.flow.admit(this, link.bufferedAmount)) return;
-    link.send(frame);
-    this.queued += typeof frame === 'string' ? frame.length : frame.byteLength;
+    // Read once per delivery: flow control judges the link and tallies the publish on it. A
+    // link behind gets nothing written: its frames are parked (or it is cut).
+    if (this.parked === null && this.flow.admit(this, link.bufferedAmount)) {
+      link.send(frame);
+      this.queued += typeof frame === 'string' ? frame.length : frame.byteLength;
+    } else {
+      this.flow.park(this, frame);
+    }
+  }
+
+  /** Bytes sent and not yet read by the peer: the link's unread ones and the parked frames. */
+  get unread(): number {
+    return this.link.bufferedAmount + this.parkedBytes;
   }
 
   /** A message this peer's encoding cannot carry was not sent to it. */

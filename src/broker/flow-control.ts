@@ -10,17 +10,17 @@
  * that figure:
  *
  * - **Park.** A link with more than `highWater` unread is *behind*: nothing more is written to
- *   it. Its frames are parked in order (a reference each, no copy, no socket write), and written
- *   out, oldest first, as its link drains to `highWater / 2` (looked at every `checkInterval`
- *   ms), up to `highWater` at a time; once none is left, frames go straight to the link again.
- *   So a reader that stopped reading costs each publish an array slot, not a copy, a write
- *   request and the garbage of a growing socket backlog, and a reader that stalls and resumes
- *   before it is cut gets every message in order.
+ *   it. Its frames are parked in order (copied into large chunks, parked-frames.ts: no socket
+ *   write, no object kept per frame), and written out, oldest first, as its link drains to
+ *   `highWater / 2` (looked at every `checkInterval` ms), up to `highWater` at a time; once none
+ *   is left, frames go straight to the link again. So a reader that stopped reading costs each
+ *   publish a copy of its frame, not a write request and the garbage of a growing socket
+ *   backlog, and a reader that stalls and resumes before it is cut gets every message in order.
  * - **Cut.** A peer is a slow consumer, and its link is dropped at once, when (a) it has more
  *   than `maxBuffered` bytes unread (parked included) as a frame is sent to it, or (b) it has had
  *   more than `highWater` unread for `stallTimeout` ms without any of it being written (a write
- *   deadline: it reads nothing); its parked frames are dropped with it. Progress is seen byte by byte where the link tells (`writeQueueSize`),
- *   so a reader that reads, however slowly, is cut by (a) only. No closing handshake: the close
+ *   deadline: it reads nothing); its parked frames are dropped with it. Progress is seen byte
+ *   by byte where the link tells (`writeQueueSize`), so a reader that reads, however slowly, is cut by (a) only. No closing handshake: the close
  *   frame would wait behind the unread bytes and keep them in memory. Each cut is logged and
  *   counted (`stats().slowConsumers`); the component reconnects, and a named one subscribed
  *   with `msgfrom` is replayed what it missed from the log.
@@ -32,12 +32,13 @@
  *   never paused for a reader it did not just feed.
  *
  * So the broker holds at most `maxBuffered` (+ one frame) per link, and a stalled reader costs
- * its publishers nothing but a parked reference per message until it is cut.
+ * its publishers nothing but a parked copy per message until it is cut.
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { every, type Cancel } from '../internal/clock.js';
 import type { Logger } from '../types.js';
+import { ParkedFrames } from './parked-frames.js';
 import { SLOW_CONSUMER_CLOSE, type Session } from './twin.js';
 
 /** Options of {@link FlowControl}; every field documents its default. */
@@ -114,9 +115,7 @@ export class FlowControl {
       return true;
     }
     if (!session.link.isOpen) return false;
-    session.parked = [];
-    session.parkedFirst = 0;
-    session.parkedBytes = 0;
+    session.parked = new ParkedFrames();
     if (!this.behind.has(session)) {
       this.behind.set(session, { written: session.queued - buffered, queue: session.link.writeQueueSize ?? 0, since: this.now() });
       this.watch();
@@ -131,8 +130,7 @@ export class FlowControl {
   park(session: Session, frame: Frame): void {
     const parked = session.parked;
     if (parked === null || !session.link.isOpen) return;
-    const bytes = session.parkedBytes += typeof frame === 'string' ? frame.length : frame.byteLength;
-    const unread = session.link.bufferedAmount + bytes;
+    const unread = session.link.bufferedAmount + parked.bytes + (typeof frame === 'string' ? frame.length : frame.byteLength);
     if (unread > this.maxBuffered) {
       this.cut(session, unread, `more than ${this.maxBuffered} bytes unread`);
       return;
@@ -186,21 +184,17 @@ export class FlowControl {
     const parked = session.parked;
     if (parked === null) return true;
     const link = session.link;
-    let i = session.parkedFirst;
     let bytes = 0;
-    while (i < parked.length && link.bufferedAmount <= this.highWater) {
-      const frame = parked[i]!;
-      parked[i++] = undefined;
+    while (parked.size > 0 && link.bufferedAmount <= this.highWater) {
+      const frame = parked.shift()!;
       link.send(frame);
       bytes += typeof frame === 'string' ? frame.length : frame.byteLength;
     }
     session.queued += bytes;
-    session.parkedBytes -= bytes;
-    if (i === parked.length) {
+    if (parked.size === 0) {
       unpark(session);
       return true;
     }
-    session.parkedFirst = i;
     return false;
   }
 
@@ -248,6 +242,4 @@ export class FlowControl {
 /** Frames go straight to the link again; what was parked is forgotten. */
 function unpark(session: Session): void {
   session.parked = null;
-  session.parkedFirst = 0;
-  session.parkedBytes = 0;
 }

@@ -14,6 +14,7 @@ import type { Inbound } from './decode-frames.js';
 import type { FlowControl } from './flow-control.js';
 import type { MetaPolicy } from './meta-frames.js';
 import type { Outbox } from './outbox.js';
+import type { ParkedFrames } from './parked-frames.js';
 
 /** Capacity of the per-twin QoS2 de-duplication set; oldest ids are evicted past it. */
 export const ACK2_SET_CAPACITY = 100_000;
@@ -52,10 +53,7 @@ export class Session {
    * Frames held back, oldest first, while the link is behind (see {@link FlowControl}): they
    * go to the link once it drains. Null when frames go straight to the link.
    */
-  parked: (Frame | undefined)[] | null = null;
-  /** Index of the oldest parked frame not yet written (those before it were). */
-  parkedFirst = 0;
-  parkedBytes = 0;
+  parked: ParkedFrames | null = null;
 
   constructor(readonly link: Link, twin: Twin, private readonly log: Logger, private readonly flow: FlowControl) {
     this.twin = twin;
@@ -84,7 +82,7 @@ export class Session {
 
   /** Bytes sent and not yet read by the peer: the link's unread ones and the parked frames. */
   get unread(): number {
-    return this.link.bufferedAmount + this.parkedBytes;
+    return this.link.bufferedAmount + (this.parked?.bytes ?? 0);
   }
 
   /** A message this peer's encoding cannot carry was not sent to it. */

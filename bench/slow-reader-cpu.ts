@@ -3,8 +3,9 @@
  * publisher → one subscriber on `bench/a` (W11's pair A) against a broker with no other client
  * (`none`), with an anonymous `**` subscriber that stops reading when the publisher starts
  * (`stalled`, `slow-reader.js`), or with one that reads everything (`reading`, the cost of an
- * ordinary second reader). Reads each process's user and system time from /proc (Linux) from
- * `go` until the subscriber has every message, divided by the messages.
+ * ordinary second reader). Reads the broker's user and system time (all threads: GC helpers
+ * too) and its main thread's from /proc (Linux) from `go` until the subscriber has every
+ * message, divided by the messages.
  *
  * Usage (after `tsc -p tsconfig.bench.json`):
  * `npx tsx bench/slow-reader-cpu.ts [--phases none,stalled,reading] [--count 200000] [--runs 3] [--dist DIR] [--cpu-prof DIR] [--limit 120000]`
@@ -26,10 +27,15 @@ const profDir = args['cpu-prof'];
 const limit = num(args, 'limit', 120_000);
 const TICK_US = 1e6 / 100; // USER_HZ
 
-function cpuUs(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) * TICK_US, sys: Number(fields[12]) * TICK_US };
+function cpuUs(pid: number): { user: number; sys: number; main: number } {
+  const read = (path: string): [number, number] => {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [Number(fields[11]) * TICK_US, Number(fields[12]) * TICK_US];
+  };
+  const [user, sys] = read(`/proc/${pid}/stat`);
+  const [mainUser, mainSys] = read(`/proc/${pid}/task/${pid}/stat`);
+  return { user, sys, main: mainUser + mainSys };
 }
 
 function peakRss(pid: number): number {
@@ -82,6 +88,7 @@ async function once(phase: string, run: number): Promise<Record<string, number>>
   const wall = Date.now() - t0;
   const after = cpuUs(pid);
   const out = { user: (after.user - before.user) / count, sys: (after.sys - before.sys) / count, total: 0,
+    main: (after.main - before.main) / count,
     rate: count / (wall / 1000), rss: peakRss(pid) };
   out.total = out.user + out.sys;
   for (const r of [sub, pub, ...(extra === undefined ? [] : [extra])]) r.proc.send({ type: 'exit' });
@@ -95,7 +102,7 @@ async function once(phase: string, run: number): Promise<Record<string, number>>
 }
 
 const fmt = (r: Record<string, number>): string => `broker µs CPU/msg ${r['total']!.toFixed(2)} (user ${r['user']!.toFixed(2)}, `
-  + `sys ${r['sys']!.toFixed(2)})  peak RSS ${r['rss']!.toFixed(0)} MiB  (wall rate ${Math.round(r['rate']!)}/s)`;
+  + `sys ${r['sys']!.toFixed(2)}; main thread ${r['main']!.toFixed(2)})  peak RSS ${r['rss']!.toFixed(0)} MiB  (wall rate ${Math.round(r['rate']!)}/s)`;
 const results = new Map<string, Record<string, number>[]>(phases.map((p) => [p, []]));
 for (let i = 0; i < runs; i++) {
   for (const phase of i % 2 === 0 ? phases : [...phases].reverse()) {
@@ -106,6 +113,6 @@ for (let i = 0; i < runs; i++) {
 }
 for (const [phase, rs] of results) {
   const median = (k: string): number => rs.map((r) => r[k]!).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
-  console.log(`median ${phase.padEnd(8)} (${dist}): ${fmt(Object.fromEntries(['user', 'sys', 'total', 'rate', 'rss'].map((k) => [k, median(k)])))}`);
+  console.log(`median ${phase.padEnd(8)} (${dist}): ${fmt(Object.fromEntries(['user', 'sys', 'main', 'total', 'rate', 'rss'].map((k) => [k, median(k)])))}`);
 }
 process.exit(0);

@@ -161,6 +161,7 @@ export class FlowControl {
     this.timer?.();
     this.timer = undefined;
     for (const session of this.paused.keys()) session.link.resume?.();
+    for (const session of this.behind.keys()) unpark(session);
     this.paused.clear();
     this.behind.clear();
   }

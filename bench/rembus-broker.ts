@@ -52,6 +52,8 @@ try {
     ...(args['cluster'] === undefined ? {} : { cluster: { servers: str(args, 'cluster'), name: 'bench' } }),
     // A/B of issue 16's metering cost: REMBUS_BENCH_HTTP=off serves no HTTP and meters nothing.
     ...(process.env['REMBUS_BENCH_HTTP'] === 'off' ? { http: false as const } : {}),
+    // W11 experiments: REMBUS_BENCH_FLOW='{"flowControl":{"stallTimeout":500},"maxBufferedBytes":8388608}'.
+    ...(process.env['REMBUS_BENCH_FLOW'] === undefined ? {} : JSON.parse(process.env['REMBUS_BENCH_FLOW']) as object),
   });
   // REMBUS_BENCH_SCRAPE=<ms>: scrape /metrics and build a stats snapshot that often, as Prometheus would.
   const scrapeMs = Number(process.env['REMBUS_BENCH_SCRAPE'] ?? 0);

@@ -6,13 +6,21 @@
  * publisher faster than all of its readers.
  *
  * A link's *unread* bytes are what the broker queued for it and the kernel has not taken yet
- * (`Link.bufferedAmount`). Every frame sent to a peer is judged on that figure:
+ * (`Link.bufferedAmount`), and the frames parked for it. Every frame sent to a peer is judged on
+ * that figure:
  *
+ * - **Park.** A link with more than `highWater` unread is *behind*: nothing more is written to
+ *   it. Its frames are parked in order (copied into large chunks, parked-frames.ts: no socket
+ *   write, no object kept per frame), and written out, oldest first, as its link drains to
+ *   `highWater / 2` (looked at every `checkInterval` ms), up to `highWater` at a time; once none
+ *   is left, frames go straight to the link again. So a reader that stopped reading costs each
+ *   publish a copy of its frame, not a write request and the garbage of a growing socket
+ *   backlog, and a reader that stalls and resumes before it is cut gets every message in order.
  * - **Cut.** A peer is a slow consumer, and its link is dropped at once, when (a) it has more
- *   than `maxBuffered` bytes unread as a frame is sent to it, or (b) it has had more than
- *   `highWater` unread for `stallTimeout` ms without any of it being written (a write deadline:
- *   it reads nothing). Progress is seen byte by byte where the link tells (`writeQueueSize`),
- *   so a reader that reads, however slowly, is cut by (a) only. No closing handshake: the close
+ *   than `maxBuffered` bytes unread (parked included) as a frame is sent to it, or (b) it has had
+ *   more than `highWater` unread for `stallTimeout` ms without any of it being written (a write
+ *   deadline: it reads nothing); its parked frames are dropped with it. Progress is seen byte
+ *   by byte where the link tells (`writeQueueSize`), so a reader that reads, however slowly, is cut by (a) only. No closing handshake: the close
  *   frame would wait behind the unread bytes and keep them in memory. Each cut is logged and
  *   counted (`stats().slowConsumers`); the component reconnects, and a named one subscribed
  *   with `msgfrom` is replayed what it missed from the log.
@@ -24,11 +32,13 @@
  *   never paused for a reader it did not just feed.
  *
  * So the broker holds at most `maxBuffered` (+ one frame) per link, and a stalled reader costs
- * its publishers nothing but the copies it is sent until it is cut.
+ * its publishers nothing but a parked copy per message until it is cut.
  */
 import type { SchedulerLike } from 'rxjs';
+import type { Frame } from '../codec/wire.js';
 import { every, type Cancel } from '../internal/clock.js';
 import type { Logger } from '../types.js';
+import { ParkedFrames } from './parked-frames.js';
 import { SLOW_CONSUMER_CLOSE, type Session } from './twin.js';
 
 /** Options of {@link FlowControl}; every field documents its default. */
@@ -95,8 +105,9 @@ export class FlowControl {
   }
 
   /**
-   * A frame is about to be sent on `session`'s link, which has `buffered` bytes unread. False
-   * when the link is cut (or closed) instead: the frame is not to be sent.
+   * A frame is about to be sent on `session`'s link (none parked), which has `buffered` bytes
+   * unread. False when it is not to be written: the link is behind (it starts parking: hand the
+   * frame to {@link park}), or closed.
    */
   admit(session: Session, buffered: number): boolean {
     if (buffered <= this.highWater) {
@@ -104,16 +115,28 @@ export class FlowControl {
       return true;
     }
     if (!session.link.isOpen) return false;
-    if (buffered > this.maxBuffered) {
-      this.cut(session, buffered, `more than ${this.maxBuffered} bytes unread`);
-      return false;
-    }
-    if (this.tallying) this.full.push(session);
+    session.parked = new ParkedFrames();
     if (!this.behind.has(session)) {
       this.behind.set(session, { written: session.queued - buffered, queue: session.link.writeQueueSize ?? 0, since: this.now() });
       this.watch();
     }
-    return true;
+    return false;
+  }
+
+  /**
+   * A frame for a link that `admit` did not let write: parked behind the others, or dropped
+   * when the link is closed, or with the link when this frame takes it past `maxBuffered`.
+   */
+  park(session: Session, frame: Frame): void {
+    const parked = session.parked;
+    if (parked === null || !session.link.isOpen) return;
+    const unread = session.link.bufferedAmount + parked.bytes + (typeof frame === 'string' ? frame.length : frame.byteLength);
+    if (unread > this.maxBuffered) {
+      this.cut(session, unread, `more than ${this.maxBuffered} bytes unread`);
+      return;
+    }
+    if (this.tallying) this.full.push(session);
+    parked.push(frame);
   }
 
   /** After a publish from `publisher` was routed: pause it when every delivery found its link full. */
@@ -127,8 +150,9 @@ export class FlowControl {
     this.watch();
   }
 
-  /** A session is gone: forget it, resume what it held. */
+  /** A session is gone: forget it and its parked frames, resume what it held. */
   forget(session: Session): void {
+    unpark(session);
     this.paused.delete(session);
     if (this.behind.delete(session)) this.check();
   }
@@ -137,6 +161,7 @@ export class FlowControl {
     this.timer?.();
     this.timer = undefined;
     for (const session of this.paused.keys()) session.link.resume?.();
+    for (const session of this.behind.keys()) unpark(session);
     this.paused.clear();
     this.behind.clear();
   }
@@ -144,11 +169,34 @@ export class FlowControl {
   private cut(session: Session, buffered: number, why: string): void {
     this.cuts++;
     this.behind.delete(session);
+    unpark(session);
     const link = session.link;
     this.log.warn({ cid: session.twin.name, remote: link.remote, buffered, slowConsumers: this.cuts },
       `slow consumer cut: ${why}`);
     if (link.abort !== undefined) link.abort();
     else link.close(SLOW_CONSUMER_CLOSE, `slow consumer: ${why}`);
+  }
+
+  /**
+   * Write `session`'s parked frames, oldest first, until its link has `highWater` unread. True
+   * when none is left (frames go straight to the link again).
+   */
+  private drain(session: Session): boolean {
+    const parked = session.parked;
+    if (parked === null) return true;
+    const link = session.link;
+    let bytes = 0;
+    while (parked.size > 0 && link.bufferedAmount <= this.highWater) {
+      const frame = parked.shift()!;
+      link.send(frame);
+      bytes += typeof frame === 'string' ? frame.length : frame.byteLength;
+    }
+    session.queued += bytes;
+    if (parked.size === 0) {
+      unpark(session);
+      return true;
+    }
+    return false;
   }
 
   private watch(): void {
@@ -165,8 +213,13 @@ export class FlowControl {
       const queue = session.link.writeQueueSize ?? 0;
       const draining = queue < state.queue;
       state.queue = queue;
-      if (!session.link.isOpen || buffered <= this.highWater / 2) {
+      if (!session.link.isOpen) {
         this.behind.delete(session);
+        unpark(session);
+      } else if (buffered <= this.highWater / 2) {
+        if (this.drain(session)) this.behind.delete(session);
+        else state.since = now; // it read half of what it had: not stalled
+        state.written = Math.max(written, state.written);
       } else if (written > state.written || draining) {
         state.written = Math.max(written, state.written); // some of it went out: not stalled
         state.since = now;
@@ -185,4 +238,9 @@ export class FlowControl {
       this.timer = undefined;
     }
   }
+}
+
+/** Frames go straight to the link again; what was parked is forgotten. */
+function unpark(session: Session): void {
+  session.parked = null;
 }

@@ -40,7 +40,7 @@ export async function sendWindows(twin: Twin, session: Session, windows: Map<str
     }
     after = page.at(-1)!.recv;
     // Bounded memory: the next page waits until the socket and the outbox have drained.
-    while (live() && (session.link.bufferedAmount > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5, scheduler);
+    while (live() && (session.unread > MAX_BUFFERED || (twin.outbox?.size ?? 0) > PAGE)) await sleep(5, scheduler);
   }
 }
 

@@ -14,6 +14,7 @@ import type { Inbound } from './decode-frames.js';
 import type { FlowControl } from './flow-control.js';
 import type { MetaPolicy } from './meta-frames.js';
 import type { Outbox } from './outbox.js';
+import type { ParkedFrames } from './parked-frames.js';
 
 /** Capacity of the per-twin QoS2 de-duplication set; oldest ids are evicted past it. */
 export const ACK2_SET_CAPACITY = 100_000;
@@ -48,6 +49,11 @@ export class Session {
 
   /** Bytes of every frame queued on the link so far; with its unread bytes, what was written. */
   queued = 0;
+  /**
+   * Frames held back, oldest first, while the link is behind (see {@link FlowControl}): they
+   * go to the link once it drains. Null when frames go straight to the link.
+   */
+  parked: ParkedFrames | null = null;
 
   constructor(readonly link: Link, twin: Twin, private readonly log: Logger, private readonly flow: FlowControl) {
     this.twin = twin;
@@ -64,10 +70,19 @@ export class Session {
    */
   sendFrame(frame: Frame): void {
     const link = this.link;
-    // Read once per delivery: flow control judges the link and tallies the publish on it.
-    if (!this.flow.admit(this, link.bufferedAmount)) return;
-    link.send(frame);
-    this.queued += typeof frame === 'string' ? frame.length : frame.byteLength;
+    // Read once per delivery: flow control judges the link and tallies the publish on it. A
+    // link behind gets nothing written: its frames are parked (or it is cut).
+    if (this.parked === null && this.flow.admit(this, link.bufferedAmount)) {
+      link.send(frame);
+      this.queued += typeof frame === 'string' ? frame.length : frame.byteLength;
+    } else {
+      this.flow.park(this, frame);
+    }
+  }
+
+  /** Bytes sent and not yet read by the peer: the link's unread ones and the parked frames. */
+  get unread(): number {
+    return this.link.bufferedAmount + (this.parked?.bytes ?? 0);
   }
 
   /** A message this peer's encoding cannot carry was not sent to it. */

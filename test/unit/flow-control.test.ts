@@ -13,8 +13,15 @@ class FakeLink implements Link {
   paused = false;
   aborted = 0;
   sent = 0;
+  /** Frames sent, and whether each adds its bytes to `bufferedAmount` (a reader that reads nothing). */
+  readonly frames: Uint8Array[] = [];
+  grows = false;
   readonly remote = 'fake';
-  send(): void { this.sent++; }
+  send(frame: unknown): void {
+    this.sent++;
+    this.frames.push(frame as Uint8Array);
+    if (this.grows) this.bufferedAmount += (frame as Uint8Array).byteLength;
+  }
   close(): void { this.isOpen = false; }
   pause(): void { this.paused = true; }
   resume(): void { this.paused = false; }
@@ -133,16 +140,15 @@ describe('FlowControl', () => {
     reading.session.sendFrame(Uint8Array.of(1, 2, 3));
     stuck.session.sendFrame(Uint8Array.of(1, 2, 3));
     for (let t = 0; t < 2100; t += 100) {
-      // More is queued on both than the reader takes: its backlog grows, yet bytes go out.
-      for (const p of [reading, stuck]) {
-        p.link.bufferedAmount += 103;
-        p.session.sendFrame(new Uint8Array(100));
-      }
+      // More is sent to both than the reader takes: its backlog grows, yet bytes go out.
+      for (const p of [reading, stuck]) p.session.sendFrame(new Uint8Array(100));
       reading.link.bufferedAmount -= 50;
       vi.advanceTimersByTime(100);
     }
     expect(stuck.link.aborted).toBe(1);
     expect(reading.link.aborted).toBe(0);
+    expect(reading.link.sent).toBe(0); // all parked: the link is still behind
+    expect(reading.session.unread).toBe(5000 - 21 * 50 + 3 + 21 * 100);
     expect(flow.counts).toEqual({ congested: 1, paused: 0, slowConsumers: 1 });
     // A cut link gets nothing more, and is not cut twice.
     const sent = stuck.link.sent;
@@ -182,6 +188,54 @@ describe('FlowControl', () => {
     expect(flow.counts.slowConsumers).toBe(1);
   });
 
+  it('parks the frames of a link behind and writes them in order, highWater at a time, as it drains', () => {
+    const flow = make();
+    const sub = peer(flow);
+    sub.link.grows = true;
+    const frames = Array.from({ length: 30 }, (_, i) => new Uint8Array(100).fill(i));
+    for (const f of frames.slice(0, 11)) sub.session.sendFrame(f); // the 11th finds 1100 > highWater
+    expect(sub.link.sent).toBe(11);
+    for (const f of frames.slice(11)) sub.session.sendFrame(f);
+    expect(sub.link.sent).toBe(11); // parked: nothing more written, no copy
+    expect(sub.session.unread).toBe(3000);
+    expect(flow.counts.congested).toBe(1);
+    sub.link.bufferedAmount = 600; // reads, but not yet down to half
+    vi.advanceTimersByTime(10);
+    expect(sub.link.sent).toBe(11);
+    sub.link.bufferedAmount = 0; // read everything: up to highWater of the parked frames go out
+    vi.advanceTimersByTime(5);
+    expect(sub.link.sent).toBe(22);
+    sub.session.sendFrame(Uint8Array.of(99)); // still behind: waits behind the parked ones
+    sub.link.bufferedAmount = 0;
+    vi.advanceTimersByTime(5);
+    expect(sub.link.frames).toEqual([...frames, Uint8Array.of(99)]);
+    expect(flow.counts.congested).toBe(0);
+    expect(sub.session.parked).toBeNull();
+    sub.session.sendFrame(Uint8Array.of(100)); // straight to the link again
+    expect(sub.link.sent).toBe(32);
+    expect(flow.counts).toEqual({ congested: 0, paused: 0, slowConsumers: 0 });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('counts parked frames as unread: past maxBuffered the link is cut and its parked frames dropped', () => {
+    const flow = make(10_000);
+    const sub = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[sub, 5000]]);
+    expect(pub.link.paused).toBe(true); // every delivery of that publish found its link behind
+    for (let i = 0; i < 49; i++) sub.session.sendFrame(new Uint8Array(100));
+    expect(sub.session.unread).toBe(5000 + 1 + 4900);
+    expect(sub.link.aborted).toBe(0);
+    sub.session.sendFrame(new Uint8Array(100));
+    expect(sub.link.aborted).toBe(1);
+    expect(sub.link.sent).toBe(0);
+    expect(sub.session.parked).toBeNull();
+    expect(flow.counts).toEqual({ congested: 0, paused: 1, slowConsumers: 1 });
+    vi.advanceTimersByTime(5); // its cut releases the publisher it held
+    expect(pub.link.paused).toBe(false);
+    flow.close();
+  });
+
   it('closes with 1008 a link that cannot be aborted', () => {
     const flow = make(10_000);
     const sub = peer(flow);
@@ -197,7 +251,10 @@ describe('FlowControl', () => {
     const sub = peer(flow);
     const pub = peer(flow);
     publishInto(flow, pub.session, [[sub, 5000]]);
+    sub.session.sendFrame(Uint8Array.of(1));
     flow.forget(sub.session);
+    expect(sub.session.parked).toBeNull();
+    expect(sub.session.unread).toBe(5000);
     expect(pub.link.paused).toBe(false);
     expect(flow.counts).toEqual({ congested: 0, paused: 0, slowConsumers: 0 });
     expect(vi.getTimerCount()).toBe(0);

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ParkedFrames } from '../../src/broker/parked-frames.js';
+
+describe('ParkedFrames', () => {
+  it('gives back binary and text frames in order, across chunks and past a frame larger than a chunk', () => {
+    const parked = new ParkedFrames();
+    const frames: (Uint8Array | string)[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const f = i % 997 === 0 ? `text ${i}` : i === 2500 ? new Uint8Array(300_000).fill(7) : new Uint8Array(100 + (i % 50)).fill(i & 0xff);
+      frames.push(f);
+      parked.push(f);
+    }
+    expect(parked.size).toBe(5000);
+    expect(parked.bytes).toBe(frames.reduce((n, f) => n + (typeof f === 'string' ? f.length : f.byteLength), 0));
+    const out: (Uint8Array | string)[] = [];
+    for (let i = 0; i < 2000; i++) out.push(copy(parked.shift()!));
+    // Views handed out stay intact while more frames are pushed behind them.
+    const view = parked.shift()!;
+    out.push(view);
+    for (const f of frames.slice(0, 100)) parked.push(f);
+    for (let f = parked.shift(); f !== undefined; f = parked.shift()) out.push(copy(f));
+    expect(out.map(key)).toEqual([...frames, ...frames.slice(0, 100)].map(key));
+    expect(parked.size).toBe(0);
+    expect(parked.bytes).toBe(0);
+  });
+
+  it('copies what it is given: the caller may reuse its buffer', () => {
+    const parked = new ParkedFrames();
+    const buffer = Uint8Array.of(1, 2, 3);
+    parked.push(buffer);
+    buffer.fill(0);
+    expect(parked.shift()).toEqual(Uint8Array.of(1, 2, 3));
+    expect(parked.shift()).toBeUndefined();
+  });
+
+  it('holds nothing after clear', () => {
+    const parked = new ParkedFrames();
+    parked.push(new Uint8Array(10));
+    parked.push('x');
+    parked.clear();
+    expect(parked.size).toBe(0);
+    expect(parked.bytes).toBe(0);
+    expect(parked.shift()).toBeUndefined();
+  });
+});
+
+/** A frame as a string, quick to compare. */
+function key(f: Uint8Array | string): string {
+  return typeof f === 'string' ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+}
+
+function copy(f: Uint8Array | string): Uint8Array | string {
+  return typeof f === 'string' ? f : Uint8Array.from(f);
+}

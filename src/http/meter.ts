@@ -9,7 +9,7 @@
  * layout the broker's lazy PUB path reads — because decoding a whole RPC frame again, payload
  * included, would double the cost of every call. JSON (text) frames are counted, not classified.
  */
-import { tap } from 'rxjs';
+import { tap } from '../internal/rx.js';
 import { decodeCbor } from '../codec/cbor.js';
 import { internTopic } from '../codec/topic-intern.js';
 import type { Frame, Link } from '../transport/link.js';

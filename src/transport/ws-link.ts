@@ -7,7 +7,7 @@
  * write per peer instead of two queued chunks per frame. Frames of 64 KiB and more go through
  * `ws`.
  */
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject } from '../internal/rx.js';
 import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Frame, Link } from './link.js';

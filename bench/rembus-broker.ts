@@ -51,6 +51,9 @@ try {
     ...(args['cluster'] === undefined ? {} : { cluster: { servers: str(args, 'cluster'), name: 'bench' } }),
     // A/B of issue 16's metering cost: REMBUS_BENCH_HTTP=off serves no HTTP and meters nothing.
     ...(process.env['REMBUS_BENCH_HTTP'] === 'off' ? { http: false as const } : {}),
+    // Issue 20, W7: what flow control's per-link highWater costs in W2's peak RSS (bytes; default 1 MiB).
+    ...(process.env['REMBUS_BENCH_HIGHWATER'] === undefined ? {}
+      : { flowControl: { highWater: Number(process.env['REMBUS_BENCH_HIGHWATER']) } }),
   });
   // REMBUS_BENCH_SCRAPE=<ms>: scrape /metrics and build a stats snapshot that often, as Prometheus would.
   const scrapeMs = Number(process.env['REMBUS_BENCH_SCRAPE'] ?? 0);

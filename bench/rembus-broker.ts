@@ -22,7 +22,6 @@
  *   while none was cut), `behindAt` (when a link was first behind, past `highWater`) and
  *   `cutBuffered` (the bytes the broker held for the link it cut, from its warn line).
  */
-import { take } from 'rxjs';
 import { broker } from '../src/broker/index.js';
 import type { Logger } from '../src/index.js';
 import { die, mainThreadCpuUs, now, num, onParent, parseArgs, str, tell, TELEMETRY_SCHEMA } from './common.js';
@@ -54,6 +53,9 @@ try {
     ...(process.env['REMBUS_BENCH_HTTP'] === 'off' ? { http: false as const } : {}),
     // W11 experiments: REMBUS_BENCH_FLOW='{"flowControl":{"stallTimeout":500},"maxBufferedBytes":8388608}'.
     ...(process.env['REMBUS_BENCH_FLOW'] === undefined ? {} : JSON.parse(process.env['REMBUS_BENCH_FLOW']) as object),
+    // Issue 20, W7: what flow control's per-link highWater costs in W2's peak RSS (bytes; default 1 MiB).
+    ...(process.env['REMBUS_BENCH_HIGHWATER'] === undefined ? {}
+      : { flowControl: { highWater: Number(process.env['REMBUS_BENCH_HIGHWATER']) } }),
   });
   // REMBUS_BENCH_SCRAPE=<ms>: scrape /metrics and build a stats snapshot that often, as Prometheus would.
   const scrapeMs = Number(process.env['REMBUS_BENCH_SCRAPE'] ?? 0);
@@ -94,7 +96,9 @@ try {
         ...(main === undefined || main0 === undefined ? {} : { cpuUs: main - main0 }) });
     };
     let main0: number | undefined;
-    b.messages$.pipe(take(1)).subscribe(() => {
+    // No operator from the root `rxjs` here: in Node it loads all of rxjs, which W7 would count.
+    const firstPublish = b.messages$.subscribe(() => {
+      firstPublish.unsubscribe();
       first = now();
       main0 = mainThreadCpuUs();
       timer = setInterval(() => {

@@ -1,4 +1,5 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
+import { asyncScheduler, Observable } from '../src/internal/rx.js';
 import { AckTimeoutError, QueueFullError } from '../src/errors.js';
 
 /** Options of {@link ackWindow}. */

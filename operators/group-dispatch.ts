@@ -4,7 +4,8 @@
  * choice the broker runs per group delivery; {@link groupDispatch} is the same rule as an
  * operator over a stream of values and a stream of member lists.
  */
-import { Observable, Subscription, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { Observable, Subscription } from '../src/internal/rx.js';
 
 /** Options of {@link groupDispatch}. */
 export interface GroupDispatchConfig<M> {

@@ -17,7 +17,8 @@
  * not cross authorization boundaries. The agent's methods themselves are open to any caller
  * unless an admin makes them private and authorizes the bridges' names.
  */
-import { asyncScheduler, type Observable, type Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
+import { asyncScheduler } from '../internal/rx.js';
 import type { Published } from '../broker/types.js';
 import { errorText } from '../internal/logger.js';
 import type { PubMsg } from '../protocol/messages.js';

@@ -5,7 +5,8 @@
  * before it stops. None of them can fail the start: each link dials in the background, retries
  * forever, and reports its state on `links$`.
  */
-import { combineLatest, map, type Observable, of } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { combineLatest, map, of } from '../internal/rx.js';
 import { importOptional } from '../internal/optional.js';
 import { FederationAgent } from '../bridge/federation-agent.js';
 import type { LinkState } from '../bridge/link-state.js';

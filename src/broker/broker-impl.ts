@@ -3,7 +3,8 @@
  * fan-out → `messages$` for the stages downstream, publish-path.ts). `handle(link)` accepts
  * any Link; the WebSocket server adapter (ws-server.ts) only feeds it.
  */
-import { Subject, Subscription, type SchedulerLike } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
+import { Subject, Subscription } from '../internal/rx.js';
 import { StageSubject } from './stage-subject.js';
 import type { Frame } from '../codec/wire.js';
 import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { of, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { of } from '../internal/rx.js';
 import { openSecurityStore } from '../security/file-store.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Link } from '../transport/link.js';

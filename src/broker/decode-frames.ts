@@ -3,7 +3,8 @@
  * logged and dropped, so one misbehaving peer never stops its own link, let alone others
  * (spec §1.1 allows this leniency).
  */
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { Observable } from '../internal/rx.js';
 import { JsonRpcIdError } from '../codec/json.js';
 import { decodeLazyCall } from '../codec/lazy-rpc.js';
 import type { Frame, WireCodec } from '../codec/wire.js';

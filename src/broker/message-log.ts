@@ -120,15 +120,23 @@ export class MessageLog {
       this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
     const qos = msg.flags & 0xf0;
+    let row: StoredMessage;
     if (argsBytes === undefined && extra === undefined && msg instanceof LazyPub) {
-      this.buffer.push(new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt));
+      row = new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt);
     } else {
-      const row: StoredMessage = {
+      const plain: StoredMessage = {
         recv, slot: slot ?? null, qos, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
       };
       // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
-      this.buffer.push(extra === undefined ? row : { ...row, ...extra(recv) });
+      row = extra === undefined ? plain : { ...plain, ...extra(recv) };
     }
+    // A memory store copies the row now: nothing waits in the buffer (W7, issue 20).
+    if (this.store.appendNow !== undefined && this.buffer.length === 0 && this.writing.length === 0
+      && this.failingSince === 0 && this.failed === undefined) {
+      this.store.appendNow(row);
+      return recv;
+    }
+    this.buffer.push(row);
     // A full batch goes now rather than on the interval, in the size the store appends well.
     if (this.buffer.length >= this.batch) void this.flush();
     return recv;

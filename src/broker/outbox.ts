@@ -12,7 +12,8 @@
  * One `ackWindow` stream per connected twin carries every message (one table, one timer), so
  * a message costs no operator chain, Subject or timer of its own.
  */
-import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { Subject } from '../internal/rx.js';
 import { ackWindow, type AckWindowEvent } from '../../operators/ack-window.js';
 import { errorText } from '../internal/logger.js';
 import type { MsgId } from '../protocol/messages.js';

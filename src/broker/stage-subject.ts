@@ -6,7 +6,7 @@
  * Same contract as `Subject`: observers subscribed during a `next` get the next value, not
  * this one; one that unsubscribes during a `next` may still get this one.
  */
-import { ObjectUnsubscribedError, Subject } from 'rxjs';
+import { ObjectUnsubscribedError, Subject } from '../internal/rx.js';
 
 export class StageSubject<T> extends Subject<T> {
   override next(value: T): void {

@@ -15,7 +15,7 @@
  * not read in place (not canonical, malformed, or no broker behind the link) are read here as
  * before, so that which frames count, and under which topic, does not depend on the decoder.
  */
-import { Observable } from 'rxjs';
+import { Observable } from '../internal/rx.js';
 import { decodeCbor } from '../codec/cbor.js';
 import { internTopic } from '../codec/topic-intern.js';
 import { lastLazyPub } from '../codec/wire.js';

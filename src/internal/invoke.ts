@@ -1,4 +1,4 @@
-import { isObservable, lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from './rx.js';
 
 /**
  * Run a handler that may return a value, a Promise or an Observable; resolve with the value,

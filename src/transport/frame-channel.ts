@@ -5,7 +5,8 @@
  * tail). Subscribers are kept in a copy-on-write array, so a frame goes to those subscribed when
  * it arrived, as with a `Subject`; a subscription after the end completes at once.
  */
-import { Observable, type Subscriber } from 'rxjs';
+import type { Subscriber } from 'rxjs';
+import { Observable } from '../internal/rx.js';
 
 export class FrameChannel<T> {
   private subscribers: Subscriber<T>[] = [];

@@ -9,7 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Observable as RootObservable, Subject as RootSubject, Subscription as RootSubscription } from 'rxjs';
 import { broker } from '../../src/broker/index.js';
+import { Observable, Subject, Subscription } from '../../src/internal/rx.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const LAZY = ['/broker/tcp-server.js', '/transport/tcp-link.js', '/http/server.js', '/http/rest.js', '/http/jsonrpc.js',
@@ -42,6 +44,39 @@ describe('a broker loads only what it uses (built code)', () => {
     expect(loaded).toEqual(expect.arrayContaining(['/broker/tcp-server.js', '/http/server.js', '/http/rest.js']));
     expect(loaded).not.toContain('/store/lmdb/lmdb-store.js');
   }, 60_000);
+});
+
+describe('rxjs by module (src/internal/rx.ts)', () => {
+  it("a broker that starts, serves a component and closes never loads the root 'rxjs' entry (built code)", () => {
+    const script = `import { createRequire } from 'node:module';
+      const { broker } = await import('./dist/src/broker/index.js');
+      const b = await broker({ port: 0, host: '127.0.0.1' });
+      const { WebSocket } = await import('ws');
+      const ws = new WebSocket(b.url);
+      await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
+      ws.close();
+      await b.close();
+      const cache = Object.keys(createRequire(import.meta.url).cache);
+      console.error('ROOT ' + cache.some((f) => f.endsWith('/rxjs/dist/cjs/index.js')));
+      console.error('RXJS ' + cache.filter((f) => f.includes('/rxjs/')).length);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toContain('ROOT false');
+    // The root entry requires 223 files; the pieces a broker uses, about 60.
+    expect(Number(/RXJS (\d+)/u.exec(r.stderr)?.[1])).toBeGreaterThan(0);
+    expect(Number(/RXJS (\d+)/u.exec(r.stderr)?.[1])).toBeLessThan(120);
+  }, 60_000);
+
+  it("its classes are the root entry's: one module instance, instanceof holds both ways", async () => {
+    expect(Subject).toBe(RootSubject);
+    expect(Observable).toBe(RootObservable);
+    expect(Subscription).toBe(RootSubscription);
+    const b = await broker({ port: null });
+    try {
+      expect(b.messages$).toBeInstanceOf(RootObservable);
+    } finally {
+      await b.close();
+    }
+  });
 });
 
 describe('the lazy HTTP handler', () => {

@@ -6,7 +6,7 @@ const row = (recv: bigint, bytes = 100): StoredMessage =>
   ({ recv, slot: null, qos: 0, uid: null, topic: 'bench/telemetry', data: new Uint8Array(bytes).fill(1) });
 const ALL = { after: 0n, upTo: 2n ** 64n, limit: Infinity };
 
-/** Append `n` rows in the broker's batches of 512 (MessageLog → Store.commit). */
+/** Append `n` rows in batches of 512 (MessageLog → Store.commit). */
 async function fill(store: ReturnType<typeof memoryStore>, n: number, bytes?: number): Promise<void> {
   for (let from = 1; from <= n; from += 512) {
     const messages = [];

@@ -120,23 +120,15 @@ export class MessageLog {
       this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
     const qos = msg.flags & 0xf0;
-    let row: StoredMessage;
     if (argsBytes === undefined && extra === undefined && msg instanceof LazyPub) {
-      row = new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt);
+      this.buffer.push(new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt));
     } else {
-      const plain: StoredMessage = {
+      const row: StoredMessage = {
         recv, slot: slot ?? null, qos, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
       };
       // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
-      row = extra === undefined ? plain : { ...plain, ...extra(recv) };
+      this.buffer.push(extra === undefined ? row : { ...row, ...extra(recv) });
     }
-    // A memory store copies the row now: nothing waits in the buffer (W7, issue 20).
-    if (this.store.appendNow !== undefined && this.buffer.length === 0 && this.writing.length === 0
-      && this.failingSince === 0 && this.failed === undefined) {
-      this.store.appendNow(row);
-      return recv;
-    }
-    this.buffer.push(row);
     // A full batch goes now rather than on the interval, in the size the store appends well.
     if (this.buffer.length >= this.batch) void this.flush();
     return recv;

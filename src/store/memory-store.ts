@@ -50,11 +50,6 @@ class MemoryStore implements Store {
     for (const delta of twins) this.twins.set(delta.name, applyTwinDelta(this.twins.get(delta.name), delta));
   }
 
-  appendNow(row: StoredMessage): void {
-    this.log.append(row);
-    if (row.retain === true) applyRetained(this.retained, [row]);
-  }
-
   async appendMessages(batch: readonly StoredMessage[]): Promise<void> {
     for (const m of batch) this.log.append(m);
     applyRetained(this.retained, batch);

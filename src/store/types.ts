@@ -82,13 +82,6 @@ export interface Store {
    */
   readonly appendBatch?: number;
   /**
-   * A store whose append is a synchronous copy in memory takes each log row at once, as the
-   * broker logs it, instead of the rows waiting in the broker's buffer for a commit (rows
-   * kept alive across a turn are what a young-generation collection finds alive; issue 20,
-   * W7). Called only while nothing older waits for a commit; must not throw.
-   */
-  appendNow?(row: StoredMessage): void;
-  /**
    * Apply a batch atomically: after a crash either all of it is found or none. Resolved means
    * written as the backend's durability setting promises (at least handed to the OS). This is
    * the broker's only write on its hot path: a twin's mark and QoS2 set are never stored apart

@@ -81,8 +81,11 @@ describe('wildcard delivery bytes', () => {
     const sub = peer(b);
     const pubr = peer(b);
     declare(sub, 'p/*/**');
-    // Values cbor-x encodes again to the same bytes once decoded (no bigint/typed-array round trip).
-    const arg = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.uint8Array({ maxLength: 40 }));
+    // Values cbor-x encodes again to the same bytes once decoded (no bigint/typed-array round trip,
+    // and no `__proto__` key: the oracle's cbor-x decode does not keep it as an own key, while the
+    // broker forwards the publisher's bytes as they are).
+    const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => !JSON.stringify(v).includes('"__proto__"'));
+    const arg = fc.oneof(json, fc.uint8Array({ maxLength: 40 }));
     let id = 100n; // a QoS2 id seen before is not delivered again
     fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 300 }).filter((s) => !s.includes('@')),
       fc.array(arg, { maxLength: 4 }), fc.constantFrom(0, 0x10, 0x30), (chunk, args, flags) => {

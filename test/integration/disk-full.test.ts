@@ -5,11 +5,11 @@
  * stops the broker with exit code 3 and a clear message, for a supervisor to restart it.
  * Needs root (mount -t tmpfs); skipped, saying so, elsewhere.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { canMountTmpfs, tryMount, unmount } from './tmpfs.js';
 import { component, LastReceived, type Component } from '../../src/index.js';
 import { freePort, kill, startBroker, type BrokerProcess } from './broker-process.js';
 
@@ -18,24 +18,12 @@ const brokers: BrokerProcess[] = [];
 let base: string | undefined;
 let mounted: string | undefined;
 
-function tryMount(dir: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const probe = await mkdtemp(join(tmpdir(), 'rembus-tmpfs-probe-'));
-const canMount = tryMount(probe);
-if (canMount) execFileSync('umount', [probe]);
-await rm(probe, { recursive: true, force: true });
+const canMount = await canMountTmpfs();
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((c) => c.close()));
   await Promise.all(brokers.splice(0).map(kill));
-  if (mounted !== undefined) execFileSync('umount', ['-l', mounted]);
+  if (mounted !== undefined) unmount(mounted);
   if (base !== undefined) await rm(base, { recursive: true, force: true });
   mounted = base = undefined;
 });

@@ -5,11 +5,11 @@
  * state, leaves no unhandled rejection behind, and the store carries on once space returns.
  * The full-disk case needs root (mount -t tmpfs); skipped, saying so, elsewhere.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { canMountTmpfs, tryMount, unmount } from './tmpfs.js';
 import { StoreWriteError } from '../../src/store/errors.js';
 import { openLmdbStore } from '../../src/store/lmdb/lmdb-store.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
@@ -24,23 +24,11 @@ let base: string | undefined;
 let mounted: string | undefined;
 const stores: Store[] = [];
 
-function tryMount(dir: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const probe = await mkdtemp(join(tmpdir(), 'rembus-tmpfs-probe-'));
-const canMount = tryMount(probe);
-if (canMount) execFileSync('umount', [probe]);
-await rm(probe, { recursive: true, force: true });
+const canMount = await canMountTmpfs();
 
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
-  if (mounted !== undefined) execFileSync('umount', ['-l', mounted]);
+  if (mounted !== undefined) unmount(mounted);
   if (base !== undefined) await rm(base, { recursive: true, force: true });
   mounted = base = undefined;
 });

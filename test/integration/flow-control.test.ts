@@ -7,9 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
 import WebSocket from 'ws';
 import { decodeCbor, encodeCbor, newMsgId } from '../../src/codec/index.js';
-import type { Logger } from '../../src/index.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
-import { collect, roundTrip, textHex, useScope, waitFor, type RawClient } from './helpers.js';
+import { collect, roundTrip, textHex, useScope, waitFor, warnRecorder, type RawClient } from './helpers.js';
 
 const scope = useScope();
 const PAYLOAD = 'x'.repeat(1000);
@@ -48,7 +47,7 @@ describe('flow control', () => {
   });
 
   it('cuts a stalled ** reader and counts it; an unrelated pair and the publisher\'s fast readers get everything', async () => {
-    const logger = recordingLogger();
+    const logger = warnRecorder();
     const b = await scope.broker({ logger, flowControl: { stallTimeout: 300 } });
     const stuck = await rawSubscriber(b, '**');
     stuck.pause(); // reads nothing from now on
@@ -120,15 +119,3 @@ describe('a slow reader that reads', () => {
     expect(b.stats().slowConsumers).toBe(0);
   }, 40_000);
 });
-
-/** A logger that keeps its warn lines (children share them). */
-function recordingLogger(): Logger & { warnings: { obj: Record<string, unknown>; msg: string }[] } {
-  const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
-  const log: Logger & { warnings: typeof warnings } = {
-    warnings,
-    debug: () => undefined, info: () => undefined, error: () => undefined,
-    warn: (obj: unknown, msg?: string) => { warnings.push({ obj: obj as Record<string, unknown>, msg: msg ?? '' }); },
-    child: () => log,
-  };
-  return log;
-}

@@ -16,6 +16,7 @@ import type { Frame } from '../../src/codec/wire.js';
 import { connect, type Component, type ComponentOptions } from '../../src/index.js';
 import type { Msg, ResponseMsg } from '../../src/protocol/messages.js';
 import type { Link } from '../../src/transport/link.js';
+import type { Logger } from '../../src/index.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
 
 /** What a test opens; `useScope` closes all of it after each test. */
@@ -502,3 +503,15 @@ export const hasOpenssl = ((): boolean => {
     return false;
   }
 })();
+
+/** A logger that keeps its warn lines (children share them). */
+export function warnRecorder(): Logger & { warnings: { obj: Record<string, unknown>; msg: string }[] } {
+  const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
+  const log: Logger & { warnings: typeof warnings } = {
+    warnings,
+    debug: () => undefined, info: () => undefined, error: () => undefined,
+    warn: (obj: unknown, msg?: string) => { warnings.push({ obj: obj as Record<string, unknown>, msg: msg ?? '' }); },
+    child: () => log,
+  };
+  return log;
+}

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
-import { LastReceived, type Logger } from '../../src/index.js';
+import { LastReceived } from '../../src/index.js';
 import type { Link } from '../../src/transport/link.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
-import { roundTrip, textHex, useScope, waitFor, type RawClient } from './helpers.js';
+import { roundTrip, textHex, useScope, waitFor, warnRecorder, type RawClient } from './helpers.js';
 
 const scope = useScope();
 
@@ -52,7 +52,7 @@ describe('a reader that stops reading', () => {
   }, 60_000);
 
   it('named and anonymous, both cut: the named one comes back and gets what is published after, in order', async () => {
-    const logger = recordingLogger();
+    const logger = warnRecorder();
     const b = await scope.broker({ logger, flowControl: { highWater: 64 * 1024, stallTimeout: 300 } });
     const anon = await rawSubscriber(b, 'cut/**');
     const { c: named, link } = await pausable(b, 'stall-named');
@@ -86,7 +86,7 @@ describe('a reader that stops reading', () => {
   }, 60_000);
 
   it('during a fan-out of large messages holds at most maxBufferedBytes for it, and the fast reader gets all', async () => {
-    const logger = recordingLogger();
+    const logger = warnRecorder();
     const max = 8 * 1024 * 1024;
     const b = await scope.broker({ logger, maxBufferedBytes: max, flowControl: { stallTimeout: 60_000 } });
     const stuck = await rawSubscriber(b, '**');
@@ -108,15 +108,3 @@ describe('a reader that stops reading', () => {
     expect(cut?.obj['buffered']).toBeLessThanOrEqual(max + big.length + 64);
   }, 60_000);
 });
-
-/** A logger that keeps its warn lines (children share them). */
-function recordingLogger(): Logger & { warnings: { obj: Record<string, unknown>; msg: string }[] } {
-  const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
-  const log: Logger & { warnings: typeof warnings } = {
-    warnings,
-    debug: () => undefined, info: () => undefined, error: () => undefined,
-    warn: (obj: unknown, msg?: string) => { warnings.push({ obj: obj as Record<string, unknown>, msg: msg ?? '' }); },
-    child: () => log,
-  };
-  return log;
-}

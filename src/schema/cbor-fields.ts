@@ -23,7 +23,8 @@ const MISSING = Symbol('missing');
 /** A number, left in the reader's scratch rather than boxed (a double in a plain array is a heap object). */
 const NUMBER = Symbol('number');
 
-function half(bits: number): number {
+/** A CBOR half-precision float's value from its 16 bits. */
+export function half(bits: number): number {
   const exp = (bits >> 10) & 0x1f, frac = bits & 0x3ff;
   const sign = bits & 0x8000 ? -1 : 1;
   if (exp === 0) return sign * frac * 2 ** -24;

@@ -11,6 +11,7 @@
  * the payload the general way, which sets every cell again (or rolls the row back). So both
  * paths store the same rows and give the same reasons. Pure: no I/O.
  */
+import { half } from './cbor-fields.js';
 import type { RowTarget } from './column-batch.js';
 import { fitsAsNumber, type Plan } from './plan.js';
 
@@ -28,13 +29,6 @@ function take(bytes: Uint8Array, at: number, n: number): boolean {
   return true;
 }
 
-function half(bits: number): number {
-  const exp = (bits >> 10) & 0x1f, frac = bits & 0x3ff;
-  const sign = bits & 0x8000 ? -1 : 1;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 /** Length of the scalar item at `at` (a number, simple value or definite text), or -1. */
 function scalarLength(bytes: Uint8Array, at: number): number {

@@ -10,11 +10,12 @@
  * `--dist`: the `dist` directory of the build to measure (default this checkout's), e.g. another
  * checkout's, to compare builds A/B in the same minutes. Prints one line per run and the medians.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs, str, num } from './common.js';
+import { forkRole } from './role-process.js';
 
 const args = parseArgs();
 const workload = str(args, 'workload', 'W1');
@@ -32,25 +33,12 @@ function cpuUs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
 }
 
-type Msg = { type: string; port?: number; message?: string };
 
-function role(script: string, argv: string[]): { proc: ChildProcess; next: (type: string) => Promise<Msg> } {
+function role(script: string, argv: string[]): ReturnType<typeof forkRole> {
   const name = argv.includes('--mode') ? argv[argv.indexOf('--mode') + 1]! : 'broker';
   // Named as profile-summary.ts expects a main thread's: <role>.<time>.0.<seq>.cpuprofile
   const execArgv = cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.${Date.now()}.0.1.cpuprofile`];
-  const proc = fork(join(dist, 'bench', script), argv, { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
-  const queue: Msg[] = [];
-  let waiter: ((m: Msg) => void) | undefined;
-  proc.on('message', (m: Msg) => {
-    if (m.type === 'error') throw new Error(`${script}: ${m.message}`);
-    if (waiter !== undefined) { const w = waiter; waiter = undefined; w(m); } else queue.push(m);
-  });
-  const next = (type: string): Promise<Msg> => new Promise((done, fail) => {
-    const take = (m: Msg): void => (m.type === type ? done(m) : fail(new Error(`${script}: ${m.type}, not ${type}`)));
-    const m = queue.shift();
-    if (m !== undefined) take(m); else waiter = take;
-  });
-  return { proc, next };
+  return forkRole(dist, script, argv, execArgv);
 }
 
 function freePort(): Promise<number> {

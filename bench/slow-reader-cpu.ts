@@ -12,10 +12,10 @@
  * `--dist`: the `dist` directory of the build to measure, to compare two builds A/B in the same
  * minutes. Prints one line per run and phase, then the medians.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { num, parseArgs, str } from './common.js';
+import { forkRole } from './role-process.js';
 
 const args = parseArgs();
 const count = num(args, 'count', 200_000);
@@ -43,22 +43,9 @@ function peakRss(pid: number): number {
   return m === null ? 0 : Number(m[1]) / 1024;
 }
 
-type Msg = { type: string; port?: number; message?: string };
 
-function role(script: string, argv: string[], execArgv: string[] = []): { proc: ChildProcess; next: (type: string) => Promise<Msg> } {
-  const proc = fork(join(dist, 'bench', script), argv, { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
-  const queue: Msg[] = [];
-  let waiter: ((m: Msg) => void) | undefined;
-  proc.on('message', (m: Msg) => {
-    if (m.type === 'error') throw new Error(`${script}: ${m.message}`);
-    if (waiter !== undefined) { const w = waiter; waiter = undefined; w(m); } else queue.push(m);
-  });
-  const next = (type: string): Promise<Msg> => new Promise((done, fail) => {
-    const take = (m: Msg): void => (m.type === type ? done(m) : fail(new Error(`${script}: ${m.type}, not ${type}`)));
-    const m = queue.shift();
-    if (m !== undefined) take(m); else waiter = take;
-  });
-  return { proc, next };
+function role(script: string, argv: string[], execArgv: string[] = []): ReturnType<typeof forkRole> {
+  return forkRole(dist, script, argv, execArgv);
 }
 
 async function once(phase: string, run: number): Promise<Record<string, number>> {

@@ -4,29 +4,21 @@
  * as a slow consumer and slows no one else meanwhile.
  */
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker/index.js';
 import WebSocket from 'ws';
 import { decodeCbor, encodeCbor, newMsgId } from '../../src/codec/index.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
-import { collect, roundTrip, textHex, useScope, waitFor, warnRecorder, type RawClient } from './helpers.js';
+import { collect, rawSubscriber, roundTrip, useScope, waitFor, warnRecorder } from './helpers.js';
 
 const scope = useScope();
 const PAYLOAD = 'x'.repeat(1000);
 /** Well past what loopback socket buffers absorb, so the broker's own buffer must grow. */
 const COUNT = 30_000;
 
-/** A raw CBOR subscriber of `topic` (anonymous), once the broker has confirmed it. */
-async function rawSubscriber(b: Broker, topic: string): Promise<RawClient> {
-  const raw = await scope.raw(b);
-  raw.sendBinary(`84 03 48 01 00 00 00 00 00 00 00 ${textHex(topic)} a1 63 63 6d 64 69 73 75 62 73 63 72 69 62 65`);
-  expect(await raw.nextHex()).toMatch(/^84 04 48 01 00 00 00 00 00 00 00 00 f6$/);
-  return raw;
-}
 
 describe('flow control', () => {
   it('pauses a publisher while its subscriber is behind, then delivers everything in order', async () => {
     const b = await scope.broker({ flowControl: { highWater: 256 * 1024, stallTimeout: 60_000, maxPause: 60_000 } });
-    const sub = await rawSubscriber(b, 'bulk');
+    const sub = await rawSubscriber(scope, b, 'bulk');
     sub.pause();
     const pub = await scope.connect(b);
     let received = 0;
@@ -49,7 +41,7 @@ describe('flow control', () => {
   it('cuts a stalled ** reader and counts it; an unrelated pair and the publisher\'s fast readers get everything', async () => {
     const logger = warnRecorder();
     const b = await scope.broker({ logger, flowControl: { stallTimeout: 300 } });
-    const stuck = await rawSubscriber(b, '**');
+    const stuck = await rawSubscriber(scope, b, '**');
     stuck.pause(); // reads nothing from now on
     const [pubA, subA, pubB, fast1, fast2] = await scope.connectAll(b, 'pubA', 'subA', 'pubB', 'fast1', 'fast2');
     const got = { a: [] as unknown[], b1: [] as unknown[], b2: [] as unknown[] };

@@ -515,3 +515,11 @@ export function warnRecorder(): Logger & { warnings: { obj: Record<string, unkno
   };
   return log;
 }
+
+/** A raw CBOR subscriber of `topic` (anonymous), once the broker has confirmed it. */
+export async function rawSubscriber(scope: Scope, b: Broker, topic: string): Promise<RawClient> {
+  const raw = await scope.raw(b);
+  raw.sendBinary(`84 03 48 01 00 00 00 00 00 00 00 ${textHex(topic)} a1 63 63 6d 64 69 73 75 62 73 63 72 69 62 65`);
+  expect(await raw.nextHex()).toMatch(/^84 04 48 01 00 00 00 00 00 00 00 00 f6$/);
+  return raw;
+}

@@ -8,7 +8,7 @@ import type { Broker } from '../../src/broker/index.js';
 import { LastReceived } from '../../src/index.js';
 import type { Link } from '../../src/transport/link.js';
 import { dialWebSocket } from '../../src/transport/ws-link.js';
-import { roundTrip, textHex, useScope, waitFor, warnRecorder, type RawClient } from './helpers.js';
+import { rawSubscriber, roundTrip, useScope, waitFor, warnRecorder } from './helpers.js';
 
 const scope = useScope();
 
@@ -19,12 +19,6 @@ async function pausable(b: Broker, name: string): Promise<{ c: Awaited<ReturnTyp
   return { c, link: () => current! };
 }
 
-async function rawSubscriber(b: Broker, topic: string): Promise<RawClient> {
-  const raw = await scope.raw(b);
-  raw.sendBinary(`84 03 48 01 00 00 00 00 00 00 00 ${textHex(topic)} a1 63 63 6d 64 69 73 75 62 73 63 72 69 62 65`);
-  expect(await raw.nextHex()).toMatch(/^84 04 48 01 00 00 00 00 00 00 00 00 f6$/);
-  return raw;
-}
 
 describe('a reader that stops reading', () => {
   it('QoS1, named: stalls until its frames are parked, resumes before the cut, gets every message in order', async () => {
@@ -54,7 +48,7 @@ describe('a reader that stops reading', () => {
   it('named and anonymous, both cut: the named one comes back and gets what is published after, in order', async () => {
     const logger = warnRecorder();
     const b = await scope.broker({ logger, flowControl: { highWater: 64 * 1024, stallTimeout: 300 } });
-    const anon = await rawSubscriber(b, 'cut/**');
+    const anon = await rawSubscriber(scope, b, 'cut/**');
     const { c: named, link } = await pausable(b, 'stall-named');
     const got: number[] = [];
     named.subscribe$('cut/t', { msgfrom: LastReceived }).subscribe((m) => got.push(m.args[0] as number));
@@ -89,7 +83,7 @@ describe('a reader that stops reading', () => {
     const logger = warnRecorder();
     const max = 8 * 1024 * 1024;
     const b = await scope.broker({ logger, maxBufferedBytes: max, flowControl: { stallTimeout: 60_000 } });
-    const stuck = await rawSubscriber(b, '**');
+    const stuck = await rawSubscriber(scope, b, '**');
     stuck.pause();
     const [pub, fast] = await scope.connectAll(b, 'big-pub', 'big-fast');
     let read = 0;

@@ -5,7 +5,7 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import { Subject, Subscription } from '../internal/rx.js';
-import { StageSubject } from './stage-subject.js';
+import { LeanSubject } from '../internal/lean-subject.js';
 import type { Frame } from '../codec/wire.js';
 import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText, silentLogger } from '../internal/logger.js';
@@ -54,7 +54,7 @@ export class BrokerImpl {
   readonly name: string;
   readonly log: Logger;
   readonly router: Router;
-  readonly messages$ = new StageSubject<Published>();
+  readonly messages$ = new LeanSubject<Published>();
   /** Each session as it ends (live queries release theirs). */
   readonly detached$ = new Subject<Session>();
   private readonly named = new Map<string, Twin>();

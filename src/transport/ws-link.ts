@@ -11,7 +11,7 @@ import type { Observable } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Frame, Link } from './link.js';
-import { FrameChannel } from './frame-channel.js';
+import { LeanSubject } from '../internal/lean-subject.js';
 import { frameOpcode, framePayload, headerSize, writeFrame, type Masking } from './ws-frames.js';
 import { readFrames } from './ws-ingress.js';
 
@@ -95,8 +95,8 @@ interface RawSocket {
 }
 
 class WsLink implements Link {
-  private readonly incoming = new FrameChannel<Frame>();
-  readonly frames$: Observable<Frame> = this.incoming.frames$;
+  private readonly incoming = new LeanSubject<Frame>();
+  readonly frames$: Observable<Frame> = this.incoming.asObservable();
   private readonly masked: Masking;
   /** This turn's frames, written as sent: `used` bytes of `buffer`. */
   private buffer: Buffer | undefined;

@@ -1,16 +1,16 @@
 /**
- * StageSubject (the broker's `messages$`) replaces Subject.next with a loop that allocates
+ * LeanSubject (the broker's `messages$`) replaces Subject.next with a loop that allocates
  * nothing: it must keep Subject's contract at the edges — observers that subscribe or
  * unsubscribe during a `next`, an observer that throws, completion, and `next` after
  * `unsubscribe()` — since schema tables, bridges and the cluster all listen there.
  */
 import { ObjectUnsubscribedError, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { StageSubject } from '../../src/broker/stage-subject.js';
+import { LeanSubject } from '../../src/internal/lean-subject.js';
 
-/** Run the same script against a Subject and a StageSubject: the logs must be equal. */
+/** Run the same script against a Subject and a LeanSubject: the logs must be equal. */
 function both(script: (s: Subject<number>, log: string[]) => void): void {
-  const logs = [new Subject<number>(), new StageSubject<number>()].map((s) => {
+  const logs = [new Subject<number>(), new LeanSubject<number>()].map((s) => {
     const log: string[] = [];
     try { script(s, log); } catch (err) { log.push(`threw ${(err as Error).name}`); }
     return log;
@@ -19,7 +19,7 @@ function both(script: (s: Subject<number>, log: string[]) => void): void {
   expect(logs[0]!.length).toBeGreaterThan(0);
 }
 
-describe('StageSubject', () => {
+describe('LeanSubject', () => {
   it('delivers to one, many and no observers, in subscription order', () => {
     both((s, log) => {
       s.next(0);
@@ -72,11 +72,11 @@ describe('StageSubject', () => {
       s.unsubscribe();
       s.next(1);
     });
-    expect(() => { const s = new StageSubject<number>(); s.unsubscribe(); s.next(1); }).toThrow(ObjectUnsubscribedError);
+    expect(() => { const s = new LeanSubject<number>(); s.unsubscribe(); s.next(1); }).toThrow(ObjectUnsubscribedError);
   });
 
   it('an observer that throws does not stop the others (rxjs reports it asynchronously)', async () => {
-    const s = new StageSubject<number>();
+    const s = new LeanSubject<number>();
     const got: number[] = [];
     const reported = new Promise<unknown>((resolve) => {
       const prev = process.listeners('uncaughtException');

@@ -23,7 +23,7 @@
  */
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { errorText } from '../internal/logger.js';
 import type { Logger } from '../types.js';
@@ -61,8 +61,30 @@ export async function electLeader(nc: NatsConnection, options: LeaderOptions): P
   const ttl = options.ttl ?? DEFAULT_LEASE_TTL;
   // The KV calls time out before a lease could lapse.
   const kvm = new Kvm(jetstream(nc, { timeout: Math.max(250, Math.floor(ttl / 3)) }));
-  const kv = await kvm.create(`REMBUS_${options.cluster}_LEADER`, { history: 1, replicas: options.replicas ?? 1 });
+  const kv = await createBucket(kvm, `REMBUS_${options.cluster}_LEADER`, options.replicas ?? 1);
   return new LeaderImpl(kv, options.id, ttl, options.log);
+}
+
+/** JetStream's answers to a create that raced another broker's create of the same bucket. */
+const SUBJECTS_OVERLAP = 10065;
+const NAME_IN_USE = 10058;
+const CREATE_ATTEMPTS = 5;
+
+/**
+ * `create` opens a bucket another broker made first, but two brokers creating it in the same
+ * instant can be told "subjects overlap with an existing stream" (the other's stream appeared
+ * between JetStream's lookup and its add): ask again, and the bucket is there to open.
+ */
+async function createBucket(kvm: Kvm, bucket: string, replicas: number): Promise<KV> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await kvm.create(bucket, { history: 1, replicas });
+    } catch (err) {
+      const raced = err instanceof JetStreamApiError && (err.code === SUBJECTS_OVERLAP || err.code === NAME_IN_USE);
+      if (!raced || attempt >= CREATE_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
 }
 
 class LeaderImpl implements Leader {

@@ -84,6 +84,20 @@ describe('leader lease', () => {
     expect(states(all).filter(Boolean).length).toBe(1);
   });
 
+  it('brokers that create the lease bucket in the same instant all open it (no "subjects overlap")', async () => {
+    // CI once failed here: on a fresh nats-server, JetStream answered one of three creates racing
+    // each other with "subjects overlap with an existing stream". Fresh servers, many contenders.
+    for (let round = 0; round < 6; round++) {
+      const all = await contenders(8, `race${round}`);
+      await Promise.race(all.map(({ leader }) => firstValueFrom(leader.leader$.pipe(filter(Boolean)))));
+      expect(states(all).filter(Boolean).length).toBe(1);
+      await Promise.all(leaders.splice(0).map((l) => l.close()));
+      await Promise.all(conns.splice(0).map((c) => c.close()));
+      await nats?.close();
+      nats = undefined;
+    }
+  });
+
   it('close is idempotent and completes leader$', async () => {
     const [one] = await contenders(1, 'solo');
     await firstValueFrom(one!.leader.leader$.pipe(filter(Boolean)));

@@ -72,7 +72,7 @@ async function waitForTcp(port: number): Promise<void> {
 async function once(): Promise<Record<string, number>> {
   let brokerPid: number;
   let url: string;
-  let stopBroker: () => void;
+  let stopBroker: () => Promise<void>;
   const client = system === 'nats' ? 'nats-client.js' : 'rembus-client.js';
   if (system === 'nats') {
     const port = await freePort();
@@ -80,17 +80,23 @@ async function once(): Promise<Record<string, number>> {
     await waitForTcp(port);
     brokerPid = proc.pid!;
     url = `nats://127.0.0.1:${port}`;
-    stopBroker = () => proc.kill();
+    stopBroker = async () => { proc.kill(); };
   } else {
     const dataDir = workload === 'W9' && phase !== 'mem' ? mkdtempSync(join(tmpdir(), 'bench-cpu-w9-')) : undefined;
     const broker = role('rembus-broker.js', dataDir === undefined ? [] : ['--data-dir', dataDir, ...(phase === 'with' ? ['--schema', 'telemetry'] : [])]);
     const { port } = await broker.next('ready');
     brokerPid = broker.proc.pid!;
     url = `ws://127.0.0.1:${port!}`;
-    stopBroker = () => {
-      broker.proc.once('exit', () => { if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true }); });
+    // A durable broker's data dir goes once the broker has closed its files (bounded wait).
+    stopBroker = () => new Promise<void>((done) => {
+      const removed = (): void => {
+        if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+        done();
+      };
+      const timer = setTimeout(removed, 10_000);
+      broker.proc.once('exit', () => { clearTimeout(timer); removed(); });
       broker.proc.send({ type: 'exit' });
-    };
+    });
   }
   const topic = workload === 'W9' ? schemaTopic(0) : 'bench/telemetry';
   const pattern = workload === 'W3' ? '*/*/*/telemetry' : topic;
@@ -111,7 +117,7 @@ async function once(): Promise<Record<string, number>> {
   out['rate'] = count / (wall / 1000);
   sub.proc.send({ type: 'exit' });
   pub.proc.send({ type: 'exit' });
-  stopBroker();
+  await stopBroker();
   await new Promise((r) => setTimeout(r, 300));
   return out;
 }

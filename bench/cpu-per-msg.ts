@@ -5,7 +5,10 @@
  * hardly depends on the load of a shared box, so two builds can be compared on one (issue 20).
  *
  * Usage (after `npm run bench` or `tsc -p tsconfig.bench.json` built `dist/bench`):
- * `npx tsx bench/cpu-per-msg.ts [--workload W1|W3] [--count 200000] [--runs 3] [--dist DIR] [--system rembus|nats]`
+ * `npx tsx bench/cpu-per-msg.ts [--workload W1|W3|W9] [--count 200000] [--runs 3] [--dist DIR] [--system rembus|nats]`
+ * `--workload W9 --phase mem|durable|with`: W9's one schema topic and payload against the broker
+ * of one W9 phase (in memory, `--data-dir`, `--data-dir --schema telemetry`); the broker's
+ * figure is its whole process (DuckDB's and LMDB's threads included).
  * `--cpu-prof DIR`: a V8 CPU profile of every rembus role, named after it (broker.…, sub.…, pub.…).
  * `--dist`: the `dist` directory of the build to measure (default this checkout's), e.g. another
  * checkout's, to compare builds A/B in the same minutes. Prints one line per run and the medians.
@@ -14,7 +17,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { parseArgs, str, num } from './common.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parseArgs, schemaTopic, str, num } from './common.js';
 import { forkRole } from './role-process.js';
 
 const args = parseArgs();
@@ -23,6 +28,8 @@ const count = num(args, 'count', workload === 'W3' ? 100_000 : 200_000);
 const runs = num(args, 'runs', 3);
 const dist = resolve(str(args, 'dist', join(import.meta.dirname, '..', 'dist')));
 const system = str(args, 'system', 'rembus');
+/** W9: which broker (`mem`, `durable`: a data dir, `with`: a data dir and the telemetry schema). */
+const phase = str(args, 'phase', 'mem');
 /** `--cpu-prof DIR`: every role writes a V8 CPU profile there (`<role>-*.cpuprofile`, read by profile-summary.ts). */
 const cpuProf = str(args, 'cpu-prof', '');
 const TICK_US = 1e6 / 100; // USER_HZ
@@ -65,7 +72,7 @@ async function waitForTcp(port: number): Promise<void> {
 async function once(): Promise<Record<string, number>> {
   let brokerPid: number;
   let url: string;
-  let stopBroker: () => void;
+  let stopBroker: () => Promise<void>;
   const client = system === 'nats' ? 'nats-client.js' : 'rembus-client.js';
   if (system === 'nats') {
     const port = await freePort();
@@ -73,19 +80,30 @@ async function once(): Promise<Record<string, number>> {
     await waitForTcp(port);
     brokerPid = proc.pid!;
     url = `nats://127.0.0.1:${port}`;
-    stopBroker = () => proc.kill();
+    stopBroker = async () => { proc.kill(); };
   } else {
-    const broker = role('rembus-broker.js', []);
+    const dataDir = workload === 'W9' && phase !== 'mem' ? mkdtempSync(join(tmpdir(), 'bench-cpu-w9-')) : undefined;
+    const broker = role('rembus-broker.js', dataDir === undefined ? [] : ['--data-dir', dataDir, ...(phase === 'with' ? ['--schema', 'telemetry'] : [])]);
     const { port } = await broker.next('ready');
     brokerPid = broker.proc.pid!;
     url = `ws://127.0.0.1:${port!}`;
-    stopBroker = () => broker.proc.send({ type: 'exit' });
+    // A durable broker's data dir goes once the broker has closed its files (bounded wait).
+    stopBroker = () => new Promise<void>((done) => {
+      const removed = (): void => {
+        if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+        done();
+      };
+      const timer = setTimeout(removed, 10_000);
+      broker.proc.once('exit', () => { clearTimeout(timer); removed(); });
+      broker.proc.send({ type: 'exit' });
+    });
   }
-  const pattern = workload === 'W3' ? '*/*/*/telemetry' : 'bench/telemetry';
+  const topic = workload === 'W9' ? schemaTopic(0) : 'bench/telemetry';
+  const pattern = workload === 'W3' ? '*/*/*/telemetry' : topic;
   const sub = role(client, ['--mode', 'sub', '--url', url, '--pattern', pattern, '--expect', String(count), '--qos', '0']);
   await sub.next('ready');
   const pub = role(client, ['--mode', 'pub', '--url', url, '--count', String(count), '--chunk', '500', '--qos', '0',
-    ...(workload === 'W3' ? ['--topics', '1000'] : ['--topic', 'bench/telemetry'])]);
+    ...(workload === 'W3' ? ['--topics', '1000'] : ['--topic', topic]), ...(workload === 'W9' ? ['--payload', 'schema'] : [])]);
   await pub.next('ready');
   const pids = { broker: brokerPid, sub: sub.proc.pid!, pub: pub.proc.pid! };
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuUs(pid)]));
@@ -99,7 +117,7 @@ async function once(): Promise<Record<string, number>> {
   out['rate'] = count / (wall / 1000);
   sub.proc.send({ type: 'exit' });
   pub.proc.send({ type: 'exit' });
-  stopBroker();
+  await stopBroker();
   await new Promise((r) => setTimeout(r, 300));
   return out;
 }
@@ -110,11 +128,11 @@ const fmt = (r: Record<string, number>): string => ['broker', 'sub', 'pub', 'tot
 for (let i = 0; i < runs; i++) {
   const r = await once();
   results.push(r);
-  console.log(`${system} ${workload} run ${i + 1}: µs CPU/msg  ${fmt(r)}`);
+  console.log(`${system} ${workload}${workload === 'W9' ? ` ${phase}` : ''} run ${i + 1}: µs CPU/msg  ${fmt(r)}`);
 }
 const median = (k: string): number => {
   const xs = results.map((r) => r[k]!).sort((a, b) => a - b);
   return xs[Math.floor(xs.length / 2)]!;
 };
-console.log(`${system} ${workload} median (${dist}): µs CPU/msg  ${fmt(Object.fromEntries(['broker', 'sub', 'pub', 'total', 'rate'].map((k) => [k, median(k)])))}`);
+console.log(`${system} ${workload}${workload === 'W9' ? ` ${phase}` : ''} median (${dist}): µs CPU/msg  ${fmt(Object.fromEntries(['broker', 'sub', 'pub', 'total', 'rate'].map((k) => [k, median(k)])))}`);
 process.exit(0);

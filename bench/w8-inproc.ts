@@ -6,13 +6,16 @@
  * measured in one process, and under `valgrind --tool=callgrind` (instruction counts do not
  * depend on the shared box's load: run two sizes and subtract, the setup cancels out).
  *
- * Usage: `npx tsx bench/w8-inproc.ts [--rows 200000] [--chunk 500]`; prints main-thread CPU
- * per row (`/proc`) and process CPU per row.
+ * Usage: `npx tsx bench/w8-inproc.ts [--rows 200000] [--chunk 500] [--topics 100] [--schema on|off]
+ * [--batch N]`; prints main-thread CPU per row (`/proc`), process CPU per row and the event loop's
+ * longest stalls. `--topics 1` publishes on W9's one topic; `--schema off` is W9's durable phase
+ * (the log alone); `--batch` sets `schemaWrites.batchSize`.
  *   valgrind --tool=callgrind --separate-threads=yes node --import tsx bench/w8-inproc.ts --rows 20000
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { broker } from '../src/broker/index.js';
 import { encodeCbor } from '../src/codec/index.js';
 import { memoryLinkPair } from '../src/transport/memory-link.js';
@@ -23,18 +26,29 @@ const N = num(args, 'rows', 200_000);
 const CHUNK = num(args, 'chunk', 500);
 /** Distinct frames sent in rotation (their bytes differ as the publisher's would). */
 const DISTINCT = 1_000;
+/** `--topics 1`: every frame on `schemaTopic(0)`, as W9 publishes; default 100 topics, as W8. */
+const TOPICS = num(args, 'topics', 100);
+/** `--schema off`: the durable log alone (W9's "durable" phase), rows counted by the broker's stats. */
+const SCHEMA = args['schema'] !== 'off';
 
 const dir = mkdtempSync(join(tmpdir(), 'rembus-inproc-'));
-const b = await broker({ port: null, dataDir: dir, schema: TELEMETRY_SCHEMA });
+const b = await broker({ port: null, dataDir: dir, ...(SCHEMA ? { schema: TELEMETRY_SCHEMA } : {}),
+  ...(args['batch'] === undefined ? {} : { schemaWrites: { batchSize: num(args, 'batch', 20_000) } }) });
 try {
   const frames = Array.from({ length: DISTINCT }, (_, i) =>
-    Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: schemaTopic(i), args: [schemaTelemetry(i)] })));
+    Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: schemaTopic(i % TOPICS), args: [schemaTelemetry(i)] })));
   const [client, server] = memoryLinkPair();
   b.handle(server);
   const persisted = (): number => {
-    const s = b.stats().schema;
-    return s === undefined ? 0 : s.persisted + s.dropped + s.rejected;
+    const st = b.stats();
+    if (st.logBuffered > 0) return 0;
+    const s = st.schema;
+    return s === undefined ? (SCHEMA ? 0 : N) : s.persisted + s.dropped + s.rejected;
   };
+  // How long the event loop is held at a time (a publish turn of CHUNK frames, a schema write):
+  // what another process waiting on this broker (W9's subscriber) sees as a stall.
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   const main0 = mainThreadCpuUs() ?? 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -57,10 +71,12 @@ try {
   const wall = performance.now() - t0;
   const main = (mainThreadCpuUs() ?? 0) - main0;
   const cpu = process.cpuUsage(cpu0);
-  const s = b.stats().schema!;
+  delay.disable();
+  const s = b.stats().schema ?? { persisted: 0, dropped: 0, rejected: 0 };
   process.stdout.write(`rows ${N} persisted ${s.persisted} dropped ${s.dropped} rejected ${s.rejected}: `
     + `${(N / wall * 1000).toFixed(0)} rows/s wall, main thread ${(main / N).toFixed(2)} µs/row, `
-    + `process ${((cpu.user + cpu.system) / N).toFixed(2)} µs/row\n`);
+    + `process ${((cpu.user + cpu.system) / N).toFixed(2)} µs/row, `
+    + `event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} max ${(delay.max / 1e6).toFixed(1)} ms\n`);
   client.close();
 } finally {
   await b.close();

@@ -4,7 +4,7 @@ import { RembusError } from '../errors.js';
 import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
 import { RPC_POLICIES, type RpcPolicyName } from '../broker/rpc-policy.js';
 import { loadTlsOptions } from '../security/tls.js';
-import { untilSignal } from './client.js';
+import { untilSignal } from './exit.js';
 import { cliLogger } from './logger.js';
 import { CliError, EXIT, intArg, resolveDataDir, resolvePort, type Env, type GlobalOptions } from './options.js';
 

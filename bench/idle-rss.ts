@@ -7,20 +7,22 @@
  * reads `/proc/self/status` and `v8.getHeapSpaceStatistics()` (Linux only):
  * - `bare`: nothing; `ws`: a `WebSocketServer` on 127.0.0.1:0; `ws+cbor-x`, `ws+rxjs`,
  *   `ws+cbor-x+rxjs`: that server plus the packages (rxjs through its root, as `src/` imports it);
- * - `broker`: `broker({ port: 0, host: '127.0.0.1' })` from this build, as an application starts it.
+ * - `broker`: `broker({ port: 0, host: '127.0.0.1' })` from this build, as an application starts it;
+ * - `rembus broker`: the built CLI, `rembus broker --port 0 --host 127.0.0.1 --no-persist` (stderr
+ *   piped: JSON log lines), read from outside 1 s after its start line (RSS columns only).
  *
  * Columns: RSS, its file-backed part (pages of the `node` binary: JS loaded from disk runs V8's
  * parser and compiler, which bare Node's snapshot does not touch) and anonymous part; V8's new,
  * old and code spaces (committed pages); CommonJS modules loaded from node_modules (ESM files of
  * this package are not counted). Medians of `--runs` processes per row (default 3).
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 
-const MODES = ['bare', 'ws', 'ws+cbor-x', 'ws+rxjs', 'ws+cbor-x+rxjs', 'broker'] as const;
+const MODES = ['bare', 'ws', 'ws+cbor-x', 'ws+rxjs', 'ws+cbor-x+rxjs', 'broker', 'rembus broker'] as const;
 type Mode = typeof MODES[number];
 interface Row { rss: number; file: number; anon: number; newSpace: number; oldSpace: number; code: number; cjs: number }
 
@@ -53,7 +55,31 @@ async function child(mode: Mode): Promise<void> {
   process.exit(0);
 }
 
+/** The CLI broker's process, measured from outside (its heap spaces are not visible here). */
+function runCli(): Promise<Row> {
+  const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const proc = spawn(process.execPath, [main, 'broker', '--port', '0', '--host', '127.0.0.1', '--no-persist'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, REMBUS_LOG_FORMAT: 'json' } });
+  return new Promise((done, fail) => {
+    let text = '';
+    proc.once('exit', (code) => fail(new Error(`rembus broker: exit ${code}\n${text}`)));
+    proc.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (!text.includes('broker listening')) return;
+      proc.stderr.removeAllListeners('data');
+      setTimeout(() => {
+        const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+        const kib = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+        proc.removeAllListeners('exit');
+        proc.kill('SIGTERM');
+        done({ rss: mib(kib('VmRSS')), file: mib(kib('RssFile')), anon: mib(kib('RssAnon')), newSpace: NaN, oldSpace: NaN, code: NaN, cjs: NaN });
+      }, 1000);
+    });
+  });
+}
+
 function run(mode: Mode): Promise<Row> {
+  if (mode === 'rembus broker') return runCli();
   return new Promise((done, fail) => {
     const proc = fork(fileURLToPath(import.meta.url), ['--child', mode], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     proc.once('message', (row) => done(row as Row));
@@ -75,7 +101,7 @@ if (childMode !== undefined) {
   for (const mode of MODES) {
     const rows: Row[] = [];
     for (let i = 0; i < runs; i++) rows.push(await run(mode));
-    const m = (k: keyof Row): string => median(rows.map((r) => r[k])).toFixed(k === 'cjs' ? 0 : 1);
+    const m = (k: keyof Row): string => { const v = median(rows.map((r) => r[k])); return Number.isNaN(v) ? '–' : v.toFixed(k === 'cjs' ? 0 : 1); };
     console.log(`| ${mode} | ${m('rss')} | ${m('file')} | ${m('anon')} | ${m('newSpace')} | ${m('oldSpace')} | ${m('code')} | ${m('cjs')} |`);
   }
 }

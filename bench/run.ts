@@ -6,7 +6,8 @@
  *   --runs N          runs per workload and system (default 3); the table shows median and min–max
  *   --only W1,W4      workloads to run (W7 is measured during W2; W8, W8b, W9, W11 are rembus only)
  *   --systems a,b     systems to run (default: rembus, aedes, relay, plus mosquitto, nats and redis when on PATH;
- *                     rembus-tcp, the rembus broker and client over tcp://, and rembus-cluster, two
+ *                     rembus-tcp, the rembus broker and client over tcp://, rembus-cli, the broker as
+ *                     `rembus broker --no-persist` (the CLI's process), and rembus-cluster, two
  *                     brokers of a cluster over nats-server -js (publishers on one, subscribers on the other), only when named)
  *   --quick           message and call counts ÷ 10 (smoke run)
  *   --out FILE        also write the markdown report to FILE
@@ -81,6 +82,12 @@ const rembus: System = {
   wildcardPattern: '*/*/*/telemetry',
   qos1: true,
 };
+/**
+ * The same broker run as users run it, `rembus broker --no-persist` (the built CLI: its own
+ * process, which settles V8's heap once listening, src/cli/heap.ts), with the rembus client
+ * (`--systems rembus,rembus-cli`; issue 20, W7: its peak RSS against `broker()` embedded).
+ */
+const rembusCli: System = { ...rembus, name: 'rembus-cli', startBroker: (run) => run.spawnCliBroker() };
 /** The same broker and client over `tcp://` (spec §1.4 framing) instead of ws:// (`--systems rembus,rembus-tcp`). */
 const rembusTcp: System = {
   ...rembus,
@@ -187,9 +194,9 @@ if (redisPath !== undefined) {
     + 'no QoS1 in Redis pub/sub (W6 n/a); its W7 is a native process without a JS runtime.');
 } else notes.push('Redis: skipped, `redis-server` not found on PATH.');
 const wanted = flags['systems']?.split(',').map((s) => s.trim());
-available.push(rembusTcp); // only when asked for by name
+available.push(rembusTcp, rembusCli); // only when asked for by name
 if (natsPath !== undefined) available.push(rembusCluster); // likewise
-const SYSTEMS = wanted === undefined ? available.filter((s) => s !== rembusTcp && s !== rembusCluster) : available.filter((s) => wanted.includes(s.name));
+const SYSTEMS = wanted === undefined ? available.filter((s) => s !== rembusTcp && s !== rembusCli && s !== rembusCluster) : available.filter((s) => wanted.includes(s.name));
 const PEERS = SYSTEMS.filter((s) => s !== rembus);
 
 // ---- workloads ----------------------------------------------------------------------------
@@ -494,6 +501,36 @@ class RunContext {
     const role = this.spawn(script, args, options);
     const ready = expectType(await role.next('ready', 'na'), 'ready', role.name);
     return (ready as { port?: number }).port ?? 0;
+  }
+
+  /**
+   * The broker as users run it: `rembus broker --port 0 --host 127.0.0.1 --no-persist` (the built
+   * CLI, JSON log lines on stderr); resolves with the port of its start line.
+   */
+  async spawnCliBroker(): Promise<number> {
+    const execArgv: string[] = [];
+    if (this.profile && CPU_PROF !== undefined) {
+      const dir = join(CPU_PROF, `${this.label}-rembus-cli-broker-${this.seq++}`);
+      mkdirSync(dir, { recursive: true });
+      execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
+    }
+    const proc = spawn(process.execPath, [...execArgv, ...NODE_ARGV, join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+      'broker', '--port', '0', '--host', '127.0.0.1', '--no-persist'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production', REMBUS_LOG_FORMAT: 'json' } });
+    const role = new Role('rembus broker (CLI)', proc);
+    this.roles.push(role);
+    this.brokerPid = proc.pid;
+    let text = '';
+    const port = await new Promise<number>((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`rembus broker: no start line within ${SETUP_MS} ms\n${text}`)), SETUP_MS);
+      proc.stderr!.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        const m = /"port":(\d+)[^\n]*broker listening/u.exec(text);
+        if (m !== null) { clearTimeout(timer); done(Number(m[1])); }
+      });
+      void role.exit.then(() => { clearTimeout(timer); fail(new Error(`rembus broker exited\n${text}`)); });
+    });
+    return port;
   }
 
   /** A fresh directory under the OS temp dir, removed by `close()`. */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { bridge } from '../bridge/federation.js';
 import { validatePattern } from '../topic/validate.js';
-import { untilSignal } from './client.js';
+import { untilSignal } from './exit.js';
 import { cliLogger } from './logger.js';
 import { CliError, EXIT, intArg, type Env, type GlobalOptions } from './options.js';
 

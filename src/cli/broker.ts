@@ -4,7 +4,8 @@ import { RembusError } from '../errors.js';
 import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
 import { RPC_POLICIES, type RpcPolicyName } from '../broker/rpc-policy.js';
 import { loadTlsOptions } from '../security/tls.js';
-import { untilSignal } from './client.js';
+import { untilSignal } from './exit.js';
+import { settleBrokerHeap } from './heap.js';
 import { cliLogger } from './logger.js';
 import { CliError, EXIT, intArg, resolveDataDir, resolvePort, type Env, type GlobalOptions } from './options.js';
 
@@ -114,6 +115,7 @@ export function registerBroker(program: Command, env: Env): void {
         // A data directory held by another broker is a RembusError (DataDirLockedError) above.
         throw new CliError(`cannot listen on ${host}:${port}: ${(err as Error).message}`, EXIT.failure, { cause: err });
       }
+      settleBrokerHeap();
       const scheme = tls === undefined ? 'ws' : 'wss';
       log.info({ name: running.name, host, port: running.port, auth: flags.auth },
         `broker listening on ${scheme}://${host}:${running.port} (${startMode(flags.auth, host)})`);

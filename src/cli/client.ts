@@ -4,12 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CommanderError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { firstValueFrom, from, map, race, timer } from 'rxjs';
 import { component } from '../component/component.js';
 import type { Component } from '../component/types.js';
-import { AuthError, ConnectionError, InvalidTopicError, RembusError, RpcTimeoutError } from '../errors.js';
+import { AuthError, ConnectionError } from '../errors.js';
 import { caOptions } from '../security/tls.js';
 import type { ComponentOptions } from '../component/types.js';
 import {
@@ -124,26 +124,5 @@ function causeText(err: unknown): string {
   return parts.join(': ') || 'unknown error';
 }
 
-/** The exit code of a failure, and the line to print for it (undefined when already printed). */
-export function failureOf(err: unknown): { exitCode: number; message?: string } {
-  // commander prints its own usage errors; `--help` and `--version` throw with exit code 0.
-  if (err instanceof CommanderError) return { exitCode: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
-  if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message };
-  if (err instanceof RpcTimeoutError) return { exitCode: EXIT.timeout, message: err.message };
-  if (err instanceof InvalidTopicError) return { exitCode: EXIT.usage, message: err.message };
-  if (err instanceof RembusError) return { exitCode: EXIT.failure, message: err.message };
-  return { exitCode: EXIT.usage, message: err instanceof Error ? err.message : String(err) };
-}
-
-/** Resolves on the first SIGINT or SIGTERM, then stops listening for them. */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
+// Shared with commands that open no client (`rembus broker`), from a module that loads nothing heavy.
+export { failureOf, untilSignal } from './exit.js';

@@ -4,7 +4,8 @@
  * or with `--log-format json` (env `REMBUS_LOG_FORMAT`).
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import { CliError, EXIT, type Env } from './options.js';
 
 const LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -42,6 +43,9 @@ export function cliLogger(command: string, verbose: boolean | undefined, env: En
   const options = { level, base: { pid: process.pid, command } };
   // Synchronous writes: a CLI may exit right after logging and must not lose the line.
   if (logFormat(env) === 'json') return pino(options, pino.destination({ dest: 2, sync: true }));
+  // pino-pretty (and its colour and time modules) loads only for a terminal: a broker run by a
+  // supervisor logs JSON and does not carry it (issue 20, W7).
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   return pino(options, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true || env['FORCE_COLOR'] !== undefined,
     translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,command' }));
 }

@@ -5,21 +5,9 @@
  */
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
-import { registerBridge } from './bridge.js';
-import { registerBroker } from './broker.js';
-import { registerLog } from './log.js';
-import { failureOf } from './client.js';
+import { failureOf } from './exit.js';
 import type { Env } from './options.js';
-import { registerPub } from './pub.js';
-import { registerRpc } from './rpc.js';
-import { registerSub } from './sub.js';
-import { registerAdmin } from './admin.js';
-import { registerBench } from './bench.js';
-import { registerExpose } from './expose.js';
 import { setLogFormat } from './logger.js';
-import { registerRegister } from './register.js';
-import { registerStats } from './stats.js';
-import { registerTop } from './top.js';
 
 /** After the exit code is set, lingering handles (a socket mid-close) get this long. */
 const EXIT_GRACE_MS = 2_000;
@@ -38,8 +26,48 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
+type Register = (program: Command, env: Env) => void;
+
+/**
+ * Each command's module, loaded on demand: `rembus broker` must not carry the client commands'
+ * modules (root rxjs, the component, LMDB for `log`, the federation bridge), which an idle broker
+ * process otherwise keeps in memory (issue 20, W7). Keys are the top-level command names.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  broker: async () => (await import('./broker.js')).registerBroker,
+  sub: async () => (await import('./sub.js')).registerSub,
+  pub: async () => (await import('./pub.js')).registerPub,
+  rpc: async () => (await import('./rpc.js')).registerRpc,
+  bridge: async () => (await import('./bridge.js')).registerBridge,
+  log: async () => (await import('./log.js')).registerLog,
+  expose: async () => (await import('./expose.js')).registerExpose,
+  admin: async () => (await import('./admin.js')).registerAdmin,
+  register: async () => (await import('./register.js')).registerRegister,
+  unregister: async () => (await import('./register.js')).registerRegister,
+  stats: async () => (await import('./stats.js')).registerStats,
+  top: async () => (await import('./top.js')).registerTop,
+  bench: async () => (await import('./bench.js')).registerBench,
+};
+
+/** Global options that take a value (their value is not the command name). */
+const VALUED = new Set(['-s', '--server', '--name', '--log-format']);
+
+/**
+ * The command named on the line, or undefined (none, `help`, a typo, `--help`): then every
+ * command is registered, for the full help and commander's suggestions.
+ */
+function commandOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (VALUED.has(arg)) { i++; continue; }
+    if (arg.startsWith('-')) continue;
+    return Object.hasOwn(COMMANDS, arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
 /** The program; commander's exits become thrown `CommanderError`s (exitOverride is inherited). */
-function program(env: Env): Command {
+async function program(env: Env, args: readonly string[]): Promise<Command> {
   const cli = new Command('rembus')
     .description('Rembus Pub/Sub and RPC over WebSocket: run a broker, subscribe, publish, call')
     .version(packageVersion(), '--version', 'print the version')
@@ -52,18 +80,11 @@ function program(env: Env): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .hook('preAction', (root) => setLogFormat(root.opts<{ logFormat?: string }>().logFormat));
-  registerBroker(cli, env);
-  registerSub(cli, env);
-  registerPub(cli, env);
-  registerRpc(cli, env);
-  registerBridge(cli, env);
-  registerLog(cli, env);
-  registerExpose(cli, env);
-  registerAdmin(cli, env);
-  registerRegister(cli, env);
-  registerStats(cli, env);
-  registerTop(cli, env);
-  registerBench(cli, env);
+  const named = commandOf(args);
+  const loaders = named === undefined ? [...new Set(Object.values(COMMANDS))] : [COMMANDS[named]!];
+  // register/unregister share a module: register it once.
+  const registers = new Set(await Promise.all(loaders.map((load) => load())));
+  for (const register of registers) register(cli, env);
   return cli;
 }
 
@@ -73,7 +94,7 @@ async function main(): Promise<number> {
     if (err.code === 'EPIPE') process.exit(0);
   });
   try {
-    await program(process.env).parseAsync(process.argv);
+    await (await program(process.env, process.argv.slice(2))).parseAsync(process.argv);
     return 0;
   } catch (err) {
     const { exitCode, message } = failureOf(err);

@@ -168,6 +168,7 @@ export class FlowControl {
 
   private cut(session: Session, buffered: number, why: string): void {
     this.cuts++;
+    session.lose(); // before the abort drops what the OS has not taken
     this.behind.delete(session);
     unpark(session);
     const link = session.link;

@@ -85,6 +85,16 @@ export class Session {
     }
   }
 
+  /** Bytes sent and not yet read by the peer: the link's unread ones and the parked frames. */
+  get unread(): number {
+    return this.link.bufferedAmount + (this.parked?.bytes ?? 0);
+  }
+
+  /** A message this peer's encoding cannot carry was not sent to it. */
+  dropped(err: unknown): void {
+    this.log.warn({ cid: this.twin.name, err: errorText(err) }, 'message not encodable for this peer: skipped');
+  }
+
   /** Bytes handed to this link so far, parked ones included (a stream offset). */
   get handed(): number {
     return this.queued + (this.parked?.bytes ?? 0);
@@ -102,16 +112,6 @@ export class Session {
     const taken = this.queued - (this.link.unsent ?? this.link.bufferedAmount);
     const mark = this.marks.markAt(taken);
     twin.rewind(mark > twin.confirmed ? mark : twin.confirmed);
-  }
-
-  /** Bytes sent and not yet read by the peer: the link's unread ones and the parked frames. */
-  get unread(): number {
-    return this.link.bufferedAmount + (this.parked?.bytes ?? 0);
-  }
-
-  /** A message this peer's encoding cannot carry was not sent to it. */
-  dropped(err: unknown): void {
-    this.log.warn({ cid: this.twin.name, err: errorText(err) }, 'message not encodable for this peer: skipped');
   }
 }
 

@@ -41,7 +41,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { every, type Cancel } from '../internal/clock.js';
 import type { Logger } from '../types.js';
-import { ParkedFrames } from './parked-frames.js';
+import { ParkedFrames, type WritableFrame } from './parked-frames.js';
 import { SLOW_CONSUMER_CLOSE, type Session } from './twin.js';
 
 /** Options of {@link FlowControl}; every field documents its default. */
@@ -137,12 +137,14 @@ export class FlowControl {
 
   /**
    * A frame for a link that `admit` did not let write: parked behind the others, or dropped
-   * when the link is closed, or with the link when this frame takes it past `maxBuffered`.
+   * when the link is closed, or with the link when this frame takes it past `maxBuffered`. A
+   * frame in parts (`WritableFrame`) is written straight into the parked chunks: a link behind
+   * costs no frame made for it.
    */
-  park(session: Session, frame: Frame): void {
+  park(session: Session, frame: Frame | WritableFrame): void {
     const parked = session.parked;
     if (parked === null || !session.link.isOpen) return;
-    const unread = session.link.bufferedAmount + parked.bytes + (typeof frame === 'string' ? frame.length : frame.byteLength);
+    const unread = session.link.bufferedAmount + parked.bytes + (frame instanceof Uint8Array ? frame.byteLength : frame.length);
     if (unread > this.maxBuffered) {
       this.cut(session, unread, `more than ${this.maxBuffered} bytes unread`);
       return;

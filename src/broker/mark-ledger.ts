@@ -61,7 +61,10 @@ export class MarkLedger {
   /** Forget what the kernel took; then compact or grow. False when full at the cap. */
   private makeRoom(): boolean {
     const taken = this.taken();
-    while (this.first < this.end && this.offsets[this.first]! <= taken) this.floor = this.marks[this.first++]!;
+    let first = this.first;
+    while (first < this.end && this.offsets[first]! <= taken) first++;
+    if (first > this.first) this.floor = this.marks[first - 1]!; // one BigInt read, not one per checkpoint
+    this.first = first;
     const live = this.end - this.first;
     if (live * 2 > this.offsets.length) {
       if (this.offsets.length >= MAX_CHECKPOINTS) return this.compact();

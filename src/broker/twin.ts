@@ -100,6 +100,16 @@ export class Session {
     return this.queued + (this.parked?.bytes ?? 0);
   }
 
+  /** A named twin's mark goes from `from` to `mark` once the bytes handed so far are taken. */
+  markAfter(from: bigint, mark: bigint): void {
+    (this.marks ?? this.ledger(from)).record(this.queued + (this.parked?.bytes ?? 0), mark);
+  }
+
+  /** Made apart from `markAfter`, whose every call would otherwise allocate the closure's context. */
+  private ledger(floor: bigint): MarkLedger {
+    return this.marks = new MarkLedger(floor, () => this.queued - this.link.bufferedAmount);
+  }
+
   /**
    * This link is cut as a slow consumer (before it is aborted): a named twin's mark goes back to
    * the last message whose frame the OS took — what its peer can still read — never below one it
@@ -183,8 +193,7 @@ export class Twin {
     const session = this.session;
     if (session !== null) {
       if (session.lost) return; // cut: the mark stays where the cut put it
-      (session.marks ??= new MarkLedger(this.mark, () => session.queued - session.link.bufferedAmount))
-        .record(session.handed, recv);
+      session.markAfter(this.mark, recv);
     }
     this.mark = recv;
     this.changed.mark = true;

@@ -324,7 +324,7 @@ const WORKLOADS: Workload[] = [
       + `QoS0 messages) and pair B (1 publisher → 2 subscribers on \`bench/b\`, ${n(100_000).toLocaleString('en')} messages) at once, `
       + 'against a broker with no other client and against one with an anonymous `**` subscriber that stops reading its socket '
       + 'when the publishers start (rembus only; two brokers one after the other in each run, the order alternating; default '
-      + 'flow control: 1 MiB high water, 2 s stall deadline, 64 MiB maxBufferedBytes)',
+      + 'flow control: 1 MiB high water, 2 s stall deadline (0.5 s once 8 MiB more pile up), 64 MiB maxBufferedBytes)',
     plan: { kind: 'isolation', countA: n(200_000), countB: n(100_000) }, limitMs: 20_000, rembusOnly: true, phases: 2,
     metrics: [
       { key: 'W11.a.without', label: 'W11 pair A (unrelated) 1→1, no slow reader', unit: 'msgs/s', higherIsBetter: true },

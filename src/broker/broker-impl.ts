@@ -364,8 +364,8 @@ export class BrokerImpl {
     twin.outbox ??= new Outbox({
       ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity, scheduler: this.scheduler,
       ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
-      delivered: (recv, ack2) => {
-        twin.delivered(recv);
+      delivered: (recv, ack2, acked) => {
+        twin.delivered(recv, acked);
         // ACK2 lets the subscriber forget the id: only once the mark that covers it is durable
         // (an anonymous twin has no durable mark: at once).
         if (ack2.length === 0) return;

@@ -19,7 +19,10 @@
  * - **Cut.** A peer is a slow consumer, and its link is dropped at once, when (a) it has more
  *   than `maxBuffered` bytes unread (parked included) as a frame is sent to it, or (b) it has had
  *   more than `highWater` unread for `stallTimeout` ms without any of it being written (a write
- *   deadline: it reads nothing); its parked frames are dropped with it. Progress is seen byte
+ *   deadline: it reads nothing), or (c) nothing of it is written for `stallTimeout / 4` while
+ *   `stallBytes` more are parked for it (a stalled reader of a fast stream: cut before it holds
+ *   much; a reader that reads in bursts shows progress at every burst); its parked
+ *   frames are dropped with it. Progress is seen byte
  *   by byte where the link tells (`writeQueueSize`), so a reader that reads, however slowly, is cut by (a) only. No closing handshake: the close
  *   frame would wait behind the unread bytes and keep them in memory. Each cut is logged and
  *   counted (`stats().slowConsumers`); the component reconnects, and a named one subscribed
@@ -38,7 +41,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { every, type Cancel } from '../internal/clock.js';
 import type { Logger } from '../types.js';
-import { ParkedFrames } from './parked-frames.js';
+import { ParkedFrames, type WritableFrame } from './parked-frames.js';
 import { SLOW_CONSUMER_CLOSE, type Session } from './twin.js';
 
 /** Options of {@link FlowControl}; every field documents its default. */
@@ -54,19 +57,27 @@ export interface FlowControlOptions {
   readonly stallTimeout?: number;
   /** How often links behind are looked at while any is, ms. Default 5. */
   readonly checkInterval?: number;
+  /**
+   * A link behind of which nothing is written for a quarter of `stallTimeout` while this many
+   * bytes more are parked for it is cut then, without waiting for the whole `stallTimeout`: a
+   * stalled reader of a fast stream costs a parked copy per message and about this much memory
+   * at most. Default 8 MiB.
+   */
+  readonly stallBytes?: number;
 }
 
 /**
  * A link above high water: the most of its bytes seen written, the OS write queue at the last
- * look, and since when neither moved.
+ * look, since when neither moved, and the bytes parked for it then.
  */
-interface Behind { written: number; queue: number; since: number }
+interface Behind { written: number; queue: number; since: number; parked: number }
 
 export class FlowControl {
   private readonly highWater: number;
   private readonly maxPause: number;
   private readonly stallTimeout: number;
   private readonly checkInterval: number;
+  private readonly stallBytes: number;
   private readonly behind = new Map<Session, Behind>();
   /** Paused publishers: when, and the links whose draining resumes them. */
   private readonly paused = new Map<Session, { at: number; waiting: readonly Session[] }>();
@@ -85,6 +96,7 @@ export class FlowControl {
     this.maxPause = options.maxPause ?? 1_000;
     this.stallTimeout = options.stallTimeout ?? 2_000;
     this.checkInterval = options.checkInterval ?? 5;
+    this.stallBytes = options.stallBytes ?? 8 * 1024 * 1024;
   }
 
   /** Was the link above high water when last written to? (a full member of a group, groups.ts) */
@@ -117,7 +129,7 @@ export class FlowControl {
     if (!session.link.isOpen) return false;
     session.parked = new ParkedFrames();
     if (!this.behind.has(session)) {
-      this.behind.set(session, { written: session.queued - buffered, queue: session.link.writeQueueSize ?? 0, since: this.now() });
+      this.behind.set(session, { written: session.queued - buffered, queue: session.link.writeQueueSize ?? 0, since: this.now(), parked: 0 });
       this.watch();
     }
     return false;
@@ -125,12 +137,14 @@ export class FlowControl {
 
   /**
    * A frame for a link that `admit` did not let write: parked behind the others, or dropped
-   * when the link is closed, or with the link when this frame takes it past `maxBuffered`.
+   * when the link is closed, or with the link when this frame takes it past `maxBuffered`. A
+   * frame in parts (`WritableFrame`) is written straight into the parked chunks: a link behind
+   * costs no frame made for it.
    */
-  park(session: Session, frame: Frame): void {
+  park(session: Session, frame: Frame | WritableFrame): void {
     const parked = session.parked;
     if (parked === null || !session.link.isOpen) return;
-    const unread = session.link.bufferedAmount + parked.bytes + (typeof frame === 'string' ? frame.length : frame.byteLength);
+    const unread = session.link.bufferedAmount + parked.bytes + (frame instanceof Uint8Array ? frame.byteLength : frame.length);
     if (unread > this.maxBuffered) {
       this.cut(session, unread, `more than ${this.maxBuffered} bytes unread`);
       return;
@@ -168,6 +182,7 @@ export class FlowControl {
 
   private cut(session: Session, buffered: number, why: string): void {
     this.cuts++;
+    session.lose(); // before the abort drops what the OS has not taken
     this.behind.delete(session);
     unpark(session);
     const link = session.link;
@@ -199,6 +214,12 @@ export class FlowControl {
     return false;
   }
 
+  /** Some of `session`'s bytes went out: its stall deadlines start again. */
+  private moved(state: Behind, now: number, session: Session): void {
+    state.since = now;
+    state.parked = session.parked?.bytes ?? 0;
+  }
+
   private watch(): void {
     if (this.timer !== undefined) return;
     this.timer = every(this.scheduler, this.checkInterval, () => this.check());
@@ -218,13 +239,16 @@ export class FlowControl {
         unpark(session);
       } else if (buffered <= this.highWater / 2) {
         if (this.drain(session)) this.behind.delete(session);
-        else state.since = now; // it read half of what it had: not stalled
+        else this.moved(state, now, session); // it read half of what it had: not stalled
         state.written = Math.max(written, state.written);
       } else if (written > state.written || draining) {
         state.written = Math.max(written, state.written); // some of it went out: not stalled
-        state.since = now;
+        this.moved(state, now, session);
       } else if (now - state.since >= this.stallTimeout) {
         this.cut(session, buffered, `nothing written for ${this.stallTimeout} ms`);
+      } else if (now - state.since >= this.stallTimeout / 4 && (session.parked?.bytes ?? 0) - state.parked > this.stallBytes) {
+        this.cut(session, buffered + session.parked!.bytes,
+          `nothing written for ${now - state.since} ms while ${this.stallBytes} bytes more were parked`);
       }
     }
     for (const [session, { at, waiting }] of this.paused) {

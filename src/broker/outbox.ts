@@ -43,9 +43,10 @@ export interface OutboxConfig {
   /**
    * Called when the contiguous prefix of delivered messages grows: the new mark, and the ids
    * of the QoS2 messages of that prefix that were acknowledged (whose ACK2 is due once the
-   * mark is durable).
+   * mark is durable), and the newest acknowledged message of that prefix (the subscriber read every
+   * frame before it: a slow consumer's cut never puts the mark below it, mark-ledger.ts).
    */
-  readonly delivered: (recv: bigint, ack2: MsgId[]) => void;
+  readonly delivered: (recv: bigint, ack2: MsgId[], acked: bigint | undefined) => void;
   readonly log: Logger;
 }
 
@@ -151,11 +152,15 @@ export class Outbox {
   /** Drop settled messages from the front and report the new mark. */
   private advance(): void {
     let mark: bigint | undefined;
+    let acked: bigint | undefined;
     const ack2: MsgId[] = [];
     while (this.first < this.sent.length && this.sent[this.first]!.done) {
       const t = this.sent[this.first]!;
       mark = t.entry.recv;
-      if (t.acked && t.entry.qos === 0x30) ack2.push(t.entry.id!);
+      if (t.acked) {
+        acked = mark;
+        if (t.entry.qos === 0x30) ack2.push(t.entry.id!);
+      }
       this.sent[this.first++] = undefined;
     }
     if (this.first === this.sent.length) {
@@ -165,7 +170,7 @@ export class Outbox {
       this.sent.splice(0, this.first);
       this.first = 0;
     }
-    if (mark !== undefined) this.config.delivered(mark, ack2);
+    if (mark !== undefined) this.config.delivered(mark, ack2, acked);
   }
 
   /** Forget everything (the twin went offline: what it missed is replayed from the log). */

@@ -7,6 +7,16 @@
  */
 import type { Frame } from '../codec/wire.js';
 
+/**
+ * A binary frame not made into bytes yet (a wildcard delivery spliced from its publisher's
+ * frame): parked by writing it straight into a chunk, with no frame of its own made.
+ */
+export interface WritableFrame {
+  readonly length: number;
+  /** Write the frame at `out[at]` (room for `length` bytes); returns the offset after it. */
+  writeTo(out: Uint8Array, at: number): number;
+}
+
 const CHUNK = 256 * 1024;
 /** A length that stands for the next text frame. */
 const TEXT = -1;
@@ -28,21 +38,23 @@ export class ParkedFrames {
     return this.lengths.length - this.first;
   }
 
-  push(frame: Frame): void {
+  push(frame: Frame | WritableFrame): void {
     if (typeof frame === 'string') {
       this.texts.push(frame);
       this.lengths.push(TEXT);
       this.bytes += frame.length;
       return;
     }
-    const n = frame.byteLength;
+    const bytes = frame instanceof Uint8Array;
+    const n = bytes ? frame.byteLength : frame.length;
     let last = this.chunks.length - 1;
     if (last < 0 || this.ends[last]! + n > this.chunks[last]!.length) {
       this.chunks.push(new Uint8Array(Math.max(CHUNK, n)));
       this.ends.push(0);
       last++;
     }
-    this.chunks[last]!.set(frame, this.ends[last]!);
+    if (bytes) this.chunks[last]!.set(frame, this.ends[last]!);
+    else frame.writeTo(this.chunks[last]!, this.ends[last]!);
     this.ends[last]! += n;
     this.lengths.push(n);
     this.bytes += n;

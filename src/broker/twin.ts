@@ -13,6 +13,7 @@ import type { Logger } from '../types.js';
 import type { Inbound } from './decode-frames.js';
 import type { FlowControl } from './flow-control.js';
 import type { MetaPolicy } from './meta-frames.js';
+import { MarkLedger } from './mark-ledger.js';
 import type { Outbox } from './outbox.js';
 import type { ParkedFrames } from './parked-frames.js';
 
@@ -54,6 +55,10 @@ export class Session {
    * go to the link once it drains. Null when frames go straight to the link.
    */
   parked: ParkedFrames | null = null;
+  /** A named twin's mark per byte of this link (mark-ledger.ts); made at its first delivery. */
+  marks: MarkLedger | null = null;
+  /** Cut as a slow consumer: nothing more it is sent counts as delivered. */
+  lost = false;
 
   constructor(readonly link: Link, twin: Twin, private readonly log: Logger, private readonly flow: FlowControl) {
     this.twin = twin;
@@ -89,6 +94,35 @@ export class Session {
   dropped(err: unknown): void {
     this.log.warn({ cid: this.twin.name, err: errorText(err) }, 'message not encodable for this peer: skipped');
   }
+
+  /** Bytes handed to this link so far, parked ones included (a stream offset). */
+  get handed(): number {
+    return this.queued + (this.parked?.bytes ?? 0);
+  }
+
+  /** A named twin's mark goes from `from` to `mark` once the bytes handed so far are taken. */
+  markAfter(from: bigint, mark: bigint): void {
+    (this.marks ?? this.ledger(from)).record(this.queued + (this.parked?.bytes ?? 0), mark);
+  }
+
+  /** Made apart from `markAfter`, whose every call would otherwise allocate the closure's context. */
+  private ledger(floor: bigint): MarkLedger {
+    return this.marks = new MarkLedger(floor, () => this.queued - this.link.bufferedAmount);
+  }
+
+  /**
+   * This link is cut as a slow consumer (before it is aborted): a named twin's mark goes back to
+   * the last message whose frame the OS took — what its peer can still read — never below one it
+   * acknowledged, so its next replay starts at the first message it did not get.
+   */
+  lose(): void {
+    this.lost = true;
+    const twin = this.twin;
+    if (twin.anonymous || twin.session !== this || this.marks === null) return;
+    const taken = this.queued - (this.link.unsent ?? this.link.bufferedAmount);
+    const mark = this.marks.markAt(taken);
+    twin.rewind(mark > twin.confirmed ? mark : twin.confirmed);
+  }
 }
 
 /** Keys of a twin's durable state changed since its last commit. */
@@ -118,6 +152,8 @@ export class Twin {
   readonly awaitingAck2 = new Set<MsgId>();
   /** recv of the last message delivered to this twin (spec §4.7). */
   mark = 0n;
+  /** The newest message the component acknowledged: a cut never puts the mark below it. */
+  confirmed = 0n;
   /** What of the durable state changed since the last commit (named twins only). */
   changed: TwinChanges = newChanges();
   /** Told when a named twin's durable state changes: it goes with the next log commit. */
@@ -143,15 +179,33 @@ export class Twin {
     return this.session !== null;
   }
 
-  /** Advance the mark (deliveries may complete out of order across outbox and direct path). */
-  delivered(recv: bigint): void {
-    if (recv > this.mark) {
+  /**
+   * Advance the mark (deliveries may complete out of order across outbox and direct path).
+   * `acked`: the newest message of those the subscriber acknowledged (it read every frame before it).
+   */
+  delivered(recv: bigint, acked?: bigint): void {
+    if (acked !== undefined && acked > this.confirmed) this.confirmed = acked;
+    if (recv <= this.mark) return;
+    if (this.anonymous) {
       this.mark = recv;
-      if (!this.anonymous) {
-        this.changed.mark = true;
-        this.onChange?.(this);
-      }
+      return;
     }
+    const session = this.session;
+    if (session !== null) {
+      if (session.lost) return; // cut: the mark stays where the cut put it
+      session.markAfter(this.mark, recv);
+    }
+    this.mark = recv;
+    this.changed.mark = true;
+    this.onChange?.(this);
+  }
+
+  /** Put the mark back to `mark` (a slow consumer's cut, {@link Session.lose}). */
+  rewind(mark: bigint): void {
+    if (mark >= this.mark) return;
+    this.mark = mark;
+    this.changed.mark = true;
+    this.onChange?.(this);
   }
 
   /** Record a QoS2 id; false when it was already there (a duplicate to drop). */

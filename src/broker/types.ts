@@ -186,7 +186,8 @@ export interface BrokerOptions {
   /**
    * Slow consumers and publisher flow control, one policy: a link with more than `highWater`
    * (1 MiB) unread is *behind*; one behind of which nothing at all is written for
-   * `stallTimeout` (2 s), or one past `maxBufferedBytes`, is cut as a slow consumer. A publish whose every
+   * `stallTimeout` (2 s) — or for a quarter of it while `stallBytes` (8 MiB) more pile up for it —
+   * or one past `maxBufferedBytes`, is cut as a slow consumer. A publish whose every
    * delivery found its link behind pauses reading from its publisher until one of those links
    * drains to half `highWater`, for at most `maxPause` (1 s) at a time; a publisher with one
    * reader keeping up is never paused. Default: those values.

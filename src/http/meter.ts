@@ -194,6 +194,8 @@ class MeteredLink implements Link {
   get bufferedAmount(): number { return this.link.bufferedAmount; }
   /** Flow control sees a slow reader's progress byte by byte through it: never hide it. */
   get writeQueueSize(): number | undefined { return this.link.writeQueueSize; }
+  /** What a slow consumer's cut drops (its twin's mark goes back before it, mark-ledger.ts). */
+  get unsent(): number | undefined { return this.link.unsent; }
   get remote(): string { return this.link.remote; }
 }
 

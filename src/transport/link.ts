@@ -27,6 +27,11 @@ export interface Link {
    * reads, where `bufferedAmount` only falls once a whole write is done. Undefined when unknown.
    */
   readonly writeQueueSize?: number;
+  /**
+   * Bytes that an `abort` now would drop, the OS having not taken them (a slow consumer's cut
+   * rolls its mark back to the rest, mark-ledger.ts). Undefined when unknown (`bufferedAmount` then).
+   */
+  readonly unsent?: number;
   /** A human-readable peer address for logs. */
   readonly remote: string;
   /**

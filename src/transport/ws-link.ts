@@ -179,6 +179,13 @@ class WsLink implements Link {
     return (this.socket() as { _handle?: { writeQueueSize?: number } } | undefined)?._handle?.writeQueueSize;
   }
 
+  get unsent(): number {
+    const state = (this.socket() as { _writableState?: { writing?: boolean; writelen?: number; length: number } } | undefined)?._writableState;
+    // The write under way (`writelen`) is partly in the kernel: only its `writeQueueSize` rest is dropped.
+    const under = state?.writing === true ? Math.min(state.writelen ?? 0, state.length) : 0;
+    return this.ws.bufferedAmount - under + (this.writeQueueSize ?? under) + this.used;
+  }
+
   send(frame: Frame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     const payload = framePayload(frame);

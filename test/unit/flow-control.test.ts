@@ -158,6 +158,29 @@ describe('FlowControl', () => {
     flow.close();
   });
 
+  it('cuts a reader behind at once when stallBytes more pile up with nothing written, not one that reads', () => {
+    const flow = new FlowControl({ highWater: 1000, maxPause: 500, stallTimeout: 2000, checkInterval: 5, stallBytes: 1000 },
+      1_000_000, silentLogger, () => Date.now());
+    const reading = peer(flow);
+    const stuck = peer(flow);
+    reading.link.bufferedAmount = stuck.link.bufferedAmount = 5000;
+    for (let t = 0; t < 490; t += 10) {
+      for (const p of [reading, stuck]) p.session.sendFrame(new Uint8Array(100));
+      reading.link.bufferedAmount -= 10; // reads slowly: bytes go out
+      vi.advanceTimersByTime(10);
+    }
+    expect(stuck.link.aborted).toBe(0); // piled up fast, but not stalled for stallTimeout / 4 yet
+    for (let t = 0; t < 30; t += 10) {
+      for (const p of [reading, stuck]) p.session.sendFrame(new Uint8Array(100));
+      reading.link.bufferedAmount -= 10;
+      vi.advanceTimersByTime(10);
+    }
+    expect(stuck.link.aborted).toBe(1); // 500 ms, 1000 bytes more: long before stallTimeout
+    expect(reading.link.aborted).toBe(0);
+    expect(flow.counts.slowConsumers).toBe(1);
+    flow.close();
+  });
+
   it('sees a reader drain a large write through the OS write queue, and cuts it only once that stops', () => {
     const flow = make();
     const reader = peer(flow);

@@ -24,6 +24,28 @@ describe('ParkedFrames', () => {
     expect(parked.bytes).toBe(0);
   });
 
+  it('writes a frame in parts straight into its chunks, in order with the others', () => {
+    const parked = new ParkedFrames();
+    const parts = (fill: number, length: number): { length: number; writeTo(out: Uint8Array, at: number): number } => ({
+      length,
+      writeTo(out, at) {
+        out.fill(fill, at, at + length);
+        return at + length;
+      },
+    });
+    const expected: number[][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const n = 90 + (i % 40);
+      if (i % 2 === 0) parked.push(parts(i & 0xff, n));
+      else parked.push(new Uint8Array(n).fill(i & 0xff));
+      expected.push(Array(n).fill(i & 0xff) as number[]);
+    }
+    expect(parked.bytes).toBe(expected.reduce((sum, e) => sum + e.length, 0));
+    const out: number[][] = [];
+    for (let f = parked.shift(); f !== undefined; f = parked.shift()) out.push([...(f as Uint8Array)]);
+    expect(out).toEqual(expected);
+  });
+
   it('copies what it is given: the caller may reuse its buffer', () => {
     const parked = new ParkedFrames();
     const buffer = Uint8Array.of(1, 2, 3);

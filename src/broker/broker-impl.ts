@@ -23,7 +23,7 @@ import type { Handler, Logger } from '../types.js';
 import {
   BROKER_ADMIN_COMMANDS, brokerAdminCommand, brokerConfig, handleAdmin, isGroupCommand, setDebug, type BrokerControl,
 } from './admin.js';
-import { decodeFrames, type Inbound } from './decode-frames.js';
+import { frameDecoder, type Inbound } from './decode-frames.js';
 import { FlowControl } from './flow-control.js';
 import { Guard, identityOf } from './guard.js';
 import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
@@ -180,12 +180,10 @@ export class BrokerImpl {
     const twin = new Twin(globalThis.crypto.randomUUID(), true);
     const session = new Session(link, twin, this.log, this.flow);
     this.bind(twin, session);
-    const subscription = link.frames$.pipe(decodeFrames(session.codec, this.log.child({ remote: link.remote }),
-      (frame) => session.sendFrame(frame)))
-      .subscribe({
-        next: (inbound) => this.inbound(session, inbound),
-        complete: () => this.detach(session),
-      });
+    const next = frameDecoder(session.codec, this.log.child({ remote: link.remote }), {
+      handle: (msg, frame) => this.inbound(session, msg, frame), answer: (frame) => session.sendFrame(frame),
+      topicRead: link.topicRead?.bind(link) });
+    const subscription = link.frames$.subscribe({ next, complete: () => this.detach(session) });
     this.sessions.set(session, subscription);
     this.login.opened(session);
     if (!link.isOpen) this.detach(session);
@@ -236,23 +234,23 @@ export class BrokerImpl {
    * security store, so frames keep their order. A failure handling one frame is logged and
    * costs that frame only: it never reaches the link's stream (where it would be fatal).
    */
-  private inbound(session: Session, inbound: Inbound): void {
+  private inbound(session: Session, msg: Msg, frame: Frame): void {
     if (session.backlog !== null) {
-      if (session.backlog.length < MAX_BACKLOG) session.backlog.push(inbound);
+      if (session.backlog.length < MAX_BACKLOG) session.backlog.push({ msg, frame });
       else session.link.close(1008, 'too many frames during login');
       return;
     }
     let busy: Promise<void> | void;
     try {
-      busy = this.dispatch(session, inbound.msg, inbound.frame);
+      busy = this.dispatch(session, msg, frame);
     } catch (err) {
-      this.log.error({ remote: session.link.remote, type: inbound.msg.type, err: errorText(err) }, 'frame handling failed');
+      this.log.error({ remote: session.link.remote, type: msg.type, err: errorText(err) }, 'frame handling failed');
       return;
     }
     if (busy instanceof Promise) {
       session.backlog = [];
       void busy.then(() => this.resume(session), (err: unknown) => {
-        this.log.error({ remote: session.link.remote, type: inbound.msg.type, err: errorText(err) }, 'frame handling failed');
+        this.log.error({ remote: session.link.remote, type: msg.type, err: errorText(err) }, 'frame handling failed');
         this.resume(session);
       });
     }
@@ -268,7 +266,8 @@ export class BrokerImpl {
         (session.backlog as Inbound[]).push(...backlog.slice(i));
         return;
       }
-      this.inbound(session, backlog[i]!);
+      const held = backlog[i]!;
+      this.inbound(session, held.msg, held.frame);
     }
   }
 

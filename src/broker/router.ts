@@ -8,7 +8,7 @@
  */
 import { encodeCbor } from '../codec/cbor.js';
 import { LazyPub } from '../codec/lazy-pub.js';
-import { wildcardFrame } from '../codec/wildcard-frame.js';
+import { wildcardParts, type WildcardParts } from '../codec/wildcard-frame.js';
 import { DecodeError, EncodeError } from '../errors.js';
 import type { Frame } from '../codec/wire.js';
 import type { PubMsg } from '../protocol/messages.js';
@@ -28,6 +28,8 @@ export type ExposerChoice = Twin | 'not_found' | 'unavailable' | 'loopback';
 /** Caches the encoded frames of one publish so each encoding is produced at most once. */
 export class Outgoing {
   private cbor: Uint8Array | undefined;
+  /** A wildcard delivery spliced from the publisher's frame, not yet made into bytes. */
+  private parts: WildcardParts | undefined;
   /** Frames with delivery metadata (meta-frames.ts): without and with the publisher's name. */
   private metaFrames: [Uint8Array | undefined, Uint8Array | undefined] | undefined;
 
@@ -43,7 +45,7 @@ export class Outgoing {
   /** A wildcard delivery of `source` to `pattern`; spliced from the publisher's bytes when it can be. */
   static wildcard(pattern: string, source: PubMsg, recv: bigint, origin?: string, extra = 0, expires = 0): Outgoing {
     const out = new Outgoing(new WildcardPub(pattern, source), null, recv, origin, extra, expires);
-    if (source instanceof LazyPub) out.cbor = wildcardFrame(pattern, source);
+    if (source instanceof LazyPub) out.parts = wildcardParts(pattern, source);
     return out;
   }
 
@@ -55,8 +57,9 @@ export class Outgoing {
   sendTo(session: Session): void {
     try {
       if (session.codec.kind !== 'cbor') session.send(this.msg);
-      else if (session.meta === null || (this.extra === 0 && !session.metaAll)) session.sendFrame(this.cbor ??= encodeCbor(this.msg));
-      else session.sendFrame(this.metaFrame(session, session.meta));
+      else if (session.meta !== null && (this.extra !== 0 || session.metaAll)) session.sendFrame(this.metaFrame(session, session.meta));
+      else if (this.parts !== undefined) session.sendParts(this.parts);
+      else session.sendFrame(this.cbor ??= encodeCbor(this.msg));
     } catch (err) {
       if (!(err instanceof EncodeError) && !(err instanceof DecodeError)) throw err;
       session.dropped(err);
@@ -68,7 +71,7 @@ export class Outgoing {
     const from = policy.from(this.origin, session.twin);
     const frames = this.metaFrames ??= [undefined, undefined];
     const i = from === undefined ? 0 : 1;
-    return frames[i] ??= deliveryFrame(this.cbor ??= encodeCbor(this.msg), this.recv, from, this.extra);
+    return frames[i] ??= deliveryFrame(this.cbor ??= this.parts?.bytes() ?? encodeCbor(this.msg), this.recv, from, this.extra);
   }
 }
 

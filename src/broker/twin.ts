@@ -3,7 +3,7 @@
  * mark, outbox and QoS2 "awaiting ACK2" set. A named twin outlives its connections (spec
  * §3.6); an anonymous twin is dropped with its connection (spec §3.2).
  */
-import { WireCodec, type Frame } from '../codec/wire.js';
+import { WireCodec, type Frame, type FrameParts } from '../codec/wire.js';
 import type { Cancel } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { Msg, MsgId } from '../protocol/messages.js';
@@ -82,6 +82,18 @@ export class Session {
       this.queued += typeof frame === 'string' ? frame.length : frame.byteLength;
     } else {
       this.flow.park(this, frame);
+    }
+  }
+
+  /** {@link sendFrame} for a frame in parts: written by the link itself when it can (`Link.sendParts`). */
+  sendParts(frame: FrameParts): void {
+    const link = this.link;
+    if (link.sendParts === undefined) return this.sendFrame(frame.bytes());
+    if (this.parked === null && this.flow.admit(this, link.bufferedAmount)) {
+      link.sendParts(frame);
+      this.queued += frame.length;
+    } else {
+      this.flow.park(this, frame.bytes());
     }
   }
 

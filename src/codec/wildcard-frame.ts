@@ -3,6 +3,7 @@
  * from the publisher's own bytes: its topic item and its args elements are copied, never
  * decoded and encoded again. Pure: no I/O.
  */
+import type { FrameParts } from './wire.js';
 import type { LazyPub } from './lazy-pub.js';
 
 const utf8 = new TextEncoder();
@@ -83,16 +84,61 @@ function writeArrayHead(out: Uint8Array, p: number, n: number): number {
 }
 
 /**
- * `[1, pattern, [topic, ...args]]` for a publish read by `decodeLazyPub`. The args item may be a
- * definite or indefinite array (its elements follow the topic), null/undefined (no args) or any
- * other single value (one arg), as spec §2.1 reads it. The frame is a view of a shared slab
- * (its own buffer past 1 KiB), written once and never changed after.
+ * `[1, pattern, [topic, ...args]]` for a publish read by `decodeLazyPub`, in parts: the
+ * pattern's cached prefix, the new args array's head, and two ranges of the publisher's frame
+ * (its topic item, then its args' elements). A link that takes parts (`Link.sendParts`) writes
+ * them straight into its write buffer: no frame of its own, no second copy (issue 20, W3);
+ * {@link WildcardParts.bytes} makes the frame for any other use.
  */
-export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
+export class WildcardParts implements FrameParts {
+  readonly length: number;
+  private made: Uint8Array | undefined;
+
+  constructor(
+    /** `[0x83, 0x01, pattern]` encoded: the frame's first bytes. */
+    readonly head: Uint8Array,
+    /** Elements of the new args array (the topic and the args), -1 for an indefinite one. */
+    private readonly count: number,
+    private readonly frame: Uint8Array,
+    private readonly topicAt: number,
+    private readonly topicEnd: number,
+    private readonly elementsAt: number,
+  ) {
+    this.length = head.length + (count === -1 ? 1 : headSize(count)) + (topicEnd - topicAt) + (frame.length - elementsAt);
+  }
+
+  writeTo(out: Uint8Array, at: number): number {
+    const { head, frame, topicAt, elementsAt } = this;
+    out.set(head, at);
+    let p = at + head.length;
+    if (this.count === -1) out[p++] = 0x9f;
+    else p = writeArrayHead(out, p, this.count);
+    // Copied without a `subarray` of the frame: on a Node Buffer that is a Buffer made in JS.
+    const topicLength = this.topicEnd - topicAt;
+    if (topicLength <= 64) for (let i = 0; i < topicLength; i++) out[p + i] = frame[topicAt + i]!;
+    else out.set(new Uint8Array(frame.buffer, frame.byteOffset + topicAt, topicLength), p);
+    p += topicLength;
+    const tail = frame.length - elementsAt;
+    if (tail > 0) out.set(new Uint8Array(frame.buffer, frame.byteOffset + elementsAt, tail), p);
+    return p + tail;
+  }
+
+  /** The frame as bytes of its own: a view of a shared slab (its own buffer past 1 KiB), made once. */
+  bytes(): Uint8Array {
+    if (this.made === undefined) {
+      const out = allocFrame(this.length);
+      this.writeTo(out, 0);
+      this.made = out;
+    }
+    return this.made;
+  }
+}
+
+/** {@link WildcardParts} of the wildcard delivery of `pub` to `pattern`. */
+export function wildcardParts(pattern: string, pub: LazyPub): WildcardParts {
   const frame = pub.frame;
   const at = pub.argsAt;
   const first = frame[at]!;
-  /** Elements of the new args array, -1 for an indefinite one. */
   let count: number;
   let elementsAt: number;
   if (first === 0x9f) {
@@ -112,18 +158,15 @@ export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
     count = 2;
     elementsAt = at;
   }
-  const prefix = prefixOf(pattern);
-  const topicAt = pub.topicAt;
-  const topicLength = at - topicAt;
-  const tail = frame.length - elementsAt;
-  const out = allocFrame(prefix.length + (count === -1 ? 1 : headSize(count)) + topicLength + tail);
-  out.set(prefix, 0);
-  let p = prefix.length;
-  if (count === -1) out[p++] = 0x9f;
-  else p = writeArrayHead(out, p, count);
-  // Copied without a `subarray` of the frame: on a Node Buffer that is a Buffer made in JS.
-  if (topicLength <= 64) for (let i = 0; i < topicLength; i++) out[p + i] = frame[topicAt + i]!;
-  else out.set(new Uint8Array(frame.buffer, frame.byteOffset + topicAt, topicLength), p);
-  if (tail > 0) out.set(new Uint8Array(frame.buffer, frame.byteOffset + elementsAt, tail), p + topicLength);
-  return out;
+  return new WildcardParts(prefixOf(pattern), count, frame, pub.topicAt, at, elementsAt);
+}
+
+/**
+ * `[1, pattern, [topic, ...args]]` for a publish read by `decodeLazyPub`. The args item may be a
+ * definite or indefinite array (its elements follow the topic), null/undefined (no args) or any
+ * other single value (one arg), as spec §2.1 reads it. The frame is a view of a shared slab
+ * (its own buffer past 1 KiB), written once and never changed after.
+ */
+export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
+  return wildcardParts(pattern, pub).bytes();
 }

@@ -11,11 +11,19 @@ import { decodeLazyPub, LastTopic } from './lazy-pub.js';
 export type Frame = Uint8Array | string;
 
 /**
- * The PUB frame {@link WireCodec.decodeLazy} read in place last and its topic, as the codec
- * interned it: the broker's wire meter (src/http/meter.ts) counts the frame by this topic
- * rather than hashing its bytes a second time. Matched by frame identity; cleared by the reader.
+ * A binary frame given in parts rather than bytes (a wildcard delivery spliced from the
+ * publisher's frame, wildcard-frame.ts): a link can write it where its bytes go (`Link.sendParts`).
  */
-export const lastLazyPub: { frame: Uint8Array | undefined; topic: string } = { frame: undefined, topic: '' };
+export interface FrameParts {
+  /** Bytes of the whole frame. */
+  readonly length: number;
+  /** The frame's first bytes (its CBOR head and type byte at least): what a classifier reads. */
+  readonly head: Uint8Array;
+  /** Write the frame at `out[at]` (room for `length` bytes); returns the offset after it. */
+  writeTo(out: Uint8Array, at: number): number;
+  /** The frame as bytes, for a link or a queue that keeps frames. */
+  bytes(): Uint8Array;
+}
 
 /** Encoder/decoder for one link that remembers the kind of the last frame received. */
 export class WireCodec {
@@ -52,8 +60,6 @@ export class WireCodec {
       const pub = decodeLazyPub(frame, this.topics);
       if (pub !== undefined) {
         this.kind = 'cbor';
-        lastLazyPub.frame = frame;
-        lastLazyPub.topic = pub.topic;
         return pub;
       }
     }

@@ -38,6 +38,7 @@ import { Reactivity } from './reactivity.js';
 import { RetainedCache } from './retained-cache.js';
 import { withMeta } from './message-meta.js';
 import { retainedMerge } from '../../operators/retained-merge.js';
+import { LeanSubject } from '../internal/lean-subject.js';
 import type { PubMeta } from '../protocol/pub-meta.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
@@ -303,7 +304,7 @@ export class ComponentImpl implements Component {
     if (stream === undefined) {
       const msgFrom = options.msgfrom ?? 0;
       stream = defer(() => {
-        const entry: TopicEntry = { subject: new Subject<Message>(), msgFrom, pending: msgFrom !== 0 && this.current !== null,
+        const entry: TopicEntry = { subject: new LeanSubject<Message>(), msgFrom, pending: msgFrom !== 0 && this.current !== null,
           retained: new RetainedCache() };
         this.topics.set(pattern, entry);
         this.declarations.declare(pattern, subscribeCmd(msgFrom), (err) => entry.subject.error(err));
@@ -314,7 +315,7 @@ export class ComponentImpl implements Component {
           this.streams.delete(pattern);
           if (!this.closed) this.declarations.withdraw(pattern, 'unsubscribe');
         }),
-        share({ resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
+        share({ connector: () => new LeanSubject<Message>(), resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
         // A later local subscriber first gets the retained values this subscription received.
         retainedMerge(defer(() => from(this.topics.get(pattern)?.retained.snapshot() ?? [])), { key: (m) => m.id ?? m }),
       );

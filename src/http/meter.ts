@@ -9,17 +9,17 @@
  * layout the broker's lazy PUB path reads — because decoding a whole RPC frame again, payload
  * included, would double the cost of every call. JSON (text) frames are counted, not classified.
  *
- * A PUB's topic is counted behind the codec: once the broker has taken the frame, by the topic
- * its decoder interned for it (`lastLazyPub`, src/codec/wire.ts), so the topic's bytes are not
- * hashed twice per publish (issue 20: 10 % of the broker's W3 profile). Frames the codec does
- * not read in place (not canonical, malformed, or no broker behind the link) are read here as
- * before, so that which frames count, and under which topic, does not depend on the decoder.
+ * A PUB's topic is counted behind the codec: the broker's decode stage tells the link the topic
+ * its decoder interned for the frame (`Link.topicRead`), so the topic's bytes are not hashed
+ * twice per publish (issue 20: 10 % of the broker's W3 profile). Frames the codec does not read
+ * in place (not canonical, malformed, or no broker behind the link) are read here once the
+ * broker has taken them, as before, so that which frames count, and under which topic, does not
+ * depend on the decoder.
  */
 import { Observable } from '../internal/rx.js';
 import { decodeCbor } from '../codec/cbor.js';
 import { internTopic } from '../codec/topic-intern.js';
-import { lastLazyPub } from '../codec/wire.js';
-import type { Frame, Link } from '../transport/link.js';
+import type { Frame, FrameParts, Link } from '../transport/link.js';
 import { RpcLatency } from './rpc-latency.js';
 
 /** Distinct topics counted; later ones are counted under `"__other__"`. */
@@ -85,11 +85,11 @@ export class WireMeter {
     return false;
   }
 
-  /** Count the topic of a PUB frame {@link WireMeter.inbound} saw, once it was handed on. @internal */
-  counted(frame: Uint8Array, last: LastTopic): void {
-    // The codec's topic for this very frame (the same bytes, read in place), if it read it.
-    const decoded = lastLazyPub.frame === frame ? lastLazyPub.topic : undefined;
-    lastLazyPub.frame = undefined; // do not keep the frame
+  /**
+   * Count the topic of a PUB frame {@link WireMeter.inbound} saw: `decoded`, the topic the
+   * broker's codec read from these very bytes, or else read here. @internal
+   */
+  counted(frame: Uint8Array, decoded: string | undefined, last: LastTopic): void {
     // [type, (id,) topic, …]: the id, a 0x48 8-byte string, is there iff the flags nibble is set.
     let p = frame[1] === 0x18 ? 3 : 2;
     if (frame[p] === 0x48) p += 9;
@@ -115,6 +115,13 @@ export class WireMeter {
     entry.published++;
     last.topic = topic;
     last.entry = entry;
+  }
+
+  /** {@link WireMeter.outbound} of a frame in parts (wildcard deliveries): classified by its head. @internal */
+  outboundParts(frame: FrameParts): void {
+    this.framesOut++;
+    this.bytesOut += frame.length;
+    if ((typeByteOf(frame.head) & 0x0f) === TYPE_PUB) this.publishesOut++;
   }
 
   /** @internal */
@@ -155,14 +162,21 @@ class MeteredLink implements Link {
   private readonly pending: Pending = new Map();
   /** The topic of this link's previous publish (see `WireMeter.counted`). */
   private readonly last: LastTopic = { topic: '', entry: undefined };
+  /** The PUB frame being handed on whose topic is not counted yet (see `topicRead`). */
+  private uncounted: Uint8Array | undefined;
 
   constructor(private readonly link: Link, private readonly meter: WireMeter) {
-    // Not a `tap`: a PUB's topic is counted after the broker took the frame (see WireMeter).
+    // Not a `tap`: a PUB's topic is counted by the decoder's reading (`topicRead`) while the
+    // broker takes the frame, or read here once it has.
     this.frames$ = new Observable<Frame>((subscriber) => link.frames$.subscribe({
       next: (frame) => {
-        const pub = meter.inbound(frame, this.pending);
+        if (!meter.inbound(frame, this.pending)) return subscriber.next(frame);
+        // Restored after: a frame of this link handled while this one is (re-entrant) has its own turn.
+        const outer = this.uncounted;
+        const bytes = this.uncounted = frame as Uint8Array;
         subscriber.next(frame);
-        if (pub) meter.counted(frame as Uint8Array, this.last);
+        if (this.uncounted === bytes) meter.counted(bytes, undefined, this.last);
+        this.uncounted = outer;
       },
       error: (err: unknown) => subscriber.error(err),
       complete: () => subscriber.complete(),
@@ -178,6 +192,18 @@ class MeteredLink implements Link {
         link.abort!();
       };
     }
+  }
+
+  sendParts(frame: FrameParts): void {
+    this.meter.outboundParts(frame);
+    if (this.link.sendParts !== undefined) this.link.sendParts(frame);
+    else this.link.send(frame.bytes());
+  }
+
+  topicRead(frame: Uint8Array, topic: string): void {
+    if (frame !== this.uncounted) return;
+    this.uncounted = undefined;
+    this.meter.counted(frame, topic, this.last);
   }
 
   send(frame: Frame): void {

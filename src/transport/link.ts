@@ -3,9 +3,9 @@
  * accepts any Link (`broker.handle(link)`); WebSocket and in-memory links implement it.
  */
 import type { Observable } from 'rxjs';
-import type { Frame } from '../codec/wire.js';
+import type { Frame, FrameParts } from '../codec/wire.js';
 
-export type { Frame };
+export type { Frame, FrameParts };
 
 /** One message-framed connection. */
 export interface Link {
@@ -16,6 +16,12 @@ export interface Link {
   readonly frames$: Observable<Frame>;
   /** Queue one frame for the peer. Silently dropped once the link is closed. */
   send(frame: Frame): void;
+  /**
+   * `send` for a binary frame given in parts, written where the link's bytes go with no frame
+   * of its own made (wildcard deliveries, issue 20). Links that keep frames leave it out; the
+   * broker then sends `frame.bytes()`.
+   */
+  sendParts?(frame: FrameParts): void;
   /** Close the link. Idempotent. */
   close(code?: number, reason?: string): void;
   /** True until the link closes. */
@@ -46,6 +52,13 @@ export interface Link {
    * would never see a close frame. Links without it are closed with `close` instead.
    */
   abort?(): void;
+  /**
+   * Told by the reader of `frames$` (the broker's decode stage) the topic of a PUB frame it read
+   * in place, while that frame is being emitted: a wrapper counting publishes per topic (the
+   * wire meter, src/http/meter.ts) takes it rather than reading the frame's bytes again. Links
+   * that do not count leave it out.
+   */
+  topicRead?(frame: Uint8Array, topic: string): void;
 }
 
 /** Opens a link to a URL. */

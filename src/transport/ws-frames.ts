@@ -7,7 +7,7 @@ import { randomFillSync } from 'node:crypto';
 
 /** Opcodes of a final (FIN) text and binary frame. */
 const FIN_TEXT = 0x81;
-const FIN_BINARY = 0x82;
+export const FIN_BINARY = 0x82;
 
 /** The payload of a frame: strings are UTF-8 text frames, bytes binary frames. */
 export function framePayload(frame: Uint8Array | string): Uint8Array {
@@ -59,6 +59,30 @@ function nextMask(out: Buffer, at: number): void {
  */
 export function writeFrame(out: Buffer, p: number, opcode: number, payload: Uint8Array, masked: Masking): number {
   const length = payload.length;
+  p = writeHeader(out, p, opcode, length, masked);
+  if (masked !== true) {
+    out.set(payload, p);
+    return p + length;
+  }
+  const key = p;
+  nextMask(out, key);
+  p += 4;
+  out.set(payload, p);
+  // XOR four bytes at a time: the key read as one big-endian word lines up with big-endian
+  // words of the payload; the last 0–3 bytes take the key's bytes one by one.
+  const word = out.readUInt32BE(key);
+  const words = length & ~3;
+  for (let i = 0; i < words; i += 4) out.writeUInt32BE((out.readUInt32BE(p + i) ^ word) >>> 0, p + i);
+  for (let i = words; i < length; i++) out[p + i]! ^= out[key + (i & 3)]!;
+  return p + length;
+}
+
+/**
+ * Write the header of a frame of `length` bytes at `p`, as {@link writeFrame} does; the
+ * all-zero key of `'zero'` included, a random key (`true`) left to the caller.
+ * @returns The offset where the payload (or the random key) goes.
+ */
+export function writeHeader(out: Buffer, p: number, opcode: number, length: number, masked: Masking): number {
   const maskBit = masked ? 0x80 : 0;
   out[p++] = opcode;
   if (length < 126) out[p++] = maskBit | length;
@@ -76,21 +100,7 @@ export function writeFrame(out: Buffer, p: number, opcode: number, payload: Uint
     out[p] = out[p + 1] = out[p + 2] = out[p + 3] = 0;
     p += 4;
   }
-  if (masked !== true) {
-    out.set(payload, p);
-    return p + length;
-  }
-  const key = p;
-  nextMask(out, key);
-  p += 4;
-  out.set(payload, p);
-  // XOR four bytes at a time: the key read as one big-endian word lines up with big-endian
-  // words of the payload; the last 0–3 bytes take the key's bytes one by one.
-  const word = out.readUInt32BE(key);
-  const words = length & ~3;
-  for (let i = 0; i < words; i += 4) out.writeUInt32BE((out.readUInt32BE(p + i) ^ word) >>> 0, p + i);
-  for (let i = words; i < length; i++) out[p + i]! ^= out[key + (i & 3)]!;
-  return p + length;
+  return p;
 }
 
 /**

@@ -10,9 +10,9 @@
 import type { Observable } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
-import type { Frame, Link } from './link.js';
+import type { Frame, FrameParts, Link } from './link.js';
 import { LeanSubject } from '../internal/lean-subject.js';
-import { frameOpcode, framePayload, headerSize, writeFrame, type Masking } from './ws-frames.js';
+import { FIN_BINARY, frameOpcode, framePayload, headerSize, writeFrame, writeHeader, type Masking } from './ws-frames.js';
 import { readFrames } from './ws-ingress.js';
 
 /** Largest frame accepted: the PY reference configures 60 MiB (spec §1.1). */
@@ -195,7 +195,21 @@ class WsLink implements Link {
       this.ws.send(payload, { binary: typeof frame !== 'string' });
       return;
     }
-    const size = headerSize(length, this.masked) + length;
+    const buffer = this.room(headerSize(length, this.masked) + length);
+    this.used = writeFrame(buffer, this.used, frameOpcode(frame), payload, this.masked);
+  }
+
+  /** A frame in parts is written where its bytes go (large ones, and a random key's masking, take `send`). */
+  sendParts(frame: FrameParts): void {
+    const length = frame.length;
+    if (length >= LARGE_FRAME || this.masked === true) return this.send(frame.bytes());
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    const buffer = this.room(headerSize(length, this.masked) + length);
+    this.used = frame.writeTo(buffer, writeHeader(buffer, this.used, FIN_BINARY, length, this.masked));
+  }
+
+  /** This turn's buffer with room for `size` more bytes (the turn's first frame takes one and queues the flush). */
+  private room(size: number): Buffer {
     let buffer = this.buffer;
     if (buffer === undefined) {
       buffer = this.buffer = writeBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
@@ -209,7 +223,7 @@ class WsLink implements Link {
       }
     }
     if (this.used + size > buffer.length) buffer = this.grow(size);
-    this.used = writeFrame(buffer, this.used, frameOpcode(frame), payload, this.masked);
+    return buffer;
   }
 
   /** Move this turn's frames to a buffer of their own with room for `size` more bytes. */

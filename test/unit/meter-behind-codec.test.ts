@@ -1,7 +1,7 @@
 /**
  * The wire meter counts a PUB's topic behind the broker's codec (src/http/meter.ts): by the
- * topic the decoder interned when it read the frame in place, by its own reading of the head
- * otherwise. Which frames count, and under which topic, must be exactly what the meter counts
+ * topic the decoder interned when it read the frame in place (the decode stage tells the link,
+ * `Link.topicRead`), by its own reading of the head otherwise. Which frames count, and under which topic, must be exactly what the meter counts
  * reading every head itself (no decoder behind it, as before issue 20's change): canonical
  * frames, frames the lazy path refuses (type byte in two bytes, an extra element, an integer id,
  * malformed args), topics the head reader skips (≥ 256 bytes), RPCs and garbage in between.
@@ -9,10 +9,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCbor } from '../../src/codec/cbor.js';
-import { lastLazyPub, WireCodec } from '../../src/codec/wire.js';
-import { decodeFrames } from '../../src/broker/decode-frames.js';
+import { WireCodec } from '../../src/codec/wire.js';
+import { frameDecoder } from '../../src/broker/decode-frames.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { WireMeter } from '../../src/http/meter.js';
+import type { Link } from '../../src/transport/link.js';
 import { memoryLinkPair } from '../../src/transport/memory-link.js';
 import { topicName, unsignedValue } from './cbor-arbitraries.js';
 
@@ -50,12 +51,17 @@ const frameOf = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 12 }),
 );
 
+/** The broker's decode stage on `link`, as `broker.handle` sets it up; `onEach` after each frame is handled. */
+function decoded(link: Link, onEach: () => void = () => undefined): void {
+  link.frames$.subscribe(frameDecoder(new WireCodec(), silentLogger, { handle: onEach, topicRead: link.topicRead?.bind(link) }));
+}
+
 /** Feed `frames` through a fresh meter; `codec`: with the broker's decode stage behind it. */
 function count(frames: readonly Uint8Array[], codec: boolean): { topics: Record<string, number>; publishesIn: number; framesIn: number } {
   const meter = new WireMeter(() => 0);
   const [peer, raw] = memoryLinkPair();
   const link = meter.wrap(raw);
-  if (codec) link.frames$.pipe(decodeFrames(new WireCodec(), silentLogger)).subscribe();
+  if (codec) decoded(link);
   else link.frames$.subscribe();
   for (const f of frames) peer.send(f);
   return { topics: Object.fromEntries([...meter.topics].map(([t, e]) => [t, e.published])), publishesIn: meter.publishesIn, framesIn: meter.framesIn };
@@ -88,17 +94,42 @@ describe('WireMeter behind the codec', () => {
     const [peerA, rawA] = memoryLinkPair();
     const [peerB, b] = memoryLinkPair();
     const a = meter.wrap(rawA);
-    b.frames$.pipe(decodeFrames(new WireCodec(), silentLogger)).subscribe();
-    a.frames$.pipe(decodeFrames(new WireCodec(), silentLogger)).subscribe(() => {
-      peerB.send(encodeCbor({ type: 'pub', flags: 0, topic: 'echo', args: [] }));
-    });
+    decoded(b);
+    decoded(a, () => peerB.send(encodeCbor({ type: 'pub', flags: 0, topic: 'echo', args: [] })));
     for (let i = 0; i < 3; i++) peerA.send(encodeCbor({ type: 'pub', flags: 0, topic: `in/${i}`, args: [i] }));
     expect(Object.fromEntries([...meter.topics].map(([t, e]) => [t, e.published]))).toEqual({ 'in/0': 1, 'in/1': 1, 'in/2': 1 });
-    // A metered link's frame is not kept alive by the hand-off once counted.
-    const [peerC, rawC] = memoryLinkPair();
-    meter.wrap(rawC).frames$.pipe(decodeFrames(new WireCodec(), silentLogger)).subscribe();
-    peerC.send(encodeCbor({ type: 'pub', flags: 0, topic: 'last', args: [] }));
-    expect(lastLazyPub.frame).toBeUndefined();
+  });
+
+  it('counts each frame once when a frame of the same link arrives while one is handled', () => {
+    // A frame the lazy path refuses (two-byte type) is handled; meanwhile the peer's next
+    // frames (read in place) arrive on the same link; the outer one is counted by its bytes after.
+    const meter = new WireMeter(() => 0);
+    const [peer, raw] = memoryLinkPair();
+    const link = meter.wrap(raw);
+    let sent = false;
+    decoded(link, () => {
+      if (sent) return;
+      sent = true;
+      peer.send(encodeCbor({ type: 'pub', flags: 0, topic: 'inner/1', args: [] }));
+      peer.send(Uint8Array.from([0x83, 0x18, 0x01, ...text('inner/odd'), 0x80]));
+    });
+    peer.send(Uint8Array.from([0x83, 0x18, 0x01, ...text('outer'), 0x80]));
+    peer.send(encodeCbor({ type: 'pub', flags: 0, topic: 'after', args: [] }));
+    expect(Object.fromEntries([...meter.topics].map(([t, e]) => [t, e.published])))
+      .toEqual({ outer: 1, 'inner/1': 1, 'inner/odd': 1, after: 1 });
+    expect(meter.publishesIn).toBe(4);
+  });
+
+  it('reads the bytes itself when the link it wraps is wrapped again without topicRead', () => {
+    const meter = new WireMeter(() => 0);
+    const [peer, raw] = memoryLinkPair();
+    const metered = meter.wrap(raw);
+    const outer: Link = { frames$: metered.frames$, send: (f) => metered.send(f), close: () => metered.close(),
+      get isOpen() { return metered.isOpen; }, bufferedAmount: 0, remote: 'outer' };
+    decoded(outer);
+    peer.send(encodeCbor({ type: 'pub', flags: 0, topic: 'a/b', args: [1] }));
+    peer.send(encodeCbor({ type: 'pub', flags: 0, topic: 'a/b', args: [2] }));
+    expect(meter.topics.get('a/b')?.published).toBe(2);
   });
 
   it('stays right past the intern table: more distinct topics than it holds, long and non-ASCII ones', () => {

@@ -93,7 +93,7 @@ export class Session {
       link.sendParts(frame);
       this.queued += frame.length;
     } else {
-      this.flow.park(this, frame.bytes());
+      this.flow.park(this, frame);
     }
   }
 

@@ -114,7 +114,7 @@ export class Session {
 
   /** A named twin's mark goes from `from` to `mark` once the bytes handed so far are taken. */
   markAfter(from: bigint, mark: bigint): void {
-    (this.marks ?? this.ledger(from)).record(this.queued + (this.parked?.bytes ?? 0), mark);
+    (this.marks ?? this.ledger(from)).record(this.handed, mark);
   }
 
   /** Made apart from `markAfter`, whose every call would otherwise allocate the closure's context. */

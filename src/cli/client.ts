@@ -124,5 +124,3 @@ function causeText(err: unknown): string {
   return parts.join(': ') || 'unknown error';
 }
 
-// Shared with commands that open no client (`rembus broker`), from a module that loads nothing heavy.
-export { failureOf, untilSignal } from './exit.js';

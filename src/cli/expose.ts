@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { validateTopic } from '../topic/validate.js';
-import { openClient, securityFlags, untilSignal, type SecurityFlags } from './client.js';
+import { openClient, securityFlags, type SecurityFlags } from './client.js';
+import { untilSignal } from './exit.js';
 import { parseJson } from './json.js';
 import { cliLogger } from './logger.js';
 import { intArg, type Env, type GlobalOptions } from './options.js';

@@ -49,17 +49,14 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   bench: async () => (await import('./bench.js')).registerBench,
 };
 
-/** Global options that take a value (their value is not the command name). */
-const VALUED = new Set(['-s', '--server', '--name', '--log-format']);
-
 /**
  * The command named on the line, or undefined (none, `help`, a typo, `--help`): then every
  * command is registered, for the full help and commander's suggestions.
  */
-function commandOf(args: readonly string[]): string | undefined {
+function commandOf(args: readonly string[], valued: ReadonlySet<string | undefined>): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (VALUED.has(arg)) { i++; continue; }
+    if (valued.has(arg)) { i++; continue; }
     if (arg.startsWith('-')) continue;
     return Object.hasOwn(COMMANDS, arg) ? arg : undefined;
   }
@@ -80,7 +77,9 @@ async function program(env: Env, args: readonly string[]): Promise<Command> {
     .showSuggestionAfterError()
     .exitOverride()
     .hook('preAction', (root) => setLogFormat(root.opts<{ logFormat?: string }>().logFormat));
-  const named = commandOf(args);
+  // Global options that take a value (their value is not the command name), as defined above.
+  const valued = new Set(cli.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long]));
+  const named = commandOf(args, valued);
   const loaders = named === undefined ? [...new Set(Object.values(COMMANDS))] : [COMMANDS[named]!];
   // register/unregister share a module: register it once.
   const registers = new Set(await Promise.all(loaders.map((load) => load())));

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { validatePattern } from '../topic/validate.js';
 import type { Message } from '../types.js';
-import { openClient, securityFlags, type SecurityFlags, untilSignal } from './client.js';
+import { openClient, securityFlags, type SecurityFlags } from './client.js';
+import { untilSignal } from './exit.js';
 import { toJson } from './json.js';
 import { cliLogger } from './logger.js';
 import { intArg, type Env, type GlobalOptions } from './options.js';

@@ -57,13 +57,21 @@ async function callWhenBridged<R>(node: Component, method: string, ...args: unkn
   return result!;
 }
 
-/** Publish until `got` has a first value: a bridge forwards only once it has attached. */
+/**
+ * Publish until `got` has a first value: a bridge forwards only once it has attached (a bridge
+ * process started through tsx may take longer than 8 s to attach on a loaded machine).
+ */
 async function publishUntil(node: Component, got: { values: unknown[] }, topic: string, ...args: unknown[]): Promise<void> {
+  await publishUntilWithin(8_000, node, got, topic, ...args);
+}
+
+async function publishUntilWithin(timeout: number, node: Component, got: { values: unknown[] }, topic: string,
+  ...args: unknown[]): Promise<void> {
   await waitFor(() => {
     if (got.values.length > 0) return true;
     node.publish(topic, ...args);
     return false;
-  }, { timeout: 8_000, interval: 100, what: `'${topic}' to cross` });
+  }, { timeout, interval: 100, what: `'${topic}' to cross` });
 }
 
 const args = (messages: readonly Message[]): unknown[] => messages.map((m) => [m.topic, ...m.args]);
@@ -268,13 +276,13 @@ describe('federation: rembus bridge (CLI)', () => {
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     const onA = await scope.connect(a, 'on-a');
     const onB = await scope.connect(b, 'on-b');
-    const got = collect(onB.subscribe$('cli/t'), 1, { timeout: 15_000 });
+    const got = collect(onB.subscribe$('cli/t'), 1, { timeout: 45_000 });
     await roundTrip(onB);
-    await publishUntil(onA, got, 'cli/t', 'over the cli');
+    await publishUntilWithin(40_000, onA, got, 'cli/t', 'over the cli');
     expect(args(await got.done)).toEqual([['cli/t', 'over the cli']]);
     onB.expose('ping', () => 'pong');
     expect(await callWhenBridged(onA, 'ping')).toBe('pong');
     child.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);
-  });
+  }, 60_000);
 });

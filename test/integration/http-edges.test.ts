@@ -168,6 +168,30 @@ describe('HTTP bounds', () => {
     expect(argsOf(await got.done)).toEqual(['small']);
   });
 
+  it('refuses bodies nested past 500 levels and malformed paths as the client\'s fault, at once, and keeps serving', async () => {
+    // A JSON-RPC call nested 3,000 deep used to throw while being encoded in a microtask: an
+    // uncaught exception (the end of a broker process) and a call that hung until its timeout.
+    const b = await scope.broker();
+    const sub = await scope.connect(b, 'sub');
+    const got = collect(sub.subscribe$('**'), 1, { what: 'the publish that fits' });
+    await roundTrip(sub);
+    const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+    const rest = await http(b, 'POST', '/deep', deep(3_000));
+    expect([rest.status, JSON.parse(rest.body).error]).toEqual([400, expect.stringContaining('nested deeper than 500')]);
+    expect((await http(b, 'GET', '/rid', deep(100_000))).status).toBe(400);
+    const call = `{"jsonrpc":"2.0","id":1,"method":"x","params":${deep(3_000)}}`;
+    const rpc = JSON.parse((await http(b, 'POST', '/', call)).body) as { error: { code: number; message: string } };
+    expect(rpc.error.code).toBe(-32700);
+    expect(rpc.error.message).toContain('nested deeper than 500');
+    const notice = `[{"jsonrpc":"2.0","method":"deep","params":${deep(3_000)}}]`;
+    expect(JSON.parse((await http(b, 'POST', '/', notice)).body).error.code).toBe(-32700);
+    expect((await http(b, 'GET', '/%E0%A4%A')).status).toBe(400);
+    expect((await http(b, 'POST', '/ok', deep(400))).status).toBe(200); // within the bound: published
+    const [m] = await got.done;
+    expect(m!.topic).toBe('ok');
+    expect((await http(b, 'GET', '/healthz')).status).toBe(200);
+  });
+
   it('answers 413 to a chunked body that never ends and closes the connection, keeping none of it', async () => {
     const b = await scope.broker();
     const chunk = Buffer.alloc(1024 * 1024, 0x31);

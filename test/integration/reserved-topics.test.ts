@@ -6,6 +6,10 @@
  * there, or feed a dashboard forged figures; the broker's own events still flow.
  */
 import { request } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { Aedes } from 'aedes';
+import { connect as mqttConnect } from 'mqtt';
+import { filter, firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
 import { STATS_TOPIC } from '../../src/broker/index.js';
@@ -69,5 +73,35 @@ describe('reserved topics', () => {
     expect(snaps.map((m) => m.args[0].broker)).toEqual([b.name, b.name, b.name]);
     await roundTrip(watcher);
     expect(stats.values.map((m) => m.args[0].broker)).not.toContain('forged');
+  });
+
+  it('drops a component_info event that arrives over the MQTT bridge', async () => {
+    const aedes = await Aedes.createBroker();
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      aedes.handle(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    scope.track({ close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => aedes.close(() => resolve()));
+    }) });
+    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const b = await scope.broker({ mqtt: url, http: { statsInterval: 0 } });
+    await firstValueFrom(b.links$.pipe(filter((links) => links.length > 0 && links.every((l) => l.status.type === 'up'))));
+    const watcher = await scope.connect(b, 'watcher');
+    const info = collect(watcher.subscribe$('component_info'), 1, { what: 'presence events' });
+    const open = collect(watcher.subscribe$('open'), 1, { what: 'the publish after the forged one' });
+    await roundTrip(watcher);
+    const client = mqttConnect(url, { protocolVersion: 4, reconnectPeriod: 0 });
+    scope.track({ close: () => client.endAsync() });
+    await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+    await client.publishAsync('component_info', JSON.stringify(fake), { qos: 1 });
+    await client.publishAsync('open', '"after"', { qos: 1 });
+    await open.done; // injected in order after the forged event
+    await roundTrip(watcher);
+    expect(info.values).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import type { LinkState } from '../bridge/link-state.js';
 import type { Logger, Status } from '../types.js';
 import { trustLink } from './trusted-links.js';
 import type { BrokerImpl } from './broker-impl.js';
+import { isReservedTopic } from './guard.js';
 
 export interface BridgeOptions {
   /** MQTT broker URL to bridge with (`mqtt://host:1883`, `mqtts://…`). */
@@ -49,7 +50,8 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
     messages$: broker.messages$,
     publish: (topic: string, args: unknown[], origin: string, options?: { retain?: boolean; ttl?: number }) =>
       broker.publish(topic, args, origin, options),
-    isPrivate: (topic: string) => broker.auth.store.hasPrivateTopics && broker.auth.store.isPrivate(topic),
+    // Reserved topics (presence, stats) are the broker's own: never bridged in or out.
+    isPrivate: (topic: string) => isReservedTopic(topic) || (broker.auth.store.hasPrivateTopics && broker.auth.store.isPrivate(topic)),
   };
   const agent = new FederationAgent({
     ...host,

@@ -7,10 +7,19 @@
  * the fan-out does no per-subscriber work at all.
  */
 import type { Msg, MsgId } from '../protocol/messages.js';
-import { STATUS } from '../protocol/messages.js';
+import { COMPONENT_INFO_TOPIC, STATUS } from '../protocol/messages.js';
 import { asksForRefusals } from '../protocol/refusals.js';
 import type { Authenticator, Identity } from '../security/authenticator.js';
+import { STATS_TOPIC } from './stats-topic.js';
 import type { Session, Twin } from './twin.js';
+
+/**
+ * Topics only the broker publishes on: its presence events and its stats snapshots. A component
+ * publishing there would forge them for every `presence$()`/`whenAvailable$()` and dashboard.
+ */
+export function isReservedTopic(topic: string): boolean {
+  return topic === COMPONENT_INFO_TOPIC || topic === STATS_TOPIC;
+}
 
 /** Which twins may receive (or serve) one message; undefined means all of them. */
 export type Admits = ((twin: Twin) => boolean) | undefined;
@@ -83,8 +92,12 @@ export class Guard {
       || this.auth.authorize(twin.name, action, topic, isProven(twin));
   }
 
-  /** May `twin` publish on `topic`? An unauthorized publish is dropped without ACK (spec §4.2). */
+  /**
+   * May `twin` publish on `topic`? An unauthorized publish is dropped without ACK (spec §4.2);
+   * so is one on a topic only the broker publishes on ({@link isReservedTopic}).
+   */
   mayPublish(twin: Twin, topic: string): boolean {
+    if (isReservedTopic(topic)) return false;
     return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'publish', topic, isProven(twin));
   }
 

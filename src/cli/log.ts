@@ -3,6 +3,7 @@
  * (`recv` ns as a string, `time`, `topic`, `qos`, `id` hex, `slot`, `args`). Reads the LMDB
  * file `<data-dir>/<name>.lmdb`; safe while the broker runs (LMDB readers do not block it).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decodeValue } from '../codec/cbor.js';
@@ -32,7 +33,11 @@ export function registerLog(program: Command, env: Env): void {
     .option('--to <time>', 'last receive time (default: the end)', timeArg('--to'))
     .action(async (flags: { dataDir?: string; from?: bigint; to?: bigint }, cmd: Command) => {
       const name = cmd.optsWithGlobals<GlobalOptions>().name ?? 'broker';
-      const store = await openLmdbStore({ path: join(resolveDataDir(flags.dataDir, env), `${name}.lmdb`) });
+      const path = join(resolveDataDir(flags.dataDir, env), `${name}.lmdb`);
+      // Opening would create an empty log (and its directory): a mistyped --data-dir would print
+      // nothing and exit 0, as if the log were empty.
+      if (!existsSync(path)) throw new CliError(`no message log at ${path} (check --data-dir and --name)`, EXIT.usage);
+      const store = await openLmdbStore({ path });
       try {
         let after = (flags.from ?? 1n) - 1n;
         const upTo = flags.to ?? MAX_U64;

@@ -36,7 +36,13 @@ export function subscribeCmd(msgFrom: number): Record<string, unknown> {
 }
 
 export class Declarations {
-  private readonly withdrawals: Record<Withdrawal, Set<string>> = { unsubscribe: new Set(), unexpose: new Set() };
+  /**
+   * Withdrawals not answered yet, by topic, each with the number of its latest request: an answer
+   * clears only the request it answers, never a later withdrawal of the same topic that may be
+   * lost with the link (off, on, off in one turn: the first answer must not clear the second).
+   */
+  private readonly withdrawals: Record<Withdrawal, Map<string, number>> = { unsubscribe: new Map(), unexpose: new Map() };
+  private withdrawalSeq = 0;
 
   constructor(
     private readonly request$: SessionRequest,
@@ -77,7 +83,7 @@ export class Declarations {
 
   /** Withdraw a declaration now if up, and after every login until the broker answers. */
   withdraw(topic: string, cmd: Withdrawal): void {
-    this.withdrawals[cmd].add(topic);
+    this.withdrawals[cmd].set(topic, ++this.withdrawalSeq);
     const session = this.current();
     if (session !== null) this.withdrawal$(session, topic, cmd).subscribe();
   }
@@ -95,12 +101,13 @@ export class Declarations {
         this.log.warn({ err: errorText(err) }, 're-declaration failed');
         return of(null);
       }))).concat((['unsubscribe', 'unexpose'] as const).flatMap((cmd) =>
-        [...this.withdrawals[cmd]].map((topic) => this.withdrawal$(session, topic, cmd))));
+        [...this.withdrawals[cmd].keys()].map((topic) => this.withdrawal$(session, topic, cmd))));
       return requests.length === 0 ? of([]) : forkJoin(requests);
     });
   }
 
   private withdrawal$(session: ClientSession, topic: string, cmd: Withdrawal): Observable<null> {
+    const seq = this.withdrawals[cmd].get(topic);
     return this.admin$(session, topic, { cmd }).pipe(
       map(() => true),
       catchError((err: unknown) => {
@@ -109,7 +116,7 @@ export class Declarations {
         return of(err instanceof RpcError || err instanceof MethodNotFoundError);
       }),
       map((answered) => {
-        if (answered) this.withdrawals[cmd].delete(topic);
+        if (answered && this.withdrawals[cmd].get(topic) === seq) this.withdrawals[cmd].delete(topic);
         return null;
       }),
     );

@@ -161,7 +161,9 @@ export class Publisher {
     if (session !== null) return session.send(this.forSession(session, msg));
     if (this.queue.length + this.held.length >= this.config.capacity) {
       if (this.config.overflow === 'error') throw new QueueFullError(this.config.capacity, 'offline publish buffer');
-      if (this.config.overflow === 'dropNewest') return;
+      // dropOldest drops the oldest QoS0 publish; held acknowledged ones are never dropped, so
+      // with none to drop this one is (the buffer never holds more than its capacity).
+      if (this.config.overflow === 'dropNewest' || this.queue.length === 0) return;
       this.queue.shift();
     }
     this.queue.push(msg);

@@ -4,6 +4,7 @@
  * request bodies parsed into positional arguments as Rembus.jl does (an array is the argument
  * list, any other value one argument, an empty body none).
  */
+import { jsonNestingExceeds, MAX_NESTING } from '../codec/nesting.js';
 
 /** `value` as JSON text. */
 export function toJson(value: unknown): string {
@@ -17,9 +18,11 @@ export function toJson(value: unknown): string {
   });
 }
 
-/** The argument list of a request body. @throws SyntaxError for malformed JSON */
+/** The argument list of a request body. @throws SyntaxError for malformed JSON or nesting past {@link MAX_NESTING} */
 export function argsOfBody(body: string): unknown[] {
   if (body.trim() === '') return [];
+  // What the broker refuses on a WebSocket it refuses here (and the encoders would overflow the stack).
+  if (jsonNestingExceeds(body)) throw new SyntaxError(`nested deeper than ${MAX_NESTING} levels`);
   const value: unknown = JSON.parse(body);
   return Array.isArray(value) ? value : [value];
 }

@@ -54,7 +54,12 @@ export async function withSession(ctx: RestContext, identity: HttpIdentity,
 }
 
 export async function rest(ctx: RestContext, method: string, path: string, body: string): Promise<HttpReply> {
-  const parts = path.split('/').slice(1).map((p) => decodeURIComponent(p));
+  let parts: string[];
+  try {
+    parts = path.split('/').slice(1).map((p) => decodeURIComponent(p));
+  } catch {
+    return json(400, { error: 'malformed percent-encoding in the path' });
+  }
   const [head = '', ...rest] = parts;
   if (method === 'GET' && head === 'admin' && rest.length === 1) return admin(ctx, ctx.identity, rest[0]!, {}, CONFIG_TOPIC);
   if (method === 'POST') {

@@ -82,28 +82,36 @@ async function serve(host: HttpHost, req: IncomingMessage): Promise<HttpReply> {
   }
   if (method !== 'GET' && method !== 'POST') return json(405, { error: `${method} not allowed` });
   const body = await readBody(req);
-  if (body === undefined) return json(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+  if (body === undefined) {
+    // The rest of the body is discarded as it comes; the connection closes after this answer.
+    return { ...json(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` }), headers: { Connection: 'close' } };
+  }
   const ctx: RestContext = { handle: (link) => host.handle(link), identity, requestTimeout: host.requestTimeout,
     remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` };
   if (method === 'POST' && path === '/') return jsonRpc(ctx, body);
   return rest(ctx, method, path, body);
 }
 
-/** The body as text, or undefined past {@link MAX_BODY_BYTES}. */
+/**
+ * The body as text, or undefined past {@link MAX_BODY_BYTES}: then nothing more is kept, and the
+ * socket is not destroyed here, so the client reads the 413 (destroying it mid-body reset the
+ * connection before any answer).
+ */
 function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] | undefined = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (chunks === undefined) return;
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
+        chunks = undefined;
         resolve(undefined);
-        req.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(chunks === undefined ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }

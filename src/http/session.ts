@@ -34,8 +34,11 @@ export class HttpSession {
   /** Send `msg`; the RESPONSE with its id (rejects with RpcTimeoutError or EmptyError on close). */
   request$(msg: Msg & { id: MsgId }, what: string): Observable<ResponseMsg> {
     return defer(() => {
+      // Encoded here, so a value that cannot be encoded fails this request, not a microtask
+      // (an exception there would take the whole broker process down).
+      const frame = encodeCbor(msg);
       // Sent once the answer is awaited: the broker may answer a memory link synchronously.
-      queueMicrotask(() => this.link.send(encodeCbor(msg)));
+      queueMicrotask(() => this.link.send(frame));
       return this.responses.pipe(filter((r) => r.id === msg.id && r.stream !== 'item'), take(1),
         timeout({ first: this.requestTimeout, with: () => throwError(() => new RpcTimeoutError(what, this.requestTimeout)) }));
     });

@@ -58,6 +58,23 @@ describe('internTopic', () => {
     for (let round = 0; round < 2; round++) for (const t of [base, ...variants]) expect(read(t)).toBe(t);
   });
 
+  it('tells apart topics that differ only in trailing zero bytes or in the bytes past their last whole word', () => {
+    // Topics are hashed and compared four bytes at a time, the last word zero-padded: its length must tell these apart.
+    const zeros = [Uint8Array.of(0x61, 0x62, 0x63, 0x64), Uint8Array.of(0x61, 0x62, 0x63, 0x64, 0), Uint8Array.of(0x61, 0x62, 0x63, 0x64, 0, 0),
+      Uint8Array.of(0x61, 0x62, 0x63, 0x64, 0, 0, 0), Uint8Array.of(0x61, 0x62, 0x63), Uint8Array.of(0x61, 0x62, 0x63, 0)];
+    for (let round = 0; round < 3; round++) {
+      for (const z of zeros) {
+        const { b, from, to } = framed(z, 1, 0); // nothing after it: the word reads must stop at `to`
+        expect(internTopic(b, from, to)).toBe(topicText(b, from, to));
+      }
+    }
+    for (let len = 1; len <= 13; len++) {
+      const base = 'q'.repeat(len);
+      for (let i = 0; i < len; i++) expect(read(base.slice(0, i) + 'R' + base.slice(i + 1))).toBe(base.slice(0, i) + 'R' + base.slice(i + 1));
+      expect(read(base)).toBe(base);
+    }
+  });
+
   /** Was `text` found in the table (the table's copy of its bytes is the one it kept before)? */
   function hits(texts: string[]): number {
     const kept = texts.map((t) => {

@@ -7,6 +7,10 @@
  *
  * A failed commit keeps its rows and state for the next attempt (retried with backoff) and
  * acknowledges nothing; a store still failing after `failureTimeout` is reported to `onFatal`.
+ *
+ * A store with `appendNow` (the memory store) takes each row as it is logged, and its commits
+ * carry the twins' changes alone: no row waits across the turn (issue 20, W7). A row it
+ * refuses is buffered, and so is every row after it until a commit took them (recv order).
  */
 import type { SchedulerLike } from 'rxjs';
 import { encodeValue } from '../codec/cbor.js';
@@ -48,6 +52,8 @@ export class MessageLog {
   private flushing: Promise<void> | undefined;
   private again = false;
   private readonly waiters: (() => void)[] = [];
+  /** The store's `appendNow`, read once (a metered store is a Proxy). */
+  private readonly appendNow: ((row: StoredMessage) => void) | undefined;
   private readonly timer: Cancel;
   private closed = false;
   /** Entries that trigger a flush before the interval (the store's `appendBatch`). */
@@ -68,6 +74,7 @@ export class MessageLog {
     private readonly deps: MessageLogDeps = { collect: () => ({ deltas: [], restore: () => undefined }), onFatal: () => undefined },
   ) {
     this.batch = store.appendBatch ?? Infinity;
+    this.appendNow = store.appendNow?.bind(store);
     this.timer = housekeeping(deps.scheduler, interval, () => void this.flush());
   }
 
@@ -106,11 +113,32 @@ export class MessageLog {
   /**
    * Log one publish; returns its receive time. `argsBytes`, when given, are the args encoded
    * (no re-encoding on the hot path); a publish read in place (`LazyPub`) without them is
-   * logged as a {@link FrameRow}: topic and args stay in its frame until the commit.
+   * logged as a {@link FrameRow}: topic and args stay in its frame until the commit, or until
+   * `appendNow` copies them (at once).
    */
   append(msg: PubMsg, slot: number | undefined, argsBytes?: Uint8Array, extra?: RowExtras): bigint {
     const recv = this.now();
     if (this.closed) return recv;
+    const qos = msg.flags & 0xf0;
+    let row: StoredMessage;
+    if (argsBytes === undefined && extra === undefined && msg instanceof LazyPub) {
+      row = new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt);
+    } else {
+      const plain: StoredMessage = {
+        recv, slot: slot ?? null, qos, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
+      };
+      // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
+      row = extra === undefined ? plain : { ...plain, ...extra(recv) };
+    }
+    // Handed over at once unless earlier rows still wait for a commit (they go first).
+    if (this.appendNow !== undefined && this.buffer.length === 0 && this.writing.length === 0) {
+      try {
+        this.appendNow(row);
+        return recv;
+      } catch (err) {
+        this.log.warn({ err: errorText(err) }, 'message log row not taken at once: buffered for the next commit');
+      }
+    }
     if (this.buffer.length >= this.capacity) {
       // The store cannot keep up: shed the oldest unflushed QoS0 entry rather than grow. A
       // QoS1/2 entry is never shed (its ACK may be waiting): the publish path refuses new
@@ -119,16 +147,7 @@ export class MessageLog {
       if (at >= 0) this.buffer.splice(at, 1);
       this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
-    const qos = msg.flags & 0xf0;
-    if (argsBytes === undefined && extra === undefined && msg instanceof LazyPub) {
-      this.buffer.push(new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt));
-    } else {
-      const row: StoredMessage = {
-        recv, slot: slot ?? null, qos, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
-      };
-      // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
-      this.buffer.push(extra === undefined ? row : { ...row, ...extra(recv) });
-    }
+    this.buffer.push(row);
     // A full batch goes now rather than on the interval, in the size the store appends well.
     if (this.buffer.length >= this.batch) void this.flush();
     return recv;

@@ -616,8 +616,9 @@ function peakRssMiB(pid: number | undefined): number | undefined {
 function brokerCpuNote(pid: number | undefined): { note?: string } {
   if (pid === undefined) return {};
   const secs = (file: string): number => {
-    const f = readFileSync(file, 'utf8').slice(readFileSync(file, 'utf8').lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    const stat = readFileSync(file, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ ticks
   };
   try {
     return { note: `broker CPU ${secs(`/proc/${pid}/stat`).toFixed(2)} s, main ${secs(`/proc/${pid}/task/${pid}/stat`).toFixed(2)} s` };

@@ -22,13 +22,11 @@ const dist = resolve(str(args, 'dist', join(import.meta.dirname, '..')));
 const buffering = args['buffering'] !== undefined;
 const turns = num(args, 'turns', 200);
 const PER_TURN = 500;
-/* eslint-disable @typescript-eslint/no-explicit-any -- another build's modules, loaded by path */
 const load = (path: string): Promise<Record<string, any>> => import(pathToFileURL(join(dist, 'src', path)).href);
 const { MessageLog } = await load('broker/message-log.js');
 const { memoryStore } = await load('store/memory-store.js');
 const { decodeLazyPub } = await load('codec/lazy-pub.js');
 const { encodeCbor } = await load('codec/index.js');
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
 const inner = memoryStore();

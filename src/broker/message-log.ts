@@ -13,15 +13,16 @@
  * refuses is buffered, and so is every row after it until a commit took them (recv order).
  */
 import type { SchedulerLike } from 'rxjs';
-import { encodeValue } from '../codec/cbor.js';
-import { LazyPub } from '../codec/lazy-pub.js';
 import { housekeeping, later, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { PubMsg } from '../protocol/messages.js';
-import { FrameRow } from '../store/frame-row.js';
+import type { FrameRow } from '../store/frame-row.js';
 import type { LogQuery, Store, StoredMessage } from '../store/types.js';
 import type { Logger } from '../types.js';
+import { logRow, type RowExtras } from './log-row.js';
 import type { CollectedTwins } from './twin-persistence.js';
+
+export type { RowExtras } from './log-row.js';
 
 /** What a commit carries besides the rows, and whom to tell when the store is lost. */
 export interface MessageLogDeps {
@@ -34,9 +35,6 @@ export interface MessageLogDeps {
   /** Virtual time (rembus/testing): receive times and timers follow it. Default the real clock. */
   readonly scheduler?: SchedulerLike | undefined;
 }
-
-/** The TS publish options of one row, given its receive time. */
-export type RowExtras = (recv: bigint) => Pick<StoredMessage, 'expires' | 'retain' | 'origin'>;
 
 /** First retry of a failed commit, ms; doubled up to {@link RETRY_MAX}. */
 const RETRY_FIRST = 50;
@@ -119,17 +117,7 @@ export class MessageLog {
   append(msg: PubMsg, slot: number | undefined, argsBytes?: Uint8Array, extra?: RowExtras): bigint {
     const recv = this.now();
     if (this.closed) return recv;
-    const qos = msg.flags & 0xf0;
-    let row: StoredMessage;
-    if (argsBytes === undefined && extra === undefined && msg instanceof LazyPub) {
-      row = new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt);
-    } else {
-      const plain: StoredMessage = {
-        recv, slot: slot ?? null, qos, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
-      };
-      // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
-      row = extra === undefined ? plain : { ...plain, ...extra(recv) };
-    }
+    const row = logRow(msg, recv, slot, argsBytes, extra);
     // Handed over at once unless earlier rows still wait for a commit (they go first).
     if (this.appendNow !== undefined && this.buffer.length === 0 && this.writing.length === 0) {
       try {

@@ -612,6 +612,21 @@ function peakRssMiB(pid: number | undefined): number | undefined {
   }
 }
 
+/** The broker's CPU so far (all threads, and its main thread), for the progress line. */
+function brokerCpuNote(pid: number | undefined): { note?: string } {
+  if (pid === undefined) return {};
+  const secs = (file: string): number => {
+    const stat = readFileSync(file, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ ticks
+  };
+  try {
+    return { note: `broker CPU ${secs(`/proc/${pid}/stat`).toFixed(2)} s, main ${secs(`/proc/${pid}/task/${pid}/stat`).toFixed(2)} s` };
+  } catch {
+    return {};
+  }
+}
+
 // ---- one run ------------------------------------------------------------------------------
 
 /** `note`: shown in the progress line only. */
@@ -675,7 +690,7 @@ async function pubsub(run: RunContext, system: System, w: Workload & { plan: { k
   }
   if (w.id === 'W2') {
     const rss = peakRssMiB(run.brokerPid);
-    if (rss !== undefined) values['W7'] = { value: rss };
+    if (rss !== undefined) values['W7'] = { value: rss, ...brokerCpuNote(run.brokerPid) };
   }
   return values;
 }

@@ -7,17 +7,22 @@
  *
  * A failed commit keeps its rows and state for the next attempt (retried with backoff) and
  * acknowledges nothing; a store still failing after `failureTimeout` is reported to `onFatal`.
+ *
+ * A store with `appendNow` (the memory store) takes each row as it is logged, and its commits
+ * carry the twins' changes alone: no row waits across the turn (issue 20, W7). A row it
+ * refuses is buffered, and so is every row after it until a commit took them (recv order).
  */
 import type { SchedulerLike } from 'rxjs';
-import { encodeValue } from '../codec/cbor.js';
-import { LazyPub } from '../codec/lazy-pub.js';
 import { housekeeping, later, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import type { PubMsg } from '../protocol/messages.js';
-import { FrameRow } from '../store/frame-row.js';
+import type { FrameRow } from '../store/frame-row.js';
 import type { LogQuery, Store, StoredMessage } from '../store/types.js';
 import type { Logger } from '../types.js';
+import { logRow, type RowExtras } from './log-row.js';
 import type { CollectedTwins } from './twin-persistence.js';
+
+export type { RowExtras } from './log-row.js';
 
 /** What a commit carries besides the rows, and whom to tell when the store is lost. */
 export interface MessageLogDeps {
@@ -30,9 +35,6 @@ export interface MessageLogDeps {
   /** Virtual time (rembus/testing): receive times and timers follow it. Default the real clock. */
   readonly scheduler?: SchedulerLike | undefined;
 }
-
-/** The TS publish options of one row, given its receive time. */
-export type RowExtras = (recv: bigint) => Pick<StoredMessage, 'expires' | 'retain' | 'origin'>;
 
 /** First retry of a failed commit, ms; doubled up to {@link RETRY_MAX}. */
 const RETRY_FIRST = 50;
@@ -48,6 +50,8 @@ export class MessageLog {
   private flushing: Promise<void> | undefined;
   private again = false;
   private readonly waiters: (() => void)[] = [];
+  /** The store's `appendNow`, read once (a metered store is a Proxy). */
+  private readonly appendNow: ((row: StoredMessage) => void) | undefined;
   private readonly timer: Cancel;
   private closed = false;
   /** Entries that trigger a flush before the interval (the store's `appendBatch`). */
@@ -68,6 +72,7 @@ export class MessageLog {
     private readonly deps: MessageLogDeps = { collect: () => ({ deltas: [], restore: () => undefined }), onFatal: () => undefined },
   ) {
     this.batch = store.appendBatch ?? Infinity;
+    this.appendNow = store.appendNow?.bind(store);
     this.timer = housekeeping(deps.scheduler, interval, () => void this.flush());
   }
 
@@ -106,11 +111,22 @@ export class MessageLog {
   /**
    * Log one publish; returns its receive time. `argsBytes`, when given, are the args encoded
    * (no re-encoding on the hot path); a publish read in place (`LazyPub`) without them is
-   * logged as a {@link FrameRow}: topic and args stay in its frame until the commit.
+   * logged as a {@link FrameRow}: topic and args stay in its frame until the commit, or until
+   * `appendNow` copies them (at once).
    */
   append(msg: PubMsg, slot: number | undefined, argsBytes?: Uint8Array, extra?: RowExtras): bigint {
     const recv = this.now();
     if (this.closed) return recv;
+    const row = logRow(msg, recv, slot, argsBytes, extra);
+    // Handed over at once unless earlier rows still wait for a commit (they go first).
+    if (this.appendNow !== undefined && this.buffer.length === 0 && this.writing.length === 0) {
+      try {
+        this.appendNow(row);
+        return recv;
+      } catch (err) {
+        this.log.warn({ err: errorText(err) }, 'message log row not taken at once: buffered for the next commit');
+      }
+    }
     if (this.buffer.length >= this.capacity) {
       // The store cannot keep up: shed the oldest unflushed QoS0 entry rather than grow. A
       // QoS1/2 entry is never shed (its ACK may be waiting): the publish path refuses new
@@ -119,16 +135,7 @@ export class MessageLog {
       if (at >= 0) this.buffer.splice(at, 1);
       this.log.warn({ capacity: this.capacity }, 'message log buffer full: oldest QoS0 entry dropped');
     }
-    const qos = msg.flags & 0xf0;
-    if (argsBytes === undefined && extra === undefined && msg instanceof LazyPub) {
-      this.buffer.push(new FrameRow(recv, slot ?? null, qos, msg.id ?? null, msg.topic, msg.frame, msg.textAt, msg.argsAt));
-    } else {
-      const row: StoredMessage = {
-        recv, slot: slot ?? null, qos, uid: msg.id ?? null, topic: msg.topic, data: argsBytes ?? encodeValue(msg.args),
-      };
-      // TS publish options (expiry, retain: src/broker/retained.ts) ride on the row.
-      this.buffer.push(extra === undefined ? row : { ...row, ...extra(recv) });
-    }
+    this.buffer.push(row);
     // A full batch goes now rather than on the interval, in the size the store appends well.
     if (this.buffer.length >= this.batch) void this.flush();
     return recv;

@@ -22,17 +22,16 @@ export interface MemoryStoreOptions {
 
 /** Defaults of {@link MemoryStoreOptions}. */
 export const MEMORY_LOG_DEFAULTS = { maxMessages: 10_000, maxBytes: 8 * 1024 * 1024 } as const;
-/** Log entries the broker buffers before it commits them to a memory store (`Store.appendBatch`). */
+/**
+ * Log entries the broker buffers before it commits them to a memory store (`Store.appendBatch`):
+ * only when `appendNow` refused a row (the broker then buffers until a commit took them).
+ */
 export const MEMORY_APPEND_BATCH = 64;
 
 class MemoryStore implements Store {
   /**
-   * Small batches: log entries waiting in the broker's buffer die before the young generation's
-   * next collection. With 4,096 they survived it and made V8 double the young generation:
-   * W7 (3 runs, same run) 85 MiB with 512 against 107 with 4,096. With 64 (issue 20, W7) the
-   * bytes a W2 scavenge finds alive under load fall from ~120 KiB to ~65 KiB on average
-   * (`--trace-gc-nvp`, `new_space_survived`): fewer survivors, less reason for V8 to grow the
-   * young generation. A commit here is a synchronous copy into the ring.
+   * Small batches for the broker's fallback buffer (see `appendNow`): log entries waiting in it
+   * survive the young generation's collections and make V8 grow it (issue 20, W7).
    */
   readonly appendBatch = MEMORY_APPEND_BATCH;
   private readonly log: MessageRing;
@@ -48,6 +47,16 @@ class MemoryStore implements Store {
     for (const m of messages) this.log.append(m);
     applyRetained(this.retained, messages);
     for (const delta of twins) this.twins.set(delta.name, applyTwinDelta(this.twins.get(delta.name), delta));
+  }
+
+  /**
+   * The broker's log hands each row over as it logs it (issue 20, W7): a copy into the ring, so
+   * no row, and no frame it is a view of, waits across the turn for a commit. Rows buffered
+   * for a commit instead survived W2's scavenges (45–130 KiB each) and grew the young generation.
+   */
+  appendNow(row: StoredMessage): void {
+    this.log.append(row);
+    if (row.retain === true) applyRetained(this.retained, [row]);
   }
 
   async appendMessages(batch: readonly StoredMessage[]): Promise<void> {

@@ -82,6 +82,17 @@ export interface Store {
    */
   readonly appendBatch?: number;
   /**
+   * Take one row into the log now, synchronously: for a store whose write is a copy in memory
+   * and that keeps nothing across a crash anyway (the memory store). The broker's log then
+   * hands each row over as it logs it instead of holding it for `commit` (whose batches then
+   * carry the twins' changes alone): the row is readable at once, and nothing of the publish
+   * outlives its turn. Rows come in recv order, after every row of an earlier `commit`. The
+   * broker still acknowledges only after the next `commit` resolves (group commit, twins with
+   * it). Throwing means not taken: the broker then holds that row, and the rows after it, for
+   * `commit`, as for a store without this method.
+   */
+  appendNow?(row: StoredMessage): void;
+  /**
    * Apply a batch atomically: after a crash either all of it is found or none. Resolved means
    * written as the backend's durability setting promises (at least handed to the OS). This is
    * the broker's only write on its hot path: a twin's mark and QoS2 set are never stored apart

@@ -13,21 +13,28 @@ import { type Msg, type MsgId } from '../../src/protocol/messages.js';
 import type { StoreBatch } from '../../src/store/types.js';
 import { RawClient } from './helpers.js';
 
-/** A memory store whose commits wait for `release()`, one at a time. */
 /**
  * No stats topic: its snapshot (one a second, logged like any publish) would join the gated
  * commits when a loaded machine makes a test take seconds.
  */
 const QUIET = { statsInterval: 0 };
 
+/**
+ * A memory store whose commits wait for `release()`, one at a time. It writes rows in commits,
+ * as LMDB does, unless `rowsAtOnce`: then the log hands it each row at append (`appendNow`,
+ * the memory store's own way) and only the twins' changes wait in commits.
+ */
 class GatedStore {
   readonly inner = memoryStore();
   readonly held: { batch: StoreBatch; go: () => void }[] = [];
   readonly store: Store = new Proxy(this.inner, {
     get: (target, prop, receiver) => prop === 'commit'
       ? (batch: StoreBatch) => new Promise<void>((resolve) => this.held.push({ batch, go: () => void target.commit(batch).then(resolve) }))
-      : Reflect.get(target, prop, receiver) as unknown,
+      : prop === 'appendNow' && !this.rowsAtOnce ? undefined
+        : Reflect.get(target, prop, receiver) as unknown,
   });
+
+  constructor(readonly rowsAtOnce = false) {}
 
   /** Let the oldest held commit through. */
   release(): StoreBatch {
@@ -132,5 +139,29 @@ describe('ACK, ACK2 and confirmations wait for their commit', () => {
     expect(batch.twins.find((t) => t.name === 'sub')?.mark).toBeGreaterThan(0n);
     await until(() => of(s, 'ack2').length === 1, 'ACK2');
     expect(of(s, 'ack2')).toEqual([{ type: 'ack2', id }]);
+  });
+
+  it('with rows taken at append, still acks a QoS2 publish only after the commit of its QoS2 id', async () => {
+    const gate = new GatedStore(true);
+    running = await broker({ port: 0, host: '127.0.0.1', http: QUIET, store: gate.store });
+    const p = await client(running.url!, 'pub');
+    const all = { after: 0n, upTo: 2n ** 64n - 1n, limit: 100 };
+    const id = newMsgId();
+    pub(p, id, 9, 0x30);
+    await until(() => gate.held.length === 1, 'the commit of the QoS2 id');
+    // The row is in the store already; the commit carries the twin's QoS2 set, not the row.
+    expect((await gate.inner.readMessages(all)).map((m) => m.uid)).toEqual([id]);
+    await settle();
+    expect(of(p, 'ack')).toEqual([]);
+    const batch = gate.release();
+    expect(batch.messages).toEqual([]);
+    expect([...batch.twins.find((t) => t.name === 'pub')?.awaitingAck2?.keys() ?? []]).toEqual([id]);
+    await until(() => of(p, 'ack').length === 1, 'the ACK');
+    // A QoS1 publish changes no twin: its row is in the store at once, and its ACK needs no store write.
+    const q = newMsgId();
+    pub(p, q, 10);
+    await until(() => of(p, 'ack').length === 2, 'the QoS1 ACK');
+    expect((await gate.inner.readMessages(all)).map((m) => m.uid)).toEqual([id, q]);
+    expect(gate.held).toHaveLength(0);
   });
 });

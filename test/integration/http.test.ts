@@ -154,6 +154,8 @@ describe('broker HTTP', () => {
 
   it('reports not ready once the store fails a flush, and ready again after', async () => {
     const store = memoryStore();
+    // Rows in commits, as a disk store writes them (a memory store's appendNow takes them at append).
+    (store as { appendNow?: unknown }).appendNow = undefined;
     let failing = true;
     const commit = store.commit.bind(store);
     store.commit = (batch) => failing ? Promise.reject(new Error('disk full')) : commit(batch);

@@ -12,9 +12,10 @@ import { encodeCbor } from '../../src/codec/index.js';
 import { decodeLazyPub, type LazyPub } from '../../src/codec/lazy-pub.js';
 import { FrameRow } from '../../src/store/frame-row.js';
 import { memoryStore } from '../../src/store/memory-store.js';
-import type { StoredMessage } from '../../src/store/types.js';
+import type { Store, StoredMessage } from '../../src/store/types.js';
 import type { Logger } from '../../src/types.js';
 import { pubFlags, topicName, unsignedValue } from './cbor-arbitraries.js';
+import { buffering } from './log-stores.js';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
 const ALL = { after: 0n, upTo: 2n ** 64n - 1n, limit: Infinity };
@@ -28,8 +29,9 @@ function inChunk(bytes: Uint8Array, offset: number): Uint8Array {
 
 const plain = (m: StoredMessage) => ({ topic: m.topic, data: [...m.data], qos: m.qos, uid: m.uid, slot: m.slot });
 
-async function logged(pubs: LazyPub[]): Promise<{ buffered: StoredMessage[]; committed: StoredMessage[] }> {
-  const log = new MessageLog(memoryStore(), 60_000, 1_000_000, quiet);
+/** Log `pubs` over a memory store: buffered for its commits, or taken at once (`appendNow`). */
+async function logged(pubs: LazyPub[], store: Store = memoryStore()): Promise<{ buffered: StoredMessage[]; committed: StoredMessage[] }> {
+  const log = new MessageLog(store, 60_000, 1_000_000, quiet);
   try {
     for (const p of pubs) log.append(p, undefined);
     const buffered = await log.read(ALL);
@@ -54,11 +56,16 @@ describe('FrameRow in the in-memory log', () => {
         });
         const expected = pubs.map((p, i) => ({ topic: p.topic, data: [...p.argsBytes], qos: p.flags, uid: p.id ?? null, slot: null, i }))
           .map(({ i: _, ...row }) => row);
-        const { buffered, committed } = await logged(pubs);
+        const { buffered, committed } = await logged(pubs, buffering(memoryStore()));
         expect(buffered.every((m) => m instanceof FrameRow)).toBe(true);
         expect(buffered.map(plain)).toEqual(expected);
         expect(committed.map(plain)).toEqual(expected);
         expect(committed.map((m) => m.topic)).toEqual(items.map((it) => it.topic));
+        // Taken at once: copied out of the frame in the same call, read back the same.
+        const now = await logged(pubs);
+        expect(now.buffered.some((m) => m instanceof FrameRow)).toBe(false);
+        expect(now.buffered.map(plain)).toEqual(expected);
+        expect(now.committed.map(plain)).toEqual(expected);
       }), { numRuns: 150 });
   });
 
@@ -67,15 +74,28 @@ describe('FrameRow in the in-memory log', () => {
     const frames = [[0x83, 0x01, 0x63, 0x61, 0x80, 0x80, 0x81, 0x01], [0x83, 0x01, 0x63, 0xc3, 0xa9, 0x80, 0x02]];
     const pubs = frames.map((f) => decodeLazyPub(inChunk(Uint8Array.from(f), 3))!);
     expect(pubs.map((p) => p.topic)).toEqual(['a\uFFFD\uFFFD', 'é\uFFFD']);
-    const { committed } = await logged(pubs);
-    expect(committed.map((m) => [m.topic, [...m.data]])).toEqual([['a\uFFFD\uFFFD', [0x81, 0x01]], ['é\uFFFD', [0x02]]]);
+    for (const store of [buffering(memoryStore()), memoryStore()]) {
+      const { committed } = await logged(pubs, store);
+      expect(committed.map((m) => [m.topic, [...m.data]])).toEqual([['a\uFFFD\uFFFD', [0x81, 0x01]], ['é\uFFFD', [0x02]]]);
+    }
   });
 
   it('keeps no view of the frame in the ring: the frame\'s buffer may be reused after the commit', async () => {
     const frame = inChunk(encodeCbor({ type: 'pub', flags: 0, topic: 'plant/7', args: [1, 'x'] }), 10);
-    const log = new MessageLog(memoryStore(), 60_000, 1_000_000, quiet);
+    const log = new MessageLog(buffering(memoryStore()), 60_000, 1_000_000, quiet);
     log.append(decodeLazyPub(frame)!, undefined);
     await log.flush();
+    frame.fill(0);
+    const [row] = await log.read(ALL);
+    expect(row?.topic).toBe('plant/7');
+    expect([...row!.data]).toEqual([0x82, 0x01, 0x61, 0x78]);
+    await log.close();
+  });
+
+  it('copies the frame at append when the store takes rows at once: the buffer may be reused in the same turn', async () => {
+    const frame = inChunk(encodeCbor({ type: 'pub', flags: 0, topic: 'plant/7', args: [1, 'x'] }), 10);
+    const log = new MessageLog(memoryStore(), 60_000, 1_000_000, quiet);
+    log.append(decodeLazyPub(frame)!, undefined);
     frame.fill(0);
     const [row] = await log.read(ALL);
     expect(row?.topic).toBe('plant/7');

@@ -7,8 +7,9 @@
 import { asyncScheduler, Observable, timer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { errorText } from '../internal/logger.js';
 import { ColumnBatch } from './column-batch.js';
-import { matchTable } from './match.js';
-import { mapPublish } from './rows.js';
+import { matchTable, type TableMatch } from './match.js';
+import { planOf, type Plan, type VarCells } from './plan.js';
+import { cellsOf, mapPlanned } from './rows.js';
 import type { Published, Schema, TableDef } from './types.js';
 
 /** Options of {@link collectRows}. */
@@ -46,6 +47,11 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
     let batches = new Map<TableDef, ColumnBatch>();
     /** The batch of the last table written: a busy table skips the map lookup. */
     let last: ColumnBatch | undefined;
+    /** The last topic seen, its match, its table's plan and its variables' cells: a busy topic skips their lookups. */
+    let lastTopic: string | undefined;
+    let lastMatch: TableMatch | undefined;
+    let lastPlan: Plan | undefined;
+    let lastCells: VarCells = [];
     let rows = 0;
     let timeout: Subscription | undefined;
     const emit = (): void => {
@@ -59,7 +65,16 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
       subscriber.next(out);
     };
     const collect = (msg: Published): void => {
-      const match = matchTable(schema, msg.topic);
+      const { topic } = msg;
+      if (topic !== lastTopic) {
+        lastTopic = topic;
+        lastMatch = matchTable(schema, topic);
+        if (lastMatch !== undefined) {
+          lastPlan = planOf(lastMatch.table);
+          lastCells = cellsOf(lastPlan, topic, lastMatch.vars);
+        }
+      }
+      const match = lastMatch;
       if (match === undefined) return;
       let batch = last !== undefined && last.table === match.table ? last : batches.get(match.table);
       if (batch === undefined) batches.set(match.table, batch = new ColumnBatch(match.table, 1_024, maxRows));
@@ -67,7 +82,7 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
       const before = batch.length;
       let added: number | string;
       try {
-        added = mapPublish(match.table, msg, batch, match.vars);
+        added = mapPlanned(lastPlan!, lastCells, msg, batch);
       } catch (err) { // mapPublish is total; this guards the stage's subscription all the same
         batch.rollback(before);
         added = errorText(err);

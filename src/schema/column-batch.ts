@@ -157,15 +157,27 @@ class TypedColumn<T extends number | bigint> implements Column {
 
 /** Anything else (text, blobs, booleans, 128-bit integers, instants): the canonical values. */
 class ValueColumn implements Column {
-  private data: unknown[] = [];
-  constructor(private readonly toVector: ToVector) {}
+  /**
+   * Sized as the batch is: a plain array grown one cell at a time is copied at every growth
+   * and, below 128 KiB, moved by each scavenge it survives; one allocated at its size (tens of
+   * thousands of cells) is placed outside the young generation at once.
+   */
+  private data: unknown[];
+  constructor(private readonly toVector: ToVector, capacity: number) {
+    this.data = new Array<unknown>(capacity);
+  }
   set(row: number, value: unknown): number {
     this.data[row] = value;
     return valueBytes(value);
   }
   get(row: number): unknown { return this.data[row]; }
   setNumber(row: number, value: number): number { return this.set(row, value); }
-  grow(): void { /* a plain array grows by itself */ }
+  grow(capacity: number): void {
+    const data = new Array<unknown>(capacity);
+    const old = this.data;
+    for (let i = 0; i < old.length; i++) data[i] = old[i];
+    this.data = data;
+  }
   fill(vector: DuckDBVector, from: number, count: number, raw?: RawVector): boolean {
     const { data, toVector } = this;
     // Text (coerced values are strings) goes into the VARCHAR slots directly (see RawVector.strings).
@@ -186,8 +198,8 @@ function column(type: ColumnType, capacity: number): Column {
   if (NUMBER_TYPES.has(type)) return new TypedColumn<number>((n) => new Float64Array(n), capacity, DuckDBTypeId.DOUBLE);
   if (type === 'BIGINT') return new TypedColumn<bigint>((n) => new BigInt64Array(n), capacity, DuckDBTypeId.BIGINT);
   if (type === 'UBIGINT') return new TypedColumn<bigint>((n) => new BigUint64Array(n), capacity, DuckDBTypeId.UBIGINT);
-  if (type === 'VARCHAR') return new ValueColumn(AS_TEXT);
-  return new ValueColumn(TO_VECTOR[type] ?? AS_IS);
+  if (type === 'VARCHAR') return new ValueColumn(AS_TEXT, capacity);
+  return new ValueColumn(TO_VECTOR[type] ?? AS_IS, capacity);
 }
 
 /**

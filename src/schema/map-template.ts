@@ -17,10 +17,6 @@ import { fitsAsNumber, type Plan } from './plan.js';
 
 const scratch = new Uint8Array(8);
 const view = new DataView(scratch.buffer);
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-/** XOR of a big-endian byte index that gives its index in a double of this platform (7: little-endian). */
-const FLIP = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 7 : 0;
 
 /** Bytes `at … at + n - 1` of `bytes` into the scratch; false past the end. */
 function take(bytes: Uint8Array, at: number, n: number): boolean {
@@ -29,6 +25,19 @@ function take(bytes: Uint8Array, at: number, n: number): boolean {
   return true;
 }
 
+
+/** The big-endian 32-bit word at `at` of `bytes` (through `dv`, its buffer's view, when given; `base`: `bytes.byteOffset`). */
+function u32(bytes: Uint8Array, dv: DataView | undefined, base: number, at: number): number {
+  if (dv !== undefined) return dv.getUint32(base + at);
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/** The big-endian double at `at` of `bytes` (see {@link u32}). */
+function f64(bytes: Uint8Array, dv: DataView | undefined, base: number, at: number): number {
+  if (dv !== undefined) return dv.getFloat64(base + at);
+  for (let j = 0; j < 8; j++) scratch[j] = bytes[at + j]!;
+  return view.getFloat64(0);
+}
 
 /** Length of the scalar item at `at` (a number, simple value or definite text), or -1. */
 function scalarLength(bytes: Uint8Array, at: number): number {
@@ -56,8 +65,22 @@ export class MapTemplate {
    * @param columns Per key: its payload column.
    * @param rest The payload columns no key gives (topic variables, defaults, nulls fill them).
    */
+  /** Per key, its whole 4-byte groups as big-endian words, one key after the other. */
+  private readonly keyWords: Uint32Array;
+  /** A view of the buffer payloads came from lately, and that buffer. */
+  private view: DataView | undefined;
+  private viewBuffer: ArrayBufferLike | undefined;
+  /** The buffer of the last payload read without a view: a second payload from it makes one. */
+  private seenBuffer: ArrayBufferLike | undefined;
+
   private constructor(private readonly head: number, private readonly keys: Uint8Array, private readonly keyEnds: Uint32Array,
-    private readonly columns: Int32Array, readonly rest: readonly number[]) {}
+    private readonly columns: Int32Array, readonly rest: readonly number[]) {
+    const words: number[] = [];
+    for (let k = 0, at = 0; k < keyEnds.length; at = keyEnds[k++]!) {
+      for (; at + 4 <= keyEnds[k]!; at += 4) words.push(((keys[at]! << 24) | (keys[at + 1]! << 16) | (keys[at + 2]! << 8) | keys[at + 3]!) >>> 0);
+    }
+    this.keyWords = Uint32Array.from(words);
+  }
 
   /**
    * The template of the map payload at `start` of `bytes` (`{…}` or `[{…}]`, already read
@@ -94,46 +117,68 @@ export class MapTemplate {
   }
 
   /**
+   * A DataView of `bytes`'s buffer when payloads keep coming from it (the frames of one socket
+   * chunk share one), else undefined: a payload alone in its buffer is read byte by byte rather
+   * than paying a view.
+   */
+  private viewOf(bytes: Uint8Array): DataView | undefined {
+    const buffer = bytes.buffer;
+    if (buffer === this.viewBuffer) return this.view;
+    if (buffer !== this.seenBuffer) {
+      this.seenBuffer = buffer;
+      return undefined;
+    }
+    this.viewBuffer = buffer;
+    return this.view = new DataView(buffer);
+  }
+
+  /**
    * Read the payload at `start` of `bytes` into the row being built: its numbers into their
    * columns (the caller fills {@link MapTemplate.rest}).
+   *
+   * Keys are compared four bytes at a time and numbers read through a `DataView` of the
+   * payload's buffer while payloads keep coming from it (the frames of one socket chunk share
+   * one; else byte by byte), every read bounded by `bytes.length` first — never a byte of the
+   * buffer past the payload's view.
    * @returns true when the payload's cells are set (the row is not committed), or false when
    * the template does not describe this payload (map it the general way).
    */
   read(plan: Plan, target: RowTarget, bytes: Uint8Array, start: number): boolean {
     if (target.setNumber === undefined) return false;
-    let pos = bytes[start] === 0x81 ? start + 1 : start;
-    if (bytes[pos++] !== this.head) return false;
-    const { keys, keyEnds, columns } = this;
     const length = bytes.length;
-    let at = 0;
+    let pos = bytes[start] === 0x81 ? start + 1 : start;
+    if (pos >= length || bytes[pos++] !== this.head) return false;
+    const dv = this.viewOf(bytes);
+    const base = bytes.byteOffset;
+    const { keys, keyEnds, keyWords, columns } = this;
+    let at = 0, w = 0;
     for (let k = 0; k < columns.length; k++) {
       const end = keyEnds[k]!;
+      if (pos + (end - at) >= length) return false; // the key and at least the value's head byte
+      for (; at + 4 <= end; at += 4, pos += 4) if (u32(bytes, dv, base, pos) !== keyWords[w++]) return false;
       for (; at < end; at++, pos++) if (bytes[pos] !== keys[at]) return false;
-      const h = bytes[pos++];
-      if (h === undefined) return false;
+      const h = bytes[pos++]!;
       let n: number;
       if (h < 0x18) n = h;
       else if (h === 0xfb) {
         if (pos + 8 > length) return false;
-        // Big-endian on the wire: the bytes into the double's, in the platform's order.
-        for (let j = 0; j < 8; j++) f64Bytes[j ^ FLIP] = bytes[pos + j]!;
-        n = f64[0]!;
+        n = f64(bytes, dv, base, pos);
         pos += 8;
       } else if (h === 0x1b) {
         if (pos + 8 > length) return false;
-        const hi = ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
+        const hi = u32(bytes, dv, base, pos);
         if (hi >= 0x200000) return false; // beyond 2^53: a bigint, the general path's
-        n = hi * 0x1_0000_0000 + (((bytes[pos + 4]! << 24) | (bytes[pos + 5]! << 16) | (bytes[pos + 6]! << 8) | bytes[pos + 7]!) >>> 0);
+        n = hi * 0x1_0000_0000 + u32(bytes, dv, base, pos + 4);
         pos += 8;
       } else if (h === 0x18) { if (pos >= length) return false; n = bytes[pos++]!; }
-      else if (h === 0x19) { if (!take(bytes, pos, 2)) return false; n = view.getUint16(0); pos += 2; }
-      else if (h === 0x1a) { if (!take(bytes, pos, 4)) return false; n = view.getUint32(0); pos += 4; }
+      else if (h === 0x19) { if (pos + 2 > length) return false; n = (bytes[pos]! << 8) | bytes[pos + 1]!; pos += 2; }
+      else if (h === 0x1a) { if (pos + 4 > length) return false; n = u32(bytes, dv, base, pos); pos += 4; }
       else if (h >= 0x20 && h < 0x38) n = 0x1f - h;
       else if (h === 0x38) { if (pos >= length) return false; n = -1 - bytes[pos++]!; }
-      else if (h === 0x39) { if (!take(bytes, pos, 2)) return false; n = -1 - view.getUint16(0); pos += 2; }
-      else if (h === 0x3a) { if (!take(bytes, pos, 4)) return false; n = -1 - view.getUint32(0); pos += 4; }
+      else if (h === 0x39) { if (pos + 2 > length) return false; n = -1 - ((bytes[pos]! << 8) | bytes[pos + 1]!); pos += 2; }
+      else if (h === 0x3a) { if (pos + 4 > length) return false; n = -1 - u32(bytes, dv, base, pos); pos += 4; }
       else if (h === 0xfa) { if (!take(bytes, pos, 4)) return false; n = view.getFloat32(0); pos += 4; }
-      else if (h === 0xf9) { if (!take(bytes, pos, 2)) return false; n = half(view.getUint16(0)); pos += 2; }
+      else if (h === 0xf9) { if (pos + 2 > length) return false; n = half((bytes[pos]! << 8) | bytes[pos + 1]!); pos += 2; }
       else return false;
       const column = columns[k]!;
       if (!fitsAsNumber(plan, column, n)) return false;

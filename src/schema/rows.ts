@@ -159,16 +159,28 @@ function fromFrame(plan: Plan, target: RowTarget, frame: unknown, recv: bigint |
 export function mapPublish(table: TableDef, msg: Published, target: RowTarget,
   vars?: Readonly<Record<string, string>>): number | string {
   const plan = planOf(table);
+  return mapPlanned(plan, cellsOf(plan, msg.topic, vars), msg, target);
+}
+
+/** The cells `topic`'s variables give under `plan`'s table (see {@link mapPlanned}). */
+export function cellsOf(plan: Plan, topic: string, vars?: Readonly<Record<string, string>>): VarCells {
+  return plan.hasVars ? varCellsOf(plan, vars ?? varsOf(plan.table, topic)) : NO_VARS;
+}
+
+/**
+ * {@link mapPublish} with the table's plan and the topic's variable cells already looked up
+ * (`planOf`, {@link cellsOf}): the stage's intake keeps them for the topic it saw last.
+ */
+export function mapPlanned(plan: Plan, cells: VarCells, msg: Published, target: RowTarget): number | string {
   const mark = target.mark();
-  const bad = mapInto(plan, msg, target, vars);
+  const bad = mapInto(plan, msg, target, cells);
   if (bad === undefined) return target.length - mark;
   target.rollback(mark);
   return bad;
 }
 
-function mapInto(plan: Plan, msg: Published, target: RowTarget, vars?: Readonly<Record<string, string>>): string | undefined {
+function mapInto(plan: Plan, msg: Published, target: RowTarget, cells: VarCells): string | undefined {
   const slot = msg.slot ?? null;
-  const cells = plan.hasVars ? varCellsOf(plan, vars ?? varsOf(plan.table, msg.topic)) : NO_VARS;
   let bad: string | undefined;
   // The publisher's bytes, when the broker kept them: one map or a list of scalars is read
   // without decoding (cbor-fields.ts); any other payload is decoded below.

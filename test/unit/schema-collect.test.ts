@@ -2,7 +2,7 @@
  * The schema stage's intake without a database: collectRows as marble tests, and the
  * pending-writes bound with its overflow policies and their reporting.
  */
-import { map } from 'rxjs';
+import { map, Subject } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createScheduler } from '../../marbles/helpers.js';
@@ -48,6 +48,27 @@ describe('collectRows', () => {
       expectObservable(source.pipe(collectRows({ schema: SCHEMA, maxRows: 3, maxWait: 100 }), shape))
         .toBe(expected, { y: ['telemetry:2', 'alarm:1'], z: ['telemetry:1'] });
     });
+  });
+
+  it('maps each publish with its own topic\'s table and variables, whatever topic came before', () => {
+    // The intake keeps the last topic's match: runs of one topic, alternations, unmatched
+    // topics and a topic that came back after others must all land where matchTable says.
+    const topics = ['s1/d1/telemetry', 's1/d1/telemetry', 's2/d2/telemetry', 'unrelated', 's1/d1/telemetry', 's3/alarm',
+      's3/alarm', 'unrelated', 'unrelated', 's2/d2/telemetry', 's1/alarm', 's2/d9/telemetry'];
+    const got: ColumnBatch[] = [];
+    const input = new Subject<Published>();
+    input.pipe(collectRows({ schema: SCHEMA, maxRows: 1_000, maxWait: 1e9 })).subscribe((batches) => got.push(...batches));
+    topics.forEach((topic, i) => input.next(pub(topic, [topic.endsWith('alarm') ? { level: i } : { temperature: i, count: i }], BigInt(i))));
+    input.complete();
+    const rows = Object.fromEntries(got.map((b) => [b.table.name, Array.from({ length: b.length }, (_, r) => b.row(r))]));
+    const expected = (table: string): unknown[][] => topics.flatMap((topic, i) => {
+      const [site, dn] = topic.split('/');
+      if (table === 'alarm' && topic.endsWith('/alarm')) return [[site, i]];
+      if (table === 'telemetry' && topic.endsWith('/telemetry')) return [[site, dn, i, BigInt(i), null, BigInt(i)]];
+      return [];
+    });
+    expect(rows['telemetry']).toEqual(expected('telemetry'));
+    expect(rows['alarm']).toEqual(expected('alarm'));
   });
 
   it('emits maxWait after the first row and on flush$, and reports what does not fit', () => {

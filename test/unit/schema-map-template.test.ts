@@ -100,6 +100,31 @@ describe('map payload template', () => {
     expect(batch.row(batch.length - 1)).toEqual((want as Row[])[0]);
   });
 
+  it('never reads past the payload\'s view, even when its buffer goes on (frames of one socket chunk)', () => {
+    const t = table();
+    check(t, [reading(1), reading(2)]);
+    const template = planOf(t).template!;
+    const args = encodeValue([reading(3)]);
+    // The whole payload, then more bytes in the same buffer, as the next frame of a chunk would be.
+    const chunk = Buffer.concat([Buffer.from([0x84, 1, 0x60]), args, args]);
+    const whole = chunk.subarray(3, 3 + args.length);
+    expect(template.read(planOf(t), new ColumnBatch(t, 2), whole, 0)).toBe(true);
+    // Every view cut short (the rest of the payload is still in the buffer, past the view's end): declined.
+    for (let cut = 1; cut < args.length; cut++) {
+      const short = chunk.subarray(3, 3 + args.length - cut);
+      expect(template.read(planOf(t), new ColumnBatch(t, 2), short, 0)).toBe(false);
+    }
+    // The same payload at any offset of any buffer reads the same cells.
+    for (let at = 0; at < 9; at++) {
+      const buffer = new Uint8Array(at + args.length + 5).fill(0xfb);
+      buffer.set(args, at);
+      const batch = new ColumnBatch(t, 2);
+      expect(template.read(planOf(t), batch, buffer.subarray(0, at + args.length), at)).toBe(true);
+      batch.commit();
+      expect(batch.row(0).slice(2, 6)).toEqual([reading(3).temperature, reading(3).level, BigInt(reading(3).ts!), BigInt(reading(3).delta!)]);
+    }
+  });
+
   it('stops relearning when key orders keep changing, and still maps every publish right', () => {
     const t = table();
     const orders = [reading(1), { req: 1, ts: 2, level: 3 }, { level: 3, req: 1 }, { ts: 5, req: 2, temperature: 1 }];

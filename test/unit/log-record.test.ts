@@ -1,7 +1,8 @@
 /**
  * The LMDB log's packed record: every field survives a round trip at its edges (null and
  * maximal uid and slot, small payloads copied by loop and large ones by `set`, repeated and
- * non-ASCII topics), and the layout is the documented one, byte for byte.
+ * non-ASCII topics), the layout is the documented one, byte for byte, and records of the
+ * previous layout (version 1) still read.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeRecord, encodeRecord } from '../../src/store/lmdb/log-record.js';
@@ -49,12 +50,44 @@ describe('log record', () => {
     expect(out.byteLength).toBe(13 + rows.length * 30 + topics.reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0) + rows.reduce((n, m) => n + m.data.length, 0));
   });
 
-  it('writes the documented layout (little-endian, zeros for absent uid and slot)', () => {
+  it('writes the documented layout (version 2: little-endian, zeros for absent uid and slot, both lengths before topic and data)', () => {
     const bytesOut = encodeRecord([{ recv: 0x0102030405060708n, slot: null, qos: 1, uid: null, topic: 'a/b', data: Uint8Array.of(9, 8) }]);
     expect([...bytesOut]).toEqual([
-      1, 1, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1, // version, count, last recv
+      2, 1, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1, // version, count, last recv
       8, 7, 6, 5, 4, 3, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // recv, qos, has, uid, slot
-      3, 0, 0, 0, 0x61, 0x2f, 0x62, 2, 0, 0, 0, 9, 8, // topic, data
+      3, 0, 0, 0, 2, 0, 0, 0, 0x61, 0x2f, 0x62, 9, 8, // topic bytes, data bytes, topic, data
     ]);
+  });
+
+  it('packs the rows [from, to) of a batch, and only those', () => {
+    const rows: StoredMessage[] = Array.from({ length: 5 }, (_, i) => ({ recv: BigInt(10 + i), slot: null, qos: 0, uid: null, topic: `t/${i}`, data: bytes(i, i) }));
+    const record = decodeRecord(encodeRecord(rows, 1, 4));
+    expect(record.first).toBe(11n);
+    expect(record.last).toBe(13n);
+    expect(record.rows).toEqual(rows.slice(1, 4));
+  });
+
+  it('reads the version 1 layout an older broker wrote (data length between topic and data), options included', () => {
+    const v1 = Buffer.from([
+      1, 2, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, // version 1, count 2, last recv 9
+      8, 0, 0, 0, 0, 0, 0, 0, 0x10, 3, 5, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, // recv 8, qos 0x10, uid 5, slot 7
+      3, 0, 0, 0, 0x61, 0x2f, 0x62, 2, 0, 0, 0, 9, 8, // topic 'a/b', data [9, 8]
+      9, 0, 0, 0, 0, 0, 0, 0, 0, 0x1c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // recv 9, expires + retain + origin
+      1, 0, 0, 0, 0x78, 0, 0, 0, 0, // topic 'x', no data
+      1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x70, // expires 1, origin 'p'
+    ]);
+    const record = decodeRecord(new Uint8Array(v1));
+    expect(record.first).toBe(8n);
+    expect(record.last).toBe(9n);
+    expect(record.rows).toEqual([
+      { recv: 8n, slot: 7, qos: 0x10, uid: 5n, topic: 'a/b', data: Uint8Array.of(9, 8) },
+      { recv: 9n, slot: null, qos: 0, uid: null, topic: 'x', data: new Uint8Array(0), expires: 1n, retain: true, origin: 'p' },
+    ]);
+  });
+
+  it('refuses a record of an unknown version', () => {
+    const out = Buffer.from(encodeRecord([{ recv: 1n, slot: null, qos: 0, uid: null, topic: 'a', data: bytes(1, 1) }]));
+    out[0] = 3;
+    expect(() => decodeRecord(out)).toThrow(/unknown log record version 3/);
   });
 });

@@ -57,8 +57,7 @@ class LmdbStoreImpl implements Store {
   commit({ messages, twins }: StoreBatch): Promise<void> {
     return this.write(() => {
       for (let at = 0; at < messages.length; at += RECORD_ROWS) {
-        const rows = messages.slice(at, at + RECORD_ROWS);
-        void this.log.put(recvKey(rows[0]!.recv), encodeRecord(rows));
+        void this.log.put(recvKey(messages[at]!.recv), encodeRecord(messages, at, Math.min(messages.length, at + RECORD_ROWS)));
       }
       // Retained values: one key per topic, in the same transaction as their log rows.
       for (const m of messages) {

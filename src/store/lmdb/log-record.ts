@@ -3,15 +3,22 @@
  * big-endian, so keys sort by time). Hand-packed (`bench/log-engines.ts`: the CBOR encoding of
  * the same rows cost more than the LMDB commit itself on the broker's main thread):
  *
- *   u8 version (1) · u32 count · u64 last recv · count × message
+ *   u8 version (2) · u32 count · u64 last recv · count × message
  *   message: u64 recv · u8 qos · u8 has (1 uid, 2 slot, 4 expires, 8 retain, 16 origin) · u64 uid ·
- *            u32 slot · u32 topic bytes · topic (UTF-8) · u32 data bytes · data ·
+ *            u32 slot · u32 topic bytes · u32 data bytes · topic (UTF-8) · data ·
  *            [u64 expires if has & 4] · [u32 origin bytes · origin (UTF-8) if has & 16]
+ *
+ * Version 2 puts both lengths before the topic, so that topic and data are one run of bytes:
+ * a row read in place (`FrameRow`) whose frame holds its topic as stored is one copy of its
+ * frame's tail, as in the in-memory log (issue 14, W9). Version 1 (written before) has the data
+ * length between topic and data (`u32 topic bytes · topic · u32 data bytes · data`); it is
+ * still read, so a log written by an older broker replays.
  *
  * (Bits 4–16 are TS publish options: records without them read as before.)
  *
  * All integers little-endian.
  */
+import { FrameRow } from '../frame-row.js';
 import type { StoredMessage } from '../types.js';
 
 export interface LogRecord {
@@ -20,7 +27,7 @@ export interface LogRecord {
   readonly rows: StoredMessage[];
 }
 
-const VERSION = 1;
+const VERSION = 2;
 const HEAD = 13;
 /** Fixed bytes of one message besides its topic and data. */
 const FIXED = 8 + 1 + 1 + 8 + 4 + 4 + 4;
@@ -35,15 +42,23 @@ export function recvKey(recv: bigint): Buffer {
 /** UTF-8 bytes a string of `n` UTF-16 units takes at most (a lone surrogate becomes 3 bytes). */
 const maxUtf8 = (n: number): number => 3 * n;
 
-export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
+/**
+ * The record of `rows[from, to)` (all of `rows` by default: no slice of the batch needed).
+ * A {@link FrameRow} whose frame holds its topic as stored is copied from its frame in one move
+ * (topic and args are one run of bytes there and here), without the view of its args that
+ * `data` makes; any other row is its topic encoded, then its `data`.
+ */
+export function encodeRecord(rows: readonly StoredMessage[], from = 0, to = rows.length): Uint8Array {
   // Room for the longest UTF-8 each text may take, written in place and the record cut to what
   // was written: no per-topic Buffer, no length pass, no byte loops (a byte loop into a Buffer
   // cost more than `set` even for 50-byte payloads; with a Map of encoded topics 0.8–0.95 µs per
   // message on the broker's main thread, 0.46–0.65 µs this way, `/tmp` micro, min of 10 runs).
   let size = HEAD;
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = from; i < to; i++) {
     const m = rows[i]!;
-    size += FIXED + maxUtf8(m.topic.length) + m.data.byteLength;
+    const f = m instanceof FrameRow ? m : undefined;
+    if (f !== undefined) size += FIXED + 3 * (f.argsAt - f.textAt) + f.frame.length - f.argsAt;
+    else size += FIXED + maxUtf8(m.topic.length) + m.data.byteLength;
     if (m.expires != null) size += 8;
     if (m.origin !== undefined) size += 4 + maxUtf8(m.origin.length);
   }
@@ -52,10 +67,13 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
   // (two of them per message on the broker's main thread: 0.55–0.78 → 0.34–0.57 µs per message).
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = VERSION;
-  view.setUint32(1, rows.length, true);
-  view.setBigUint64(5, rows[rows.length - 1]!.recv, true);
+  view.setUint32(1, to - from, true);
+  view.setBigUint64(5, rows[to - 1]!.recv, true);
   let at = HEAD;
-  for (let i = 0; i < rows.length; i++) {
+  // Frames of one socket chunk share its ArrayBuffer: one DataView of it serves all of them.
+  let chunk: ArrayBufferLike | undefined;
+  let source: DataView | undefined;
+  for (let i = from; i < to; i++) {
     const m = rows[i]!;
     view.setBigUint64(at, m.recv, true);
     out[at + 8] = m.qos;
@@ -63,15 +81,28 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
       | (m.retain === true ? 8 : 0) | (m.origin === undefined ? 0 : 16);
     if (m.uid === null) { view.setUint32(at + 10, 0, true); view.setUint32(at + 14, 0, true); } else view.setBigUint64(at + 10, m.uid, true);
     view.setUint32(at + 18, m.slot ?? 0, true);
-    const topicLength = writeText(out, m.topic, at + 26);
+    let topicLength: number;
+    let dataLength: number;
+    const f = m instanceof FrameRow && m.topicInFrame ? m : undefined;
+    if (f !== undefined) {
+      const { frame, textAt, argsAt } = f;
+      topicLength = argsAt - textAt;
+      dataLength = frame.length - argsAt;
+      const n = topicLength + dataLength;
+      if (n > WORD_COPY_MAX) out.set(new Uint8Array(frame.buffer, frame.byteOffset + textAt, n), at + FIXED);
+      else {
+        if (frame.buffer !== chunk) source = new DataView(chunk = frame.buffer);
+        copyWords(source!, frame.byteOffset + textAt, view, at + FIXED, n);
+      }
+    } else {
+      topicLength = writeText(out, m.topic, at + FIXED);
+      const { data } = m;
+      dataLength = data.byteLength;
+      out.set(data, at + FIXED + topicLength);
+    }
     view.setUint32(at + 22, topicLength, true);
-    at += 26 + topicLength;
-    const { data } = m;
-    const dataLength = data.byteLength;
-    view.setUint32(at, dataLength, true);
-    at += 4;
-    out.set(data, at);
-    at += dataLength;
+    view.setUint32(at + 26, dataLength, true);
+    at += FIXED + topicLength + dataLength;
     if (m.expires != null) {
       view.setBigUint64(at, m.expires, true);
       at += 8;
@@ -83,6 +114,19 @@ export function encodeRecord(rows: readonly StoredMessage[]): Uint8Array {
     }
   }
   return out.subarray(0, at);
+}
+
+/**
+ * Bytes of a row read in place copied word by word rather than by `set` of a view: a view per
+ * row cost ~1,100 instructions per 64-byte copy (its allocation and `set`'s checks;
+ * `valgrind --tool=callgrind`), more than the words. Larger runs go by `set`.
+ */
+const WORD_COPY_MAX = 256;
+
+function copyWords(from: DataView, fromAt: number, to: DataView, toAt: number, n: number): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) to.setUint32(toAt + k, from.getUint32(fromAt + k));
+  for (; k < n; k++) to.setUint8(toAt + k, from.getUint8(fromAt + k));
 }
 
 /**
@@ -103,7 +147,8 @@ function writeText(out: Buffer, text: string, at: number): number {
 
 export function decodeRecord(bytes: Uint8Array): LogRecord {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf[0] !== VERSION) throw new Error(`unknown log record version ${String(buf[0])}`);
+  const version = buf[0];
+  if (version !== VERSION && version !== 1) throw new Error(`unknown log record version ${String(version)}`);
   const count = buf.readUInt32LE(1);
   const last = buf.readBigUInt64LE(5);
   const rows = new Array<StoredMessage>(count);
@@ -115,11 +160,17 @@ export function decodeRecord(bytes: Uint8Array): LogRecord {
     const uid = has & 1 ? buf.readBigUInt64LE(at + 10) : null;
     const slot = has & 2 ? buf.readUInt32LE(at + 18) : null;
     const topicLength = buf.readUInt32LE(at + 22);
-    at += 26;
+    let dataLength: number;
+    if (version === VERSION) {
+      dataLength = buf.readUInt32LE(at + 26);
+      at += FIXED;
+    } else {
+      dataLength = buf.readUInt32LE(at + 26 + topicLength);
+      at += 26;
+    }
     const topic = buf.toString('utf8', at, at + topicLength);
     at += topicLength;
-    const dataLength = buf.readUInt32LE(at);
-    at += 4;
+    if (version !== VERSION) at += 4;
     // A copy: the record's bytes belong to LMDB's read buffer.
     const data = new Uint8Array(buf.subarray(at, at + dataLength));
     at += dataLength;

@@ -14,29 +14,9 @@ import { memorySecurityStore, type Broker } from '../../src/broker/index.js';
 import { admin, type Message } from '../../src/index.js';
 import { MAX_BODY_BYTES } from '../../src/http/server.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
+import { http } from './http-request.js';
 
 const scope = useScope();
-
-interface Res { status: number; body: string }
-
-/** One HTTP request; `auth` is `name` or `name:secret` for Basic authentication. */
-function http(b: Broker, method: string, path: string, body?: unknown, auth?: string): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const req = request({ host: '127.0.0.1', port: b.port, method, path, headers: {
-      ...(data === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }),
-      ...(auth === undefined ? {} : { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` }),
-      Connection: 'close',
-    } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 const secret = (name: string): string => `${name}-pw`;
 const keys = (...names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [n, secret(n)]));

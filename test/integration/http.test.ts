@@ -3,35 +3,14 @@
  * `/metrics`, `/healthz`, `/readyz`, Basic authentication mapped to WebSocket identities, and
  * the refusals a user or attacker would meet.
  */
-import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { memorySecurityStore, memoryStore, type Broker } from '../../src/broker/index.js';
 import { admin } from '../../src/index.js';
 import { useScope, waitFor } from './helpers.js';
+import { http } from './http-request.js';
 
 const scope = useScope();
-
-interface Res { status: number; body: string; headers: Record<string, string | string[] | undefined> }
-
-/** One HTTP request to the broker's port (GET may carry a body, as Rembus.jl's RPC route wants). */
-function http(b: Broker, method: string, path: string, body?: unknown, auth?: string): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const req = request({ host: '127.0.0.1', port: b.port, method, path, headers: {
-      ...(data === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }),
-      ...(auth === undefined ? {} : { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` }),
-      Connection: 'close',
-    } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 describe('broker HTTP', () => {
   it('answers /healthz and /readyz, and keeps WebSocket upgrades on any path', async () => {

@@ -5,9 +5,6 @@
  * dropped, so it cannot make `presence$()`/`whenAvailable$()` announce a component that is not
  * there, or feed a dashboard forged figures; the broker's own events still flow.
  */
-import { request } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
 import { connect as mqttConnect } from 'mqtt';
 import { filter, firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -15,21 +12,12 @@ import type { Broker } from '../../src/broker/index.js';
 import { STATS_TOPIC } from '../../src/broker/index.js';
 import { UnauthorizedError, type Message } from '../../src/index.js';
 import { collect, rejection, roundTrip, useScope, waitFor } from './helpers.js';
+import { http } from './http-request.js';
+import { aedesBroker } from './mqtt-helpers.js';
 
 const scope = useScope();
 
-function post(b: Broker, path: string, body: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
-    const req = request({ host: '127.0.0.1', port: b.port, method: 'POST', path, headers: {
-      'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), Connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const post = async (b: Broker, path: string, body: unknown): Promise<number> => (await http(b, 'POST', path, body)).status;
 
 const fake = { event: 'connection_up', cid: 'bank', exposes: ['pay'] };
 
@@ -76,19 +64,7 @@ describe('reserved topics', () => {
   });
 
   it('drops a component_info event that arrives over the MQTT bridge', async () => {
-    const aedes = await Aedes.createBroker();
-    const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      aedes.handle(socket);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    scope.track({ close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => aedes.close(() => resolve()));
-    }) });
-    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url } = scope.track(await aedesBroker());
     const b = await scope.broker({ mqtt: url, http: { statsInterval: 0 } });
     await firstValueFrom(b.links$.pipe(filter((links) => links.length > 0 && links.every((l) => l.status.type === 'up'))));
     const watcher = await scope.connect(b, 'watcher');

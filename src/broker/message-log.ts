@@ -22,8 +22,6 @@ import type { Logger } from '../types.js';
 import { logRow, type RowExtras } from './log-row.js';
 import type { CollectedTwins } from './twin-persistence.js';
 
-export type { RowExtras } from './log-row.js';
-
 /** What a commit carries besides the rows, and whom to tell when the store is lost. */
 export interface MessageLogDeps {
   /** The twins' changes to commit with the rows. */

@@ -21,8 +21,15 @@ export function toJson(value: unknown): string {
 /** The argument list of a request body. @throws SyntaxError for malformed JSON or nesting past {@link MAX_NESTING} */
 export function argsOfBody(body: string): unknown[] {
   if (body.trim() === '') return [];
-  // What the broker refuses on a WebSocket it refuses here (and the encoders would overflow the stack).
-  if (jsonNestingExceeds(body)) throw new SyntaxError(`nested deeper than ${MAX_NESTING} levels`);
-  const value: unknown = JSON.parse(body);
+  const value = parseJson(body);
   return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * `JSON.parse`, refusing what the broker refuses on a WebSocket: nesting past
+ * {@link MAX_NESTING} (the encoders would overflow the stack). @throws SyntaxError
+ */
+export function parseJson(body: string): unknown {
+  if (jsonNestingExceeds(body)) throw new SyntaxError(`nested deeper than ${MAX_NESTING} levels`);
+  return JSON.parse(body);
 }

@@ -6,8 +6,8 @@
  * single notifications with 204.
  */
 import { newMsgId } from '../codec/msgid.js';
-import { jsonNestingExceeds, MAX_NESTING } from '../codec/nesting.js';
 import { STATUS } from '../protocol/messages.js';
+import { parseJson } from './json.js';
 import { json, type HttpReply } from './reply.js';
 import { withSession, type RestContext } from './rest.js';
 import type { HttpSession } from './session.js';
@@ -24,8 +24,7 @@ const failure = (id: Id, code: number, message: string, data?: unknown): Answer 
 export async function jsonRpc(ctx: RestContext, body: string): Promise<HttpReply> {
   let packet: unknown;
   try {
-    if (jsonNestingExceeds(body)) throw new SyntaxError(`nested deeper than ${MAX_NESTING} levels`);
-    packet = JSON.parse(body);
+    packet = parseJson(body);
   } catch (err) {
     return json(200, failure(null, JSONRPC.PARSE, `invalid JSON: ${(err as Error).message}`));
   }

@@ -25,7 +25,7 @@ import type { PubMsg } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
 import type { Admits } from './guard.js';
 import { GroupIndex } from './group-index.js';
-import { deliverNow, expiredWhenSent, Outgoing } from './router.js';
+import { deliverNow, expiredWhenSent, Outgoing } from './outgoing.js';
 import { GroupPub, shareTopic, type Share } from '../protocol/share.js';
 import type { Session, Twin } from './twin.js';
 

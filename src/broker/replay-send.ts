@@ -9,7 +9,8 @@ import type { PubMsg } from '../protocol/messages.js';
 import type { StoredMessage } from '../store/types.js';
 import { isPattern, matches } from '../topic/index.js';
 import type { MessageLog } from './message-log.js';
-import { CATCH_ALL, deliverNow, Outgoing } from './router.js';
+import { deliverNow, Outgoing } from './outgoing.js';
+import { CATCH_ALL } from './router.js';
 import type { Session, Twin } from './twin.js';
 
 const PAGE = 500;

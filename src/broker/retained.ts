@@ -27,7 +27,8 @@ import { isPattern, matches } from '../topic/index.js';
 import type { Logger } from '../types.js';
 import { isProven } from './guard.js';
 import { OUT_RETAINED } from './meta-frames.js';
-import { CATCH_ALL, Outgoing } from './router.js';
+import { Outgoing } from './outgoing.js';
+import { CATCH_ALL } from './router.js';
 import type { Twin } from './twin.js';
 
 /** Bounds of the retained values. */

@@ -9,7 +9,9 @@
  *   `ws+cbor-x+rxjs`: that server plus the packages (rxjs through its root, as `src/` imports it);
  * - `broker`: `broker({ port: 0, host: '127.0.0.1' })` from this build, as an application starts it;
  * - `rembus broker`: the built CLI, `rembus broker --port 0 --host 127.0.0.1 --no-persist` (stderr
- *   piped: JSON log lines), read from outside 1 s after its start line (RSS columns only).
+ *   piped: JSON log lines), read from outside 1 s after its start line (RSS columns only);
+ * - with `--cli-node-argv a,b` (Node flags without their `--`, e.g. `v8-pool-size=1,single-threaded-gc`):
+ *   one more row, the same CLI broker started by `node` with those flags (a deployment's choice).
  *
  * Columns: RSS, its file-backed part (pages of the `node` binary: JS loaded from disk runs V8's
  * parser and compiler, which bare Node's snapshot does not touch) and anonymous part; V8's new,
@@ -56,9 +58,9 @@ async function child(mode: Mode): Promise<void> {
 }
 
 /** The CLI broker's process, measured from outside (its heap spaces are not visible here). */
-function runCli(): Promise<Row> {
+function runCli(nodeArgv: readonly string[] = []): Promise<Row> {
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const proc = spawn(process.execPath, [main, 'broker', '--port', '0', '--host', '127.0.0.1', '--no-persist'],
+  const proc = spawn(process.execPath, [...nodeArgv, main, 'broker', '--port', '0', '--host', '127.0.0.1', '--no-persist'],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, REMBUS_LOG_FORMAT: 'json' } });
   return new Promise((done, fail) => {
     let text = '';
@@ -98,9 +100,12 @@ if (childMode !== undefined) {
 } else {
   const runs = Number(arg('runs') ?? 3);
   console.log('| process | RSS | file | anon | new | old | code | CJS modules |\n|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const mode of MODES) {
+  const cliArgv = arg('cli-node-argv')?.split(',').filter((a) => a !== '').map((a) => `--${a}`) ?? [];
+  const rowsToRun: (readonly [string, () => Promise<Row>])[] = MODES.map((mode) => [mode, () => run(mode)] as const);
+  if (cliArgv.length > 0) rowsToRun.push([`rembus broker (node ${cliArgv.join(' ')})`, () => runCli(cliArgv)]);
+  for (const [mode, measureOne] of rowsToRun) {
     const rows: Row[] = [];
-    for (let i = 0; i < runs; i++) rows.push(await run(mode));
+    for (let i = 0; i < runs; i++) rows.push(await measureOne());
     const m = (k: keyof Row): string => { const v = median(rows.map((r) => r[k])); return Number.isNaN(v) ? '–' : v.toFixed(k === 'cjs' ? 0 : 1); };
     console.log(`| ${mode} | ${m('rss')} | ${m('file')} | ${m('anon')} | ${m('newSpace')} | ${m('oldSpace')} | ${m('code')} | ${m('cjs')} |`);
   }

@@ -14,6 +14,8 @@
  *   --chunk N         messages written per event-loop turn by publishers (default 500)
  *   --node-argv a,b   extra Node flags, without their `--`, for every Node role (e.g. trace-gc); with
  *                     --node-log FILE their stdout is appended to FILE, each line tagged with run and role
+ *   --cli-node-argv a,b  Node flags, without their `--`, for the `rembus-cli` broker process alone
+ *                     (e.g. v8-pool-size=1,single-threaded-gc: a deployment's choice, not the CLI's default)
  *   --cpu-prof DIR    run the Node processes with `node --cpu-prof` (one sub-directory each) into DIR;
  *                     combine with --systems; summarise with bench/profile-summary.ts
  *
@@ -49,6 +51,8 @@ const CPU_PROF = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cp
 const OUT = flags['out'];
 /** `--node-argv trace-gc`: extra Node flags (without their `--`) for every Node role; their stdout goes to `--node-log FILE`. */
 const NODE_ARGV = flags['node-argv']?.split(',').filter((a) => a !== '').map((a) => `--${a}`) ?? [];
+// Start flags for the `rembus-cli` broker process alone: what a deployment may give Node (issue 20).
+const CLI_NODE_ARGV = flags['cli-node-argv']?.split(',').filter((a) => a !== '').map((a) => `--${a}`) ?? [];
 const NODE_LOG = flags['node-log'] === undefined ? undefined : resolve(flags['node-log']);
 /** Time to start a broker and connect every client of one run (tsx start-up on a busy box). */
 const SETUP_MS = 40_000;
@@ -514,7 +518,7 @@ class RunContext {
       mkdirSync(dir, { recursive: true });
       execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
     }
-    const proc = spawn(process.execPath, [...execArgv, ...NODE_ARGV, join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+    const proc = spawn(process.execPath, [...CLI_NODE_ARGV, ...execArgv, ...NODE_ARGV, join(ROOT, 'dist', 'src', 'cli', 'main.js'),
       'broker', '--port', '0', '--host', '127.0.0.1', '--no-persist'],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production', REMBUS_LOG_FORMAT: 'json' } });
     const role = new Role('rembus broker (CLI)', proc);

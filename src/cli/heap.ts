@@ -12,7 +12,13 @@
  * - `--optimize-for-size`: read at each old-generation limit computation: smaller steps between
  *   mark-compacts, so promoted garbage is collected before the old space has grown much.
  *
- * A flag the user gave Node (`node --semi-space-growth-factor=2 …`, `NODE_OPTIONS`) wins.
+ * A flag the user gave Node (`node --semi-space-growth-factor=2 …`) wins. (Node refuses both
+ * flags in `NODE_OPTIONS`; the check below reads it too, for a Node that would accept them.)
+ *
+ * Flags that only take effect at process start (`--v8-pool-size`, `--single-threaded-gc`,
+ * `--max-semi-space-size`) cannot be chosen here, and `--single-threaded-gc` set in a running
+ * process aborts V8 at its next mark-compact (measured, issue 20): a host that runs only a broker
+ * gives them to Node itself (README, CLI).
  */
 import { setFlagsFromString } from 'node:v8';
 

@@ -5,6 +5,7 @@
  * not retry the refused login in a loop, and close without leaking a socket or timer — also as a
  * real `rembus broker --join` process, which must not die of the refusal.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,5 +63,29 @@ describe('rembus broker --join into a broker with auth required', () => {
     expect(proc.child.exitCode).toBe(null);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
+  }, 60_000);
+});
+
+describe('rembus bridge into a broker with auth required', () => {
+  it('exits 3 naming the refusal instead of running forever with one side refused', async () => {
+    const a = await scope.broker({ name: 'a', auth: 'required' });
+    const b = await scope.broker({ name: 'b' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bridge', b.url!, a.url!],
+      { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    let guard: NodeJS.Timeout | undefined;
+    try {
+      const code = await Promise.race([exited, new Promise<'running'>((r) => { guard = setTimeout(() => r('running'), 40_000); })]);
+      expect(code, stderr).toBe(3);
+      expect(stderr).toMatch(/bridge refused: .*authentication required/);
+    } finally {
+      clearTimeout(guard);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    }
+    // It left neither broker a link behind.
+    await waitFor(() => a.stats().connections === 0 && b.stats().connections === 0, { what: 'the bridge links to close' });
   }, 60_000);
 });

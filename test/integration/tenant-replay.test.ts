@@ -71,3 +71,37 @@ describe('tenants and the message log', () => {
     }
   });
 });
+
+/**
+ * Presence across tenants (README "Security": tenants isolated; "Streaming RPC on the wire":
+ * presence events, `__presence__`, `__exposers__`): a component must not learn that another
+ * tenant's component exists, what it exposes, or when it comes and goes.
+ */
+describe('tenants and presence', () => {
+  let root: string;
+  beforeAll(async () => { root = await mkdtemp(join(tmpdir(), 'rembus-tenant-presence-')); });
+  afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it('shows each tenant only its own components, methods and connection events', async () => {
+    const b = await scope.broker({ dataDir: await tenantDir(root) });
+    const [mate, spy] = [await proven(b, 'mate.t1'), await proven(b, 'spy.t2')];
+    const events = collect(spy.subscribe$('component_info'), 1, { what: 'spy.t2\'s presence events' });
+    const mateEvents = collect(mate.subscribe$('component_info'), 2, { what: 'mate.t1\'s presence events' });
+    await roundTrip(mate, spy);
+    const pub = await proven(b, 'pub.t1');
+    pub.expose('secret/method', () => 'x');
+    await roundTrip(pub);
+    await mateEvents.done;
+    const own = await proven(b, 'pub.t2');
+    expect((await events.done).map((m) => (m.args[0] as { cid?: string }).cid)).toEqual(['pub.t2']);
+    await roundTrip(pub, own, spy);
+    expect(events.values.every((m) => (m.args[0] as { cid?: string }).cid === 'pub.t2')).toBe(true);
+    const snapshot = await spy.rpc<unknown>('__presence__');
+    expect(JSON.stringify(snapshot)).not.toMatch(/\.t1/);
+    expect(JSON.stringify(snapshot)).toMatch(/spy\.t2/);
+    expect(await spy.rpc<unknown>('__exposers__', 'secret/method')).toEqual([]);
+    expect(await mate.rpc<unknown>('__exposers__', 'secret/method')).toEqual(['pub.t1']);
+    const services = await collect(spy.services$('secret/*'), 1).done;
+    expect(services).toEqual([[]]);
+  });
+});

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore, type Broker } from '../../src/broker/index.js';
 import { LastReceived, period, type Message } from '../../src/index.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
+import { http } from './http-request.js';
 
 const scope = useScope();
 const secret = (name: string): string => `${name}-secret`;
@@ -103,5 +104,33 @@ describe('tenants and presence', () => {
     expect(await mate.rpc<unknown>('__exposers__', 'secret/method')).toEqual(['pub.t1']);
     const services = await collect(spy.services$('secret/*'), 1).done;
     expect(services).toEqual([[]]);
+  });
+});
+
+/** HTTP publishes (README "HTTP and REST": Basic auth maps to the same identities, tenants apply unchanged). */
+describe('tenants and HTTP publishes', () => {
+  let root: string;
+  beforeAll(async () => { root = await mkdtemp(join(tmpdir(), 'rembus-tenant-http-')); });
+  afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it('delivers and replays a REST publish only inside its publisher\'s tenant', async () => {
+    const b = await scope.broker({ dataDir: await tenantDir(root) });
+    const [mate, spy] = [await proven(b, 'mate.t1'), await proven(b, 'spy.t2')];
+    const mateLive = collect(mate.subscribe$('news'), 1);
+    const spyLive = collect(spy.subscribe$('news'), 1);
+    await roundTrip(mate, spy);
+    const res = await http(b, 'POST', '/news', ['over http'], `pub.t1:${secret('pub.t1')}`);
+    expect(res.status, res.body).toBeLessThan(300);
+    expect(seen(await mateLive.done)).toEqual(['news:over http']);
+    const res2 = await http(b, 'POST', '/news', ['t2 over http'], `pub.t2:${secret('pub.t2')}`);
+    expect(res2.status, res2.body).toBeLessThan(300);
+    expect(seen(await spyLive.done)).toEqual(['news:t2 over http']);
+    await roundTrip(mate, spy);
+    expect(seen(mateLive.values)).toEqual(['news:over http']);
+    // Replayed from the log: the same tenant rule.
+    const spyAgain = collect(spy.subscribe$('*', { msgfrom: period({ minutes: 5 }) }), 1);
+    expect(seen(await spyAgain.done)).toEqual(['news:t2 over http']);
+    await roundTrip(spy);
+    expect(spyAgain.values.every((m) => m.args[0] === 't2 over http')).toBe(true);
   });
 });

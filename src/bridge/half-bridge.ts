@@ -67,6 +67,12 @@ export class HalfBridge {
           finalize(() => { this.inFlight--; }),
         );
       }),
+      // The feed's component was stopped for good (its login refused: AuthError): an error left
+      // to the bare subscribe would be thrown out of the event loop and kill the broker process.
+      catchError((err: unknown) => {
+        this.ctx.log.error({ from: this.from.url, err: errorText(err) }, 'federation feed stopped');
+        return EMPTY;
+      }),
     );
   }
 

@@ -10,6 +10,7 @@ import type { Msg, MsgId } from '../protocol/messages.js';
 import { COMPONENT_INFO_TOPIC, STATUS } from '../protocol/messages.js';
 import { asksForRefusals } from '../protocol/refusals.js';
 import type { Authenticator, Identity } from '../security/authenticator.js';
+import type { RowExtras } from './log-row.js';
 import { STATS_TOPIC } from './stats-topic.js';
 import type { Session, Twin } from './twin.js';
 
@@ -135,9 +136,24 @@ export class Guard {
     return !this.auth.store.multiTenant || this.auth.sameTenant(caller.name, target);
   }
 
-  /** For replay: the topics `twin` may receive; undefined when all (spec §4.7 with §6.2). */
-  replayable(twin: Twin): ((topic: string) => boolean) | undefined {
-    if (!this.auth.store.hasPrivateTopics) return undefined;
-    return (topic) => this.auth.authorize(twin.name, 'deliver', topic, isProven(twin));
+  /**
+   * With isolated tenants, the publisher kept with a log row ('' anonymous: the default tenant),
+   * so that a replay stays in its tenant as a live delivery does; else nothing (the hot path).
+   */
+  logOrigin(twin: Twin | null): RowExtras | undefined {
+    if (twin === null || !this.auth.store.multiTenant) return undefined;
+    const origin = twin.anonymous ? '' : twin.name;
+    return () => ({ origin });
+  }
+
+  /**
+   * For replay: may `twin` receive a logged message on `topic` published by `origin` (a row
+   * without one: the broker's own)? Undefined when all may (spec §4.7 with §6.2, tenants).
+   */
+  replayable(twin: Twin): ((topic: string, origin?: string) => boolean) | undefined {
+    const store = this.auth.store;
+    if (!store.hasPrivateTopics && !store.multiTenant) return undefined;
+    return (topic, origin) => (!store.hasPrivateTopics || this.auth.authorize(twin.name, 'deliver', topic, isProven(twin)))
+      && (origin === undefined || this.auth.sameTenant(origin, twin.name));
   }
 }

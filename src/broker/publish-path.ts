@@ -81,7 +81,7 @@ export class PublishPath {
     const { messageLog, router, flow, messages$, guard } = this.deps;
     const slot = slotOf(msg);
     // A publish read in place is logged from its frame (src/store/frame-row.ts).
-    const recv = messageLog.append(msg, slot);
+    const recv = messageLog.append(msg, slot, undefined, guard.logOrigin(twin));
     flow.routing();
     router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
     flow.published(twin?.session ?? null);

@@ -22,10 +22,11 @@ export interface Window { since: bigint; upTo: bigint }
 
 /**
  * Send the logged messages inside `windows` to `twin` while `session` is its open session;
- * `admits` (undefined: all) skips the topics it may not receive (private topics, spec §6.2).
+ * `admits` (undefined: all) skips what it may not receive (private topics, spec §6.2; another
+ * tenant's publisher).
  */
 export async function sendWindows(twin: Twin, session: Session, windows: Map<string, Window>, log: MessageLog,
-  admits: ((topic: string) => boolean) | undefined, scheduler?: SchedulerLike): Promise<void> {
+  admits: ((topic: string, origin?: string) => boolean) | undefined, scheduler?: SchedulerLike): Promise<void> {
   if (windows.size === 0) return;
   let after = [...windows.values()].reduce((a, w) => (w.since < a ? w.since : a), windows.values().next().value!.since);
   const upTo = [...windows.values()].reduce((a, w) => (w.upTo > a ? w.upTo : a), 0n);
@@ -37,7 +38,7 @@ export async function sendWindows(twin: Twin, session: Session, windows: Map<str
     for (const stored of page) {
       // An expired message (TS publish `ttl`) is not replayed.
       if (stored.expires != null && stored.expires <= now) continue;
-      if (admits === undefined || admits(stored.topic)) deliverStored(twin, stored, windows);
+      if (admits === undefined || admits(stored.topic, stored.origin)) deliverStored(twin, stored, windows);
     }
     after = page.at(-1)!.recv;
     // Bounded memory: the next page waits until the socket and the outbox have drained.

@@ -58,8 +58,8 @@ export interface ReplayDeps {
   readonly logger: Logger;
   /** How long a login hold waits for `reactive` before live messages flow anyway, ms. */
   readonly reactiveWait: number;
-  /** The topics `twin` may receive on replay; undefined: all (private topics, spec §6.2). */
-  admits(twin: Twin): ((topic: string) => boolean) | undefined;
+  /** What `twin` may receive on replay, by topic and publisher; undefined: all (private topics, spec §6.2; tenants). */
+  admits(twin: Twin): ((topic: string, origin?: string) => boolean) | undefined;
   /** Virtual time (rembus/testing); default the real clock. */
   readonly scheduler?: SchedulerLike | undefined;
   /** What the twin missed that is not in this log (a cluster, src/cluster/stream-replay.ts): sent first, once. */

@@ -35,13 +35,24 @@ export function registerBridge(program: Command, env: Env): void {
         ...(flags.topics === undefined ? {} : { topics: flags.topics }),
         ...(flags.refresh === undefined ? {} : { refreshInterval: flags.refresh }),
       });
+      // A side whose login is refused (AuthError, TwinLimitError) is not retried: nothing would
+      // ever cross, so the bridge exits (3) naming the cause rather than waiting for a signal.
+      let refused: unknown;
+      let onRefused!: () => void;
+      const refusal = new Promise<'refused'>((resolve) => { onRefused = () => resolve('refused'); });
       const watch = link.status$.subscribe((status) => {
         if (status.type !== 'up') log.info({ status: status.type }, 'bridge not up');
+        const code = status.type === 'down' ? (status.error as { code?: unknown } | undefined)?.code : undefined;
+        if (code === 'AUTH' || code === 'TWIN_LIMIT') {
+          refused ??= status.type === 'down' ? status.error : undefined;
+          onRefused();
+        }
       });
-      const signal = await stop;
+      const signal = await Promise.race([stop, refusal]);
       log.info({ signal }, 'bridge stopping');
       watch.unsubscribe();
       await link.close();
       log.info('bridge stopped');
+      if (refused !== undefined) throw new CliError(`bridge refused: ${(refused as Error).message}`, EXIT.failure);
     });
 }

@@ -164,6 +164,9 @@ class RpcCall implements Pending, Timed {
   }
 
   reply(resp: ResponseMsg): void {
+    // A stream item answers only a call that accepts a stream; sent to any other (a buggy
+    // exposer), it would disarm the timeout of a call that then waits forever for its end.
+    if (resp.stream === 'item' && !this.call.stream) return;
     this.wheel.remove(this); // the timeout bounds the first answer only
     if (resp.stream === 'item') return this.emit(resp);
     this.ended = true;

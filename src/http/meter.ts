@@ -138,12 +138,14 @@ export class WireMeter {
     else if (type === TYPE_RESPONSE && pending.size > 0) {
       const flags = byte & 0xf0;
       if (flags === RESPONSE_ITEM) return;
-      const id = idAt(frame, 2);
+      // A flagged type byte (a stream's END, 0x34) is written `18 xx`: the id is one byte later.
+      const at = frame[1] === 0x18 ? 3 : 2;
+      const id = idAt(frame, at);
       const call = id === undefined ? undefined : pending.get(id);
       if (call === undefined) return;
       pending.delete(id!);
       // Status is a CBOR uint after the id; a stream's END carries the final status too.
-      this.rpc.observe(call.method, (this.now() - call.start) / 1000, frame[11] !== 0x00);
+      this.rpc.observe(call.method, (this.now() - call.start) / 1000, frame[at + 9] !== 0x00);
     }
   }
 }
@@ -249,18 +251,23 @@ function idAt(frame: Uint8Array, at: number): string | undefined {
 
 const utf8 = new TextDecoder();
 
-/** `[2, id, method, …]` read in place: the call's id and method. */
+/**
+ * `[2, id, method, …]` read in place: the call's id and method; also a streaming call
+ * (`[0x22, …]`, its type byte written `18 22`, README "Streaming RPC on the wire").
+ */
 function rpcHead(frame: Uint8Array): { id: string; method: string } | undefined {
-  if (frame[1] !== TYPE_RPC) return undefined;
-  const id = idAt(frame, 2);
+  const at = frame[1] === TYPE_RPC ? 2 : frame[1] === 0x18 ? 3 : -1;
+  if (at < 0) return undefined;
+  const id = idAt(frame, at);
   if (id === undefined) return undefined;
-  let p = 11;
+  let p = at + 9;
   const t = frame[p] ?? 0;
   if ((t & 0xe0) !== 0x60) return undefined;
   const info = t & 0x1f;
   let len: number;
   if (info < 24) { len = info; p += 1; }
   else if (info === 24) { len = frame[p + 1] ?? 0; p += 2; }
+  else if (info === 25) { len = ((frame[p + 1] ?? 0) << 8) | (frame[p + 2] ?? 0); p += 3; }
   else return undefined;
   return { id, method: utf8.decode(frame.subarray(p, p + len)) };
 }

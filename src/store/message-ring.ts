@@ -21,6 +21,7 @@ const ARENA_BYTES = 512 * 1024;
 const HAS_UID = 0x100;
 const HAS_SLOT = 0x200;
 const HAS_EXPIRES = 0x400;
+const HAS_ORIGIN = 0x800;
 
 class Segment {
   count = 0;
@@ -31,7 +32,9 @@ class Segment {
   readonly slot = new Uint32Array(SEGMENT_ENTRIES);
   /** Expiry (TS `ttl`), ns; read only with HAS_EXPIRES. */
   readonly expires = new BigUint64Array(SEGMENT_ENTRIES);
-  /** qos byte | HAS_UID | HAS_SLOT | HAS_EXPIRES. */
+  /** The publisher (tenants: replay stays in its tenant); made at the first row that has one. */
+  origin: (string | undefined)[] | undefined;
+  /** qos byte | HAS_UID | HAS_SLOT | HAS_EXPIRES | HAS_ORIGIN. */
   readonly flags = new Uint16Array(SEGMENT_ENTRIES);
   /** Start of each entry's bytes in `arena`; entry i ends where i + 1 starts. */
   readonly offset = new Uint32Array(SEGMENT_ENTRIES + 1);
@@ -84,8 +87,10 @@ class Segment {
     this.slot[i] = m.slot ?? 0;
     const expires = m.expires ?? null;
     if (expires !== null) this.expires[i] = expires;
+    const origin = m.origin;
+    if (origin !== undefined) (this.origin ??= [])[i] = origin;
     this.flags[i] = (m.qos & 0xff) | (m.uid === null ? 0 : HAS_UID) | (m.slot === null ? 0 : HAS_SLOT)
-      | (expires === null ? 0 : HAS_EXPIRES);
+      | (expires === null ? 0 : HAS_EXPIRES) | (origin === undefined ? 0 : HAS_ORIGIN);
     this.topicBytes[i] = topicBytes;
     this.offset[i + 1] = at + size;
     this.count++;
@@ -117,7 +122,9 @@ class Segment {
       // A copy: a reader keeping it must not pin the arena.
       data: new Uint8Array(this.arena.subarray(topicEnd, end)),
     };
-    return (flags & HAS_EXPIRES) === 0 ? row : { ...row, expires: this.expires[i]! };
+    if ((flags & (HAS_EXPIRES | HAS_ORIGIN)) === 0) return row;
+    return { ...row, ...((flags & HAS_EXPIRES) === 0 ? {} : { expires: this.expires[i]! }),
+      ...((flags & HAS_ORIGIN) === 0 ? {} : { origin: this.origin![i]! }) };
   }
 }
 

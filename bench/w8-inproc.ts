@@ -7,9 +7,9 @@
  * depend on the shared box's load: run two sizes and subtract, the setup cancels out).
  *
  * Usage: `npx tsx bench/w8-inproc.ts [--rows 200000] [--chunk 500] [--topics 100] [--schema on|off]
- * [--batch N] [--interval MS]`; prints main-thread CPU per row (`/proc`), process CPU per row and the event loop's
+ * [--batch N] [--interval MS] [--threads N]`; prints main-thread CPU per row (`/proc`), process CPU per row and the event loop's
  * longest stalls. `--topics 1` publishes on W9's one topic; `--schema off` is W9's durable phase
- * (the log alone); `--batch` and `--interval` set `schemaWrites.batchSize` and `flushInterval`.
+ * (the log alone); `--batch` and `--interval` set `schemaWrites.batchSize` and `flushInterval`, `--threads` DuckDB's (`schemaWrites.threads`).
  *   valgrind --tool=callgrind --separate-threads=yes node --import tsx bench/w8-inproc.ts --rows 20000
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +36,7 @@ const b = await broker({ port: null, dataDir: dir, ...(SCHEMA ? { schema: TELEME
   schemaWrites: {
     ...(args['batch'] === undefined ? {} : { batchSize: num(args, 'batch', 20_000) }),
     ...(args['interval'] === undefined ? {} : { flushInterval: num(args, 'interval', 200) }),
+    ...(args['threads'] === undefined ? {} : { threads: num(args, 'threads', 1) }),
   } });
 try {
   const frames = Array.from({ length: DISTINCT }, (_, i) =>

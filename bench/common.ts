@@ -7,7 +7,7 @@
  * - parent → child: `{ type: 'go' }` (start measuring), `{ type: 'stop' }` (time limit reached:
  *   report what you have), `{ type: 'exit' }` (exit cleanly, so `--cpu-prof` is written)
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** Parsed `--key value` pairs of a role's argv. */
@@ -348,6 +348,25 @@ export function awaitedPublisher(args: Args, publish: (i: number) => Promise<unk
  * CPU time of this process's main thread, µs (Linux `/proc/self/task/<pid>/stat` utime + stime,
  * in clock ticks of 10 ms); undefined where /proc is not there. Node 20 has no per-thread CPU call.
  */
+/**
+ * CPU µs of each thread of this process (Linux `/proc/self/task`), keyed `main` or by the
+ * thread's rank in creation order (`t1`, `t2`, … by tid: Node names every thread `node`, so
+ * rank is what tells V8's platform workers, started first, from the libuv pool and DuckDB's
+ * threads, started later). Threads that ended are not counted; empty off Linux.
+ */
+export function threadCpuUs(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    const tids = readdirSync('/proc/self/task').map(Number).sort((a, b) => a - b);
+    tids.forEach((tid, rank) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid === process.pid ? 'main' : `t${rank}`, (Number(fields[11]) + Number(fields[12])) * 10_000);
+    });
+  } catch { /* not Linux */ }
+  return out;
+}
+
 export function mainThreadCpuUs(): number | undefined {
   try {
     const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');

@@ -7,9 +7,9 @@
  * depend on the shared box's load: run two sizes and subtract, the setup cancels out).
  *
  * Usage: `npx tsx bench/w8-inproc.ts [--rows 200000] [--chunk 500] [--topics 100] [--schema on|off]
- * [--batch N]`; prints main-thread CPU per row (`/proc`), process CPU per row and the event loop's
+ * [--batch N] [--interval MS] [--threads N]`; prints main-thread CPU per row (`/proc`), process CPU per row and the event loop's
  * longest stalls. `--topics 1` publishes on W9's one topic; `--schema off` is W9's durable phase
- * (the log alone); `--batch` sets `schemaWrites.batchSize`.
+ * (the log alone); `--batch` and `--interval` set `schemaWrites.batchSize` and `flushInterval`, `--threads` DuckDB's (`schemaWrites.threads`).
  *   valgrind --tool=callgrind --separate-threads=yes node --import tsx bench/w8-inproc.ts --rows 20000
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { broker } from '../src/broker/index.js';
 import { encodeCbor } from '../src/codec/index.js';
 import { memoryLinkPair } from '../src/transport/memory-link.js';
-import { mainThreadCpuUs, num, parseArgs, schemaTelemetry, schemaTopic, TELEMETRY_SCHEMA } from './common.js';
+import { mainThreadCpuUs, num, threadCpuUs, parseArgs, schemaTelemetry, schemaTopic, TELEMETRY_SCHEMA } from './common.js';
 
 const args = parseArgs(process.argv.slice(2));
 const N = num(args, 'rows', 200_000);
@@ -33,7 +33,11 @@ const SCHEMA = args['schema'] !== 'off';
 
 const dir = mkdtempSync(join(tmpdir(), 'rembus-inproc-'));
 const b = await broker({ port: null, dataDir: dir, ...(SCHEMA ? { schema: TELEMETRY_SCHEMA } : {}),
-  ...(args['batch'] === undefined ? {} : { schemaWrites: { batchSize: num(args, 'batch', 20_000) } }) });
+  schemaWrites: {
+    ...(args['batch'] === undefined ? {} : { batchSize: num(args, 'batch', 20_000) }),
+    ...(args['interval'] === undefined ? {} : { flushInterval: num(args, 'interval', 200) }),
+    ...(args['threads'] === undefined ? {} : { threads: num(args, 'threads', 1) }),
+  } });
 try {
   const frames = Array.from({ length: DISTINCT }, (_, i) =>
     Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: schemaTopic(i % TOPICS), args: [schemaTelemetry(i)] })));
@@ -49,6 +53,7 @@ try {
   // what another process waiting on this broker (W9's subscriber) sees as a stall.
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
+  const threads0 = threadCpuUs();
   const main0 = mainThreadCpuUs() ?? 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -71,12 +76,14 @@ try {
   const wall = performance.now() - t0;
   const main = (mainThreadCpuUs() ?? 0) - main0;
   const cpu = process.cpuUsage(cpu0);
+  const threads = [...threadCpuUs()].map(([name, us]) => [name, us - (threads0.get(name) ?? 0)] as const).filter(([, us]) => us > 0);
   delay.disable();
   const s = b.stats().schema ?? { persisted: 0, dropped: 0, rejected: 0 };
   process.stdout.write(`rows ${N} persisted ${s.persisted} dropped ${s.dropped} rejected ${s.rejected}: `
     + `${(N / wall * 1000).toFixed(0)} rows/s wall, main thread ${(main / N).toFixed(2)} µs/row, `
     + `process ${((cpu.user + cpu.system) / N).toFixed(2)} µs/row, `
-    + `event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} max ${(delay.max / 1e6).toFixed(1)} ms\n`);
+    + `event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} max ${(delay.max / 1e6).toFixed(1)} ms\n`
+    + `  µs/row by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([name, us]) => `${name} ${(us / N).toFixed(2)}`).join(', ')}\n`);
   client.close();
 } finally {
   await b.close();

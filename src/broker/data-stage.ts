@@ -2,7 +2,7 @@
  * Data at rest (spec §8): the schema stage fed by the broker's `messages$`, on the broker's
  * DuckDB database — or a DuckLake catalog when one is asked for and the extension loads.
  */
-import { RembusError } from '../errors.js';
+import { InvalidOptionError, RembusError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
 import { attachSchema, loadSchemaFile, parseSchema, SchemaError, type Schema, type SchemaStage } from '../schema/index.js';
 import type { Published, SchemaStageContext } from '../schema/types.js';
@@ -24,6 +24,16 @@ export class DuckLakeUnavailableError extends RembusError {
     this.name = 'DuckLakeUnavailableError';
   }
 }
+
+/**
+ * Default DuckDB worker threads of the tables' database. DuckDB's default (one per core) has a
+ * query's calling thread busy-wait while another thread finishes the query's tasks, and the
+ * stage's Appender flush and COMMIT are such queries: on a broker whose cores also route and
+ * publish, that wait is CPU taken from them, and the more loaded the box, the longer it spins.
+ * One thread runs each query on its calling thread alone (measured in docs/performance.md,
+ * "Durable at wire speed"); `schemaWrites.threads` gives analytic `query_<t>` more.
+ */
+export const DEFAULT_DUCKDB_THREADS = 1;
 
 export interface DataStageOptions {
   /** A schema file path or the parsed JSON object. */
@@ -82,13 +92,19 @@ export async function openDataStage(options: DataStageOptions, broker: BrokerSid
   const file = options.schema === undefined ? undefined
     : typeof options.schema === 'string' ? await loadSchemaFile(options.schema) : parseSchema(options.schema);
   const schema = mergeSchemas(file, contracts);
+  const { threads = DEFAULT_DUCKDB_THREADS, ...writes } = options.writes ?? {};
+  if (!Number.isSafeInteger(threads) || threads < 1) {
+    throw new InvalidOptionError('schemaWrites.threads', `expected a positive integer, got ${String(threads)}`);
+  }
   const shared = storeDb(options.store);
   const db = shared ?? await openDatabase(':memory:');
   try {
+    // The whole database's setting: a store sharing it (the DuckDB store) takes it too.
+    await db.write((c) => c.run(`SET threads = ${threads}`));
     if (options.ducklake !== undefined) await attachDuckLake(db, options.ducklake, options.dataPath);
     const stage = schema === undefined ? undefined : attachSchema({
       schema, db, messages$: options.gate?.messages$ ?? broker.messages$, expose: (m, h) => (options.gate ?? broker).expose(m, h),
-      onCommit: options.gate?.onCommit, logger: options.logger.child({ component: 'schema' }), ...options.writes,
+      onCommit: options.gate?.onCommit, logger: options.logger.child({ component: 'schema' }), ...writes,
     });
     await stage?.ready;
     if (stage !== undefined && schema !== undefined) await options.gate?.bind(db, schema, stage);

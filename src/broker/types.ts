@@ -11,7 +11,13 @@ import type { RpcPolicy } from './rpc-policy.js';
 import type { SchemaStageContext } from '../schema/types.js';
 
 /** The write options of the schema stage that a broker passes on (see `BrokerOptions.schemaWrites`). */
-export type SchemaWriteOptions = Pick<SchemaStageContext, 'batchSize' | 'flushInterval' | 'maxPendingBytes' | 'overflow'>;
+export type SchemaWriteOptions = Pick<SchemaStageContext, 'batchSize' | 'flushInterval' | 'maxPendingBytes' | 'overflow'> & {
+  /**
+   * DuckDB's worker threads for the tables' database (`SET threads`), a positive integer.
+   * Default 1: see README "Durable at wire speed".
+   */
+  readonly threads?: number;
+};
 import type { Link } from '../transport/link.js';
 import type { HttpOptions } from '../http/index.js';
 import type { Handler, Logger } from '../types.js';
@@ -100,7 +106,7 @@ export interface BrokerOptions {
   schema?: string | object;
   /**
    * How the schema stage batches and bounds its writes: `batchSize` rows (20,000) or
-   * `flushInterval` ms (200) per batch; at most `maxPendingBytes` (128 MiB, estimated) of rows
+   * `flushInterval` ms (200) per batch; DuckDB's `threads` (1); at most `maxPendingBytes` (128 MiB, estimated) of rows
    * waiting for DuckDB, past which `overflow` (`'dropOldest'` | `'dropNewest'`, default
    * `'dropOldest'`) drops rows, every one counted in `stats().schema.dropped`.
    */

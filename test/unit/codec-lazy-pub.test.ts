@@ -179,7 +179,7 @@ describe('wildcardFrame', () => {
     const expected: Buffer[] = [];
     // Args tails of 0 (a null), 63, 64, 65 and 300 bytes: up to 64 copied byte by byte, past it through a view.
     for (const a of [null, ['a'.repeat(61)], ['a'.repeat(62)], ['a'.repeat(63)], ['b'.repeat(297)]]) {
-      const encoded = encodeCbor({ type: 'pub', flags: 0, topic: 'plant/7', args: a });
+      const encoded = encodeCbor({ type: 'pub', flags: 0, topic: 'plant/7', args: a as unknown[] });
       const chunk = Buffer.alloc(encoded.length + 20, 0xaa);
       chunk.set(encoded, 11);
       const parts = wildcardParts('**', decodeLazyPub(chunk.subarray(11, 11 + encoded.length))!);

@@ -1,9 +1,12 @@
 /**
- * The frames flow control holds back for a link behind (flow-control.ts), oldest first. Binary
- * frames are copied into 256 KiB chunks and only their lengths are kept: a reader that stopped
- * reading may be sent hundreds of thousands of frames before it is cut, and one object kept
- * per frame would be promoted and traced by every collection meanwhile (a copy of ~100 bytes
- * costs less than that). Text frames (JSON peers) are kept as they are.
+ * The frames flow control holds back for a link behind (flow-control.ts), oldest first. Each
+ * frame is copied into 256 KiB chunks behind a 4-byte length: a reader that stopped reading may
+ * be sent hundreds of thousands of frames before it is cut, and one object kept per frame would
+ * be promoted and traced by every collection meanwhile (a copy of ~100 bytes costs less than
+ * that). Nothing per frame lives on the JS heap — not even its length in an array, whose
+ * growth to hundreds of thousands of slots left megabytes of old-space garbage and made the
+ * collector run the more often the longer a reader stalled. Text frames (JSON peers) are kept
+ * as they are, their place marked in the chunks.
  */
 import type { Frame } from '../codec/wire.js';
 
@@ -18,8 +21,10 @@ export interface WritableFrame {
 }
 
 const CHUNK = 256 * 1024;
-/** A length that stands for the next text frame. */
-const TEXT = -1;
+/** Bytes of the length before each frame. */
+const PREFIX = 4;
+/** The length that stands for the next text frame. */
+const TEXT = 0xffff_ffff;
 
 export class ParkedFrames {
   private readonly chunks: Uint8Array[] = [];
@@ -27,37 +32,42 @@ export class ParkedFrames {
   private readonly ends: number[] = [];
   /** Read position in the first chunk. */
   private head = 0;
-  private readonly lengths: number[] = [];
-  private first = 0;
+  private count = 0;
   private readonly texts: string[] = [];
   private firstText = 0;
-  /** Bytes held (text frames count their length). */
+  /** Bytes held (text frames count their length; the length prefixes do not count). */
   bytes = 0;
 
   get size(): number {
-    return this.lengths.length - this.first;
+    return this.count;
   }
 
   push(frame: Frame | WritableFrame): void {
-    if (typeof frame === 'string') {
-      this.texts.push(frame);
-      this.lengths.push(TEXT);
-      this.bytes += frame.length;
-      return;
-    }
-    const bytes = frame instanceof Uint8Array;
-    const n = bytes ? frame.byteLength : frame.length;
+    const text = typeof frame === 'string';
+    const n = text ? 0 : frame instanceof Uint8Array ? frame.byteLength : frame.length;
     let last = this.chunks.length - 1;
-    if (last < 0 || this.ends[last]! + n > this.chunks[last]!.length) {
-      this.chunks.push(new Uint8Array(Math.max(CHUNK, n)));
+    if (last < 0 || this.ends[last]! + PREFIX + n > this.chunks[last]!.length) {
+      this.chunks.push(new Uint8Array(Math.max(CHUNK, PREFIX + n)));
       this.ends.push(0);
       last++;
     }
-    if (bytes) this.chunks[last]!.set(frame, this.ends[last]!);
-    else frame.writeTo(this.chunks[last]!, this.ends[last]!);
-    this.ends[last]! += n;
-    this.lengths.push(n);
-    this.bytes += n;
+    const chunk = this.chunks[last]!;
+    const at = this.ends[last]!;
+    const length = text ? TEXT : n;
+    chunk[at] = length & 0xff;
+    chunk[at + 1] = (length >>> 8) & 0xff;
+    chunk[at + 2] = (length >>> 16) & 0xff;
+    chunk[at + 3] = length >>> 24;
+    if (text) {
+      this.texts.push(frame);
+      this.bytes += frame.length;
+    } else {
+      if (frame instanceof Uint8Array) chunk.set(frame, at + PREFIX);
+      else frame.writeTo(chunk, at + PREFIX);
+      this.bytes += n;
+    }
+    this.ends[last] = at + PREFIX + n;
+    this.count++;
   }
 
   /**
@@ -65,25 +75,31 @@ export class ParkedFrames {
    * again. Undefined when empty.
    */
   shift(): Frame | undefined {
-    if (this.first === this.lengths.length) return undefined;
-    const n = this.lengths[this.first++]!;
+    if (this.count === 0) return undefined;
+    if (this.head === this.ends[0]) {
+      this.chunks.shift();
+      this.ends.shift();
+      this.head = 0;
+    }
+    const chunk = this.chunks[0]!;
+    const at = this.head;
+    const length = (chunk[at]! | (chunk[at + 1]! << 8) | (chunk[at + 2]! << 16) | (chunk[at + 3]! << 24)) >>> 0;
     let frame: Frame;
-    if (n === TEXT) {
+    if (length === TEXT) {
       frame = this.texts[this.firstText]!;
       this.texts[this.firstText++] = '';
       this.bytes -= frame.length;
+      this.head = at + PREFIX;
     } else {
-      if (this.head === this.ends[0]) {
-        this.chunks.shift();
-        this.ends.shift();
-        this.head = 0;
-      }
-      frame = this.chunks[0]!.subarray(this.head, this.head + n);
-      this.head += n;
-      this.bytes -= n;
+      frame = chunk.subarray(at + PREFIX, at + PREFIX + length);
+      this.head = at + PREFIX + length;
+      this.bytes -= length;
     }
-    if (this.first === this.lengths.length) this.clear();
-    else if (this.first > 4096 && this.first * 2 > this.lengths.length) this.compact();
+    if (--this.count === 0) this.clear();
+    else if (this.firstText > 1024 && this.firstText * 2 > this.texts.length) {
+      this.texts.splice(0, this.firstText);
+      this.firstText = 0;
+    }
     return frame;
   }
 
@@ -91,17 +107,9 @@ export class ParkedFrames {
     this.chunks.length = 0;
     this.ends.length = 0;
     this.head = 0;
-    this.lengths.length = 0;
-    this.first = 0;
+    this.count = 0;
     this.texts.length = 0;
     this.firstText = 0;
     this.bytes = 0;
-  }
-
-  private compact(): void {
-    this.lengths.splice(0, this.first);
-    this.first = 0;
-    this.texts.splice(0, this.firstText);
-    this.firstText = 0;
   }
 }

@@ -118,8 +118,11 @@ export class WildcardParts implements FrameParts {
     if (topicLength <= 64) for (let i = 0; i < topicLength; i++) out[p + i] = frame[topicAt + i]!;
     else out.set(new Uint8Array(frame.buffer, frame.byteOffset + topicAt, topicLength), p);
     p += topicLength;
+    // A short tail (most telemetry) byte by byte too: the view `set` needs is an object per
+    // delivery (~100 bytes of garbage for every `**` reader's every message).
     const tail = frame.length - elementsAt;
-    if (tail > 0) out.set(new Uint8Array(frame.buffer, frame.byteOffset + elementsAt, tail), p);
+    if (tail <= 64) for (let i = 0; i < tail; i++) out[p + i] = frame[elementsAt + i]!;
+    else out.set(new Uint8Array(frame.buffer, frame.byteOffset + elementsAt, tail), p);
     return p + tail;
   }
 

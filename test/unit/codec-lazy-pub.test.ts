@@ -4,7 +4,7 @@ import { decodeCbor, decodeValue, encodeCbor, encodeValue } from '../../src/code
 import { decodeLazyPub, topicText } from '../../src/codec/lazy-pub.js';
 import { DecodeError } from '../../src/errors.js';
 import { cborWellFormed } from '../../src/codec/well-formed.js';
-import { wildcardFrame } from '../../src/codec/wildcard-frame.js';
+import { wildcardFrame, wildcardParts } from '../../src/codec/wildcard-frame.js';
 import { WireCodec } from '../../src/codec/wire.js';
 import type { PubMsg } from '../../src/protocol/messages.js';
 import { pubFlags, topicName, unsignedValue } from './cbor-arbitraries.js';
@@ -171,6 +171,26 @@ describe('wildcardFrame', () => {
       made.push([frame, Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: 't/*', args: [`t/${i}`, ...a] }))]);
     }
     for (const [frame, expected] of made) expect(Buffer.from(frame).equals(expected)).toBe(true);
+  });
+
+  it('writes its parts at any offset from a frame inside a larger socket chunk, for tails on both sides of the byte-by-byte copy', () => {
+    const out = new Uint8Array(4096).fill(0xee);
+    let at = 3;
+    const expected: Buffer[] = [];
+    // Args tails of 0 (a null), 63, 64, 65 and 300 bytes: up to 64 copied byte by byte, past it through a view.
+    for (const a of [null, ['a'.repeat(61)], ['a'.repeat(62)], ['a'.repeat(63)], ['b'.repeat(297)]]) {
+      const encoded = encodeCbor({ type: 'pub', flags: 0, topic: 'plant/7', args: a as unknown[] });
+      const chunk = Buffer.alloc(encoded.length + 20, 0xaa);
+      chunk.set(encoded, 11);
+      const parts = wildcardParts('**', decodeLazyPub(chunk.subarray(11, 11 + encoded.length))!);
+      const end = parts.writeTo(out, at);
+      expect(end - at).toBe(parts.length);
+      expected.push(Buffer.from(encodeCbor({ type: 'pub', flags: 0, topic: '**', args: ['plant/7', ...(a ?? [])] })));
+      at = end;
+    }
+    expect(Buffer.from(out.subarray(3, at)).equals(Buffer.concat(expected))).toBe(true);
+    expect(out[2]).toBe(0xee);
+    expect(out[at]).toBe(0xee);
   });
 
   it('writes the args head in its shortest form where the added topic makes it grow (23, 255, 65535 elements)', () => {

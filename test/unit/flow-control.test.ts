@@ -117,6 +117,28 @@ describe('FlowControl', () => {
     flow.close();
   });
 
+  it('waits for the readers of the last publish only, not those an earlier publish was parked on', () => {
+    const flow = make();
+    const slow = peer(flow);
+    const stuck = peer(flow);
+    const pub = peer(flow);
+    publishInto(flow, pub.session, [[slow, 5000], [stuck, 5000]]);
+    slow.link.bufferedAmount = 100;
+    vi.advanceTimersByTime(10);
+    expect(pub.link.paused).toBe(false); // slow drained
+    // Parked on the stuck reader alone: the slow one, no longer behind, must not resume it.
+    publishInto(flow, pub.session, [[stuck, 5000]]);
+    expect(pub.link.paused).toBe(true);
+    vi.advanceTimersByTime(100);
+    expect(pub.link.paused).toBe(true);
+    vi.advanceTimersByTime(500); // maxPause
+    expect(pub.link.paused).toBe(false);
+    // A publish that found room somewhere pauses nothing, whatever was tallied before.
+    publishInto(flow, pub.session, [[stuck, 5000], [slow, 0]]);
+    expect(pub.link.paused).toBe(false);
+    flow.close();
+  });
+
   it('resumes a publisher after maxPause even while its reader stays behind', () => {
     const flow = make();
     const sub = peer(flow);

@@ -55,6 +55,34 @@ describe('ParkedFrames', () => {
     expect(parked.shift()).toBeUndefined();
   });
 
+  it('keeps frames that fill a chunk exactly, empty frames and long runs of text frames in order', () => {
+    const parked = new ParkedFrames();
+    const CHUNK = 256 * 1024;
+    // Each frame takes 4 bytes more in its chunk: these two fill the first chunk to the byte.
+    const frames: (Uint8Array | string)[] = [new Uint8Array(CHUNK / 2 - 4).fill(1), new Uint8Array(CHUNK / 2 - 4).fill(2),
+      new Uint8Array(0), new Uint8Array(CHUNK - 4).fill(3), new Uint8Array(CHUNK - 3).fill(4)];
+    for (let i = 0; i < 3000; i++) frames.push(i % 3 === 0 ? new Uint8Array(5).fill(i & 0xff) : `t${i}`);
+    const out: (Uint8Array | string)[] = [];
+    // Pushed and taken interleaved, so that reading crosses chunks while more are written.
+    for (const f of frames) {
+      parked.push(f);
+      if (parked.size > 7) out.push(copy(parked.shift()!));
+    }
+    for (let f = parked.shift(); f !== undefined; f = parked.shift()) out.push(copy(f));
+    expect(out.map(key)).toEqual(frames.map(key));
+    expect(parked.bytes).toBe(0);
+  });
+
+  it('holds no object per binary frame: its length is in the chunk (nothing on the JS heap grows with the frames)', () => {
+    const parked = new ParkedFrames();
+    for (let i = 0; i < 100_000; i++) parked.push(new Uint8Array(60).fill(i & 0xff));
+    const own = Object.values(parked as unknown as Record<string, unknown>).filter(Array.isArray) as unknown[][];
+    // The chunk list and its ends (one slot per 256 KiB chunk), the text frames: none per frame.
+    expect(Math.max(...own.map((a) => a.length))).toBeLessThan(100);
+    expect(parked.size).toBe(100_000);
+    expect((parked.shift() as Uint8Array)[0]).toBe(0);
+  });
+
   it('holds nothing after clear', () => {
     const parked = new ParkedFrames();
     parked.push(new Uint8Array(10));

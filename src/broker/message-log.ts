@@ -9,8 +9,10 @@
  * acknowledges nothing; a store still failing after `failureTimeout` is reported to `onFatal`.
  *
  * A store with `appendNow` (the memory store) takes each row as it is logged, and its commits
- * carry the twins' changes alone: no row waits across the turn (issue 20, W7). A row it
- * refuses is buffered, and so is every row after it until a commit took them (recv order).
+ * carry the twins' changes alone: no row waits across the turn (issue 20, W7). The LMDB store
+ * takes them too, packed for its next commit (it returns true; those rows count as buffered and
+ * are committed as buffered rows are, issue 14). A row it refuses is buffered, and so is every
+ * row after it until a commit took them (recv order).
  */
 import type { SchedulerLike } from 'rxjs';
 import { housekeeping, later, now as clockNow, soon, type Cancel } from '../internal/clock.js';
@@ -49,7 +51,9 @@ export class MessageLog {
   private again = false;
   private readonly waiters: (() => void)[] = [];
   /** The store's `appendNow`, read once (a metered store is a Proxy). */
-  private readonly appendNow: ((row: StoredMessage) => void) | undefined;
+  private readonly appendNow: ((row: StoredMessage) => boolean | void) | undefined;
+  /** Rows the store took at once and holds for a commit (it returned true), not yet committed. */
+  private held = 0;
   private readonly timer: Cancel;
   private closed = false;
   /** Entries that trigger a flush before the interval (the store's `appendBatch`). */
@@ -82,7 +86,7 @@ export class MessageLog {
 
   /** Entries not yet confirmed by the store. */
   get buffered(): number {
-    return this.buffer.length + this.writing.length;
+    return this.buffer.length + this.writing.length + this.held;
   }
 
   /** The buffer is full: a QoS1/2 publish is not taken (not acked, so its publisher re-sends it). */
@@ -119,7 +123,7 @@ export class MessageLog {
     // Handed over at once unless earlier rows still wait for a commit (they go first).
     if (this.appendNow !== undefined && this.buffer.length === 0 && this.writing.length === 0) {
       try {
-        this.appendNow(row);
+        if (this.appendNow(row) === true && ++this.held >= this.batch) void this.flush();
         return recv;
       } catch (err) {
         this.log.warn({ err: errorText(err) }, 'message log row not taken at once: buffered for the next commit');
@@ -179,12 +183,14 @@ export class MessageLog {
       const batch = this.buffer;
       const waiters = this.waiters.splice(0);
       const twins = this.deps.collect();
-      if (batch.length === 0 && twins.deltas.length === 0) {
+      const held = this.held;
+      if (batch.length === 0 && twins.deltas.length === 0 && held === 0) {
         for (const resolve of waiters) resolve();
         continue;
       }
       this.buffer = [];
       this.writing = batch;
+      this.held = 0;
       try {
         await this.store.commit({ messages: batch, twins: twins.deltas });
       } catch (err) {
@@ -192,6 +198,7 @@ export class MessageLog {
         this.buffer = batch.concat(this.buffer);
         this.waiters.unshift(...waiters);
         this.writing = [];
+        this.held += held;
         twins.restore();
         this.commitFailed(err);
         return;

@@ -90,8 +90,14 @@ export interface Store {
    * broker still acknowledges only after the next `commit` resolves (group commit, twins with
    * it). Throwing means not taken: the broker then holds that row, and the rows after it, for
    * `commit`, as for a store without this method.
+   *
+   * A store that keeps the rows it took for its next `commit` to write (LMDB: packed at once)
+   * returns true: the broker then commits them as it would buffered rows (on its interval, when
+   * `appendBatch` wait, before any acknowledgement), with the twins' changes made since. Such a
+   * `commit` writes every row taken before it was called, and on failure keeps them (readable)
+   * for the next.
    */
-  appendNow?(row: StoredMessage): void;
+  appendNow?(row: StoredMessage): boolean | void;
   /**
    * Apply a batch atomically: after a crash either all of it is found or none. Resolved means
    * written as the backend's durability setting promises (at least handed to the OS). This is

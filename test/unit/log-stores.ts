@@ -38,8 +38,9 @@ export function controlled(store: Store, plan: CommitPlan): Store & { readonly c
       }
       if (key === 'appendNow' && target.appendNow !== undefined) {
         return (row: Parameters<NonNullable<Store['appendNow']>>[0]) => {
-          target.appendNow!(row);
+          const held = target.appendNow!(row);
           spy.appendedNow++;
+          return held;
         };
       }
       const value: unknown = Reflect.get(target, key, target);

@@ -9,17 +9,18 @@
  */
 import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from '../../types.js';
-import { ConnectionClosedError, MissingPackageError } from '../../errors.js';
-import { importOptional } from '../../internal/optional.js';
+import { ConnectionClosedError } from '../../errors.js';
 import { silentLogger } from '../../internal/logger.js';
-import { StoreUnavailableError, StoreWriteError } from '../errors.js';
+import { StoreWriteError } from '../errors.js';
+import { engineError, loadLmdb } from './lmdb-engine.js';
 import type { LogQuery, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
 import { clearsRetained } from '../retained-rows.js';
 import { decodeRecord, encodeRecord, recvKey, type LogRecord } from './log-record.js';
-import { twinKey, twinPrefix, parseTwinKey } from './twin-keys.js';
+import { PENDING_RECORD_ROWS, PendingLog } from './pending-log.js';
+import { applyTwinDelta, loadTwinRows, removeTwinRows } from './twin-rows.js';
 
 /** Messages packed in one log record at most. */
-export const RECORD_ROWS = 4096;
+export const RECORD_ROWS = PENDING_RECORD_ROWS;
 
 /** What an acknowledged write has reached (see the README, "Durability"). */
 export type FsyncMode = 'off' | 'interval' | 'always';
@@ -46,6 +47,8 @@ class LmdbStoreImpl implements Store {
   private queue: Promise<unknown> = Promise.resolve();
   /** Orders the QoS2 ids of a twin as they were added (the broker evicts the oldest). */
   private seq = Date.now() * 1000;
+  /** Rows taken by `appendNow`, packed, until a `commit` writes them. */
+  private readonly pending = new PendingLog();
 
   constructor(private readonly root: RootDatabase, private readonly log: Database<Uint8Array, Buffer>,
     private readonly twins: Database<unknown, Buffer>, private readonly retained: Database<Uint8Array, string>,
@@ -54,23 +57,49 @@ class LmdbStoreImpl implements Store {
     /** Commit on lmdb's write thread (`fsync: 'always'`: the sync must not block the event loop). */
     private readonly offLoop: boolean) {}
 
-  commit({ messages, twins }: StoreBatch): Promise<void> {
+  /**
+   * Writes the rows taken by `appendNow` before this call (packed then), `messages`, their
+   * retained values and the twins' changes in one transaction. A failed commit leaves the
+   * rows it took held (and readable) for the next.
+   */
+  commit(batch: StoreBatch): Promise<void> {
+    const taken = this.pending.take();
     return this.write(() => {
-      for (let at = 0; at < messages.length; at += RECORD_ROWS) {
-        void this.log.put(recvKey(messages[at]!.recv), encodeRecord(messages, at, Math.min(messages.length, at + RECORD_ROWS)));
+      for (const r of taken.records) if (!r.done) void this.log.put(r.key, r.bytes);
+      for (const r of taken.retained) {
+        if (r.done) continue;
+        if (r.value === undefined) void this.retained.remove(r.topic);
+        else void this.retained.put(r.topic, r.value);
       }
-      // Retained values: one key per topic, in the same transaction as their log rows.
-      for (const m of messages) {
-        if (m.retain !== true) continue;
-        if (clearsRetained(m)) void this.retained.remove(m.topic);
-        else void this.retained.put(m.topic, encodeRecord([m]));
-      }
-      for (const delta of twins) this.applyDelta(delta);
-    });
+      this.writeBatch(batch);
+    }, () => this.pending.committed(taken));
+  }
+
+  /**
+   * Packs a row into the record the next `commit` writes (issue 14, W9: the copy is made while
+   * the publish's frame is in cache, and nothing of it outlives the turn); true: held for the
+   * next commit. Throws when too many wait: the broker then holds them itself.
+   */
+  appendNow(row: StoredMessage): boolean {
+    this.pending.add(row);
+    return true;
+  }
+
+  private writeBatch({ messages, twins }: StoreBatch): void {
+    for (let at = 0; at < messages.length; at += RECORD_ROWS) {
+      void this.log.put(recvKey(messages[at]!.recv), encodeRecord(messages, at, Math.min(messages.length, at + RECORD_ROWS)));
+    }
+    // Retained values: one key per topic, in the same transaction as their log rows.
+    for (const m of messages) {
+      if (m.retain !== true) continue;
+      if (clearsRetained(m)) void this.retained.remove(m.topic);
+      else void this.retained.put(m.topic, encodeRecord([m]));
+    }
+    for (const delta of twins) applyTwinDelta(this.twins, () => this.seq++, delta);
   }
 
   appendMessages(batch: readonly StoredMessage[]): Promise<void> {
-    return this.commit({ messages: batch, twins: [] });
+    return this.write(() => this.writeBatch({ messages: batch, twins: [] }));
   }
 
   readMessages(query: LogQuery): Promise<StoredMessage[]> {
@@ -80,23 +109,39 @@ class LmdbStoreImpl implements Store {
   private readNow({ after, upTo, limit }: LogQuery): StoredMessage[] {
     const out: StoredMessage[] = [];
     if (limit <= 0 || upTo <= after) return out;
-    for (const record of this.records(after < 0n ? 0n : after + 1n)) {
-      if (record.first > upTo) break;
-      for (const m of record.rows) {
+    const take = (rows: readonly StoredMessage[]): boolean => {
+      for (const m of rows) {
         if (m.recv <= after) continue;
-        if (m.recv > upTo || out.length >= limit) return out;
+        if (m.recv > upTo || out.length >= limit) return false;
         out.push(m);
       }
+      return true;
+    };
+    for (const record of this.records(after < 0n ? 0n : after + 1n)) {
+      if (record.first > upTo || !take(record.rows)) return out;
     }
+    // Then the rows held for a commit, newer than every committed one.
+    if (this.pending.size > 0) take(this.pending.rows());
     return out;
   }
 
   loadRetained(): Promise<StoredMessage[]> {
-    return this.serial(() => [...this.retained.getRange({})].flatMap(({ value }) => decodeRecord(value).rows));
+    return this.serial(() => {
+      const values = new Map<string, StoredMessage[]>();
+      for (const { key, value } of this.retained.getRange({})) values.set(key, decodeRecord(value).rows);
+      // With the changes of rows taken at once and not committed yet.
+      for (const c of this.pending.retainedChanges) {
+        if (c.done) continue;
+        if (c.value === undefined) values.delete(c.topic);
+        else values.set(c.topic, decodeRecord(c.value).rows);
+      }
+      return [...values.values()].flat();
+    });
   }
 
   lastRecv(): Promise<bigint> {
     return this.serial(() => {
+      if (this.pending.size > 0) return this.pending.lastRecv;
       for (const { value } of this.log.getRange({ reverse: true, limit: 1 })) return decodeRecord(value).last;
       return 0n;
     });
@@ -124,8 +169,8 @@ class LmdbStoreImpl implements Store {
 
   saveTwin(twin: TwinRecord): Promise<void> {
     return this.write(() => {
-      this.removeTwin(twin.name);
-      this.applyDelta({
+      removeTwinRows(this.twins, twin.name);
+      applyTwinDelta(this.twins, () => this.seq++, {
         name: twin.name, mark: twin.mark,
         subscriptions: new Map(twin.subscriptions),
         exposed: new Map(twin.exposed.map((m) => [m, true])),
@@ -135,33 +180,15 @@ class LmdbStoreImpl implements Store {
   }
 
   saveMarks(marks: ReadonlyMap<string, bigint>): Promise<void> {
-    return this.commit({ messages: [], twins: [...marks].map(([name, mark]) => ({ name, mark })) });
+    return this.write(() => this.writeBatch({ messages: [], twins: [...marks].map(([name, mark]) => ({ name, mark })) }));
   }
 
   loadTwins(): Promise<TwinRecord[]> {
-    return this.serial(() => this.loadNow());
-  }
-
-  private loadNow(): TwinRecord[] {
-    type Building = { name: string; mark: bigint; subscriptions: Map<string, number>; exposed: string[] };
-    const twins = new Map<string, { record: Building; ack2: [number, bigint][] }>();
-    for (const { key, value } of this.twins.getRange({})) {
-      const k = parseTwinKey(key);
-      let t = twins.get(k.twin);
-      if (t === undefined) twins.set(k.twin, t = { record: { name: k.twin, mark: 0n, subscriptions: new Map(), exposed: [] }, ack2: [] });
-      const r = t.record;
-      if (k.kind === 'm') r.mark = BigInt(value as string);
-      else if (k.kind === 's') r.subscriptions.set(k.rest, value as number);
-      else if (k.kind === 'e') r.exposed.push(k.rest);
-      else t.ack2.push([value as number, BigInt(k.rest)]);
-    }
-    return [...twins.values()].map(({ record, ack2 }) => ({
-      ...record, awaitingAck2: ack2.sort((a, b) => a[0] - b[0]).map(([, id]) => id),
-    }));
+    return this.serial(() => loadTwinRows(this.twins));
   }
 
   deleteTwin(name: string): Promise<void> {
-    return this.write(() => this.removeTwin(name));
+    return this.write(() => removeTwinRows(this.twins, name));
   }
 
   close(): Promise<void> {
@@ -185,11 +212,12 @@ class LmdbStoreImpl implements Store {
    * disk. A failed commit rejects with {@link StoreWriteError}; lmdb's own second rejection of
    * it (`commitError`) is handled here, so a full disk cannot become an unhandled rejection.
    */
-  private write(action: () => void): Promise<void> {
+  private write(action: () => void, written?: () => void): Promise<void> {
     return this.serial(async () => {
       try {
         if (!this.offLoop) this.root.transactionSync(action);
         else await this.root.batch(action);
+        written?.();
       } catch (err) {
         const detail = await engineError(err);
         throw new StoreWriteError(`lmdb commit failed: ${(detail as Error).message}`, { cause: detail });
@@ -211,42 +239,6 @@ class LmdbStoreImpl implements Store {
     for (const key of this.log.getKeys({ start: recvKey(from), reverse: true, limit: 1 })) start = key;
     for (const { value } of this.log.getRange(start === undefined ? {} : { start })) yield decodeRecord(value);
   }
-
-  private applyDelta(d: TwinDelta): void {
-    const { name } = d;
-    const markKey = twinKey('m', name);
-    if (d.mark !== undefined) void this.twins.put(markKey, d.mark.toString());
-    else if (this.twins.get(markKey) === undefined) void this.twins.put(markKey, '0'); // the twin exists
-    for (const [topic, from] of d.subscriptions ?? []) {
-      if (from === null) void this.twins.remove(twinKey('s', name, topic));
-      else void this.twins.put(twinKey('s', name, topic), from);
-    }
-    for (const [method, on] of d.exposed ?? []) {
-      if (on) void this.twins.put(twinKey('e', name, method), true);
-      else void this.twins.remove(twinKey('e', name, method));
-    }
-    for (const [id, on] of d.awaitingAck2 ?? []) {
-      if (on) void this.twins.put(twinKey('q', name, id.toString()), this.seq++);
-      else void this.twins.remove(twinKey('q', name, id.toString()));
-    }
-  }
-
-  private removeTwin(name: string): void {
-    for (const kind of ['m', 's', 'e', 'q'] as const) {
-      const { start, end } = twinPrefix(kind, name);
-      for (const key of [...this.twins.getKeys({ start, end })]) void this.twins.remove(key);
-    }
-  }
-}
-
-/**
- * The engine's own error behind lmdb's "Commit failed (see commitError for details)": lmdb
- * rejects `commitError` in the same callback as the commit, so one macrotask bounds the wait.
- */
-function engineError(err: unknown): Promise<unknown> {
-  const inner = (err as { commitError?: Promise<unknown> }).commitError;
-  if (inner === undefined) return Promise.resolve(err);
-  return Promise.race([inner.then(() => err, (e: unknown) => e), new Promise((done) => setImmediate(() => done(err)))]);
 }
 
 function closedError(): Error {
@@ -286,13 +278,4 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     timer.unref();
   }
   return new LmdbStoreImpl(root, log, twins, retained, timer, options.logger ?? silentLogger, fsync === 'always');
-}
-
-async function loadLmdb(): Promise<typeof import('lmdb')> {
-  try {
-    return await importOptional('lmdb', 'the durable broker store (--data-dir; --no-persist runs without it)', () => import('lmdb'));
-  } catch (err) {
-    if (err instanceof MissingPackageError) throw err;
-    throw new StoreUnavailableError(`the lmdb package could not be loaded: ${String((err as Error).message)}`, { cause: err });
-  }
 }

@@ -19,7 +19,7 @@
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { num, parseArgs, str, telemetry, w3Topic } from './common.js';
+import { chunkedFrames, num, parseArgs, str, telemetry, w3Topic } from './common.js';
 
 const args = parseArgs();
 const workload = str(args, 'workload', 'W1');
@@ -33,7 +33,6 @@ const { broker } = await load('broker/index.js');
 const { memoryLinkPair } = await load('transport/memory-link.js');
 const { encodeCbor } = await load('codec/cbor.js');
 
-const CHUNK = 64 * 1024;
 const BATCH = 500;
 const topicOf = workload === 'W3' ? w3Topic : (): string => 'bench/telemetry';
 
@@ -42,19 +41,7 @@ const templates = Array.from({ length: 1000 }, (_, i) =>
   encodeCbor({ type: 'pub', flags: 0, topic: topicOf(i), args: [telemetry(i)] }) as Uint8Array);
 
 /** Frames `from`..`from + n`: copies of the templates, as views of 64 KiB chunks. */
-function frames(from: number, n: number): Buffer[] {
-  const out: Buffer[] = [];
-  let chunk = Buffer.allocUnsafe(CHUNK);
-  let at = 0;
-  for (let i = from; i < from + n; i++) {
-    const bytes = templates[i % templates.length]!;
-    if (at + bytes.length > CHUNK) { chunk = Buffer.allocUnsafe(CHUNK); at = 0; }
-    chunk.set(bytes, at);
-    out.push(chunk.subarray(at, at + bytes.length));
-    at += bytes.length;
-  }
-  return out;
-}
+const frames = (from: number, n: number): Buffer[] => chunkedFrames(templates, from, n);
 
 const statsInterval = num(args, 'stats-interval', 1000);
 const b = await broker({ port: 0, host: '127.0.0.1', http: { statsInterval } });

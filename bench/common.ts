@@ -376,3 +376,19 @@ export function mainThreadCpuUs(): number | undefined {
     return undefined;
   }
 }
+
+/** Frames `from`..`from + n`: copies of `templates` (cycled), as views of 64 KiB chunks, as a socket delivers them. */
+export function chunkedFrames(templates: readonly Uint8Array[], from: number, n: number): Buffer[] {
+  const CHUNK = 64 * 1024;
+  const out: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(CHUNK);
+  let at = 0;
+  for (let i = from; i < from + n; i++) {
+    const bytes = templates[i % templates.length]!;
+    if (at + bytes.length > CHUNK) { chunk = Buffer.allocUnsafe(CHUNK); at = 0; }
+    chunk.set(bytes, at);
+    out.push(chunk.subarray(at, at + bytes.length));
+    at += bytes.length;
+  }
+  return out;
+}

@@ -17,7 +17,7 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Subject } from 'rxjs';
-import { num, parseArgs, str, telemetry } from './common.js';
+import { chunkedFrames, num, parseArgs, str, telemetry } from './common.js';
 
 const args = parseArgs();
 const count = num(args, 'count', 200_000);
@@ -67,24 +67,11 @@ class ReaderLink {
   abort(): void { this.close(); }
 }
 
-const CHUNK = 64 * 1024;
 const BATCH = 500;
 const templates = Array.from({ length: 1000 }, (_, i) =>
   encodeCbor({ type: 'pub', flags: 0, topic: 'bench/a', args: [telemetry(i)] }) as Uint8Array);
 
-function frames(from: number, n: number): Buffer[] {
-  const out: Buffer[] = [];
-  let chunk = Buffer.allocUnsafe(CHUNK);
-  let at = 0;
-  for (let i = from; i < from + n; i++) {
-    const bytes = templates[i % templates.length]!;
-    if (at + bytes.length > CHUNK) { chunk = Buffer.allocUnsafe(CHUNK); at = 0; }
-    chunk.set(bytes, at);
-    out.push(chunk.subarray(at, at + bytes.length));
-    at += bytes.length;
-  }
-  return out;
-}
+const frames = (from: number, n: number): Buffer[] => chunkedFrames(templates, from, n);
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const cpu = (): number => { const u = process.cpuUsage(); return u.user + u.system; };

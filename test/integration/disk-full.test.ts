@@ -5,11 +5,11 @@
  * stops the broker with exit code 3 and a clear message, for a supervisor to restart it.
  * Needs root (mount -t tmpfs); skipped, saying so, elsewhere.
  */
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canMountTmpfs, tryMount, unmount } from './tmpfs.js';
+import { canMountTmpfs, fillDisk, tryMount, unmount } from './tmpfs.js';
 import { component, LastReceived, type Component } from '../../src/index.js';
 import { freePort, kill, startBroker, type BrokerProcess } from './broker-process.js';
 
@@ -35,20 +35,6 @@ function open(url: string, options = {}): Component {
 }
 
 /** Fill the file system with files of 64 KiB until it refuses; returns their paths. */
-async function fill(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (let i = 0; ; i++) {
-    const file = join(dir, `filler-${i}`);
-    try {
-      await writeFile(file, Buffer.alloc(65_536, 1));
-      files.push(file);
-    } catch {
-      await unlink(file).catch(() => undefined);
-      return files;
-    }
-  }
-}
-
 async function settled(p: Promise<unknown>, ms: number): Promise<'acked' | 'pending'> {
   return Promise.race([p.then(() => 'acked' as const), new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
 }
@@ -74,7 +60,7 @@ describe.skipIf(!canMount)('a full disk (tmpfs; needs root to mount)', () => {
     const pub = open(`${broker.url}/producer`, { ackTimeout: 300, sendRetries: 1_000 });
     await pub.publishAsync('big', [0, 'small'], { qos: 1 });
 
-    const fillers = await fill(dataDir);
+    const fillers = await fillDisk(dataDir);
     expect(fillers.length).toBeGreaterThan(0);
     const payload = 'x'.repeat(200_000);
     const waiting = pub.publishAsync('big', [1, payload], { qos: 1 });
@@ -100,7 +86,7 @@ describe.skipIf(!canMount)('a full disk (tmpfs; needs root to mount)', () => {
     expect(got).toContain(1);
 
     // Full for good: past --store-failure-timeout the broker exits 3, saying why.
-    await fill(dataDir);
+    await fillDisk(dataDir);
     const pub2 = open(`${broker.url}/producer2`, { ackTimeout: 300, sendRetries: 1_000 });
     const never = pub2.publishAsync('big', [2, payload], { qos: 1 });
     never.catch(() => undefined);

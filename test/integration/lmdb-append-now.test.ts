@@ -8,7 +8,7 @@
  * next; records split by rows and by bytes; reused record buffers and reused socket chunks
  * change nothing read back; retained rows; the bound on rows held; and the broker's log over it.
  */
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ import { openLmdbStore } from '../../src/store/lmdb/lmdb-store.js';
 import { PENDING_RECORD_ROWS, PENDING_ROWS_MAX } from '../../src/store/lmdb/pending-log.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
 import type { Logger } from '../../src/types.js';
-import { canMountTmpfs, tryMount, unmount } from './tmpfs.js';
+import { canMountTmpfs, fillDisk, tryMount, unmount } from './tmpfs.js';
 
 const MAX_U64 = 2n ** 64n - 1n;
 const ALL = { after: 0n, upTo: MAX_U64, limit: 10_000_000 };
@@ -208,17 +208,7 @@ describe('openLmdbStore appendNow', () => {
           let store = await open(path, fsync);
           store.appendNow!(msg(1n));
           await store.commit({ messages: [], twins: [{ name: 't', mark: 1n }] });
-          const fillers: string[] = [];
-          for (let i = 0; ; i++) {
-            const file = join(dir, `filler-${i}`);
-            try {
-              await writeFile(file, Buffer.alloc(65_536, 1));
-              fillers.push(file);
-            } catch {
-              await unlink(file).catch(() => undefined);
-              break;
-            }
-          }
+          const fillers = await fillDisk(dir);
           store.appendNow!(msg(2n, 200_000));
           store.appendNow!(msg(3n, 200_000));
           const twins = [{ name: 't', mark: 3n, awaitingAck2: new Map([[3n, true]]) }];

@@ -5,11 +5,11 @@
  * state, leaves no unhandled rejection behind, and the store carries on once space returns.
  * The full-disk case needs root (mount -t tmpfs); skipped, saying so, elsewhere.
  */
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canMountTmpfs, tryMount, unmount } from './tmpfs.js';
+import { canMountTmpfs, fillDisk, tryMount, unmount } from './tmpfs.js';
 import { StoreWriteError } from '../../src/store/errors.js';
 import { openLmdbStore } from '../../src/store/lmdb/lmdb-store.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
@@ -80,17 +80,7 @@ describe("openLmdbStore({ fsync: 'always' })", () => {
         let store = await open(path, 'always');
         await store.commit({ messages: [msg(1n)], twins: [{ name: 't', mark: 1n, awaitingAck2: new Map([[7n, true]]) }] });
 
-        const fillers: string[] = [];
-        for (let i = 0; ; i++) {
-          const file = join(dir, `filler-${i}`);
-          try {
-            await writeFile(file, Buffer.alloc(65_536, 1));
-            fillers.push(file);
-          } catch {
-            await unlink(file).catch(() => undefined);
-            break;
-          }
-        }
+        const fillers = await fillDisk(dir);
         expect(fillers.length).toBeGreaterThan(0);
 
         // A commit the disk cannot hold: rows, a new mark and a released QoS2 id, all refused.

@@ -4,7 +4,7 @@
  * skip reason.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,4 +30,19 @@ export async function canMountTmpfs(): Promise<boolean> {
   if (can) execFileSync('umount', [probe]);
   await rm(probe, { recursive: true, force: true });
   return can;
+}
+
+/** Fills the disk holding `dir` with 64 KiB files until a write fails; returns the files written. */
+export async function fillDisk(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (let i = 0; ; i++) {
+    const file = join(dir, `filler-${i}`);
+    try {
+      await writeFile(file, Buffer.alloc(65_536, 1));
+      files.push(file);
+    } catch {
+      await unlink(file).catch(() => undefined);
+      return files;
+    }
+  }
 }

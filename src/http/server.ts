@@ -46,6 +46,27 @@ function write(res: ServerResponse, reply: HttpReply): void {
   const headers: Record<string, string> = { 'Access-Control-Allow-Origin': '*', ...reply.headers };
   if (reply.type !== undefined) headers['Content-Type'] = reply.type;
   res.writeHead(reply.status, headers).end(reply.body);
+  if (reply.linger === true) lingerClose(res);
+}
+
+/** How long a connection whose body was refused keeps reading, and dropping, what its client still sends. */
+const LINGER_MS = 2_000;
+
+/**
+ * Close after a refused body the way nginx's lingering close does. Destroying the socket while the
+ * client still sends resets the connection, and the client's kernel then drops the answer it had
+ * not read yet (the 413 lost). So the answer leaves, the sending side is closed (FIN), what still
+ * comes is read and dropped, and the socket goes when the client closes or after LINGER_MS.
+ */
+function lingerClose(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket === null) return;
+  res.once('finish', () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
 }
 
 
@@ -84,7 +105,7 @@ async function serve(host: HttpHost, req: IncomingMessage): Promise<HttpReply> {
   const body = await readBody(req);
   if (body === undefined) {
     // The rest of the body is discarded as it comes; the connection closes after this answer.
-    return { ...json(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` }), headers: { Connection: 'close' } };
+    return { ...json(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` }), linger: true };
   }
   const ctx: RestContext = { handle: (link) => host.handle(link), identity, requestTimeout: host.requestTimeout,
     remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` };

@@ -19,7 +19,7 @@
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chunkedFrames, num, parseArgs, str, telemetry, w3Topic } from './common.js';
+import { cpuPerFed, num, parseArgs, str, telemetry, w3Topic } from './common.js';
 
 const args = parseArgs();
 const workload = str(args, 'workload', 'W1');
@@ -41,7 +41,6 @@ const templates = Array.from({ length: 1000 }, (_, i) =>
   encodeCbor({ type: 'pub', flags: 0, topic: topicOf(i), args: [telemetry(i)] }) as Uint8Array);
 
 /** Frames `from`..`from + n`: copies of the templates, as views of 64 KiB chunks. */
-const frames = (from: number, n: number): Buffer[] => chunkedFrames(templates, from, n);
 
 const statsInterval = num(args, 'stats-interval', 1000);
 const b = await broker({ port: 0, host: '127.0.0.1', http: { statsInterval } });
@@ -57,23 +56,10 @@ subSide.send(encodeCbor({ type: 'admin', id: 1n, topic: pattern, cmd: { cmd: 'su
 await new Promise((r) => setTimeout(r, 50));
 if (!answered) throw new Error('no answer to subscribe');
 
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-const cpu = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
 
 /** CPU per message spent by everything but the making of the frames (timed apart, batch by batch). */
-async function once(from: number, n = count): Promise<number> {
-  const start = received;
-  let making = 0;
-  const t0 = cpu();
-  for (let i = 0; i < n; i += BATCH) {
-    const m0 = cpu();
-    const batch = frames(from + i, Math.min(BATCH, n - i));
-    making += cpu() - m0;
-    for (const f of batch) pubSide.send(f);
-    await turn();
-  }
-  while (received - start < n) await turn();
-  return (cpu() - t0 - making) / n;
+function once(from: number, n = count): Promise<number> {
+  return cpuPerFed(templates, (f) => pubSide.send(f), () => received, from, n, BATCH);
 }
 
 await once(0, warmup); // warm-up

@@ -17,7 +17,7 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Subject } from 'rxjs';
-import { chunkedFrames, num, parseArgs, str, telemetry } from './common.js';
+import { cpuPerFed, num, parseArgs, str, telemetry } from './common.js';
 
 const args = parseArgs();
 const count = num(args, 'count', 200_000);
@@ -71,10 +71,8 @@ const BATCH = 500;
 const templates = Array.from({ length: 1000 }, (_, i) =>
   encodeCbor({ type: 'pub', flags: 0, topic: 'bench/a', args: [telemetry(i)] }) as Uint8Array);
 
-const frames = (from: number, n: number): Buffer[] => chunkedFrames(templates, from, n);
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-const cpu = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
 
 async function subscribe(link: { send(f: Frame): void; frames$: { subscribe(f: (x: Frame) => void): unknown } }, pattern: string): Promise<void> {
   let answered = false;
@@ -105,20 +103,8 @@ async function once(phase: string): Promise<{ us: number; delivered: number }> {
     if (reader.delivered === 0) throw new Error('no answer to subscribe **');
     reader.behind = phase === 'parked';
   }
-  const feed = async (from: number, n: number): Promise<number> => {
-    const start = received;
-    let making = 0;
-    const t0 = cpu();
-    for (let i = 0; i < n; i += BATCH) {
-      const m0 = cpu();
-      const batch = frames(from + i, Math.min(BATCH, n - i));
-      making += cpu() - m0;
-      for (const f of batch) pubSide.send(f);
-      await turn();
-    }
-    while (received - start < n) await turn();
-    return (cpu() - t0 - making) / n;
-  };
+  const feed = (from: number, n: number): Promise<number> =>
+    cpuPerFed(templates, (f) => pubSide.send(f), () => received, from, n, BATCH);
   await feed(0, warmup);
   const us = await feed(count, count);
   const delivered = reader?.delivered ?? 0;

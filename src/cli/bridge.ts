@@ -42,9 +42,10 @@ export function registerBridge(program: Command, env: Env): void {
       const refusal = new Promise<'refused'>((resolve) => { onRefused = () => resolve('refused'); });
       const watch = link.status$.subscribe((status) => {
         if (status.type !== 'up') log.info({ status: status.type }, 'bridge not up');
-        const code = status.type === 'down' ? (status.error as { code?: unknown } | undefined)?.code : undefined;
+        if (status.type !== 'down') return;
+        const code = (status.error as { code?: unknown } | undefined)?.code;
         if (code === 'AUTH' || code === 'TWIN_LIMIT') {
-          refused ??= status.type === 'down' ? status.error : undefined;
+          refused ??= status.error;
           onRefused();
         }
       });

@@ -113,17 +113,8 @@ export class WildcardParts implements FrameParts {
     let p = at + head.length;
     if (this.count === -1) out[p++] = 0x9f;
     else p = writeArrayHead(out, p, this.count);
-    // Copied without a `subarray` of the frame: on a Node Buffer that is a Buffer made in JS.
-    const topicLength = this.topicEnd - topicAt;
-    if (topicLength <= 64) for (let i = 0; i < topicLength; i++) out[p + i] = frame[topicAt + i]!;
-    else out.set(new Uint8Array(frame.buffer, frame.byteOffset + topicAt, topicLength), p);
-    p += topicLength;
-    // A short tail (most telemetry) byte by byte too: the view `set` needs is an object per
-    // delivery (~100 bytes of garbage for every `**` reader's every message).
-    const tail = frame.length - elementsAt;
-    if (tail <= 64) for (let i = 0; i < tail; i++) out[p + i] = frame[elementsAt + i]!;
-    else out.set(new Uint8Array(frame.buffer, frame.byteOffset + elementsAt, tail), p);
-    return p + tail;
+    p = copyRun(out, p, frame, topicAt, this.topicEnd - topicAt);
+    return copyRun(out, p, frame, elementsAt, frame.length - elementsAt);
   }
 
   /** The frame as bytes of its own: a view of a shared slab (its own buffer past 1 KiB), made once. */
@@ -172,4 +163,16 @@ export function wildcardParts(pattern: string, pub: LazyPub): WildcardParts {
  */
 export function wildcardFrame(pattern: string, pub: LazyPub): Uint8Array {
   return wildcardParts(pattern, pub).bytes();
+}
+
+/**
+ * Copy `frame[from, from + length)` to `out` at `at`; returns the end. Without a `subarray` of the
+ * frame (on a Node Buffer that is a Buffer made in JS): up to 64 bytes (a topic, most telemetry
+ * args) byte by byte, since the view `set` needs is an object per delivery (~100 bytes of
+ * garbage for every `**` reader's every message); longer runs through one view.
+ */
+function copyRun(out: Uint8Array, at: number, frame: Uint8Array, from: number, length: number): number {
+  if (length <= 64) for (let i = 0; i < length; i++) out[at + i] = frame[from + i]!;
+  else out.set(new Uint8Array(frame.buffer, frame.byteOffset + from, length), at);
+  return at + length;
 }

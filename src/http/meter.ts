@@ -91,7 +91,7 @@ export class WireMeter {
    */
   counted(frame: Uint8Array, decoded: string | undefined, last: LastTopic): void {
     // [type, (id,) topic, …]: the id, a 0x48 8-byte string, is there iff the flags nibble is set.
-    let p = frame[1] === 0x18 ? 3 : 2;
+    let p = afterType(frame);
     if (frame[p] === 0x48) p += 9;
     const t = frame[p] ?? 0;
     if ((t & 0xe0) !== 0x60) return;
@@ -139,7 +139,7 @@ export class WireMeter {
       const flags = byte & 0xf0;
       if (flags === RESPONSE_ITEM) return;
       // A flagged type byte (a stream's END, 0x34) is written `18 xx`: the id is one byte later.
-      const at = frame[1] === 0x18 ? 3 : 2;
+      const at = afterType(frame);
       const id = idAt(frame, at);
       const call = id === undefined ? undefined : pending.get(id);
       if (call === undefined) return;
@@ -236,6 +236,11 @@ function typeByteOf(frame: Uint8Array): number {
   return t === 0x18 ? frame[2] ?? -1 : -1;
 }
 
+/** Where the element after the type byte starts: the byte is written `18 xx` once flags are set (≥ 0x18). */
+function afterType(frame: Uint8Array): number {
+  return frame[1] === 0x18 ? 3 : 2;
+}
+
 function typeOf(frame: Uint8Array): number {
   const byte = typeByteOf(frame);
   return byte < 0 ? -1 : byte & 0x0f;
@@ -256,8 +261,8 @@ const utf8 = new TextDecoder();
  * (`[0x22, …]`, its type byte written `18 22`, README "Streaming RPC on the wire").
  */
 function rpcHead(frame: Uint8Array): { id: string; method: string } | undefined {
-  const at = frame[1] === TYPE_RPC ? 2 : frame[1] === 0x18 ? 3 : -1;
-  if (at < 0) return undefined;
+  if (frame[1] !== TYPE_RPC && frame[1] !== 0x18) return undefined;
+  const at = afterType(frame);
   const id = idAt(frame, at);
   if (id === undefined) return undefined;
   let p = at + 9;

@@ -41,16 +41,29 @@ interface Link {
 }
 
 /**
- * Start the federation agent and open the configured links.
+ * Check the keys of the `join` targets, so that a key that cannot sign fails the broker's start
+ * before anything is opened, naming why (a cluster's leader opens its bridges much later). The
+ * signer is loaded only when a target has a key.
+ * @throws InvalidKeyError for a key that cannot sign
+ * @throws InvalidOptionError for a key with no bridge name in its URL
+ */
+export async function checkJoinKeys(join: BridgeOptions['join']): Promise<void> {
+  const targets = joinTargets(join);
+  if (targets.some((t) => t.key !== undefined)) await (await import('../bridge/credentials.js')).checkTargets(targets, 'join');
+}
+
+function joinTargets(join: BridgeOptions['join']): BrokerTarget[] {
+  return (join ?? []).map((j) => (typeof j === 'string' ? { url: j } : j));
+}
+
+/**
+ * Start the federation agent and open the configured links (their keys were checked by
+ * {@link checkJoinKeys}).
  * @throws InvalidTopicError for an `mqtt` or `join` URL of the wrong scheme (before anything is opened)
- * @throws InvalidKeyError for a `join` key that cannot sign (before anything is opened)
- * @throws InvalidOptionError for a `join` key with no bridge name in its URL
  */
 export async function openBridges(options: BridgeOptions, broker: BrokerImpl): Promise<Bridges | undefined> {
   const log = options.logger;
-  const joins = (options.join ?? []).map((j) => (typeof j === 'string' ? { url: j } : j));
-  // Keys are checked before anything is opened: a key that cannot sign fails the start, naming why.
-  if (joins.some((j) => j.key !== undefined)) await (await import('../bridge/credentials.js')).checkTargets(joins, 'join');
+  const joins = joinTargets(options.join);
   const host = {
     name: options.name,
     messages$: broker.messages$,

@@ -6,7 +6,12 @@
  * sign fails the start with InvalidKeyError before anything is dialed; no key reaches a log line.
  * The CLI processes are in federation-auth-cli.test.ts; refusal without a key in join-auth.test.ts.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bridge } from '../../src/bridge/federation.js';
@@ -14,7 +19,7 @@ import type { Broker } from '../../src/broker/index.js';
 import { InvalidOptionError, type Component } from '../../src/index.js';
 import { generateKeyPair, memorySecurityStore, InvalidKeyError } from '../../src/security/index.js';
 import type { Logger } from '../../src/types.js';
-import { collect, rejection, roundTrip, useScope, waitFor } from './helpers.js';
+import { collect, hasOpenssl, rejection, roundTrip, useScope, waitFor } from './helpers.js';
 
 const scope = useScope();
 type KeyPair = { publicKey: string; privateKey: string };
@@ -66,6 +71,29 @@ async function crossesBothWays(a: Broker, b: Broker): Promise<void> {
   expect(atA.values[0]!.args).toEqual([2]);
   await waitFor(async () => (await onB!.rpc('hello', 'b').catch(() => undefined)) === 'hello b',
     { timeout: 8_000, interval: 50, what: 'hello to be callable from b' });
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/** A private CA and a certificate it signs for 127.0.0.1 (openssl), as PEM text. */
+function makeTls(): { dir: string; ca: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rembus-fed-tls-'));
+  const openssl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' }); };
+  const ecArgs = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl('req', '-x509', ...ecArgs, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=test-ca', '-days', '1');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl('req', ...ecArgs, '-keyout', 'b.key', '-out', 'b.csr', '-subj', '/CN=127.0.0.1');
+  openssl('x509', '-req', '-in', 'b.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'b.crt', '-days', '1',
+    '-extfile', 'san.ext');
+  const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
+  return { dir, ca: read('ca.crt'), cert: read('b.crt'), key: read('b.key') };
 }
 
 async function publishUntil(node: Component, got: { values: unknown[] }, topic: string, value: unknown): Promise<void> {
@@ -124,6 +152,30 @@ describe('broker({ join: [{ url, key }] }) into a broker with auth required', ()
     expect(err.message).toMatch(reason);
     expect(err.message).toContain(`the key of 'b-bridge' for ${a.url!}`);
     expect(a.stats().connections).toBe(0);
+  });
+
+  it('fails the start of a cluster broker too, before NATS or anything else is opened', async () => {
+    const err = await rejection(scope.broker({ name: 'b', cluster: { servers: [`nats://127.0.0.1:${await closedPort()}`] },
+      join: [{ url: 'ws://127.0.0.1:1/b-bridge', key: ec.publicKey }] }), InvalidKeyError);
+    expect(err.message).toMatch(/a public key/);
+  });
+
+  it.skipIf(!hasOpenssl)('joins over wss:// with the CA given as `ca`', async () => {
+    const tls = makeTls();
+    try {
+      const a = await scope.broker({ name: 'a', auth: 'required', tls: { cert: tls.cert, key: tls.key },
+        security: memorySecurityStore({ keys: { 'b-bridge': ec.publicKey, reader: `${READER}\n` } }) });
+      expect(a.url!.startsWith('wss://')).toBe(true);
+      const b = await scope.broker({ name: 'b', join: [{ url: `${a.url!}/b-bridge`, key: ec.privateKey, ca: tls.ca }] });
+      expect(await statusOf(b)).toMatchObject({ type: 'up' });
+      const onA = await scope.connect(a, 'reader', { key: READER, ca: tls.ca });
+      const [onB] = await scope.connectAll(b, 'on-b');
+      const atA = collect(onA.subscribe$('fed/ba'), 1, { what: 'at a' });
+      await roundTrip(onA);
+      await publishUntil(onB!, atA, 'fed/ba', 2);
+    } finally {
+      rmSync(tls.dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a key without a bridge name in the URL (a random name has no key on file)', async () => {

@@ -22,6 +22,7 @@ import { validatePattern } from '../topic/validate.js';
 import type { Logger, Status } from '../types.js';
 import { AGENT, parseRoutes } from './federation-protocol.js';
 import { HalfBridge, Side } from './half-bridge.js';
+import { bridgeName, credentialsOf, targetOf, type BrokerAddress } from './credentials.js';
 import type { FederationBridge, FederationOptions } from './types.js';
 
 /** How long closing waits for each agent to confirm the detach, ms. */
@@ -51,9 +52,12 @@ export function federate(a: Component, b: Component, options: FederationOptions 
 
 /** Options of {@link bridge}. */
 export interface BridgeOptions extends FederationOptions {
-  /** The bridge components' name on both brokers, unless a URL names one. Default `bridge-<8 hex>`. */
+  /**
+   * The bridge components' name on both brokers, unless a URL names one. Default `bridge-<8 hex>`
+   * (a name with no key on file: give one when a broker requires authentication).
+   */
   readonly name?: string;
-  /** Options of both components (timeouts, reconnect, keys, TLS). Default none. */
+  /** Options of both components (timeouts, reconnect, keys, TLS); a target's `key`/`ca` win. Default none. */
   readonly component?: ComponentOptions;
 }
 
@@ -63,32 +67,37 @@ export interface BridgeOptions extends FederationOptions {
  * @example
  * ```ts
  * import { bridge } from 'rembus/bridge';
- * const link = bridge('ws://10.0.0.1:8338', 'ws://10.0.0.2:8338');
+ * const link = bridge('ws://10.0.0.1:8338', { url: 'ws://10.0.0.2:8338/edge-bridge', key: privateKeyPem });
  * // … later
  * await link.close();
  * ```
- * @param urlA - `ws://host:port`, or `ws://host:port/name` to choose the bridge's name there.
- * @param urlB - The other broker, likewise.
+ * @param brokerA - `ws://host:port`, or `ws://host:port/name` to choose the bridge's name there;
+ *   or `{ url, key, ca }` to log in with the key of that name (a broker with `auth: 'required'`).
+ * @param brokerB - The other broker, likewise.
  * @param options - See {@link BridgeOptions}.
- * @returns The running bridge; its components reconnect forever until `close()`.
+ * @returns The running bridge; its components reconnect forever until `close()`, except after a
+ *   refused login (status `down` with AuthError; a key that cannot sign is refused so, its
+ *   InvalidKeyError as cause).
  * @throws InvalidTopicError for an invalid URL or pattern.
+ * @throws InvalidOptionError for a key with no name for it (in the URL or `options.name`).
  * @see federate
  */
-export function bridge(urlA: string, urlB: string, options: BridgeOptions = {}): FederationBridge {
-  const name = options.name ?? `bridge-${globalThis.crypto.randomUUID().slice(0, 8)}`;
-  const open = (url: string): Component => {
-    const address = parseComponentUrl(url);
-    return component(`${address.url}/${encodeURIComponent(address.name ?? name)}`, { logger: options.logger, ...options.component });
-  };
-  const a = open(urlA);
+export function bridge(brokerA: BrokerAddress, brokerB: BrokerAddress, options: BridgeOptions = {}): FederationBridge {
+  const fallback = options.name ?? `bridge-${globalThis.crypto.randomUUID().slice(0, 8)}`;
+  const targets = [targetOf(brokerA), targetOf(brokerB)] as const;
+  const names = targets.map((t) => bridgeName(t, parseComponentUrl(t.url), options.name, 'bridge') ?? fallback);
+  const open = (target: typeof targets[number], name: string): Component => component(
+    `${parseComponentUrl(target.url).url}/${encodeURIComponent(name)}`,
+    { logger: options.logger, ...options.component, ...credentialsOf(target) });
+  const a = open(targets[0], names[0]!);
   let b: Component;
   try {
-    b = open(urlB);
+    b = open(targets[1], names[1]!);
   } catch (err) {
     void a.close();
     throw err;
   }
-  return new FederationBridgeImpl(a, b, options, [a, b], [urlA, urlB]);
+  return new FederationBridgeImpl(a, b, options, [a, b], [targets[0].url, targets[1].url]);
 }
 
 /**

@@ -5,4 +5,5 @@
  */
 export { bridge, federate } from './federation.js';
 export type { BridgeOptions } from './federation.js';
+export type { BrokerAddress, BrokerTarget } from './credentials.js';
 export type { FederationBridge, FederationOptions } from './types.js';

@@ -9,6 +9,7 @@ import { parseComponentUrl } from '../component/url.js';
 import { InvalidTopicError } from '../errors.js';
 import { memoryLinkPair } from '../transport/memory-link.js';
 import type { Link } from '../transport/link.js';
+import { bridgeName, credentialsOf, targetOf, type BrokerAddress } from './credentials.js';
 import { federateOwned } from './federation.js';
 import type { FederationBridge, FederationOptions } from './types.js';
 
@@ -25,18 +26,25 @@ export interface JoinOptions extends FederationOptions {
  * ```ts
  * import { broker } from 'rembus/broker';
  * const b = await broker({ port: 8339, join: ['ws://127.0.0.1:8338'] }); // runs joinBroker for each URL
+ * const c = await broker({ port: 8340, join: [{ url: 'ws://127.0.0.1:8338/c-bridge', key: privateKeyPem }] });
  * ```
  * @param handle - Serves one more connection of the local broker (`broker.handle`).
- * @param url - The remote broker: `ws://host:port`, or `ws://host:port/name` to name the bridge twins.
+ * @param remote - The remote broker: `ws://host:port`, or `ws://host:port/name` to name the bridge
+ *   twins; or `{ url, key, ca }` to log in as that name with its key (a broker with `auth: 'required'`).
  * @param options - See {@link JoinOptions}.
- * @returns The running bridge: status `up` once both sides are attached.
+ * @returns The running bridge: status `up` once both sides are attached; `down` with an AuthError
+ *   (not retried) when the remote broker refuses the login.
  * @throws InvalidTopicError for a URL that is not `ws://` or `wss://`.
+ * @throws InvalidOptionError for a key without a name in the URL.
  * @see bridge
  */
-export function joinBroker(handle: (link: Link) => void, url: string, options: JoinOptions): FederationBridge {
+export function joinBroker(handle: (link: Link) => void, remote: BrokerAddress, options: JoinOptions): FederationBridge {
+  const target = targetOf(remote);
+  const url = target.url;
   const address = parseComponentUrl(url);
   if (address.scheme !== 'ws' && address.scheme !== 'wss') throw new InvalidTopicError(url, 'expected a ws:// or wss:// URL to join');
-  const name = address.name ?? `${options.name}.join.${globalThis.crypto.randomUUID().slice(0, 8)}`;
+  const name = bridgeName(target, address, undefined, 'join')
+    ?? `${options.name}.join.${globalThis.crypto.randomUUID().slice(0, 8)}`;
   const local: Component = component(`ws://in-process:0/${encodeURIComponent(name)}`, {
     logger: options.logger,
     dial: () => {
@@ -45,6 +53,6 @@ export function joinBroker(handle: (link: Link) => void, url: string, options: J
       return Promise.resolve(client);
     },
   });
-  const remote: Component = component(`${address.url}/${encodeURIComponent(name)}`, { logger: options.logger });
-  return federateOwned(local, remote, options, [local, remote], [`in-process:${options.name}`, address.url]);
+  const far: Component = component(`${address.url}/${encodeURIComponent(name)}`, { logger: options.logger, ...credentialsOf(target) });
+  return federateOwned(local, far, options, [local, far], [`in-process:${options.name}`, address.url]);
 }

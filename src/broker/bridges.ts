@@ -9,6 +9,7 @@ import type { Observable } from 'rxjs';
 import { combineLatest, map, of } from '../internal/rx.js';
 import { importOptional } from '../internal/optional.js';
 import { FederationAgent } from '../bridge/federation-agent.js';
+import type { BrokerTarget } from '../bridge/credentials.js';
 import type { LinkState } from '../bridge/link-state.js';
 import type { Logger, Status } from '../types.js';
 import { trustLink } from './trusted-links.js';
@@ -20,8 +21,8 @@ export interface BridgeOptions {
   readonly mqtt?: string;
   /** Methods of the MQTT side this broker's components may call. */
   readonly mqttMethods?: readonly string[] | undefined;
-  /** Rembus brokers to join (`ws://host:8338`, …). */
-  readonly join?: readonly string[];
+  /** Rembus brokers to join (`ws://host:8338`, or `{ url, key }` with the key of the bridge's name there). */
+  readonly join?: readonly (string | BrokerTarget)[];
   readonly name: string;
   readonly logger: Logger;
 }
@@ -40,11 +41,29 @@ interface Link {
 }
 
 /**
- * Start the federation agent and open the configured links.
+ * Check the keys of the `join` targets, so that a key that cannot sign fails the broker's start
+ * before anything is opened, naming why (a cluster's leader opens its bridges much later). The
+ * signer is loaded only when a target has a key.
+ * @throws InvalidKeyError for a key that cannot sign
+ * @throws InvalidOptionError for a key with no bridge name in its URL
+ */
+export async function checkJoinKeys(join: BridgeOptions['join']): Promise<void> {
+  const targets = joinTargets(join);
+  if (targets.some((t) => t.key !== undefined)) await (await import('../bridge/credentials.js')).checkTargets(targets, 'join');
+}
+
+function joinTargets(join: BridgeOptions['join']): BrokerTarget[] {
+  return (join ?? []).map((j) => (typeof j === 'string' ? { url: j } : j));
+}
+
+/**
+ * Start the federation agent and open the configured links (their keys were checked by
+ * {@link checkJoinKeys}).
  * @throws InvalidTopicError for an `mqtt` or `join` URL of the wrong scheme (before anything is opened)
  */
 export async function openBridges(options: BridgeOptions, broker: BrokerImpl): Promise<Bridges | undefined> {
   const log = options.logger;
+  const joins = joinTargets(options.join);
   const host = {
     name: options.name,
     messages$: broker.messages$,
@@ -68,12 +87,14 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
         { url: options.mqtt, logger: log, methods: options.mqttMethods ?? [] });
       links.push({ kind: 'mqtt', url: options.mqtt, status$: link.status$, close: () => link.close() });
     }
-    if (options.join !== undefined && options.join.length > 0) {
+    if (joins.length > 0) {
       // Joining runs a component per link: its stack is loaded only by a broker that joins.
       const { joinBroker } = await import('../bridge/join.js');
-      for (const url of options.join) {
+      for (const target of joins) {
         // The in-process side is the broker's own: trusted even under auth 'required' (trusted-links.ts).
-        const link = joinBroker((l) => broker.handle(trustLink(l)), url, { name: options.name, logger: log.child({ join: url }) });
+        // Logs name the URL only, never the target: it holds the key.
+        const { url } = target;
+        const link = joinBroker((l) => broker.handle(trustLink(l)), target, { name: options.name, logger: log.child({ join: url }) });
         links.push({ kind: 'join', url, status$: link.status$, close: () => link.close() });
       }
     }

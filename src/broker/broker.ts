@@ -7,7 +7,7 @@ import type { Link } from '../transport/link.js';
 import type { Handler } from '../types.js';
 import { silentLogger } from '../internal/logger.js';
 import { BrokerImpl } from './broker-impl.js';
-import { openBridges, type Bridges } from './bridges.js';
+import { checkJoinKeys, openBridges, type Bridges } from './bridges.js';
 import { importOptional } from '../internal/optional.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import type { DataStage } from './data-stage.js';
@@ -70,6 +70,8 @@ export async function broker(options: BrokerOptions = {}): Promise<Broker> {
 }
 
 async function start(options: BrokerOptions, name: string): Promise<Broker> {
+  // A join key that cannot sign fails the start too, in a cluster as well (src/broker/bridges.ts).
+  await checkJoinKeys(options.join);
   // Read before anything is opened: a malformed provisioning file fails the start, naming the file.
   const security = options.security ?? (options.dataDir === undefined ? undefined
     : await openSecurityStore(join(options.dataDir, name)));

@@ -4,6 +4,7 @@ import type { ClusterOptions } from '../cluster/types.js';
 import type { RetainedLimits } from './retained.js';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { LinkState } from '../bridge/link-state.js';
+import type { BrokerTarget } from '../bridge/credentials.js';
 import type { SecurityStore } from '../security/types.js';
 import type { Store } from '../store/types.js';
 import type { FlowControlOptions } from './flow-control.js';
@@ -126,8 +127,12 @@ export interface BrokerOptions {
   mqtt?: string;
   /** Methods served on the `mqtt` side that this broker's components may call (src/bridge/mqtt-rpc.ts). Default none. */
   mqttMethods?: readonly string[];
-  /** Join other Rembus brokers: publishes and RPCs cross in both directions. Default none. */
-  join?: string[];
+  /**
+   * Join other Rembus brokers: publishes and RPCs cross in both directions. A URL, or
+   * `{ url: 'ws://host:port/NAME', key }` to log in as NAME with its key where the other broker
+   * requires authentication (a bad key fails the start with InvalidKeyError). Default none.
+   */
+  join?: (string | BrokerTarget)[];
   /** Form one logical broker with the other brokers of a NATS cluster (README "Cluster"). Default none. */
   cluster?: ClusterOptions;
   /** Directory of the broker's durable state (the CLI defaults it to `~/.config/rembus`). Default none. */

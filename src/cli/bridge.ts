@@ -2,20 +2,23 @@
 import type { Command } from 'commander';
 import { bridge } from '../bridge/federation.js';
 import { validatePattern } from '../topic/validate.js';
+import { bridgeTarget, requireName } from './bridge-keys.js';
+import { securityFlags, type SecurityFlags } from './client.js';
 import { untilSignal } from './exit.js';
 import { cliLogger } from './logger.js';
-import { CliError, EXIT, intArg, type Env, type GlobalOptions } from './options.js';
+import { CliError, EXIT, intArg, resolveDataDir, type Env, type GlobalOptions } from './options.js';
 
-interface BridgeFlags {
+interface BridgeFlags extends SecurityFlags {
   topics?: string[];
   refresh?: number;
 }
 
 /** Add the `bridge` subcommand to `program`. */
 export function registerBridge(program: Command, env: Env): void {
-  program.command('bridge')
+  securityFlags(program.command('bridge'))
     .description('bridge two brokers: publishes cross both ways, exposed methods become callable on both '
-      + '(--name sets the bridge components\' name; default bridge-<random>)')
+      + '(--name sets the bridge components\' name; default bridge-<random>). A broker with --auth required '
+      + 'admits the bridge with the key of its name there: --key FILE, else $REMBUS_DIR/<name>/.secret')
     .argument('<urlA>', 'one broker, ws://host:port (or ws://host:port/name)')
     .argument('<urlB>', 'the other broker')
     .option('--topics <pattern...>', 'forward only these topics (Rembus patterns; default every topic)')
@@ -26,10 +29,14 @@ export function registerBridge(program: Command, env: Env): void {
         if (!/^wss?:\/\/[^/]/.test(url)) throw new CliError(`invalid broker URL '${url}': expected ws:// or wss://`, EXIT.usage);
       }
       for (const pattern of flags.topics ?? []) validatePattern(pattern);
+      // Each side's key: --key, else the .secret of the bridge's name on that side; checked before dialing.
+      if (flags.key !== undefined) requireName([urlA, urlB], globals.name, '--key', ' or --name NAME');
+      const dataDir = resolveDataDir(undefined, env);
+      const [a, b] = await Promise.all([urlA, urlB].map((url) => bridgeTarget(url, globals.name, flags, env, dataDir)));
       const log = cliLogger('bridge', globals.verbose, env, 'info');
       // Listen for signals first, so a signal sent right after startup is not fatal.
       const stop = untilSignal();
-      const link = bridge(urlA, urlB, {
+      const link = bridge(a!, b!, {
         logger: log.child({ component: 'bridge' }),
         ...(globals.name === undefined ? {} : { name: globals.name }),
         ...(flags.topics === undefined ? {} : { topics: flags.topics }),

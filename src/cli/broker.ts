@@ -1,6 +1,7 @@
 /** `rembus broker`: run a broker until SIGINT/SIGTERM. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { RembusError } from '../errors.js';
+import type { BrokerTarget } from '../bridge/credentials.js';
 import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
 import { RPC_POLICIES, type RpcPolicyName } from '../broker/rpc-policy.js';
 import { loadTlsOptions } from '../security/tls.js';
@@ -23,6 +24,7 @@ interface BrokerFlags {
   key?: string;
   mqtt?: string;
   join: string[];
+  joinKey?: string;
   twinTtl?: number;
   maxTwins?: number;
   fsync: 'off' | 'interval' | 'always';
@@ -59,7 +61,9 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--schema <file>', 'JSON schema mapping topics to DuckDB tables (env REMBUS_SCHEMA)')
     .option('--ducklake <url>', 'DuckLake catalog for the tables (env DUCKLAKE_URL); needs the ducklake extension')
     .option('--mqtt <url>', 'bridge with this MQTT broker, mqtt://host:1883 (env REMBUS_MQTT_URL)')
-    .option('--join <url>', 'join another Rembus broker, ws://host:port (repeatable)', collect, [])
+    .option('--join <url>', 'join another Rembus broker, ws://host:port, or ws://host:port/NAME to log in as NAME '
+      + 'with its key (--join-key, else <data-dir>/NAME/.secret) (repeatable)', collect, [])
+    .option('--join-key <file>', 'the private key (PEM/DER) or shared secret of the bridge names in the --join URLs')
     .option('--twin-ttl <seconds>', 'forget a named component unseen this long (default 2592000, 30 days)', intArg('twin-ttl', 1))
     .option('--max-twins <n>', 'refuse logins past this many named components (default 100000)', intArg('max-twins', 1))
     .option('--mqtt-method <name>', 'a method served on the --mqtt side that components may call (repeatable)', collect, [])
@@ -81,6 +85,7 @@ export function registerBroker(program: Command, env: Env): void {
       }
       // A missing or unusable file fails the start, naming the file (TlsConfigError, exit 3).
       const tls = flags.cert === undefined ? undefined : await loadTlsOptions({ cert: flags.cert, key: flags.key! });
+      const join = await joinTargets(flags, env);
       // Listen for signals before binding, so a signal sent right after startup is not fatal.
       const stop = untilSignal();
       let running;
@@ -96,7 +101,7 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.openTenant.length > 0 ? { openTenants: flags.openTenant } : {}),
           ...(tls === undefined ? {} : { tls }),
           ...optional('mqtt', flags.mqtt ?? env['REMBUS_MQTT_URL']),
-          ...(flags.join.length > 0 ? { join: flags.join } : {}),
+          ...(join.length > 0 ? { join } : {}),
           ...(flags.twinTtl === undefined ? {} : { twinTtl: flags.twinTtl * 1000 }),
           ...(flags.maxTwins === undefined ? {} : { maxTwins: flags.maxTwins }),
           ...(flags.policy === undefined ? {} : { rpcPolicy: flags.policy }),
@@ -132,6 +137,22 @@ export function registerBroker(program: Command, env: Env): void {
       if (running.failure !== undefined) throw new CliError(running.failure.message, EXIT.failure, { cause: running.failure });
       log.info('broker stopped');
     });
+}
+
+/**
+ * The `--join` targets with the keys of their bridge names (src/cli/bridge-keys.ts), a bad key
+ * failing the start naming its file. The bridge's modules load only for a broker that joins.
+ */
+async function joinTargets(flags: BrokerFlags, env: Env): Promise<BrokerTarget[]> {
+  if (flags.join.length === 0) {
+    if (flags.joinKey !== undefined) throw new CliError('--join-key needs --join', EXIT.usage);
+    return [];
+  }
+  const { bridgeTarget, requireName } = await import('./bridge-keys.js');
+  if (flags.joinKey !== undefined) requireName(flags.join, undefined, '--join-key');
+  const dataDir = resolveDataDir(flags.dataDir, env);
+  const files = flags.joinKey === undefined ? {} : { key: flags.joinKey };
+  return Promise.all(flags.join.map((url) => bridgeTarget(url, undefined, files, env, dataDir)));
 }
 
 function policyName(value: string): RpcPolicyName {

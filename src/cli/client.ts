@@ -45,14 +45,21 @@ export function securityFlags(command: Command): Command {
     .option('--ca <file>', 'CA bundle (PEM) to trust for wss:// (env HTTP_CA_BUNDLE)');
 }
 
+/** The key file of `name`: `--key`, else `<data dir>/<name>/.secret` (spec §3.3); none for an anonymous client. */
+export function keyFileOf(files: SecurityFlags, name: string | undefined, dataDir: string): string | undefined {
+  return files.key ?? (name === undefined ? undefined : join(dataDir, name, '.secret'));
+}
+
 /**
  * The key and CA of a client: `--key`, else `<data dir>/<name>/.secret` when it exists (spec
  * §3.3); `--ca`, else `HTTP_CA_BUNDLE` (spec §1.1).
+ * @param dataDir - Where the default key file is looked for. Default `REMBUS_DIR` or ~/.config/rembus.
  * @throws CliError (exit 3) naming a file that cannot be read or is not a certificate
  */
-export async function securityOptions(files: SecurityFlags, name: string | undefined, env: Env): Promise<Pick<ComponentOptions, 'key' | 'ca'>> {
+export async function securityOptions(files: SecurityFlags, name: string | undefined, env: Env,
+  dataDir = resolveDataDir(undefined, env)): Promise<Pick<ComponentOptions, 'key' | 'ca'>> {
   const out: Pick<ComponentOptions, 'key' | 'ca'> = {};
-  const keyFile = files.key ?? (name === undefined ? undefined : join(resolveDataDir(undefined, env), name, '.secret'));
+  const keyFile = keyFileOf(files, name, dataDir);
   if (keyFile !== undefined) {
     try {
       out.key = new Uint8Array(await readFile(keyFile));

@@ -47,7 +47,7 @@ export function signedPayload(challenge: Uint8Array, cid: string): Uint8Array {
  */
 export function signChallenge(challenge: Uint8Array, cid: string, key: ComponentKey): Uint8Array {
   const privateKey = toPrivateKey(key);
-  if (privateKey === undefined) throw new InvalidKeyError('not an RSA or EC private key');
+  if (privateKey === undefined) throw new InvalidKeyError(whyNotSigning(key));
   const data = signedPayload(challenge, cid);
   return bytesOf(privateKey.asymmetricKeyType === 'rsa'
     ? sign('sha256', data, { key: privateKey, padding: constants.RSA_PKCS1_PADDING })
@@ -70,7 +70,7 @@ export function attestationFor(challenge: Uint8Array, cid: string, key: Componen
   const bytes = typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
   if (isPem(bytes) || toPrivateKey(bytes) !== undefined) return signChallenge(challenge, cid, bytes);
   const secret = firstLine(bytes);
-  if (secret === undefined) throw new InvalidKeyError('neither a private key nor a text secret');
+  if (secret === undefined) throw new InvalidKeyError(whyNotSigning(bytes, 'neither a private key nor a text secret'));
   if (secret === '') throw new InvalidKeyError('empty shared secret');
   return sharedSecretSignature(challenge, secret);
 }
@@ -132,7 +132,7 @@ export function equalSecrets(a: string, b: string): boolean {
 /** The public half and REGISTER keytype of a private key (what a component registers, spec §3.5). */
 export function registrationKey(privateKey: ComponentKey): { pubkey: Uint8Array; keyType: number } {
   const key = toPrivateKey(privateKey);
-  if (key === undefined) throw new InvalidKeyError('not an RSA or EC private key');
+  if (key === undefined) throw new InvalidKeyError(whyNotSigning(privateKey));
   const pem = createPublicKey(key).export({ type: 'spki', format: 'pem' });
   return { pubkey: bytesOf(Buffer.from(pem)), keyType: key.asymmetricKeyType === 'rsa' ? KEY_TYPE.RSA : KEY_TYPE.ECDSA };
 }
@@ -159,6 +159,26 @@ function toPrivateKey(key: ComponentKey): KeyObject | undefined {
       ?? attempt(() => createPrivateKey({ key: buf, format: 'der', type: 'pkcs1' }))
       ?? attempt(() => createPrivateKey({ key: buf, format: 'der', type: 'sec1' }));
   return parsed !== undefined && isRsaOrEc(parsed) ? parsed : undefined;
+}
+
+/**
+ * Why `key` cannot sign, in words an operator can act on: the public half given for the private
+ * one (the usual mix-up of the two files), or a key type Rembus logins do not use. Names the
+ * kind of key only, never its bytes.
+ */
+function whyNotSigning(key: ComponentKey, otherwise = 'not an RSA or EC private key'): string {
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    if (key.type !== 'private') return `a ${key.type} key: signing needs the private key`;
+    return `a private ${key.asymmetricKeyType ?? 'unknown'} key: only RSA and EC (ECDSA) keys sign a login`;
+  }
+  const buf = typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const pem = isPem(buf);
+  const asPrivate = attempt(() => createPrivateKey(pem ? { key: buf, format: 'pem' } : { key: buf, format: 'der', type: 'pkcs8' }));
+  if (asPrivate !== undefined) return `a private ${asPrivate.asymmetricKeyType ?? 'unknown'} key: only RSA and EC (ECDSA) keys sign a login`;
+  const asPublic = pem ? attempt(() => createPublicKey({ key: buf, format: 'pem' }))
+    : attempt(() => createPublicKey({ key: buf, format: 'der', type: 'spki' }));
+  if (asPublic !== undefined) return 'a public key: signing needs the private key (the public one goes to the broker)';
+  return pem ? 'PEM text that is not a private key' : otherwise;
 }
 
 function usable(key: KeyObject | undefined): KeyMaterial | undefined {

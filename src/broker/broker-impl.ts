@@ -226,7 +226,7 @@ export class BrokerImpl {
   /** Logged for replay, delivered to exact subscribers only, not federated (the stats topic, like MQTT's $SYS). */
   publishLocal(topic: string, args: unknown[]): void {
     const msg = { type: 'pub', flags: 0, topic, args } as const;
-    this.router.publishExact(msg, this.messageLog.append(msg, undefined), this.guard.receivers(null, topic));
+    this.router.publishExact(msg, this.messageLog.append(msg, undefined, undefined, this.guard.logOrigin(null)), this.guard.receivers(null, topic));
   }
 
   /**

@@ -97,11 +97,13 @@ export class PublishPath {
     const expires = expiryOf(options, Date.now());
     // '' an anonymous publisher (its tenant is the default one), undefined the broker itself.
     const publisher = twin === null ? undefined : twin.anonymous ? '' : twin.name;
+    // The log's row: with isolated tenants the broker's own is null (every tenant's, guard.ts).
+    const logged = publisher ?? (guard.tenantsIsolated ? null : undefined);
     let retain = false;
     const recv = messageLog.append(msg, slot, argsBytes, (at) => {
       retain = options.retain === true && retained.offer(msg, at, expires, publisher, argsBytes.byteLength);
       return { expires: expires === 0 ? null : BigInt(expires) * 1_000_000n, retain,
-        ...(publisher === undefined ? {} : { origin: publisher }) };
+        ...(logged === undefined ? {} : { origin: logged }) };
     });
     flow.routing();
     router.publish(twin, msg, null, recv, guard.receivers(twin, msg.topic), options.retain === true ? OUT_RETAIN : 0, expires);

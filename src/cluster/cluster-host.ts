@@ -5,6 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { Published } from '../broker/types.js';
+import type { ReplayAdmits } from '../broker/replay-send.js';
 import type { Session, Twin } from '../broker/twin.js';
 import type { MsgId, PubMsg, RpcMsg } from '../protocol/messages.js';
 import type { Link } from '../transport/link.js';
@@ -36,7 +37,7 @@ export interface SharedTwins {
   /** Run `run` (the ACK2s of deliveries up to the twin's mark) once that mark is shared. */
   afterShared(twin: Twin, run: () => void): void;
   /** Send what the twin missed before this broker joined (once, before its first replay); undefined: nothing. */
-  gap(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined;
+  gap(twin: Twin, session: Session, admits: ReplayAdmits | undefined, maxPeriod: bigint): Promise<void> | undefined;
 }
 
 export interface ClusterHooks {

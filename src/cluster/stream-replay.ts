@@ -10,7 +10,7 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { MessageLog } from '../broker/message-log.js';
-import { sendWindows, type Window } from '../broker/replay-send.js';
+import { sendWindows, type ReplayAdmits, type Window } from '../broker/replay-send.js';
 import type { Session, Twin } from '../broker/twin.js';
 import type { LogQuery, StoredMessage } from '../store/types.js';
 import { subjectToTopic } from './subject.js';
@@ -40,7 +40,7 @@ function stored(prefix: string, m: JsMsg): StoredMessage | undefined {
 
 /** Send `twin` the messages of `gap` its replaying subscriptions want, oldest first. */
 export async function replayGap(js: JetStreamClient, stream: string, prefix: string, gap: Gap, twin: Twin, session: Session,
-  admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> {
+  admits: ReplayAdmits | undefined, maxPeriod: bigint): Promise<void> {
   const now = BigInt(Date.now()) * 1_000_000n;
   const windows = new Map<string, Window>();
   for (const [topic, msgFrom] of twin.subscriptions) {

@@ -52,8 +52,12 @@ export interface ClusterHost {
   readonly requestTimeout: number;
   /** Every publish the broker accepted. Hot. */
   readonly messages$: Observable<Published>;
-  /** Log, route and pass on a publish that entered the cluster elsewhere; `from` is not delivered to. */
-  inject(msg: PubMsg, origin: string, from: Twin | null): void;
+  /**
+   * Log, route and pass on a publish that entered the cluster elsewhere; `from` is not delivered
+   * to. `publisher`: its publisher's name ('' anonymous) when `from` is not here, for the tenant
+   * checks (absent: the broker's own, every tenant's).
+   */
+  inject(msg: PubMsg, origin: string, from: Twin | null, publisher?: string): void;
   /** Serve a link the cluster opens to the broker (its in-process component), trusted. */
   attach(link: Link): void;
   reply(session: Session, id: MsgId, status: number, data: unknown): void;

@@ -123,6 +123,19 @@ describe('tenants and log rows without a publisher', () => {
     }
   });
 
+  it('replays the broker\'s stats snapshots (its own, logged) to every tenant', async () => {
+    const b = await scope.broker({ dataDir: await tenantDir(root), http: { statsInterval: 30 } });
+    await new Promise((r) => setTimeout(r, 200));
+    const since = Date.now();
+    for (const name of ['spy.t2', 'mate.t1']) {
+      const node = await proven(b, name);
+      const back = collect(node.subscribe$<[{ time: number }]>('__broker__/stats', { msgfrom: period({ minutes: 1 }) }), 1, { what: `${name}'s replay` });
+      // Published before this component logged in: it came from the log, not live.
+      expect((await back.done)[0]!.args[0].time).toBeLessThan(since - 50);
+      await node.close();
+    }
+  });
+
   it('restores an old retained value (LMDB) for no tenant, the broker\'s own for every tenant', async () => {
     const dataDir = await tenantDir(root);
     const path = join(dataDir, 'broker.lmdb');

@@ -275,6 +275,12 @@ export interface Published {
   readonly recv: bigint;
   /** Name of the publishing twin; '' for the broker itself. */
   readonly origin: string;
+  /**
+   * Only while tenants are isolated (else absent): the publishing component's name ('' an
+   * anonymous one), or null for the broker's own publish (`broker.publish`, bridges), which
+   * reaches every tenant. A cluster carries it to the other brokers (tenant checks there).
+   */
+  readonly publisher?: string | null;
   /** Published with `retain` (TS publish option; the MQTT bridge maps it to MQTT's retain flag). */
   readonly retain?: boolean;
   /** Expiry of a publish with `ttl`, ms since the epoch (MQTT 5 message expiry on the bridge). */

@@ -3,25 +3,20 @@
  * cold streams; the Promise helpers wrap them.
  */
 import {
-  BehaviorSubject, defer, lastValueFrom, fromEvent, Observable, share,
-  takeUntil, throwError, concat, ignoreElements, catchError,
-  EMPTY, ReplaySubject, type Subscription,
+  catchError, concat, defer, EMPTY, fromEvent, lastValueFrom, type Observable, ReplaySubject, share, takeUntil, throwError,
 } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
-import {
-  AuthError, ConnectionClosedError, NameTakenError, RpcTimeoutError, TwinLimitError, UnsupportedSchemeError,
-} from '../errors.js';
+import { AuthError, ConnectionClosedError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import type { Msg, MsgId, ResponseMsg, RpcMsg } from '../protocol/messages.js';
 import { validatePattern, validateTopic } from '../topic/validate.js';
-import { platform } from '#platform';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
   PresenceState, Status, SubscribeOptions,
 } from '../types.js';
 import { identify$, register$, unregister$ } from './auth.js';
 import type { ClientSession } from './connection.js';
-import { links$ } from './links.js';
+import { Lifecycle } from './lifecycle.js';
 import { dataOrUndefined, Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
@@ -34,7 +29,7 @@ import { Reactivity } from './reactivity.js';
 import { Subscriptions } from './subscriptions.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
-import type { Component, ComponentKey, ComponentOptions, Dialer } from './types.js';
+import type { Component, ComponentKey, ComponentOptions } from './types.js';
 import { ContractSupport } from '../contracts/support.js';
 import type { TopicContract } from '../contracts/topic.js';
 import type { MethodContract } from '../contracts/method.js';
@@ -46,9 +41,9 @@ export class ComponentImpl implements Component {
   private readonly address: ComponentAddress;
   private readonly log: Logger;
   private readonly requestTimeout: number;
-  private readonly statusSubject = new BehaviorSubject<Status>({ type: 'connecting', attempt: 1 });
-  readonly status$: Observable<Status> = this.statusSubject.asObservable();
-  private readonly session$ = new BehaviorSubject<ClientSession | null>(null);
+  readonly status$: Observable<Status>;
+  /** Links, login, status, the session up and the one past its login. */
+  private readonly lifecycle: Lifecycle;
   private readonly exposed = new Map<string, Handler>();
   private readonly requests = new Requests();
   /** Calls this component serves (handlers released on cancel or link loss). */
@@ -61,12 +56,6 @@ export class ComponentImpl implements Component {
   private readonly declarations: Declarations;
   private readonly subscriptions: Subscriptions;
   private readonly reactivity: Reactivity;
-  private readonly connection: Subscription;
-  private readonly readyPromise: Promise<void>;
-  private settleReady!: (err?: unknown) => void;
-  /** The session past its login, where declarations go (set before re-declaring, spec §3.1). */
-  private current: ClientSession | null = null;
-  private wasUp = false;
   private closed = false;
   /** Typed contracts (src/contracts): invalid values, validated streams. */
   private readonly contracts = new ContractSupport(this);
@@ -79,89 +68,48 @@ export class ComponentImpl implements Component {
     this.name = this.address.name;
     this.log = options.logger ?? silentLogger;
     this.requestTimeout = options.requestTimeout ?? 10_000;
-    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), () => this.current, this.log,
+    this.lifecycle = new Lifecycle(this.log, {
+      onFrame: (session, frame) => this.onFrame(session, frame),
+      identify$: (session) => this.name === undefined ? EMPTY
+        : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key),
+      restore$: (session) => this.restore$(session),
+      up: (session) => this.publisher.flush(session),
+      down: (session, error) => {
+        this.requests.sessionDown(session, error);
+        this.serving.sessionDown(session);
+      },
+      stop: (err) => this.shutdown(err),
+    });
+    this.status$ = this.lifecycle.status$;
+    const current = (): ClientSession | null => this.lifecycle.current;
+    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), current, this.log,
       (topic) => this.subscriptions.confirmed(topic));
-    this.subscriptions = new Subscriptions({ declarations: this.declarations, current: () => this.current, isClosed: () => this.closed });
-    this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), () => this.current,
+    this.subscriptions = new Subscriptions({ declarations: this.declarations, current, isClosed: () => this.closed });
+    this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), current,
       options.metadata === true);
-    this.publisher = new Publisher(this.session$, {
+    this.publisher = new Publisher(this.lifecycle.session$, {
       capacity: options.offlineCapacity ?? 10_000, overflow: options.offlineOverflow ?? 'error',
       ackTimeout: options.ackTimeout ?? 2_000, sendRetries: options.sendRetries ?? 10,
       maxInflight: options.maxInflight ?? 1_024, queueCapacity: options.inflightQueueCapacity ?? 100_000,
       log: this.log,
     }, () => this.closed);
-    this.readyPromise = new Promise<void>((resolve, reject) => {
-      this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.readyPromise.catch(() => undefined);
-    const connectTimeout = options.connectTimeout ?? 10_000;
     this.key = options.key;
-    const ca = options.ca;
-    const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout } : { connectTimeout, ca }));
-    const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity, jitter = 0.5, failback = 10_000 } = options.reconnect ?? {};
-    this.connection = links$(addresses.map((a) => a.url), dial, {
-      onFrame: (session, frame) => this.onFrame(session, frame),
-      login$: (session) => this.login$(session),
-      onDown: (session, error) => this.onDown(session, error),
-    }, {
-      initialDelay, maxDelay, maxRetries, jitter, failback,
-      isFatal: (err) => this.isFatal(err),
-      onRetry: (attempt, delayMs, error, next) => {
-        this.log.info({ attempt, delayMs, url: next, err: errorText(error) }, 'reconnecting');
-        this.statusSubject.next({ type: 'reconnecting', attempt, delayMs, error });
-      },
-    }).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) });
+    this.lifecycle.start(addresses.map((a) => a.url), options);
   }
 
   ready(): Promise<void> {
-    return this.readyPromise;
+    return this.lifecycle.ready();
   }
 
-  // ---- connection -------------------------------------------------------------------------
-
-  private isFatal(err: unknown): boolean {
-    // A name still held by our own dropped link is retried once we have been up (spec §3.6).
-    if (err instanceof TwinLimitError || err instanceof UnsupportedSchemeError) return true;
-    return err instanceof AuthError || (err instanceof NameTakenError && !this.wasUp);
-  }
-
-  private login$(session: ClientSession): Observable<unknown> {
-    const identity$ = this.name === undefined ? EMPTY
-      : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key);
-    // After a (re)connect the component declares its subscriptions and methods again.
+  /** After a (re)connect, once identified: declare subscriptions and methods again, then ask for reactivity. */
+  private restore$(session: ClientSession): Observable<unknown> {
     const declare$ = defer(() => this.declarations.redeclare$(session, this.subscriptions.redeclared(), this.exposed.keys()));
     const reactive$ = this.reactivity.login$(session).pipe(
       catchError((err: unknown) => {
         this.log.warn({ err: errorText(err) }, 'reactive refused');
         return EMPTY;
       }));
-    const identified$ = defer(() => {
-      this.current = session;
-      return EMPTY;
-    });
-    return concat(identity$, identified$, declare$, reactive$).pipe(ignoreElements());
-  }
-
-  private onUp(session: ClientSession): void {
-    this.wasUp = true;
-    this.publisher.flush(session);
-    this.statusSubject.next({ type: 'up', url: session.url });
-    this.session$.next(session);
-    this.settleReady();
-  }
-
-  private onDown(session: ClientSession, error: unknown): void {
-    if (this.session$.value === session) this.session$.next(null);
-    if (this.current === session) this.current = null;
-    this.requests.sessionDown(session, error);
-    this.serving.sessionDown(session);
-    if (!this.closed) this.statusSubject.next({ type: 'down', error });
-  }
-
-  private fail(err: unknown): void {
-    this.log.error({ err: errorText(err) }, 'component stopped');
-    this.statusSubject.next({ type: 'down', error: err });
-    this.shutdown(err);
+    return concat(declare$, reactive$);
   }
 
   // ---- inbound ----------------------------------------------------------------------------
@@ -203,7 +151,7 @@ export class ComponentImpl implements Component {
   /** One request on the session past its login; ConnectionClosedError when there is none. */
   private requestNow$(msg: Msg & { id: MsgId }, what: string): Observable<ResponseMsg> {
     return defer(() => {
-      const session = this.current;
+      const session = this.lifecycle.current;
       if (session === null) return throwError(() => new ConnectionClosedError(`${what}: not connected`));
       return this.request$(session, msg, what);
     });
@@ -272,7 +220,7 @@ export class ComponentImpl implements Component {
     if (typeof method !== 'string') return this.contracts.call$(method, args, options);
     validateTopic(method);
     // After close() session$ has completed: the call errors with ConnectionClosedError.
-    const call$ = this.requests.call$(this.session$, {
+    const call$ = this.requests.call$(this.lifecycle.session$, {
       method, args, target: options.target ?? null, stream: options.stream ?? true,
       timeoutMs: options.timeout ?? this.requestTimeout,
     });
@@ -342,7 +290,7 @@ export class ComponentImpl implements Component {
 
   close(): Promise<void> {
     if (!this.closed) {
-      this.statusSubject.next({ type: 'closed' });
+      this.lifecycle.closing();
       this.shutdown(new ConnectionClosedError('component closed'));
     }
     return Promise.resolve();
@@ -355,14 +303,12 @@ export class ComponentImpl implements Component {
   private shutdown(reason: unknown): void {
     if (this.closed) return;
     this.closed = true;
-    this.connection.unsubscribe();
-    this.settleReady(reason);
+    this.lifecycle.stop(reason);
     this.requests.failAll(reason);
     this.serving.clear();
     this.subscriptions.end(reason, !(reason instanceof ConnectionClosedError));
     this.publisher.clear();
     this.contracts.close();
-    this.session$.complete();
-    this.statusSubject.complete();
+    this.lifecycle.complete();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Node (see platform.ts): WebSockets through `ws`, whatever the Node version, so TLS options
- * (`ca`) work and the socket writes stay batched per event-loop turn (ws-link.ts); MQTT
+ * (`ca`) work and the socket writes stay batched per event-loop turn (ws-write-turn.ts); MQTT
  * through rembus/mqtt, loaded only for an `mqtt://` URL (mqtt.js is an optional peer).
  */
 import { polarsFrames } from '../dataframe/polars-frames.js';

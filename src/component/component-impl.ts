@@ -117,7 +117,8 @@ export class ComponentImpl implements Component {
     const connectTimeout = options.connectTimeout ?? 10_000;
     this.key = options.key;
     const ca = options.ca;
-    const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout } : { connectTimeout, ca }));
+    const pingInterval = options.pingInterval ?? 30_000; // the reference clients' 30 s (spec §1)
+    const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout, pingInterval } : { connectTimeout, ca, pingInterval }));
     const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity, jitter = 0.5, failback = 10_000 } = options.reconnect ?? {};
     this.connection = links$(addresses.map((a) => a.url), dial, {
       onFrame: (session, frame) => this.onFrame(session, frame),

@@ -6,9 +6,10 @@
  */
 import { createServer, connect as connectTcp, type AddressInfo, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { decodeCbor } from '../../src/codec/index.js';
 import { connect, LastReceived, type Message } from '../../src/index.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
-import { roundTrip, useScope, waitFor } from './helpers.js';
+import { relay, roundTrip, useScope, waitFor } from './helpers.js';
 import { rawPeer } from './security-peer.js';
 
 /** A TCP relay whose current connections can go silent: nothing forwarded, nothing closed. */
@@ -67,5 +68,48 @@ describe('a named owner away or coming back', () => {
     // The broker drops its side within two of its pings; the owner must find out on its own.
     await waitFor(() => got.length === 1, { timeout: 5_000, interval: 20, what: `the owner back with the missed message (downs: ${downs.length})` });
     expect(got).toEqual(['while silent']);
+  });
+
+  it('a name with a key: nobody claims it while its owner reconnects, and the owner gets all it missed', async () => {
+    const b = await scope.broker({ security: memorySecurityStore({ keys: { owner: 'sesame' } }) });
+    const path = scope.track(await relay(Number(new URL(b.url!).port)));
+    const owner = scope.track(await connect(`${path.url}/owner`, { key: 'sesame', reconnect: { initialDelay: 400, maxDelay: 400, jitter: 0 } }));
+    const got: unknown[] = [];
+    owner.subscribe$('news', { msgfrom: LastReceived }).subscribe((m: Message) => got.push(m.args[0]));
+    await roundTrip(owner);
+    path.cut();
+    const pub = await scope.connect(b, 'pub');
+    await pub.publishAsync('news', ['n1'], { qos: 1 });
+    // While the owner waits to reconnect: a wrong secret, and a challenge left unanswered.
+    const wrong = rawPeer(await scope.raw(b));
+    expect((await wrong.login('owner', 'guess')).status).toBe(10);
+    const squatter = rawPeer(await scope.raw(b));
+    expect((await squatter.login('owner')).status).toBe(11);
+    await pub.publishAsync('news', ['n2'], { qos: 1 });
+    await waitFor(() => got.length >= 2, { timeout: 5_000, interval: 20, what: `the owner back with n1, n2 (got ${JSON.stringify(got)})` });
+    expect(got).toEqual(['n1', 'n2']);
+    // The squatter's pending challenge got it nothing: no delivery, and its attestation now fails.
+    const signature = new Uint8Array(32);
+    expect((await squatter.call({ type: 'attestation', id: 77n, cid: 'owner', signature })).status).toBe(10);
+    const seen = [...wrong.raw.frames, ...squatter.raw.frames].map((f) => decodeCbor(f as Uint8Array).type);
+    expect(seen.filter((type) => type !== 'response')).toEqual([]);
+  });
+
+  it('a name without a key is a label: another connection may hold it meanwhile; the owner is retried, not refused for good', async () => {
+    const b = await scope.broker();
+    const path = scope.track(await relay(Number(new URL(b.url!).port)));
+    const owner = scope.track(await connect(`${path.url}/label`, { reconnect: { initialDelay: 100, maxDelay: 100, jitter: 0 } }));
+    owner.subscribe$('news', { msgfrom: LastReceived }).subscribe();
+    await roundTrip(owner);
+    const statuses: string[] = [];
+    owner.status$.subscribe((s) => statuses.push(s.type === 'reconnecting' ? `reconnecting:${(s.error as Error).name}` : s.type));
+    path.cut();
+    const other = rawPeer(await scope.raw(b));
+    expect((await other.login('label')).status).toBe(0);
+    // README "Security": a name without a key is a label anyone may use; holding it is not owning it.
+    await waitFor(() => statuses.includes('reconnecting:NameTakenError'), { timeout: 3_000, interval: 10, what: 'a refused reconnect' });
+    await other.raw.close();
+    await waitFor(() => statuses.at(-1) === 'up', { timeout: 3_000, interval: 10, what: `the owner up again (${statuses.join(', ')})` });
+    expect(await owner.rpc('rid')).toBe('broker');
   });
 });

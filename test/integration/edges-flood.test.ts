@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { encodeCbor, newMsgId } from '../../src/codec/index.js';
 import { component, type Component } from '../../src/index.js';
 import { freePort, kill, startBroker, type BrokerProcess } from './broker-process.js';
+import { waitFor } from './helpers.js';
 
 const brokers: BrokerProcess[] = [];
 const sockets: WebSocket[] = [];
@@ -86,6 +87,40 @@ describe('one link floods a broker process', () => {
     expect(sent).toBeGreaterThan(20_000);
     expect(peak.anon - before.anon, figures).toBeLessThan(96);
     // A well-behaved component is served meanwhile.
+    const probe = component(`${broker.url}/probe`);
+    opened.push(probe);
+    expect(await probe.rpc('rid')).toBe('broker');
+  }, 30_000);
+
+  it('a caller that never stops calling an exposer that reads nothing: memory stays bounded, the exposer is cut', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rembus-flood-'));
+    const broker = await startBroker(dir, await freePort());
+    brokers.push(broker);
+    const pid = broker.child.pid!;
+    await deafLink(broker.url, [encodeCbor({ type: 'identity', id: newMsgId(), cid: 'deaf-server' }),
+      encodeCbor({ type: 'admin', id: newMsgId(), topic: 'work', cmd: { cmd: 'expose' } })]);
+    const caller = await deafLink(broker.url, [encodeCbor({ type: 'identity', id: newMsgId(), cid: 'caller' })]);
+    const before = { rss: rssMiB(pid), anon: rssMiB(pid, 'RssAnon') };
+    const peak = { ...before };
+    const payload = new Uint8Array(1024).fill(7);
+    let sent = 0;
+    const started = Date.now();
+    while (Date.now() - started < 7_000 && sent < 200_000 && caller.readyState === WebSocket.OPEN) {
+      while (caller.bufferedAmount < 4 * 2 ** 20 && caller.readyState === WebSocket.OPEN) {
+        caller.send(encodeCbor({ type: 'rpc', id: newMsgId(), topic: 'work', target: null, args: [sent++, payload] }));
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      peak.rss = Math.max(peak.rss, rssMiB(pid));
+      peak.anon = Math.max(peak.anon, rssMiB(pid, 'RssAnon'));
+    }
+    const figures = `${sent} calls of 1 KiB in ${Date.now() - started} ms; broker RssAnon ${before.anon.toFixed(0)} → peak `
+      + `${peak.anon.toFixed(0)} MiB, VmRSS ${before.rss.toFixed(0)} → ${peak.rss.toFixed(0)} MiB`;
+    console.log(figures);
+    // 200 MiB of calls for a reader of none: it is cut (stallBytes or the write deadline) rather
+    // than the broker holding them; its callers' pending calls end with it.
+    await waitFor(() => /"cid":"deaf-server".*slow consumer cut/.test(broker.stderr()), { timeout: 5_000, interval: 20, what: 'the deaf exposer cut' });
+    expect(sent).toBeGreaterThan(20_000);
+    expect(peak.anon - before.anon, figures).toBeLessThan(96);
     const probe = component(`${broker.url}/probe`);
     opened.push(probe);
     expect(await probe.rpc('rid')).toBe('broker');

@@ -73,9 +73,9 @@ export interface ComponentOptions {
   /** CA bundle (PEM) to trust for `wss://` beyond the system roots (spec §1.1). Default none. */
   ca?: string | Uint8Array;
   /**
-   * Node, `ws://`/`wss://`: ping the broker this often, ms, and drop the link when a ping is not
-   * answered by the next, so a path that died silently (no close ever arrives) is reconnected
-   * within two periods; 0 never. Browsers cannot send pings (their links rely on the broker's).
+   * Node, `ws://`/`wss://`: ping the broker this often, ms, and drop the link when two pings in
+   * a row go unanswered, so a path that died silently (no close ever arrives) is reconnected
+   * within three periods; 0 never. Browsers cannot send pings (their links rely on the broker's).
    * Default 30_000 (the reference clients' 30 s).
    */
   pingInterval?: number;

@@ -1,23 +1,31 @@
 /**
  * The client side's keep-alive of a WebSocket (spec §1: PY and JL clients ping every 30 s). A
- * ping every `interval` ms; a socket that has not answered the previous one by the next is
- * dropped. A path that died without a FIN or an RST (a NAT that forgot the connection, a
- * suspended host, a cable pulled between two routers) then ends the link like a close, and the
- * component reconnects, instead of waiting for a frame that never comes.
+ * ping every `interval` ms; a socket that leaves {@link MAX_PINGS_OUT} pings in a row
+ * unanswered is dropped at the next tick. A path that died without a FIN or an RST (a NAT that
+ * forgot the connection, a suspended host, a cable pulled between two routers) then ends the
+ * link like a close, and the component reconnects, instead of waiting for a frame that never
+ * comes.
+ *
+ * Why two pings out, not one (nats.js `maxPingOut`): a handler that blocks this process's event
+ * loop past a period leaves the pong unread in the socket while the next tick already runs, so
+ * one unanswered ping is no proof of a dead path.
  */
 import type WebSocket from 'ws';
 
-/** Ping `ws` every `interval` ms (0: never) until it closes; terminate it when a ping goes unanswered. */
+/** Pings left unanswered in a row before the link is dropped. */
+export const MAX_PINGS_OUT = 2;
+
+/** Ping `ws` every `interval` ms (0: never) until it closes; terminate it when its pings go unanswered. */
 export function keepAlive(ws: WebSocket, interval: number): void {
   if (!(interval > 0)) return;
-  let answered = true;
-  const onPong = (): void => { answered = true; };
+  let out = 0;
+  const onPong = (): void => { out = 0; };
   const timer = setInterval(() => {
-    if (!answered) {
+    if (out >= MAX_PINGS_OUT) {
       ws.terminate(); // its 'close' ends the link, and clears this timer
       return;
     }
-    answered = false;
+    out++;
     try {
       ws.ping();
     } catch {

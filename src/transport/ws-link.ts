@@ -291,7 +291,7 @@ export interface DialWebSocketOptions {
   connectTimeout?: number;
   /** Extra options passed to `ws` (TLS CA, certificates, headers). Default none. */
   wsOptions?: WebSocket.ClientOptions;
-  /** Ping the server this often and drop the link when a ping goes unanswered, ms; 0 never (ws-keepalive.ts). Default 0. */
+  /** Ping the server this often and drop the link when its pings go unanswered, ms; 0 never (ws-keepalive.ts). Default 0. */
   pingInterval?: number;
 }
 

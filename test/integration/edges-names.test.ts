@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeCbor } from '../../src/codec/index.js';
 import { connect, LastReceived, type Message } from '../../src/index.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
+import { tmpdir } from 'node:os';
+import { freePort, kill, startBroker } from './broker-process.js';
 import { relay, roundTrip, useScope, waitFor } from './helpers.js';
 import { rawPeer } from './security-peer.js';
 
@@ -65,7 +67,7 @@ describe('a named owner away or coming back', () => {
     relay.silence();
     const pub = await scope.connect(b, 'pub');
     await pub.publishAsync('news', ['while silent'], { qos: 1 });
-    // The broker drops its side within two of its pings; the owner must find out on its own.
+    // The broker drops its side within two of its pings; the owner must find out on its own (three of its own).
     await waitFor(() => got.length === 1, { timeout: 5_000, interval: 20, what: `the owner back with the missed message (downs: ${downs.length})` });
     expect(got).toEqual(['while silent']);
   });
@@ -111,5 +113,29 @@ describe('a named owner away or coming back', () => {
     await other.raw.close();
     await waitFor(() => statuses.at(-1) === 'up', { timeout: 3_000, interval: 10, what: `the owner up again (${statuses.join(', ')})` });
     expect(await owner.rpc('rid')).toBe('broker');
+  });
+
+  it('keeps a live link whose own event loop is blocked past a ping period, turn after turn (the pong waits unread)', async () => {
+    // The broker in its own process: it answers the pings while this one is blocked.
+    const broker = await startBroker(tmpdir(), await freePort(), ['--no-persist']);
+    scope.track({ close: () => kill(broker) });
+    const node = scope.track(await connect(`${broker.url}/busy`, { pingInterval: 100 }));
+    const downs: unknown[] = [];
+    node.status$.subscribe((s) => { if (s.type === 'down') downs.push(s.error); });
+    // Handlers hogging the loop turn after turn (150 ms each, past the period): each turn's
+    // timers run before its I/O, so the pong to the last ping is still unread when they fire.
+    await new Promise<void>((done) => {
+      let turns = 0;
+      const hog = (): void => {
+        const until = Date.now() + 150;
+        while (Date.now() < until) { /* busy */ }
+        if (++turns < 8) setImmediate(hog);
+        else done();
+      };
+      setImmediate(hog);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(downs).toEqual([]);
+    expect(await node.rpc('rid')).toBe('broker');
   });
 });

@@ -108,7 +108,12 @@ describe('a named owner away or coming back', () => {
     path.cut();
     const other = rawPeer(await scope.raw(b));
     expect((await other.login('label')).status).toBe(0);
-    // README "Security": a name without a key is a label anyone may use; holding it is not owning it.
+    // README "Security": a name without a key is a label anyone may use; holding it is not owning
+    // it — and the holder is that name's twin: its subscriptions deliver to it.
+    const pub = await scope.connect(b, 'pub');
+    await pub.publishAsync('news', ['to whoever holds the label'], { qos: 1 });
+    await waitFor(() => other.raw.frames.some((f) => typeof f !== 'string' && decodeCbor(f).type === 'pub'),
+      { timeout: 3_000, interval: 10, what: 'the holder served the twin\'s subscription' });
     await waitFor(() => statuses.includes('reconnecting:NameTakenError'), { timeout: 3_000, interval: 10, what: 'a refused reconnect' });
     await other.raw.close();
     await waitFor(() => statuses.at(-1) === 'up', { timeout: 3_000, interval: 10, what: `the owner up again (${statuses.join(', ')})` });

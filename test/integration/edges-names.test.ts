@@ -143,4 +143,15 @@ describe('a named owner away or coming back', () => {
     expect(downs).toEqual([]);
     expect(await node.rpc('rid')).toBe('broker');
   });
+
+  it('one name claimed by 20 connections in the same instant: exactly one gets it (with and without a key)', async () => {
+    const b = await scope.broker({ security: memorySecurityStore({ keys: { keyed: 'sesame' } }) });
+    for (const [name, secret] of [['free', undefined], ['keyed', 'sesame']] as const) {
+      const peers = await Promise.all([...Array(20).keys()].map(async () => rawPeer(await scope.raw(b))));
+      // Every IDENTITY leaves before any answer comes back (the keyed login awaits the store).
+      const statuses = await Promise.all(peers.map(async (p) => (await p.login(name, secret)).status));
+      expect(statuses.filter((s) => s === 0), `${name}: ${statuses.join(',')}`).toHaveLength(1);
+      expect(statuses.filter((s) => s !== 0).every((s) => s === 60), `${name}: ${statuses.join(',')}`).toBe(true);
+    }
+  });
 });

@@ -73,9 +73,9 @@ describe('QoS2 edges: a buggy publisher', () => {
 describe('QoS2 edges: the broker as sender', () => {
   const scope = useScope();
 
-  it('never sends a subscriber a QoS2 id it still holds (no ACK2 yet) for another message', async () => {
+  it.each([['a named', 'slow-sub'], ['an anonymous', undefined]] as const)('never sends %s subscriber a QoS2 id it still holds (no ACK2 yet) for another message', async (_kind, name) => {
     const b = await scope.broker({ ackTimeout: 5_000 });
-    const sub = await loggedIn(rawPeer(await scope.raw(b)), 'slow-sub');
+    const sub = name === undefined ? rawPeer(await scope.raw(b)) : await loggedIn(rawPeer(await scope.raw(b)), name);
     expect((await sub.admin('t', { cmd: 'subscribe', msg_from: 0 }))[0]).toBe(0);
     const pub = await loggedIn(rawPeer(await scope.raw(b)), 'reuse-pub');
     await publishQos2(pub.raw, 7n, 't', ['first']);

@@ -86,7 +86,7 @@ export class PublishPath {
     router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
     flow.published(twin?.session ?? null);
     // Args stay encoded: a stage decodes them if it needs the values (published.ts).
-    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin));
+    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, undefined, publisherOf(twin)));
   }
 
   /** A publish with `retain` or `ttl` (retained.ts, pub-options.ts): off the plain hot path. */
@@ -95,8 +95,7 @@ export class PublishPath {
     const slot = slotOf(msg);
     const argsBytes = encodeValue(msg.args);
     const expires = expiryOf(options, Date.now());
-    // '' an anonymous publisher (its tenant is the default one), undefined the broker itself.
-    const publisher = twin === null ? undefined : twin.anonymous ? '' : twin.name;
+    const publisher = publisherOf(twin);
     let retain = false;
     const recv = messageLog.append(msg, slot, argsBytes, (at) => {
       retain = options.retain === true && retained.offer(msg, at, expires, publisher, argsBytes.byteLength);
@@ -107,7 +106,7 @@ export class PublishPath {
     router.publish(twin, msg, null, recv, guard.receivers(twin, msg.topic), options.retain === true ? OUT_RETAIN : 0, expires);
     flow.published(twin?.session ?? null);
     if (messages$.observed) {
-      messages$.next({ ...publishedOf(msg, slot, recv, origin, argsBytes),
+      messages$.next({ ...publishedOf(msg, slot, recv, origin, argsBytes, publisher),
         ...(options.retain === true ? { retain: true } : {}), ...(expires === 0 ? {} : { expires }) });
     }
   }
@@ -122,4 +121,9 @@ export class PublishPath {
       if (session.link.isOpen) session.send({ type: 'ack', id });
     });
   }
+}
+
+/** Whose a publish is, for its tenant: '' an anonymous publisher (the default tenant), undefined the broker itself. */
+function publisherOf(twin: Twin | null): string | undefined {
+  return twin === null ? undefined : twin.anonymous ? '' : twin.name;
 }

@@ -54,8 +54,8 @@ export interface AgentHost<T extends AgentTwin> {
   };
   /** Is `topic` private (spec §6.2)? */
   isPrivate(topic: string): boolean;
-  /** May the names `a` and `b` see each other's publishes and methods? True unless tenants are isolated. */
-  sameTenant(a: string, b: string): boolean;
+  /** The tenant of a name (of '', an anonymous publisher: the default one) when tenants are isolated; '' for all otherwise. */
+  tenantOf(name: string): string;
 }
 
 /** uids remembered at most (oldest forgotten first). */
@@ -117,7 +117,8 @@ export class FederationAgent<T extends AgentTwin> {
     if (item === undefined) throw new Error('publish: expected (uid, path, topic, args, flags)');
     validateTopic(item.topic);
     if (item.path.includes(this.id) || this.host.isPrivate(item.topic) || isFederationName(item.topic)) return false;
-    if (!this.remember(item.uid)) return false;
+    // Once per tenant: a publish may enter here by the bridges of two tenants, each delivering to its own.
+    if (!this.remember(item.uid, this.host.tenantOf(caller.name))) return false;
     this.injected.set(item.uid, item.path);
     // As the bridge's own publish: its tenant's subscribers get it, live and from the log.
     this.host.publishAs(caller, item.topic, item.args, FEDERATION_ORIGIN + item.uid);
@@ -125,8 +126,10 @@ export class FederationAgent<T extends AgentTwin> {
     return true;
   }
 
-  /** Record a uid; false when it was seen within {@link SEEN_TTL_MS}. */
-  private remember(uid: string): boolean {
+  /** Record a uid in `tenant`; false when it was seen there within {@link SEEN_TTL_MS}. */
+  private remember(id: string, tenant: string): boolean {
+    // NUL cannot be in a proven name (validateKeyName), so no tenant and uid pair spells another.
+    const uid = `${tenant}\0${id}`;
     const now = asyncScheduler.now();
     for (const [old, expires] of this.seen) {
       if (expires > now && this.seen.size < SEEN_CAPACITY) break;
@@ -146,32 +149,30 @@ export class FederationAgent<T extends AgentTwin> {
       this.log.warn({ topic: m.topic, err: errorText(err) }, 'publish args not decodable: not federated');
       return;
     }
-    let uid: string;
-    let path: readonly string[] = [];
-    if (m.origin.startsWith(FEDERATION_ORIGIN)) {
-      uid = m.origin.slice(FEDERATION_ORIGIN.length);
-      path = this.injected.get(uid) ?? [];
-    } else {
-      uid = globalThis.crypto.randomUUID();
-      this.remember(uid);
-    }
-    const item = { uid, path: [...path, this.id], topic: m.topic, args, flags: m.flags };
     // A bridge twin is fed what a subscriber of its tenant gets: the tenant's publishes and the broker's own.
-    const publisher = m.publisher;
+    const tenant = m.publisher === undefined ? undefined : this.host.tenantOf(m.publisher);
+    let uid = m.origin.startsWith(FEDERATION_ORIGIN) ? m.origin.slice(FEDERATION_ORIGIN.length) : '';
+    const path = this.injected.get(uid);
+    if (path === undefined) {
+      uid = globalThis.crypto.randomUUID();
+      this.remember(uid, tenant ?? '');
+    }
+    const item = { uid, path: [...path ?? [], this.id], topic: m.topic, args, flags: m.flags };
     this.host.router.publish(null, { type: 'pub', flags: 0, topic: FEED_TOPIC, args: feedArgs(item) }, null, m.recv,
       (twin) => this.bridges.has(twin.name) && twin.subscriptions.has(FEED_TOPIC)
-        && (publisher === undefined || this.host.sameTenant(publisher, twin.name)));
+        && (tenant === undefined || this.host.tenantOf(twin.name) === tenant));
   }
 
   /** The routes `caller` can use: the exposers of its tenant (the broker routes its calls to no other). */
   private routes(caller: T): RouteTable {
     const routes: Record<string, Route> = {};
+    const tenant = this.host.tenantOf(caller.name);
     for (const method of this.host.router.exposedMethods()) {
       if (isFederationName(method) || this.host.isPrivate(method)) continue;
       let native = false;
       const via: ViaRoute[] = [];
       for (const twin of this.host.router.exposersOf(method)) {
-        if (twin.session === null || !this.host.sameTenant(caller.name, twin.name)) continue;
+        if (twin.session === null || this.host.tenantOf(twin.name) !== tenant) continue;
         if (!this.bridges.has(twin.name)) native = true;
         else {
           // A bridge's exposure without an advertised path is not used: its route is unknown.

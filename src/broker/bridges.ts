@@ -79,7 +79,7 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
     publishAs: (twin, topic, args, origin) => broker.inject({ type: 'pub', flags: 0, topic, args }, origin, twin),
     expose: (method, handler) => broker.exposeAware(method, handler),
     router: broker.router,
-    sameTenant: (a, b) => broker.auth.sameTenant(a, b),
+    tenantOf: (name) => (broker.auth.store.multiTenant ? broker.auth.store.tenantOf(name) : ''),
   }, options.name, log.child({ federation: 'agent' }));
   const links: Link[] = [];
   try {

@@ -17,7 +17,7 @@ import { collect, roundTrip, useScope, waitFor } from './helpers.js';
 
 const scope = useScope();
 const secret = (name: string): string => `${name} secret`;
-const NAMES = ['x.acme', 'mate.acme', 'pub.beta', 'spy.beta'];
+const NAMES = ['x.acme', 'y.beta', 'mate.acme', 'pub.beta', 'spy.beta'];
 const seen = (ms: Message[]): string[] => ms.map((m) => `${m.topic}:${String(m.args[0])}`);
 
 /** B: tenants acme and beta isolated, a shared secret on file for each test name, a message log. */
@@ -181,5 +181,28 @@ describe('federation between two brokers that both isolate tenants', () => {
     expect(seen(atA.acme.values)).toEqual([]);
     expect(seen(atB.beta.values)).toEqual([]);
     expect(new Set(seen(atB.acme.values))).toEqual(new Set(['news:a beta', 'news:a beta last']));
+  });
+});
+
+describe('two bridges, one per tenant, between the same brokers', () => {
+  it('delivers a publish of the open side once in each tenant', async () => {
+    const b = await tenantBroker();
+    const a = await scope.broker({ name: 'a' });
+    for (const name of ['x.acme', 'y.beta']) {
+      const link = scope.track(bridge({ url: `${b.url!}/${name}`, key: secret(name) }, `${a.url!}/${name}`, { refreshInterval: 100 }));
+      await firstValueFrom(link.status$.pipe(filter((s) => s.type === 'up'), timeout(8_000)));
+    }
+    const [mate, spy] = [await proven(b, 'mate.acme'), await proven(b, 'spy.beta')];
+    const [far] = await scope.connectAll(a, 'far');
+    const atMate = collect(mate.subscribe$('news'), 1, { what: 'news at mate.acme' });
+    const atSpy = collect(spy.subscribe$('news'), 1, { what: 'news at spy.beta' });
+    await roundTrip(mate, spy);
+    await publishUntil(far!, atMate, 'news', 'warm-up');
+    await publishUntil(far!, atSpy, 'news', 'warm-up');
+    far!.publish('news', 'once each');
+    await waitFor(() => [atMate, atSpy].every((c) => c.values.some((m) => m.args[0] === 'once each')),
+      { what: "'once each' in both tenants" });
+    await roundTrip(far!, mate, spy);
+    for (const c of [atMate, atSpy]) expect(seen(c.values).filter((v) => v === 'news:once each')).toEqual(['news:once each']);
   });
 });

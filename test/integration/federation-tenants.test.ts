@@ -184,6 +184,32 @@ describe('federation between two brokers that both isolate tenants', () => {
   });
 });
 
+describe('a join from a broker that isolates tenants', () => {
+  it("carries the tenant of the URL's name, which its local side takes too", async () => {
+    const b = await scope.broker({ name: 'b' });
+    const a2 = await scope.broker({ name: 'a2', security: memorySecurityStore({
+      // No key on file for x.acme here: the join's local side is trusted, not challenged.
+      tenants: { acme: '1111', beta: '2222' }, keys: Object.fromEntries(['mate.acme', 'pub.beta'].map((n) => [n, secret(n)])),
+    }), join: [`${b.url!}/x.acme`] });
+    await firstValueFrom(a2.links$.pipe(filter((l) => l[0]?.status.type === 'up'), timeout(8_000)));
+    const [mate, other] = [await proven(a2, 'mate.acme'), await proven(a2, 'pub.beta')];
+    const [far] = await scope.connectAll(b, 'far');
+    const atB = collect(far!.subscribe$('news'), 1, { what: 'news at B' });
+    const atMate = collect(mate.subscribe$('news'), 1, { what: 'news at mate.acme' });
+    const atOther = collect(other.subscribe$('news'), 1, { what: 'news at pub.beta' });
+    await roundTrip(far!, mate, other);
+    await publishUntil(mate, atB, 'news', 'acme');
+    await publishUntil(far!, atMate, 'news', 'from b');
+    other.publish('news', 'beta');
+    await roundTrip(other);
+    mate.publish('news', 'acme last');
+    await waitFor(() => atB.values.some((m) => m.args[0] === 'acme last'), { what: "acme's last at B" });
+    await roundTrip(far!, other);
+    expect(seen(atB.values).filter((v) => v !== 'news:acme' && v !== 'news:acme last')).toEqual([]);
+    expect(seen(atOther.values)).toEqual([]);
+  });
+});
+
 describe('two bridges, one per tenant, between the same brokers', () => {
   it('delivers a publish of the open side once in each tenant', async () => {
     const b = await tenantBroker();

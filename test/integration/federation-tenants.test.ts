@@ -4,35 +4,28 @@
  * broker as a member of tenant `acme`, so it carries only what an `acme` component could see,
  * and what it brings in reaches `acme` only — live, replayed from the log, and by RPC — and no
  * other tenant's component can borrow the federation agent to read or disturb `acme`'s traffic.
- * Real brokers on 127.0.0.1 port 0, the bridge both as `bridge()` and as a broker's `join`.
+ * Real brokers on 127.0.0.1 port 0, the bridge as `bridge()`, as a broker's `join` and as a
+ * `rembus bridge` process. Other topologies: federation-tenants-topologies.test.ts.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { bridge } from '../../src/bridge/federation.js';
 import { AGENT, FEED_TOPIC } from '../../src/bridge/federation-protocol.js';
-import { memoryStore, type Broker } from '../../src/broker/index.js';
-import { period, RpcError, type Component, type Message } from '../../src/index.js';
-import { memorySecurityStore } from '../../src/security/index.js';
+import type { Broker } from '../../src/broker/index.js';
+import { period, RpcError, type Component } from '../../src/index.js';
+import { publishUntil, secret, seen, tenantBroker, proven as provenIn } from './federation-tenant-helpers.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
 
 const scope = useScope();
-const secret = (name: string): string => `${name} secret`;
-const NAMES = ['x.acme', 'y.beta', 'mate.acme', 'pub.beta', 'spy.beta'];
-const seen = (ms: Message[]): string[] => ms.map((m) => `${m.topic}:${String(m.args[0])}`);
-
-/** B: tenants acme and beta isolated, a shared secret on file for each test name, a message log. */
-function tenantBroker(): Promise<Broker> {
-  return scope.broker({ name: 'b', store: memoryStore(), security: memorySecurityStore({
-    tenants: { acme: '1111', beta: '2222' },
-    keys: Object.fromEntries(NAMES.map((n) => [n, secret(n)])),
-  }) });
-}
-
-const proven = (b: Broker, name: string): Promise<Component> => scope.connect(b, name, { key: secret(name) });
+const proven = (b: Broker, name: string): Promise<Component> => provenIn(scope, b, name);
 
 /** A (no tenants) federated with B as `x.acme`: through `bridge()` or A's own `join`. */
 async function federated(how: 'bridge' | 'join'): Promise<{ a: Broker; b: Broker }> {
-  const b = await tenantBroker();
+  const b = await tenantBroker(scope);
   const target = { url: `${b.url!}/x.acme`, key: secret('x.acme') };
   if (how === 'join') {
     const a = await scope.broker({ name: 'a', join: [target] });
@@ -43,15 +36,6 @@ async function federated(how: 'bridge' | 'join'): Promise<{ a: Broker; b: Broker
   const link = scope.track(bridge(target, `${a.url!}/x-bridge`, { refreshInterval: 100 }));
   await firstValueFrom(link.status$.pipe(filter((s) => s.type === 'up'), timeout(8_000)));
   return { a, b };
-}
-
-/** Publish `value` on `topic` until `got` has a value (the bridge attaches after it is up). */
-async function publishUntil(node: Component, got: { values: unknown[] }, topic: string, value: unknown): Promise<void> {
-  await waitFor(() => {
-    if (got.values.length > 0) return true;
-    node.publish(topic, value);
-    return false;
-  }, { timeout: 8_000, interval: 100, what: `'${topic}' to cross` });
 }
 
 /** Call until the bridge has learned the method, or fail after `ms`. */
@@ -152,83 +136,45 @@ describe.each(['bridge', 'join'] as const)('federation as x.acme into a broker i
   });
 });
 
-describe('federation between two brokers that both isolate tenants', () => {
-  it("joins the tenants the bridge's names are in, one on each side, and no other", async () => {
-    const b = await tenantBroker();
-    const a = await scope.broker({ name: 'a', security: memorySecurityStore({
-      tenants: { acme: '3333', beta: '4444' },
-      keys: Object.fromEntries(['y.beta', 'near.beta', 'near.acme'].map((n) => [n, secret(n)])),
-    }) });
-    // A's tenant beta (as y.beta) with B's tenant acme (as x.acme).
-    const link = scope.track(bridge({ url: `${a.url!}/y.beta`, key: secret('y.beta') }, { url: `${b.url!}/x.acme`, key: secret('x.acme') },
-      { refreshInterval: 100 }));
-    await firstValueFrom(link.status$.pipe(filter((s) => s.type === 'up'), timeout(8_000)));
-    const [nearBeta, nearAcme] = [await proven(a, 'near.beta'), await proven(a, 'near.acme')];
-    const [mate, spy] = [await proven(b, 'mate.acme'), await proven(b, 'spy.beta')];
-    const atA = { beta: collect(nearBeta.subscribe$('news'), 1), acme: collect(nearAcme.subscribe$('news'), 1) };
-    const atB = { acme: collect(mate.subscribe$('news'), 1), beta: collect(spy.subscribe$('news'), 1) };
-    await roundTrip(nearBeta, nearAcme, mate, spy);
-    await publishUntil(nearBeta, atB.acme, 'news', 'a beta');
-    await publishUntil(mate, atA.beta, 'news', 'b acme');
-    nearAcme.publish('news', 'a acme');
-    await roundTrip(nearAcme);
-    mate.publish('news', 'b acme last');
-    nearBeta.publish('news', 'a beta last');
-    await waitFor(() => atA.beta.values.some((m) => m.args[0] === 'b acme last')
-      && atB.acme.values.some((m) => m.args[0] === 'a beta last'), { what: 'the last publishes to cross' });
-    await roundTrip(nearAcme, spy);
-    // A's acme (its own publish is not echoed to it) and B's beta get nothing across the bridge.
-    expect(seen(atA.acme.values)).toEqual([]);
-    expect(seen(atB.beta.values)).toEqual([]);
-    expect(new Set(seen(atB.acme.values))).toEqual(new Set(['news:a beta', 'news:a beta last']));
+describe('rembus bridge as x.acme into a broker isolating tenants', () => {
+  const children = new Set<ChildProcess>();
+  afterEach(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    children.clear();
   });
-});
 
-describe('a join from a broker that isolates tenants', () => {
-  it("carries the tenant of the URL's name, which its local side takes too", async () => {
-    const b = await scope.broker({ name: 'b' });
-    const a2 = await scope.broker({ name: 'a2', security: memorySecurityStore({
-      // No key on file for x.acme here: the join's local side is trusted, not challenged.
-      tenants: { acme: '1111', beta: '2222' }, keys: Object.fromEntries(['mate.acme', 'pub.beta'].map((n) => [n, secret(n)])),
-    }), join: [`${b.url!}/x.acme`] });
-    await firstValueFrom(a2.links$.pipe(filter((l) => l[0]?.status.type === 'up'), timeout(8_000)));
-    const [mate, other] = [await proven(a2, 'mate.acme'), await proven(a2, 'pub.beta')];
-    const [far] = await scope.connectAll(b, 'far');
-    const atB = collect(far!.subscribe$('news'), 1, { what: 'news at B' });
-    const atMate = collect(mate.subscribe$('news'), 1, { what: 'news at mate.acme' });
-    const atOther = collect(other.subscribe$('news'), 1, { what: 'news at pub.beta' });
-    await roundTrip(far!, mate, other);
-    await publishUntil(mate, atB, 'news', 'acme');
-    await publishUntil(far!, atMate, 'news', 'from b');
-    other.publish('news', 'beta');
-    await roundTrip(other);
-    mate.publish('news', 'acme last');
-    await waitFor(() => atB.values.some((m) => m.args[0] === 'acme last'), { what: "acme's last at B" });
-    await roundTrip(far!, other);
-    expect(seen(atB.values).filter((v) => v !== 'news:acme' && v !== 'news:acme last')).toEqual([]);
-    expect(seen(atOther.values)).toEqual([]);
-  });
-});
-
-describe('two bridges, one per tenant, between the same brokers', () => {
-  it('delivers a publish of the open side once in each tenant', async () => {
-    const b = await tenantBroker();
+  it("logs in with $REMBUS_DIR/x.acme/.secret and carries acme's publishes only, then exits 0 on SIGTERM", async () => {
+    const b = await tenantBroker(scope);
     const a = await scope.broker({ name: 'a' });
-    for (const name of ['x.acme', 'y.beta']) {
-      const link = scope.track(bridge({ url: `${b.url!}/${name}`, key: secret(name) }, `${a.url!}/${name}`, { refreshInterval: 100 }));
-      await firstValueFrom(link.status$.pipe(filter((s) => s.type === 'up'), timeout(8_000)));
+    const dir = mkdtempSync(join(tmpdir(), 'rembus-fed-tenant-'));
+    try {
+      mkdirSync(join(dir, 'x.acme'));
+      writeFileSync(join(dir, 'x.acme', '.secret'), secret('x.acme'), { mode: 0o600 });
+      const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REMBUS_'))), REMBUS_DIR: dir };
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bridge', a.url!, `${b.url!}/x.acme`,
+        '--refresh', '100'], { cwd: join(import.meta.dirname, '../..'), env, stdio: ['ignore', 'ignore', 'pipe'] });
+      children.add(child);
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      const [mate, other] = [await proven(b, 'mate.acme'), await proven(b, 'pub.beta')];
+      const [far] = await scope.connectAll(a, 'far');
+      const got = collect(far!.subscribe$('news'), 1, { what: 'news at A', timeout: 20_000 });
+      await roundTrip(far!);
+      await waitFor(() => {
+        if (got.values.length > 0) return true;
+        mate.publish('news', 'acme');
+        return false;
+      }, { timeout: 20_000, interval: 100, what: `acme's publish to cross (bridge stderr: ${stderr})` });
+      other.publish('news', 'beta');
+      await roundTrip(other);
+      mate.publish('news', 'acme last');
+      await waitFor(() => got.values.some((m) => m.args[0] === 'acme last'), { what: "acme's last at A" });
+      expect(seen(got.values).filter((v) => v === 'news:beta')).toEqual([]);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    const [mate, spy] = [await proven(b, 'mate.acme'), await proven(b, 'spy.beta')];
-    const [far] = await scope.connectAll(a, 'far');
-    const atMate = collect(mate.subscribe$('news'), 1, { what: 'news at mate.acme' });
-    const atSpy = collect(spy.subscribe$('news'), 1, { what: 'news at spy.beta' });
-    await roundTrip(mate, spy);
-    await publishUntil(far!, atMate, 'news', 'warm-up');
-    await publishUntil(far!, atSpy, 'news', 'warm-up');
-    far!.publish('news', 'once each');
-    await waitFor(() => [atMate, atSpy].every((c) => c.values.some((m) => m.args[0] === 'once each')),
-      { what: "'once each' in both tenants" });
-    await roundTrip(far!, mate, spy);
-    for (const c of [atMate, atSpy]) expect(seen(c.values).filter((v) => v === 'news:once each')).toEqual(['news:once each']);
-  });
+  }, 30_000);
 });

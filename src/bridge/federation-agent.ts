@@ -149,8 +149,9 @@ export class FederationAgent<T extends AgentTwin> {
       this.log.warn({ topic: m.topic, err: errorText(err) }, 'publish args not decodable: not federated');
       return;
     }
-    // A bridge twin is fed what a subscriber of its tenant gets: the tenant's publishes and the broker's own.
-    const tenant = m.publisher === undefined ? undefined : this.host.tenantOf(m.publisher);
+    // A bridge twin is fed what a subscriber of its tenant gets: the tenant's publishes and the
+    // broker's own (publisher null; absent while tenants are not isolated: all alike).
+    const tenant = m.publisher == null ? undefined : this.host.tenantOf(m.publisher);
     let uid = m.origin.startsWith(FEDERATION_ORIGIN) ? m.origin.slice(FEDERATION_ORIGIN.length) : '';
     const path = this.injected.get(uid);
     if (path === undefined) {

@@ -207,9 +207,12 @@ export class BrokerImpl {
     this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options);
   }
 
-  /** A publish from another broker of the cluster (src/cluster): logged and routed, `from` skipped. */
-  inject(msg: PubMsg, origin: string, from: Twin | null): void {
-    this.publishes.accept(from, msg, null, origin);
+  /**
+   * A publish from another broker of the cluster (src/cluster): logged and routed, `from`
+   * skipped; `publisher` names its publisher for the tenant checks when `from` is not here.
+   */
+  inject(msg: PubMsg, origin: string, from: Twin | null, publisher?: string): void {
+    this.publishes.accept(from, msg, null, origin, undefined, publisher);
   }
 
   /** Install or remove the cluster's hooks (src/cluster/cluster-host.ts). */
@@ -226,7 +229,7 @@ export class BrokerImpl {
   /** Logged for replay, delivered to exact subscribers only, not federated (the stats topic, like MQTT's $SYS). */
   publishLocal(topic: string, args: unknown[]): void {
     const msg = { type: 'pub', flags: 0, topic, args } as const;
-    this.router.publishExact(msg, this.messageLog.append(msg, undefined), this.guard.receivers(null, topic));
+    this.router.publishExact(msg, this.messageLog.append(msg, undefined, undefined, this.guard.logOrigin(null)), this.guard.receivers(null, topic));
   }
 
   /**
@@ -418,8 +421,9 @@ export class BrokerImpl {
 
   private sendAck2(twin: Twin, ids: readonly MsgId[]): void {
     const session = twin.session;
-    if (session === null || !session.link.isOpen) return;
-    for (const id of ids) session.send({ type: 'ack2', id });
+    if (session !== null && session.link.isOpen) for (const id of ids) session.send({ type: 'ack2', id });
+    // Then a message the publisher sent under one of these ids again may follow (outbox.ts).
+    twin.outbox?.released(ids);
   }
 
   /** The store is lost: nothing more is acknowledged; the broker closes (a supervisor restarts it). */

@@ -25,6 +25,18 @@ export function isReservedTopic(topic: string): boolean {
 /** Which twins may receive (or serve) one message; undefined means all of them. */
 export type Admits = ((twin: Twin) => boolean) | undefined;
 
+/**
+ * Who published a message, for the tenant checks: a twin of this broker; the name of a
+ * component of another broker of the cluster ('' an anonymous one); null, the broker itself
+ * (`broker.publish`, bridges, the stats topic), whose publishes reach every tenant.
+ */
+export type Publisher = Twin | string | null;
+
+/** The name a log row keeps for `p` ('' anonymous; null the broker's own). */
+export function publisherName(p: Publisher): string | null {
+  return p === null || typeof p === 'string' ? p : p.anonymous ? '' : p.name;
+}
+
 /** Did the connection of `twin` prove its name (key signature or shared secret)? */
 export function isProven(twin: Twin): boolean {
   return twin.session?.login.authenticated === true;
@@ -37,6 +49,11 @@ export function identityOf(twin: Twin): Identity {
 
 export class Guard {
   constructor(readonly auth: Authenticator) {}
+
+  /** Are tenants isolated (more than one configured)? */
+  get tenantsIsolated(): boolean {
+    return this.auth.store.multiTenant;
+  }
 
   /** True when any check can refuse anything: a private topic exists or tenants are isolated. */
   get active(): boolean {
@@ -111,11 +128,11 @@ export class Guard {
    * The subscribers of a publish on `topic` by `origin` (null: the broker itself): authorized
    * for the topic when it is private, and in the publisher's tenant when tenants are isolated.
    */
-  receivers(origin: Twin | null, topic: string): Admits {
+  receivers(origin: Publisher, topic: string): Admits {
     const store = this.auth.store;
     if (!store.hasPrivateTopics && !store.multiTenant) return undefined;
     const restricted = store.isPrivate(topic);
-    const tenant = store.multiTenant && origin !== null ? origin.name : undefined;
+    const tenant = store.multiTenant && origin !== null ? typeof origin === 'string' ? origin : origin.name : undefined;
     if (!restricted && tenant === undefined) return undefined;
     return (twin) => (!restricted || this.auth.authorize(twin.name, 'deliver', topic, isProven(twin)))
       && (tenant === undefined || this.auth.sameTenant(tenant, twin.name));
@@ -137,23 +154,28 @@ export class Guard {
   }
 
   /**
-   * With isolated tenants, the publisher kept with a log row ('' anonymous: the default tenant),
-   * so that a replay stays in its tenant as a live delivery does; else nothing (the hot path).
+   * With isolated tenants, the publisher kept with a log row ('' anonymous: the default tenant;
+   * null the broker's own), so that a replay stays in its tenant as a live delivery does; else
+   * nothing (the hot path).
    */
-  logOrigin(twin: Twin | null): RowExtras | undefined {
-    if (twin === null || !this.auth.store.multiTenant) return undefined;
-    const origin = twin.anonymous ? '' : twin.name;
+  logOrigin(publisher: Publisher): RowExtras | undefined {
+    if (!this.auth.store.multiTenant) return undefined;
+    const origin = publisherName(publisher);
     return () => ({ origin });
   }
 
   /**
-   * For replay: may `twin` receive a logged message on `topic` published by `origin` (a row
-   * without one: the broker's own)? Undefined when all may (spec §4.7 with §6.2, tenants).
+   * For replay: may `twin` receive a logged message on `topic` published by `origin`?
+   * Undefined when all may (spec §4.7 with §6.2, tenants). With isolated tenants a row replays
+   * to its publisher's tenant; the broker's own (origin null) to every tenant, as it was
+   * delivered live; a row that kept no publisher (origin undefined: logged before the log kept
+   * one, or while tenants were not isolated, or by another implementation) to no tenant, since
+   * nothing says whose it is.
    */
-  replayable(twin: Twin): ((topic: string, origin?: string) => boolean) | undefined {
+  replayable(twin: Twin): ((topic: string, origin?: string | null) => boolean) | undefined {
     const store = this.auth.store;
     if (!store.hasPrivateTopics && !store.multiTenant) return undefined;
     return (topic, origin) => (!store.hasPrivateTopics || this.auth.authorize(twin.name, 'deliver', topic, isProven(twin)))
-      && (origin === undefined || this.auth.sameTenant(origin, twin.name));
+      && (!store.multiTenant || origin === null || (origin !== undefined && this.auth.sameTenant(origin, twin.name)));
   }
 }

@@ -9,7 +9,7 @@ import type { Frame } from '../codec/wire.js';
 import { slotOf, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
 import type { FlowControl } from './flow-control.js';
-import type { Guard } from './guard.js';
+import { publisherName, type Guard } from './guard.js';
 import type { MessageLog } from './message-log.js';
 import { publishedOf } from './published.js';
 import { encodeValue } from '../codec/cbor.js';
@@ -75,18 +75,23 @@ export class PublishPath {
     this.ackWhenDurable(session, msg.id);
   }
 
-  /** Log, route and pass on an authorized publish; `twin` null for the broker's own. */
-  accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string, options?: PublishOptionsIn): void {
+  /**
+   * Log, route and pass on an authorized publish; `twin` null for the broker's own, or for a
+   * publish of another broker of the cluster, whose publisher's name (when it has one) is
+   * `publisher` — for the tenant checks (guard.ts).
+   */
+  accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string, options?: PublishOptionsIn, publisher?: string): void {
     if (options !== undefined) return this.acceptWithOptions(twin, msg, origin, options);
     const { messageLog, router, flow, messages$, guard } = this.deps;
     const slot = slotOf(msg);
+    const by = twin ?? publisher ?? null;
     // A publish read in place is logged from its frame (src/store/frame-row.ts).
-    const recv = messageLog.append(msg, slot, undefined, guard.logOrigin(twin));
+    const recv = messageLog.append(msg, slot, undefined, guard.logOrigin(by));
     flow.routing();
-    router.publish(twin, msg, frame, recv, guard.receivers(twin, msg.topic));
+    router.publish(twin, msg, frame, recv, guard.receivers(by, msg.topic));
     flow.published(twin?.session ?? null);
     // Args stay encoded: a stage decodes them if it needs the values (published.ts).
-    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, undefined, publisherOf(twin)));
+    if (messages$.observed) messages$.next(publishedOf(msg, slot, recv, origin, undefined, guard.tenantsIsolated ? publisherName(by) : undefined));
   }
 
   /** A publish with `retain` or `ttl` (retained.ts, pub-options.ts): off the plain hot path. */
@@ -95,18 +100,21 @@ export class PublishPath {
     const slot = slotOf(msg);
     const argsBytes = encodeValue(msg.args);
     const expires = expiryOf(options, Date.now());
-    const publisher = publisherOf(twin);
+    // '' an anonymous publisher (its tenant is the default one), undefined the broker itself.
+    const publisher = twin === null ? undefined : twin.anonymous ? '' : twin.name;
+    // The log's row: with isolated tenants the broker's own is null (every tenant's, guard.ts).
+    const logged = publisher ?? (guard.tenantsIsolated ? null : undefined);
     let retain = false;
     const recv = messageLog.append(msg, slot, argsBytes, (at) => {
       retain = options.retain === true && retained.offer(msg, at, expires, publisher, argsBytes.byteLength);
       return { expires: expires === 0 ? null : BigInt(expires) * 1_000_000n, retain,
-        ...(publisher === undefined ? {} : { origin: publisher }) };
+        ...(logged === undefined ? {} : { origin: logged }) };
     });
     flow.routing();
     router.publish(twin, msg, null, recv, guard.receivers(twin, msg.topic), options.retain === true ? OUT_RETAIN : 0, expires);
     flow.published(twin?.session ?? null);
     if (messages$.observed) {
-      messages$.next({ ...publishedOf(msg, slot, recv, origin, argsBytes, publisher),
+      messages$.next({ ...publishedOf(msg, slot, recv, origin, argsBytes, guard.tenantsIsolated ? publisher ?? null : undefined),
         ...(options.retain === true ? { retain: true } : {}), ...(expires === 0 ? {} : { expires }) });
     }
   }
@@ -121,9 +129,4 @@ export class PublishPath {
       if (session.link.isOpen) session.send({ type: 'ack', id });
     });
   }
-}
-
-/** Whose a publish is, for its tenant: '' an anonymous publisher (the default tenant), undefined the broker itself. */
-function publisherOf(twin: Twin | null): string | undefined {
-  return twin === null ? undefined : twin.anonymous ? '' : twin.name;
 }

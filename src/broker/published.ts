@@ -21,7 +21,7 @@ class LazyPublished implements Published {
     readonly slot: number | undefined,
     readonly recv: bigint,
     readonly origin: string,
-    readonly publisher: string | undefined,
+    readonly publisher: string | null | undefined,
   ) {
     this.topic = msg.topic;
     this.flags = msg.flags;
@@ -42,12 +42,12 @@ class LazyPublished implements Published {
  * publish (the broker's own, JSON-RPC) has them already.
  * @param argsBytes The LazyPub's args bytes when the caller already took them, so that one view
  * of the frame serves the log and the stages.
- * @param publisher The publishing twin's name ('' anonymous), undefined for the broker's own.
+ * @param publisher With isolated tenants, who published (`Published.publisher`).
  * @throws DecodeError from `args` only, and only for a publish read in place whose args cbor-x
  * refuses: a consumer that reads `args` guards the read.
  */
 export function publishedOf(msg: PubMsg, slot: number | undefined, recv: bigint, origin: string,
-  argsBytes?: Uint8Array, publisher?: string): Published {
+  argsBytes?: Uint8Array, publisher?: string | null): Published {
   if (msg instanceof LazyPub && argsBytes === undefined) return new LazyPublished(msg, slot, recv, origin, publisher);
-  return { topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin, publisher, argsBytes };
+  return { topic: msg.topic, args: msg.args, flags: msg.flags, id: msg.id, slot, recv, origin, argsBytes, publisher };
 }

@@ -17,6 +17,12 @@ const PAGE = 500;
 /** Pause the replay while this many bytes wait in the socket (bounded memory for big backlogs). */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 
+/**
+ * May the replaying twin receive a logged message on `topic` published by `origin`
+ * (`StoredMessage.origin`: a name, null the broker's own, undefined none kept)? Guard.replayable.
+ */
+export type ReplayAdmits = (topic: string, origin?: string | null) => boolean;
+
 /** What one subscription replays: recv in (since, upTo]. */
 export interface Window { since: bigint; upTo: bigint }
 
@@ -26,7 +32,7 @@ export interface Window { since: bigint; upTo: bigint }
  * tenant's publisher).
  */
 export async function sendWindows(twin: Twin, session: Session, windows: Map<string, Window>, log: MessageLog,
-  admits: ((topic: string, origin?: string) => boolean) | undefined, scheduler?: SchedulerLike): Promise<void> {
+  admits: ReplayAdmits | undefined, scheduler?: SchedulerLike): Promise<void> {
   if (windows.size === 0) return;
   let after = [...windows.values()].reduce((a, w) => (w.since < a ? w.since : a), windows.values().next().value!.since);
   const upTo = [...windows.values()].reduce((a, w) => (w.upTo > a ? w.upTo : a), 0n);

@@ -20,7 +20,7 @@ import { errorText } from '../internal/logger.js';
 import type { Logger } from '../types.js';
 import type { MessageLog } from './message-log.js';
 import { validMsgFrom } from './msg-from.js';
-import { sendWindows, type Window } from './replay-send.js';
+import { sendWindows, type ReplayAdmits, type Window } from './replay-send.js';
 import type { Session, Twin } from './twin.js';
 
 export { msgFromOf, validMsgFrom } from './msg-from.js';
@@ -59,11 +59,11 @@ export interface ReplayDeps {
   /** How long a login hold waits for `reactive` before live messages flow anyway, ms. */
   readonly reactiveWait: number;
   /** What `twin` may receive on replay, by topic and publisher; undefined: all (private topics, spec §6.2; tenants). */
-  admits(twin: Twin): ((topic: string, origin?: string) => boolean) | undefined;
+  admits(twin: Twin): ReplayAdmits | undefined;
   /** Virtual time (rembus/testing); default the real clock. */
   readonly scheduler?: SchedulerLike | undefined;
   /** What the twin missed that is not in this log (a cluster, src/cluster/stream-replay.ts): sent first, once. */
-  gap?(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined;
+  gap?(twin: Twin, session: Session, admits: ReplayAdmits | undefined, maxPeriod: bigint): Promise<void> | undefined;
 }
 
 const nowNs = (scheduler: SchedulerLike | undefined): bigint => BigInt(clockNow(scheduler)) * 1_000_000n;

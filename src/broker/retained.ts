@@ -139,7 +139,10 @@ export class RetainedValues {
       if (clearsRetained(row) || (row.expires != null && row.expires <= now)) continue;
       const msg = messageOf(row);
       const expires = row.expires == null ? 0 : Number(row.expires / 1_000_000n);
-      if (!this.offer(msg, row.recv, expires, row.origin, row.data.byteLength)) break;
+      // With isolated tenants a value whose row kept no publisher (logged before the log kept
+      // one) is nobody's to see (guard.ts `replayable`); null is the broker's own: everyone's.
+      if (row.origin === undefined && this.auth.store.multiTenant) continue;
+      if (!this.offer(msg, row.recv, expires, row.origin ?? undefined, row.data.byteLength)) break;
     }
   }
 

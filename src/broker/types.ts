@@ -273,13 +273,14 @@ export interface Published {
   readonly slot?: number;
   /** Broker receive time, ns since the epoch. */
   readonly recv: bigint;
-  /** Name of the publishing twin; '' or a bridge's mark (`mqtt:<url>`, `federation:<uid>`) for the broker itself. */
+  /** Name of the publishing twin; '' for the broker itself. */
   readonly origin: string;
   /**
-   * Whose publish it is, for tenant isolation: the publishing twin's name ('' an anonymous one),
-   * also for a publish a federation bridge brings in (its twin's); undefined for the broker's own.
+   * Only while tenants are isolated (else absent): the publishing component's name ('' an
+   * anonymous one), or null for the broker's own publish (`broker.publish`, bridges), which
+   * reaches every tenant. A cluster carries it to the other brokers (tenant checks there).
    */
-  readonly publisher?: string | undefined;
+  readonly publisher?: string | null;
   /** Published with `retain` (TS publish option; the MQTT bridge maps it to MQTT's retain flag). */
   readonly retain?: boolean;
   /** Expiry of a publish with `ttl`, ms since the epoch (MQTT 5 message expiry on the bridge). */

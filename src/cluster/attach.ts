@@ -33,7 +33,7 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
     log: impl.log.child({ cluster: options.name ?? 'default' }),
     requestTimeout,
     messages$: impl.messages$,
-    inject: (msg, origin, from) => impl.inject(msg, origin, from),
+    inject: (msg, origin, from, publisher) => impl.inject(msg, origin, from, publisher),
     attach: (link) => impl.handle(trustLink(link)),
     reply: (session, id, status, data) => impl.reply(session, id, status, data),
     exposed: () => impl.router.exposedMethods().filter((m) => impl.router.exposersOf(m).some((t) => t.session !== null)),

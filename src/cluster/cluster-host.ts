@@ -5,6 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { Published } from '../broker/types.js';
+import type { ReplayAdmits } from '../broker/replay-send.js';
 import type { Session, Twin } from '../broker/twin.js';
 import type { MsgId, PubMsg, RpcMsg } from '../protocol/messages.js';
 import type { Link } from '../transport/link.js';
@@ -36,7 +37,7 @@ export interface SharedTwins {
   /** Run `run` (the ACK2s of deliveries up to the twin's mark) once that mark is shared. */
   afterShared(twin: Twin, run: () => void): void;
   /** Send what the twin missed before this broker joined (once, before its first replay); undefined: nothing. */
-  gap(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined;
+  gap(twin: Twin, session: Session, admits: ReplayAdmits | undefined, maxPeriod: bigint): Promise<void> | undefined;
 }
 
 export interface ClusterHooks {
@@ -51,8 +52,12 @@ export interface ClusterHost {
   readonly requestTimeout: number;
   /** Every publish the broker accepted. Hot. */
   readonly messages$: Observable<Published>;
-  /** Log, route and pass on a publish that entered the cluster elsewhere; `from` is not delivered to. */
-  inject(msg: PubMsg, origin: string, from: Twin | null): void;
+  /**
+   * Log, route and pass on a publish that entered the cluster elsewhere; `from` is not delivered
+   * to. `publisher`: its publisher's name ('' anonymous) when `from` is not here, for the tenant
+   * checks (absent: the broker's own, every tenant's).
+   */
+  inject(msg: PubMsg, origin: string, from: Twin | null, publisher?: string): void;
   /** Serve a link the cluster opens to the broker (its in-process component), trusted. */
   attach(link: Link): void;
   reply(session: Session, id: MsgId, status: number, data: unknown): void;

@@ -190,7 +190,12 @@ class ClusterImpl implements Cluster {
       this.host.log.debug({ topic: p.topic, err: errorText(err) }, 'publish not sent to the cluster');
       return;
     }
-    this.nc.publish(topicToSubject(`${this.prefix}.m0`, p.topic), body);
+    // With isolated tenants the other brokers deliver it to its publisher's tenant only (none: the broker's own).
+    const publisher = p.publisher;
+    if (typeof publisher !== 'string') return this.nc.publish(topicToSubject(`${this.prefix}.m0`, p.topic), body);
+    const h = headers();
+    h.set('o', publisher);
+    this.nc.publish(topicToSubject(`${this.prefix}.m0`, p.topic), body, { headers: h });
   }
 
   /** A cluster message's args; undefined (logged) when they do not decode. */
@@ -208,7 +213,8 @@ class ClusterImpl implements Cluster {
     if (topic === undefined) return;
     const args = this.argsOf(topic, m.data);
     if (args === undefined) return;
-    this.host.inject({ type: 'pub', flags: 0, topic, args }, 'cluster:', null);
+    const h = m.headers;
+    this.host.inject({ type: 'pub', flags: 0, topic, args }, 'cluster:', null, h?.has('o') === true ? h.get('o') : undefined);
   }
 
   // ---- QoS1/2 ----------------------------------------------------------------------------
@@ -285,7 +291,7 @@ class ClusterImpl implements Cluster {
     const from = this.origins.get(key) ?? null;
     this.origins.delete(key);
     this.host.inject({ type: 'pub', flags: Number(h.get('f')), id: BigInt(`0x${idHex}`), topic, args },
-      from === null ? `cluster:${origin}` : origin, from);
+      from === null ? `cluster:${origin}` : origin, from, origin);
   }
 
   close(): Promise<void> {

@@ -6,11 +6,13 @@
  * before its own log's replay and before live delivery resumes. Each subscription keeps its
  * msg_from: a message older than it (JetStream's timestamp) is not sent, so replay by time
  * is JetStream's time here. Every wait on JetStream is bounded: past it the gap is given up
- * with a {@link SharedTwinUnavailableError} (logged by the caller), never a hang.
+ * with a {@link SharedTwinUnavailableError} (logged by the caller), never a hang. Tenants and
+ * private topics are checked as for a replay from the log (guard.ts `replayable`): each stream
+ * message carries its publisher (header `o`).
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { MessageLog } from '../broker/message-log.js';
-import { sendWindows, type Window } from '../broker/replay-send.js';
+import { sendWindows, type ReplayAdmits, type Window } from '../broker/replay-send.js';
 import type { Session, Twin } from '../broker/twin.js';
 import type { LogQuery, StoredMessage } from '../store/types.js';
 import { subjectToTopic } from './subject.js';
@@ -30,17 +32,23 @@ function bounded<T>(p: Promise<T>, what: string): Promise<T> {
   })]).finally(() => clearTimeout(timer));
 }
 
-/** A stream message as a log row; its recv is JetStream's timestamp. Undefined when it is not a rembus publish. */
+/**
+ * A stream message as a log row; its recv is JetStream's timestamp, its origin the publisher the
+ * writing broker put in header `o` (tenants: `admits` checks it as for the broker's own log).
+ * Undefined when it is not a rembus publish.
+ */
 function stored(prefix: string, m: JsMsg): StoredMessage | undefined {
   const topic = subjectToTopic(`${prefix}.m1`, m.subject);
-  const idHex = m.headers?.get('i');
-  if (topic === undefined || idHex === undefined || idHex === '') return undefined;
-  return { recv: m.timestampNanos, slot: null, qos: Number(m.headers!.get('f')) & 0xf0, uid: BigInt(`0x${idHex}`), topic, data: m.data };
+  const h = m.headers;
+  const idHex = h?.get('i');
+  if (topic === undefined || h === undefined || idHex === undefined || idHex === '') return undefined;
+  const row = { recv: m.timestampNanos, slot: null, qos: Number(h.get('f')) & 0xf0, uid: BigInt(`0x${idHex}`), topic, data: m.data };
+  return h.has('o') ? { ...row, origin: h.get('o') } : row;
 }
 
 /** Send `twin` the messages of `gap` its replaying subscriptions want, oldest first. */
 export async function replayGap(js: JetStreamClient, stream: string, prefix: string, gap: Gap, twin: Twin, session: Session,
-  admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> {
+  admits: ReplayAdmits | undefined, maxPeriod: bigint): Promise<void> {
   const now = BigInt(Date.now()) * 1_000_000n;
   const windows = new Map<string, Window>();
   for (const [topic, msgFrom] of twin.subscriptions) {

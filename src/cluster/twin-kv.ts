@@ -21,6 +21,7 @@
  */
 import { Kvm, type KV } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import type { ReplayAdmits } from '../broker/replay-send.js';
 import type { Session, Twin } from '../broker/twin.js';
 import { errorText } from '../internal/logger.js';
 import type { ClusterHost, SharedTwins } from './cluster-host.js';
@@ -29,7 +30,7 @@ import type { Gap } from './stream-replay.js';
 import { TwinCache } from './twin-cache.js';
 
 /** Replays a gap of the stream to a twin (stream-replay.ts). */
-export type GapReplay = (gap: Gap, twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint) => Promise<void>;
+export type GapReplay = (gap: Gap, twin: Twin, session: Session, admits: ReplayAdmits | undefined, maxPeriod: bigint) => Promise<void>;
 
 /** What the bucket holds per named component (JSON). */
 export interface SharedTwin {
@@ -135,7 +136,7 @@ export class TwinKv implements SharedTwins {
     this.host.log.debug({ cid: twin.name, from: cached.rec.b, seq }, 'twin taken over from another broker');
   }
 
-  gap(twin: Twin, session: Session, admits: ((topic: string) => boolean) | undefined, maxPeriod: bigint): Promise<void> | undefined {
+  gap(twin: Twin, session: Session, admits: ReplayAdmits | undefined, maxPeriod: bigint): Promise<void> | undefined {
     const gap = this.gaps.get(twin);
     if (gap === undefined) return undefined;
     this.gaps.delete(twin);

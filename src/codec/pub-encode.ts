@@ -21,7 +21,7 @@ const idBytes = new Uint8Array(9);
 idBytes[0] = 0x48; // an 8-byte byte string
 
 function writePub(msg: PubMsg, _: undefined): void {
-  // The id element is present iff the flags nibble is non-zero (spec §2.3), as in cbor.ts.
+  // The id element is present iff the flags nibble is non-zero (spec §2.3), as in cbor-encode.ts.
   const acked = (msg.flags & 0x70) !== 0;
   const meta = msg.meta;
   if (acked && msg.id === undefined) return void encodeCbor(msg); // throws its EncodeError

@@ -1,7 +1,7 @@
 /**
  * A CBOR writer for the plain values publishes carry (numbers, strings, booleans, null,
  * undefined, 64-bit bigints, `Uint8Array`s, plain objects and arrays of them), writing exactly
- * the bytes of cbor.ts's generic path (cbor-x with `useRecords: false, variableMapSize: true`,
+ * the bytes of cbor-encode.ts's generic path (cbor-x with `useRecords: false, variableMapSize: true`,
  * then `integralDoubles`) in one pass: wide integers come out as CBOR integers at once instead of
  * doubles rewritten by a second walk, and frames are cut from a shared slab as cbor-x's are, with
  * none of its per-call setup (issue 20: cbor-x and the rewrite were half of a publish's CPU).

@@ -3,68 +3,47 @@
  * cold streams; the Promise helpers wrap them.
  */
 import {
-  BehaviorSubject, defer, from, lastValueFrom, fromEvent, Observable, share,
-  Subject, takeUntil, throwError, concat, ignoreElements, catchError,
-  EMPTY, finalize, ReplaySubject, type Subscription,
+  catchError, concat, defer, EMPTY, fromEvent, lastValueFrom, type Observable, ReplaySubject, share, takeUntil, throwError,
 } from 'rxjs';
-import { dedupeById } from '../../operators/dedupe-by-id.js';
 import type { Frame } from '../codec/wire.js';
-import {
-  AuthError, ConnectionClosedError, NameTakenError, RpcTimeoutError, TwinLimitError, UnsupportedSchemeError,
-} from '../errors.js';
+import { AuthError, ConnectionClosedError, RpcTimeoutError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import {
-  STATUS, slotOf, type Msg, type MsgId, type PubMsg, type ResponseMsg, type RpcMsg,
-} from '../protocol/messages.js';
-import { isPattern, validatePattern, validateTopic } from '../topic/validate.js';
-import { platform } from '#platform';
+import type { Msg, MsgId, ResponseMsg, RpcMsg } from '../protocol/messages.js';
+import { validatePattern, validateTopic } from '../topic/validate.js';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
-  Message, PresenceState, QoS, Status, SubscribeOptions,
+  PresenceState, Status, SubscribeOptions,
 } from '../types.js';
 import { identify$, register$, unregister$ } from './auth.js';
 import type { ClientSession } from './connection.js';
-import { frames } from './frames.js';
-import { links$ } from './links.js';
+import { Lifecycle } from './lifecycle.js';
 import { dataOrUndefined, Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
 import { liveQuery$, oneShotQuery$, type LiveQueryEvent, type LiveQueryOptions, type QueryOptions } from './query.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
-import { Declarations, subscribeCmd } from './declarations.js';
-import { SHARE_PREFIX, shareOf, shareTopic, validateGroup } from '../protocol/share.js';
+import { Declarations } from './declarations.js';
+import { shareTopic, validateGroup } from '../protocol/share.js';
 import { Reactivity } from './reactivity.js';
-import { RetainedCache } from './retained-cache.js';
-import { withMeta } from './message-meta.js';
-import { retainedMerge } from '../../operators/retained-merge.js';
-import { LeanSubject } from '../internal/lean-subject.js';
-import type { PubMeta } from '../protocol/pub-meta.js';
+import { Subscriptions } from './subscriptions.js';
 import { Serving, withContext } from './serve.js';
 import { Publisher, type PublishOptions } from './publisher.js';
-import type { Component, ComponentKey, ComponentOptions, Dialer } from './types.js';
+import type { Component, ComponentKey, ComponentOptions } from './types.js';
 import { ContractSupport } from '../contracts/support.js';
 import type { TopicContract } from '../contracts/topic.js';
 import type { MethodContract } from '../contracts/method.js';
 import { ContractTableError, type ContractQueryOptions } from '../contracts/query.js';
 import { parseComponentUrls, type ComponentAddress } from './url.js';
 
-/** `pending`: a replaying subscription awaiting its subscribe's answer; what comes before it the replay sends again. */
-interface TopicEntry { subject: Subject<Message>; msgFrom: number; pending: boolean; retained: RetainedCache }
-
-/** Capacity of the QoS2 de-duplication set (ids awaiting ACK2); oldest evicted past it. */
-const QOS2_SEEN_CAPACITY = 100_000;
-
 export class ComponentImpl implements Component {
   readonly name: string | undefined;
   private readonly address: ComponentAddress;
   private readonly log: Logger;
   private readonly requestTimeout: number;
-  private readonly statusSubject = new BehaviorSubject<Status>({ type: 'connecting', attempt: 1 });
-  readonly status$: Observable<Status> = this.statusSubject.asObservable();
-  private readonly session$ = new BehaviorSubject<ClientSession | null>(null);
-  private readonly topics = new Map<string, TopicEntry>();
-  private readonly streams = new Map<string, Observable<Message>>();
+  readonly status$: Observable<Status>;
+  /** Links, login, status, the session up and the one past its login. */
+  private readonly lifecycle: Lifecycle;
   private readonly exposed = new Map<string, Handler>();
   private readonly requests = new Requests();
   /** Calls this component serves (handlers released on cancel or link loss). */
@@ -74,18 +53,9 @@ export class ComponentImpl implements Component {
   private readonly pending: { readonly size: number } = this.requests.pending;
   private readonly key: ComponentKey | undefined;
   private readonly publisher: Publisher;
-  /** QoS2 ids delivered and not yet released by ACK2; kept across reconnects (spec §4.2). */
-  private readonly qos2Seen = new Set<MsgId>();
-  private readonly qos2$ = new Subject<PubMsg>();
-  private readonly ack2$ = new Subject<MsgId>();
   private readonly declarations: Declarations;
+  private readonly subscriptions: Subscriptions;
   private readonly reactivity: Reactivity;
-  private readonly connection: Subscription;
-  private readonly readyPromise: Promise<void>;
-  private settleReady!: (err?: unknown) => void;
-  /** The session past its login, where declarations go (set before re-declaring, spec §3.1). */
-  private current: ClientSession | null = null;
-  private wasUp = false;
   private closed = false;
   /** Typed contracts (src/contracts): invalid values, validated streams. */
   private readonly contracts = new ContractSupport(this);
@@ -98,93 +68,48 @@ export class ComponentImpl implements Component {
     this.name = this.address.name;
     this.log = options.logger ?? silentLogger;
     this.requestTimeout = options.requestTimeout ?? 10_000;
-    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), () => this.current, this.log,
-      (topic) => { const e = this.topics.get(topic); if (e !== undefined) e.pending = false; });
-    this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), () => this.current,
+    this.lifecycle = new Lifecycle(this.log, {
+      onFrame: (session, frame) => this.onFrame(session, frame),
+      identify$: (session) => this.name === undefined ? EMPTY
+        : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key),
+      restore$: (session) => this.restore$(session),
+      up: (session) => this.publisher.flush(session),
+      down: (session, error) => {
+        this.requests.sessionDown(session, error);
+        this.serving.sessionDown(session);
+      },
+      stop: (err) => this.shutdown(err),
+    });
+    this.status$ = this.lifecycle.status$;
+    const current = (): ClientSession | null => this.lifecycle.current;
+    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), current, this.log,
+      (topic) => this.subscriptions.confirmed(topic));
+    this.subscriptions = new Subscriptions({ declarations: this.declarations, current, isClosed: () => this.closed });
+    this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), current,
       options.metadata === true);
-    this.publisher = new Publisher(this.session$, {
+    this.publisher = new Publisher(this.lifecycle.session$, {
       capacity: options.offlineCapacity ?? 10_000, overflow: options.offlineOverflow ?? 'error',
       ackTimeout: options.ackTimeout ?? 2_000, sendRetries: options.sendRetries ?? 10,
       maxInflight: options.maxInflight ?? 1_024, queueCapacity: options.inflightQueueCapacity ?? 100_000,
       log: this.log,
     }, () => this.closed);
-    this.qos2$.pipe(dedupeById({ key: (m: PubMsg) => m.id!, clear$: this.ack2$, seen: this.qos2Seen, capacity: QOS2_SEEN_CAPACITY }))
-      .subscribe((m) => this.deliver(m));
-    this.readyPromise = new Promise<void>((resolve, reject) => {
-      this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.readyPromise.catch(() => undefined);
-    const connectTimeout = options.connectTimeout ?? 10_000;
     this.key = options.key;
-    const ca = options.ca;
-    const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout } : { connectTimeout, ca }));
-    const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity, jitter = 0.5, failback = 10_000 } = options.reconnect ?? {};
-    this.connection = links$(addresses.map((a) => a.url), dial, {
-      onFrame: (session, frame) => this.onFrame(session, frame),
-      login$: (session) => this.login$(session),
-      onDown: (session, error) => this.onDown(session, error),
-    }, {
-      initialDelay, maxDelay, maxRetries, jitter, failback,
-      isFatal: (err) => this.isFatal(err),
-      onRetry: (attempt, delayMs, error, next) => {
-        this.log.info({ attempt, delayMs, url: next, err: errorText(error) }, 'reconnecting');
-        this.statusSubject.next({ type: 'reconnecting', attempt, delayMs, error });
-      },
-    }).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) });
+    this.lifecycle.start(addresses.map((a) => a.url), options);
   }
 
   ready(): Promise<void> {
-    return this.readyPromise;
+    return this.lifecycle.ready();
   }
 
-  // ---- connection -------------------------------------------------------------------------
-
-  private isFatal(err: unknown): boolean {
-    // A name still held by our own dropped link is retried once we have been up (spec §3.6).
-    if (err instanceof TwinLimitError || err instanceof UnsupportedSchemeError) return true;
-    return err instanceof AuthError || (err instanceof NameTakenError && !this.wasUp);
-  }
-
-  private login$(session: ClientSession): Observable<unknown> {
-    const identity$ = this.name === undefined ? EMPTY
-      : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key);
-    // After a (re)connect the component declares its subscriptions and methods again.
-    const declare$ = defer(() => this.declarations.redeclare$(session, [...this.topics].map(([topic, e]): [string, number] => {
-      e.pending = e.msgFrom !== 0;
-      return [topic, e.msgFrom];
-    }), this.exposed.keys()));
+  /** After a (re)connect, once identified: declare subscriptions and methods again, then ask for reactivity. */
+  private restore$(session: ClientSession): Observable<unknown> {
+    const declare$ = defer(() => this.declarations.redeclare$(session, this.subscriptions.redeclared(), this.exposed.keys()));
     const reactive$ = this.reactivity.login$(session).pipe(
       catchError((err: unknown) => {
         this.log.warn({ err: errorText(err) }, 'reactive refused');
         return EMPTY;
       }));
-    const identified$ = defer(() => {
-      this.current = session;
-      return EMPTY;
-    });
-    return concat(identity$, identified$, declare$, reactive$).pipe(ignoreElements());
-  }
-
-  private onUp(session: ClientSession): void {
-    this.wasUp = true;
-    this.publisher.flush(session);
-    this.statusSubject.next({ type: 'up', url: session.url });
-    this.session$.next(session);
-    this.settleReady();
-  }
-
-  private onDown(session: ClientSession, error: unknown): void {
-    if (this.session$.value === session) this.session$.next(null);
-    if (this.current === session) this.current = null;
-    this.requests.sessionDown(session, error);
-    this.serving.sessionDown(session);
-    if (!this.closed) this.statusSubject.next({ type: 'down', error });
-  }
-
-  private fail(err: unknown): void {
-    this.log.error({ err: errorText(err) }, 'component stopped');
-    this.statusSubject.next({ type: 'down', error: err });
-    this.shutdown(err);
+    return concat(declare$, reactive$);
   }
 
   // ---- inbound ----------------------------------------------------------------------------
@@ -203,57 +128,12 @@ export class ComponentImpl implements Component {
         if (this.requests.resolve(session, msg) || this.publisher.refused(msg.id, dataOrUndefined(msg))) return;
         this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
         return;
-      case 'pub': return this.onPublish(session, msg);
+      case 'pub': return this.subscriptions.onPublish(session, msg);
       case 'rpc': return this.onRpc(session, msg);
       case 'ack': return this.publisher.acks$.next(msg.id);
-      case 'ack2': return this.ack2$.next(msg.id);
+      case 'ack2': return this.subscriptions.onAck2(msg.id);
       default:
         this.log.debug({ type: msg.type }, 'unexpected message ignored');
-    }
-  }
-
-  private onPublish(session: ClientSession, msg: PubMsg): void {
-    const qos = msg.flags & 0x30;
-    if (msg.topic.startsWith(SHARE_PREFIX) && !this.topics.has(msg.topic)) {
-      // A copy for a group left: not ACKed, so the broker gives it to another member — unless
-      // it is a QoS2 message this component already has (then the ACK says so, spec §4.2).
-      if (qos === 0x30 && msg.id !== undefined && this.qos2Seen.has(msg.id)) session.send({ type: 'ack', id: msg.id });
-      return;
-    }
-    if (qos !== 0 && msg.id !== undefined) {
-      // ACK every copy first; QoS2 copies already delivered are dropped until ACK2 (spec §4.2).
-      session.send({ type: 'ack', id: msg.id });
-      // One no subscription takes yet is not remembered: the replay sends it again (a cluster's
-      // ACK2 waits for the shared mark, so that copy could otherwise come while its id is held).
-      if (qos === 0x30) return this.taking(msg.topic) ? this.qos2$.next(msg) : undefined;
-    }
-    this.deliver(msg);
-  }
-
-  /** Would `deliver` hand a message on `topic` to a subscription now? */
-  private taking(topic: string): boolean {
-    const entry = this.topics.get(topic);
-    if (entry !== undefined && !entry.pending) return true;
-    const all = this.topics.get('*');
-    return all !== undefined && !all.pending && !isPattern(topic) && !topic.startsWith(SHARE_PREFIX);
-  }
-
-  private deliver(msg: PubMsg): void {
-    const args = frames.decodeArgs(msg.args); // tag 80 → DataFrame (spec §7, top level)
-    const qos = msg.flags & 0x30;
-    const qosLevel: QoS = qos === 0x30 ? 2 : qos === 0x10 ? 1 : 0;
-    const slot = slotOf(msg);
-    const entry = this.topics.get(msg.topic);
-    if (entry !== undefined && !entry.pending) {
-      // A wildcard delivery carries the pattern as topic and the real topic first (spec §4.5).
-      const wildcard = isPattern(msg.topic) && msg.topic !== '*' && typeof args[0] === 'string';
-      const share = msg.topic.startsWith(SHARE_PREFIX) ? shareOf(msg.topic, {}) : undefined;
-      emit(entry, message(wildcard ? args[0] as string : share?.pattern ?? msg.topic,
-        wildcard ? args.slice(1) : args, share?.pattern ?? msg.topic, qosLevel, slot, msg.meta), msg.meta);
-    }
-    const all = this.topics.get('*');
-    if (all !== undefined && all !== entry && !all.pending && !isPattern(msg.topic) && !msg.topic.startsWith(SHARE_PREFIX)) {
-      emit(all, message(msg.topic, args, '*', qosLevel, slot, msg.meta), msg.meta);
     }
   }
 
@@ -271,7 +151,7 @@ export class ComponentImpl implements Component {
   /** One request on the session past its login; ConnectionClosedError when there is none. */
   private requestNow$(msg: Msg & { id: MsgId }, what: string): Observable<ResponseMsg> {
     return defer(() => {
-      const session = this.current;
+      const session = this.lifecycle.current;
       if (session === null) return throwError(() => new ConnectionClosedError(`${what}: not connected`));
       return this.request$(session, msg, what);
     });
@@ -300,28 +180,7 @@ export class ComponentImpl implements Component {
     if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
     // A group subscription is its own stream, named with the group's spelling (README "Shared subscriptions").
     if (options.group !== undefined) pattern = shareTopic(validateGroup(options.group), pattern);
-    let stream = this.streams.get(pattern);
-    if (stream === undefined) {
-      const msgFrom = options.msgfrom ?? 0;
-      stream = defer(() => {
-        const entry: TopicEntry = { subject: new LeanSubject<Message>(), msgFrom, pending: msgFrom !== 0 && this.current !== null,
-          retained: new RetainedCache() };
-        this.topics.set(pattern, entry);
-        this.declarations.declare(pattern, subscribeCmd(msgFrom), (err) => entry.subject.error(err));
-        return entry.subject;
-      }).pipe(
-        finalize(() => {
-          this.topics.delete(pattern);
-          this.streams.delete(pattern);
-          if (!this.closed) this.declarations.withdraw(pattern, 'unsubscribe');
-        }),
-        share({ connector: () => new LeanSubject<Message>(), resetOnRefCountZero: true, resetOnComplete: true, resetOnError: true }),
-        // A later local subscriber first gets the retained values this subscription received.
-        retainedMerge(defer(() => from(this.topics.get(pattern)?.retained.snapshot() ?? [])), { key: (m) => m.id ?? m }),
-      );
-      this.streams.set(pattern, stream);
-    }
-    return stream;
+    return this.subscriptions.stream$(pattern, options.msgfrom ?? 0);
   }
 
   reactive(): Promise<void> {
@@ -361,7 +220,7 @@ export class ComponentImpl implements Component {
     if (typeof method !== 'string') return this.contracts.call$(method, args, options);
     validateTopic(method);
     // After close() session$ has completed: the call errors with ConnectionClosedError.
-    const call$ = this.requests.call$(this.session$, {
+    const call$ = this.requests.call$(this.lifecycle.session$, {
       method, args, target: options.target ?? null, stream: options.stream ?? true,
       timeoutMs: options.timeout ?? this.requestTimeout,
     });
@@ -431,7 +290,7 @@ export class ComponentImpl implements Component {
 
   close(): Promise<void> {
     if (!this.closed) {
-      this.statusSubject.next({ type: 'closed' });
+      this.lifecycle.closing();
       this.shutdown(new ConnectionClosedError('component closed'));
     }
     return Promise.resolve();
@@ -444,30 +303,12 @@ export class ComponentImpl implements Component {
   private shutdown(reason: unknown): void {
     if (this.closed) return;
     this.closed = true;
-    this.connection.unsubscribe();
-    this.settleReady(reason);
+    this.lifecycle.stop(reason);
     this.requests.failAll(reason);
     this.serving.clear();
-    const fatal = !(reason instanceof ConnectionClosedError);
-    for (const entry of [...this.topics.values()]) {
-      if (fatal) entry.subject.error(reason);
-      else entry.subject.complete();
-    }
+    this.subscriptions.end(reason, !(reason instanceof ConnectionClosedError));
     this.publisher.clear();
     this.contracts.close();
-    this.qos2$.complete();
-    this.ack2$.complete();
-    this.session$.complete();
-    this.statusSubject.complete();
+    this.lifecycle.complete();
   }
-}
-
-function message(topic: string, args: unknown[], pattern: string, qos: QoS, slot: number | undefined, meta?: PubMeta): Message {
-  const m: Message = slot === undefined ? { topic, args, pattern, qos } : { topic, args, pattern, qos, slot };
-  return meta === undefined ? m : withMeta(m, meta);
-}
-
-/** Deliver to a subscription; metadata first updates its retained values (a retained value seen before is dropped). */
-function emit(entry: TopicEntry, m: Message, meta: PubMeta | undefined): void {
-  if (meta === undefined || entry.retained.note(m, meta)) entry.subject.next(m);
 }

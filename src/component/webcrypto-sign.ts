@@ -4,7 +4,7 @@
  * RSASSA-PKCS1-v1_5 or ECDSA with SHA-256 (DER signature) over CBOR `[h'challenge', cid]`, or
  * for a shared secret the SHA-256 of CBOR `[h'challenge', secret]`. Browser-safe.
  */
-import { encodeValue } from '../codec/cbor.js';
+import { encodeValue } from '../codec/cbor-encode.js';
 import { AuthError } from '../errors.js';
 import type { ComponentKey } from './types.js';
 

@@ -1,6 +1,6 @@
 /**
  * A Subject whose `next` allocates nothing, for hot streams of one value per frame or publish: a
- * link's inbound frames (ws-link.ts) and the broker's `messages$` (every accepted publish, for
+ * link's inbound frames (ws-link-impl.ts) and the broker's `messages$` (every accepted publish, for
  * the stages downstream: schema tables, bridges). rxjs 7's `Subject.next` (its CommonJS
  * build, which Node loads) makes a closure, an iterator and a result object per call, which at
  * one call per publish is measurable in the garbage collector of a broker ingesting telemetry.

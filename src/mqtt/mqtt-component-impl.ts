@@ -3,15 +3,12 @@
  * are MQTT topics, patterns become MQTT filters confirmed by the Rembus matcher, RPC is MQTT 5
  * request/response. The session owns the connection; this class keeps the `Component` contract.
  */
-import {
-  defer, EMPTY, filter, firstValueFrom, fromEvent, lastValueFrom, map, type Observable, switchMap, take, takeUntil,
-  throwError, throwIfEmpty, timeout,
-} from 'rxjs';
+import { firstValueFrom, lastValueFrom, type Observable, throwError } from 'rxjs';
 import type { PublishOptions } from '../component/publisher.js';
 import type { Component } from '../component/types.js';
 import { parseComponentUrl } from '../component/url.js';
 import {
-  AuthError, ConnectionClosedError, InvalidOptionError, ConnectionError, InvalidTopicError, NotSupportedError, RpcTimeoutError,
+  AuthError, ConnectionClosedError, ConnectionError, InvalidTopicError, NotSupportedError,
 } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import type {
@@ -19,12 +16,11 @@ import type {
   Message, PresenceState, Status, SubscribeOptions,
 } from '../types.js';
 import { action$, exposeAction } from '../component/action.js';
+import { Caller } from './caller.js';
 import { Exposer } from './exposer.js';
-import { MqttPublisher, type PublishExtra } from './mqtt-publisher.js';
-import { CLEAR_PAYLOAD } from './retain-expiry.js';
+import { MqttPublisher } from './mqtt-publisher.js';
 import { MqttSession } from './mqtt-session.js';
-import { encodePublish } from './payload.js';
-import { PendingCalls, rpcResult, type RpcPublish } from './rpc.js';
+import { rpcPublisher } from './rpc.js';
 import { rpcTopics, type RpcTopics } from './rpc-topics.js';
 import { TopicStreams } from './topic-streams.js';
 import { toMqttFilter, validateMqttTopic } from './translate.js';
@@ -39,12 +35,11 @@ export class MqttComponentImpl implements Component {
   readonly name: string | undefined;
   readonly status$: Observable<Status>;
   private readonly log: Logger;
-  private readonly requestTimeout: number;
   private readonly topics: RpcTopics;
   private readonly session: MqttSession;
   private readonly streams: TopicStreams;
   private readonly publisher: MqttPublisher;
-  private readonly calls: PendingCalls;
+  private readonly caller: Caller;
   private readonly exposer: Exposer;
   private readonly readyPromise: Promise<void>;
   private settleReady!: (err?: unknown) => void;
@@ -61,7 +56,6 @@ export class MqttComponentImpl implements Component {
     this.name = address.name;
     const clientId = validateMqttTopic(address.name ?? crypto.randomUUID());
     this.log = options.logger ?? silentLogger;
-    this.requestTimeout = options.requestTimeout ?? 10_000;
     this.topics = rpcTopics(validateMqttTopic(options.rpcPrefix ?? 'rembus'), clientId);
     const shareGroup = options.shareGroup === false ? undefined : validateMqttTopic(options.shareGroup ?? 'rembus');
     this.readyPromise = new Promise<void>((resolve, reject) => {
@@ -79,13 +73,12 @@ export class MqttComponentImpl implements Component {
       },
     }, {
       onConnect: (features) => this.exposer.onConnect(features),
-      onDown: (error) => this.calls.failAll(new ConnectionClosedError('connection down', { cause: error })),
+      onDown: (error) => this.caller.failAll(new ConnectionClosedError('connection down', { cause: error })),
       onRefused: (f, code) => this.onRefused(f, code),
       onFatal: (error) => this.fail(error),
     });
     this.status$ = this.session.status$;
     const filters = this.session.filters;
-    this.calls = new PendingCalls(this.log);
     this.streams = new TopicStreams({
       filters, log: this.log, isReserved: (t) => this.topics.isReserved(t),
       subscribe: (entry) => void this.session.subscribe(entry),
@@ -95,11 +88,17 @@ export class MqttComponentImpl implements Component {
       (topic, payload, qos, done, extra) => this.session.publish(topic, payload, extra === undefined ? { qos } : {
         qos, retain: extra.retain,
         ...(extra.messageExpiryInterval === undefined ? {} : { properties: { messageExpiryInterval: extra.messageExpiryInterval } }),
-      }, done), () => this.closed);
-    // Always subscribed: the responses to our calls.
-    filters.acquire(this.topics.replyTopic, false, (_t, payload, _q, props) => this.calls.onResponse(payload, props));
+      }, done), () => this.closed, (topic) => {
+      validateMqttTopic(topic);
+      if (this.topics.isReserved(topic)) throw new InvalidTopicError(topic, 'reserved for RPC over MQTT');
+    });
+    const publish = rpcPublisher(this.session);
+    this.caller = new Caller({
+      filters, topics: this.topics, publish, up$: this.session.up$, log: this.log, requestTimeout: options.requestTimeout ?? 10_000,
+      isClosed: () => this.closed,
+    });
     this.exposer = new Exposer({
-      filters, topics: this.topics, publish: this.rpcPublish, shareGroup,
+      filters, topics: this.topics, publish, shareGroup,
       subscribe: (entry) => void this.session.subscribe(entry),
       unsubscribe: (f) => this.session.unsubscribe(f),
     });
@@ -120,17 +119,6 @@ export class MqttComponentImpl implements Component {
     this.streams.refuse(mqttFilter, code === 0x87 ? new AuthError(what, code) : new ConnectionError(what));
   }
 
-  private readonly rpcPublish: RpcPublish = (topic, payload, { responseTopic, correlationData }) => {
-    // Not connected: the request or response is lost and the call ends in the caller's timeout.
-    this.session.publish(topic, payload, {
-      qos: 0,
-      properties: {
-        ...(responseTopic === undefined ? {} : { responseTopic }),
-        ...(correlationData === undefined ? {} : { correlationData: Buffer.from(correlationData) }),
-      },
-    });
-  };
-
   // ---- Pub/Sub ----------------------------------------------------------------------------
 
   subscribe$(pattern: string | TopicContract, options: SubscribeOptions = {}): Observable<any> {
@@ -146,34 +134,16 @@ export class MqttComponentImpl implements Component {
 
   publish(topic: string | TopicContract, ...args: any[]): void {
     if (typeof topic !== 'string') return this.contracts.publish(topic, args[0], args[1]);
-    this.checkPublishTopic(topic);
-    if (this.closed) throw new ConnectionClosedError('component closed');
-    this.publisher.publish(topic, encodePublish(args));
+    this.publisher.publishArgs(topic, args);
   }
 
   publish$(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Observable<void> {
     if (typeof topic !== 'string') return this.contracts.publish$(topic, args, options, more);
-    this.checkPublishTopic(topic);
-    const qos = options.qos ?? 0; // `slot` has no MQTT form and is ignored
-    // retain → MQTT retain flag (empty args: the empty payload that clears), ttl → MQTT 5 message expiry.
-    const extra = mqttExtra(options);
-    const payload = extra?.retain === true && args.length === 0 ? CLEAR_PAYLOAD : encodePublish(args);
-    if (qos !== 0) return defer(() => this.publisher.acked$(topic, payload, qos, extra));
-    return defer(() => {
-      this.checkPublishTopic(topic);
-      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
-      this.publisher.publish(topic, payload, extra);
-      return EMPTY;
-    });
+    return this.publisher.publishArgs$(topic, args, options);
   }
 
   publishAsync(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Promise<void> {
     return lastValueFrom(this.publish$(topic, args, options, more), { defaultValue: undefined });
-  }
-
-  private checkPublishTopic(topic: string): void {
-    validateMqttTopic(topic);
-    if (this.topics.isReserved(topic)) throw new InvalidTopicError(topic, 'reserved for RPC over MQTT');
   }
 
   // ---- RPC --------------------------------------------------------------------------------
@@ -184,24 +154,7 @@ export class MqttComponentImpl implements Component {
 
   call$<R = unknown>(method: string | MethodContract, args: any, options: CallOptions = {}): Observable<R> {
     if (typeof method !== 'string') return this.contracts.call$(method, args, options) as Observable<R>;
-    validateMqttTopic(method);
-    const topic = options.target === undefined ? this.topics.requestTopic(method)
-      : this.topics.directTopic(validateMqttTopic(options.target), method);
-    const timeoutMs = options.timeout ?? this.requestTimeout;
-    const timeoutError = new RpcTimeoutError(method, timeoutMs); // built here so its stack names the caller
-    const call$ = defer(() => {
-      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
-      return this.session.up$.pipe(
-        filter(Boolean),
-        take(1),
-        throwIfEmpty(() => new ConnectionClosedError('component closed')),
-        switchMap(() => this.calls.request$(topic, args, this.topics.replyTopic, this.rpcPublish)),
-        timeout({ first: timeoutMs, with: () => throwError(() => timeoutError) }),
-        map((resp) => rpcResult(method, resp) as R),
-      );
-    });
-    const signal = options.signal;
-    return signal === undefined ? call$ : call$.pipe(takeUntil(fromEvent(signal, 'abort')));
+    return this.caller.call$<R>(method, args, options);
   }
 
   rpc<R = unknown>(method: string | MethodContract, ...args: unknown[]): Promise<R> {
@@ -294,15 +247,8 @@ export class MqttComponentImpl implements Component {
     this.contracts.close();
     void this.session.end();
     this.settleReady(reason);
-    this.calls.failAll(reason);
+    this.caller.failAll(reason);
     this.publisher.end(reason);
     this.streams.end(reason instanceof ConnectionClosedError ? undefined : reason);
   }
-}
-
-/** `retain` / `ttl` of a publish as the MQTT publisher takes them; undefined for neither. @throws InvalidOptionError */
-function mqttExtra({ retain, ttl }: PublishOptions): PublishExtra | undefined {
-  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) throw new InvalidOptionError('ttl', 'a positive integer of ms');
-  if (retain !== true && ttl === undefined) return undefined;
-  return { retain: retain === true, expires: ttl === undefined ? 0 : Date.now() + ttl };
 }

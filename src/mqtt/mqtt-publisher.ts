@@ -4,9 +4,13 @@
  * complete on PUBACK/PUBCOMP. MQTT.js re-sends an unacknowledged QoS 1/2 PUBLISH itself after a
  * reconnect, so there is no retry here.
  */
-import { type BehaviorSubject, defer, filter, finalize, Observable, type Subscriber, switchMap, take, throwError, throwIfEmpty } from 'rxjs';
-import { ConnectionClosedError, QueueFullError } from '../errors.js';
-import { toMqtt, type MqttPublishOptions } from './retain-expiry.js';
+import {
+  type BehaviorSubject, defer, EMPTY, filter, finalize, Observable, type Subscriber, switchMap, take, throwError, throwIfEmpty,
+} from 'rxjs';
+import type { PublishOptions } from '../component/publisher.js';
+import { ConnectionClosedError, InvalidOptionError, QueueFullError } from '../errors.js';
+import { encodePublish } from './payload.js';
+import { CLEAR_PAYLOAD, toMqtt, type MqttPublishOptions } from './retain-expiry.js';
 
 /** Sends one PUBLISH; `done` runs on the acknowledgement (QoS 1/2) or once written (QoS 0). */
 export type PublishSend = (topic: string, payload: string, qos: 0 | 1 | 2, done?: (err?: Error) => void,
@@ -14,6 +18,13 @@ export type PublishSend = (topic: string, payload: string, qos: 0 | 1 | 2, done?
 
 /** `retain` and the expiry (ms since the epoch, 0 none) of one publish (retain-expiry.ts). */
 export interface PublishExtra { readonly retain: boolean; readonly expires: number }
+
+/** `retain` / `ttl` of a publish as the MQTT publisher takes them; undefined for neither. @throws InvalidOptionError */
+export function mqttExtra({ retain, ttl }: PublishOptions): PublishExtra | undefined {
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) throw new InvalidOptionError('ttl', 'a positive integer of ms');
+  if (retain !== true && ttl === undefined) return undefined;
+  return { retain: retain === true, expires: ttl === undefined ? 0 : Date.now() + ttl };
+}
 
 export class MqttPublisher {
   private readonly queue: { topic: string; payload: string; extra: PublishExtra | undefined }[] = [];
@@ -27,7 +38,32 @@ export class MqttPublisher {
     private readonly capacity: number,
     private readonly send: PublishSend,
     private readonly isClosed: () => boolean,
+    /** Throws for a topic the component may not publish on (InvalidTopicError). */
+    private readonly checkTopic: (topic: string) => void,
   ) {}
+
+  /** The component's `publish(topic, ...args)`: QoS 0. @throws InvalidTopicError, ConnectionClosedError, QueueFullError */
+  publishArgs(topic: string, args: unknown[]): void {
+    this.checkTopic(topic);
+    if (this.isClosed()) throw new ConnectionClosedError('component closed');
+    this.publish(topic, encodePublish(args));
+  }
+
+  /** The component's `publish$(topic, args, options)`: cold, completes once sent (QoS 0) or acknowledged (QoS 1/2). */
+  publishArgs$(topic: string, args: any, options: PublishOptions): Observable<void> {
+    this.checkTopic(topic);
+    const qos = options.qos ?? 0; // `slot` has no MQTT form and is ignored
+    // retain → MQTT retain flag (empty args: the empty payload that clears), ttl → MQTT 5 message expiry.
+    const extra = mqttExtra(options);
+    const payload = extra?.retain === true && args.length === 0 ? CLEAR_PAYLOAD : encodePublish(args);
+    if (qos !== 0) return defer(() => this.acked$(topic, payload, qos, extra));
+    return defer(() => {
+      this.checkTopic(topic);
+      if (this.isClosed()) return throwError(() => new ConnectionClosedError('component closed'));
+      this.publish(topic, payload, extra);
+      return EMPTY;
+    });
+  }
 
   /** QoS 0: send now if up, else hold. @throws QueueFullError past `capacity`. */
   publish(topic: string, payload: string, extra?: PublishExtra): void {

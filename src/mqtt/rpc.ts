@@ -9,11 +9,26 @@ import { errorText } from '../internal/logger.js';
 import { STATUS } from '../protocol/messages.js';
 import type { Handler, Logger } from '../types.js';
 import type { DeliveryProperties } from './filters.js';
+import type { MqttSession } from './mqtt-session.js';
 import { decodeArgs, decodeResponse, encodeRequest, encodeResponse, type MqttResponse } from './payload.js';
 
 /** Publishes one MQTT message (QoS 0) with MQTT 5 request/response properties. */
 export type RpcPublish = (topic: string, payload: string,
   properties: { responseTopic?: string; correlationData?: Uint8Array }) => void;
+
+/** The {@link RpcPublish} of `session`: QoS 0, the properties as MQTT.js takes them. */
+export function rpcPublisher(session: Pick<MqttSession, 'publish'>): RpcPublish {
+  return (topic, payload, { responseTopic, correlationData }) => {
+    // Not connected: the request or response is lost and the call ends in the caller's timeout.
+    session.publish(topic, payload, {
+      qos: 0,
+      properties: {
+        ...(responseTopic === undefined ? {} : { responseTopic }),
+        ...(correlationData === undefined ? {} : { correlationData: Buffer.from(correlationData) }),
+      },
+    });
+  };
+}
 
 interface Pending { reply: (resp: MqttResponse) => void; fail: (err: unknown) => void }
 

@@ -33,7 +33,7 @@ class Segment {
   /** Expiry (TS `ttl`), ns; read only with HAS_EXPIRES. */
   readonly expires = new BigUint64Array(SEGMENT_ENTRIES);
   /** The publisher (tenants: replay stays in its tenant); made at the first row that has one. */
-  origin: (string | undefined)[] | undefined;
+  origin: (string | null | undefined)[] | undefined;
   /** qos byte | HAS_UID | HAS_SLOT | HAS_EXPIRES | HAS_ORIGIN. */
   readonly flags = new Uint16Array(SEGMENT_ENTRIES);
   /** Start of each entry's bytes in `arena`; entry i ends where i + 1 starts. */
@@ -124,7 +124,7 @@ class Segment {
     };
     if ((flags & (HAS_EXPIRES | HAS_ORIGIN)) === 0) return row;
     return { ...row, ...((flags & HAS_EXPIRES) === 0 ? {} : { expires: this.expires[i]! }),
-      ...((flags & HAS_ORIGIN) === 0 ? {} : { origin: this.origin![i]! }) };
+      ...((flags & HAS_ORIGIN) === 0 ? {} : { origin: this.origin![i] as string | null }) };
   }
 }
 

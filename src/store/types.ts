@@ -24,8 +24,13 @@ export interface StoredMessage {
    * retained value, in the same commit; empty args (`data` = `[]`) clear that value instead.
    */
   readonly retain?: boolean;
-  /** The publisher's name, kept with retained values (tenants, metadata); absent for the broker's own and anonymous ones. */
-  readonly origin?: string;
+  /**
+   * The publisher, kept while tenants are isolated (a replay stays in its tenant) and with
+   * retained values: its name ('' anonymous), or null for the broker's own publish (bridges,
+   * `broker.publish`: every tenant). Absent: none kept (logged without isolation, or before
+   * the log kept it) — with isolated tenants such a row replays to no tenant (guard.ts).
+   */
+  readonly origin?: string | null;
 }
 
 /** What the broker remembers of a named component between its connections. */

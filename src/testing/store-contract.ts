@@ -23,8 +23,9 @@ const plain = (twins: readonly TwinRecord[]) => twins
 /** Options of {@link storeContract}. */
 export interface StoreContractOptions {
   /**
-   * The backend keeps TS publish options (`StoredMessage.expires`, `retain`, `origin`) and
-   * implements `loadRetained`: check them too. Default false (a PY-schema store such as DuckDB's).
+   * The backend keeps TS publish options (`StoredMessage.expires`, `retain`) and implements
+   * `loadRetained`: check them too. Default false (a PY-schema store such as DuckDB's). Every
+   * backend keeps `origin` (tenants).
    */
   readonly publishOptions?: boolean;
 }
@@ -188,6 +189,17 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, { p
       expect(await store.pruneMessages(5_000n)).toBe(4_999);
       expect((await store.readMessages({ after: 0n, upTo: MAX_U64, limit: 1 }))[0]?.recv).toBe(5_000n);
       expect(await store.lastRecv()).toBe(10_000n);
+    });
+
+    it('round-trips a row\'s publisher: a name, anonymous, the broker\'s own (null), none kept', async () => {
+      // Tenants: a replay reaches the publisher's tenant, the broker's own every tenant, a row
+      // without one no tenant (src/broker/guard.ts replayable); a store that lost the
+      // difference would leak rows across tenants or withhold the broker's own.
+      const rows = [msg(1n, { origin: 'pub.tenant' }), msg(2n, { origin: '' }), msg(3n, { origin: null }), msg(4n),
+        msg(5n, { origin: 'é.t'.repeat(20) })];
+      await store.commit({ messages: rows, twins: [] });
+      const back = await store.readMessages({ after: 0n, upTo: MAX_U64, limit: 10 });
+      expect(back.map((m) => ('origin' in m ? m.origin : 'absent'))).toEqual(['pub.tenant', '', null, 'absent', 'é.t'.repeat(20)]);
     });
 
     if (publishOptions) {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectionClosedError } from '../../src/errors.js';
 import { memoryStore } from '../../src/store/memory-store.js';
 import { openDuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
+import { openDatabase } from '../../src/store/duckdb/database.js';
 import { openLmdbStore } from '../../src/store/lmdb/lmdb-store.js';
 import type { StoredMessage } from '../../src/store/types.js';
 import { storeContract } from '../../src/testing/store-contract.js';
@@ -106,6 +107,22 @@ describe('openDuckDbStore', () => {
     await expect(bad).rejects.toThrow();
     await good;
     expect((await store.readMessages(all)).map((m) => m.recv)).toEqual([3n]);
+    await store.close();
+  });
+
+  it('opens a message table of an older broker (PY\'s seven columns): its rows keep no publisher, new ones do', async () => {
+    const path = freshPath();
+    const old = await openDatabase(path);
+    await old.write(async (c) => {
+      await c.run('CREATE TABLE message(name TEXT, recv UBIGINT, slot UINTEGER, qos UTINYINT, uid UBIGINT, topic TEXT, data BLOB)');
+      await c.run("INSERT INTO message VALUES ('broker', 1, NULL, 16, 1, 'a/b', '\\x81\\x01'::BLOB)");
+    });
+    await old.close();
+    const store = await openDuckDbStore({ path });
+    await store.appendMessages([msg(2n, { origin: 'pub.t1' }), msg(3n, { origin: null })]);
+    const back = await store.readMessages(all);
+    expect(back.map((m) => [m.recv, 'origin' in m ? m.origin : 'absent'])).toEqual([[1n, 'absent'], [2n, 'pub.t1'], [3n, null]]);
+    expect(back[0]!.data).toEqual(Uint8Array.of(0x81, 0x01));
     await store.close();
   });
 

@@ -12,6 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore, type Broker } from '../../src/broker/index.js';
+import { openDuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
+import { openLmdbStore } from '../../src/store/lmdb/lmdb-store.js';
+import type { Store, StoredMessage } from '../../src/store/types.js';
+import { encodeValue } from '../../src/codec/cbor.js';
 import { LastReceived, period, type Message } from '../../src/index.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
 import { http } from './http-request.js';
@@ -30,6 +34,13 @@ async function tenantDir(root: string): Promise<string> {
   return d;
 }
 
+/** The broker's message log: the default LMDB one of `dataDir`, the memory store, or the DuckDB store. */
+async function logStore(log: string, dataDir: string): Promise<{ store?: Store }> {
+  if (log === 'memory') return { store: memoryStore() };
+  if (log === 'duckdb') return { store: await openDuckDbStore({ path: join(dataDir, 'log.duckdb') }) };
+  return {};
+}
+
 describe('tenants and the message log', () => {
   let root: string;
   beforeAll(async () => { root = await mkdtemp(join(tmpdir(), 'rembus-tenant-replay-')); });
@@ -41,9 +52,12 @@ describe('tenants and the message log', () => {
     ['the catch-all', 'lmdb', '*'],
     ['an exact subscription', 'memory', 'news'],
     ['a wildcard subscription', 'memory', '**'],
+    ['an exact subscription', 'duckdb', 'news'],
+    ['a wildcard subscription', 'duckdb', '**'],
+    ['the catch-all', 'duckdb', '*'],
   ])('replays to %s (%s log) only its own tenant\'s messages, whether subscribed before or after', async (_what, log, pattern) => {
     const dataDir = await tenantDir(root);
-    const b = await scope.broker({ dataDir, ...(log === 'memory' ? { store: memoryStore() } : {}) });
+    const b = await scope.broker({ dataDir, ...await logStore(log, dataDir) });
     // Both subscribers were here once (LastReceived), then left.
     for (const name of ['spy.t2', 'mate.t1']) {
       const node = await proven(b, name);
@@ -69,6 +83,76 @@ describe('tenants and the message log', () => {
         ? expect(new Set(seen(values))).toEqual(new Set([own])) : expect(seen(values)).toEqual([own]);
       exact(back.values);
       exact(late.values);
+    }
+  });
+});
+
+/**
+ * Rows that kept no publisher (README "Security", tenants): logged before the log kept one (an
+ * older broker, PY's DuckDB table) or while tenants were not isolated. Nothing says whose they
+ * are, so with isolated tenants they replay to no tenant — while the broker's own publishes
+ * (`broker.publish`, bridges), which reach every tenant live, replay to every tenant.
+ */
+describe('tenants and log rows without a publisher', () => {
+  let root: string;
+  beforeAll(async () => { root = await mkdtemp(join(tmpdir(), 'rembus-tenant-prefix-')); });
+  afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it.each(['lmdb', 'duckdb'])('replays an old row (%s) to no tenant and the broker\'s own to every tenant', async (log) => {
+    const dataDir = await tenantDir(root);
+    const path = join(dataDir, log === 'lmdb' ? 'broker.lmdb' : 'log.duckdb');
+    const open = (): Promise<Store> => log === 'lmdb' ? openLmdbStore({ path }) : openDuckDbStore({ path });
+    // The log of an older broker: rows of the last minutes, no publisher kept.
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const row = (recv: bigint, value: string): StoredMessage => ({ recv, slot: null, qos: 0, uid: null, topic: 'news', data: encodeValue([value]) });
+    const old = await open();
+    await old.appendMessages([row(now - 60_000_000_000n, 'old 1'), row(now - 30_000_000_000n, 'old 2')]);
+    await old.close();
+    const b = await scope.broker({ dataDir, ...(log === 'duckdb' ? { store: await open() } : {}) });
+    b.publish('news', ['from the broker']);
+    const [p1, p2] = [await proven(b, 'pub.t1'), await proven(b, 'pub.t2')];
+    p1.publish('news', 'for t1');
+    p2.publish('news', 'for t2');
+    await roundTrip(p1, p2);
+    for (const [name, own] of [['spy.t2', 'news:for t2'], ['mate.t1', 'news:for t1']] as const) {
+      const node = await proven(b, name);
+      const back = collect(node.subscribe$('news', { msgfrom: period({ minutes: 5 }) }), 2, { what: `${name}'s replay` });
+      expect(seen(await back.done)).toEqual(['news:from the broker', own]);
+      await roundTrip(node);
+      expect(seen(back.values)).toEqual(['news:from the broker', own]);
+    }
+  });
+
+  it('replays the broker\'s stats snapshots (its own, logged) to every tenant', async () => {
+    const b = await scope.broker({ dataDir: await tenantDir(root), http: { statsInterval: 30 } });
+    await new Promise((r) => setTimeout(r, 200));
+    const since = Date.now();
+    for (const name of ['spy.t2', 'mate.t1']) {
+      const node = await proven(b, name);
+      const back = collect(node.subscribe$<[{ time: number }]>('__broker__/stats', { msgfrom: period({ minutes: 1 }) }), 1, { what: `${name}'s replay` });
+      // Published before this component logged in: it came from the log, not live.
+      expect((await back.done)[0]!.args[0].time).toBeLessThan(since - 50);
+      await node.close();
+    }
+  });
+
+  it('restores an old retained value (LMDB) for no tenant, the broker\'s own for every tenant', async () => {
+    const dataDir = await tenantDir(root);
+    const path = join(dataDir, 'broker.lmdb');
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const row = (recv: bigint, topic: string, extra: Partial<StoredMessage>): StoredMessage =>
+      ({ recv, slot: null, qos: 0, uid: null, topic, data: encodeValue([topic]), retain: true, ...extra });
+    const old = await openLmdbStore({ path });
+    await old.appendMessages([row(now - 2_000_000n, 'old', {}), row(now - 1_000_000n, 'own', { origin: null })]);
+    await old.close();
+    const b = await scope.broker({ dataDir });
+    for (const name of ['spy.t2', 'mate.t1']) {
+      const node = await proven(b, name);
+      const got = collect(node.subscribe$('**'), 1, { what: `${name}'s retained values` });
+      expect(seen(await got.done)).toEqual(['own:own']);
+      await roundTrip(node);
+      expect(seen(got.values)).toEqual(['own:own']);
+      await node.close();
     }
   });
 });

@@ -2,16 +2,17 @@
  * The broker Store on DuckDB, in the system-table layout of spec §4.7/§8.1 (`name` = broker
  * name, so several brokers can share one file).
  */
-import { DuckDBBlobValue, UBIGINT, listValue } from '@duckdb/node-api';
-import type { DuckDBAppender, DuckDBConnection, DuckDBValue, DuckDBVector } from '@duckdb/node-api';
+import { UBIGINT, listValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../internal/logger.js';
 import type { LogQuery, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
-import { appendColumns, type ColumnSource } from './append-columns.js';
+import { appendColumns } from './append-columns.js';
 import { appendRows, openDatabase, type DuckDbHandle } from './database.js';
+import { MESSAGE_FIELDS, MESSAGE_TABLE, messageColumns, toMessage } from './message-table.js';
 
 const SCHEMA = [
-  'CREATE TABLE IF NOT EXISTS message(name TEXT, recv UBIGINT, slot UINTEGER, qos UTINYINT, uid UBIGINT, topic TEXT, data BLOB)',
+  ...MESSAGE_TABLE,
   'CREATE TABLE IF NOT EXISTS subscriber(name TEXT, twin TEXT, topic TEXT, msg_from DOUBLE)',
   'CREATE TABLE IF NOT EXISTS exposer(name TEXT, twin TEXT, topic TEXT)',
   'CREATE TABLE IF NOT EXISTS mark(name TEXT, twin TEXT, mark UBIGINT)',
@@ -33,39 +34,6 @@ const LOAD_TWINS = `
 
 interface MutableTwin {
   name: string; subscriptions: Map<string, number>; exposed: string[]; mark: bigint; awaitingAck2: bigint[];
-}
-
-function toMessage(row: Record<string, DuckDBValue>): StoredMessage {
-  const data = row['data'];
-  const bytes = data instanceof DuckDBBlobValue ? data.bytes : new Uint8Array(0);
-  return {
-    recv: row['recv'] as bigint,
-    slot: row['slot'] as number | null,
-    qos: row['qos'] as number,
-    uid: row['uid'] as bigint | null,
-    topic: row['topic'] as string,
-    // The binding hands out Buffers; the Store speaks plain Uint8Array.
-    data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-  };
-}
-
-/**
- * The `message` table's columns (name, recv, slot, qos, uid, topic, data) of a log batch.
- * Numbers fill typed vectors; text and blobs still cost a native call per cell.
- */
-function messageColumns(name: string, batch: readonly StoredMessage[]): ColumnSource {
-  const fill = (column: number, v: DuckDBVector, from: number, count: number): void => {
-    switch (column) {
-      case 0: for (let i = 0; i < count; i++) v.setItem(i, name); return;
-      case 1: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.recv); return;
-      case 2: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.slot); return;
-      case 3: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.qos); return;
-      case 4: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.uid); return;
-      case 5: for (let i = 0; i < count; i++) v.setItem(i, batch[from + i]!.topic); return;
-      default: for (let i = 0; i < count; i++) v.setItem(i, new DuckDBBlobValue(batch[from + i]!.data));
-    }
-  };
-  return { length: batch.length, fill };
 }
 
 class DuckDbStoreImpl implements Store {
@@ -133,7 +101,7 @@ class DuckDbStoreImpl implements Store {
     // An empty window still queues (call order, closed rejection); UBIGINT bounds can't express it.
     if (limit <= 0 || lo > MAX_U64 || hi < lo) return this.db.read('SELECT 1 WHERE false').then(() => []);
     const capped = Number.isFinite(limit) ? ` LIMIT ${Math.floor(limit)}` : '';
-    const rows = await this.db.read(`SELECT recv, slot, qos, uid, topic, data FROM message
+    const rows = await this.db.read(`SELECT ${MESSAGE_FIELDS} FROM message
       WHERE name = $name AND recv >= $lo AND recv <= $hi ORDER BY recv${capped}`,
     { name: this.name, lo, hi }, BOUNDS);
     return rows.map(toMessage);

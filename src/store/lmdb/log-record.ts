@@ -4,7 +4,7 @@
  * the same rows cost more than the LMDB commit itself on the broker's main thread):
  *
  *   u8 version (2) · u32 count · u64 last recv · count × message
- *   message: u64 recv · u8 qos · u8 has (1 uid, 2 slot, 4 expires, 8 retain, 16 origin) · u64 uid ·
+ *   message: u64 recv · u8 qos · u8 has (1 uid, 2 slot, 4 expires, 8 retain, 16 origin, 32 own) · u64 uid ·
  *            u32 slot · u32 topic bytes · u32 data bytes · topic (UTF-8) · data ·
  *            [u64 expires if has & 4] · [u32 origin bytes · origin (UTF-8) if has & 16]
  *
@@ -14,7 +14,8 @@
  * length between topic and data (`u32 topic bytes · topic · u32 data bytes · data`); it is
  * still read, so a log written by an older broker replays.
  *
- * (Bits 4–16 are TS publish options: records without them read as before.)
+ * (Bits 4–16 are TS publish options: records without them read as before. Bit 32: the broker's own
+ * publish, logged while tenants were isolated — `origin` null, no bytes.)
  *
  * All integers little-endian.
  */
@@ -82,7 +83,7 @@ export function rowRoom(m: StoredMessage): number {
   if (m instanceof FrameRow) size = FIXED + 3 * (m.argsAt - m.textAt) + m.frame.length - m.argsAt;
   else size = FIXED + maxUtf8(m.topic.length) + m.data.byteLength;
   if (m.expires != null) size += 8;
-  if (m.origin !== undefined) size += 4 + maxUtf8(m.origin.length);
+  if (m.origin != null) size += 4 + maxUtf8(m.origin.length);
   return size;
 }
 
@@ -106,7 +107,7 @@ export function writeRow(out: Buffer, view: DataView, at: number, m: StoredMessa
   view.setBigUint64(at, m.recv, true);
   out[at + 8] = m.qos;
   out[at + 9] = (m.uid === null ? 0 : 1) | (m.slot === null ? 0 : 2) | (m.expires == null ? 0 : 4)
-    | (m.retain === true ? 8 : 0) | (m.origin === undefined ? 0 : 16);
+    | (m.retain === true ? 8 : 0) | (m.origin === undefined ? 0 : m.origin === null ? 32 : 16);
   if (m.uid === null) { view.setUint32(at + 10, 0, true); view.setUint32(at + 14, 0, true); } else view.setBigUint64(at + 10, m.uid, true);
   view.setUint32(at + 18, m.slot ?? 0, true);
   let topicLength: number;
@@ -135,7 +136,7 @@ export function writeRow(out: Buffer, view: DataView, at: number, m: StoredMessa
     view.setBigUint64(at, m.expires, true);
     at += 8;
   }
-  if (m.origin !== undefined) {
+  if (m.origin != null) {
     const n = out.write(m.origin, at + 4, 'utf8');
     view.setUint32(at, n, true);
     at += 4 + n;
@@ -202,10 +203,10 @@ export function decodeRecord(bytes: Uint8Array): LogRecord {
     const data = new Uint8Array(buf.subarray(at, at + dataLength));
     at += dataLength;
     let row: StoredMessage = { recv, slot, qos, uid, topic, data };
-    if ((has & 0x1c) !== 0) {
+    if ((has & 0x3c) !== 0) {
       let expires: bigint | null = null;
       if (has & 4) { expires = buf.readBigUInt64LE(at); at += 8; }
-      let origin: string | undefined;
+      let origin: string | null | undefined = has & 32 ? null : undefined;
       if (has & 16) {
         const n = buf.readUInt32LE(at);
         origin = buf.toString('utf8', at + 4, at + 4 + n);

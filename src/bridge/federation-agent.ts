@@ -8,8 +8,9 @@
  *   and path: through the router with a filter admitting those twins only, so it is neither
  *   logged nor seen by catch-all or wildcard subscribers.
  * - **Inject.** `AGENT.publish` from a bridge logs and routes the publish here (QoS0, origin
- *   `federation:<uid>`) unless its path names this broker or its uid was seen: the feed then
- *   passes it on with this broker appended to its path.
+ *   `federation:<uid>`) unless its path names this broker or its uid was seen, or a typed
+ *   contract refuses it as it would a component's: the feed then passes it on with this broker
+ *   appended to its path.
  * - **Routes.** `AGENT.routes` lists the exposed methods with, for each, whether an ordinary
  *   component exposes it and which bridges do along which paths (`AGENT.advertise`).
  *
@@ -43,8 +44,11 @@ export interface AgentTwin {
 /** What the agent needs of the broker (`BrokerImpl` and its router have this shape, with its `Twin`). */
 export interface AgentHost<T extends AgentTwin> {
   readonly messages$: Observable<Published>;
-  /** Publish as `twin` (QoS0): logged with it as publisher, delivered and replayed in its tenant only. */
-  publishAs(twin: T, topic: string, args: unknown[], origin: string): void;
+  /**
+   * Publish as `twin` (QoS0): logged with it as publisher, delivered and replayed in its tenant
+   * only. False when a typed contract of the topic refused the args (dropped, as a component's).
+   */
+  publishAs(twin: T, topic: string, args: unknown[], origin: string): boolean;
   /** Expose a broker-local method told which twin calls it. */
   expose(method: string, handler: (caller: T, ...args: unknown[]) => unknown): () => void;
   readonly router: {
@@ -121,9 +125,9 @@ export class FederationAgent<T extends AgentTwin> {
     if (!this.remember(item.uid, this.host.tenantOf(caller.name))) return false;
     this.injected.set(item.uid, item.path);
     // As the bridge's own publish: its tenant's subscribers get it, live and from the log.
-    this.host.publishAs(caller, item.topic, item.args, FEDERATION_ORIGIN + item.uid);
+    const published = this.host.publishAs(caller, item.topic, item.args, FEDERATION_ORIGIN + item.uid);
     this.injected.delete(item.uid);
-    return true;
+    return published;
   }
 
   /** Record a uid in `tenant`; false when it was seen there within {@link SEEN_TTL_MS}. */

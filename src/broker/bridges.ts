@@ -75,8 +75,13 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
   };
   const agent = new FederationAgent<Twin>({
     ...host,
-    // A bridge's publish is its twin's, in its tenant (federation-agent.ts); logged and routed, not echoed to it.
-    publishAs: (twin, topic, args, origin) => broker.inject({ type: 'pub', flags: 0, topic, args }, origin, twin),
+    // A bridge's publish is its twin's, in its tenant (federation-agent.ts); logged and routed, not echoed to
+    // it. A contract checks it as a component's QoS0 publish (counted as dropped, dead-lettered).
+    publishAs: (twin, topic, args, origin) => {
+      if (broker.ingest?.check(topic, () => args, 0) !== undefined) return false;
+      broker.inject({ type: 'pub', flags: 0, topic, args }, origin, twin);
+      return true;
+    },
     expose: (method, handler) => broker.exposeAware(method, handler),
     router: broker.router,
     tenantOf: (name) => (broker.auth.store.multiTenant ? broker.auth.store.tenantOf(name) : ''),

@@ -1118,7 +1118,7 @@ function report(): string {
   if (SELECTED.some((w) => w.id === 'W8' || w.id === 'W8b' || w.id === 'W9')) {
     lines.push('- W8/W8b/W9 schema: table `telemetry` on `:site/:dn/telemetry` (site, dn TEXT; temperature, pressure DOUBLE; ts UBIGINT), '
       + 'payload `{temperature, pressure, ts}`; the broker gets a fresh `dataDir` under the OS temp dir (removed after the run), '
-      + 'so its message log is in DuckDB too. W8 and W8b are timed inside the broker process (stats().schema polled every 10 ms). '
+      + 'so its message log is in LMDB (`broker.lmdb`) and the tables in DuckDB (`broker.duckdb`). W8 and W8b are timed inside the broker process (stats().schema polled every 10 ms). '
       + `W8b: each publish is a polars DataFrame of ${FRAME_ROWS.toLocaleString('en')} rows with every column (site, dn, temperature, `
       + `pressure, ts), ${FRAME_CHUNK} publishes per event-loop turn; one log row per publish, ${FRAME_ROWS.toLocaleString('en')} table rows.`);
   }

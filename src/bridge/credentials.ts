@@ -7,6 +7,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { InvalidKeyError } from '../security/errors.js';
+import { validateKeyName } from '../security/names.js';
 import { parseComponentUrl, type ComponentAddress } from '../component/url.js';
 import type { ComponentKey, ComponentOptions } from '../component/types.js';
 import { platform } from '#platform';
@@ -45,15 +46,18 @@ export function credentialsOf(target: BrokerTarget): Pick<ComponentOptions, 'key
  * The bridge's name at `target`: the URL's, else `fallback`.
  * @throws InvalidOptionError when `target` has a key and neither gives a name: a random name
  * has no key on file, so the login could only be refused.
+ * @throws InvalidNameError when `target` has a key for a name that no key file can have (`../x`,
+ * a leading `.`: see validateKeyName): no broker keeps a key for it either.
  */
 export function bridgeName(target: BrokerTarget, address: ComponentAddress, fallback: string | undefined,
   option: string): string | undefined {
   const name = address.name ?? fallback;
-  if (name === undefined && target.key !== undefined) {
+  if (target.key === undefined) return name;
+  if (name === undefined) {
     throw new InvalidOptionError(option, `a key needs the bridge's name in the URL (${address.url}/NAME): `
       + 'a random name has no key on file');
   }
-  return name;
+  return validateKeyName(name);
 }
 
 /**

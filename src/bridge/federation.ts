@@ -80,6 +80,7 @@ export interface BridgeOptions extends FederationOptions {
  *   InvalidKeyError as cause).
  * @throws InvalidTopicError for an invalid URL or pattern.
  * @throws InvalidOptionError for a key with no name for it (in the URL or `options.name`).
+ * @throws InvalidNameError for a key for a name no key file can have (`../x`, a leading `.`).
  * @see federate
  */
 export function bridge(brokerA: BrokerAddress, brokerB: BrokerAddress, options: BridgeOptions = {}): FederationBridge {

@@ -36,6 +36,7 @@ export interface JoinOptions extends FederationOptions {
  *   (not retried) when the remote broker refuses the login.
  * @throws InvalidTopicError for a URL that is not `ws://` or `wss://`.
  * @throws InvalidOptionError for a key without a name in the URL.
+ * @throws InvalidNameError for a key for a name no key file can have (`../x`, a leading `.`).
  * @see bridge
  */
 export function joinBroker(handle: (link: Link) => void, remote: BrokerAddress, options: JoinOptions): FederationBridge {

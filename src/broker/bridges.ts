@@ -15,6 +15,7 @@ import type { Logger, Status } from '../types.js';
 import { trustLink } from './trusted-links.js';
 import type { BrokerImpl } from './broker-impl.js';
 import { isReservedTopic } from './guard.js';
+import type { Twin } from './twin.js';
 
 export interface BridgeOptions {
   /** MQTT broker URL to bridge with (`mqtt://host:1883`, `mqtts://…`). */
@@ -72,10 +73,18 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
     // Reserved topics (presence, stats) are the broker's own: never bridged in or out.
     isPrivate: (topic: string) => isReservedTopic(topic) || (broker.auth.store.hasPrivateTopics && broker.auth.store.isPrivate(topic)),
   };
-  const agent = new FederationAgent({
+  const agent = new FederationAgent<Twin>({
     ...host,
-    expose: (method, handler) => broker.expose(method, handler),
+    // A bridge's publish is its twin's, in its tenant (federation-agent.ts); logged and routed, not echoed to
+    // it. A contract checks it as a component's QoS0 publish (counted as dropped, dead-lettered).
+    publishAs: (twin, topic, args, origin) => {
+      if (broker.ingest?.check(topic, () => args, 0) !== undefined) return false;
+      broker.inject({ type: 'pub', flags: 0, topic, args }, origin, twin);
+      return true;
+    },
+    expose: (method, handler) => broker.exposeAware(method, handler),
     router: broker.router,
+    tenantOf: (name) => (broker.auth.store.multiTenant ? broker.auth.store.tenantOf(name) : ''),
   }, options.name, log.child({ federation: 'agent' }));
   const links: Link[] = [];
   try {

@@ -111,7 +111,13 @@ export class RpcRouting {
   }
 
   private forward(caller: Session, exposer: Session, msg: RpcMsg, frame: Frame): void {
-    if (this.pending.has(msg.id)) this.forget(msg.id);
+    const taken = this.pending.get(msg.id);
+    if (taken !== undefined) {
+      // Ids are unique per link only (spec §2.4): another caller's call under this id keeps
+      // it, and this one is refused rather than answered with the other's result.
+      if (taken.caller !== caller) return this.host.reply(caller, msg.id, STATUS.ERROR, 'call id in use');
+      this.forget(msg.id);
+    }
     this.pending.set(msg.id, { caller, exposer, topic: msg.topic, deadline: clockNow(this.host.scheduler) + this.requestTimeout });
     this.inflight.set(exposer, (this.inflight.get(exposer) ?? 0) + 1);
     if (frame instanceof Uint8Array && exposer.codec.kind === 'cbor') exposer.sendFrame(frame);

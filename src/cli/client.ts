@@ -10,6 +10,7 @@ import { firstValueFrom, from, map, race, timer } from 'rxjs';
 import { component } from '../component/component.js';
 import type { Component } from '../component/types.js';
 import { AuthError, ConnectionError } from '../errors.js';
+import { validateKeyName } from '../security/names.js';
 import { caOptions } from '../security/tls.js';
 import type { ComponentOptions } from '../component/types.js';
 import {
@@ -45,9 +46,13 @@ export function securityFlags(command: Command): Command {
     .option('--ca <file>', 'CA bundle (PEM) to trust for wss:// (env HTTP_CA_BUNDLE)');
 }
 
-/** The key file of `name`: `--key`, else `<data dir>/<name>/.secret` (spec §3.3); none for an anonymous client. */
+/**
+ * The key file of `name`: `--key`, else `<data dir>/<name>/.secret` (spec §3.3); none for an anonymous client.
+ * @throws InvalidNameError (exit 1) for a name that cannot name a key file (`..`, `/`, a leading
+ *   `.`…: see validateKeyName), so that no name reads a file outside the data dir
+ */
 export function keyFileOf(files: SecurityFlags, name: string | undefined, dataDir: string): string | undefined {
-  return files.key ?? (name === undefined ? undefined : join(dataDir, name, '.secret'));
+  return files.key ?? (name === undefined ? undefined : join(dataDir, validateKeyName(name), '.secret'));
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { CommanderError } from 'commander';
 import { InvalidTopicError, RembusError, RpcTimeoutError } from '../errors.js';
+import { InvalidNameError } from '../security/errors.js';
 import { CliError, EXIT } from './options.js';
 
 /** The exit code of a failure, and the line to print for it (undefined when already printed). */
@@ -13,7 +14,7 @@ export function failureOf(err: unknown): { exitCode: number; message?: string } 
   if (err instanceof CommanderError) return { exitCode: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
   if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message };
   if (err instanceof RpcTimeoutError) return { exitCode: EXIT.timeout, message: err.message };
-  if (err instanceof InvalidTopicError) return { exitCode: EXIT.usage, message: err.message };
+  if (err instanceof InvalidTopicError || err instanceof InvalidNameError) return { exitCode: EXIT.usage, message: err.message };
   if (err instanceof RembusError) return { exitCode: EXIT.failure, message: err.message };
   return { exitCode: EXIT.usage, message: err instanceof Error ? err.message : String(err) };
 }

@@ -5,10 +5,11 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { register, unregister } from '../component/register.js';
-import { openClient, securityFlags, securityOptions, type SecurityFlags } from './client.js';
+import { validateKeyName } from '../security/names.js';
+import { keyFileOf, openClient, securityFlags, securityOptions, type SecurityFlags } from './client.js';
 import { cliLogger } from './logger.js';
 import { CliError, componentUrl, EXIT, resolveDataDir, resolveServer, type Env, type GlobalOptions } from './options.js';
 
@@ -20,6 +21,8 @@ export function registerRegister(program: Command, env: Env): void {
     .requiredOption('--pin <pin>', "the tenant's PIN (tenants.json on the broker)")
     .action(async (name: string, flags: SecurityFlags & { pin: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
+      // The name becomes a key file here (without --key) and on the broker: refused before either.
+      validateKeyName(name);
       const server = resolveServer(globals.server, env);
       let key: string | Uint8Array;
       let saved: string | undefined;
@@ -29,7 +32,7 @@ export function registerRegister(program: Command, env: Env): void {
         }));
       } else {
         key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-        saved = join(resolveDataDir(undefined, env), name, '.secret');
+        saved = keyFileOf({}, name, resolveDataDir(undefined, env))!;
       }
       const { ca } = await securityOptions({ ...(flags.ca === undefined ? {} : { ca: flags.ca }) }, undefined, env);
       await register(componentUrl(server, name), { pin: flags.pin, key, ...(ca === undefined ? {} : { ca }) });

@@ -62,7 +62,8 @@ export class Lifecycle {
   start(urls: readonly string[], options: ComponentOptions): void {
     const connectTimeout = options.connectTimeout ?? 10_000;
     const ca = options.ca;
-    const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout } : { connectTimeout, ca }));
+    const pingInterval = options.pingInterval ?? 30_000; // the reference clients' 30 s (spec §1)
+    const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout, pingInterval } : { connectTimeout, ca, pingInterval }));
     const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity, jitter = 0.5, failback = 10_000 } = options.reconnect ?? {};
     this.connection.add(links$(urls, dial, {
       onFrame: (session, frame) => this.hooks.onFrame(session, frame),

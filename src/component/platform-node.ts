@@ -13,8 +13,8 @@ import type { Platform } from './platform.js';
 export const platform: Platform = {
   // ws passes `ca` to tls.connect, which takes any byte view as well as a string. tcp:// and
   // tls:// (spec §1.4) load node:net / node:tls only when dialed.
-  dial: (url, { connectTimeout, ca }) => isTcpUrl(url) ? dialTcp(url, { connectTimeout, ca })
-    : dialWebSocket(url, { connectTimeout, wsOptions: ca === undefined ? {} : { ca: ca as string } }),
+  dial: (url, { connectTimeout, ca, pingInterval }) => isTcpUrl(url) ? dialTcp(url, { connectTimeout, ca })
+    : dialWebSocket(url, { connectTimeout, pingInterval, wsOptions: ca === undefined ? {} : { ca: ca as string } }),
   mqtt: async (url: string, options: ComponentOptions) => {
     const { mqttComponent } = await importOptional('mqtt', 'an mqtt:// component', () => import('../mqtt/index.js'));
     return mqttComponent(url, {

@@ -15,6 +15,8 @@ export interface PlatformDialOptions {
   connectTimeout: number;
   /** Extra CA bundle for `wss://` (Node only; browsers use the system store). */
   ca?: string | Uint8Array;
+  /** WebSocket pings to the broker, ms; 0 never (Node only: a browser cannot send pings). */
+  pingInterval?: number;
 }
 
 /** One runtime's transports. */

@@ -73,6 +73,13 @@ export interface ComponentOptions {
   /** CA bundle (PEM) to trust for `wss://` beyond the system roots (spec §1.1). Default none. */
   ca?: string | Uint8Array;
   /**
+   * Node, `ws://`/`wss://`: ping the broker this often, ms, and drop the link when two pings in
+   * a row go unanswered, so a path that died silently (no close ever arrives) is reconnected
+   * within three periods; 0 never. Browsers cannot send pings (their links rely on the broker's).
+   * Default 30_000 (the reference clients' 30 s).
+   */
+  pingInterval?: number;
+  /**
    * Ask a TS broker for metadata on every message (`Message.id`, `receivedAt`, `from`; TS
    * extension, README "Message metadata"). Retained values are marked either way. It costs the
    * broker one copy of each frame it sends this component. Default false.

@@ -77,7 +77,10 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
       const match = lastMatch;
       if (match === undefined) return;
       let batch = last !== undefined && last.table === match.table ? last : batches.get(match.table);
-      if (batch === undefined) batches.set(match.table, batch = new ColumnBatch(match.table, 1_024, maxRows));
+      // A first capacity of 16 grows within the first publishes, while the intake still runs
+      // unoptimised: the growth path then has type feedback when V8 optimises the publish path,
+      // instead of a deoptimisation (and a recompilation of the whole inlined path) at row 1,025.
+      if (batch === undefined) batches.set(match.table, batch = new ColumnBatch(match.table, 16, maxRows));
       last = batch;
       const before = batch.length;
       let added: number | string;

@@ -202,6 +202,9 @@ function column(type: ColumnType, capacity: number): Column {
   return new ValueColumn(TO_VECTOR[type] ?? AS_IS, capacity);
 }
 
+/** Rows a batch with a small first capacity grows to before it goes to its expected size. */
+const MIDDLING = 1_024;
+
 /**
  * The rows of one table waiting to be written, column by column in `table.layout` order.
  * Cells must hold coerced values (see `coerce`) or null.
@@ -224,7 +227,7 @@ export class ColumnBatch implements RowTarget {
    * @param table The table the rows belong to.
    * @param capacity Rows to make room for at first (the buffers double as needed).
    * @param expected Rows the batch is expected to reach (e.g. the stage's `batchSize`): the
-   * first growth goes there, later ones double.
+   * first growth goes there (to 1,024 first from a smaller capacity), later ones double.
    */
   constructor(readonly table: TableDef, capacity = 256, private readonly expected = Infinity) {
     this.capacity = Math.max(1, capacity);
@@ -260,8 +263,11 @@ export class ColumnBatch implements RowTarget {
   }
 
   private grow(): void {
-    // A batch that outgrows its first capacity is a busy table: go straight to the expected size.
-    this.capacity = this.capacity < this.expected && Number.isFinite(this.expected) ? this.expected : this.capacity * 2;
+    const { capacity, expected } = this;
+    // A small first capacity grows to a middling one; a batch that outgrows that is a busy
+    // table: go straight to the expected size.
+    this.capacity = capacity < MIDDLING && expected > MIDDLING ? MIDDLING
+      : capacity < expected && Number.isFinite(expected) ? expected : capacity * 2;
     for (const c of this.columns) c.grow(this.capacity);
   }
 

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { ConnectionError } from '../errors.js';
 import type { Link } from './link.js';
 import { WsLink } from './ws-link-impl.js';
+import { keepAlive } from './ws-keepalive.js';
 
 /** Largest frame accepted: the PY reference configures 60 MiB (spec §1.1). */
 export const MAX_FRAME_BYTES = 60 * 1024 * 1024;
@@ -39,6 +40,8 @@ export interface DialWebSocketOptions {
   connectTimeout?: number;
   /** Extra options passed to `ws` (TLS CA, certificates, headers). Default none. */
   wsOptions?: WebSocket.ClientOptions;
+  /** Ping the server this often and drop the link when its pings go unanswered, ms; 0 never (ws-keepalive.ts). Default 0. */
+  pingInterval?: number;
 }
 
 /**
@@ -53,7 +56,7 @@ export interface DialWebSocketOptions {
  * @throws ConnectionError when the socket cannot be opened.
  */
 export function dialWebSocket(url: string, options: DialWebSocketOptions = {}): Promise<Link> {
-  const { connectTimeout = 10_000, wsOptions = {} } = options;
+  const { connectTimeout = 10_000, wsOptions = {}, pingInterval = 0 } = options;
   const target = new URL(url);
   const base = `${target.protocol}//${target.host}`;
   return new Promise<Link>((resolve, reject) => {
@@ -70,6 +73,7 @@ export function dialWebSocket(url: string, options: DialWebSocketOptions = {}): 
     ws.once('open', () => {
       ws.off('error', fail);
       ws.setMaxListeners(0);
+      keepAlive(ws, pingInterval);
       resolve(wsLink(ws, base, zeroMask));
     });
   });

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bridge } from '../../src/bridge/federation.js';
 import type { Broker } from '../../src/broker/index.js';
 import { InvalidOptionError, type Component } from '../../src/index.js';
-import { generateKeyPair, memorySecurityStore, InvalidKeyError } from '../../src/security/index.js';
+import { generateKeyPair, memorySecurityStore, InvalidKeyError, InvalidNameError } from '../../src/security/index.js';
 import type { Logger } from '../../src/types.js';
 import { collect, hasOpenssl, rejection, roundTrip, useScope, waitFor } from './helpers.js';
 
@@ -183,6 +183,18 @@ describe('broker({ join: [{ url, key }] }) into a broker with auth required', ()
     const err = await rejection(scope.broker({ name: 'b', join: [{ url: a.url!, key: ec.privateKey }] }), InvalidOptionError);
     expect(err.code).toBe('INVALID_OPTION');
     expect(err.message).toContain(`${a.url!}/NAME`);
+    expect(a.stats().connections).toBe(0);
+  });
+
+  it('refuses a key for a bridge name no key file can have (../x, a leading dot), before dialing', async () => {
+    const a = await securedBroker({ 'b-bridge': ec.publicKey });
+    for (const [name, why] of [['../x', 'holds a path separator or NUL'], ['..', 'holds ".."'], ['.b', 'starts with "."']]) {
+      const err = await rejection(scope.broker({ name: 'b', join: [{ url: `${a.url!}/${encodeURIComponent(name!)}`, key: ec.privateKey }] }),
+        InvalidNameError);
+      expect(err.code).toBe('INVALID_NAME');
+      expect(err.message).toBe(`invalid component name ${JSON.stringify(name)}: ${why!}`);
+      expect(() => bridge({ url: `${a.url!}/${encodeURIComponent(name!)}`, key: ec.privateKey }, a.url!)).toThrow(InvalidNameError);
+    }
     expect(a.stats().connections).toBe(0);
   });
 

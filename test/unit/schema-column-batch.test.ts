@@ -36,6 +36,21 @@ describe('ColumnBatch', () => {
     expect([0, 4, 5, 6].map((r) => sized.get(r, 3))).toEqual([0n, 4n, 5n, 6n]);
   });
 
+  it('keeps every cell across the growths of the intake\'s batch (16, 1,024, then its expected size)', () => {
+    // The stage's intake starts a batch at 16 rows so that growing happens while its code is
+    // still cold; a busy table then grows to 1,024 and on to the batch size, and past it.
+    const batch = new ColumnBatch(TELEMETRY, 16, 3_000);
+    const n = 3_500;
+    for (let i = 0; i < n; i++) {
+      expect(mapPublish(TELEMETRY, pub(`s${i % 3}/d${i}/telemetry`, [{ temperature: i % 7 === 0 ? null : i / 4, count: i }], BigInt(i)),
+        batch, { site: `s${i % 3}`, dn: `d${i}` })).toBe(1);
+    }
+    expect(batch.length).toBe(n);
+    for (const r of [0, 15, 16, 17, 1_023, 1_024, 1_025, 2_999, 3_000, n - 1]) {
+      expect(batch.row(r)).toEqual([`s${r % 3}`, `d${r}`, r % 7 === 0 ? null : r / 4, BigInt(r), null, BigInt(r)]);
+    }
+  });
+
   it('rolls back a publish that does not fit, rows and bytes', () => {
     const alarm = SCHEMA.tables[1]!;
     const batch = new ColumnBatch(alarm);

@@ -1,0 +1,131 @@
+/**
+ * README "Delivery guarantees", QoS2 attacked with the frames a buggy peer sends: ids reused
+ * once released, copies of an id still held, ACK2 for ids the broker never saw (twice, or before
+ * the PUB), and a subscriber that ACKs ids it was never sent or sends ACK2 itself. Exactly once
+ * must hold for every message that has its own id at the time, and nothing of it may wedge the
+ * broker for anybody.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
+import type { Msg, MsgId } from '../../src/protocol/messages.js';
+import { roundTrip, useScope, waitFor, type RawClient } from './helpers.js';
+import { loggedIn, rawPeer } from './security-peer.js';
+
+const QOS2 = 0x30;
+
+/** The decoded frames of `raw` received so far, of one type. */
+function framesOf(raw: RawClient, type: Msg['type']): Msg[] {
+  return raw.frames.filter((f): f is Buffer => typeof f !== 'string').map((f) => decodeCbor(f)).filter((m) => m.type === type);
+}
+
+/** Publish QoS2 on a raw link and wait for the broker's ACK of that id (the n-th ACK of it). */
+async function publishQos2(raw: RawClient, id: MsgId, topic: string, args: unknown[], nth = 1): Promise<void> {
+  raw.sendBinary(encodeCbor({ type: 'pub', flags: QOS2, id, topic, args }));
+  await waitFor(() => framesOf(raw, 'ack').filter((a) => a.type === 'ack' && a.id === id).length >= nth,
+    { timeout: 3_000, interval: 5, what: `ACK #${nth} of ${id}` });
+}
+
+describe('QoS2 edges: a buggy publisher', () => {
+  const scope = useScope();
+
+  it('delivers a message whose id was released by ACK2 and at once reused by the next one', async () => {
+    const b = await scope.broker();
+    const sub = await scope.connect(b, 'sub');
+    const got: unknown[] = [];
+    sub.subscribe$('t').subscribe((m) => got.push(m.args[0]));
+    await roundTrip(sub);
+    const pub = await loggedIn(rawPeer(await scope.raw(b)), 'counter-pub');
+    // A peer whose ids are a counter that restarts, or a per-link packet id (MQTT style):
+    // legal per spec §4.2 once ACK2 has released the id.
+    for (let i = 0; i < 5; i++) {
+      await publishQos2(pub.raw, 7n, 't', [i], i + 1);
+      pub.raw.sendBinary(encodeCbor({ type: 'ack2', id: 7n }));
+    }
+    await waitFor(() => got.length >= 5, { timeout: 5_000, interval: 10, what: `5 messages, got ${JSON.stringify(got)}` });
+    await roundTrip(sub);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('ACKs every copy of a held id, delivers the first only, and shrugs off stray ACK2s', async () => {
+    const b = await scope.broker();
+    const sub = await scope.connect(b, 'sub');
+    const got: unknown[] = [];
+    sub.subscribe$('t').subscribe((m) => got.push(m.args[0]));
+    await roundTrip(sub);
+    const pub = await loggedIn(rawPeer(await scope.raw(b)), 'sloppy-pub');
+    // ACK2 for ids never published, and one before its PUB: nothing to release, nothing breaks.
+    for (const id of [1n, 2n, 3n]) pub.raw.sendBinary(encodeCbor({ type: 'ack2', id }));
+    await publishQos2(pub.raw, 3n, 't', ['a']);
+    // Copies under the held id, even with other content, are acknowledged and dropped.
+    await publishQos2(pub.raw, 3n, 't', ['a-copy'], 2);
+    await publishQos2(pub.raw, 3n, 't', ['a-other'], 3);
+    // ACK2 twice: the second finds nothing; the id is free for the next message.
+    pub.raw.sendBinary(encodeCbor({ type: 'ack2', id: 3n }));
+    pub.raw.sendBinary(encodeCbor({ type: 'ack2', id: 3n }));
+    await publishQos2(pub.raw, 3n, 't', ['b'], 4);
+    await waitFor(() => got.length >= 2, { timeout: 5_000, interval: 10, what: `2 messages, got ${JSON.stringify(got)}` });
+    await roundTrip(sub);
+    expect(got).toEqual(['a', 'b']);
+    expect(await pub.call({ type: 'rpc', id: 99n, topic: 'rid', target: null, args: [] })).toMatchObject({ status: 0 });
+  });
+});
+
+describe('QoS2 edges: the broker as sender', () => {
+  const scope = useScope();
+
+  it.each([['a named', 'slow-sub'], ['an anonymous', undefined]] as const)('never sends %s subscriber a QoS2 id it still holds (no ACK2 yet) for another message', async (_kind, name) => {
+    const b = await scope.broker({ ackTimeout: 5_000 });
+    const sub = name === undefined ? rawPeer(await scope.raw(b)) : await loggedIn(rawPeer(await scope.raw(b)), name);
+    expect((await sub.admin('t', { cmd: 'subscribe', msg_from: 0 }))[0]).toBe(0);
+    const pub = await loggedIn(rawPeer(await scope.raw(b)), 'reuse-pub');
+    await publishQos2(pub.raw, 7n, 't', ['first']);
+    pub.raw.sendBinary(encodeCbor({ type: 'ack2', id: 7n }));
+    await publishQos2(pub.raw, 7n, 't', ['second'], 2);
+    // The subscriber has not acknowledged 'first': it holds id 7 and would drop any other
+    // message under it as a duplicate (spec §4.2), so the broker must not send 'second' yet.
+    await waitFor(() => framesOf(sub.raw, 'pub').length >= 1, { timeout: 3_000, interval: 5, what: 'first delivery' });
+    await new Promise((r) => setTimeout(r, 150));
+    const before = framesOf(sub.raw, 'pub').map((m) => (m as { args: unknown[] }).args[0]);
+    expect(before).toEqual(['first']);
+    sub.raw.sendBinary(encodeCbor({ type: 'ack', id: 7n }));
+    await waitFor(() => framesOf(sub.raw, 'pub').length >= 2, { timeout: 3_000, interval: 5, what: 'second delivery' });
+    const order = sub.raw.frames.filter((f): f is Buffer => typeof f !== 'string').map((f) => decodeCbor(f))
+      .filter((m) => m.type === 'pub' || m.type === 'ack2').map((m) => (m.type === 'pub' ? `pub ${String(m.args[0])}` : 'ack2'));
+    expect(order).toEqual(['pub first', 'ack2', 'pub second']);
+  });
+
+  it('ignores a subscriber\'s ACKs for ids it was never sent, its duplicate ACKs and its ACK2s', async () => {
+    const b = await scope.broker({ ackTimeout: 5_000 });
+    const sub = await loggedIn(rawPeer(await scope.raw(b)), 'odd-sub');
+    expect((await sub.admin('t', { cmd: 'subscribe', msg_from: 0 }))[0]).toBe(0);
+    const pub = await loggedIn(rawPeer(await scope.raw(b)), 'plain-pub');
+    for (const id of [11n, 12n, 13n]) sub.raw.sendBinary(encodeCbor({ type: 'ack', id }));
+    sub.raw.sendBinary(encodeCbor({ type: 'ack2', id: 11n }));
+    for (const [i, id] of [21n, 22n, 23n].entries()) {
+      await publishQos2(pub.raw, id, 't', [i]);
+      await waitFor(() => framesOf(sub.raw, 'pub').length > i, { timeout: 3_000, interval: 5, what: `delivery ${i}` });
+      // Acknowledged twice, with a stray ACK2 in between.
+      sub.raw.sendBinary(encodeCbor({ type: 'ack', id }));
+      sub.raw.sendBinary(encodeCbor({ type: 'ack2', id }));
+      sub.raw.sendBinary(encodeCbor({ type: 'ack', id }));
+      await waitFor(() => framesOf(sub.raw, 'ack2').length > i, { timeout: 3_000, interval: 5, what: `ACK2 ${i}` });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    // One delivery and one ACK2 per message, in order; nothing for the stray ids.
+    expect(framesOf(sub.raw, 'pub').map((m) => m.type === 'pub' && m.args[0])).toEqual([0, 1, 2]);
+    expect(framesOf(sub.raw, 'ack2').map((m) => m.type === 'ack2' && m.id)).toEqual([21n, 22n, 23n]);
+  });
+
+  it('frees an id given up on (never acknowledged) for the next message under it', async () => {
+    const b = await scope.broker({ ackTimeout: 50, sendRetries: 1 });
+    const sub = await loggedIn(rawPeer(await scope.raw(b)), 'mute-sub');
+    expect((await sub.admin('t', { cmd: 'subscribe', msg_from: 0 }))[0]).toBe(0);
+    const pub = await loggedIn(rawPeer(await scope.raw(b)), 'reuse-pub');
+    await publishQos2(pub.raw, 5n, 't', ['lost']);
+    pub.raw.sendBinary(encodeCbor({ type: 'ack2', id: 5n }));
+    await publishQos2(pub.raw, 5n, 't', ['next'], 2);
+    // 'lost' is sent twice (1 retry) and given up; then 'next' goes out under the same id.
+    await waitFor(() => framesOf(sub.raw, 'pub').length >= 3, { timeout: 3_000, interval: 5, what: 'three transmissions' });
+    expect(framesOf(sub.raw, 'pub').map((m) => m.type === 'pub' && m.args[0])).toEqual(['lost', 'lost', 'next']);
+  });
+});

@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { connect, LastReceived, type Message } from '../../src/index.js';
 import { memorySecurityStore } from '../../src/security/memory-store.js';
-import { roundTrip, useScope, waitFor } from './helpers.js';
+import { decodeCbor, encodeCbor } from '../../src/codec/index.js';
+import { RawClient, roundTrip, useScope, waitFor } from './helpers.js';
 import { rawPeer } from './security-peer.js';
 import { silentRelay } from './silent-relay.js';
 
@@ -47,6 +48,35 @@ describe('a proven connection takes a name over from a dead link', () => {
     expect(refusals).not.toContain('NameTakenError');
     // The old link is gone from the broker: the owner's new one and the publisher's.
     expect(b.stats().connections).toBe(2);
+  });
+
+  it('a QoS2 publish of the old link whose ACK died with its path: the copy re-sent by the new link is ACKed, not delivered again', async () => {
+    const b = await scope.broker({ security: keyed() });
+    const path = scope.track(await silentRelay(Number(new URL(b.url!).port)));
+    const sub = await scope.connect(b, 'sub');
+    const got: unknown[] = [];
+    sub.subscribe$('out').subscribe((m: Message) => got.push(m.args[0]));
+    await roundTrip(sub);
+    const old = rawPeer(scope.track(await RawClient.open(path.url)));
+    expect((await old.login('owner', 'sesame')).status).toBe(0);
+    const id = 0xfeedn;
+    // A peer re-sends a QoS2 message under the same id until it gets the ACK (spec §4.2).
+    const pub = encodeCbor({ type: 'pub', flags: 0x30, id, topic: 'out', args: ['once'] });
+    old.raw.sendBinary(pub);
+    await waitFor(() => got.length === 1, { timeout: 2_000, interval: 5, what: 'the first copy delivered' });
+    path.silence(); // the broker's ACK goes nowhere
+    const heir = rawPeer(await scope.raw(b));
+    expect((await heir.login('owner', 'sesame')).status).toBe(0);
+    heir.raw.sendBinary(pub);
+    await waitFor(() => heir.raw.frames.some((f) => typeof f !== 'string' && decodeCbor(f).type === 'ack'),
+      { timeout: 2_000, interval: 5, what: 'the copy ACKed' });
+    await roundTrip(sub);
+    expect(got).toEqual(['once']);
+    // ACK2 releases the id: the twin's QoS2 set is the old link's, now served to the new one.
+    heir.raw.sendBinary(encodeCbor({ type: 'ack2', id }));
+    heir.raw.sendBinary(encodeCbor({ type: 'pub', flags: 0x30, id, topic: 'out', args: ['again'] }));
+    await waitFor(() => got.length === 2, { timeout: 2_000, interval: 5, what: 'a new message under the released id' });
+    expect(got).toEqual(['once', 'again']);
   });
 
   it('an impostor without the key takes nothing over: a wrong secret gets 10, an unanswered challenge nothing', async () => {

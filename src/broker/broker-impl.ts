@@ -119,8 +119,9 @@ export class BrokerImpl {
       isConnected: (cid) => this.named.get(cid)?.session != null,
       holder: (cid) => this.named.get(cid)?.session ?? undefined,
       evict: (session, dead) => {
-        if (dead) session.link.abort?.();
         session.link.close(1008, 'name taken over by a connection that proved its key');
+        // A dead peer would never complete the closing handshake: free the socket now.
+        if (dead) session.link.abort?.();
         this.detach(session);
       },
       isLive: (session) => this.sessions.has(session) && session.link.isOpen,

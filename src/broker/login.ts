@@ -47,8 +47,6 @@ export interface LoginHost {
    * as if it had closed — its twin keeps its state for the new connection.
    */
   evict(session: Session, dead: boolean): void;
-  /** How long a proven holder may take to answer the probe before it is taken over, ms. Default {@link TAKEOVER_PROBE_MS}. */
-  readonly takeoverProbe?: number | undefined;
   /** Is the session still served (open and not detached)? */
   isLive(session: Session): boolean;
   /** Null to admit a login as `cid`; else why not (the twin cap, twin-registry.ts). */
@@ -156,7 +154,7 @@ export class Login {
     if (holder.login.authenticated || holder.login.trusted) {
       this.probing.add(cid);
       try {
-        alive = await (holder.link.probe?.(host.takeoverProbe ?? TAKEOVER_PROBE_MS) ?? Promise.resolve(true));
+        alive = await (holder.link.probe?.(TAKEOVER_PROBE_MS) ?? Promise.resolve(true));
       } finally {
         this.probing.delete(cid);
       }

@@ -115,6 +115,13 @@ export class BrokerImpl {
     this.login = new Login({
       auth: this.auth, log: this.log, loginTimeout: options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT,
       isConnected: (cid) => this.named.get(cid)?.session != null,
+      holder: (cid) => this.named.get(cid)?.session ?? undefined,
+      evict: (session, dead) => {
+        session.link.close(1008, 'name taken over by a connection that proved its key');
+        // A dead peer would never complete the closing handshake: free the socket now.
+        if (dead) session.link.abort?.();
+        this.connections.detach(session);
+      },
       isLive: (session) => this.sessions.has(session) && session.link.isOpen,
       bindName: (session, cid) => this.connections.bindName(session, cid),
       admit: (cid) => this.registry.admit(cid),

@@ -76,9 +76,9 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
   const agent = new FederationAgent<Twin>({
     ...host,
     // A bridge's publish is its twin's, in its tenant (federation-agent.ts); logged and routed, not echoed to
-    // it. A contract checks it as a component's QoS0 publish (counted as dropped, dead-lettered).
+    // it. A contract checks it as a component's QoS0 publish (counted as dropped, dead-lettered in its tenant).
     publishAs: (twin, topic, args, origin) => {
-      if (broker.ingest?.check(topic, () => args, 0) !== undefined) return false;
+      if (broker.ingest?.check(topic, () => args, 0, twin) !== undefined) return false;
       broker.inject({ type: 'pub', flags: 0, topic, args }, origin, twin);
       return true;
     },

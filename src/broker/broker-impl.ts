@@ -25,7 +25,7 @@ import {
 } from './admin.js';
 import { frameDecoder, type Inbound } from './decode-frames.js';
 import { FlowControl } from './flow-control.js';
-import { Guard, identityOf } from './guard.js';
+import { Guard, identityOf, type Publisher } from './guard.js';
 import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
 import { MessageLog } from './message-log.js';
 import { DEFAULT_MAX_INFLIGHT, Outbox } from './outbox.js';
@@ -43,6 +43,7 @@ import { DEFAULT_MAX_TWINS, DEFAULT_TWIN_TTL, TwinRegistry } from './twin-regist
 import { Session, Twin } from './twin.js';
 import type { BrokerOptions, BrokerStats, Published } from './types.js';
 import { ContractIngest } from '../contracts/ingest.js';
+import { deadLetters } from './dead-letter.js';
 
 const VERSION = 'typescript_0.1.0';
 /** Default of `maxBufferedBytes`: unread bytes a peer may leave before it is cut as a slow consumer. */
@@ -67,7 +68,7 @@ export class BrokerImpl {
   readonly auth: Authenticator;
   readonly guard: Guard;
   /** The contract check of `broker({ contracts })`, if any (src/contracts/ingest.ts). */
-  readonly ingest: ContractIngest | undefined;
+  readonly ingest: ContractIngest<Publisher> | undefined;
   private readonly rpc: RpcRouting;
   private readonly presence: Presence;
   private readonly login: Login;
@@ -134,7 +135,7 @@ export class BrokerImpl {
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
     const deadLetter = options.deadLetter;
     this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts, deadLetter === undefined
-      ? undefined : (topic, reason, args) => this.publish(deadLetter, [{ topic, reason, args }]));
+      ? undefined : deadLetters(deadLetter, () => this.publishes));
     this.retained = new RetainedValues(this.auth, this.log, options.retained);
     this.metaPolicy = metaPolicy(this.auth, options.publisherNames ?? true);
     this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,

@@ -9,7 +9,7 @@ import type { Frame } from '../codec/wire.js';
 import { slotOf, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
 import type { FlowControl } from './flow-control.js';
-import { publisherName, type Guard } from './guard.js';
+import { publisherName, type Guard, type Publisher } from './guard.js';
 import type { MessageLog } from './message-log.js';
 import { publishedOf } from './published.js';
 import { encodeValue } from '../codec/cbor.js';
@@ -29,7 +29,7 @@ export interface PublishPathDeps {
   readonly messages$: Subject<Published>;
   readonly log: Logger;
   /** The contract check at ingest (`broker({ contracts })`, src/contracts/ingest.ts). */
-  readonly ingest?: ContractIngest;
+  readonly ingest?: ContractIngest<Publisher>;
   readonly retained: RetainedValues;
 }
 
@@ -53,7 +53,7 @@ export class PublishPath {
       return;
     }
     const qos = msg.flags & 0x30;
-    const invalid = this.deps.ingest?.check(msg.topic, () => msg.args, qos);
+    const invalid = this.deps.ingest?.check(msg.topic, () => msg.args, qos, twin);
     if (invalid !== undefined) {
       this.deps.log.debug({ cid: twin.name, topic: msg.topic, reason: invalid }, 'publish refused by contract');
       this.deps.guard.refusePublish(session, msg.flags, msg.id, msg.topic, invalid);

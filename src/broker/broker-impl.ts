@@ -203,9 +203,9 @@ export class BrokerImpl {
     return () => { if (this.rpc.callerAware.get(method) === handler) this.rpc.callerAware.delete(method); };
   }
 
-  /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
-  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn): void {
-    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options);
+  /** Publish from the broker itself (local producers), or as `publisher` for the tenant checks (the MQTT bridge's, mqtt-host.ts). */
+  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn, publisher?: string): void {
+    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options, publisher);
   }
 
   /**

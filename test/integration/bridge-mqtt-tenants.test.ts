@@ -5,7 +5,7 @@
  * with isolated tenants the bridge is the default tenant's ('.', like an anonymous component):
  * what it brings in reaches that tenant only, and only that tenant's publishes (and the
  * broker's own) go out to MQTT — no tenant's data leaves through it or enters another tenant.
- * Real broker on 127.0.0.1 port 0 and the in-process MQTT 5 test broker.
+ * Real broker on 127.0.0.1 port 0 and the in-process MQTT 5 test broker (Mosquitto for retain).
  */
 import { connect as mqttConnect, type MqttClient } from 'mqtt';
 import { filter, firstValueFrom, timeout } from 'rxjs';
@@ -15,24 +15,24 @@ import { memoryStore, type Broker } from '../../src/broker/index.js';
 import { topic, type Component, type Message } from '../../src/index.js';
 import { memorySecurityStore } from '../../src/security/index.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
-import { mqtt5Broker } from './mqtt-helpers.js';
+import { MOSQUITTO, mosquittoBroker, mqtt5Broker, type TestBroker } from './mqtt-helpers.js';
 
 const scope = useScope();
 const alarms = topic('alarms/:level', z.object({ text: z.string() }));
 const DEAD = 'rembus/invalid';
-const NAMES = ['plain', 'mate.acme', 'spy.beta'];
+const NAMES = ['plain', 'mate.acme', 'spy.beta', 'late'];
 const secret = (name: string): string => `${name} secret`;
 
-async function bridged(): Promise<{ b: Broker; mqtt: MqttClient; plain: Component; mate: Component; spy: Component }> {
-  const server = scope.track(await mqtt5Broker());
+async function bridged(mqttServer: () => Promise<TestBroker> = mqtt5Broker): Promise<{ b: Broker; mqtt: MqttClient; plain: Component; mate: Component; spy: Component; late: Component }> {
+  const server = scope.track(await mqttServer());
   const b = await scope.broker({ mqtt: server.url, store: memoryStore(), contracts: [alarms], deadLetter: DEAD,
     security: memorySecurityStore({ tenants: { acme: '1111', beta: '2222' }, keys: Object.fromEntries(NAMES.map((n) => [n, secret(n)])) }) });
   await firstValueFrom(b.links$.pipe(filter((l) => l.length > 0 && l.every((x) => x.status.type === 'up')), timeout(5_000)));
   const mqtt = mqttConnect(server.url, { protocolVersion: 5, reconnectPeriod: 0 });
   scope.track({ close: () => mqtt.endAsync() });
   await new Promise<void>((resolve, reject) => { mqtt.once('connect', () => resolve()); mqtt.once('error', reject); });
-  const [plain, mate, spy] = await Promise.all(NAMES.map((n) => scope.connect(b, n, { key: secret(n) })));
-  return { b, mqtt, plain: plain!, mate: mate!, spy: spy! };
+  const [plain, mate, spy, late] = await Promise.all(NAMES.map((n) => scope.connect(b, n, { key: secret(n) })));
+  return { b, mqtt, plain: plain!, mate: mate!, spy: spy!, late: late! };
 }
 
 const texts = (ms: Message[]): string[] => ms.map((m) => `${m.topic}:${JSON.stringify(m.args[0])}`);
@@ -74,5 +74,21 @@ describe('the MQTT bridge with contracts and isolated tenants', () => {
     await waitFor(() => out.some((o) => o.startsWith('news/plain:')), { what: "the default tenant's publish on MQTT" });
     await roundTrip(plain);
     expect(out.filter((o) => !o.startsWith('news/mqtt:'))).toEqual(['news/plain:"for mqtt"']);
+  });
+
+  // The in-process MQTT 5 broker does not keep Retain As Published; Mosquitto does (.ci/run installs it).
+  it.skipIf(MOSQUITTO === undefined)("keeps a value MQTT retains for the default tenant's later subscribers only (Mosquitto)", async () => {
+    const { mqtt, plain, mate, spy, late: fresh } = await bridged(mosquittoBroker);
+    const seenAt = collect(plain.subscribe$('cfg/*'), 1, { what: 'the retained value live' });
+    await roundTrip(plain);
+    await mqtt.publishAsync('cfg/x', JSON.stringify('setting'), { retain: true, qos: 1 });
+    await seenAt.done;
+    for (const [node, want] of [[mate, []], [spy, []], [fresh, ['cfg/x:"setting"']]] as const) {
+      const late = collect(node.subscribe$('cfg/x'), want.length);
+      await roundTrip(node);
+      await late.done;
+      await roundTrip(node);
+      expect(texts(late.values)).toEqual(want);
+    }
   });
 });

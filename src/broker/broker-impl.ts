@@ -23,7 +23,7 @@ import { brokerConfig, setDebug, type BrokerControl } from './admin.js';
 import { AdminRequests } from './admin-requests.js';
 import { Connections } from './connections.js';
 import { FlowControl } from './flow-control.js';
-import { Guard } from './guard.js';
+import { Guard, type Publisher } from './guard.js';
 import { Intake } from './intake.js';
 import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
 import { MessageLog } from './message-log.js';
@@ -42,6 +42,7 @@ import { DEFAULT_MAX_TWINS, DEFAULT_TWIN_TTL, TwinRegistry } from './twin-regist
 import type { Session, Twin } from './twin.js';
 import type { BrokerOptions, BrokerStats, Published } from './types.js';
 import { ContractIngest } from '../contracts/ingest.js';
+import { deadLetters } from './dead-letter.js';
 
 const VERSION = 'typescript_0.1.0';
 /** Default of `maxBufferedBytes`: unread bytes a peer may leave before it is cut as a slow consumer. */
@@ -64,7 +65,7 @@ export class BrokerImpl {
   readonly auth: Authenticator;
   readonly guard: Guard;
   /** The contract check of `broker({ contracts })`, if any (src/contracts/ingest.ts). */
-  readonly ingest: ContractIngest | undefined;
+  readonly ingest: ContractIngest<Publisher> | undefined;
   private readonly rpc: RpcRouting;
   private readonly presence: Presence;
   private readonly login: Login;
@@ -139,7 +140,7 @@ export class BrokerImpl {
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
     const deadLetter = options.deadLetter;
     this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts, deadLetter === undefined
-      ? undefined : (topic, reason, args) => this.publish(deadLetter, [{ topic, reason, args }]));
+      ? undefined : deadLetters(deadLetter, () => this.publishes));
     this.retained = new RetainedValues(this.auth, this.log, options.retained);
     this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log, retained: this.retained });
@@ -207,9 +208,9 @@ export class BrokerImpl {
     return () => { if (this.rpc.callerAware.get(method) === handler) this.rpc.callerAware.delete(method); };
   }
 
-  /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
-  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn): void {
-    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options);
+  /** Publish from the broker itself (local producers), or as `publisher` for the tenant checks (the MQTT bridge's, mqtt-host.ts). */
+  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn, publisher?: string): void {
+    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options, publisher);
   }
 
   /**

@@ -5,6 +5,7 @@ import type { BrokerTarget } from '../bridge/credentials.js';
 import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
 import { RPC_POLICIES, type RpcPolicyName } from '../broker/rpc-policy.js';
 import { loadTlsOptions } from '../security/tls.js';
+import { validateKeyName } from '../security/names.js';
 import { untilSignal } from './exit.js';
 import { settleBrokerHeap } from './heap.js';
 import { cliLogger } from './logger.js';
@@ -85,6 +86,8 @@ export function registerBroker(program: Command, env: Env): void {
       }
       // A missing or unusable file fails the start, naming the file (TlsConfigError, exit 3).
       const tls = flags.cert === undefined ? undefined : await loadTlsOptions({ cert: flags.cert, key: flags.key! });
+      // The name builds the data paths (`<data-dir>/<name>.lmdb`): `../x` is a usage error (exit 1).
+      if (flags.persist) validateKeyName(globals.name ?? 'broker');
       const join = await joinTargets(flags, env);
       // Listen for signals before binding, so a signal sent right after startup is not fatal.
       const stop = untilSignal();

@@ -91,6 +91,8 @@ describe.skipIf(!canMount)('the message log size bound (tmpfs; needs root to mou
     expect(bound.length).toBeGreaterThan(0);
     expect(bound.some((w) => (w.obj['names'] as string[] | undefined)?.includes('lagger'))).toBe(true);
     const dropped = b.stats().logDropped;
+    const metrics = await (await fetch(`${b.url!.replace('ws:', 'http:')}/metrics`)).text();
+    expect(metrics).toContain(`rembus_log_dropped_total ${dropped}`);
 
     // The replay returns what the bound kept: the newest messages, in order, no gap, ~1 MiB of them.
     const kept = await replayed(b.url!, 'lagger', 149);

@@ -7,6 +7,7 @@
  * disk its log filled comes back once given a bound. Needs root (mount -t tmpfs); skipped,
  * saying so, elsewhere.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,4 +153,16 @@ describe.skipIf(!canMount)('the message log size bound (tmpfs; needs root to mou
     expect(got[0]).toBeGreaterThan(acked);
     expect(proc.child.exitCode).toBeNull();
   }, 90_000);
+});
+
+describe('rembus broker --max-log-size', () => {
+  it.each(['10', '64k', 'lots', '-1MiB'])('refuses %s as a usage error (exit 1), naming the flag', async (size) => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--no-persist', '--port', '0', '--max-log-size', size],
+        { cwd: join(import.meta.dirname, '..', '..'), timeout: 20_000 },
+        (err, _out, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? null, stderr }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--max-log-size.*must be a size of at least 64KiB/);
+  }, 30_000);
 });

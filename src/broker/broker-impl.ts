@@ -26,6 +26,7 @@ import { FlowControl } from './flow-control.js';
 import { Guard, type Publisher } from './guard.js';
 import { Intake } from './intake.js';
 import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
+import { LogBound } from './log-bound.js';
 import { MessageLog } from './message-log.js';
 import { DEFAULT_MAX_INFLIGHT } from './outbox.js';
 import { Groups } from './groups.js';
@@ -59,6 +60,7 @@ export class BrokerImpl {
   private readonly sessions = new Map<Session, Subscription>();
   private readonly store: Store;
   private readonly messageLog: MessageLog;
+  private readonly logBound: LogBound;
   private readonly twins: TwinPersistence;
   private readonly opts: Required<Pick<BrokerOptions,
     'requestTimeout' | 'ackTimeout' | 'sendRetries' | 'outboxCapacity' | 'reactiveWait' | 'retention' | 'maxBufferedBytes'>>;
@@ -133,10 +135,12 @@ export class BrokerImpl {
       scheduler === undefined ? Date.now : () => scheduler.now(), scheduler);
     this.router.groups = new Groups({ window: this.maxInflight ?? DEFAULT_MAX_INFLIGHT, capacity: this.opts.outboxCapacity,
       behind: (s) => this.flow.isBehind(s), requireReactive: options.requireReactive ?? false, log: this.log.child({ component: 'groups' }) });
-    this.store = options.store ?? memoryStore();
+    this.store = options.store ?? memoryStore(options.maxLogBytes === undefined ? {} : { maxBytes: options.maxLogBytes });
     this.twins = new TwinPersistence(this.store);
+    this.logBound = new LogBound(this.store, options.maxLogBytes, this.log, (oldest) => this.registry.behind(oldest));
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
       this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err), scheduler,
+        committed: () => this.logBound.check(),
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
     const deadLetter = options.deadLetter;
     this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts, deadLetter === undefined
@@ -162,6 +166,7 @@ export class BrokerImpl {
       opts: this.opts, scheduler, maxInflight: this.maxInflight, sharedTwins: () => this.sharedTwins });
     this.every(this.registry.sweepInterval, () => void this.registry.sweep());
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(clockNow(scheduler)));
+    this.every(1_000, () => this.logBound.sweep());
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
     this.rpc.local.set('rid', () => this.name);
@@ -178,6 +183,7 @@ export class BrokerImpl {
     if (this.admins.length > 0) await this.auth.store.addAdmins(this.admins);
     await warnAdminsWithoutCredentials(this.auth.store, this.log);
     await this.messageLog.init();
+    await this.logBound.start();
     await this.retained.restore(this.store);
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
@@ -282,7 +288,7 @@ export class BrokerImpl {
     const flow = this.flow.counts;
     return { connections: this.sessions.size, twins: this.named.size, expiredTwins: this.registry.expired,
       refusedTwins: this.registry.refused, pendingRpcs: this.rpc.size, outboxed, held,
-      logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused,
+      logBuffered: this.messageLog.buffered, logDropped: this.logBound.dropped, congested: flow.congested, pausedPublishers: flow.paused,
       slowConsumers: flow.slowConsumers, ...(this.ingest === undefined ? {} : { contracts: this.ingest.stats() }) };
   }
 

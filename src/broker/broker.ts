@@ -87,7 +87,8 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     : await (await import('../store/lmdb/lmdb-store.js')).openLmdbStore({
       path: join(options.dataDir, `${name}.lmdb`), fsync: options.fsync, fsyncInterval: options.fsyncInterval, logger: options.logger,
     }));
-  const store = observe === undefined ? opened : observe.wrapStore(opened ?? memoryStore());
+  const store = observe === undefined ? opened
+    : observe.wrapStore(opened ?? memoryStore(options.maxLogBytes === undefined ? {} : { maxBytes: options.maxLogBytes }));
   if (options.deadLetter !== undefined) validateTopic(options.deadLetter);
   // In a cluster the component keys are shared through a KV bucket (src/cluster/security-kv.ts).
   const shared = options.cluster === undefined ? undefined : await (await import('../cluster/attach.js'))

@@ -4,7 +4,7 @@
  * than a message object, a row array and per-cell boxes; the batches of all tables are
  * emitted together by size, by time, on a flush trigger, and when the source completes.
  */
-import { asyncScheduler, Observable, timer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { errorText } from '../internal/logger.js';
 import { ColumnBatch } from './column-batch.js';
 import { matchTable, type TableMatch } from './match.js';
@@ -97,7 +97,10 @@ export function collectRows({ schema, maxRows, maxWait, flush$, onReject, schedu
       rows += added;
       if (msg.seq !== undefined && msg.seq > batch.seq) batch.seq = msg.seq;
       if (rows >= maxRows) emit();
-      else if (added > 0) timeout ??= timer(maxWait, scheduler).subscribe(emit);
+      // The scheduler's own action, not `timer(…).subscribe`: that timer's subscriber, stopped
+      // when it fires, was the first rxjs Subscriber a W9 broker ever stopped, and V8 then
+      // recompiled every optimised function that inlines `Subscriber.next` (the publish path).
+      else if (added > 0) timeout ??= scheduler.schedule(emit, maxWait);
     };
     const subscription = flush$?.subscribe({ next: emit, error: (err: unknown) => subscriber.error(err) });
     const main = source.subscribe({

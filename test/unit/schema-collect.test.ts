@@ -101,6 +101,39 @@ describe('collectRows', () => {
       expectSubscriptions(flush.subscriptions).toBe(subs);
     });
   });
+
+  it('on real timers: each window is armed once, a size emission disarms it, and unsubscribe leaves no timer', async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+    // Node timers alive now (the runner has its own, so each check is relative to the one before).
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const input = new Subject<Published>();
+    const got: string[][] = [];
+    const sub = input.pipe(collectRows({ schema: SCHEMA, maxRows: 2, maxWait: 30 }), shape).subscribe((b) => got.push(b));
+    let t = timers();
+    input.next(msgs.a);
+    expect(timers()).toBe(t + 1);
+    input.next(msgs.b); // the size emission: its window's timer goes with it
+    expect(got).toEqual([['telemetry:1', 'alarm:1']]);
+    expect(timers()).toBe(t);
+    await sleep(60);
+    expect(got).toHaveLength(1); // no emission of an empty window
+    input.next(msgs.c); // a window emitted by time, then one by size, then one by time
+    await sleep(60);
+    input.next(msgs.a);
+    input.next(msgs.a);
+    t = timers();
+    input.next(msgs.b);
+    expect(timers()).toBe(t + 1);
+    await sleep(60);
+    expect(got).toEqual([['telemetry:1', 'alarm:1'], ['telemetry:1'], ['telemetry:2'], ['alarm:1']]);
+    t = timers();
+    input.next(msgs.c);
+    expect(timers()).toBe(t + 1);
+    sub.unsubscribe();
+    expect(timers()).toBe(t);
+    await sleep(60);
+    expect(got).toHaveLength(4);
+  });
 });
 
 describe('PendingWrites', () => {

@@ -9,7 +9,7 @@ export { ArrowIpc, ipcFrames, arrowFrames } from './dataframe/frames.js';
 export type { DataFrameCodec, ArrowModule } from './dataframe/frames.js';
 export { parseComponentUrl, DEFAULT_BASE_URL } from './component/url.js';
 export type { Component, ComponentOptions, Dialer } from './component/types.js';
-export type { OverflowPolicy, PublishOptions } from './component/publisher.js';
+export type { OverflowPolicy, PublishOptions } from './component/publish-options.js';
 export type { ComponentAddress } from './component/url.js';
 export type {
   ActionContext, ActionEvent, ActionHandler, ActionOptions, CallOptions, ComponentPresence, ExposeOptions, GatherOptions,

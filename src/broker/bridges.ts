@@ -76,9 +76,9 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
   const agent = new FederationAgent<Twin>({
     ...host,
     // A bridge's publish is its twin's, in its tenant (federation-agent.ts); logged and routed, not echoed to
-    // it. A contract checks it as a component's QoS0 publish (counted as dropped, dead-lettered).
+    // it. A contract checks it as a component's QoS0 publish (counted as dropped, dead-lettered in its tenant).
     publishAs: (twin, topic, args, origin) => {
-      if (broker.ingest?.check(topic, () => args, 0) !== undefined) return false;
+      if (broker.ingest?.check(topic, () => args, 0, twin) !== undefined) return false;
       broker.inject({ type: 'pub', flags: 0, topic, args }, origin, twin);
       return true;
     },
@@ -92,7 +92,9 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
       // MQTT.js is an optional peer: loaded only by a broker that bridges to MQTT.
       const { mqttBridge } = await importOptional('mqtt', 'the MQTT bridge (--mqtt)', () => import('../bridge/mqtt-bridge.js'));
       // Its in-process RPC component is the broker's own, trusted like a join's (trusted-links.ts).
-      const link = mqttBridge({ ...host, attach: (l) => broker.handle(trustLink(l)) },
+      // What it brings in and carries out: an anonymous component's, in the default tenant (mqtt-host.ts).
+      const { mqttHost } = await import('./mqtt-host.js');
+      const link = mqttBridge({ ...mqttHost(host, broker), attach: (l) => broker.handle(trustLink(l)) },
         { url: options.mqtt, logger: log, methods: options.mqttMethods ?? [] });
       links.push({ kind: 'mqtt', url: options.mqtt, status$: link.status$, close: () => link.close() });
     }

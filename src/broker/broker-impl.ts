@@ -1,17 +1,16 @@
 /**
- * The broker: link → decode → dispatch; publishes take the publish path (log → route →
- * fan-out → `messages$` for the stages downstream, publish-path.ts). `handle(link)` accepts
- * any Link; the WebSocket server adapter (ws-server.ts) only feeds it.
+ * The broker: link → decode → dispatch (connections.ts, intake.ts); publishes take the publish
+ * path (log → route → fan-out → `messages$` for the stages downstream, publish-path.ts), ADMIN
+ * messages admin-requests.ts. This file assembles the stages and holds the broker's own API.
+ * `handle(link)` accepts any Link; the WebSocket server adapter (ws-server.ts) only feeds it.
  */
 import type { SchedulerLike } from 'rxjs';
 import { Subject, Subscription } from '../internal/rx.js';
 import { LeanSubject } from '../internal/lean-subject.js';
-import type { Frame } from '../codec/wire.js';
 import { housekeeping, now as clockNow, soon, type Cancel } from '../internal/clock.js';
 import { errorText, silentLogger } from '../internal/logger.js';
 import type { ClusterHooks, SharedTwins } from '../cluster/cluster-host.js';
-import { STATUS, type AdminMsg, type Msg, type MsgId, type PubMsg } from '../protocol/messages.js';
-import { SECURITY_ADMIN_COMMANDS, securityAdminCommand } from '../security/admin-commands.js';
+import { STATUS, type MsgId, type PubMsg } from '../protocol/messages.js';
 import { createAuthenticator, type Authenticator } from '../security/authenticator.js';
 import { warnAdminsWithoutCredentials } from '../security/admin-audit.js';
 import { memorySecurityStore } from '../security/memory-store.js';
@@ -20,19 +19,20 @@ import { memoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/types.js';
 import type { Link } from '../transport/link.js';
 import type { Handler, Logger } from '../types.js';
-import {
-  BROKER_ADMIN_COMMANDS, brokerAdminCommand, brokerConfig, handleAdmin, isGroupCommand, setDebug, type BrokerControl,
-} from './admin.js';
-import { frameDecoder, type Inbound } from './decode-frames.js';
+import { brokerConfig, setDebug, type BrokerControl } from './admin.js';
+import { AdminRequests } from './admin-requests.js';
+import { Connections } from './connections.js';
 import { FlowControl } from './flow-control.js';
-import { Guard, identityOf } from './guard.js';
+import { Guard, type Publisher } from './guard.js';
+import { Intake } from './intake.js';
 import { DEFAULT_LOGIN_TIMEOUT, Login } from './login.js';
+import { LogBound } from './log-bound.js';
 import { MessageLog } from './message-log.js';
-import { DEFAULT_MAX_INFLIGHT, Outbox } from './outbox.js';
+import { DEFAULT_MAX_INFLIGHT } from './outbox.js';
 import { Groups } from './groups.js';
 import { Replays } from './replay.js';
 import { Router } from './router.js';
-import { metaPolicy, negotiateMeta, type MetaPolicy } from './meta-frames.js';
+import { metaPolicy } from './meta-frames.js';
 import type { PublishOptionsIn } from './pub-options.js';
 import { RetainedValues } from './retained.js';
 import { Presence } from './presence.js';
@@ -40,15 +40,14 @@ import { PublishPath } from './publish-path.js';
 import { RpcRouting, type CallerAwareHandler } from './rpc-routing.js';
 import { TwinPersistence } from './twin-persistence.js';
 import { DEFAULT_MAX_TWINS, DEFAULT_TWIN_TTL, TwinRegistry } from './twin-registry.js';
-import { Session, Twin } from './twin.js';
+import type { Session, Twin } from './twin.js';
 import type { BrokerOptions, BrokerStats, Published } from './types.js';
 import { ContractIngest } from '../contracts/ingest.js';
+import { deadLetters } from './dead-letter.js';
 
 const VERSION = 'typescript_0.1.0';
 /** Default of `maxBufferedBytes`: unread bytes a peer may leave before it is cut as a slow consumer. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
-/** Frames a connection may send while one of its login steps awaits the security store. */
-const MAX_BACKLOG = 10_000;
 
 export class BrokerImpl {
   readonly name: string;
@@ -61,13 +60,14 @@ export class BrokerImpl {
   private readonly sessions = new Map<Session, Subscription>();
   private readonly store: Store;
   private readonly messageLog: MessageLog;
+  private readonly logBound: LogBound;
   private readonly twins: TwinPersistence;
   private readonly opts: Required<Pick<BrokerOptions,
     'requestTimeout' | 'ackTimeout' | 'sendRetries' | 'outboxCapacity' | 'reactiveWait' | 'retention' | 'maxBufferedBytes'>>;
   readonly auth: Authenticator;
   readonly guard: Guard;
   /** The contract check of `broker({ contracts })`, if any (src/contracts/ingest.ts). */
-  readonly ingest: ContractIngest | undefined;
+  readonly ingest: ContractIngest<Publisher> | undefined;
   private readonly rpc: RpcRouting;
   private readonly presence: Presence;
   private readonly login: Login;
@@ -87,7 +87,8 @@ export class BrokerImpl {
   private readonly registry: TwinRegistry;
   /** Retained values and delivery metadata (retained.ts, meta-frames.ts). */
   readonly retained: RetainedValues;
-  private readonly metaPolicy: MetaPolicy;
+  /** Links to detach (connections.ts); their frames go through the intake (intake.ts). */
+  private readonly connections: Connections;
 
   constructor(options: BrokerOptions) {
     this.name = options.name ?? 'broker';
@@ -117,8 +118,15 @@ export class BrokerImpl {
     this.login = new Login({
       auth: this.auth, log: this.log, loginTimeout: options.loginTimeout ?? DEFAULT_LOGIN_TIMEOUT,
       isConnected: (cid) => this.named.get(cid)?.session != null,
+      holder: (cid) => this.named.get(cid)?.session ?? undefined,
+      evict: (session, dead) => {
+        session.link.close(1008, 'name taken over by a connection that proved its key');
+        // A dead peer would never complete the closing handshake: free the socket now.
+        if (dead) session.link.abort?.();
+        this.connections.detach(session);
+      },
       isLive: (session) => this.sessions.has(session) && session.link.isOpen,
-      bindName: (session, cid) => this.bindName(session, cid),
+      bindName: (session, cid) => this.connections.bindName(session, cid),
       admit: (cid) => this.registry.admit(cid),
       reply: (session, id, status, data) => this.reply(session, id, status, data), scheduler,
     });
@@ -127,16 +135,17 @@ export class BrokerImpl {
       scheduler === undefined ? Date.now : () => scheduler.now(), scheduler);
     this.router.groups = new Groups({ window: this.maxInflight ?? DEFAULT_MAX_INFLIGHT, capacity: this.opts.outboxCapacity,
       behind: (s) => this.flow.isBehind(s), requireReactive: options.requireReactive ?? false, log: this.log.child({ component: 'groups' }) });
-    this.store = options.store ?? memoryStore();
+    this.store = options.store ?? memoryStore(options.maxLogBytes === undefined ? {} : { maxBytes: options.maxLogBytes });
     this.twins = new TwinPersistence(this.store);
+    this.logBound = new LogBound(this.store, options.maxLogBytes, this.log, (oldest) => this.registry.behind(oldest));
     this.messageLog = new MessageLog(this.store, options.archiverInterval ?? 1_000, options.logCapacity ?? 1_000_000,
       this.log, { collect: () => this.twins.collect(), onFatal: (err) => this.storeFailed(err), scheduler,
+        committed: () => this.logBound.check(),
         ...(options.storeFailureTimeout === undefined ? {} : { failureTimeout: options.storeFailureTimeout }) });
     const deadLetter = options.deadLetter;
     this.ingest = options.contracts === undefined ? undefined : new ContractIngest(options.contracts, deadLetter === undefined
-      ? undefined : (topic, reason, args) => this.publish(deadLetter, [{ topic, reason, args }]));
+      ? undefined : deadLetters(deadLetter, () => this.publishes));
     this.retained = new RetainedValues(this.auth, this.log, options.retained);
-    this.metaPolicy = metaPolicy(this.auth, options.publisherNames ?? true);
     this.publishes = new PublishPath({ ingest: this.ingest, guard: this.guard, messageLog: this.messageLog, router: this.router, flow: this.flow,
       messages$: this.messages$, log: this.log, retained: this.retained });
     this.replays = new Replays({ log: this.messageLog, logger: this.log, reactiveWait: this.opts.reactiveWait,
@@ -145,8 +154,19 @@ export class BrokerImpl {
     this.registry = new TwinRegistry({ named: this.named, router: this.router, store: this.store, log: this.log,
       ttl: options.twinTtl ?? DEFAULT_TWIN_TTL, maxTwins: options.maxTwins ?? DEFAULT_MAX_TWINS,
       forget: (twin) => this.twins.forget(twin), scheduler });
+    const admin = new AdminRequests({ auth: this.auth, guard: this.guard, router: this.router, messageLog: this.messageLog,
+      retained: this.retained, presence: this.presence, replays: this.replays, twins: this.twins,
+      metaPolicy: metaPolicy(this.auth, options.publisherNames ?? true), control: this.control,
+      reply: (session, id, status, data) => this.reply(session, id, status, data) });
+    const intake = new Intake({ guard: this.guard, publishes: this.publishes, rpc: this.rpc, admin, login: this.login,
+      log: this.log, sessions: this.sessions });
+    this.connections = new Connections({ named: this.named, sessions: this.sessions, router: this.router, twins: this.twins,
+      registry: this.registry, presence: this.presence, replays: this.replays, rpc: this.rpc, flow: this.flow,
+      messageLog: this.messageLog, login: this.login, intake, detached$: this.detached$, log: this.log,
+      opts: this.opts, scheduler, maxInflight: this.maxInflight, sharedTwins: () => this.sharedTwins });
     this.every(this.registry.sweepInterval, () => void this.registry.sweep());
     this.every(Math.min(1000, this.opts.requestTimeout), () => this.rpc.sweep(clockNow(scheduler)));
+    this.every(1_000, () => this.logBound.sweep());
     this.every(60_000, () => void this.messageLog.prune(this.opts.retention).catch((err: unknown) =>
       this.log.warn({ err: errorText(err) }, 'log pruning failed')));
     this.rpc.local.set('rid', () => this.name);
@@ -163,6 +183,7 @@ export class BrokerImpl {
     if (this.admins.length > 0) await this.auth.store.addAdmins(this.admins);
     await warnAdminsWithoutCredentials(this.auth.store, this.log);
     await this.messageLog.init();
+    await this.logBound.start();
     await this.retained.restore(this.store);
     for (const twin of await this.twins.load()) {
       this.named.set(twin.name, twin);
@@ -177,16 +198,7 @@ export class BrokerImpl {
       link.close(1001, 'broker closed');
       return;
     }
-    const twin = new Twin(globalThis.crypto.randomUUID(), true);
-    const session = new Session(link, twin, this.log, this.flow);
-    this.bind(twin, session);
-    const next = frameDecoder(session.codec, this.log.child({ remote: link.remote }), {
-      handle: (msg, frame) => this.inbound(session, msg, frame), answer: (frame) => session.sendFrame(frame),
-      topicRead: link.topicRead?.bind(link) });
-    const subscription = link.frames$.subscribe({ next, complete: () => this.detach(session) });
-    this.sessions.set(session, subscription);
-    this.login.opened(session);
-    if (!link.isOpen) this.detach(session);
+    this.connections.open(link);
   }
 
   expose(method: string, handler: Handler): () => void {
@@ -202,9 +214,9 @@ export class BrokerImpl {
     return () => { if (this.rpc.callerAware.get(method) === handler) this.rpc.callerAware.delete(method); };
   }
 
-  /** Publish from the broker itself (bridges, local producers): logged and routed like any other. */
-  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn): void {
-    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options);
+  /** Publish from the broker itself (local producers), or as `publisher` for the tenant checks (the MQTT bridge's, mqtt-host.ts). */
+  publish(topic: string, args: unknown[], origin = '', options?: PublishOptionsIn, publisher?: string): void {
+    this.publishes.accept(null, { type: 'pub', flags: 0, topic, args }, null, origin, options, publisher);
   }
 
   /**
@@ -232,105 +244,6 @@ export class BrokerImpl {
     this.router.publishExact(msg, this.messageLog.append(msg, undefined, undefined, this.guard.logOrigin(null)), this.guard.receivers(null, topic));
   }
 
-  /**
-   * Handle one inbound frame, or hold it while a login step of this connection awaits the
-   * security store, so frames keep their order. A failure handling one frame is logged and
-   * costs that frame only: it never reaches the link's stream (where it would be fatal).
-   */
-  private inbound(session: Session, msg: Msg, frame: Frame): void {
-    if (session.backlog !== null) {
-      if (session.backlog.length < MAX_BACKLOG) session.backlog.push({ msg, frame });
-      else session.link.close(1008, 'too many frames during login');
-      return;
-    }
-    let busy: Promise<void> | void;
-    try {
-      busy = this.dispatch(session, msg, frame);
-    } catch (err) {
-      this.log.error({ remote: session.link.remote, type: msg.type, err: errorText(err) }, 'frame handling failed');
-      return;
-    }
-    if (busy instanceof Promise) {
-      session.backlog = [];
-      void busy.then(() => this.resume(session), (err: unknown) => {
-        this.log.error({ remote: session.link.remote, type: msg.type, err: errorText(err) }, 'frame handling failed');
-        this.resume(session);
-      });
-    }
-  }
-
-  private resume(session: Session): void {
-    const backlog = session.backlog ?? [];
-    session.backlog = null;
-    if (!this.sessions.has(session)) return;
-    for (let i = 0; i < backlog.length; i++) {
-      // Paused again by a later login step: the rest waits behind it, in order.
-      if (session.backlog !== null) {
-        (session.backlog as Inbound[]).push(...backlog.slice(i));
-        return;
-      }
-      const held = backlog[i]!;
-      this.inbound(session, held.msg, held.frame);
-    }
-  }
-
-  /** Route one message; login steps and authorization commands return the Promise they await. */
-  private dispatch(session: Session, msg: Msg, frame: Frame): Promise<void> | void {
-    if (!this.guard.admits(session, msg)) return;
-    switch (msg.type) {
-      case 'pub': return this.publishes.onPublish(session, msg, frame);
-      case 'rpc': return this.rpc.onRpc(session, msg, frame);
-      case 'response': return this.rpc.onResponse(session, msg, frame);
-      case 'admin': return this.onAdmin(session, msg);
-      case 'identity': return this.login.identity(session, msg);
-      case 'attestation': return this.login.attestation(session, msg);
-      case 'register': return this.login.register(session, msg);
-      case 'unregister': return this.login.unregister(session, msg);
-      case 'ack': return session.twin.outbox?.ack(msg.id);
-      case 'ack2': return session.twin.releaseQos2(msg.id);
-      case 'ping': return session.send({ type: 'response', id: msg.id, status: STATUS.OK, data: null });
-      case 'close': return session.link.close(1000, 'peer sent CLOSE');
-    }
-  }
-
-  private onAdmin(session: Session, msg: AdminMsg): Promise<void> | void {
-    const twin = session.twin;
-    const cmd = msg.cmd['cmd'];
-    if (typeof cmd === 'string' && SECURITY_ADMIN_COMMANDS.has(cmd)) {
-      return securityAdminCommand(this.auth, identityOf(twin), msg.topic, msg.cmd)
-        .then((reply = { status: STATUS.UNKNOWN_ADMIN_CMD, data: null }) => this.reply(session, msg.id, reply.status, reply.data));
-    }
-    if (typeof cmd === 'string' && BROKER_ADMIN_COMMANDS.has(cmd)) {
-      const [status, data] = brokerAdminCommand(this.control, twin, cmd);
-      return this.reply(session, msg.id, status, data);
-    }
-    const existed = twin.subscriptions.has(msg.topic);
-    const [status, reply] = handleAdmin(this.router, twin, msg,
-      (action, topic) => this.guard.mayDeclare(twin, action, topic));
-    // TS extensions: publish metadata (pub-meta.ts); a subscription's retained values right after its reply (retained.ts).
-    const data = negotiateMeta(session, msg.cmd, status, reply, this.metaPolicy);
-    const retained = status === STATUS.OK && cmd === 'subscribe' ? this.retained.sender(twin, msg.topic, this.messageLog.head,
-      (out) => this.router.deliverTo(twin, out)) : undefined;
-    if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
-    if (status === STATUS.OK && !twin.anonymous && !isGroupCommand(msg)) {
-      // Replays (replay.ts): a subscription's own replay starts once its reply has left.
-      const replay = this.replays.afterAdmin(twin, msg.cmd, msg.topic, existed);
-      if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
-        // Declarations of a named twin are durable (one key each, with the next commit) before they are
-        // confirmed; a subscription's own replay starts once its reply has left.
-        this.twins.declared(twin, cmd, msg.topic);
-        this.messageLog.afterCommit(() => {
-          this.reply(session, msg.id, status, data);
-          retained?.();
-          replay?.();
-        });
-        return;
-      }
-    }
-    this.reply(session, msg.id, status, data);
-    retained?.();
-  }
-
   private readonly control: BrokerControl = {
     isAdmin: (twin) => this.guard.isAdmin(twin),
     config: () => brokerConfig(new Set([...this.named.values(), ...[...this.sessions.keys()].map((s) => s.twin)])),
@@ -342,44 +255,6 @@ export class BrokerImpl {
     debug: (on) => setDebug(this.log, on),
   };
 
-  /** Bind an identified (and, with a key on file, authenticated) connection to its name. */
-  private bindName(session: Session, cid: string): void {
-    const existing = this.named.get(cid);
-    // Anything the connection declared before identifying belonged to a throw-away twin.
-    this.router.drop(session.twin);
-    session.twin.session = null;
-    const twin = existing ?? this.twins.attach(new Twin(cid, false));
-    this.named.set(cid, twin);
-    this.bind(twin, session);
-    this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
-    this.presence.up(twin);
-    this.registry.online(twin);
-    // A cluster's shared twin (src/cluster/twin-kv.ts) first; then, coming back with replaying subscriptions: hold live messages until its replay.
-    this.sharedTwins?.bound(twin);
-    this.replays.bound(twin);
-  }
-
-  private bind(twin: Twin, session: Session): void {
-    twin.session = session;
-    session.twin = twin;
-    twin.replayed = false;
-    twin.outbox ??= new Outbox({
-      ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity, scheduler: this.scheduler,
-      ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
-      delivered: (recv, ack2, acked) => {
-        twin.delivered(recv, acked);
-        // ACK2 lets the subscriber forget the id: only once the mark that covers it is durable
-        // (an anonymous twin has no durable mark: at once).
-        if (ack2.length === 0) return;
-        if (twin.anonymous) this.sendAck2(twin, ack2);
-        // In a cluster, also once that mark is shared (src/cluster/twin-kv.ts).
-        else this.messageLog.afterCommit(() => (this.sharedTwins === undefined ? this.sendAck2(twin, ack2)
-          : this.sharedTwins.afterShared(twin, () => this.sendAck2(twin, ack2))));
-      },
-      log: this.log.child({ cid: twin.name }),
-    });
-  }
-
   reply(session: Session, id: MsgId, status: number, data: unknown): void {
     if (!session.link.isOpen) return;
     try {
@@ -388,42 +263,6 @@ export class BrokerImpl {
       // A handler result the peer's encoding cannot carry (e.g. a DataFrame to a JSON peer).
       session.send({ type: 'response', id, status: STATUS.METHOD_EXCEPTION, data: errorText(err) });
     }
-  }
-
-  private detach(session: Session): void {
-    const subscription = this.sessions.get(session);
-    if (subscription === undefined) return;
-    this.sessions.delete(session);
-    this.flow.forget(session);
-    subscription.unsubscribe();
-    session.closeTimer?.();
-    session.backlog = null;
-    session.link.close();
-    const twin = session.twin;
-    if (twin.session === session) {
-      twin.session = null;
-      // What was queued or held is in the log: the next replay delivers it.
-      twin.outbox?.clear();
-      this.router.groups?.offline(twin);
-      this.replays.unbound(twin);
-    }
-    if (twin.anonymous) this.router.drop(twin);
-    else {
-      this.log.info({ cid: twin.name }, 'component down');
-      if (twin.session === null) this.presence.down(twin);
-      if (twin.session === null) this.registry.offline(twin);
-      // A name that holds nothing is forgotten: identities alone must not grow the broker.
-      if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
-    }
-    this.rpc.detach(session);
-    this.detached$.next(session);
-  }
-
-  private sendAck2(twin: Twin, ids: readonly MsgId[]): void {
-    const session = twin.session;
-    if (session !== null && session.link.isOpen) for (const id of ids) session.send({ type: 'ack2', id });
-    // Then a message the publisher sent under one of these ids again may follow (outbox.ts).
-    twin.outbox?.released(ids);
   }
 
   /** The store is lost: nothing more is acknowledged; the broker closes (a supervisor restarts it). */
@@ -449,7 +288,7 @@ export class BrokerImpl {
     const flow = this.flow.counts;
     return { connections: this.sessions.size, twins: this.named.size, expiredTwins: this.registry.expired,
       refusedTwins: this.registry.refused, pendingRpcs: this.rpc.size, outboxed, held,
-      logBuffered: this.messageLog.buffered, congested: flow.congested, pausedPublishers: flow.paused,
+      logBuffered: this.messageLog.buffered, logDropped: this.logBound.dropped, congested: flow.congested, pausedPublishers: flow.paused,
       slowConsumers: flow.slowConsumers, ...(this.ingest === undefined ? {} : { contracts: this.ingest.stats() }) };
   }
 
@@ -460,7 +299,7 @@ export class BrokerImpl {
     this.flow.close();
     for (const session of [...this.sessions.keys()]) {
       session.link.close(1001, 'broker closing');
-      this.detach(session);
+      this.connections.detach(session);
     }
     this.rpc.clear();
     this.messages$.complete();

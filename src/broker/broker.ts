@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Observable } from 'rxjs';
 import { of } from '../internal/rx.js';
 import { openSecurityStore } from '../security/file-store.js';
+import { validateKeyName } from '../security/names.js';
 import { validateTopic } from '../topic/validate.js';
 import type { Link } from '../transport/link.js';
 import type { Handler } from '../types.js';
@@ -53,10 +54,13 @@ export const DEFAULT_PORT = 8338;
  * @returns the running broker
  * @throws the listen error (e.g. `EADDRINUSE`) when the port cannot be bound; SecurityConfigError
  * naming a malformed `tenants.json`, `admins.json` or `topic_auth.json`; DataDirLockedError when
- * another live broker of that name runs on `dataDir`
+ * another live broker of that name runs on `dataDir`; InvalidNameError (`'INVALID_NAME'`) for a
+ * `name` that cannot name a file in `dataDir` (`../x`, a leading `.`: see validateKeyName)
  */
 export async function broker(options: BrokerOptions = {}): Promise<Broker> {
   const name = options.name ?? 'broker';
+  // The name builds the data paths (`<dataDir>/<name>.lmdb`, `<dataDir>/<name>/`): none may leave dataDir.
+  if (options.dataDir !== undefined) validateKeyName(name);
   // One broker per data directory and name (LMDB would let a second process write the same log).
   const release = options.dataDir === undefined ? undefined : lockDataDir(options.dataDir, name);
   try {
@@ -83,7 +87,8 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
     : await (await import('../store/lmdb/lmdb-store.js')).openLmdbStore({
       path: join(options.dataDir, `${name}.lmdb`), fsync: options.fsync, fsyncInterval: options.fsyncInterval, logger: options.logger,
     }));
-  const store = observe === undefined ? opened : observe.wrapStore(opened ?? memoryStore());
+  const store = observe === undefined ? opened
+    : observe.wrapStore(opened ?? memoryStore(options.maxLogBytes === undefined ? {} : { maxBytes: options.maxLogBytes }));
   if (options.deadLetter !== undefined) validateTopic(options.deadLetter);
   // In a cluster the component keys are shared through a KV bucket (src/cluster/security-kv.ts).
   const shared = options.cluster === undefined ? undefined : await (await import('../cluster/attach.js'))

@@ -32,6 +32,8 @@ export interface MessageLogDeps {
   readonly onFatal: (err: unknown) => void;
   /** Default 30_000. */
   readonly failureTimeout?: number;
+  /** After each commit that succeeded (the log's size bound checks here, log-bound.ts). */
+  readonly committed?: () => void;
   /** Virtual time (rembus/testing): receive times and timers follow it. Default the real clock. */
   readonly scheduler?: SchedulerLike | undefined;
 }
@@ -210,6 +212,7 @@ export class MessageLog {
       }
       this.writing = [];
       for (const resolve of waiters) resolve();
+      this.deps.committed?.();
     } while (this.again || this.waiters.length > 0);
   }
 

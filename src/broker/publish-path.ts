@@ -9,7 +9,7 @@ import type { Frame } from '../codec/wire.js';
 import { slotOf, type MsgId, type PubMsg } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
 import type { FlowControl } from './flow-control.js';
-import { publisherName, type Guard } from './guard.js';
+import { publisherName, type Guard, type Publisher } from './guard.js';
 import type { MessageLog } from './message-log.js';
 import { publishedOf } from './published.js';
 import { encodeValue } from '../codec/cbor.js';
@@ -29,7 +29,7 @@ export interface PublishPathDeps {
   readonly messages$: Subject<Published>;
   readonly log: Logger;
   /** The contract check at ingest (`broker({ contracts })`, src/contracts/ingest.ts). */
-  readonly ingest?: ContractIngest;
+  readonly ingest?: ContractIngest<Publisher>;
   readonly retained: RetainedValues;
 }
 
@@ -53,7 +53,7 @@ export class PublishPath {
       return;
     }
     const qos = msg.flags & 0x30;
-    const invalid = this.deps.ingest?.check(msg.topic, () => msg.args, qos);
+    const invalid = this.deps.ingest?.check(msg.topic, () => msg.args, qos, twin);
     if (invalid !== undefined) {
       this.deps.log.debug({ cid: twin.name, topic: msg.topic, reason: invalid }, 'publish refused by contract');
       this.deps.guard.refusePublish(session, msg.flags, msg.id, msg.topic, invalid);
@@ -81,7 +81,7 @@ export class PublishPath {
    * `publisher` — for the tenant checks (guard.ts).
    */
   accept(twin: Twin | null, msg: PubMsg, frame: Frame | null, origin: string, options?: PublishOptionsIn, publisher?: string): void {
-    if (options !== undefined) return this.acceptWithOptions(twin, msg, origin, options);
+    if (options !== undefined) return this.acceptWithOptions(twin, msg, origin, options, publisher);
     const { messageLog, router, flow, messages$, guard } = this.deps;
     const slot = slotOf(msg);
     const by = twin ?? publisher ?? null;
@@ -95,13 +95,13 @@ export class PublishPath {
   }
 
   /** A publish with `retain` or `ttl` (retained.ts, pub-options.ts): off the plain hot path. */
-  private acceptWithOptions(twin: Twin | null, msg: PubMsg, origin: string, options: PublishOptionsIn): void {
+  private acceptWithOptions(twin: Twin | null, msg: PubMsg, origin: string, options: PublishOptionsIn, by?: string): void {
     const { messageLog, router, flow, messages$, guard, retained } = this.deps;
     const slot = slotOf(msg);
     const argsBytes = encodeValue(msg.args);
     const expires = expiryOf(options, Date.now());
     // '' an anonymous publisher (its tenant is the default one), undefined the broker itself.
-    const publisher = twin === null ? undefined : twin.anonymous ? '' : twin.name;
+    const publisher = twin === null ? by : twin.anonymous ? '' : twin.name;
     // The log's row: with isolated tenants the broker's own is null (every tenant's, guard.ts).
     const logged = publisher ?? (guard.tenantsIsolated ? null : undefined);
     let retain = false;
@@ -111,7 +111,7 @@ export class PublishPath {
         ...(logged === undefined ? {} : { origin: logged }) };
     });
     flow.routing();
-    router.publish(twin, msg, null, recv, guard.receivers(twin, msg.topic), options.retain === true ? OUT_RETAIN : 0, expires);
+    router.publish(twin, msg, null, recv, guard.receivers(twin ?? by ?? null, msg.topic), options.retain === true ? OUT_RETAIN : 0, expires);
     flow.published(twin?.session ?? null);
     if (messages$.observed) {
       messages$.next({ ...publishedOf(msg, slot, recv, origin, argsBytes, guard.tenantsIsolated ? publisher ?? null : undefined),

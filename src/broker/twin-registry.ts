@@ -68,6 +68,25 @@ export class TwinRegistry {
   }
 
   /**
+   * The offline twins a log trim to `oldest` may have cut from messages they wait for: a mark
+   * older than it and a subscription replayed from the log (msg_from other than Now).
+   */
+  behind(oldest: bigint): string[] {
+    const names: string[] = [];
+    for (const name of this.offlineSince.keys()) {
+      const twin = this.opts.named.get(name);
+      if (twin === undefined || twin.mark >= oldest) continue;
+      for (const msgFrom of twin.subscriptions.values()) {
+        if (msgFrom !== 0) {
+          names.push(name);
+          break;
+        }
+      }
+    }
+    return names;
+  }
+
+  /**
    * Expire the twins offline for `ttl` or longer: their subscriptions, exposures, mark and QoS2
    * set go, in memory and in the store. Resolves once the store has deleted them.
    */

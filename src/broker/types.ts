@@ -147,8 +147,17 @@ export interface BrokerOptions {
   archiverInterval?: number;
   /** Unflushed log entries kept in memory before the oldest QoS0 entry is dropped. Default 1_000_000. */
   logCapacity?: number;
-  /** How long logged messages are kept for replay, ms. Default 86_400_000 (one day). */
+  /** How long logged messages are kept for replay, ms (checked every minute). Default 86_400_000 (one day). */
   retention?: number;
+  /**
+   * Most bytes the message log may take in its store (LMDB: the log's pages in the file; the
+   * memory store: its `maxBytes`). Past it the oldest messages are dropped, whole commits at a
+   * time, down to 15/16 of it: counted in `stats().logDropped` and logged (README
+   * "Durability"); a replay from before the oldest kept starts there. The bound cannot cut
+   * what is not committed yet: an acknowledged publish is always stored first. Default none
+   * (the LMDB log grows until `retention` prunes it, or the disk is full).
+   */
+  maxLogBytes?: number;
   /** Wait for a subscriber's ACK this long before re-sending a QoS1/2 message, ms. Default 2_000. */
   ackTimeout?: number;
   /** Re-sends of an unacknowledged message to a subscriber. Default 10. */
@@ -238,6 +247,8 @@ export interface BrokerStats {
   readonly held: number;
   /** Log entries not yet in the store. */
   readonly logBuffered: number;
+  /** Logged messages dropped since start by the log's size bound (`maxLogBytes`, memory store bounds). */
+  readonly logDropped: number;
   /** Links past the flow-control high water now. */
   readonly congested: number;
   /** Publishers whose links are paused by flow control now. */

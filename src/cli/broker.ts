@@ -5,6 +5,7 @@ import type { BrokerTarget } from '../bridge/credentials.js';
 import { broker, DEFAULT_PORT, defaultHost } from '../broker/broker.js';
 import { RPC_POLICIES, type RpcPolicyName } from '../broker/rpc-policy.js';
 import { loadTlsOptions } from '../security/tls.js';
+import { validateKeyName } from '../security/names.js';
 import { untilSignal } from './exit.js';
 import { settleBrokerHeap } from './heap.js';
 import { cliLogger } from './logger.js';
@@ -30,6 +31,7 @@ interface BrokerFlags {
   fsync: 'off' | 'interval' | 'always';
   fsyncInterval?: number;
   storeFailureTimeout?: number;
+  maxLogSize?: number;
   policy?: RpcPolicyName;
   tcp?: number;
   mqttMethod: string[];
@@ -54,6 +56,8 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--fsync <mode>', 'what an ACK waits for: off (written to the OS: survives a killed broker), interval (and synced every --fsync-interval ms), always (synced to disk: survives power loss)', fsyncArg, 'off')
     .option('--fsync-interval <ms>', 'sync period of --fsync interval', intArg('fsync-interval', 1, 3_600_000))
     .option('--store-failure-timeout <ms>', 'a store failing this long (full disk, I/O error) stops the broker with exit code 3 (default 30000)', intArg('store-failure-timeout', 0, 86_400_000))
+    .option('--max-log-size <size>', 'bound the message log: past SIZE (bytes, or with k/M/G/KiB/MiB/GiB) the oldest '
+      + 'messages are dropped, counted and logged (default none: only messages older than 24 h are)', sizeArg, undefined)
     .option('--no-persist', 'keep the message log, twins and security settings in memory only')
     .option('--admin <name>', 'make NAME an admin (repeatable; added to <data-dir>/<name>/admins.json)', collect, [])
     .option('--cert <file>', 'serve wss:// with this certificate chain (PEM); needs --key')
@@ -85,6 +89,8 @@ export function registerBroker(program: Command, env: Env): void {
       }
       // A missing or unusable file fails the start, naming the file (TlsConfigError, exit 3).
       const tls = flags.cert === undefined ? undefined : await loadTlsOptions({ cert: flags.cert, key: flags.key! });
+      // The name builds the data paths (`<data-dir>/<name>.lmdb`): `../x` is a usage error (exit 1).
+      if (flags.persist) validateKeyName(globals.name ?? 'broker');
       const join = await joinTargets(flags, env);
       // Listen for signals before binding, so a signal sent right after startup is not fatal.
       const stop = untilSignal();
@@ -95,6 +101,7 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.persist ? { dataDir: resolveDataDir(flags.dataDir, env), fsync: flags.fsync } : {}),
           ...(flags.fsyncInterval === undefined ? {} : { fsyncInterval: flags.fsyncInterval }),
           ...(flags.storeFailureTimeout === undefined ? {} : { storeFailureTimeout: flags.storeFailureTimeout }),
+          ...(flags.maxLogSize === undefined ? {} : { maxLogBytes: flags.maxLogSize }),
           ...optional('schema', flags.schema ?? env['REMBUS_SCHEMA']),
           ...optional('ducklake', flags.ducklake ?? env['DUCKLAKE_URL']),
           ...(flags.admin.length > 0 ? { admins: flags.admin } : {}),
@@ -181,6 +188,18 @@ function startMode(auth: 'optional' | 'required', host: string): string {
 function fsyncArg(value: string): 'off' | 'interval' | 'always' {
   if (value === 'off' || value === 'interval' || value === 'always') return value;
   throw new CliError(`--fsync must be off, interval or always, not ${JSON.stringify(value)}`, EXIT.usage);
+}
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30 };
+
+/** `--max-log-size`: bytes, or a number with k, M, G (powers of 1000) or KiB, MiB, GiB; at least 64 KiB. */
+function sizeArg(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?)?b?$/i.exec(value.trim());
+  const bytes = m === null ? NaN : Math.floor(Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes) || bytes < 65_536) {
+    throw new InvalidArgumentError('must be a size of at least 64KiB, e.g. 512MiB, 2GiB, 1000000000');
+  }
+  return bytes;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decodeValue } from '../codec/cbor.js';
+import { validateKeyName } from '../security/names.js';
 import { openLmdbStore } from '../store/lmdb/lmdb-store.js';
 import { toJson } from './json.js';
 import { CliError, EXIT, resolveDataDir, type Env, type GlobalOptions } from './options.js';
@@ -32,7 +33,8 @@ export function registerLog(program: Command, env: Env): void {
     .option('--from <time>', 'first receive time: ns since the epoch or ISO time (default: the beginning)', timeArg('--from'))
     .option('--to <time>', 'last receive time (default: the end)', timeArg('--to'))
     .action(async (flags: { dataDir?: string; from?: bigint; to?: bigint }, cmd: Command) => {
-      const name = cmd.optsWithGlobals<GlobalOptions>().name ?? 'broker';
+      // A name that leaves the data dir (`../x`) is a usage error (InvalidNameError, exit 1).
+      const name = validateKeyName(cmd.optsWithGlobals<GlobalOptions>().name ?? 'broker');
       const path = join(resolveDataDir(flags.dataDir, env), `${name}.lmdb`);
       // Opening would create an empty log (and its directory): a mistyped --data-dir would print
       // nothing and exit 0, as if the log were empty.

@@ -34,6 +34,8 @@ export function identify$(request$: Request$, name: string, key: ComponentKey | 
         switchMap((signer) => withKey(() => signer.attestationFor(challengeOf(resp.data), name, key))),
         switchMap((sig) => request$({ type: 'attestation', id: newMsgId(), cid: name, signature: sig }, 'attestation')),
         map((answer) => {
+          // A live connection holds the name and answered the broker's probe (a takeover refused).
+          if (answer.status === STATUS.NAME_ALREADY_TAKEN) throw new NameTakenError(name);
           if (answer.status !== STATUS.OK) throw refused(`authentication of '${name}'`, answer);
         }),
       );

@@ -4,7 +4,7 @@
  * up and the one past its login. What a session carries (frames, declarations, requests) is the
  * component's, reached through {@link LifecycleHooks}.
  */
-import { BehaviorSubject, concat, defer, EMPTY, ignoreElements, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, concat, defer, EMPTY, ignoreElements, type Observable, Subscription } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
 import { AuthError, NameTakenError, TwinLimitError, UnsupportedSchemeError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
@@ -35,7 +35,12 @@ export class Lifecycle {
   readonly status$: Observable<Status> = this.statusSubject.asObservable();
   /** The session that is up, null between links; completes on close. */
   readonly session$ = new BehaviorSubject<ClientSession | null>(null);
-  private connection!: Subscription;
+  /**
+   * Holds the connection loop. Made before the loop starts: a synchronous dialer can fail fatally
+   * inside `subscribe()`, stopping the component before `subscribe()` returns; the loop's
+   * subscription, added afterwards to a holder already unsubscribed, is then released at once.
+   */
+  private readonly connection = new Subscription();
   private readonly readyPromise: Promise<void>;
   private settleReady!: (err?: unknown) => void;
   /** The session past its login, where declarations go (set before re-declaring, spec §3.1). */
@@ -60,7 +65,7 @@ export class Lifecycle {
     const pingInterval = options.pingInterval ?? 30_000; // the reference clients' 30 s (spec §1)
     const dial: Dialer = options.dial ?? ((u) => platform.dial(u, ca === undefined ? { connectTimeout, pingInterval } : { connectTimeout, ca, pingInterval }));
     const { initialDelay = 250, maxDelay = 5_000, maxRetries = Infinity, jitter = 0.5, failback = 10_000 } = options.reconnect ?? {};
-    this.connection = links$(urls, dial, {
+    this.connection.add(links$(urls, dial, {
       onFrame: (session, frame) => this.hooks.onFrame(session, frame),
       login$: (session) => this.login$(session),
       onDown: (session, error) => this.onDown(session, error),
@@ -71,7 +76,7 @@ export class Lifecycle {
         this.log.info({ attempt, delayMs, url: next, err: errorText(error) }, 'reconnecting');
         this.statusSubject.next({ type: 'reconnecting', attempt, delayMs, error });
       },
-    }).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) });
+    }).subscribe({ next: (session) => this.onUp(session), error: (err: unknown) => this.fail(err) }));
   }
 
   /** The session past its login, or null. */

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { RetryBackoffConfig } from '../../operators/retry-backoff.js';
 import type { Link } from '../transport/link.js';
-import type { OverflowPolicy, PublishOptions } from './publisher.js';
+import type { OverflowPolicy, PublishOptions } from './publish-options.js';
 import type { LiveQueryEvent, LiveQueryOptions, QueryOptions } from './query.js';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,

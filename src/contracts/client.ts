@@ -6,7 +6,7 @@
  * argument; the call's positional arguments), so PY/JL peers read and write it unchanged.
  */
 import { concatMap, defer, EMPTY, from, isObservable, map, of, share, throwError, type Observable } from 'rxjs';
-import type { PublishOptions } from '../component/publisher.js';
+import type { PublishOptions } from '../component/publish-options.js';
 import type { CallOptions, Handler, Message, QoS, SubscribeOptions } from '../types.js';
 import { ContractAsyncError, ContractValidationError } from './errors.js';
 import type { MethodContract } from './method.js';

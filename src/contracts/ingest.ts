@@ -4,7 +4,7 @@
  * routed or stored: a QoS1/2 publisher that asked for refusal notices hears so at once
  * (`"invalid (<issues>): <topic>"`, src/protocol/refusals.ts; others time out as for any refused
  * publish, spec §4.2), a QoS0 one is dropped; both are counted, and republished on the
- * broker's dead-letter topic when it has one. Schemas must answer
+ * broker's dead-letter topic when it has one (as a publish of its publisher: src/broker/dead-letter.ts). Schemas must answer
  * synchronously here: a publish met by an async schema is refused. Pure: no I/O.
  */
 import { INVALID_REASON } from '../protocol/refusals.js';
@@ -22,17 +22,21 @@ export interface IngestStats {
   readonly dropped: number;
 }
 
-export class ContractIngest {
+/**
+ * @typeParam P who published a checked publish, passed through to `onInvalid` untouched (the
+ * broker's dead letters go to the publisher's tenant, src/broker/dead-letter.ts)
+ */
+export class ContractIngest<P = unknown> {
   /** Contracts by segment count: a topic is only tried against patterns of its length. */
   private readonly byLength = new Map<number, TopicContract[]>();
   private counts = { checked: 0, refused: 0, dropped: 0 };
 
   /**
    * @param contracts checked in order: the first whose pattern a topic fits decides
-   * @param onInvalid told of every refused or dropped publish (the broker's dead-letter topic)
+   * @param onInvalid told of every refused or dropped publish and its publisher (the broker's dead-letter topic)
    */
   constructor(contracts: readonly TopicContract[],
-    private readonly onInvalid?: (topic: string, reason: string, args: readonly unknown[]) => void) {
+    private readonly onInvalid?: (topic: string, reason: string, args: readonly unknown[], by: P | undefined) => void) {
     for (const c of contracts) {
       const n = c.compiled.segments.length;
       const list = this.byLength.get(n) ?? [];
@@ -51,8 +55,9 @@ export class ContractIngest {
   /**
    * Check one publish: undefined when it may pass (no contract, or it fits), else the refusal
    * reason (`invalid (<issues>)`), counted as refused (`qos` 1/2) or dropped (0).
+   * @param by who published it, passed to `onInvalid`
    */
-  check(topic: string, args: () => readonly unknown[], qos: number): string | undefined {
+  check(topic: string, args: () => readonly unknown[], qos: number, by?: P): string | undefined {
     const contract = this.contractFor(topic);
     if (contract === undefined) return undefined;
     this.counts.checked++;
@@ -65,7 +70,7 @@ export class ContractIngest {
     if (qos === 0) this.counts.dropped++;
     else this.counts.refused++;
     const reason = `${INVALID_REASON} (${problem.replaceAll(/[()]/g, '')})`;
-    this.onInvalid?.(topic, reason, values);
+    this.onInvalid?.(topic, reason, values, by);
     return reason;
   }
 

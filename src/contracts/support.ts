@@ -3,7 +3,7 @@
  * shared validated stream per subscribed contract. The component routes every contract call here.
  */
 import type { Observable } from 'rxjs';
-import type { PublishOptions } from '../component/publisher.js';
+import type { PublishOptions } from '../component/publish-options.js';
 import type { CallOptions, Handler, SubscribeOptions } from '../types.js';
 import {
   callContract$, exposeContract, publishContract, publishContract$, subscribeContract$, type ContractHost, type ContractMessage,

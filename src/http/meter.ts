@@ -161,6 +161,7 @@ class MeteredLink implements Link {
   readonly pause?: () => void;
   readonly resume?: () => void;
   readonly abort?: () => void;
+  readonly probe?: (timeout: number) => Promise<boolean>;
   private readonly pending: Pending = new Map();
   /** The topic of this link's previous publish (see `WireMeter.counted`). */
   private readonly last: LastTopic = { topic: '', entry: undefined };
@@ -194,6 +195,7 @@ class MeteredLink implements Link {
         link.abort!();
       };
     }
+    if (link.probe !== undefined) this.probe = (timeout) => link.probe!(timeout);
   }
 
   sendParts(frame: FrameParts): void {

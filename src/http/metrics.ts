@@ -61,6 +61,7 @@ export function metricsRegistry(stats: StatsCollector): Registry {
       () => [{ value: snap().components.reduce((n, c) => Math.max(n, c.outbox), 0) }]),
     collected('rembus_held_messages', 'Live messages held back behind replays.', 'gauge', num('held')),
     collected('rembus_log_buffered', 'Message log entries not yet in the store.', 'gauge', num('logBuffered')),
+    collected('rembus_log_dropped_total', 'Logged messages dropped by the log\'s size bound (maxLogBytes, memory store bounds).', 'counter', num('logDropped')),
     collected('rembus_congested_links', 'Links past the flow-control high water now.', 'gauge', num('congested')),
     collected('rembus_paused_publishers', 'Publishers paused by flow control now.', 'gauge', num('pausedPublishers')),
     collected('rembus_publishes_in_total', 'PUB frames received.', 'counter', wire('publishesIn')),

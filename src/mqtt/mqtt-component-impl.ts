@@ -4,7 +4,7 @@
  * request/response. The session owns the connection; this class keeps the `Component` contract.
  */
 import { firstValueFrom, lastValueFrom, type Observable, throwError } from 'rxjs';
-import type { PublishOptions } from '../component/publisher.js';
+import type { PublishOptions } from '../component/publish-options.js';
 import type { Component } from '../component/types.js';
 import { parseComponentUrl } from '../component/url.js';
 import {

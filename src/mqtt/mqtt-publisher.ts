@@ -7,7 +7,7 @@
 import {
   type BehaviorSubject, defer, EMPTY, filter, finalize, Observable, type Subscriber, switchMap, take, throwError, throwIfEmpty,
 } from 'rxjs';
-import type { PublishOptions } from '../component/publisher.js';
+import type { PublishOptions } from '../component/publish-options.js';
 import { ConnectionClosedError, InvalidOptionError, QueueFullError } from '../errors.js';
 import { encodePublish } from './payload.js';
 import { CLEAR_PAYLOAD, toMqtt, type MqttPublishOptions } from './retain-expiry.js';

@@ -5,7 +5,7 @@
 import { MessageRing } from './message-ring.js';
 import { applyRetained } from './retained-rows.js';
 import { applyTwinDelta } from './twin-delta.js';
-import type { LogQuery, Store, StoreBatch, StoredMessage, TwinRecord } from './types.js';
+import type { LogQuery, LogTrim, Store, StoreBatch, StoredMessage, TwinRecord } from './types.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -78,6 +78,22 @@ class MemoryStore implements Store {
 
   async pruneMessages(before: bigint): Promise<number> {
     return this.log.prune(before);
+  }
+
+  /** Arena bytes the ring holds (its segments, 512 KiB each). */
+  logBytes(): number {
+    return this.log.byteSize;
+  }
+
+  async trimMessages(maxBytes: number): Promise<LogTrim> {
+    const before = this.log.byteSize;
+    const messages = this.log.trim(maxBytes);
+    return { messages, before, after: this.log.byteSize, oldest: messages === 0 ? 0n : this.log.firstRecv };
+  }
+
+  /** Messages dropped past `maxMessages` / `maxBytes` (the broker counts and logs them). */
+  evictedMessages(): number {
+    return this.log.evicted;
   }
 
   async saveTwin(twin: TwinRecord): Promise<void> {

@@ -225,6 +225,19 @@ export class MessageRing {
     return removed;
   }
 
+  /** Drop the oldest segments (never the newest) while more than `maxBytes` are held; returns how many messages. */
+  trim(maxBytes: number): number {
+    let removed = 0;
+    while (this.segments.length > 1 && this.bytes > maxBytes) removed += this.dropFirst();
+    return removed;
+  }
+
+  /** recv of the oldest message held, 0n when none. */
+  get firstRecv(): bigint {
+    for (const seg of this.segments) if (seg.count > seg.start) return seg.recv[seg.start]!;
+    return 0n;
+  }
+
   private dropFirst(): number {
     const seg = this.segments.shift()!;
     const n = seg.count - seg.start;

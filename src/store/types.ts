@@ -45,6 +45,17 @@ export interface TwinRecord {
   readonly awaitingAck2: readonly bigint[];
 }
 
+/** What one trim of the log to its size bound removed (`Store.trimMessages`). */
+export interface LogTrim {
+  /** Messages removed, oldest first. */
+  readonly messages: number;
+  /** Bytes the log took before and after (`Store.logBytes`). */
+  readonly before: number;
+  readonly after: number;
+  /** recv of the oldest message kept; 0n when none is (or none was removed). */
+  readonly oldest: bigint;
+}
+
 /** A window of the log to read, oldest first. */
 export interface LogQuery {
   /** Exclusive lower bound on recv. */
@@ -118,6 +129,19 @@ export interface Store {
   lastRecv(): Promise<bigint>;
   /** Drop messages with recv < `before`; resolves with how many were removed. */
   pruneMessages(before: bigint): Promise<number>;
+  /**
+   * Bytes the log takes in the store now (LMDB: its pages), an estimate read synchronously:
+   * a broker with `maxLogBytes` reads it after each commit. Absent: the log cannot be bounded
+   * by size through the broker (the memory store bounds itself, see `evictedMessages`).
+   */
+  logBytes?(): number;
+  /**
+   * Remove the oldest messages, whole commits at a time, until the log takes at most
+   * `maxBytes`; never the newest commit. Goes after every write queued before it.
+   */
+  trimMessages?(maxBytes: number): Promise<LogTrim>;
+  /** Messages the store dropped by its own bounds so far (the memory store's ring). */
+  evictedMessages?(): number;
   /** Replace everything known of a twin. */
   saveTwin(twin: TwinRecord): Promise<void>;
   /** Update only marks (the frequent write). */

@@ -53,6 +53,12 @@ export interface Link {
    */
   abort?(): void;
   /**
+   * Ask the peer whether it is still there (a WebSocket ping): true once it answers within
+   * `timeout` ms, false when it does not or the link closes first. Links that cannot ask leave
+   * it out (the broker then takes them for alive: no name is taken over from them).
+   */
+  probe?(timeout: number): Promise<boolean>;
+  /**
    * Told by the reader of `frames$` (the broker's decode stage) the topic of a PUB frame it read
    * in place, while that frame is being emitted: a wrapper counting publishes per topic (the
    * wire meter, src/http/meter.ts) takes it rather than reading the frame's bytes again. Links

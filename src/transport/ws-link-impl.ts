@@ -171,6 +171,30 @@ export class WsLink implements Link, TurnLink {
     this.ws.resume();
   }
 
+  /** Any pong within `timeout` ms (to this ping or to the server's periodic one) proves the peer alive. */
+  probe(timeout: number): Promise<boolean> {
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const done = (alive: boolean): void => {
+        clearTimeout(timer);
+        ws.off('pong', onPong);
+        ws.off('close', onClose);
+        resolve(alive);
+      };
+      const onPong = (): void => done(true);
+      const onClose = (): void => done(false);
+      const timer = setTimeout(() => done(false), timeout);
+      ws.on('pong', onPong);
+      ws.on('close', onClose);
+      try {
+        ws.ping();
+      } catch {
+        done(false);
+      }
+    });
+  }
+
   close(code = 1000, reason = ''): void {
     if (this.ws.readyState === WebSocket.CLOSED || this.ws.readyState === WebSocket.CLOSING) return;
     this.flush(); // frames sent before close leave before the close frame

@@ -42,7 +42,8 @@ describe('NATS stays out of a broker without a cluster', () => {
       for (const f of more) nats.add(f);
       grew = more.length > 0;
     }
-    expect([...nats].sort()).toEqual(['cluster-rpc.ts', 'cluster-stream.ts', 'cluster.ts', 'leader.ts', 'schema-writer.ts', 'security-kv.ts', 'stream-replay.ts', 'twin-kv.ts']);
+    expect([...nats].sort()).toEqual(['cluster-rpc.ts', 'cluster-stream.ts', 'cluster.ts', 'core-publishes.ts', 'leader.ts', 'schema-writer.ts',
+      'security-kv.ts', 'stream-publishes.ts', 'stream-replay.ts', 'twin-kv.ts']);
     expect(readFileSync(join(ROOT, 'src/cluster/attach.ts'), 'utf8')).toMatch(/import\('\.\/cluster\.js'\)/u);
   });
 

@@ -14,9 +14,10 @@ import { silentLogger } from '../../internal/logger.js';
 import { StoreWriteError } from '../errors.js';
 import { engineError, loadLmdb } from './lmdb-engine.js';
 import { IntervalSync } from './interval-sync.js';
-import type { LogQuery, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
+import type { LogQuery, LogTrim, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
 import { clearsRetained } from '../retained-rows.js';
 import { decodeRecord, encodeRecord, recvKey, type LogRecord } from './log-record.js';
+import { pagesBytes, planTrim, type PageStats } from './log-trim.js';
 import { PENDING_RECORD_ROWS, PendingLog } from './pending-log.js';
 import { applyTwinDelta, loadTwinRows, removeTwinRows } from './twin-rows.js';
 
@@ -50,6 +51,9 @@ class LmdbStoreImpl implements Store {
   private seq = Date.now() * 1000;
   /** Rows taken by `appendNow`, packed, until a `commit` writes them. */
   private readonly pending = new PendingLog();
+  /** The log's pages at the last measure (-1: not yet), and the record bytes put since (log-trim.ts). */
+  private measured = -1;
+  private written = 0;
 
   constructor(private readonly root: RootDatabase, private readonly log: Database<Uint8Array, Buffer>,
     private readonly twins: Database<unknown, Buffer>, private readonly retained: Database<Uint8Array, string>,
@@ -66,7 +70,11 @@ class LmdbStoreImpl implements Store {
   commit(batch: StoreBatch): Promise<void> {
     const taken = this.pending.take();
     return this.write(() => {
-      for (const r of taken.records) if (!r.done) void this.log.put(r.key, r.bytes);
+      for (const r of taken.records) {
+        if (r.done) continue;
+        void this.log.put(r.key, r.bytes);
+        this.written += r.bytes.length;
+      }
       for (const r of taken.retained) {
         if (r.done) continue;
         if (r.value === undefined) void this.retained.remove(r.topic);
@@ -88,7 +96,9 @@ class LmdbStoreImpl implements Store {
 
   private writeBatch({ messages, twins }: StoreBatch): void {
     for (let at = 0; at < messages.length; at += RECORD_ROWS) {
-      void this.log.put(recvKey(messages[at]!.recv), encodeRecord(messages, at, Math.min(messages.length, at + RECORD_ROWS)));
+      const record = encodeRecord(messages, at, Math.min(messages.length, at + RECORD_ROWS));
+      void this.log.put(recvKey(messages[at]!.recv), record);
+      this.written += record.length;
     }
     // Retained values: one key per topic, in the same transaction as their log rows.
     for (const m of messages) {
@@ -168,6 +178,31 @@ class LmdbStoreImpl implements Store {
     return removed;
   }
 
+  /** The log's pages at the last measure, plus the record bytes put since (an estimate). */
+  logBytes(): number {
+    if (this.measured < 0) this.measure();
+    return this.measured + this.written;
+  }
+
+  trimMessages(maxBytes: number): Promise<LogTrim> {
+    return this.serial(async () => {
+      const before = this.measure();
+      const plan = planTrim(this.log.getRange({}), before, maxBytes, (this.log.getStats() as PageStats).pageSize);
+      // Two transactions: LMDB reuses the pages a transaction freed only once a later one has
+      // committed, so the next commit finds the first half's pages free even on a full disk.
+      const half = Math.ceil(plan.keys.length / 2);
+      for (const keys of [plan.keys.slice(0, half), plan.keys.slice(half)]) {
+        if (keys.length > 0) await this.writeNow(() => { for (const key of keys) void this.log.remove(key); });
+      }
+      return { messages: plan.messages, before, after: this.measure(), oldest: plan.oldest };
+    });
+  }
+
+  private measure(): number {
+    this.written = 0;
+    return this.measured = pagesBytes(this.log.getStats() as PageStats);
+  }
+
   saveTwin(twin: TwinRecord): Promise<void> {
     return this.write(() => {
       removeTwinRows(this.twins, twin.name);
@@ -214,16 +249,19 @@ class LmdbStoreImpl implements Store {
    * it (`commitError`) is handled here, so a full disk cannot become an unhandled rejection.
    */
   private write(action: () => void, written?: () => void): Promise<void> {
-    return this.serial(async () => {
-      try {
-        if (!this.offLoop) this.root.transactionSync(action);
-        else await this.root.batch(action);
-        written?.();
-      } catch (err) {
-        const detail = await engineError(err);
-        throw new StoreWriteError(`lmdb commit failed: ${(detail as Error).message}`, { cause: detail });
-      }
-    });
+    return this.serial(() => this.writeNow(action, written));
+  }
+
+  /** {@link write} without the queue: for an operation already in it. */
+  private async writeNow(action: () => void, written?: () => void): Promise<void> {
+    try {
+      if (!this.offLoop) this.root.transactionSync(action);
+      else await this.root.batch(action);
+      written?.();
+    } catch (err) {
+      const detail = await engineError(err);
+      throw new StoreWriteError(`lmdb commit failed: ${(detail as Error).message}`, { cause: detail });
+    }
   }
 
   /** Run `op` after every operation queued before it. */

@@ -13,6 +13,7 @@ import { ConnectionClosedError } from '../../errors.js';
 import { silentLogger } from '../../internal/logger.js';
 import { StoreWriteError } from '../errors.js';
 import { engineError, loadLmdb } from './lmdb-engine.js';
+import { IntervalSync } from './interval-sync.js';
 import type { LogQuery, LogTrim, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
 import { clearsRetained } from '../retained-rows.js';
 import { decodeRecord, encodeRecord, recvKey, type LogRecord } from './log-record.js';
@@ -56,7 +57,7 @@ class LmdbStoreImpl implements Store {
 
   constructor(private readonly root: RootDatabase, private readonly log: Database<Uint8Array, Buffer>,
     private readonly twins: Database<unknown, Buffer>, private readonly retained: Database<Uint8Array, string>,
-    private readonly syncTimer: ReturnType<typeof setInterval> | undefined,
+    private readonly syncer: IntervalSync | undefined,
     private readonly logger: Logger,
     /** Commit on lmdb's write thread (`fsync: 'always'`: the sync must not block the event loop). */
     private readonly offLoop: boolean) {}
@@ -228,7 +229,7 @@ class LmdbStoreImpl implements Store {
 
   close(): Promise<void> {
     return this.closing ??= (async () => {
-      clearInterval(this.syncTimer);
+      await this.syncer?.stop(); // lmdb's queued sync reads the env when it runs: closed, it crashes
       await this.queue.catch(() => undefined);
       this.logger.debug('closing lmdb store');
       await this.root.close();
@@ -309,11 +310,6 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
   const log = root.openDB<Uint8Array, Buffer>({ name: 'log', keyEncoding: 'binary', encoding: 'binary' });
   const twins = root.openDB<unknown, Buffer>({ name: 'twins', keyEncoding: 'binary' });
   const retained = root.openDB<Uint8Array, string>({ name: 'retained', encoding: 'binary' });
-  let timer: ReturnType<typeof setInterval> | undefined;
-  if (fsync === 'interval') {
-    const sync = (root as unknown as { sync(cb: (err?: unknown) => void): void }).sync.bind(root);
-    timer = setInterval(() => sync(() => undefined), options.fsyncInterval ?? 1_000);
-    timer.unref();
-  }
-  return new LmdbStoreImpl(root, log, twins, retained, timer, options.logger ?? silentLogger, fsync === 'always');
+  const syncer = fsync === 'interval' ? new IntervalSync(root, options.fsyncInterval ?? 1_000) : undefined;
+  return new LmdbStoreImpl(root, log, twins, retained, syncer, options.logger ?? silentLogger, fsync === 'always');
 }

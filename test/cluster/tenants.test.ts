@@ -6,29 +6,16 @@
  * the catch-up a broker reads from the stream for a twin that moved to it — while its own
  * tenant's messages do. In process, over a real nats-server with JetStream.
  */
-import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
-import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
 import { LastReceived, type Message } from '../../src/index.js';
-import { twinKey, type SharedTwin } from '../../src/cluster/twin-kv.js';
 import { memorySecurityStore, type SecurityStore } from '../../src/security/index.js';
 import { collect, roundTrip, useScope, waitFor } from '../integration/helpers.js';
-import { startNats, type NatsCluster } from './nats.js';
+import { useTwinBucket } from './twin-bucket.js';
 
 const scope = useScope();
-let nats: NatsCluster;
-let nc: NatsConnection;
+const bucket = useTwinBucket();
 let n = 0;
-
-beforeAll(async () => {
-  nats = await startNats(1);
-  nc = await natsConnect({ servers: nats.urls });
-}, 30_000);
-afterAll(async () => {
-  await nc?.close();
-  await nats?.close();
-});
 
 const NAMES = ['pub.t1', 'mate.t1', 'watch.t1', 'spy.t2', 'pub.t2'];
 const secret = (name: string): string => `${name}-secret`;
@@ -41,15 +28,8 @@ const seen = (ms: Message[]): string[] => ms.map((m) => `${m.topic}:${String(m.a
 /** A fresh cluster name and a broker of it named `name`. */
 function clusterOf(): { name: string; start(broker: string): Promise<Broker> } {
   const name = `tn${process.pid}_${++n}`;
-  const cluster = { servers: nats.urls, name, advertiseInterval: 200 };
+  const cluster = { servers: bucket.urls, name, advertiseInterval: 200 };
   return { name, start: (broker) => scope.broker({ name: broker, cluster, security: provisioned() }) };
-}
-
-/** The twin record of `cid` in the cluster's bucket. */
-async function record(cluster: string, cid: string): Promise<SharedTwin | undefined> {
-  const kv = await new Kvm(nc).open(`REMBUS_${cluster}_TWINS`);
-  const e = await kv.get(twinKey(cid));
-  return e === null || e.operation !== 'PUT' ? undefined : e.json<SharedTwin>();
 }
 
 describe('tenants in a cluster', () => {
@@ -128,9 +108,9 @@ describe('tenants in a cluster', () => {
       await node.ready();
       await pub.publishAsync('news', ['before'], { qos: 1 });
       expect(seen(await got.done)).toEqual(['news:before']);
-      await waitFor(async () => (await record(name, cid))?.seq !== undefined, { timeout: 8_000, interval: 20, what: `${cid}'s mark shared` });
+      await waitFor(async () => (await bucket.record(name, cid))?.seq !== undefined, { timeout: 8_000, interval: 20, what: `${cid}'s mark shared` });
       await node.close();
-      await waitFor(async () => (await record(name, cid))?.on === false, { timeout: 8_000, interval: 20, what: `${cid} offline in KV` });
+      await bucket.offlineIn(name, cid);
     }
     await p1.publishAsync('news', ['for t1'], { qos: 1 });
     await p2.publishAsync('news', ['for t2'], { qos: 1 });

@@ -4,49 +4,28 @@
  * it missed (no gap, no duplicate, in order), its subscriptions and mark travel in the KV bucket
  * `REMBUS_<c>_TWINS`, and a broker keeps serving logins when NATS is gone.
  */
-import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
 import { component, LastReceived, type Component, type Message } from '../../src/index.js';
 import { twinKey, type SharedTwin } from '../../src/cluster/twin-kv.js';
 import { memorySecurityStore } from '../../src/security/index.js';
 import { collect, useScope, waitFor } from '../integration/helpers.js';
-import { startNats, type NatsCluster } from './nats.js';
+import { startNats } from './nats.js';
+import { useTwinBucket } from './twin-bucket.js';
 
 const scope = useScope();
-let nats: NatsCluster;
-let nc: NatsConnection;
+const bucket = useTwinBucket();
 let n = 0;
-
-beforeAll(async () => {
-  nats = await startNats(1);
-  nc = await natsConnect({ servers: nats.urls });
-}, 30_000);
-afterAll(async () => {
-  await nc?.close();
-  await nats?.close();
-});
 
 /** Brokers a, b, c of a fresh cluster. */
 async function trio(): Promise<{ name: string; a: Broker; b: Broker; c: Broker }> {
   const name = `tw${process.pid}_${++n}`;
-  const cluster = { servers: nats.urls, name, advertiseInterval: 200 };
+  const cluster = { servers: bucket.urls, name, advertiseInterval: 200 };
   const [a, b, c] = [await scope.broker({ name: 'a', cluster }), await scope.broker({ name: 'b', cluster }),
     await scope.broker({ name: 'c', cluster })];
   return { name, a, b, c };
-}
-
-/** The twin record of `cid` in the cluster's bucket. */
-async function record(cluster: string, cid: string): Promise<SharedTwin | undefined> {
-  const kv = await new Kvm(nc).open(`REMBUS_${cluster}_TWINS`);
-  const e = await kv.get(twinKey(cid));
-  return e === null || e.operation !== 'PUT' ? undefined : e.json<SharedTwin>();
-}
-
-/** Wait until the twin's record was written by a broker that saw it go offline. */
-function offlineIn(cluster: string, cid: string): Promise<void> {
-  return waitFor(async () => (await record(cluster, cid))?.on === false, { timeout: 8_000, interval: 20, what: `${cid} offline in KV` });
 }
 
 const extra: Component[] = [];
@@ -75,9 +54,9 @@ describe('twins across brokers', () => {
       await first.ready();
       for (const v of range(1, 5)) await pub.publishAsync('t', [v], { qos });
       expect(numbers(await got1.done)).toEqual(range(1, 5));
-      await waitFor(async () => (await record(name, 'mover'))?.seq === 5, { timeout: 8_000, interval: 20, what: 'mark 5 shared' });
+      await waitFor(async () => (await bucket.record(name, 'mover'))?.seq === 5, { timeout: 8_000, interval: 20, what: 'mark 5 shared' });
       await first.close();
-      await offlineIn(name, 'mover');
+      await bucket.offlineIn(name, 'mover');
       for (const v of range(6, 10)) await pub.publishAsync('t', [v], { qos });
 
       const { c: again, got: got2 } = named(c.url!, 'mover', 't', 7);
@@ -105,7 +84,7 @@ describe('twins across brokers', () => {
     })();
     await waitFor(() => seen.length >= 50, { timeout: 15_000, interval: 10, what: '50 delivered on a' });
     await first.close();
-    await offlineIn(name, 'mover');
+    await bucket.offlineIn(name, 'mover');
     const again = component(`${c.url!}/mover`);
     extra.push(again);
     again.subscribe$('t', { msgfrom: LastReceived }).subscribe((m) => seen.push(m.args[0] as number));
@@ -121,7 +100,7 @@ describe('twins across brokers', () => {
 
   it('a broker that joined after the twin\'s mark replays what it never routed from the JetStream stream, then its log, then live', async () => {
     const name = `late${process.pid}_${++n}`;
-    const cluster = { servers: nats.urls, name, advertiseInterval: 200 };
+    const cluster = { servers: bucket.urls, name, advertiseInterval: 200 };
     const a = await scope.broker({ name: 'a', cluster });
     const b = await scope.broker({ name: 'b', cluster });
     const pub = await scope.connect(b, 'pub');
@@ -129,9 +108,9 @@ describe('twins across brokers', () => {
     await first.c.ready();
     for (const v of range(1, 3)) await pub.publishAsync('t', [v], { qos: 2 });
     expect(numbers(await first.got.done)).toEqual(range(1, 3));
-    await waitFor(async () => (await record(name, 'late'))?.seq === 3, { timeout: 8_000, interval: 20, what: 'mark 3 shared' });
+    await waitFor(async () => (await bucket.record(name, 'late'))?.seq === 3, { timeout: 8_000, interval: 20, what: 'mark 3 shared' });
     await first.c.close();
-    await offlineIn(name, 'late');
+    await bucket.offlineIn(name, 'late');
     for (const v of range(4, 6)) await pub.publishAsync('t', [v], { qos: 1 });
     const c = await scope.broker({ name: 'c', cluster }); // joins after 6: never routed 4..6
     await pub.publishAsync('t', [7], { qos: 2 });
@@ -139,7 +118,7 @@ describe('twins across brokers', () => {
     await again.c.ready();
     await pub.publishAsync('t', [8], { qos: 1 });
     expect(numbers(await again.got.done)).toEqual(range(4, 8));
-    await waitFor(async () => (await record(name, 'late'))?.seq === 8, { timeout: 8_000, interval: 20, what: 'mark 8 shared by c' });
+    await waitFor(async () => (await bucket.record(name, 'late'))?.seq === 8, { timeout: 8_000, interval: 20, what: 'mark 8 shared by c' });
     expect(numbers(again.got.values)).toEqual(range(4, 8));
   }, 30_000);
 
@@ -151,7 +130,7 @@ describe('twins across brokers', () => {
     await pub.publishAsync('t', [1], { qos: 2 });
     await got1.done;
     await first.close();
-    await offlineIn(name, 'fresh');
+    await bucket.offlineIn(name, 'fresh');
     for (const v of [2, 3]) await pub.publishAsync('t', [v], { qos: 2 });
     // Its twin's replay (from `reactive`) may reach it before this subscription exists: the
     // component must not remember those ids, or the subscription's own replay would be dropped.
@@ -162,7 +141,7 @@ describe('twins across brokers', () => {
 
   it('a component claiming a name it cannot prove on another broker gets none of the twin\'s messages; the owner then gets them all', async () => {
     const name = `own${process.pid}_${++n}`;
-    const cluster = { servers: nats.urls, name, advertiseInterval: 200 };
+    const cluster = { servers: bucket.urls, name, advertiseInterval: 200 };
     // Every broker provisioned with the owner's secret (each its own store, as each its own data dir).
     const provisioned = (): ReturnType<typeof memorySecurityStore> => memorySecurityStore({ keys: { owner: 'the-secret' } });
     const a = await scope.broker({ name: 'a', cluster, security: provisioned() });
@@ -176,7 +155,7 @@ describe('twins across brokers', () => {
     await pub.publishAsync('t', [1], { qos: 1 });
     await got1.done;
     await first.close();
-    await offlineIn(name, 'owner');
+    await bucket.offlineIn(name, 'owner');
     await pub.publishAsync('t', [2], { qos: 1 });
     for (const key of [undefined, 'a-guess']) {
       const impostor = component(`${c.url!}/owner`, { ...(key === undefined ? {} : { key }), reconnect: { maxRetries: 0 } });
@@ -204,7 +183,7 @@ describe('twins across brokers', () => {
     await roamer.ready();
     await pub.publishAsync('t', [1], { qos: 1 });
     await waitFor(() => gotT.values.length === 1, { timeout: 5_000, interval: 20, what: 't 1' });
-    await waitFor(async () => (await record(name, 'roamer'))?.seq === 1, { timeout: 8_000, interval: 20, what: 'mark 1 shared' });
+    await waitFor(async () => (await bucket.record(name, 'roamer'))?.seq === 1, { timeout: 8_000, interval: 20, what: 'mark 1 shared' });
     await a.close(); // its components fail over to c
     await pub.publishAsync('u', [2], { qos: 1 });
     await pub.publishAsync('t', [3], { qos: 1 });
@@ -227,16 +206,16 @@ describe('twins across brokers', () => {
     await pub.publishAsync('k/1', [1], { qos: 1 });
     await got1.done;
     await first.close();
-    await offlineIn(name, 'keeper');
-    expect((await record(name, 'keeper'))?.subs).toEqual([['k/*', null]]);
+    await bucket.offlineIn(name, 'keeper');
+    expect((await bucket.record(name, 'keeper'))?.subs).toEqual([['k/*', null]]);
     await pub.publishAsync('k/2', [2], { qos: 1 });
     // Logs in on c declaring nothing: c takes the subscriptions over from KV (and writes them back as its own).
     const again = component(`${c.url!}/keeper`);
     try {
       await again.ready();
-      await waitFor(async () => (await record(name, 'keeper'))?.b.startsWith('c-') === true,
+      await waitFor(async () => (await bucket.record(name, 'keeper'))?.b.startsWith('c-') === true,
         { timeout: 8_000, interval: 20, what: 'keeper written by c' });
-      expect((await record(name, 'keeper'))?.subs).toEqual([['k/*', null]]);
+      expect((await bucket.record(name, 'keeper'))?.subs).toEqual([['k/*', null]]);
       const got2 = collect(again.subscribe$('k/*', { msgfrom: LastReceived }), 2);
       await pub.publishAsync('k/3', [3], { qos: 1 });
       expect(numbers(await got2.done)).toEqual([2, 3]);
@@ -256,7 +235,7 @@ describe('twins across brokers', () => {
     expect(numbers(await gotA.done)).toEqual([1, 2]);
     // The same name on another broker while online on a (brokers check names only locally): its
     // replay starts from the shared mark, so it does not get 1 and 2 again.
-    await waitFor(async () => (await record(name, 'dup'))?.seq === 2, { timeout: 8_000, interval: 20, what: 'mark 2 shared' });
+    await waitFor(async () => (await bucket.record(name, 'dup'))?.seq === 2, { timeout: 8_000, interval: 20, what: 'mark 2 shared' });
     const onC = await scope.connect(c, 'dup');
     const gotC = collect(onC.subscribe$('d', { msgfrom: LastReceived }), 1);
     await onC.ready();

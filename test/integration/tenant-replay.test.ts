@@ -16,7 +16,7 @@ import { openDuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
 import { openLmdbStore } from '../../src/store/lmdb/lmdb-store.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
 import { encodeValue } from '../../src/codec/cbor.js';
-import { LastReceived, period, type Message } from '../../src/index.js';
+import { LastReceived, period, type Component, type Message } from '../../src/index.js';
 import { collect, roundTrip, useScope, waitFor } from './helpers.js';
 import { http } from './http-request.js';
 
@@ -24,6 +24,17 @@ const scope = useScope();
 const secret = (name: string): string => `${name}-secret`;
 const proven = (b: Broker, name: string) => scope.connect(b, name, { key: secret(name) });
 const seen = (ms: Message[]): unknown[] => ms.map((m) => `${m.topic}:${String(m.args[0])}`);
+
+/** `news` published once by a proven publisher of each tenant, both stored when it returns; the publishers. */
+async function publishFromEachTenant(b: Broker): Promise<[Component, Component]> {
+  const [p1, p2] = [await proven(b, 'pub.t1'), await proven(b, 'pub.t2')];
+  p1.publish('news', 'for t1');
+  p2.publish('news', 'for t2');
+  await roundTrip(p1, p2);
+  return [p1, p2];
+}
+/** A reader of each tenant and the one `news` message of its own tenant it may see. */
+const READERS = [['spy.t2', 'news:for t2'], ['mate.t1', 'news:for t1']] as const;
 
 /** A data dir with two isolated tenants and a shared secret on file for each test name. */
 async function tenantDir(root: string): Promise<string> {
@@ -66,11 +77,8 @@ describe('tenants and the message log', () => {
       await node.close();
     }
     await waitFor(() => b.stats().connections === 0, { what: 'the subscribers to leave' });
-    const [p1, p2] = [await proven(b, 'pub.t1'), await proven(b, 'pub.t2')];
-    p1.publish('news', 'for t1');
-    p2.publish('news', 'for t2');
-    await roundTrip(p1, p2);
-    for (const [name, own] of [['spy.t2', 'news:for t2'], ['mate.t1', 'news:for t1']] as const) {
+    const [p1, p2] = await publishFromEachTenant(b);
+    for (const [name, own] of READERS) {
       const node = await proven(b, name);
       const back = collect(node.subscribe$(pattern, { msgfrom: LastReceived }), 1, { what: `${name}'s replay` });
       const late = collect(node.subscribe$('news', { msgfrom: period({ minutes: 5 }) }), 1, { what: `${name}'s period replay` });
@@ -110,11 +118,8 @@ describe('tenants and log rows without a publisher', () => {
     await old.close();
     const b = await scope.broker({ dataDir, ...(log === 'duckdb' ? { store: await open() } : {}) });
     b.publish('news', ['from the broker']);
-    const [p1, p2] = [await proven(b, 'pub.t1'), await proven(b, 'pub.t2')];
-    p1.publish('news', 'for t1');
-    p2.publish('news', 'for t2');
-    await roundTrip(p1, p2);
-    for (const [name, own] of [['spy.t2', 'news:for t2'], ['mate.t1', 'news:for t1']] as const) {
+    await publishFromEachTenant(b);
+    for (const [name, own] of READERS) {
       const node = await proven(b, name);
       const back = collect(node.subscribe$('news', { msgfrom: period({ minutes: 5 }) }), 2, { what: `${name}'s replay` });
       expect(seen(await back.done)).toEqual(['news:from the broker', own]);

@@ -176,7 +176,5 @@ export class Connections {
   private sendAck2(twin: Twin, ids: readonly MsgId[]): void {
     const session = twin.session;
     if (session !== null && session.link.isOpen) for (const id of ids) session.send({ type: 'ack2', id });
-    // Then a message the publisher sent under one of these ids again may follow (outbox.ts).
-    twin.outbox?.released(ids);
   }
 }

@@ -9,11 +9,6 @@
  * The queue is bounded: past `capacity` the oldest waiting message is dropped (it stays in the
  * log and a later replay can still deliver it).
  *
- * The broker forwards a publisher's ids (spec §4.3), and a publisher may reuse an id once ACK2
- * released it; the subscriber drops any QoS2 message under an id it still holds. So a QoS2
- * message whose id was sent to this subscriber and not yet released (ACK2 sent, or given up)
- * waits, and everything behind it with it to keep the order, until that id is released.
- *
  * One `ackWindow` stream per connected twin carries every message (one table, one timer), so
  * a message costs no operator chain, Subject or timer of its own.
  */
@@ -77,10 +72,6 @@ export class Outbox {
   /** The window of the current connection, started by the first push after a clear. */
   private input: Subject<Tracked> | undefined;
   private window: Subscription | undefined;
-  /** QoS2 ids sent to the subscriber that its ACK2 has not released yet, with their message's recv. */
-  private readonly held = new Map<MsgId, bigint>();
-  /** Pushed behind a QoS2 message whose id is held, oldest first (at most `capacity`). */
-  private readonly blocked: Tracked[] = [];
   dropped = 0;
 
   constructor(private readonly config: OutboxConfig) {}
@@ -96,36 +87,7 @@ export class Outbox {
 
   push(entry: OutboxEntry): void {
     this.pending++;
-    const tracked: Tracked = { entry, done: false, acked: false };
-    if (this.blocked.length > 0 || this.isHeld(entry)) {
-      if (this.blocked.length >= this.config.capacity) this.settled({ type: 'dropped', msg: this.blocked.shift()! });
-      this.blocked.push(tracked);
-      return;
-    }
-    this.enter(tracked);
-  }
-
-  /** ACK2 for `ids` went to the subscriber: messages waiting for one of them may leave. */
-  released(ids: readonly MsgId[]): void {
-    for (const id of ids) this.held.delete(id);
-    while (this.blocked.length > 0 && !this.isHeld(this.blocked[0]!.entry)) this.enter(this.blocked.shift()!);
-  }
-
-  /**
-   * Is `entry` another message under a held id? A copy of the held message itself is not: it
-   * goes at once as a duplicate, which the subscriber drops (were it held until ACK2, it would
-   * be delivered twice).
-   */
-  private isHeld(entry: OutboxEntry): boolean {
-    if (entry.qos !== 0x30 || entry.id === undefined) return false;
-    const recv = this.held.get(entry.id);
-    return recv !== undefined && recv !== entry.recv;
-  }
-
-  private enter(tracked: Tracked): void {
-    const { entry } = tracked;
-    if (entry.qos === 0x30 && entry.id !== undefined) this.held.set(entry.id, entry.recv);
-    (this.input ?? this.start()).next(tracked);
+    (this.input ?? this.start()).next({ entry, done: false, acked: false });
   }
 
   /** An ACK from the twin. Unknown ids are ignored (spec §2.4). */
@@ -179,8 +141,6 @@ export class Outbox {
         break;
       case 'expired':
         this.config.log.warn({ err: errorText(event.error) }, 'subscriber did not acknowledge: message given up');
-        // No ACK2 will release it: the id is free again for the next message under it.
-        if (entry.qos === 0x30 && entry.id !== undefined) this.released([entry.id]);
         break;
       case 'sent':
         break;
@@ -221,8 +181,6 @@ export class Outbox {
     this.sent.length = 0;
     this.first = 0;
     this.pending = 0;
-    this.held.clear();
-    this.blocked.length = 0;
     window?.unsubscribe();
   }
 }

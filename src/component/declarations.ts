@@ -60,8 +60,14 @@ export class Declarations {
     const share = shareOf(topic, {});
     const wire = share === undefined ? { topic, cmd } : { topic: share.pattern, cmd: { ...cmd, group: share.group } };
     return this.request$(session, { type: 'admin', id: newMsgId(), ...wire }, what).pipe(
-      tap(() => { if (cmd['cmd'] === 'subscribe') this.answered(topic); }),
+      // Deliveries start on the answer, and also when none comes (timeout) or it is a refusal: a
+      // subscription left waiting would ACK and drop every message the broker then sends it.
+      tap({ next: () => this.subscribed(topic, cmd), error: () => this.subscribed(topic, cmd) }),
       map((resp) => rpcResult(what, resp)));
+  }
+
+  private subscribed(topic: string, cmd: Record<string, unknown>): void {
+    if (cmd['cmd'] === 'subscribe') this.answered(topic);
   }
 
   /** Declare now if up (else at the next login); a refusal is logged and given to `onRefused`. */

@@ -127,7 +127,7 @@ class ClusterImpl implements Cluster {
   }
 
   private constructor(private readonly nc: NatsConnection, private readonly host: ClusterHost,
-    private readonly options: ClusterOptions, prefix: string, readonly id: string) {
+    options: ClusterOptions, prefix: string, readonly id: string) {
     this.js = jetstream(nc, { timeout: options.publishTimeout ?? 5_000 });
     this.core = new CorePublishes(nc, host, prefix, options);
     this.stream = new StreamPublishes(this.js, host, prefix, this.index, () => this.closing !== undefined);

@@ -15,16 +15,19 @@ import { bridge } from '../../src/bridge/index.js';
 import { broker } from '../../src/broker/index.js';
 import { waitFor } from './helpers.js';
 
-interface Peer { readonly url: string; readonly pings: number[]; close(): Promise<void> }
+interface Peer { readonly url: string; readonly pings: number[]; readonly frames: number[]; close(): Promise<void> }
 
 async function pingCountingBroker(): Promise<Peer> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await once(server, 'listening');
   const pings: number[] = [];
+  const frames: number[] = [];
   server.on('connection', (ws) => {
     const i = pings.push(0) - 1;
+    frames.push(0);
     ws.on('ping', () => { pings[i]!++; });
     ws.on('message', (data: Buffer) => {
+      frames[i]!++;
       const msg = decodeCbor(new Uint8Array(data)) as { id?: bigint };
       if (msg.id !== undefined) ws.send(encodeCbor({ type: 'response', id: msg.id, status: 0, data: null }));
     });
@@ -32,6 +35,7 @@ async function pingCountingBroker(): Promise<Peer> {
   return {
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
     pings,
+    frames,
     close: () => new Promise<void>((done) => {
       for (const ws of server.clients) ws.terminate();
       server.close(() => done());
@@ -41,7 +45,9 @@ async function pingCountingBroker(): Promise<Peer> {
 
 /** Fire the keep-alive tick: not before 30 s, then once. */
 async function expectPingAt30s(peer: Peer): Promise<void> {
-  await waitFor(() => peer.pings.length > 0, { timeout: 3_000, interval: 10, what: 'the bridge connected' });
+  // A frame from the bridge, not the server's 'connection': the keep-alive's interval starts on the
+  // client's 'open', which may come after the server saw the connection.
+  await waitFor(() => (peer.frames[0] ?? 0) > 0, { timeout: 3_000, interval: 10, what: 'the bridge connected' });
   vi.advanceTimersByTime(29_000);
   await new Promise((r) => setTimeout(r, 100));
   expect(peer.pings[0]).toBe(0);

@@ -43,16 +43,29 @@ async function pingCountingBroker(): Promise<Peer> {
   };
 }
 
-/** Fire the keep-alive tick: not before 30 s, then once. */
-async function expectPingAt30s(peer: Peer): Promise<void> {
+/**
+ * Wait until the link to `peer` is up and quiet: its first connection sent a frame and then no
+ * other for 500 ms. Only then may the fake clock jump: a request still awaiting its answer when
+ * it jumps 29 s would time out, and the component would reconnect on a second connection.
+ */
+async function quiet(peer: Peer): Promise<void> {
   // A frame from the bridge, not the server's 'connection': the keep-alive's interval starts on the
   // client's 'open', which may come after the server saw the connection.
   await waitFor(() => (peer.frames[0] ?? 0) > 0, { timeout: 3_000, interval: 10, what: 'the bridge connected' });
+  for (let seen = -1; seen !== peer.frames[0];) {
+    seen = peer.frames[0]!;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Fire the keep-alive tick: not before 30 s, then once. */
+async function expectPingAt30s(peer: Peer): Promise<void> {
   vi.advanceTimersByTime(29_000);
   await new Promise((r) => setTimeout(r, 100));
   expect(peer.pings[0]).toBe(0);
   vi.advanceTimersByTime(1_000);
   await waitFor(() => peer.pings[0]! >= 1, { timeout: 2_000, interval: 10, what: 'a ping at 30 s' });
+  expect(peer.pings.length).toBe(1); // the same connection, no reconnect
 }
 
 describe('federation links keep alive', () => {
@@ -67,6 +80,7 @@ describe('federation links keep alive', () => {
     const peer = await pingCountingBroker();
     open.push(peer);
     open.push(await broker({ port: 0, host: '127.0.0.1', join: [peer.url] }));
+    await quiet(peer);
     await expectPingAt30s(peer);
   });
 
@@ -75,7 +89,8 @@ describe('federation links keep alive', () => {
     const [a, b] = [await pingCountingBroker(), await pingCountingBroker()];
     open.push(a, b);
     open.push(bridge(a.url, b.url));
-    await waitFor(() => b.pings.length > 0, { timeout: 3_000, interval: 10, what: 'the bridge connected to b' });
+    await quiet(a);
+    await quiet(b);
     await expectPingAt30s(a);
     expect(b.pings[0]).toBeGreaterThanOrEqual(1);
   });

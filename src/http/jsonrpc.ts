@@ -12,6 +12,13 @@ import { json, type HttpReply } from './reply.js';
 import { withSession, type RestContext } from './rest.js';
 import type { HttpSession } from './session.js';
 
+/**
+ * Requests in one batch; a longer one is refused whole (-32600). Each call of a batch waits on
+ * the request's one session, so a body's worth of calls (~220,000 in 8 MiB) held the broker's
+ * memory and CPU for minutes on behalf of one request (test/integration/edges-http.test.ts).
+ */
+export const MAX_BATCH = 1_000;
+
 /** JSON-RPC error codes used here (JL answers -32000 for every failure). */
 export const JSONRPC = { PARSE: -32700, INVALID: -32600, NOT_FOUND: -32601, SERVER: -32000 } as const;
 
@@ -29,6 +36,9 @@ export async function jsonRpc(ctx: RestContext, body: string): Promise<HttpReply
     return json(200, failure(null, JSONRPC.PARSE, `invalid JSON: ${(err as Error).message}`));
   }
   if (Array.isArray(packet) && packet.length === 0) return json(200, failure(null, JSONRPC.INVALID, 'empty batch'));
+  if (Array.isArray(packet) && packet.length > MAX_BATCH) {
+    return json(200, failure(null, JSONRPC.INVALID, `batch of ${packet.length} requests: at most ${MAX_BATCH}`));
+  }
   return withSession(ctx, ctx.identity, async (session) => {
     if (!Array.isArray(packet)) {
       const one = await evaluate(session, packet);

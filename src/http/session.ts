@@ -6,7 +6,7 @@
  * broker has no second dispatch path. It is not a component: it sends no `reactive` and
  * declares nothing, so logging in as a named twin never triggers that twin's replay.
  */
-import { defer, filter, firstValueFrom, lastValueFrom, Subject, take, throwError, timeout, type Observable } from 'rxjs';
+import { EmptyError, firstValueFrom, lastValueFrom, Observable, throwError, timeout, type Subscriber } from 'rxjs';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { identify$ } from '../component/auth.js';
 import { RpcTimeoutError } from '../errors.js';
@@ -16,32 +16,56 @@ import type { Link } from '../transport/link.js';
 import type { HttpIdentity } from './auth.js';
 
 export class HttpSession {
-  private readonly responses = new Subject<ResponseMsg>();
+  /**
+   * Requests awaiting their RESPONSE, by id: an answer finds its request in one lookup (matched
+   * against every waiting request, a JSON-RPC batch cost the square of its length).
+   */
+  private readonly waiting = new Map<MsgId, Subscriber<ResponseMsg>>();
+  private closed = false;
 
   constructor(private readonly link: Link, private readonly requestTimeout: number) {
     link.frames$.subscribe({
       next: (frame) => {
         if (typeof frame === 'string') return;
+        let msg: Msg;
         try {
-          const msg = decodeCbor(frame);
-          if (msg.type === 'response') this.responses.next(msg);
-        } catch { /* a frame this session cannot read concerns nobody */ }
+          msg = decodeCbor(frame);
+        } catch {
+          return; // a frame this session cannot read concerns nobody
+        }
+        if (msg.type !== 'response' || msg.stream === 'item') return;
+        const waiter = this.waiting.get(msg.id);
+        if (waiter === undefined) return;
+        this.waiting.delete(msg.id);
+        waiter.next(msg);
+        waiter.complete();
       },
-      complete: () => this.responses.complete(),
+      complete: () => {
+        this.closed = true;
+        const waiters = [...this.waiting.values()];
+        this.waiting.clear();
+        for (const waiter of waiters) waiter.error(new EmptyError());
+      },
     });
   }
 
-  /** Send `msg`; the RESPONSE with its id (rejects with RpcTimeoutError or EmptyError on close). */
+  /** Send `msg`; the RESPONSE with its id (errors with RpcTimeoutError, or EmptyError on close). */
   request$(msg: Msg & { id: MsgId }, what: string): Observable<ResponseMsg> {
-    return defer(() => {
+    return new Observable<ResponseMsg>((subscriber) => {
+      if (this.closed) {
+        subscriber.error(new EmptyError());
+        return undefined;
+      }
       // Encoded here, so a value that cannot be encoded fails this request, not a microtask
       // (an exception there would take the whole broker process down).
       const frame = encodeCbor(msg);
+      this.waiting.set(msg.id, subscriber);
       // Sent once the answer is awaited: the broker may answer a memory link synchronously.
       queueMicrotask(() => this.link.send(frame));
-      return this.responses.pipe(filter((r) => r.id === msg.id && r.stream !== 'item'), take(1),
-        timeout({ first: this.requestTimeout, with: () => throwError(() => new RpcTimeoutError(what, this.requestTimeout)) }));
-    });
+      return () => {
+        if (this.waiting.get(msg.id) === subscriber) this.waiting.delete(msg.id);
+      };
+    }).pipe(timeout({ first: this.requestTimeout, with: () => throwError(() => new RpcTimeoutError(what, this.requestTimeout)) }));
   }
 
   request(msg: Msg & { id: MsgId }, what: string): Promise<ResponseMsg> {

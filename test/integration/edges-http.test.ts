@@ -1,0 +1,38 @@
+/**
+ * The HTTP surface as an attacker meets it, beyond http-edges.test.ts: a JSON-RPC batch sized to
+ * cost the broker far more than the client (README "HTTP and REST"; docs/http.md bounds), a
+ * request line no URL parser accepts, and the broker's own view of every tenant — the stats
+ * topic the dashboard draws and `GET /metrics` — read by a tenant that must not see the others
+ * (README "Security": tenants are isolated). Real broker, WebSocket and HTTP on 127.0.0.1.
+ */
+import { describe, expect, it } from 'vitest';
+import { MAX_BATCH } from '../../src/http/jsonrpc.js';
+import type { Message } from '../../src/index.js';
+import { collect, roundTrip, useScope } from './helpers.js';
+import { http } from './http-request.js';
+
+const scope = useScope();
+const argsOf = (messages: Message[]): unknown[] => messages.map((m) => m.args[0]);
+
+describe('JSON-RPC batches', () => {
+  it(`refuses a batch of more than ${MAX_BATCH} requests with one -32600 answer, running none of it`, async () => {
+    // Unbounded, one 8 MiB body held ~220,000 calls on one session, each answer matched against
+    // every call still waiting: 16,000 calls cost the broker 11 s of CPU, 220,000 about half an hour.
+    const b = await scope.broker();
+    const server = await scope.connect(b, 'server');
+    let served = 0;
+    server.expose('count', () => ++served);
+    const got = collect(server.subscribe$('tick'), 1, { what: 'the notification of the batch within the bound' });
+    await roundTrip(server);
+    const calls = (n: number) => Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'count' }));
+
+    const over = await http(b, 'POST', '/', [...calls(MAX_BATCH), { jsonrpc: '2.0', method: 'tick', params: ['over'] }]);
+    expect([over.status, JSON.parse(over.body)]).toEqual([200,
+      { jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.stringContaining(`${MAX_BATCH}`) } }]);
+
+    const within = await http(b, 'POST', '/', [...calls(MAX_BATCH - 1), { jsonrpc: '2.0', method: 'tick', params: ['within'] }]);
+    expect((JSON.parse(within.body) as unknown[]).length).toBe(MAX_BATCH - 1);
+    expect(served).toBe(MAX_BATCH - 1);
+    expect(argsOf(await got.done)).toEqual(['within']);
+  });
+});

@@ -71,8 +71,13 @@ function lingerClose(res: ServerResponse): void {
 
 
 async function serve(host: HttpHost, req: IncomingMessage): Promise<HttpReply> {
-  const url = new URL(req.url ?? '/', 'http://broker');
-  const path = url.pathname;
+  let path: string;
+  try {
+    path = new URL(req.url ?? '/', 'http://broker').pathname;
+  } catch {
+    // A request target Node's parser lets through (`GET http://[::1`) is the client's fault.
+    return json(400, { error: 'malformed request target' });
+  }
   const method = req.method ?? 'GET';
   if (method === 'OPTIONS') {
     return { status: 204, headers: { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',

@@ -5,6 +5,7 @@
  * topic the dashboard draws and `GET /metrics` — read by a tenant that must not see the others
  * (README "Security": tenants are isolated). Real broker, WebSocket and HTTP on 127.0.0.1.
  */
+import { connect as connectTcp } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MAX_BATCH } from '../../src/http/jsonrpc.js';
 import type { Message } from '../../src/index.js';
@@ -34,5 +35,22 @@ describe('JSON-RPC batches', () => {
     expect((JSON.parse(within.body) as unknown[]).length).toBe(MAX_BATCH - 1);
     expect(served).toBe(MAX_BATCH - 1);
     expect(argsOf(await got.done)).toEqual(['within']);
+  });
+});
+
+describe('malformed requests', () => {
+  it('answers 400, not 500, to a request target no URL parser accepts, and keeps serving', async () => {
+    const b = await scope.broker();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connectTcp(b.port!, '127.0.0.1', () =>
+        socket.write('GET http://[::1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => { text += chunk; });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect((await http(b, 'GET', '/healthz')).status).toBe(200);
   });
 });

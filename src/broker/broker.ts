@@ -135,7 +135,8 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
   const handle = (link: Link): void => impl.handle(observe?.wrapLink(link) ?? link);
   const served = observe?.attach({ name: impl.name, stats: () => ({ ...api.stats() }), twins: () => impl.twinList(),
     handle, requestTimeout: options.requestTimeout ?? 10_000, log: impl.log,
-    auth: { hasKey: async (cid) => (await impl.auth.store.keyFor(cid)) !== undefined } });
+    auth: { hasKey: async (cid) => (await impl.auth.store.keyFor(cid)) !== undefined,
+      isAdmin: (cid) => impl.auth.store.isAdmin(cid), tenantsIsolated: () => impl.auth.store.multiTenant } });
   const statsInterval = options.http === false ? 0 : options.http?.statsInterval ?? 1_000;
   const stopStats = served === undefined || statsInterval <= 0 ? undefined
     : startStatsTopic((topic, snapshot) => impl.publishLocal(topic, [snapshot]), served.snapshot, { interval: statsInterval });

@@ -127,10 +127,13 @@ export class Guard {
   /**
    * The subscribers of a publish on `topic` by `origin` (null: the broker itself): authorized
    * for the topic when it is private, and in the publisher's tenant when tenants are isolated.
+   * Then the stats snapshots, which name every tenant's components, topics and methods, reach
+   * proven admins only (edges-http.test.ts).
    */
   receivers(origin: Publisher, topic: string): Admits {
     const store = this.auth.store;
     if (!store.hasPrivateTopics && !store.multiTenant) return undefined;
+    if (store.multiTenant && topic === STATS_TOPIC) return (twin) => this.isAdmin(twin);
     const restricted = store.isPrivate(topic);
     const tenant = store.multiTenant && origin !== null ? typeof origin === 'string' ? origin : origin.name : undefined;
     if (!restricted && tenant === undefined) return undefined;
@@ -170,12 +173,15 @@ export class Guard {
    * to its publisher's tenant; the broker's own (origin null) to every tenant, as it was
    * delivered live; a row that kept no publisher (origin undefined: logged before the log kept
    * one, or while tenants were not isolated, or by another implementation) to no tenant, since
-   * nothing says whose it is.
+   * nothing says whose it is. The stats snapshots replay to proven admins only, as they are
+   * delivered live ({@link Guard.receivers}).
    */
   replayable(twin: Twin): ((topic: string, origin?: string | null) => boolean) | undefined {
     const store = this.auth.store;
     if (!store.hasPrivateTopics && !store.multiTenant) return undefined;
-    return (topic, origin) => (!store.hasPrivateTopics || this.auth.authorize(twin.name, 'deliver', topic, isProven(twin)))
+    const admin = this.isAdmin(twin);
+    return (topic, origin) => (!store.multiTenant || topic !== STATS_TOPIC || admin)
+      && (!store.hasPrivateTopics || this.auth.authorize(twin.name, 'deliver', topic, isProven(twin)))
       && (!store.multiTenant || origin === null || (origin !== undefined && this.auth.sameTenant(origin, twin.name)));
   }
 }

@@ -44,7 +44,7 @@ export interface ObservedBroker {
   twins(): Iterable<TwinView>;
   handle(link: Link): void;
   requestTimeout: number;
-  auth: Omit<HttpAuthPolicy, 'requireAuth'>;
+  auth: Omit<HttpAuthPolicy, 'requireAuth'> & Pick<HttpHost, 'isAdmin' | 'tenantsIsolated'>;
   log: Logger;
 }
 
@@ -78,6 +78,8 @@ export class Observability {
       return {
         handle: (link) => broker.handle(link),
         authenticate: basicAuth({ requireAuth: () => requireAuth, hasKey: (cid) => broker.auth.hasKey(cid) }),
+        isAdmin: (cid) => broker.auth.isAdmin(cid),
+        tenantsIsolated: () => broker.auth.tenantsIsolated(),
         notReady: () => this.closing ? 'closing'
           : this.storage.lastError === undefined ? undefined : `storage failed: ${this.storage.lastError}`,
         metrics: this.options.metrics === false ? undefined : async () => {

@@ -10,7 +10,7 @@ import type { Logger } from '../types.js';
 import { HttpAuthError, type HttpAuthenticate, type HttpIdentity } from './auth.js';
 import { jsonRpc } from './jsonrpc.js';
 import { json, unauthorized, type HttpReply } from './reply.js';
-import { rest, type RestContext } from './rest.js';
+import { rest, withSession, type RestContext } from './rest.js';
 
 /** Largest request body read, bytes; a bigger one is answered 413. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -20,6 +20,10 @@ export interface HttpHost {
   /** Serve one more connection (REST calls log in through it like any client). */
   handle(link: Link): void;
   authenticate: HttpAuthenticate;
+  /** Is `cid` an admin (asked once its secret is proven)? */
+  isAdmin(cid: string): boolean;
+  /** Are tenants isolated? Then `/metrics`, which shows every tenant, is for proven admins only. */
+  tenantsIsolated(): boolean;
   /** Undefined when ready; else why not (storage failed, closing). */
   notReady(): string | undefined;
   /** The Prometheus exposition, or undefined when metrics are off. */
@@ -102,7 +106,11 @@ async function serve(host: HttpHost, req: IncomingMessage): Promise<HttpReply> {
     if (err instanceof HttpAuthError) return unauthorized(err.message);
     throw err;
   }
+  const ctx: RestContext = { handle: (link) => host.handle(link), identity, requestTimeout: host.requestTimeout,
+    remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` };
   if (method === 'GET' && path === '/metrics' && host.metrics !== undefined) {
+    const refused = host.tenantsIsolated() ? await unlessProvenAdmin(host, ctx) : undefined;
+    if (refused !== undefined) return refused;
     const { contentType, body } = await host.metrics();
     return { status: 200, body, type: contentType };
   }
@@ -112,10 +120,20 @@ async function serve(host: HttpHost, req: IncomingMessage): Promise<HttpReply> {
     // The rest of the body is discarded as it comes; the connection closes after this answer.
     return { ...json(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` }), linger: true };
   }
-  const ctx: RestContext = { handle: (link) => host.handle(link), identity, requestTimeout: host.requestTimeout,
-    remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` };
   if (method === 'POST' && path === '/') return jsonRpc(ctx, body);
   return rest(ctx, method, path, body);
+}
+
+/**
+ * The refusal of a caller who is not a proven admin, or undefined for one: its secret is proven
+ * by logging in with it, as any request's (401 when wrong or missing; 403 for another name).
+ */
+async function unlessProvenAdmin(host: HttpHost, ctx: RestContext): Promise<HttpReply | undefined> {
+  const { name, secret } = ctx.identity;
+  if (name === undefined) return unauthorized('metrics of isolated tenants: an admin\'s name and secret are needed');
+  if (secret === undefined || !host.isAdmin(name)) return json(403, { error: `${name}: metrics of isolated tenants are for admins` });
+  const login = await withSession(ctx, ctx.identity, () => Promise.resolve<HttpReply>({ status: 200 }));
+  return login.status === 200 ? undefined : login;
 }
 
 /**

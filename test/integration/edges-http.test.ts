@@ -7,6 +7,7 @@
  */
 import { connect as connectTcp } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { memorySecurityStore, STATS_TOPIC, type StatsSnapshot } from '../../src/broker/index.js';
 import { MAX_BATCH } from '../../src/http/jsonrpc.js';
 import type { Message } from '../../src/index.js';
 import { collect, roundTrip, useScope } from './helpers.js';
@@ -52,5 +53,45 @@ describe('malformed requests', () => {
     });
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
     expect((await http(b, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('the broker\'s view of every tenant', () => {
+  const secret = (name: string): string => `${name}-pw`;
+  const names = ['root', 'ops', 'a.t1', 'c.t1', 'spy.t2'];
+  const isolated = () => scope.broker({ http: { statsInterval: 20 }, security: memorySecurityStore({
+    tenants: { t1: '1111', t2: '2222' }, admins: ['root', 'ops'], keys: Object.fromEntries(names.map((n) => [n, secret(n)])) }) });
+
+  it('sends the stats snapshots (every tenant\'s components, topics and methods) to proven admins only', async () => {
+    const b = await isolated();
+    const a = await scope.connect(b, 'a.t1', { key: secret('a.t1') });
+    a.expose('payroll_t1', () => 1);
+    a.subscribe$('salaries/t1').subscribe();
+    await roundTrip(a);
+    const spy = await scope.connect(b, 'spy.t2', { key: secret('spy.t2') });
+    const spied = collect(spy.subscribe$<[StatsSnapshot]>(STATS_TOPIC), 1, { what: 'snapshots a tenant must not get' });
+    await roundTrip(spy);
+    const root = await scope.connect(b, 'root', { key: secret('root') });
+    const seen = collect(root.subscribe$<[StatsSnapshot]>(STATS_TOPIC), 3, { what: 'the admin\'s snapshots' });
+    const [snap] = (await seen.done).slice(-1).map((m) => m.args[0]);
+    // The admin's snapshot names t1's component, its subscription and its method: the spy got the same publishes' turn.
+    expect(snap!.components.find((c) => c.name === 'a.t1')).toMatchObject({ subscriptions: ['salaries/t1'], exposed: ['payroll_t1'] });
+    await roundTrip(spy);
+    expect(spied.values).toEqual([]);
+  });
+
+  it('serves /metrics (every tenant\'s method labels) to a proven admin only', async () => {
+    const b = await isolated();
+    const a = await scope.connect(b, 'a.t1', { key: secret('a.t1') });
+    a.expose('payroll_t1', () => 1);
+    const c = await scope.connect(b, 'c.t1', { key: secret('c.t1') });
+    expect(await c.rpc('payroll_t1')).toBe(1);
+    expect((await http(b, 'GET', '/metrics')).status).toBe(401);
+    expect((await http(b, 'GET', '/metrics', undefined, 'ops:wrong')).status).toBe(401);
+    const spy = await http(b, 'GET', '/metrics', undefined, `spy.t2:${secret('spy.t2')}`);
+    expect([spy.status, spy.body.includes('payroll_t1')]).toEqual([403, false]);
+    const ops = await http(b, 'GET', '/metrics', undefined, `ops:${secret('ops')}`);
+    expect(ops.status).toBe(200);
+    expect(ops.body).toMatch(/rembus_rpc_calls_total\{method="payroll_t1"\} 1/);
   });
 });

@@ -128,17 +128,25 @@ describe('tenants and log rows without a publisher', () => {
     }
   });
 
-  it('replays the broker\'s stats snapshots (its own, logged) to every tenant', async () => {
-    const b = await scope.broker({ dataDir: await tenantDir(root), http: { statsInterval: 30 } });
+  it('replays the broker\'s stats snapshots (its own, logged, naming every tenant\'s components) to a proven admin only', async () => {
+    const dataDir = await tenantDir(root);
+    await writeFile(join(dataDir, 'broker', 'admins.json'), JSON.stringify(['ops']));
+    await writeFile(join(dataDir, 'broker', 'keys', 'ops'), secret('ops'));
+    const b = await scope.broker({ dataDir, http: { statsInterval: 30 } });
     await new Promise((r) => setTimeout(r, 200));
     const since = Date.now();
-    for (const name of ['spy.t2', 'mate.t1']) {
+    const readers = await Promise.all(['spy.t2', 'mate.t1'].map(async (name) => {
       const node = await proven(b, name);
-      const back = collect(node.subscribe$<[{ time: number }]>('__broker__/stats', { msgfrom: period({ minutes: 1 }) }), 1, { what: `${name}'s replay` });
-      // Published before this component logged in: it came from the log, not live.
-      expect((await back.done)[0]!.args[0].time).toBeLessThan(since - 50);
-      await node.close();
-    }
+      return collect(node.subscribe$('__broker__/stats', { msgfrom: period({ minutes: 1 }) }), 1, { what: `${name}'s replay` });
+    }));
+    const ops = await proven(b, 'ops');
+    const back = collect(ops.subscribe$<[{ time: number }]>('__broker__/stats', { msgfrom: period({ minutes: 1 }) }), 8, { what: 'the admin\'s replay and live snapshots' });
+    // Published before this component logged in: it came from the log, not live.
+    const got = await back.done;
+    expect(got[0]!.args[0].time).toBeLessThan(since - 50);
+    // Live snapshots have reached the admin since the tenants' subscriptions: their replays (and those snapshots) did not reach them.
+    expect(got[got.length - 1]!.args[0].time).toBeGreaterThan(Date.now() - 1_000);
+    expect(readers.map((r) => r.values.length)).toEqual([0, 0]);
   });
 
   it('restores an old retained value (LMDB) for no tenant, the broker\'s own for every tenant', async () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { memorySecurityStore, STATS_TOPIC, type StatsSnapshot } from '../../src/broker/index.js';
 import { MAX_BATCH } from '../../src/http/jsonrpc.js';
 import type { Message } from '../../src/index.js';
-import { collect, roundTrip, useScope } from './helpers.js';
+import { collect, rawSubscriber, roundTrip, useScope, waitFor } from './helpers.js';
 import { http } from './http-request.js';
 
 const scope = useScope();
@@ -94,4 +94,25 @@ describe('the broker\'s view of every tenant', () => {
     expect(ops.status).toBe(200);
     expect(ops.body).toMatch(/rembus_rpc_calls_total\{method="payroll_t1"\} 1/);
   });
+});
+
+describe('the dashboard\'s live stream', () => {
+  it('cuts a stats reader that stops reading, as any slow consumer, and keeps serving the others', async () => {
+    // The dashboard is a component on __broker__/stats: a tab that stops reading must cost the broker
+    // no more than any slow consumer (flow-control.ts), though the broker itself is the publisher.
+    const b = await scope.broker({ http: { statsInterval: 5 }, flowControl: { highWater: 64 * 1024, stallTimeout: 300 } });
+    const pub = await scope.connect(b, 'pub');
+    // 1,000 topics make each snapshot ~40 KB: ~8 MB/s, past loopback's socket buffers within a second.
+    for (let i = 0; i < 1_000; i++) pub.publish(`load/${i}`, i);
+    await roundTrip(pub);
+    const stalled = await rawSubscriber(scope, b, STATS_TOPIC);
+    const reader = await scope.connect(b, 'reader');
+    stalled.pause();
+    await waitFor(() => b.stats().slowConsumers === 1, { timeout: 15_000, what: 'the stalled stats reader to be cut' });
+    stalled.resume();
+    await stalled.closedAt;
+    const after = collect(reader.subscribe$<[StatsSnapshot]>(STATS_TOPIC), 2, { what: 'snapshots after the cut' });
+    expect((await after.done).every((m) => m.args[0].topics.length === 1_000)).toBe(true);
+    expect(b.stats().slowConsumers).toBe(1);
+  }, 30_000);
 });

@@ -82,10 +82,10 @@ export class Observability {
         tenantsIsolated: () => broker.auth.tenantsIsolated(),
         notReady: () => this.closing ? 'closing'
           : this.storage.lastError === undefined ? undefined : `storage failed: ${this.storage.lastError}`,
-        metrics: this.options.metrics === false ? undefined : async () => {
+        metrics: this.options.metrics === false ? undefined : shared(METRICS_TTL_MS, async () => {
           registry ??= (await import('./metrics.js')).metricsRegistry(collector);
           return { contentType: registry.contentType, body: await registry.metrics() };
-        },
+        }),
         dashboard: this.options.dashboard === false ? undefined : dashboardAsset,
         requestTimeout: broker.requestTimeout,
         log: broker.log,
@@ -98,6 +98,26 @@ export class Observability {
     this.closing = true;
     this.collector?.close();
   }
+}
+
+/**
+ * How long one rendering of `/metrics` serves every scrape, ms. Any peer can make up 1,000
+ * method labels; then a rendering costs ~80 ms of CPU and 1.3 MB, and a flood of scrapes each
+ * rendered anew took the broker's CPU (edges-http.test.ts). Scrapers ask every 5 s or more.
+ */
+const METRICS_TTL_MS = 1_000;
+
+/** `render`, its result (or the rendering in progress) shared by every call within `ttl` ms of it; a failure is not kept. */
+function shared<T>(ttl: number, render: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last !== undefined && now - last.at < ttl) return last.value;
+    const entry = { at: now, value: render() };
+    last = entry;
+    entry.value.catch(() => { if (last === entry) last = undefined; });
+    return entry.value;
+  };
 }
 
 /**

@@ -28,6 +28,20 @@ export interface ListenOptions {
   http?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 }
 
+/**
+ * How long a client may take to send a request's head (an upgrade's too), ms; then 408 and the
+ * socket closes. Node's default (60 s, looked at every 30 s) let a client that sends its head a
+ * byte at a time, or nothing, hold a socket 90 s (slowloris).
+ */
+export const HTTP_HEADERS_TIMEOUT = 10_000;
+
+/**
+ * Bounds of a plain HTTP request: its head within {@link HTTP_HEADERS_TIMEOUT}, all of it within
+ * 60 s (Node's 300 s let a trickled body hold a socket 330 s; 8 MiB in 60 s wants 140 KB/s), looked
+ * at every second. An upgraded socket is no longer a request: these do not apply to it.
+ */
+const HTTP_LIMITS = { headersTimeout: HTTP_HEADERS_TIMEOUT, requestTimeout: 60_000, connectionsCheckingInterval: 1_000 } as const;
+
 /** What `ws` answers to plain HTTP when it owns the server. */
 function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(426, { 'Content-Type': 'text/plain' }).end('Upgrade Required');
@@ -41,8 +55,8 @@ function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
 export async function listenWebSocket(handle: (link: Link) => void, options: ListenOptions): Promise<WsListener> {
   const { port, host, pingInterval = 30_000, maxPayload = MAX_FRAME_BYTES, tls, http = upgradeRequired } = options;
   const common = { maxPayload, perMessageDeflate: false } as const;
-  const httpServer: Server | HttpServer = tls === undefined ? createHttpServer(http)
-    : createServer({ cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) }, http);
+  const httpServer: Server | HttpServer = tls === undefined ? createHttpServer(HTTP_LIMITS, http)
+    : createServer({ cert: Buffer.from(tls.cert), key: Buffer.from(tls.key), ...HTTP_LIMITS }, http);
   // A client that fails the TLS handshake must not bring the server down.
   httpServer.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,7 @@
 import { connect as connectTcp } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { memorySecurityStore, STATS_TOPIC, type StatsSnapshot } from '../../src/broker/index.js';
+import { HTTP_HEADERS_TIMEOUT } from '../../src/broker/ws-server.js';
 import { MAX_BATCH } from '../../src/http/jsonrpc.js';
 import type { Message } from '../../src/index.js';
 import { collect, rawSubscriber, roundTrip, useScope, waitFor } from './helpers.js';
@@ -54,6 +55,28 @@ describe('malformed requests', () => {
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
     expect((await http(b, 'GET', '/healthz')).status).toBe(200);
   });
+});
+
+describe('slow clients', () => {
+  it('answers 408 and closes within seconds a connection that sends its head a byte at a time, or nothing', async () => {
+    // With Node's defaults (head within 60 s, looked at every 30 s) each such socket was held 90 s:
+    // a slowloris held the broker's descriptors for the cost of a few bytes per minute.
+    const b = await scope.broker();
+    const opened = Date.now();
+    const slow = (first: string, drip: boolean): Promise<{ answer: string; after: number }> => new Promise((resolve, reject) => {
+      const socket = connectTcp(b.port!, '127.0.0.1', () => socket.write(first));
+      const dripping = setInterval(() => { if (drip) socket.write('X'); }, 500);
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => { answer += chunk; });
+      socket.on('error', (err) => { clearInterval(dripping); reject(err); });
+      socket.on('close', () => { clearInterval(dripping); resolve({ answer: answer.split('\r\n')[0]!, after: Date.now() - opened }); });
+    });
+    const [head, silent] = await Promise.all([slow('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ', true), slow('', false)]);
+    expect([head.answer, silent.answer]).toEqual(['HTTP/1.1 408 Request Timeout', 'HTTP/1.1 408 Request Timeout']);
+    expect(Math.max(head.after, silent.after)).toBeLessThan(HTTP_HEADERS_TIMEOUT + 5_000);
+    expect((await http(b, 'GET', '/healthz')).status).toBe(200);
+  }, 30_000);
 });
 
 describe('the broker\'s view of every tenant', () => {

@@ -1,9 +1,11 @@
 /**
  * The HTTP surface as an attacker meets it, beyond http-edges.test.ts: a JSON-RPC batch sized to
- * cost the broker far more than the client (README "HTTP and REST"; docs/http.md bounds), a
- * request line no URL parser accepts, and the broker's own view of every tenant — the stats
- * topic the dashboard draws and `GET /metrics` — read by a tenant that must not see the others
- * (README "Security": tenants are isolated). Real broker, WebSocket and HTTP on 127.0.0.1.
+ * cost the broker far more than the client, a request line no URL parser accepts, paths that
+ * climb out of the dashboard's files, clients that send their head a byte at a time or nothing
+ * (README "HTTP and REST"; docs/http.md bounds), a flood of scrapes, the broker's own view of
+ * every tenant — the stats topic the dashboard draws and `GET /metrics` — read by a tenant that
+ * must not see the others (README "Security": tenants are isolated), and a dashboard that stops
+ * reading. Real broker, WebSocket and HTTP on 127.0.0.1.
  */
 import { connect as connectTcp } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +56,23 @@ describe('malformed requests', () => {
     });
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
     expect((await http(b, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('the dashboard\'s static files', () => {
+  it('serves its own assets and nothing else, however the path climbs', async () => {
+    const b = await scope.broker();
+    const page = await http(b, 'GET', '/');
+    expect([page.status, page.headers['content-type']]).toEqual([200, 'text/html; charset=utf-8']);
+    expect((await http(b, 'GET', '/dashboard/dashboard.js')).status).toBe(200);
+    const climbs = ['/dashboard/../package.json', '/dashboard/..%2F..%2Fpackage.json', '/dashboard/%2e%2e/%2e%2e/package.json',
+      '/dashboard/..%5C..%5Cpackage.json', '/dashboard/%2E%2E%2F%2E%2E%2F%2E%2E%2Fetc%2Fpasswd', '/dashboard//etc/passwd',
+      '/dashboard/index.html%00.js', '/dashboard/dashboard.js/..%2F..%2F..%2Fpackage.json'];
+    for (const path of climbs) {
+      const res = await http(b, 'GET', path);
+      // Not an asset: the path is a method name then, which nobody exposes.
+      expect({ path, status: res.status, leaked: /"name": "rembus"|root:/.test(res.body) }).toEqual({ path, status: 404, leaked: false });
+    }
   });
 });
 

@@ -136,6 +136,39 @@ describe('the broker\'s view of every tenant', () => {
     expect(ops.status).toBe(200);
     expect(ops.body).toMatch(/rembus_rpc_calls_total\{method="payroll_t1"\} 1/);
   });
+
+  it('refuses every route to no credentials, a wrong secret and another tenant\'s proven name, with no effect', async () => {
+    const b = await isolated();
+    const a = await scope.connect(b, 'a.t1', { key: secret('a.t1') });
+    let served = 0;
+    a.expose('payroll_t1', () => ++served);
+    const news = collect(a.subscribe$('news'), 1, { what: 't1 news' });
+    await roundTrip(a);
+    // Publishes are answered as a QoS0 publish on a WebSocket is (200, 204 for a notification): checked by what t1 receives.
+    const publishes: [string, string, unknown][] = [['POST', '/news', ['forged']], ['POST', '/', { jsonrpc: '2.0', method: 'news', params: ['forged'] }]];
+    const routes: [string, string, unknown?][] = [
+      ['GET', '/payroll_t1'], ['POST', '/', { jsonrpc: '2.0', id: 1, method: 'payroll_t1' }], ['GET', '/admin/broker_config'], ['POST', '/private_topic/news'], ['POST', '/authorize/spy.t2/news'],
+      ['POST', '/subscribe/news/a.t1'], ['POST', '/unexpose/payroll_t1/a.t1'], ['POST', '/unsubscribe/news/a.t1'], ['GET', '/metrics'],
+    ];
+    const outcomes: string[] = [];
+    for (const auth of [undefined, 'a.t1:wrong', 'c.t1', `spy.t2:${secret('spy.t2')}`]) {
+      for (const [method, path, body] of routes) {
+        const res = await http(b, method, path, body, auth);
+        const rpc = res.body.startsWith('{"jsonrpc"') ? (JSON.parse(res.body) as { error?: { code: number } }).error?.code : undefined;
+        // What a request that got through would answer: 2xx with no JSON-RPC error.
+        if (res.status < 300 && rpc === undefined) outcomes.push(`${auth ?? 'anonymous'} ${method} ${path}: ${res.status} ${res.body.slice(0, 80)}`);
+      }
+      for (const [method, path, body] of publishes) await http(b, method, path, body, auth);
+    }
+    expect(outcomes).toEqual([]);
+    // The forged publishes reached nobody: t1's own gets through after them, and its method still serves.
+    const mate = await http(b, 'POST', '/news', ['from t1'], `c.t1:${secret('c.t1')}`);
+    expect(mate.status).toBe(200);
+    expect(argsOf(await news.done)).toEqual(['from t1']);
+    expect(served).toBe(0);
+    const call = await http(b, 'GET', '/payroll_t1', undefined, `c.t1:${secret('c.t1')}`);
+    expect([call.status, JSON.parse(call.body)]).toEqual([200, 1]);
+  });
 });
 
 describe('GET /metrics under a scrape flood', () => {

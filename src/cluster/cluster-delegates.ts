@@ -29,6 +29,7 @@ export class Delegates {
   readonly mainName: string;
   private readonly byTenant = new Map<string, Component>();
   private full = false;
+  private closed = false;
 
   constructor(private readonly host: ClusterHost, private readonly id: string, private readonly capacity = DEFAULT_DELEGATE_TENANTS) {
     this.mainName = `${host.name}.cluster.${id}`;
@@ -36,12 +37,12 @@ export class Delegates {
   }
 
   /**
-   * The delegate of `tenant`, made at its first call; undefined past capacity (logged once) or
-   * when no name of the tenant can be made (too long).
+   * The delegate of `tenant`, made at its first call; undefined past capacity (logged once),
+   * when no name of the tenant can be made (too long), or once closed.
    */
   of(tenant: string): Component | undefined {
     const known = this.byTenant.get(tenant);
-    if (known !== undefined) return known;
+    if (known !== undefined || this.closed) return known;
     if (this.byTenant.size >= this.capacity) {
       if (!this.full) this.host.log.warn({ capacity: this.capacity }, 'cluster RPC: too many caller tenants, calls of further ones refused');
       this.full = true;
@@ -69,7 +70,9 @@ export class Delegates {
     });
   }
 
+  /** Close every delegate; idempotent. */
   async close(): Promise<void> {
+    this.closed = true;
     const all = [this.main, ...this.byTenant.values()];
     this.byTenant.clear();
     await Promise.all(all.map((c) => c.close()));

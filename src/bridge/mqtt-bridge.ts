@@ -82,12 +82,17 @@ export interface MqttBridgeOptions {
   readonly rpcPrefix?: string | false;
   /**
    * Methods served by `mqtt://` components (or any MQTT 5 client on the RPC topics) that Rembus
-   * components may call through the bridge (mqtt-rpc.ts); MQTT callers reach every method of the
-   * broker anyway. Default none.
+   * components may call through the bridge (mqtt-rpc.ts); MQTT callers reach every public method
+   * of the broker anyway (of `tenant`'s exposers when tenants are isolated). Default none.
    */
   readonly methods?: readonly string[];
   /** Give up a call forwarded to MQTT after this many ms. Default 10_000. */
   readonly requestTimeout?: number;
+  /**
+   * The tenant of the bridge's in-process RPC component on the broker: with isolated tenants,
+   * MQTT callers reach that tenant's methods and only its components the `methods`. Default `'.'`.
+   */
+  readonly tenant?: string;
   /** Further MQTT.js options (credentials, TLS); the bridge's own settings win. Default none. */
   readonly clientOptions?: IClientOptions;
   /** pino-shaped logger. Default silent. */
@@ -182,7 +187,7 @@ class MqttBridgeImpl implements MqttBridge {
     this.outbound = host.messages$.subscribe((m) => this.forward(m));
     this.rpc = host.attach === undefined || rpcPrefix === false ? undefined : new MqttRpc({
       client: this.client, clientId: this.clientId, prefix: rpcPrefix, methods: options.methods ?? [],
-      requestTimeout: options.requestTimeout ?? 10_000, attach: host.attach, brokerName: host.name, log: this.log,
+      requestTimeout: options.requestTimeout ?? 10_000, attach: host.attach, brokerName: host.name, tenant: options.tenant ?? '.', log: this.log,
       v5: () => this.connected && this.version === 5,
     });
   }

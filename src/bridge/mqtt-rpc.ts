@@ -48,6 +48,8 @@ export interface MqttRpcOptions {
   /** Serve a link of the broker (the bridge's in-process component). */
   readonly attach: (link: Link) => void;
   readonly brokerName: string;
+  /** The tenant its in-process component is a name of (`.`: a name without a dot). */
+  readonly tenant: string;
   readonly log: Logger;
   /** Is the MQTT link up with MQTT 5? */
   readonly v5: () => boolean;
@@ -70,7 +72,9 @@ export class MqttRpc {
         ...(correlationData === undefined ? {} : { correlationData: Buffer.from(correlationData) }),
       } });
     };
-    const name = `${options.brokerName}.mqtt.${globalThis.crypto.randomUUID().slice(0, 8)}`;
+    // A name of the bridge's tenant: the broker's tenant checks then apply to its calls and exposers.
+    const base = `${options.brokerName.replaceAll('.', '_')}-mqtt-${globalThis.crypto.randomUUID().slice(0, 8)}`;
+    const name = options.tenant === '.' ? base : `${base}.${options.tenant}`;
     this.local = component(`ws://in-process:0/${encodeURIComponent(name)}`, {
       logger: log,
       dial: () => {

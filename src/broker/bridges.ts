@@ -22,6 +22,8 @@ export interface BridgeOptions {
   readonly mqtt?: string;
   /** Methods of the MQTT side this broker's components may call. */
   readonly mqttMethods?: readonly string[] | undefined;
+  /** The tenant the MQTT bridge acts for when tenants are isolated (mqtt-host.ts). Default `'.'`. */
+  readonly mqttTenant?: string | undefined;
   /** Rembus brokers to join (`ws://host:8338`, or `{ url, key }` with the key of the bridge's name there). */
   readonly join?: readonly (string | BrokerTarget)[];
   readonly name: string;
@@ -92,10 +94,11 @@ export async function openBridges(options: BridgeOptions, broker: BrokerImpl): P
       // MQTT.js is an optional peer: loaded only by a broker that bridges to MQTT.
       const { mqttBridge } = await importOptional('mqtt', 'the MQTT bridge (--mqtt)', () => import('../bridge/mqtt-bridge.js'));
       // Its in-process RPC component is the broker's own, trusted like a join's (trusted-links.ts).
-      // What it brings in and carries out: an anonymous component's, in the default tenant (mqtt-host.ts).
-      const { mqttHost } = await import('./mqtt-host.js');
-      const link = mqttBridge({ ...mqttHost(host, broker), attach: (l) => broker.handle(trustLink(l)) },
-        { url: options.mqtt, logger: log, methods: options.mqttMethods ?? [] });
+      // What it brings in and carries out, and the methods it calls and serves: its tenant's (mqtt-host.ts).
+      const { mqttHost, mqttTenantOf } = await import('./mqtt-host.js');
+      const tenant = mqttTenantOf(options.mqttTenant);
+      const link = mqttBridge({ ...mqttHost(host, broker, tenant), attach: (l) => broker.handle(trustLink(l)) },
+        { url: options.mqtt, logger: log, methods: options.mqttMethods ?? [], tenant });
       links.push({ kind: 'mqtt', url: options.mqtt, status$: link.status$, close: () => link.close() });
     }
     if (joins.length > 0) {

@@ -114,7 +114,8 @@ async function start(options: BrokerOptions, name: string): Promise<Broker> {
         dataPath: options.dataDir === undefined ? undefined : join(options.dataDir, name),
         logger: options.logger ?? silentLogger }, impl);
     }
-    const bridging = { mqtt: options.mqtt, mqttMethods: options.mqttMethods, join: options.join, name, logger: options.logger ?? silentLogger };
+    const bridging = { mqtt: options.mqtt, mqttMethods: options.mqttMethods, mqttTenant: options.mqttTenant, join: options.join, name,
+      logger: options.logger ?? silentLogger };
     // In a cluster only the leader runs --mqtt/--join, so each message crosses once (src/cluster/leader-bridges.ts).
     const leaderOnly = options.cluster !== undefined && (options.mqtt !== undefined || (options.join?.length ?? 0) > 0);
     if (!leaderOnly) bridges = await openBridges(bridging, impl);

@@ -12,6 +12,7 @@ import { asksForRefusals } from '../protocol/refusals.js';
 import type { Authenticator, Identity } from '../security/authenticator.js';
 import type { RowExtras } from './log-row.js';
 import { STATS_TOPIC } from './stats-topic.js';
+import { isDelegate } from './trusted-links.js';
 import type { Session, Twin } from './twin.js';
 
 /**
@@ -119,9 +120,12 @@ export class Guard {
     return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'publish', topic, isProven(twin));
   }
 
-  /** May `twin` call `method`? (spec §5.2 step 1) */
+  /**
+   * May `twin` call `method`? (spec §5.2 step 1) A delegate calls for a caller whose right its
+   * owner checked (trusted-links.ts).
+   */
   mayCall(twin: Twin, method: string): boolean {
-    return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'rpc', method, isProven(twin));
+    return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'rpc', method, isProven(twin)) || isDelegate(twin);
   }
 
   /**

@@ -17,6 +17,7 @@ import type { ComponentPresence } from '../types.js';
 import type { Guard } from './guard.js';
 import type { Router } from './router.js';
 import type { RpcRouting } from './rpc-routing.js';
+import { isDelegate } from './trusted-links.js';
 import type { Twin } from './twin.js';
 
 /** What presence needs from the broker. */
@@ -30,6 +31,9 @@ export interface PresenceHost {
 }
 
 export class Presence {
+  /** Delegates (trusted-links.ts): the broker's own plumbing, with no presence. */
+  private readonly hidden = new WeakSet<Twin>();
+
   constructor(private readonly host: PresenceHost) {}
 
   /** Serve `__presence__` and `__exposers__` through `rpc`. */
@@ -39,23 +43,25 @@ export class Presence {
   }
 
   up(twin: Twin): void {
+    if (isDelegate(twin)) return void this.hidden.add(twin);
     this.publish(twin, { event: 'connection_up', cid: twin.name, exposes: [...twin.exposed].sort() });
   }
 
   down(twin: Twin): void {
+    if (this.hidden.has(twin)) return;
     this.publish(twin, { event: 'connection_down', cid: twin.name });
   }
 
   /** After an accepted expose/unexpose of a connected named twin. */
   declared(twin: Twin, cmd: 'expose' | 'unexpose', method: string): void {
-    if (!twin.anonymous && twin.session !== null) this.publish(twin, { event: cmd, cid: twin.name, method });
+    if (!twin.anonymous && twin.session !== null && !this.hidden.has(twin)) this.publish(twin, { event: cmd, cid: twin.name, method });
   }
 
   /** The connected named components `caller` may see (its tenant), sorted by name. */
   snapshot(caller: Twin): ComponentPresence[] {
     const out: ComponentPresence[] = [];
     for (const twin of this.host.twins()) {
-      if (twin.session === null || twin.anonymous || !this.host.guard.sees(caller, twin.name)) continue;
+      if (twin.session === null || twin.anonymous || this.hidden.has(twin) || !this.host.guard.sees(caller, twin.name)) continue;
       out.push({ cid: twin.name, exposes: [...twin.exposed].sort() });
     }
     return out.sort((a, b) => (a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0));
@@ -77,6 +83,8 @@ export class Presence {
     const msg: PubMsg = { type: 'pub', flags: 0, topic: COMPONENT_INFO_TOPIC, args: [event] };
     // Not logged, so it takes the log head as recv: whatever a subscriber was routed up to the
     // head is ahead of it in the twin's outbox, so its delivery mark stays exact (spec §4.7).
-    this.host.router.publishExact(msg, this.host.logHead(), this.host.guard.receivers(origin, COMPONENT_INFO_TOPIC));
+    // Delegates hear every tenant's events (a cluster advertises its exposers at once).
+    const admits = this.host.guard.receivers(origin, COMPONENT_INFO_TOPIC);
+    this.host.router.publishExact(msg, this.host.logHead(), admits === undefined ? undefined : (t) => admits(t) || isDelegate(t));
   }
 }

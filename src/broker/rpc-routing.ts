@@ -82,7 +82,7 @@ export class RpcRouting {
     }
     if (this.callLocal(session, msg)) return;
     if (msg.target === host.name) return host.reply(session, msg.id, STATUS.METHOD_NOT_FOUND, msg.topic);
-    if (this.remote?.method(session, msg, host.router.exposersOf(msg.topic).length) === true) return;
+    if (this.remote?.method(session, msg, this.localServers) === true) return;
     const choice = this.picker.pick(msg.topic, host.router.exposersOf(msg.topic), caller,
       host.guard.servers(caller, msg.topic), this.load);
     switch (choice) {
@@ -92,6 +92,19 @@ export class RpcRouting {
       default: return this.forward(session, choice.session!, msg, frame);
     }
   }
+
+  /**
+   * How many connected exposers of `method` here may serve `caller` (itself not counted): the
+   * turns this broker takes with the cluster's other brokers. One function for every call.
+   */
+  private readonly localServers = (caller: Twin, method: string): number => {
+    const admits = this.host.guard.servers(caller, method);
+    let count = 0;
+    for (const twin of this.host.router.exposersOf(method)) {
+      if (twin !== caller && twin.session !== null && (admits === undefined || admits(twin))) count++;
+    }
+    return count;
+  };
 
   /** Calls in flight to a twin (the `less_busy` load); one function for every call. */
   private readonly load = (twin: Twin): number => (twin.session === null ? 0 : this.inflight.get(twin.session) ?? 0);

@@ -128,6 +128,13 @@ export interface BrokerOptions {
   /** Methods served on the `mqtt` side that this broker's components may call (src/bridge/mqtt-rpc.ts). Default none. */
   mqttMethods?: readonly string[];
   /**
+   * With isolated tenants, the tenant whose data and methods the `mqtt` bridge carries (MQTT
+   * proves no Rembus name): what it brings in is that tenant's, only that tenant's publishes and
+   * the broker's own go out, MQTT callers reach that tenant's methods and only its components
+   * the `mqttMethods` (src/broker/mqtt-host.ts). Default `'.'`, the tenant of names without a dot.
+   */
+  mqttTenant?: string;
+  /**
    * Join other Rembus brokers: publishes and RPCs cross in both directions. A URL, or
    * `{ url: 'ws://host:port/NAME', key }` to log in as NAME with its key where the other broker
    * requires authentication (a bad key fails the start with InvalidKeyError). Default none.

@@ -35,6 +35,7 @@ interface BrokerFlags {
   policy?: RpcPolicyName;
   tcp?: number;
   mqttMethod: string[];
+  mqttTenant?: string;
   cluster: string[];
   clusterName?: string;
   clusterReplicas?: number;
@@ -71,6 +72,7 @@ export function registerBroker(program: Command, env: Env): void {
     .option('--twin-ttl <seconds>', 'forget a named component unseen this long (default 2592000, 30 days)', intArg('twin-ttl', 1))
     .option('--max-twins <n>', 'refuse logins past this many named components (default 100000)', intArg('max-twins', 1))
     .option('--mqtt-method <name>', 'a method served on the --mqtt side that components may call (repeatable)', collect, [])
+    .option('--mqtt-tenant <tenant>', 'with isolated tenants, the tenant whose publishes and methods the --mqtt bridge carries (default ".")')
     .option('--policy <policy>', 'which exposer serves a call: first_up, round_robin (default), less_busy', policyName)
     .option('--tcp <port>', 'also accept tcp:// components on PORT (tls:// with --cert; Rembus.jl uses 8337)',
       intArg('tcp port', 0, 65_535))
@@ -114,6 +116,7 @@ export function registerBroker(program: Command, env: Env): void {
           ...(flags.policy === undefined ? {} : { rpcPolicy: flags.policy }),
           ...(flags.tcp === undefined ? {} : { tcp: { port: flags.tcp } }),
           ...(flags.mqttMethod.length > 0 ? { mqttMethods: flags.mqttMethod } : {}),
+          ...optional('mqttTenant', flags.mqttTenant),
           ...(flags.cluster.length > 0 ? { cluster: { servers: flags.cluster, ...optional('name', flags.clusterName),
             ...(flags.clusterInterest === undefined ? {} : { interest: flags.clusterInterest }),
             ...(flags.clusterLease === undefined ? {} : { leaseTtl: flags.clusterLease }),

@@ -4,7 +4,7 @@
  * loaded here, lazily, so a broker without a cluster never maps it.
  */
 import type { BrokerImpl } from '../broker/broker-impl.js';
-import { trustLink } from '../broker/trusted-links.js';
+import { isDelegate, trustLink } from '../broker/trusted-links.js';
 import { importOptional } from '../internal/optional.js';
 import { memorySecurityStore } from '../security/memory-store.js';
 import type { SecurityStore } from '../security/types.js';
@@ -37,7 +37,21 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
     attach: (link) => impl.handle(trustLink(link)),
     reply: (session, id, status, data) => impl.reply(session, id, status, data),
     exposed: () => impl.router.exposedMethods().filter((m) => impl.router.exposersOf(m).some((t) => t.session !== null)),
-    online: () => [...impl.twinList()].filter((t) => t.session !== null).map((t) => t.name),
+    exposerTenants: () => {
+      if (!impl.guard.tenantsIsolated) return undefined;
+      const tenants: Record<string, string[]> = {};
+      for (const method of impl.router.exposedMethods()) {
+        const of = new Set(impl.router.exposersOf(method).filter((t) => t.session !== null).map((t) => impl.auth.store.tenantOf(t.name)));
+        if (of.size > 0) tenants[method] = [...of];
+      }
+      return tenants;
+    },
+    // The cluster's own delegates (cluster-delegates.ts) are not components to call.
+    online: () => [...impl.twinList()].filter((t) => t.session !== null && !isDelegate(t)).map((t) => t.name),
+    isolated: () => impl.guard.tenantsIsolated,
+    tenantOf: (name) => impl.auth.store.tenantOf(name),
+    mayCall: (caller, method) => !impl.auth.store.hasPrivateTopics
+      || impl.auth.authorize(caller?.name ?? '', 'rpc', method, caller?.proven === true),
     twin: (name) => impl.namedTwin(name),
     subscribe: (twin, topic, msgFrom) => impl.router.subscribe(twin, topic, msgFrom),
     unsubscribe: (twin, topic) => void impl.router.unsubscribe(twin, topic),

@@ -9,6 +9,7 @@ import type { ReplayAdmits } from '../broker/replay-send.js';
 import type { Session, Twin } from '../broker/twin.js';
 import type { MsgId, PubMsg, RpcMsg } from '../protocol/messages.js';
 import type { Link } from '../transport/link.js';
+import type { Identity } from '../security/authenticator.js';
 import type { Logger } from '../types.js';
 import type { ClusterDataGate } from './data-gate.js';
 
@@ -18,10 +19,11 @@ export type Replicate = (session: Session, msg: PubMsg) => void;
 /** Routes RPCs to other brokers of the cluster (rpc-routing.ts). */
 export interface RemoteRpc {
   /**
-   * Take a call of `caller` to another broker? False leaves it to this broker. `localExposers`
-   * is how many twins of this broker expose the method: they take their turn in the round robin.
+   * Take a call of `caller` to another broker? False leaves it to this broker. `localServers`
+   * counts the exposers of this broker that may serve the caller: they take their turn in the
+   * round robin.
    */
-  method(caller: Session, msg: RpcMsg, localExposers: number): boolean;
+  method(caller: Session, msg: RpcMsg, localServers: (caller: Twin, method: string) => number): boolean;
   /** Take a call whose target is not connected here? */
   target(caller: Session, msg: RpcMsg): boolean;
   /** The caller cancels call `id`: true when it was a stream served by another broker (then cancelled there). */
@@ -63,8 +65,19 @@ export interface ClusterHost {
   reply(session: Session, id: MsgId, status: number, data: unknown): void;
   /** Methods exposed by this broker's own components. */
   exposed(): string[];
+  /** With isolated tenants, the tenants of the connected exposers of each method; else undefined. */
+  exposerTenants(): Record<string, string[]> | undefined;
   /** Named components connected to this broker. */
   online(): string[];
+  /** Are tenants isolated here (more than one configured)? */
+  isolated(): boolean;
+  /** The tenant of a component's name. */
+  tenantOf(name: string): string;
+  /**
+   * May `caller`, a component of another broker, call `method` here (its private-method rights;
+   * undefined: a caller its broker did not name, public methods only)?
+   */
+  mayCall(caller: Identity | undefined, method: string): boolean;
   /** Topics and patterns this broker's components subscribe to, undefined above `limit` (interest.ts). */
   interest(limit: number): string[] | undefined;
   /** Call `changed` whenever a subscription comes or goes; returns the undo. */

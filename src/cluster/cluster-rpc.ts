@@ -10,8 +10,14 @@
  *   between this broker (when one of its components exposes it: the broker's own policy then
  *   picks among them) and each of those brokers.
  * - **Targeted.** A call to a name connected to another broker goes to that broker.
- * - **Serving.** Each broker answers on `rembus.<c>.rpc.<id>` through an in-process component,
- *   which is never routed to another broker again (no loops).
+ * - **Serving.** Each broker answers on `rembus.<c>.rpc.<id>` through an in-process component
+ *   (cluster-delegates.ts), whose calls are never routed to another broker again (no loops).
+ * - **Tenants and private methods.** A call carries its caller's name and whether it proved it.
+ *   The serving broker checks the caller's right to a private method, and with isolated tenants
+ *   calls through its delegate of the caller's tenant, so only that tenant's exposers and names
+ *   serve it. Adverts then say, per method, the tenants of its exposers, and a caller's calls
+ *   take turns only between the brokers (this one included) with an exposer that may serve it:
+ *   another tenant's exposer of the same name neither serves nor hinders them.
  *
  * A call that accepts a stream (`rpc$`) is relayed item by item, and cancelled across brokers
  * (cluster-stream.ts): the caller's cancel or disconnect stops it on the serving broker, and so
@@ -22,27 +28,33 @@
 import { Decoder, Encoder } from 'cbor-x';
 import type { Subscription } from 'rxjs';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import type { Session } from '../broker/twin.js';
-import { component } from '../component/component.js';
+import { isDelegate } from '../broker/trusted-links.js';
+import type { Session, Twin } from '../broker/twin.js';
 import type { Component } from '../component/types.js';
 import { MethodNotFoundError, RpcError } from '../errors.js';
 import { errorText } from '../internal/logger.js';
 import { COMPONENT_INFO_TOPIC, STATUS, type MsgId, type RpcMsg } from '../protocol/messages.js';
-import { memoryLinkPair } from '../transport/memory-link.js';
+import type { Identity } from '../security/authenticator.js';
+import { Delegates } from './cluster-delegates.js';
 import type { ClusterHost, RemoteRpc } from './cluster-host.js';
 import { StreamRelay } from './cluster-stream.js';
 
 const cbor = new Encoder({ useRecords: false });
 const decoder = new Decoder({ useRecords: false });
 
-/** A broker in the directory; `tentative`: known only as a caller of a stream served here, not from an advert yet. */
-interface Entry { methods: Set<string>; names: Set<string>; expires: number; tentative?: boolean }
+/**
+ * A broker in the directory; `tenants`: of each method's exposers there, when it isolates
+ * tenants; `tentative`: known only as a caller of a stream served here, not from an advert yet.
+ */
+interface Entry { methods: Set<string>; names: Set<string>; tenants?: Map<string, Set<string>>; expires: number; tentative?: boolean }
+
+/** A caller as a call carries it to the serving broker: its name and whether it proved it. */
+type Caller = [name: string, proven: boolean];
 
 export class ClusterRpc implements RemoteRpc {
   private readonly peers = new Map<string, Entry>();
   private readonly turns = new Map<string, number>();
-  private readonly local: Component;
-  private readonly localName: string;
+  private readonly delegates: Delegates;
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
   private readonly presence: Subscription;
@@ -52,20 +64,12 @@ export class ClusterRpc implements RemoteRpc {
 
   constructor(private readonly nc: NatsConnection, private readonly host: ClusterHost, private readonly prefix: string,
     private readonly id: string, private readonly interval: number, private readonly timeout: number) {
-    this.localName = `${host.name}.cluster.${id}`;
-    this.local = component(`ws://in-process:0/${encodeURIComponent(this.localName)}`, {
-      logger: host.log,
-      dial: () => {
-        const [mine, broker] = memoryLinkPair([`in-process:${this.localName}`, `in-process:${host.name}`]);
-        host.attach(broker);
-        return Promise.resolve(mine);
-      },
-    });
-    this.streams = new StreamRelay(nc, host, id, this.local, failure);
+    this.delegates = new Delegates(host, id);
+    this.streams = new StreamRelay(nc, host, id, failure);
     nc.subscribe(`${prefix}.adv`, { callback: (err, m) => { if (err === null) this.onAdvert(m); } });
     nc.subscribe(`${prefix}.rpc.${id}`, { callback: (err, m) => { if (err === null) void this.serve(m); } });
     // Presence events (a component up or down, a method exposed or withdrawn): advertise at once.
-    this.presence = this.local.subscribe$(COMPONENT_INFO_TOPIC).subscribe(() => this.soon());
+    this.presence = this.delegates.main.subscribe$(COMPONENT_INFO_TOPIC).subscribe(() => this.soon());
     this.timer = setInterval(() => this.advertise(), interval);
     this.timer.unref();
     this.advertise();
@@ -88,11 +92,13 @@ export class ClusterRpc implements RemoteRpc {
       this.peers.delete(id);
       this.streams.brokerGone(id, `broker ${id} left the cluster`);
     }
-    this.nc.publish(`${this.prefix}.adv`, cbor.encode({ id: this.id, m: this.host.exposed(), n: this.host.online(), i: this.interval }));
+    const tenants = this.host.exposerTenants();
+    this.nc.publish(`${this.prefix}.adv`, cbor.encode({ id: this.id, m: this.host.exposed(), n: this.host.online(), i: this.interval,
+      ...(tenants === undefined ? {} : { t: tenants }) }));
   }
 
   private onAdvert(m: Msg): void {
-    let value: { id?: unknown; m?: unknown; n?: unknown; i?: unknown };
+    let value: { id?: unknown; m?: unknown; n?: unknown; i?: unknown; t?: unknown };
     try {
       value = decoder.decode(m.data) as typeof value;
     } catch {
@@ -104,19 +110,27 @@ export class ClusterRpc implements RemoteRpc {
     const strings = (v: unknown): Set<string> => new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     // Three of the sender's intervals (it may advertise less often than this broker does).
     const every = typeof value.i === 'number' && value.i > 0 ? Math.max(value.i, this.interval) : this.interval;
-    this.peers.set(value.id, { methods: strings(value.m), names: strings(value.n), expires: Date.now() + 3 * every });
+    const entry: Entry = { methods: strings(value.m), names: strings(value.n), expires: Date.now() + 3 * every };
+    if (typeof value.t === 'object' && value.t !== null) {
+      entry.tenants = new Map(Object.entries(value.t).map(([method, tenants]) => [method, strings(tenants)]));
+    }
+    this.peers.set(value.id, entry);
     if (!known) this.advertise();
   }
 
-  method(caller: Session, msg: RpcMsg, localExposers: number): boolean {
-    if (caller.twin.name === this.localName) return false;
+  method(caller: Session, msg: RpcMsg, localServers: (caller: Twin, method: string) => number): boolean {
+    if (isDelegate(caller.twin)) return false;
+    // With isolated tenants, only brokers that say they have an exposer of the caller's tenant.
+    const tenant = this.host.isolated() ? this.host.tenantOf(caller.twin.name) : undefined;
     const remote: string[] = [];
-    for (const [id, entry] of this.peers) if (entry.methods.has(msg.topic)) remote.push(id);
+    for (const [id, entry] of this.peers) {
+      if (entry.methods.has(msg.topic) && (tenant === undefined || entry.tenants?.get(msg.topic)?.has(tenant) === true)) remote.push(id);
+    }
     if (remote.length === 0) return false;
     remote.sort();
     const turn = this.turns.get(msg.topic) ?? 0;
     this.turns.set(msg.topic, turn + 1);
-    const n = remote.length + (localExposers > 0 ? 1 : 0);
+    const n = remote.length + (localServers(caller.twin, msg.topic) > 0 ? 1 : 0);
     const pick = turn % n;
     if (pick === remote.length) return false;
     this.forward(caller, msg, remote[pick]!);
@@ -124,7 +138,7 @@ export class ClusterRpc implements RemoteRpc {
   }
 
   target(caller: Session, msg: RpcMsg): boolean {
-    if (caller.twin.name === this.localName || msg.target === null) return false;
+    if (isDelegate(caller.twin) || msg.target === null) return false;
     for (const [id, entry] of this.peers) {
       if (entry.names.has(msg.target)) {
         this.forward(caller, msg, id);
@@ -137,8 +151,9 @@ export class ClusterRpc implements RemoteRpc {
   private forward(caller: Session, msg: RpcMsg, broker: string): void {
     const reply = (status: number, data: unknown): void => this.host.reply(caller, msg.id, status, data);
     const subject = `${this.prefix}.rpc.${broker}`;
-    if (msg.stream === true) return this.streams.forward(caller, msg, subject, broker);
-    this.nc.request(subject, cbor.encode([msg.topic, msg.target, msg.args]), { timeout: this.timeout })
+    const who: Caller = [caller.twin.name, caller.login.authenticated];
+    if (msg.stream === true) return this.streams.forward(caller, msg, subject, broker, who);
+    this.nc.request(subject, cbor.encode([msg.topic, msg.target, msg.args, false, this.id, who]), { timeout: this.timeout })
       .then((m) => {
         const [status, data] = decoder.decode(m.data) as [number, unknown];
         reply(status, data);
@@ -157,26 +172,31 @@ export class ClusterRpc implements RemoteRpc {
   private async serve(m: Msg): Promise<void> {
     let status: number = STATUS.OK;
     let data: unknown;
-    let request: [string, string | null, unknown[], boolean?, string?];
+    let request: [string, string | null, unknown[], boolean?, string?, unknown?];
     try {
       request = decoder.decode(m.data) as typeof request;
     } catch {
       return;
     }
-    const [method, target, args, stream, from] = request;
+    const [method, target, args, stream, from, who] = request;
     const options = target === null ? {} : { target };
+    const via = this.via(callerOf(who), method);
     if (stream === true && m.reply !== undefined && typeof from === 'string') {
+      if (Array.isArray(via)) return void m.respond(cbor.encode(['final', ...via]));
       // A caller not advertised yet (rare: every broker advertises on start and answers a new
       // one's advert) still expires if it never is (killed before its first advert).
       if (!this.peers.has(from)) {
         this.peers.set(from, { methods: new Set(), names: new Set(), expires: Date.now() + 3 * Math.max(this.interval, 10_000), tentative: true });
       }
-      return this.streams.serve(m.reply, method, args, options, from);
+      return this.streams.serve(m.reply, method, args, options, from, via);
     }
-    try {
-      data = await this.local.call(method, args, options);
-    } catch (err) {
-      [status, data] = failure(err);
+    if (Array.isArray(via)) [status, data] = via;
+    else {
+      try {
+        data = await via.call(method, args, options);
+      } catch (err) {
+        [status, data] = failure(err);
+      }
     }
     if (this.closed) return;
     try {
@@ -186,6 +206,19 @@ export class ClusterRpc implements RemoteRpc {
     }
   }
 
+  /**
+   * The component to serve a call of `caller` through (cluster-delegates.ts), or the status and
+   * data to refuse it with: a private method the caller may not call (10, as on a single
+   * broker); with isolated tenants, a caller its broker did not name (an older broker: it
+   * reaches no tenant, 42), or one more tenant than the delegates' capacity (43).
+   */
+  private via(caller: Identity | undefined, method: string): Component | [number, unknown] {
+    if (!this.host.mayCall(caller, method)) return [STATUS.ERROR, 'unauthorized'];
+    if (!this.host.isolated()) return this.delegates.main;
+    if (caller === undefined) return [STATUS.METHOD_NOT_FOUND, method];
+    return this.delegates.of(this.host.tenantOf(caller.name)) ?? [STATUS.METHOD_UNAVAILABLE, `${method}: no delegate for the caller's tenant`];
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -193,8 +226,13 @@ export class ClusterRpc implements RemoteRpc {
     clearTimeout(this.pendingAdvert);
     this.presence.unsubscribe();
     this.streams.close();
-    await this.local.close();
+    await this.delegates.close();
   }
+}
+
+/** The caller a request names, undefined when it names none (sent by an older broker). */
+function callerOf(who: unknown): Identity | undefined {
+  return Array.isArray(who) && typeof who[0] === 'string' ? { name: who[0], proven: who[1] === true } : undefined;
 }
 
 /** The status and data a failed call answers with. */

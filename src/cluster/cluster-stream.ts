@@ -1,7 +1,7 @@
 /**
  * Streaming calls across brokers (`rpc$` of a method served on another broker), both ends:
  *
- * - **Calling broker.** Publishes `[method, target, args, true, <its id>]` on the serving
+ * - **Calling broker.** Publishes `[method, target, args, true, <its id>, [caller, proven]]` on the serving
  *   broker's RPC subject with an inbox as reply; the serving broker publishes
  *   `[kind, status, data]` on that inbox, kind `start` (it is listening for a cancel), `item`,
  *   `end` or `final` (one answer or an error), relayed to the caller as the broker relays a
@@ -37,10 +37,10 @@ export class StreamRelay {
   private readonly served = new Map<string, Set<() => void>>();
 
   constructor(private readonly nc: NatsConnection, private readonly host: ClusterHost, private readonly id: string,
-    private readonly local: Component, private readonly failure: (err: unknown) => [number, unknown]) {}
+    private readonly failure: (err: unknown) => [number, unknown]) {}
 
-  /** Relay call `msg` of `caller`, served by `broker` on `subject`. */
-  forward(caller: Session, msg: RpcMsg, subject: string, broker: string): void {
+  /** Relay call `msg` of `caller` (`who`: its name and whether it proved it), served by `broker` on `subject`. */
+  forward(caller: Session, msg: RpcMsg, subject: string, broker: string, who: [string, boolean]): void {
     const inbox = createInbox();
     let started = false;
     let cancelled = false;
@@ -91,7 +91,7 @@ export class StreamRelay {
       if (caller.link.isOpen) caller.send({ type: 'response', id: msg.id, status: STATUS.OK, data, stream: kind });
     } });
     this.relayed.set(msg.id, entry);
-    this.nc.publish(subject, cbor.encode([msg.topic, msg.target, msg.args, true, this.id]), { reply: inbox });
+    this.nc.publish(subject, cbor.encode([msg.topic, msg.target, msg.args, true, this.id, who]), { reply: inbox });
   }
 
   /** The caller withdraws call `id`: true when it is a stream relayed here. */
@@ -116,8 +116,8 @@ export class StreamRelay {
     for (const stop of [...served]) stop();
   }
 
-  /** Serve a stream for broker `from`, publishing on `reply` and listening on `<reply>.cancel`. */
-  serve(reply: string, method: string, args: unknown[], options: { target?: string }, from: string): void {
+  /** Serve a stream for broker `from` through `via`, publishing on `reply` and listening on `<reply>.cancel`. */
+  serve(reply: string, method: string, args: unknown[], options: { target?: string }, from: string, via: Component): void {
     let call: Subscription | undefined;
     let set = this.served.get(from);
     if (set === undefined) this.served.set(from, (set = new Set()));
@@ -139,7 +139,7 @@ export class StreamRelay {
     const cancelSub = this.nc.subscribe(`${reply}.cancel`, { max: 1, callback: () => stop() });
     streams.add(stop);
     send('start', STATUS.OK, null);
-    call = this.local.call$(method, args, { ...options, stream: true }).subscribe({
+    call = via.call$(method, args, { ...options, stream: true }).subscribe({
       next: (v) => send('item', STATUS.OK, v),
       complete: () => { stop(); send('end', STATUS.OK, null); },
       error: (err: unknown) => { stop(); send('final', ...this.failure(err)); },

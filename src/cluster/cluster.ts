@@ -75,6 +75,8 @@ export async function openCluster(host: ClusterHost, options: ClusterOptions): P
 
 /** How long start-up waits for JetStream to answer, ms. */
 const START_TIMEOUT_MS = 30_000;
+/** How long start-up waits for the twin records of the other brokers, ms (ClusterOptions.twinLoadTimeout). */
+const TWIN_LOAD_TIMEOUT_MS = 10_000;
 
 class ClusterImpl implements Cluster {
   private readonly status = new BehaviorSubject<Status>({ type: 'up', url: '' });
@@ -121,6 +123,12 @@ class ClusterImpl implements Cluster {
       replicas: options.replicas, leaseTtl: options.leaseTtl, timeout: options.requestTimeout ?? host.requestTimeout });
     cluster.twins = new TwinKv(bucket, host, id, cluster.index, options.twinInterval ?? 50,
       (gap, twin, session, admits, maxPeriod) => replayGap(cluster.js, stream, prefix, gap, twin, session, admits, maxPeriod));
+    // No login before the twins the other brokers wrote are known: a component that moved here
+    // would be taken for a new one, and what this broker never routed would not be replayed to it.
+    const timeout = options.twinLoadTimeout ?? TWIN_LOAD_TIMEOUT_MS;
+    if (!await cluster.twins.loaded(timeout)) {
+      host.log.warn({ bucket: `REMBUS_${name}_TWINS`, timeout }, 'twin records not loaded in time: a component that moved here is served as new until they are');
+    }
     host.use({ replicate: (session, msg) => cluster.stream.replicate(session, msg), remote: cluster.rpc, twins: cluster.twins });
     host.log.info({ cluster: name, id, stream, server: nc.getServer() }, 'cluster joined');
     return cluster;

@@ -105,6 +105,11 @@ export class TwinKv implements SharedTwins {
     this.cache = new TwinCache(kv, host.log);
   }
 
+  /** Whether the records the bucket held at start-up are cached (twin-cache.ts), waiting at most `timeout` ms. */
+  loaded(timeout: number): Promise<boolean> {
+    return this.cache.loaded(timeout);
+  }
+
   /** The cached record of `name` (tests, introspection). */
   record(name: string): SharedTwin | undefined {
     return this.cache.get(name)?.rec;

@@ -38,6 +38,12 @@ export interface ClusterOptions {
   /** How often changed twins are written to the KV bucket `REMBUS_<name>_TWINS`, ms. Default 50. */
   readonly twinInterval?: number;
   /**
+   * How long a joining broker waits, before it serves logins, for the twin records the bucket
+   * holds, ms; past it the broker serves (with a warning) and a component that moved there is
+   * taken for a new one until its record is in. Default 10_000.
+   */
+  readonly twinLoadTimeout?: number;
+  /**
    * Lease time of the cluster's leader (the one writer of the schema tables), ms: a leader
    * killed with -9 is replaced within about 4/3 of it. Default 3_000.
    */

@@ -25,6 +25,7 @@ export const SCHEMA = {
   ],
 };
 type Frame = pl.DataFrame;
+/** The lease of the takeover test: short, so it lapses quickly. */
 const LEASE = 1_000;
 
 const scope = useScope();
@@ -36,9 +37,9 @@ afterAll(async () => { await nats?.close(); });
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'rembus-cluster-schema-')); });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
-function member(name: string, cluster: string): Promise<Broker> {
+function member(name: string, cluster: string, leaseTtl?: number): Promise<Broker> {
   return scope.broker({ name, dataDir: join(dir, name), schema: SCHEMA,
-    cluster: { servers: nats.urls, name: cluster, leaseTtl: LEASE, advertiseInterval: 200 } });
+    cluster: { servers: nats.urls, name: cluster, advertiseInterval: 200, ...(leaseTtl === undefined ? {} : { leaseTtl }) } });
 }
 
 /** Rows of `reading` as `site:n` strings, sorted (what a query answers, comparable across brokers). */
@@ -62,6 +63,9 @@ async function rowsOnDisk(name: string): Promise<number> {
 describe('schema tables in a cluster', () => {
   it('one broker writes every row once; query, upsert and delete answer the same from every broker', async () => {
     const cluster = `s${process.pid}_${++n}`;
+    // The default lease (3 s): with a 1 s one, a leader starved of CPU for ~⅓ s misses its renewal,
+    // steps down and resumes, and the QoS0 rows routed meanwhile are not stored (README "Data at
+    // rest in a cluster": at most once) — seen 1 in 6 runs under two CPU hogs; this test is not about takeovers.
     const [a, b] = [await member('a', cluster), await member('b', cluster)];
     const [pubA, clientA] = await scope.connectAll(a, 'pubA', 'clientA');
     const [pubB, clientB] = await scope.connectAll(b, 'pubB', 'clientB');
@@ -122,7 +126,7 @@ describe('schema tables in a cluster', () => {
       const kv = await new Kvm(jetstream(nc)).create(`REMBUS_${cluster}_LEADER`, { history: 1 });
       let rev = await kv.create('leader', new TextEncoder().encode('ghost'));
       const renew = setInterval(() => { void kv.update('leader', new TextEncoder().encode('ghost'), rev).then((r) => { rev = r; }, () => undefined); }, LEASE / 4);
-      const b = await member('b', cluster);
+      const b = await member('b', cluster, LEASE);
       const client = await scope.connect(b, 'client');
       await client.publishAsync('x/reading', [{ n: 1 }], { qos: 1 });
       await new Promise((r) => setTimeout(r, 2 * LEASE)); // b has seen the lease held

@@ -115,8 +115,7 @@ describe('tenants in a cluster', () => {
     await p1.publishAsync('news', ['for t1'], { qos: 1 });
     await p2.publishAsync('news', ['for t2'], { qos: 1 });
     // c joins after both: they are in the stream only, so c's replay of them is the stream catch-up.
-    const c = await start('c');
-    await new Promise((r) => setTimeout(r, 300)); // c's watch has the records
+    const c = await start('c'); // serves once its watch has the records (twins-load.test.ts)
     for (const [cid, own] of [['spy.t2', 'news:for t2'], ['mate.t1', 'news:for t1']] as const) {
       const node = await proven(c, cid);
       const got = collect(node.subscribe$('news', { msgfrom: LastReceived }), 1, { what: `${cid}'s replay on c` });

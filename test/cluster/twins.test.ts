@@ -267,8 +267,8 @@ describe('twins when NATS is gone', () => {
       await waitFor(async () => (await shared())?.on === false, { timeout: 8_000, interval: 20, what: 'offline in KV' });
       await kvNc.close();
       await pub.publishAsync('t', [2], { qos: 1 });
-      const c = await scope.broker({ name: 'c', cluster, security: keyed() }); // joined after 2: 2 is only in the stream
-      await new Promise((r) => setTimeout(r, 300)); // c's watch has the record
+      // Joined after 2: 2 is only in the stream. Its start waits until its watch has the twin's record (twins-load.test.ts).
+      const c = await scope.broker({ name: 'c', cluster, security: keyed() });
       await own.kill(own.nodes[0]!);
       const started = Date.now();
       const again = named(c.url!, 'stuck', 't', 1, 15_000, 'its-secret');

@@ -21,7 +21,7 @@ import { dataOrUndefined, Requests } from './requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
-import { liveQuery$, oneShotQuery$, type LiveQueryEvent, type LiveQueryOptions, type QueryOptions } from './query.js';
+import { liveQuery$, oneShotQuery$, type LiveQueryOptions, type QueryOptions } from './query.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations } from './declarations.js';
 import { shareTopic, validateGroup } from '../protocol/share.js';
@@ -50,8 +50,6 @@ export class ComponentImpl implements Component {
   /** Calls this component serves (handlers released on cancel or link loss). */
   private readonly serving = new Serving();
   private presence: Observable<PresenceState> | undefined;
-  /** The request table (read by tests to prove no entry outlives its call). */
-  private readonly pending: { readonly size: number } = this.requests.pending;
   private readonly key: ComponentKey | undefined;
   private readonly publisher: Publisher;
   private readonly declarations: Declarations;

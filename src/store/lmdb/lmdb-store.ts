@@ -14,7 +14,7 @@ import { silentLogger } from '../../internal/logger.js';
 import { StoreWriteError } from '../errors.js';
 import { engineError, loadLmdb } from './lmdb-engine.js';
 import { IntervalSync } from './interval-sync.js';
-import type { LogQuery, LogTrim, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
+import type { LogQuery, LogTrim, Store, StoreBatch, StoredMessage, TwinRecord } from '../types.js';
 import { clearsRetained } from '../retained-rows.js';
 import { decodeRecord, encodeRecord, recvKey, type LogRecord } from './log-record.js';
 import { pagesBytes, planTrim, type PageStats } from './log-trim.js';

@@ -109,6 +109,19 @@ export class Connections {
     });
   }
 
+  /** Close a connection whose name a connection that proved its key takes over (login.ts); `dead`: its peer is gone. */
+  evict(session: Session, dead: boolean): void {
+    session.link.close(1008, 'name taken over by a connection that proved its key');
+    // A dead peer would never complete the closing handshake: free the socket now.
+    if (dead) session.link.abort?.();
+    this.detach(session);
+  }
+
+  /** Is this connection still served (a login step's answer is acted on only then)? */
+  isLive(session: Session): boolean {
+    return this.deps.sessions.has(session) && session.link.isOpen;
+  }
+
   detach(session: Session): void {
     const { sessions, flow, router, replays, log, presence, registry, named, rpc, detached$ } = this.deps;
     const subscription = sessions.get(session);

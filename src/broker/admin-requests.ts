@@ -34,67 +34,44 @@ export interface AdminRequestsDeps {
 }
 
 export class AdminRequests {
-  private readonly auth: Authenticator;
-  private readonly guard: Guard;
-  private readonly router: Router;
-  private readonly messageLog: MessageLog;
-  private readonly retained: RetainedValues;
-  private readonly presence: Presence;
-  private readonly replays: Replays;
-  private readonly twins: TwinPersistence;
-  private readonly metaPolicy: MetaPolicy;
-  private readonly control: BrokerControl;
-  private readonly reply: AdminRequestsDeps['reply'];
-
-  constructor(deps: AdminRequestsDeps) {
-    this.auth = deps.auth;
-    this.guard = deps.guard;
-    this.router = deps.router;
-    this.messageLog = deps.messageLog;
-    this.retained = deps.retained;
-    this.presence = deps.presence;
-    this.replays = deps.replays;
-    this.twins = deps.twins;
-    this.metaPolicy = deps.metaPolicy;
-    this.control = deps.control;
-    this.reply = deps.reply;
-  }
+  constructor(private readonly deps: AdminRequestsDeps) {}
 
   onAdmin(session: Session, msg: AdminMsg): Promise<void> | void {
+    const { auth, control, router, guard, metaPolicy, messageLog, presence, replays, twins, reply } = this.deps;
     const twin = session.twin;
     const cmd = msg.cmd['cmd'];
     if (typeof cmd === 'string' && SECURITY_ADMIN_COMMANDS.has(cmd)) {
-      return securityAdminCommand(this.auth, identityOf(twin), msg.topic, msg.cmd)
-        .then((reply = { status: STATUS.UNKNOWN_ADMIN_CMD, data: null }) => this.reply(session, msg.id, reply.status, reply.data));
+      return securityAdminCommand(auth, identityOf(twin), msg.topic, msg.cmd)
+        .then((answer = { status: STATUS.UNKNOWN_ADMIN_CMD, data: null }) => reply(session, msg.id, answer.status, answer.data));
     }
     if (typeof cmd === 'string' && BROKER_ADMIN_COMMANDS.has(cmd)) {
-      const [status, data] = brokerAdminCommand(this.control, twin, cmd);
-      return this.reply(session, msg.id, status, data);
+      const [status, data] = brokerAdminCommand(control, twin, cmd);
+      return reply(session, msg.id, status, data);
     }
     const existed = twin.subscriptions.has(msg.topic);
-    const [status, reply] = handleAdmin(this.router, twin, msg,
-      (action, topic) => this.guard.mayDeclare(twin, action, topic));
+    const [status, answer] = handleAdmin(router, twin, msg,
+      (action, topic) => guard.mayDeclare(twin, action, topic));
     // TS extensions: publish metadata (pub-meta.ts); a subscription's retained values right after its reply (retained.ts).
-    const data = negotiateMeta(session, msg.cmd, status, reply, this.metaPolicy);
-    const retained = status === STATUS.OK && cmd === 'subscribe' ? this.retained.sender(twin, msg.topic, this.messageLog.head,
-      (out) => this.router.deliverTo(twin, out)) : undefined;
-    if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) this.presence.declared(twin, cmd, msg.topic);
+    const data = negotiateMeta(session, msg.cmd, status, answer, metaPolicy);
+    const retained = status === STATUS.OK && cmd === 'subscribe' ? this.deps.retained.sender(twin, msg.topic, messageLog.head,
+      (out) => router.deliverTo(twin, out)) : undefined;
+    if (status === STATUS.OK && (cmd === 'expose' || cmd === 'unexpose')) presence.declared(twin, cmd, msg.topic);
     if (status === STATUS.OK && !twin.anonymous && !isGroupCommand(msg)) {
       // Replays (replay.ts): a subscription's own replay starts once its reply has left.
-      const replay = this.replays.afterAdmin(twin, msg.cmd, msg.topic, existed);
+      const replay = replays.afterAdmin(twin, msg.cmd, msg.topic, existed);
       if (cmd === 'subscribe' || cmd === 'unsubscribe' || cmd === 'expose' || cmd === 'unexpose' || cmd === 'setup') {
         // Declarations of a named twin are durable (one key each, with the next commit) before they are
         // confirmed; a subscription's own replay starts once its reply has left.
-        this.twins.declared(twin, cmd, msg.topic);
-        this.messageLog.afterCommit(() => {
-          this.reply(session, msg.id, status, data);
+        twins.declared(twin, cmd, msg.topic);
+        messageLog.afterCommit(() => {
+          reply(session, msg.id, status, data);
           retained?.();
           replay?.();
         });
         return;
       }
     }
-    this.reply(session, msg.id, status, data);
+    reply(session, msg.id, status, data);
     retained?.();
   }
 }

@@ -4,10 +4,13 @@
  * authorization commands (private_topic, authorize, …) are answered by `securityAdminCommand`
  * before these. Each returns the RESPONSE status and data.
  */
+import type { SchedulerLike } from 'rxjs';
+import { soon } from '../internal/clock.js';
 import { errorText } from '../internal/logger.js';
 import { CONFIG_TOPIC, STATUS, type AdminMsg } from '../protocol/messages.js';
 import { validatePattern, validateTopic } from '../topic/validate.js';
 import type { Logger } from '../types.js';
+import type { Guard } from './guard.js';
 import { msgFromOf } from './msg-from.js';
 import type { Router } from './router.js';
 import { shareOf, type Share } from '../protocol/share.js';
@@ -114,6 +117,21 @@ export function brokerAdminCommand(control: BrokerControl, twin: Twin, cmd: stri
       control.debug(cmd === 'enable_debug');
       return OK;
   }
+}
+
+/** The control of a broker whose twins are `twins()`; `shutdown` runs once the command's reply has left. */
+export function brokerControl(guard: Guard, twins: () => Iterable<Twin>, log: Logger, shutdown: () => void,
+  scheduler: SchedulerLike | undefined): BrokerControl {
+  return {
+    isAdmin: (twin) => guard.isAdmin(twin),
+    config: () => brokerConfig(new Set(twins())),
+    shutdown: () => {
+      log.warn('shutdown requested by an admin');
+      // After the reply has left: the close would otherwise race it.
+      soon(scheduler, shutdown);
+    },
+    debug: (on) => setDebug(log, on),
+  };
 }
 
 /** JL `broker_config`: who exposes and who subscribes to what (spec §6). */

@@ -50,86 +50,51 @@ export interface ConnectionsDeps {
 }
 
 export class Connections {
-  private readonly named: Map<string, Twin>;
-  private readonly sessions: Map<Session, Subscription>;
-  private readonly router: Router;
-  private readonly twins: TwinPersistence;
-  private readonly registry: TwinRegistry;
-  private readonly presence: Presence;
-  private readonly replays: Replays;
-  private readonly rpc: RpcRouting;
-  private readonly flow: FlowControl;
-  private readonly messageLog: MessageLog;
-  private readonly login: Login;
-  private readonly intake: Intake;
-  private readonly detached$: Subject<Session>;
-  private readonly log: Logger;
-  private readonly opts: ConnectionsDeps['opts'];
-  private readonly scheduler: SchedulerLike | undefined;
-  private readonly maxInflight: number | undefined;
-  private readonly shared: () => SharedTwins | undefined;
+  constructor(private readonly deps: ConnectionsDeps) {}
 
-  constructor(deps: ConnectionsDeps) {
-    this.named = deps.named;
-    this.sessions = deps.sessions;
-    this.router = deps.router;
-    this.twins = deps.twins;
-    this.registry = deps.registry;
-    this.presence = deps.presence;
-    this.replays = deps.replays;
-    this.rpc = deps.rpc;
-    this.flow = deps.flow;
-    this.messageLog = deps.messageLog;
-    this.login = deps.login;
-    this.intake = deps.intake;
-    this.detached$ = deps.detached$;
-    this.log = deps.log;
-    this.opts = deps.opts;
-    this.scheduler = deps.scheduler;
-    this.maxInflight = deps.maxInflight;
-    this.shared = deps.sharedTwins;
-  }
-
-  private get sharedTwins(): SharedTwins | undefined { return this.shared(); }
+  private get sharedTwins(): SharedTwins | undefined { return this.deps.sharedTwins(); }
 
   /** Serve a link (the broker is open): an anonymous twin until its login names it. */
   open(link: Link): void {
+    const { log, flow, intake, sessions, login } = this.deps;
     const twin = new Twin(globalThis.crypto.randomUUID(), true);
-    const session = new Session(link, twin, this.log, this.flow);
+    const session = new Session(link, twin, log, flow);
     this.bind(twin, session);
-    const next = frameDecoder(session.codec, this.log.child({ remote: link.remote }), {
-      handle: (msg, frame) => this.intake.inbound(session, msg, frame), answer: (frame) => session.sendFrame(frame),
+    const next = frameDecoder(session.codec, log.child({ remote: link.remote }), {
+      handle: (msg, frame) => intake.inbound(session, msg, frame), answer: (frame) => session.sendFrame(frame),
       topicRead: link.topicRead?.bind(link) });
     const subscription = link.frames$.subscribe({ next, complete: () => this.detach(session) });
-    this.sessions.set(session, subscription);
-    this.login.opened(session);
+    sessions.set(session, subscription);
+    login.opened(session);
     if (!link.isOpen) this.detach(session);
   }
 
   /** Bind an identified (and, with a key on file, authenticated) connection to its name. */
   bindName(session: Session, cid: string): void {
-    const existing = this.named.get(cid);
+    const { named, router, twins, log, presence, registry, replays } = this.deps;
+    const existing = named.get(cid);
     // Anything the connection declared before identifying belonged to a throw-away twin.
-    this.router.drop(session.twin);
+    router.drop(session.twin);
     session.twin.session = null;
-    const twin = existing ?? this.twins.attach(new Twin(cid, false));
-    this.named.set(cid, twin);
+    const twin = existing ?? twins.attach(new Twin(cid, false));
+    named.set(cid, twin);
     this.bind(twin, session);
-    this.log.info({ cid, authenticated: session.login.authenticated }, 'component up');
-    this.presence.up(twin);
-    this.registry.online(twin);
+    log.info({ cid, authenticated: session.login.authenticated }, 'component up');
+    presence.up(twin);
+    registry.online(twin);
     // A cluster's shared twin (src/cluster/twin-kv.ts) first; then, coming back with replaying subscriptions: hold live messages until its replay.
     this.sharedTwins?.bound(twin);
-    this.replays.bound(twin);
+    replays.bound(twin);
   }
 
   private bind(twin: Twin, session: Session): void {
+    const { opts, scheduler, maxInflight, messageLog, log } = this.deps;
     twin.session = session;
     session.twin = twin;
     twin.replayed = false;
     twin.outbox ??= new Outbox({
-      ackTimeout: this.opts.ackTimeout, sendRetries: this.opts.sendRetries, capacity: this.opts.outboxCapacity, scheduler: this.scheduler,
-      ...(this.maxInflight === undefined ? {} : { maxInflight: this.maxInflight }),
+      ackTimeout: opts.ackTimeout, sendRetries: opts.sendRetries, capacity: opts.outboxCapacity, scheduler,
+      ...(maxInflight === undefined ? {} : { maxInflight }),
       delivered: (recv, ack2, acked) => {
         twin.delivered(recv, acked);
         // ACK2 lets the subscriber forget the id: only once the mark that covers it is durable
@@ -137,18 +102,32 @@ export class Connections {
         if (ack2.length === 0) return;
         if (twin.anonymous) this.sendAck2(twin, ack2);
         // In a cluster, also once that mark is shared (src/cluster/twin-kv.ts).
-        else this.messageLog.afterCommit(() => (this.sharedTwins === undefined ? this.sendAck2(twin, ack2)
+        else messageLog.afterCommit(() => (this.sharedTwins === undefined ? this.sendAck2(twin, ack2)
           : this.sharedTwins.afterShared(twin, () => this.sendAck2(twin, ack2))));
       },
-      log: this.log.child({ cid: twin.name }),
+      log: log.child({ cid: twin.name }),
     });
   }
 
+  /** Close a connection whose name a connection that proved its key takes over (login.ts); `dead`: its peer is gone. */
+  evict(session: Session, dead: boolean): void {
+    session.link.close(1008, 'name taken over by a connection that proved its key');
+    // A dead peer would never complete the closing handshake: free the socket now.
+    if (dead) session.link.abort?.();
+    this.detach(session);
+  }
+
+  /** Is this connection still served (a login step's answer is acted on only then)? */
+  isLive(session: Session): boolean {
+    return this.deps.sessions.has(session) && session.link.isOpen;
+  }
+
   detach(session: Session): void {
-    const subscription = this.sessions.get(session);
+    const { sessions, flow, router, replays, log, presence, registry, named, rpc, detached$ } = this.deps;
+    const subscription = sessions.get(session);
     if (subscription === undefined) return;
-    this.sessions.delete(session);
-    this.flow.forget(session);
+    sessions.delete(session);
+    flow.forget(session);
     subscription.unsubscribe();
     session.closeTimer?.();
     session.backlog = null;
@@ -158,19 +137,19 @@ export class Connections {
       twin.session = null;
       // What was queued or held is in the log: the next replay delivers it.
       twin.outbox?.clear();
-      this.router.groups?.offline(twin);
-      this.replays.unbound(twin);
+      router.groups?.offline(twin);
+      replays.unbound(twin);
     }
-    if (twin.anonymous) this.router.drop(twin);
+    if (twin.anonymous) router.drop(twin);
     else {
-      this.log.info({ cid: twin.name }, 'component down');
-      if (twin.session === null) this.presence.down(twin);
-      if (twin.session === null) this.registry.offline(twin);
+      log.info({ cid: twin.name }, 'component down');
+      if (twin.session === null) presence.down(twin);
+      if (twin.session === null) registry.offline(twin);
       // A name that holds nothing is forgotten: identities alone must not grow the broker.
-      if (twin.session === null && twin.isEmpty()) this.named.delete(twin.name);
+      if (twin.session === null && twin.isEmpty()) named.delete(twin.name);
     }
-    this.rpc.detach(session);
-    this.detached$.next(session);
+    rpc.detach(session);
+    detached$.next(session);
   }
 
   private sendAck2(twin: Twin, ids: readonly MsgId[]): void {

@@ -88,7 +88,7 @@ export class Login {
     const { host } = this;
     if (msg.cid === '') return host.reply(session, msg.id, STATUS.ERROR, 'empty cid');
     if (!session.twin.anonymous) return host.reply(session, msg.id, STATUS.ERROR, 'already identified');
-    return this.answer(session, msg.id, host.auth.onIdentity(session.login, msg.cid), (reply) => {
+    return this.answer(session, host.auth.onIdentity(session.login, msg.cid), (reply) => {
       if (reply.status === STATUS.OK) return this.bind(session, msg.id, msg.cid, false);
       host.reply(session, msg.id, reply.status, reply.data);
     });
@@ -98,7 +98,7 @@ export class Login {
   attestation(session: Session, msg: AttestationMsg): Promise<void> | void {
     const { host } = this;
     if (!session.twin.anonymous) return host.reply(session, msg.id, STATUS.ERROR, 'already identified');
-    return this.answer(session, msg.id, host.auth.onAttestation(session.login, msg.cid, msg.signature), (reply) => {
+    return this.answer(session, host.auth.onAttestation(session.login, msg.cid, msg.signature), (reply) => {
       if (reply.status === STATUS.OK) return this.bind(session, msg.id, msg.cid, true);
       host.log.info({ cid: msg.cid, reason: reply.data }, 'attestation refused');
       host.reply(session, msg.id, reply.status, reply.data);
@@ -111,7 +111,7 @@ export class Login {
   register(session: Session, msg: RegisterMsg): Promise<void> {
     // A proven admin's connection may register names that already hold rights (README "Security").
     const by = { name: session.twin.name, proven: session.login.authenticated };
-    return this.answer(session, msg.id, this.host.auth.onRegister(msg.cid, msg.pin, msg.pubkey, msg.keyType, by),
+    return this.answer(session, this.host.auth.onRegister(msg.cid, msg.pin, msg.pubkey, msg.keyType, by),
       (reply) => {
         this.host.log.info({ cid: msg.cid, status: reply.status }, 'register');
         this.host.reply(session, msg.id, reply.status, reply.data);
@@ -122,7 +122,7 @@ export class Login {
   unregister(session: Session, msg: UnregisterMsg): Promise<void> | void {
     const twin = session.twin;
     if (twin.anonymous) return this.host.reply(session, msg.id, STATUS.ERROR, 'invalid operation');
-    return this.answer(session, msg.id, this.host.auth.onUnregister(twin.name, session.login.authenticated),
+    return this.answer(session, this.host.auth.onUnregister(twin.name, session.login.authenticated),
       (reply) => this.host.reply(session, msg.id, reply.status, reply.data));
   }
 
@@ -184,7 +184,7 @@ export class Login {
   }
 
   /** Await the authenticator; act on its reply only if the connection is still served. */
-  private async answer(session: Session, id: MsgId, pending: Promise<AuthReply>,
+  private async answer(session: Session, pending: Promise<AuthReply>,
     act: (reply: AuthReply) => Promise<void> | void): Promise<void> {
     let reply: AuthReply;
     try {

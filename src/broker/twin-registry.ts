@@ -58,6 +58,15 @@ export class TwinRegistry {
     return `${TwinLimitError.REASON}: this broker keeps at most ${maxTwins} named components (maxTwins)`;
   }
 
+  /** A twin loaded from the store at start: named, offline from now on, its declarations routed. */
+  restored(twin: Twin): void {
+    const { named, router } = this.opts;
+    named.set(twin.name, twin);
+    this.offline(twin);
+    for (const [topic, msgFrom] of twin.subscriptions) router.subscribe(twin, topic, msgFrom);
+    for (const method of twin.exposed) router.expose(twin, method);
+  }
+
   online(twin: Twin): void {
     this.offlineSince.delete(twin.name);
   }

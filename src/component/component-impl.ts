@@ -1,14 +1,15 @@
 /**
  * The component: a reconnecting client of a broker. Topics are shared hot streams, RPC calls
- * cold streams; the Promise helpers wrap them.
+ * cold streams; the Promise helpers wrap them. Inbound frames go to their stage in inbound.ts,
+ * the component's own requests (login, declarations, key, admin) are session-requests.ts.
  */
 import {
   catchError, concat, defer, EMPTY, fromEvent, lastValueFrom, type Observable, ReplaySubject, share, takeUntil, throwError,
 } from 'rxjs';
 import type { Frame } from '../codec/wire.js';
-import { AuthError, ConnectionClosedError, RpcTimeoutError } from '../errors.js';
+import { AuthError, ConnectionClosedError } from '../errors.js';
 import { errorText, silentLogger } from '../internal/logger.js';
-import type { Msg, MsgId, ResponseMsg, RpcMsg } from '../protocol/messages.js';
+import type { Msg, MsgId, ResponseMsg } from '../protocol/messages.js';
 import { validatePattern, validateTopic } from '../topic/validate.js';
 import type {
   ActionEvent, ActionHandler, ActionOptions, CallOptions, ExposeOptions, GatherOptions, GatherReply, Handler, Logger,
@@ -17,11 +18,13 @@ import type {
 import { identify$, register$, unregister$ } from './auth.js';
 import type { ClientSession } from './connection.js';
 import { Lifecycle } from './lifecycle.js';
-import { dataOrUndefined, Requests } from './requests.js';
+import { Requests } from './requests.js';
+import { inbound } from './inbound.js';
+import { SessionRequests } from './session-requests.js';
 import { lastAnswer } from './answer.js';
 import { action$, exposeAction } from './action.js';
 import { gather$ } from './gather.js';
-import { liveQuery$, oneShotQuery$, type LiveQueryEvent, type LiveQueryOptions, type QueryOptions } from './query.js';
+import { liveQuery$, oneShotQuery$, type LiveQueryOptions, type QueryOptions } from './query.js';
 import { presence$, services$, whenAvailable$ } from './presence.js';
 import { Declarations } from './declarations.js';
 import { shareTopic, validateGroup } from '../protocol/share.js';
@@ -35,11 +38,10 @@ import { ContractSupport } from '../contracts/support.js';
 import type { TopicContract } from '../contracts/topic.js';
 import type { MethodContract } from '../contracts/method.js';
 import { ContractTableError, type ContractQueryOptions } from '../contracts/query.js';
-import { parseComponentUrls, type ComponentAddress } from './url.js';
+import { parseComponentUrls } from './url.js';
 
 export class ComponentImpl implements Component {
   readonly name: string | undefined;
-  private readonly address: ComponentAddress;
   private readonly log: Logger;
   private readonly requestTimeout: number;
   readonly status$: Observable<Status>;
@@ -47,16 +49,18 @@ export class ComponentImpl implements Component {
   private readonly lifecycle: Lifecycle;
   private readonly exposed = new Map<string, Handler>();
   private readonly requests = new Requests();
+  /** The component's own requests: login, declarations, key, admin (session-requests.ts). */
+  private readonly own: SessionRequests;
   /** Calls this component serves (handlers released on cancel or link loss). */
   private readonly serving = new Serving();
   private presence: Observable<PresenceState> | undefined;
-  /** The request table (read by tests to prove no entry outlives its call). */
-  private readonly pending: { readonly size: number } = this.requests.pending;
   private readonly key: ComponentKey | undefined;
   private readonly publisher: Publisher;
   private readonly declarations: Declarations;
   private readonly subscriptions: Subscriptions;
   private readonly reactivity: Reactivity;
+  /** Each decoded frame of a session to its stage (inbound.ts). */
+  private readonly onFrame: (session: ClientSession, frame: Frame) => void;
   private closed = false;
   /** Typed contracts (src/contracts): invalid values, validated streams. */
   private readonly contracts = new ContractSupport(this);
@@ -65,14 +69,14 @@ export class ComponentImpl implements Component {
   constructor(url: string | readonly string[], options: ComponentOptions = {}) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
     const addresses = parseComponentUrls(url, options.baseUrl ?? env?.['REMBUS_BASE_URL']);
-    this.address = addresses[0]!;
-    this.name = this.address.name;
+    this.name = addresses[0]!.name;
     this.log = options.logger ?? silentLogger;
     this.requestTimeout = options.requestTimeout ?? 10_000;
+    this.own = new SessionRequests(this.requests, () => this.lifecycle.current, this.requestTimeout);
     this.lifecycle = new Lifecycle(this.log, {
       onFrame: (session, frame) => this.onFrame(session, frame),
       identify$: (session) => this.name === undefined ? EMPTY
-        : identify$((msg, what) => this.request$(session, msg, what), this.name, this.key),
+        : identify$((msg, what) => this.own.on$(session, msg, what), this.name, this.key),
       restore$: (session) => this.restore$(session),
       up: (session) => this.publisher.flush(session),
       down: (session, error) => {
@@ -83,7 +87,7 @@ export class ComponentImpl implements Component {
     });
     this.status$ = this.lifecycle.status$;
     const current = (): ClientSession | null => this.lifecycle.current;
-    this.declarations = new Declarations((session, msg, what) => this.request$(session, msg, what), current, this.log,
+    this.declarations = new Declarations((session, msg, what) => this.own.on$(session, msg, what), current, this.log,
       (topic) => this.subscriptions.confirmed(topic));
     this.subscriptions = new Subscriptions({ declarations: this.declarations, current, isClosed: () => this.closed });
     this.reactivity = new Reactivity((session, topic, cmd) => this.declarations.admin$(session, topic, cmd), current,
@@ -94,6 +98,8 @@ export class ComponentImpl implements Component {
       maxInflight: options.maxInflight ?? 1_024, queueCapacity: options.inflightQueueCapacity ?? 100_000,
       log: this.log,
     }, () => this.closed);
+    this.onFrame = inbound({ log: this.log, requests: this.requests, serving: this.serving, publisher: this.publisher,
+      subscriptions: this.subscriptions, exposed: this.exposed });
     this.key = options.key;
     this.lifecycle.start(addresses.map((a) => a.url), options);
   }
@@ -113,64 +119,21 @@ export class ComponentImpl implements Component {
     return concat(declare$, reactive$);
   }
 
-  // ---- inbound ----------------------------------------------------------------------------
-
-  private onFrame(session: ClientSession, frame: Frame): void {
-    let msg: Msg;
-    try {
-      msg = session.decode(frame);
-    } catch (err) {
-      this.log.warn({ err: errorText(err) }, 'frame dropped');
-      return;
-    }
-    switch (msg.type) {
-      case 'response':
-        if (msg.stream === 'cancel') return void this.serving.cancel(session, msg.id);
-        if (this.requests.resolve(session, msg) || this.publisher.refused(msg.id, dataOrUndefined(msg))) return;
-        this.log.debug({ id: msg.id.toString(16) }, 'response with unknown id ignored');
-        return;
-      case 'pub': return this.subscriptions.onPublish(session, msg);
-      case 'rpc': return this.onRpc(session, msg);
-      case 'ack': return this.publisher.acks$.next(msg.id);
-      case 'ack2': return this.subscriptions.onAck2(msg.id);
-      default:
-        this.log.debug({ type: msg.type }, 'unexpected message ignored');
-    }
-  }
-
-  private onRpc(session: ClientSession, msg: RpcMsg): void {
-    this.serving.serve(session, msg, this.exposed.get(msg.topic));
-  }
-
   // ---- requests ---------------------------------------------------------------------------
-
-  private request$(session: ClientSession, msg: Msg & { id: MsgId }, what: string,
-    timeoutMs = this.requestTimeout): Observable<ResponseMsg> {
-    return this.requests.request$(session, msg, timeoutMs, () => new RpcTimeoutError(what, timeoutMs));
-  }
-
-  /** One request on the session past its login; ConnectionClosedError when there is none. */
-  private requestNow$(msg: Msg & { id: MsgId }, what: string): Observable<ResponseMsg> {
-    return defer(() => {
-      const session = this.lifecycle.current;
-      if (session === null) return throwError(() => new ConnectionClosedError(`${what}: not connected`));
-      return this.request$(session, msg, what);
-    });
-  }
 
   /** REGISTER a key for `cid` on this (anonymous) connection; see `register()`. */
   register$(cid: string, pin: string, key: ComponentKey): Observable<void> {
-    return register$((msg, what) => this.requestNow$(msg, what), cid, pin, key);
+    return register$((msg, what) => this.own.now$(msg, what), cid, pin, key);
   }
 
   /** One ADMIN request (spec §6) on the current session: its RESPONSE, whatever the status (admin.ts). */
   adminRequest(msg: Msg & { type: 'admin'; id: MsgId }): Promise<ResponseMsg> {
-    return lastValueFrom(this.requestNow$(msg, `admin ${String(msg.cmd['cmd'])}`));
+    return lastValueFrom(this.own.now$(msg, `admin ${String(msg.cmd['cmd'])}`));
   }
 
   unregister(): Promise<void> {
     if (this.name === undefined) return Promise.reject(new AuthError('an anonymous component has no key to unregister'));
-    return lastValueFrom(unregister$((msg, what) => this.requestNow$(msg, what), this.name));
+    return lastValueFrom(unregister$((msg, what) => this.own.now$(msg, what), this.name));
   }
 
   // ---- public API -------------------------------------------------------------------------
@@ -199,14 +162,7 @@ export class ComponentImpl implements Component {
 
   publish$(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Observable<void> {
     if (typeof topic !== 'string') return this.contracts.publish$(topic, args, options, more);
-    validateTopic(topic);
-    const msg = this.publisher.message(topic, args, options);
-    if ((msg.flags & 0x30) !== 0) return this.publisher.acked$(msg);
-    return defer(() => {
-      if (this.closed) return throwError(() => new ConnectionClosedError('component closed'));
-      this.publisher.send(msg);
-      return EMPTY;
-    });
+    return this.publisher.publish$(topic, args, options);
   }
 
   publishAsync(topic: string | TopicContract, args: any = [], options: PublishOptions = {}, more?: PublishOptions): Promise<void> {

@@ -4,7 +4,7 @@
  * (acked-publishes.ts), their messages built from the publish options (publish-options.ts).
  * Publish options reach only a broker that takes them.
  */
-import type { BehaviorSubject, Observable } from 'rxjs';
+import { defer, EMPTY, throwError, type BehaviorSubject, type Observable } from 'rxjs';
 import { frames } from './frames.js';
 import { encodeCheckedPub } from '../codec/pub-encode.js';
 import { validateTopic } from '../topic/validate.js';
@@ -58,9 +58,20 @@ export class Publisher {
     this.send(publishMessage(topic, args, {}));
   }
 
-  /** Build the PUB message for a publish (id present iff QoS or slot, spec §2.3). */
-  message(topic: string, rawArgs: unknown[], options: PublishOptions): PubMsg {
-    return publishMessage(topic, frames.encodeArgs(rawArgs), options); // a DataFrame travels as tag 80 (spec §7)
+  /**
+   * `publish$(topic, args, options)`: the message is built now (id present iff QoS or slot,
+   * spec §2.3); a QoS1/2 one takes the acknowledged flow, a QoS0 one is sent (or held) on subscribe.
+   * @throws InvalidTopicError, EncodeError (at call time)
+   */
+  publish$(topic: string, rawArgs: unknown[], options: PublishOptions): Observable<void> {
+    validateTopic(topic);
+    const msg = publishMessage(topic, frames.encodeArgs(rawArgs), options); // a DataFrame travels as tag 80 (spec §7)
+    if ((msg.flags & 0x30) !== 0) return this.acked.acked$(msg); // completes once the receiver acknowledged
+    return defer(() => {
+      if (this.isClosed()) return throwError(() => new ConnectionClosedError('component closed'));
+      this.send(msg);
+      return EMPTY;
+    });
   }
 
   /** `msg` as `session` may carry it: publish options only to a broker that takes them (pub-meta.ts). */
@@ -75,7 +86,7 @@ export class Publisher {
   }
 
   /** Send a QoS0 publish now, or hold it while the link is down. @throws QueueFullError */
-  send(msg: PubMsg): void {
+  private send(msg: PubMsg): void {
     const session = this.session$.value;
     if (session !== null) return session.send(this.forSession(session, msg));
     if (this.queue.length + this.acked.heldCount >= this.config.capacity) {
@@ -86,11 +97,6 @@ export class Publisher {
       this.queue.shift();
     }
     this.queue.push(msg);
-  }
-
-  /** The acknowledged publish flow; completes when the receiver has acknowledged. */
-  acked$(msg: PubMsg): Observable<void> {
-    return this.acked.acked$(msg);
   }
 
   /**

@@ -6,7 +6,7 @@
 import { columnType } from './column-types.js';
 import { WhereClauseError } from './errors.js';
 import type { WhereNode } from './where-ast.js';
-import { tokenize, type Token } from './where-lexer.js';
+import type { Token } from './where-lexer.js';
 
 /** Scalar functions a condition may call (case-insensitive). */
 export const WHERE_FUNCTIONS: ReadonlySet<string> = new Set([

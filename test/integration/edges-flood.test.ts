@@ -50,6 +50,27 @@ async function deafLink(url: string, frames: Uint8Array[]): Promise<WebSocket> {
   return ws;
 }
 
+interface Memory { rss: number; anon: number }
+
+/**
+ * Send `frame(n)` on `link` at full speed for 7 s or 200,000 frames (bounded: the test process
+ * holds at most 4 MiB unsent), sampling the broker's memory (`pid`) between bursts.
+ */
+async function flood(link: WebSocket, pid: number, frame: (n: number) => Uint8Array):
+  Promise<{ sent: number; ms: number; before: Memory; peak: Memory }> {
+  const before = { rss: rssMiB(pid), anon: rssMiB(pid, 'RssAnon') };
+  const peak = { ...before };
+  let sent = 0;
+  const started = Date.now();
+  while (Date.now() - started < 7_000 && sent < 200_000 && link.readyState === WebSocket.OPEN) {
+    while (link.bufferedAmount < 4 * 2 ** 20 && link.readyState === WebSocket.OPEN) link.send(frame(sent++));
+    await new Promise((r) => setTimeout(r, 5));
+    peak.rss = Math.max(peak.rss, rssMiB(pid));
+    peak.anon = Math.max(peak.anon, rssMiB(pid, 'RssAnon'));
+  }
+  return { sent, ms: Date.now() - started, before, peak };
+}
+
 describe('one link floods a broker process', () => {
   it('a QoS2 publisher that never stops, reads nothing, never sends ACK2; a subscriber that reads nothing: memory stays bounded', async () => {
     dir = await mkdtemp(join(tmpdir(), 'rembus-flood-'));
@@ -59,23 +80,12 @@ describe('one link floods a broker process', () => {
     await deafLink(broker.url, [encodeCbor({ type: 'identity', id: newMsgId(), cid: 'stuck' }),
       encodeCbor({ type: 'admin', id: newMsgId(), topic: 'flood', cmd: { cmd: 'subscribe', msg_from: 0 } })]);
     const flooder = await deafLink(broker.url, [encodeCbor({ type: 'identity', id: newMsgId(), cid: 'flooder' })]);
-    const before = { rss: rssMiB(pid), anon: rssMiB(pid, 'RssAnon') };
-    const peak = { ...before };
     const payload = new Uint8Array(2048).fill(7);
-    let sent = 0;
-    const started = Date.now();
-    // Full speed for 7 s or 200,000 publishes (bounded: the test process holds at most 4 MiB unsent). Every QoS2 id
-    // stays in the flooder's set (no ACK2), every ACK waits unread, every delivery to `stuck` too.
-    while (Date.now() - started < 7_000 && sent < 200_000 && flooder.readyState === WebSocket.OPEN) {
-      while (flooder.bufferedAmount < 4 * 2 ** 20 && flooder.readyState === WebSocket.OPEN) {
-        flooder.send(encodeCbor({ type: 'pub', flags: 0x30, id: newMsgId(), topic: 'flood', args: [sent++, payload] }));
-      }
-      await new Promise((r) => setTimeout(r, 5));
-      peak.rss = Math.max(peak.rss, rssMiB(pid));
-      peak.anon = Math.max(peak.anon, rssMiB(pid, 'RssAnon'));
-    }
+    // Every QoS2 id stays in the flooder's set (no ACK2), every ACK waits unread, every delivery to `stuck` too.
+    const { sent, ms, before, peak } = await flood(flooder, pid,
+      (n) => encodeCbor({ type: 'pub', flags: 0x30, id: newMsgId(), topic: 'flood', args: [n, payload] }));
     const stderr = broker.stderr();
-    const figures = `${sent} QoS2 publishes (${(sent * 2 / 1024).toFixed(0)} MiB) of 2 KiB in ${Date.now() - started} ms; broker RssAnon ${before.anon.toFixed(0)} → peak `
+    const figures = `${sent} QoS2 publishes (${(sent * 2 / 1024).toFixed(0)} MiB) of 2 KiB in ${ms} ms; broker RssAnon ${before.anon.toFixed(0)} → peak `
       + `${peak.anon.toFixed(0)} MiB, VmRSS ${before.rss.toFixed(0)} → ${peak.rss.toFixed(0)} MiB (the rest is LMDB's file pages)`;
     console.log(figures);
     // Nothing failed on the way (a cut of `stuck`, by its 2 s write deadline, may or may not
@@ -102,20 +112,10 @@ describe('one link floods a broker process', () => {
     await deafLink(broker.url, [encodeCbor({ type: 'identity', id: newMsgId(), cid: 'deaf-server' }),
       encodeCbor({ type: 'admin', id: newMsgId(), topic: 'work', cmd: { cmd: 'expose' } })]);
     const caller = await deafLink(broker.url, [encodeCbor({ type: 'identity', id: newMsgId(), cid: 'caller' })]);
-    const before = { rss: rssMiB(pid), anon: rssMiB(pid, 'RssAnon') };
-    const peak = { ...before };
     const payload = new Uint8Array(1024).fill(7);
-    let sent = 0;
-    const started = Date.now();
-    while (Date.now() - started < 7_000 && sent < 200_000 && caller.readyState === WebSocket.OPEN) {
-      while (caller.bufferedAmount < 4 * 2 ** 20 && caller.readyState === WebSocket.OPEN) {
-        caller.send(encodeCbor({ type: 'rpc', id: newMsgId(), topic: 'work', target: null, args: [sent++, payload] }));
-      }
-      await new Promise((r) => setTimeout(r, 5));
-      peak.rss = Math.max(peak.rss, rssMiB(pid));
-      peak.anon = Math.max(peak.anon, rssMiB(pid, 'RssAnon'));
-    }
-    const figures = `${sent} calls of 1 KiB in ${Date.now() - started} ms; broker RssAnon ${before.anon.toFixed(0)} → peak `
+    const { sent, ms, before, peak } = await flood(caller, pid,
+      (n) => encodeCbor({ type: 'rpc', id: newMsgId(), topic: 'work', target: null, args: [n, payload] }));
+    const figures = `${sent} calls of 1 KiB in ${ms} ms; broker RssAnon ${before.anon.toFixed(0)} → peak `
       + `${peak.anon.toFixed(0)} MiB, VmRSS ${before.rss.toFixed(0)} → ${peak.rss.toFixed(0)} MiB`;
     console.log(figures);
     // 200 MiB of calls for a reader of none: it is cut (stallBytes or the write deadline) rather

@@ -293,7 +293,7 @@ describe('rpc', () => {
     await new Promise((resolve) => setImmediate(resolve)); // the handler's reply has been sent
     await roundTrip(srv, cli); // … relayed by the broker, and received by the caller
     expect(events).toEqual([]);
-    expect((cli as unknown as { pending: Map<bigint, unknown> }).pending.size).toBe(0);
+    expect((cli as unknown as { requests: { pending: Map<bigint, unknown> } }).requests.pending.size).toBe(0);
     srv.expose('fast', () => 'ok');
     await roundTrip(srv);
     expect(await cli.rpc('fast')).toBe('ok');
@@ -313,7 +313,7 @@ describe('rpc', () => {
     expect(err).toMatchObject({ code: 'RPC_TIMEOUT', method: 'never', timeoutMs: 300 });
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(3_000);
-    expect((cli as unknown as { pending: Map<bigint, unknown> }).pending.size).toBe(0);
+    expect((cli as unknown as { requests: { pending: Map<bigint, unknown> } }).requests.pending.size).toBe(0);
   });
 
   it('unexposes on the teardown returned by expose', async () => {

@@ -32,7 +32,7 @@ function serving(c: Component): number {
 
 /** Requests a component waits on right now. */
 function pending(c: Component): number {
-  return (c as unknown as { pending: Map<bigint, unknown> }).pending.size;
+  return (c as unknown as { requests: { pending: Map<bigint, unknown> } }).requests.pending.size;
 }
 
 describe('streaming rpc$', () => {

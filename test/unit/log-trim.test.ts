@@ -30,6 +30,16 @@ async function fill(store: Store, commits: number, rows: number, bytes: number):
   }
 }
 
+/** An LMDB store in a temp dir (closed and removed after the test) holding 40 commits of ~50 KB. */
+async function filledLmdbStore(): Promise<Store> {
+  const dir = await mkdtemp(join(tmpdir(), 'rembus-trim-'));
+  dirs.push(dir);
+  const store = await openLmdbStore({ path: join(dir, 'b.lmdb') });
+  stores.push(store);
+  await fill(store, 40, 50, 1_000);
+  return store;
+}
+
 describe('planTrim', () => {
   const rec = (first: bigint, n: number, bytes: number) => {
     const rows = Array.from({ length: n }, (_, i) => row(first + BigInt(i), bytes));
@@ -59,11 +69,7 @@ describe('planTrim', () => {
 
 describe('the LMDB store: logBytes and trimMessages', () => {
   it('measures its pages, trims whole commits oldest first to the target, and keeps the rest readable', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'rembus-trim-'));
-    dirs.push(dir);
-    const store = await openLmdbStore({ path: join(dir, 'b.lmdb') });
-    stores.push(store);
-    await fill(store, 40, 50, 1_000); // 40 commits of ~50 KB
+    const store = await filledLmdbStore();
     const before = store.logBytes!();
     expect(before).toBeGreaterThan(40 * 50_000);
     const trim = await store.trimMessages!(1024 * 1024);
@@ -83,11 +89,7 @@ describe('the LMDB store: logBytes and trimMessages', () => {
 
 describe('LogBound', () => {
   it('counts and logs what a trim drops, naming the offline twins it cut', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'rembus-trim-'));
-    dirs.push(dir);
-    const store = await openLmdbStore({ path: join(dir, 'b.lmdb') });
-    stores.push(store);
-    await fill(store, 40, 50, 1_000);
+    const store = await filledLmdbStore();
     const log = warnRecorder();
     const asked: bigint[] = [];
     const bound = new LogBound(store, 1024 * 1024, log, (oldest) => { asked.push(oldest); return ['late']; });

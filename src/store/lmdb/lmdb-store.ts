@@ -6,19 +6,20 @@
  * database of small keys (one per subscription, method, QoS2 id, mark), so a declaration
  * writes one key, never the twin's whole record. A commit is one LMDB transaction: the log
  * rows, marks and QoS2 sets it carries are found together after a crash, or not at all.
+ * Operations run in call order (txn-queue.ts); the log's reads and prunes are log-rows.ts.
  */
 import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from '../../types.js';
-import { ConnectionClosedError } from '../../errors.js';
 import { silentLogger } from '../../internal/logger.js';
-import { StoreWriteError } from '../errors.js';
-import { engineError, loadLmdb } from './lmdb-engine.js';
+import { loadLmdb } from './lmdb-engine.js';
 import { IntervalSync } from './interval-sync.js';
-import type { LogQuery, LogTrim, Store, StoreBatch, StoredMessage, TwinDelta, TwinRecord } from '../types.js';
+import type { LogQuery, LogTrim, Store, StoreBatch, StoredMessage, TwinRecord } from '../types.js';
 import { clearsRetained } from '../retained-rows.js';
-import { decodeRecord, encodeRecord, recvKey, type LogRecord } from './log-record.js';
+import { decodeRecord, encodeRecord, recvKey } from './log-record.js';
+import { pruneLogRows, readLogRows, type LogDatabase } from './log-rows.js';
 import { pagesBytes, planTrim, type PageStats } from './log-trim.js';
 import { PENDING_RECORD_ROWS, PendingLog } from './pending-log.js';
+import { TxnQueue } from './txn-queue.js';
 import { applyTwinDelta, loadTwinRows, removeTwinRows } from './twin-rows.js';
 
 /** Messages packed in one log record at most. */
@@ -45,8 +46,8 @@ export interface LmdbStoreOptions {
 class LmdbStoreImpl implements Store {
   readonly appendBatch = RECORD_ROWS;
   private closing: Promise<void> | undefined;
-  /** The last queued operation: calls apply in call order, reads see the writes queued before them. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Calls apply in call order, reads see the writes queued before them. */
+  private readonly txns: TxnQueue;
   /** Orders the QoS2 ids of a twin as they were added (the broker evicts the oldest). */
   private seq = Date.now() * 1000;
   /** Rows taken by `appendNow`, packed, until a `commit` writes them. */
@@ -55,12 +56,14 @@ class LmdbStoreImpl implements Store {
   private measured = -1;
   private written = 0;
 
-  constructor(private readonly root: RootDatabase, private readonly log: Database<Uint8Array, Buffer>,
+  constructor(private readonly root: RootDatabase, private readonly log: LogDatabase,
     private readonly twins: Database<unknown, Buffer>, private readonly retained: Database<Uint8Array, string>,
     private readonly syncer: IntervalSync | undefined,
     private readonly logger: Logger,
     /** Commit on lmdb's write thread (`fsync: 'always'`: the sync must not block the event loop). */
-    private readonly offLoop: boolean) {}
+    offLoop: boolean) {
+    this.txns = new TxnQueue(root, offLoop);
+  }
 
   /**
    * Writes the rows taken by `appendNow` before this call (packed then), `messages`, their
@@ -69,7 +72,7 @@ class LmdbStoreImpl implements Store {
    */
   commit(batch: StoreBatch): Promise<void> {
     const taken = this.pending.take();
-    return this.write(() => {
+    return this.txns.write(() => {
       for (const r of taken.records) {
         if (r.done) continue;
         void this.log.put(r.key, r.bytes);
@@ -110,34 +113,15 @@ class LmdbStoreImpl implements Store {
   }
 
   appendMessages(batch: readonly StoredMessage[]): Promise<void> {
-    return this.write(() => this.writeBatch({ messages: batch, twins: [] }));
+    return this.txns.write(() => this.writeBatch({ messages: batch, twins: [] }));
   }
 
   readMessages(query: LogQuery): Promise<StoredMessage[]> {
-    return this.serial(() => this.readNow(query));
-  }
-
-  private readNow({ after, upTo, limit }: LogQuery): StoredMessage[] {
-    const out: StoredMessage[] = [];
-    if (limit <= 0 || upTo <= after) return out;
-    const take = (rows: readonly StoredMessage[]): boolean => {
-      for (const m of rows) {
-        if (m.recv <= after) continue;
-        if (m.recv > upTo || out.length >= limit) return false;
-        out.push(m);
-      }
-      return true;
-    };
-    for (const record of this.records(after < 0n ? 0n : after + 1n)) {
-      if (record.first > upTo || !take(record.rows)) return out;
-    }
-    // Then the rows held for a commit, newer than every committed one.
-    if (this.pending.size > 0) take(this.pending.rows());
-    return out;
+    return this.txns.serial(() => readLogRows(this.log, this.pending, query));
   }
 
   loadRetained(): Promise<StoredMessage[]> {
-    return this.serial(() => {
+    return this.txns.serial(() => {
       const values = new Map<string, StoredMessage[]>();
       for (const { key, value } of this.retained.getRange({})) values.set(key, decodeRecord(value).rows);
       // With the changes of rows taken at once and not committed yet.
@@ -151,7 +135,7 @@ class LmdbStoreImpl implements Store {
   }
 
   lastRecv(): Promise<bigint> {
-    return this.serial(() => {
+    return this.txns.serial(() => {
       if (this.pending.size > 0) return this.pending.lastRecv;
       for (const { value } of this.log.getRange({ reverse: true, limit: 1 })) return decodeRecord(value).last;
       return 0n;
@@ -160,21 +144,7 @@ class LmdbStoreImpl implements Store {
 
   async pruneMessages(before: bigint): Promise<number> {
     let removed = 0;
-    await this.write(() => {
-      // Read first, then change: no removal under a live cursor.
-      const drop: Buffer[] = [];
-      let kept: StoredMessage[] = [];
-      for (const { key, value } of this.log.getRange({})) {
-        const record = decodeRecord(value);
-        if (record.first >= before) break;
-        drop.push(key);
-        kept = record.rows.filter((m) => m.recv >= before);
-        removed += record.rows.length - kept.length;
-        if (kept.length > 0) break;
-      }
-      for (const key of drop) void this.log.remove(key);
-      if (kept.length > 0) void this.log.put(recvKey(kept[0]!.recv), encodeRecord(kept));
-    });
+    await this.txns.write(() => { removed = pruneLogRows(this.log, before); });
     return removed;
   }
 
@@ -185,14 +155,14 @@ class LmdbStoreImpl implements Store {
   }
 
   trimMessages(maxBytes: number): Promise<LogTrim> {
-    return this.serial(async () => {
+    return this.txns.serial(async () => {
       const before = this.measure();
       const plan = planTrim(this.log.getRange({}), before, maxBytes, (this.log.getStats() as PageStats).pageSize);
       // Two transactions: LMDB reuses the pages a transaction freed only once a later one has
       // committed, so the next commit finds the first half's pages free even on a full disk.
       const half = Math.ceil(plan.keys.length / 2);
       for (const keys of [plan.keys.slice(0, half), plan.keys.slice(half)]) {
-        if (keys.length > 0) await this.writeNow(() => { for (const key of keys) void this.log.remove(key); });
+        if (keys.length > 0) await this.txns.writeNow(() => { for (const key of keys) void this.log.remove(key); });
       }
       return { messages: plan.messages, before, after: this.measure(), oldest: plan.oldest };
     });
@@ -204,7 +174,7 @@ class LmdbStoreImpl implements Store {
   }
 
   saveTwin(twin: TwinRecord): Promise<void> {
-    return this.write(() => {
+    return this.txns.write(() => {
       removeTwinRows(this.twins, twin.name);
       applyTwinDelta(this.twins, () => this.seq++, {
         name: twin.name, mark: twin.mark,
@@ -216,72 +186,26 @@ class LmdbStoreImpl implements Store {
   }
 
   saveMarks(marks: ReadonlyMap<string, bigint>): Promise<void> {
-    return this.write(() => this.writeBatch({ messages: [], twins: [...marks].map(([name, mark]) => ({ name, mark })) }));
+    return this.txns.write(() => this.writeBatch({ messages: [], twins: [...marks].map(([name, mark]) => ({ name, mark })) }));
   }
 
   loadTwins(): Promise<TwinRecord[]> {
-    return this.serial(() => loadTwinRows(this.twins));
+    return this.txns.serial(() => loadTwinRows(this.twins));
   }
 
   deleteTwin(name: string): Promise<void> {
-    return this.write(() => removeTwinRows(this.twins, name));
+    return this.txns.write(() => removeTwinRows(this.twins, name));
   }
 
   close(): Promise<void> {
     return this.closing ??= (async () => {
+      const drained = this.txns.close();
       await this.syncer?.stop(); // lmdb's queued sync reads the env when it runs: closed, it crashes
-      await this.queue.catch(() => undefined);
+      await drained;
       this.logger.debug('closing lmdb store');
       await this.root.close();
     })();
   }
-
-  /**
-   * One transaction, in call order. The action writes with `put`/`remove`, which apply at once
-   * inside a synchronous transaction and are queued inside a `batch`.
-   *
-   * `fsync: 'off' | 'interval'`: committed synchronously, a `write(2)` to the OS of a few tens
-   * of µs that the broker would wait for anyway. `fsync: 'always'`: the action runs now, on
-   * the event loop, and the transaction commits and syncs on lmdb's write thread (`batch`:
-   * one transaction; lmdb's async transaction callbacks never resolve with lmdb 3.5.6 here), so
-   * the loop keeps serving while the disk syncs and the promise resolves once the data is on
-   * disk. A failed commit rejects with {@link StoreWriteError}; lmdb's own second rejection of
-   * it (`commitError`) is handled here, so a full disk cannot become an unhandled rejection.
-   */
-  private write(action: () => void, written?: () => void): Promise<void> {
-    return this.serial(() => this.writeNow(action, written));
-  }
-
-  /** {@link write} without the queue: for an operation already in it. */
-  private async writeNow(action: () => void, written?: () => void): Promise<void> {
-    try {
-      if (!this.offLoop) this.root.transactionSync(action);
-      else await this.root.batch(action);
-      written?.();
-    } catch (err) {
-      const detail = await engineError(err);
-      throw new StoreWriteError(`lmdb commit failed: ${(detail as Error).message}`, { cause: detail });
-    }
-  }
-
-  /** Run `op` after every operation queued before it. */
-  private serial<T>(op: () => T | Promise<T>): Promise<T> {
-    if (this.closing !== undefined) return Promise.reject(closedError());
-    const run = this.queue.then(op, op);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Log records from the one holding `from` on, oldest first. */
-  private *records(from: bigint): Generator<LogRecord> {
-    let start: Buffer | undefined;
-    for (const key of this.log.getKeys({ start: recvKey(from), reverse: true, limit: 1 })) start = key;
-    for (const { value } of this.log.getRange(start === undefined ? {} : { start })) yield decodeRecord(value);
-  }
-}
-
-function closedError(): Error {
-  return new ConnectionClosedError('store closed');
 }
 
 /**

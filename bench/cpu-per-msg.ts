@@ -8,13 +8,15 @@
  * `npx tsx bench/cpu-per-msg.ts [--workload W1|W3|W9] [--count 200000] [--runs 3] [--dist DIR] [--system rembus|nats]`
  * `--workload W9 --phase mem|durable|with`: W9's one schema topic and payload against the broker
  * of one W9 phase (in memory, `--data-dir`, `--data-dir --schema telemetry`); the broker's
- * figure is its whole process (DuckDB's and LMDB's threads included).
+ * figure is its whole process (DuckDB's and LMDB's threads included), `main` its main thread alone.
  * `--cpu-prof DIR`: a V8 CPU profile of every rembus role, named after it (broker.…, sub.…, pub.…).
+ * `--broker-node-argv trace-gc[,…] --broker-log FILE`: Node flags for the broker alone, its stdout
+ * appended to FILE between the lines `--- go` and `--- last delivery` of each run (the window).
  * `--dist`: the `dist` directory of the build to measure (default this checkout's), e.g. another
  * checkout's, to compare builds A/B in the same minutes. Prints one line per run and the medians.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +34,9 @@ const system = str(args, 'system', 'rembus');
 const phase = str(args, 'phase', 'mem');
 /** `--cpu-prof DIR`: every role writes a V8 CPU profile there (`<role>-*.cpuprofile`, read by profile-summary.ts). */
 const cpuProf = str(args, 'cpu-prof', '');
+/** `--broker-node-argv trace-gc,…`: Node flags (without `--`) for the broker role alone, its stdout appended to `--broker-log FILE`. */
+const brokerNodeArgv = str(args, 'broker-node-argv', '').split(',').filter((f) => f !== '').map((f) => `--${f}`);
+const brokerLog = str(args, 'broker-log', '');
 const TICK_US = 1e6 / 100; // USER_HZ
 
 function cpuUs(pid: number): number {
@@ -40,12 +45,26 @@ function cpuUs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
 }
 
+/** CPU of thread `tid` of process `pid`, µs (0 once it has ended). */
+function taskCpuUs(pid: number, tid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return 0;
+  }
+}
+
+/** The broker's main thread, µs: the rest of its CPU is V8's, libuv's, DuckDB's and LMDB's threads. */
+const mainCpuUs = (pid: number): number => taskCpuUs(pid, pid);
 
 function role(script: string, argv: string[]): ReturnType<typeof forkRole> {
   const name = argv.includes('--mode') ? argv[argv.indexOf('--mode') + 1]! : 'broker';
   // Named as profile-summary.ts expects a main thread's: <role>.<time>.0.<seq>.cpuprofile
   const execArgv = cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.${Date.now()}.0.1.cpuprofile`];
-  return forkRole(dist, script, argv, execArgv);
+  if (name !== 'broker') return forkRole(dist, script, argv, execArgv);
+  return forkRole(dist, script, argv, [...execArgv, ...brokerNodeArgv], brokerLog === '' ? undefined : brokerLog);
 }
 
 function freePort(): Promise<number> {
@@ -107,12 +126,16 @@ async function once(): Promise<Record<string, number>> {
   await pub.next('ready');
   const pids = { broker: brokerPid, sub: sub.proc.pid!, pub: pub.proc.pid! };
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuUs(pid)]));
+  const mainBefore = mainCpuUs(brokerPid);
   const t0 = Date.now();
+  if (brokerLog !== '') appendFileSync(brokerLog, '--- go\n');
   pub.proc.send({ type: 'go' });
   await sub.next('result');
+  if (brokerLog !== '') appendFileSync(brokerLog, '--- last delivery\n');
   const wall = Date.now() - t0;
   const out: Record<string, number> = {};
   for (const [k, pid] of Object.entries(pids)) out[k] = (cpuUs(pid) - before[k]!) / count;
+  out['main'] = (mainCpuUs(brokerPid) - mainBefore) / count;
   out['total'] = out['broker']! + out['sub']! + out['pub']!;
   out['rate'] = count / (wall / 1000);
   sub.proc.send({ type: 'exit' });
@@ -123,7 +146,7 @@ async function once(): Promise<Record<string, number>> {
 }
 
 const results: Record<string, number>[] = [];
-const fmt = (r: Record<string, number>): string => ['broker', 'sub', 'pub', 'total'].map((k) => `${k} ${r[k]!.toFixed(2)}`).join('  ')
+const fmt = (r: Record<string, number>): string => ['broker', 'main', 'sub', 'pub', 'total'].map((k) => `${k} ${r[k]!.toFixed(2)}`).join('  ')
   + `  (wall rate ${Math.round(r['rate']!)}/s)`;
 for (let i = 0; i < runs; i++) {
   const r = await once();
@@ -134,5 +157,5 @@ const median = (k: string): number => {
   const xs = results.map((r) => r[k]!).sort((a, b) => a - b);
   return xs[Math.floor(xs.length / 2)]!;
 };
-console.log(`${system} ${workload}${workload === 'W9' ? ` ${phase}` : ''} median (${dist}): µs CPU/msg  ${fmt(Object.fromEntries(['broker', 'sub', 'pub', 'total', 'rate'].map((k) => [k, median(k)])))}`);
+console.log(`${system} ${workload}${workload === 'W9' ? ` ${phase}` : ''} median (${dist}): µs CPU/msg  ${fmt(Object.fromEntries(['broker', 'main', 'sub', 'pub', 'total', 'rate'].map((k) => [k, median(k)])))}`);
 process.exit(0);

@@ -4,12 +4,15 @@
  * cpu-per-msg.ts and slow-reader-cpu.ts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 
 export type Msg = { type: string; port?: number; message?: string };
 
-export function forkRole(dist: string, script: string, argv: string[], execArgv: string[] = []): { proc: ChildProcess; next: (type: string) => Promise<Msg> } {
-  const proc = fork(join(dist, 'bench', script), argv, { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
+/** @param log A file the role's stdout is appended to (e.g. `--trace-gc` lines); default: dropped. */
+export function forkRole(dist: string, script: string, argv: string[], execArgv: string[] = [], log?: string): { proc: ChildProcess; next: (type: string) => Promise<Msg> } {
+  const proc = fork(join(dist, 'bench', script), argv, { execArgv, stdio: ['ignore', log === undefined ? 'ignore' : 'pipe', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
+  if (log !== undefined) proc.stdout!.pipe(createWriteStream(log, { flags: 'a' }));
   const queue: Msg[] = [];
   let waiter: ((m: Msg) => void) | undefined;
   proc.on('message', (m: Msg) => {

@@ -8,6 +8,7 @@ import { later } from '../internal/clock.js';
 import type { PubMsg } from '../protocol/messages.js';
 import type { StoredMessage } from '../store/types.js';
 import { isPattern, matches } from '../topic/index.js';
+import { isReservedTopic } from './guard.js';
 import type { MessageLog } from './message-log.js';
 import { deliverNow, Outgoing } from './outgoing.js';
 import { CATCH_ALL } from './router.js';
@@ -59,8 +60,11 @@ function deliverStored(twin: Twin, stored: StoredMessage, windows: Map<string, W
     ...(stored.uid === null ? {} : { id: stored.uid }),
   });
   let sentOriginal = false;
+  // The broker's own topics (its stats snapshots) reach their exact subscribers only, as live (router.publishExact).
+  const exactOnly = isReservedTopic(stored.topic);
   for (const [sub, { since, upTo }] of windows) {
     if (stored.recv <= since || stored.recv > upTo || !twin.subscriptions.has(sub)) continue;
+    if (exactOnly && sub !== stored.topic) continue;
     if (sub === stored.topic || sub === CATCH_ALL) {
       if (sentOriginal) continue;
       sentOriginal = true;

@@ -2,6 +2,7 @@
  * Delivery guarantees through a real broker (spec §4.2, §4.3, §4.7): QoS1 at least once and
  * QoS2 exactly once over a lossy link, offline replay, bounded memory.
  */
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { AckTimeoutError, component, LastReceived, Now, QueueFullError, period } from '../../src/index.js';
 import { lossyLink, type LossScript } from '../../src/testing/index.js';
@@ -127,15 +128,20 @@ describe('offline replay', () => {
   });
 
   it('msgfrom Now replays nothing and a period replays only what is recent enough', async () => {
-    const b = await scope.broker();
+    // The broker's receive times follow `clock`: message 1 is ten minutes older than message 2
+    // however slow the machine, and the period (5 min) falls between them. With real time and a
+    // 200 ms period, a login and subscribe slower than 200 ms (a loaded CI box) replayed nothing.
+    let skew = 0;
+    const clock: SchedulerLike = { now: () => Date.now() + skew, schedule: asyncScheduler.schedule.bind(asyncScheduler) };
+    const b = await scope.broker({ scheduler: clock });
     const pub = await scope.connect(b, 'pub');
     pub.publish('old', 1);
     await roundTrip(pub);
-    await new Promise((r) => setTimeout(r, 300));
+    skew += 10 * 60_000;
     pub.publish('old', 2);
     await roundTrip(pub);
     const now = late(b, 'n', 'old', 0, Now);
-    const recent = late(b, 'r', 'old', 1, period({ ms: 200 }));
+    const recent = late(b, 'r', 'old', 1, period({ minutes: 5 }));
     const all = late(b, 'a', 'old', 2, LastReceived);
     await Promise.all([now.node.ready(), recent.node.ready(), all.node.ready()]);
     expect((await recent.got.done).map((m) => m.args[0])).toEqual([2]);

@@ -4,7 +4,7 @@
  * and across `unreactive()` / `reactive()`. Real broker, real sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { filter, firstValueFrom } from 'rxjs';
+import { asyncScheduler, filter, firstValueFrom, type SchedulerLike } from 'rxjs';
 import { component, connect, LastReceived, period, type Component, type Message } from '../../src/index.js';
 import { collect, relay, roundTrip, useScope, waitFor } from './helpers.js';
 
@@ -32,13 +32,18 @@ describe('subscribe$ with msgfrom after connect', () => {
   });
 
   it('replays with a period only what is recent enough', async () => {
-    const b = await scope.broker();
+    // The broker's receive times follow `clock`: 1 is ten minutes older than 2 however slow the
+    // machine, and the period (5 min) falls between them. With real time and a 250 ms period, a
+    // connect and subscribe slower than 250 ms (a loaded CI box) replayed nothing.
+    let skew = 0;
+    const clock: SchedulerLike = { now: () => Date.now() + skew, schedule: asyncScheduler.schedule.bind(asyncScheduler) };
+    const b = await scope.broker({ scheduler: clock });
     const pub = await scope.connect(b, 'pub');
     await publishAll(pub, 't', [1]);
-    await new Promise((r) => setTimeout(r, 400));
+    skew += 10 * 60_000;
     await publishAll(pub, 't', [2]);
     const node = await scope.connect(b, 'p');
-    const got = collect(node.subscribe$('t', { msgfrom: period({ ms: 250 }) }), 1);
+    const got = collect(node.subscribe$('t', { msgfrom: period({ minutes: 5 }) }), 1);
     expect(argsOf(await got.done)).toEqual([2]);
     await roundTrip(pub, node);
     expect(got.values).toHaveLength(1);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { firstValueFrom, filter, take } from 'rxjs';
 import { component, period } from '../../src/index.js';
 import type { StatsSnapshot } from '../../src/http/index.js';
-import { useScope } from './helpers.js';
+import { collect, roundTrip, useScope } from './helpers.js';
 
 const scope = useScope();
 
@@ -49,6 +49,22 @@ describe('__broker__/stats', () => {
     const deadline = Date.now() + 5_000;
     while (!seen.includes('ping') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(seen).toEqual(['ping']);
+  });
+
+  it('reaches exact subscribers only in a replay too: a replaying catch-all or wildcard subscriber gets none from the log', async () => {
+    const b = await scope.broker({ http: { statsInterval: 30 } });
+    const pub = await scope.connect(b, 'pub');
+    pub.publish('news', 'logged');
+    pub.publish('x/stats', 'logged');
+    await roundTrip(pub);
+    await new Promise((r) => setTimeout(r, 200)); // snapshots logged around them
+    const late = scope.track(component(`${b.url!}/late`));
+    const all = collect(late.subscribe$('**', { msgfrom: period({ minutes: 1 }) }), 2, { what: "the catch-all's replay" });
+    const wild = collect(late.subscribe$('*/stats', { msgfrom: period({ minutes: 1 }) }), 1, { what: "*/stats' replay" });
+    await Promise.all([all.done, wild.done]);
+    await roundTrip(late);
+    expect(all.values.map((m) => m.topic).sort()).toEqual(['news', 'x/stats']);
+    expect(wild.values.map((m) => m.topic)).toEqual(['x/stats']);
   });
 
   it('is not published with statsInterval 0', async () => {

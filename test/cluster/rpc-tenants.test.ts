@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker/index.js';
 import { MethodNotFoundError, RpcError, type Component } from '../../src/index.js';
 import { memorySecurityStore, type SecurityStore } from '../../src/security/index.js';
-import { useScope, waitFor } from '../integration/helpers.js';
+import { untilResolved, useScope } from '../integration/helpers.js';
 import { useTwinBucket } from './twin-bucket.js';
 
 const scope = useScope();
@@ -57,18 +57,8 @@ async function outcome(call: Promise<unknown>): Promise<number | 'ok' | string> 
 }
 
 /** Call until it succeeds: the other broker's adverts (every 200 ms here) have the method. */
-async function whenKnown<R>(call: () => Promise<R>, what: string): Promise<R> {
-  let result: R | undefined;
-  await waitFor(async () => {
-    try {
-      result = await call();
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeout: 8_000, interval: 50, what });
-  return result!;
-}
+const whenKnown = <R>(call: () => Promise<R>, what: string): Promise<R> =>
+  untilResolved(call, { timeout: 8_000, interval: 50, what });
 
 describe('RPC across cluster brokers with tenants', () => {
   it('serves a caller its own tenant\'s exposer on another broker, by method, by target and streamed', async () => {

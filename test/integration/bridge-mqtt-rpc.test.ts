@@ -9,7 +9,7 @@ import type { Broker } from '../../src/broker/index.js';
 import { MethodNotFoundError, RpcError, RpcTimeoutError, type Component } from '../../src/index.js';
 import { mqttComponent } from '../../src/mqtt/index.js';
 import { memorySecurityStore } from '../../src/security/index.js';
-import { roundTrip, useScope, waitFor } from './helpers.js';
+import { roundTrip, untilResolved, useScope } from './helpers.js';
 import { MOSQUITTO, mosquittoBroker, mqtt5Broker, type TestBroker } from './mqtt-helpers.js';
 
 const scope = useScope();
@@ -33,18 +33,7 @@ async function bridged(mqtt: TestBroker, methods: string[], options: { private?:
 }
 
 /** Call until the MQTT SUBSCRIBEs (which have no round trip to wait on) are in place. */
-async function eventually<T>(call: () => Promise<T>): Promise<T> {
-  let result: T | undefined;
-  await waitFor(async () => {
-    try {
-      result = await call();
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeout: 10_000, interval: 100, what: 'the call to go through' });
-  return result!;
-}
+const eventually = <T>(call: () => Promise<T>): Promise<T> => untilResolved(call);
 
 function rpcSuite(start: () => Promise<TestBroker>): void {
   it('lets a Rembus component call a method of an MQTT component', async () => {

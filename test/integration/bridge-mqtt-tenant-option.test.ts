@@ -17,7 +17,7 @@ import type { Broker } from '../../src/broker/index.js';
 import { InvalidOptionError, MethodNotFoundError, type Component, type Message } from '../../src/index.js';
 import { mqttComponent } from '../../src/mqtt/index.js';
 import { memorySecurityStore } from '../../src/security/index.js';
-import { collect, roundTrip, useScope, waitFor } from './helpers.js';
+import { collect, roundTrip, untilResolved, useScope, waitFor } from './helpers.js';
 import { mqtt5Broker } from './mqtt-helpers.js';
 
 const scope = useScope();
@@ -55,18 +55,7 @@ async function bridged(mqttTenant?: string) {
 }
 
 /** Call until it goes through (the MQTT SUBSCRIBEs have no round trip to wait on). */
-async function eventually<T>(call: () => Promise<T>): Promise<T> {
-  let result: T | undefined;
-  await waitFor(async () => {
-    try {
-      result = await call();
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeout: 10_000, interval: 100, what: 'the call to go through' });
-  return result!;
-}
+const eventually = <T>(call: () => Promise<T>): Promise<T> => untilResolved(call);
 
 const texts = (ms: Message[]): string[] => ms.map((m) => `${m.topic}:${JSON.stringify(m.args[0])}`);
 const fails = (call: Promise<unknown>): Promise<string> => call.then(() => 'served', (err: unknown) => (err as Error).name);

@@ -184,6 +184,23 @@ export async function waitFor(
   }
 }
 
+/** Call until the call resolves (a route not in place yet makes it reject), then its value. */
+export async function untilResolved<T>(
+  call: () => Promise<T>,
+  { timeout = 10_000, interval = 100, what = 'the call to go through' }: { timeout?: number; interval?: number; what?: string } = {},
+): Promise<T> {
+  let result: T | undefined;
+  await waitFor(async () => {
+    try {
+      result = await call();
+      return true;
+    } catch {
+      return false;
+    }
+  }, { timeout, interval, what });
+  return result!;
+}
+
 /** Values of a stream as they arrive; `done` settles once `n` have arrived. */
 export interface Collector<T> {
   /** Everything received so far, including values past the n-th. */

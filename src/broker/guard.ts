@@ -125,7 +125,12 @@ export class Guard {
    * owner checked (trusted-links.ts).
    */
   mayCall(twin: Twin, method: string): boolean {
-    return !this.auth.store.hasPrivateTopics || this.auth.authorize(twin.name, 'rpc', method, isProven(twin)) || isDelegate(twin);
+    return this.mayCallAs(twin.name, isProven(twin), method) || isDelegate(twin);
+  }
+
+  /** May the caller named `name` (`proven` or not) call `method`? Also for a caller on another broker of a cluster. */
+  mayCallAs(name: string, proven: boolean, method: string): boolean {
+    return !this.auth.store.hasPrivateTopics || this.auth.authorize(name, 'rpc', method, proven);
   }
 
   /**

@@ -50,8 +50,7 @@ export async function attachCluster(impl: BrokerImpl, options: ClusterOptions, r
     online: () => [...impl.twinList()].filter((t) => t.session !== null && !isDelegate(t)).map((t) => t.name),
     isolated: () => impl.guard.tenantsIsolated,
     tenantOf: (name) => impl.auth.store.tenantOf(name),
-    mayCall: (caller, method) => !impl.auth.store.hasPrivateTopics
-      || impl.auth.authorize(caller?.name ?? '', 'rpc', method, caller?.proven === true),
+    mayCall: (caller, method) => impl.guard.mayCallAs(caller?.name ?? '', caller?.proven === true, method),
     twin: (name) => impl.namedTwin(name),
     subscribe: (twin, topic, msgFrom) => impl.router.subscribe(twin, topic, msgFrom),
     unsubscribe: (twin, topic) => void impl.router.unsubscribe(twin, topic),
